@@ -1,0 +1,48 @@
+/* The Registrar CSE: an HTTPS (TLS-PSK) listener served by worker threads, each with its own event loop, store
+ * connection and SO_REUSEPORT socket on the same port.
+ *
+ *   m2m_registrar_config *cfg = m2m_registrar_config_new();
+ *   m2m_registrar_config_set_db(cfg, "registrar.db", &err);
+ *   m2m_registrar_config_set_https(cfg, "127.0.0.1:8443", &err);
+ *   m2m_registrar *r = m2m_registrar_start(cfg, &err);   // returns once listening
+ *   ...
+ *   m2m_registrar_stop(r);                                // closes every connection, joins the workers
+ */
+#ifndef M2MATTACH_REGISTRAR_H
+#define M2MATTACH_REGISTRAR_H
+
+#include <stdio.h>
+#include "m2mattach/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct m2m_registrar_config m2m_registrar_config;
+typedef struct m2m_registrar m2m_registrar;
+
+/* Creates the store with the Registrar's identity (fails if the file exists). cse_id starts with '/'. */
+int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, m2m_err *err);
+
+m2m_registrar_config *m2m_registrar_config_new(void);
+void m2m_registrar_config_free(m2m_registrar_config *cfg);
+int m2m_registrar_config_set_db(m2m_registrar_config *cfg, const char *path, m2m_err *err);
+/* "HOST:PORT" or "[IPv6]:PORT"; port 0 picks a free port (see m2m_registrar_https_port). */
+int m2m_registrar_config_set_https(m2m_registrar_config *cfg, const char *host_port, m2m_err *err);
+/* Worker threads; 0 = one per core. */
+int m2m_registrar_config_set_threads(m2m_registrar_config *cfg, int threads, m2m_err *err);
+/* Seconds an unauthenticated connection may take to finish its handshake (default 10). */
+int m2m_registrar_config_set_handshake_timeout(m2m_registrar_config *cfg, int seconds, m2m_err *err);
+/* Seconds an authenticated connection may stay idle (default 300). */
+int m2m_registrar_config_set_idle_timeout(m2m_registrar_config *cfg, int seconds, m2m_err *err);
+/* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
+void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
+
+m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err);
+int m2m_registrar_https_port(const m2m_registrar *r);
+void m2m_registrar_stop(m2m_registrar *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

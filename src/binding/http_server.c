@@ -1,0 +1,198 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "binding/http_server.h"
+#include "onem2m/status.h"
+
+/* Release versions this Registrar speaks; a missing X-M2M-RVI means Release 1 and is accepted. */
+static const char *const RELEASES[] = {"1", "2", "2a", "3", "4", "5"};
+
+static int map_method(const char *m, m2m_op *op)
+{
+    if (strcmp(m, "POST") == 0) *op = M2M_OP_CREATE;
+    else if (strcmp(m, "GET") == 0) *op = M2M_OP_RETRIEVE;
+    else if (strcmp(m, "PUT") == 0) *op = M2M_OP_UPDATE;
+    else if (strcmp(m, "DELETE") == 0) *op = M2M_OP_DELETE;
+    else return -1;
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Request path to the To parameter (TS-0009 6.2): "/~/x" SP-relative, "/_/x" absolute, "/x" CSE-relative. */
+static int map_path(const char *uri, char *to, size_t cap, m2m_prim_rsp *rsp)
+{
+    char path[1024];
+    size_t n = 0;
+    const char *p = uri;
+
+    if (uri == NULL || uri[0] != '/')
+        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "request target must be an absolute path"), -1;
+    for (; *p != '\0' && *p != '?' && *p != '#'; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            int hi = hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+            if (hi < 0 || lo < 0)
+                return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "bad percent-encoding in path"), -1;
+            c = hi << 4 | lo;
+            p += 2;
+        }
+        if (c == 0 || c < 0x20 || c == 0x7f)
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "control character in path"), -1;
+        if (n + 1 >= sizeof path)
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "path longer than %zu bytes", sizeof path - 1), -1;
+        path[n++] = (char)c;
+    }
+    path[n] = '\0';
+    if (strncmp(path, "/~/", 3) == 0)
+        snprintf(to, cap, "%s", path + 2);           /* "/~/in-cse/x" -> "/in-cse/x" */
+    else if (strncmp(path, "/_/", 3) == 0)
+        snprintf(to, cap, "/%s", path + 2);          /* "/_/sp/in-cse" -> "//sp/in-cse" */
+    else
+        snprintf(to, cap, "%s", path + 1);           /* "/cse/ae" -> "cse/ae" */
+    if (to[0] == '\0')
+        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "empty target address"), -1;
+    return 0;
+}
+
+/* "application/json; ty=2" -> media type check and ty. */
+static int parse_content_type(const char *ct, int *ty, m2m_prim_rsp *rsp)
+{
+    char media[128];
+    size_t n = 0;
+    const char *p = ct;
+
+    while (*p == ' ') p++;
+    while (*p != '\0' && *p != ';' && *p != ' ' && n + 1 < sizeof media)
+        media[n++] = (char)tolower((unsigned char)*p++);
+    media[n] = '\0';
+    if (strcmp(media, "application/json") != 0 && strcmp(media, "application/vnd.onem2m-res+json") != 0)
+        return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE,
+                              "Content-Type '%s' is not supported; use application/json", media), -1;
+    *ty = 0;
+    while ((p = strchr(p, ';')) != NULL) {
+        p++;
+        while (*p == ' ') p++;
+        if (strncasecmp(p, "ty=", 3) == 0) {
+            char *end;
+            long v = strtol(p + 3, &end, 10);
+            if (end == p + 3 || v <= 0 || v > 65535 || (*end != '\0' && *end != ';' && *end != ' '))
+                return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "Content-Type parameter ty is not a number"), -1;
+            *ty = (int)v;
+        }
+    }
+    return 0;
+}
+
+static int copy_header(char *dst, size_t cap, const char *v, const char *name, m2m_prim_rsp *rsp)
+{
+    size_t n = strlen(v);
+    if (n >= cap)
+        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "header %s longer than %zu bytes", name, cap - 1), -1;
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rsp *rsp)
+{
+    int ty = 0, known = 0;
+
+    memset(req, 0, sizeof *req);
+    if (in->ri != NULL)
+        snprintf(rsp->rqi, sizeof rsp->rqi, "%s", in->ri);
+    if (map_method(in->method, &req->op) != 0)
+        return m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "HTTP method %s is not a oneM2M operation",
+                              in->method), -1;
+    if (map_path(in->uri, req->to, sizeof req->to, rsp) != 0)
+        return -1;
+    if (in->ri == NULL || in->ri[0] == '\0')
+        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "missing X-M2M-RI header"), -1;
+    if (copy_header(req->rqi, sizeof req->rqi, in->ri, "X-M2M-RI", rsp) != 0)
+        return -1;
+    if (in->origin != NULL) {
+        if (copy_header(req->fr, sizeof req->fr, in->origin, "X-M2M-Origin", rsp) != 0)
+            return -1;
+        req->has_fr = req->fr[0] != '\0';
+    }
+    if (in->rvi != NULL) {
+        for (size_t i = 0; i < sizeof RELEASES / sizeof RELEASES[0]; i++)
+            known |= strcmp(in->rvi, RELEASES[i]) == 0;
+        if (!known)
+            return m2m_prim_error(rsp, M2M_RSC_RELEASE_VERSION_NOT_SUPPORTED, "release version '%.8s' is not supported",
+                                  in->rvi), -1;
+        snprintf(req->rvi, sizeof req->rvi, "%s", in->rvi);
+    }
+    if (in->authorization != NULL) {
+        if (strncasecmp(in->authorization, "Bearer ", 7) != 0)
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "Authorization must use the Bearer scheme"), -1;
+        if (copy_header(req->token, sizeof req->token, in->authorization + 7, "Authorization", rsp) != 0)
+            return -1;
+    }
+    if (req->op == M2M_OP_CREATE || req->op == M2M_OP_UPDATE) {
+        const char *end = NULL;
+        if (in->content_type == NULL)
+            return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "missing Content-Type header"), -1;
+        if (parse_content_type(in->content_type, &ty, rsp) != 0)
+            return -1;
+        if (req->op == M2M_OP_CREATE && ty == 0)
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "CREATE needs the resource type as ';ty=N' in "
+                                                            "Content-Type"), -1;
+        req->ty = ty;
+        if (in->body == NULL || in->body_len == 0)
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a JSON body", m2m_op_name(req->op)), -1;
+        req->pc = cJSON_ParseWithLengthOpts(in->body, in->body_len, &end, 0);
+        if (req->pc == NULL) {
+            size_t at = end != NULL && end >= in->body ? (size_t)(end - in->body) : 0;
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "malformed JSON body near offset %zu", at), -1;
+        }
+        while (end != NULL && end < in->body + in->body_len && isspace((unsigned char)*end))
+            end++;
+        if (end != NULL && end < in->body + in->body_len) {
+            m2m_prim_req_clear(req);
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "trailing data after the JSON body"), -1;
+        }
+        if (!cJSON_IsObject(req->pc)) {
+            m2m_prim_req_clear(req);
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "JSON body must be an object"), -1;
+        }
+    }
+    return 0;
+}
+
+int m2m_http_render_response(const m2m_prim_rsp *rsp, m2m_http_out *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = m2m_rsc_http_status(rsp->rsc);
+    snprintf(out->rsc, sizeof out->rsc, "%d", rsp->rsc);
+    if (rsp->pc != NULL) {
+        out->body = cJSON_PrintUnformatted(rsp->pc);
+    } else if (rsp->rsc >= 4000) {
+        cJSON *dbg = cJSON_CreateObject();
+        if (dbg != NULL && cJSON_AddStringToObject(dbg, "m2m:dbg", rsp->dbg[0] ? rsp->dbg : m2m_rsc_name(rsp->rsc)))
+            out->body = cJSON_PrintUnformatted(dbg);
+        cJSON_Delete(dbg);
+    } else {
+        out->body = strdup("");
+    }
+    if (out->body == NULL)
+        return -1;
+    out->body_len = strlen(out->body);
+    return 0;
+}
+
+void m2m_http_out_clear(m2m_http_out *out)
+{
+    if (out != NULL) {
+        free(out->body);
+        memset(out, 0, sizeof *out);
+    }
+}

@@ -1,0 +1,35 @@
+/* The server half of the oneM2M HTTP binding (TS-0009): an HTTP request (already framed by the HTTP layer) to a
+ * request primitive, and a response primitive to HTTP status, headers and body. Bytes in, bytes out: no sockets. */
+#ifndef M2M_BINDING_HTTP_SERVER_H
+#define M2M_BINDING_HTTP_SERVER_H
+
+#include <stddef.h>
+#include "onem2m/primitive.h"
+
+typedef struct m2m_http_in {
+    const char *method;
+    const char *uri;           /* request target: path [? query] */
+    const char *content_type;  /* NULL when absent */
+    const char *origin;        /* X-M2M-Origin */
+    const char *ri;            /* X-M2M-RI */
+    const char *rvi;           /* X-M2M-RVI */
+    const char *authorization;
+    const char *body;
+    size_t body_len;
+} m2m_http_in;
+
+/* Fills req. On a malformed request returns -1 with rsp holding the oneM2M error (4000, 4001, 4005, 4015). */
+int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rsp *rsp);
+
+typedef struct m2m_http_out {
+    int status;
+    char rsc[8];
+    char *body;                /* JSON text (malloc'd), never NULL after success */
+    size_t body_len;
+} m2m_http_out;
+
+/* Renders rsp; errors carry {"m2m:dbg": reason}. Returns -1 only when out of memory. */
+int m2m_http_render_response(const m2m_prim_rsp *rsp, m2m_http_out *out);
+void m2m_http_out_clear(m2m_http_out *out);
+
+#endif

@@ -1,0 +1,242 @@
+/* m2mattach enrol psk | list | revoke: Step 1 of the seed, the Service Provider's side. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "crypto/secret.h"
+#include "m2mattach/keyid.h"
+#include "store/store.h"
+#include "util/hex.h"
+
+static void enrol_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: m2mattach enrol psk --db FILE --registree-id ID (--key HEX | --generate [--key-bytes 16|32])\n"
+            "                           [--key-out FILE]\n"
+            "       m2mattach enrol list --db FILE [--all]\n"
+            "       m2mattach enrol revoke --db FILE --registree-id ID\n\n"
+            "psk     enrols a Registree with a pre-shared key (Kca for an AE-ID, Kcc for a CSE-ID, i.e. an ID\n"
+            "        starting with '/') and prints its key ID. A generated key is shown once (or written to\n"
+            "        --key-out, mode 0600, and not shown). Enrolling an ID again replaces its key.\n"
+            "list    shows enrolments (ID, mechanism, key ID, dates); never keys. --all includes revoked ones.\n"
+            "revoke  revokes the Registree's enrolment: its next handshake fails and the Registrar closes its open\n"
+            "        connections within a few seconds.\n");
+}
+
+static int valid_registree_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 100)
+        return 0;
+    if (id[0] == '/' && (n < 2 || strchr(id + 1, '/') != NULL))
+        return 0;
+    if (id[0] != '/' && strchr(id, '/') != NULL)
+        return 0;
+    for (const char *p = id; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return 0;
+    /* "C" and "S" alone are requests for a new ID, not IDs. */
+    return strcmp(id, "C") != 0 && strcmp(id, "S") != 0;
+}
+
+static int write_key_file(const char *path, const m2m_secret *key, m2m_err *err)
+{
+    char hex[2 * M2M_SECRET_MAX + 2];
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600), rc = -1;
+    size_t n;
+    if (fd < 0)
+        return m2m_fail(err, M2M_E_IO, "--key-out %s: %s", path, strerror(errno));
+    m2m_hex_encode(key->bytes, key->len, hex);
+    n = strlen(hex);
+    hex[n++] = '\n';
+    if (write(fd, hex, n) != (ssize_t)n || fsync(fd) != 0)
+        m2m_fail(err, M2M_E_IO, "--key-out %s: %s", path, strerror(errno));
+    else
+        rc = 0;
+    m2m_wipe(hex, sizeof hex);
+    if (close(fd) != 0 && rc == 0)
+        rc = m2m_fail(err, M2M_E_IO, "--key-out %s: %s", path, strerror(errno));
+    if (rc != 0)
+        unlink(path);
+    return rc;
+}
+
+static int enrol_psk(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},       {"registree-id", required_argument, NULL, 'r'},
+        {"key", required_argument, NULL, 'k'},      {"generate", no_argument, NULL, 'g'},
+        {"key-bytes", required_argument, NULL, 'b'}, {"key-out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    const char *db = NULL, *id = NULL, *hex = NULL, *out = NULL;
+    int generate = 0, bytes = 32, c, rc = 1;
+    m2m_secret key = {0};
+    m2m_err err = {0};
+    m2m_store *st = NULL;
+    char kid[M2M_KEYID_HEX_LEN + 1];
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'r': id = optarg; break;
+        case 'k': hex = optarg; break;
+        case 'g': generate = 1; break;
+        case 'b': bytes = atoi(optarg); break;
+        case 'o': out = optarg; break;
+        case 'h': enrol_usage(stdout); return 0;
+        default: enrol_usage(stderr); return 2;
+        }
+    }
+    if (db == NULL || id == NULL || (hex == NULL) == !generate || optind != argc) {
+        fprintf(stderr, "m2mattach enrol psk: --db, --registree-id and exactly one of --key or --generate are "
+                        "required\n");
+        return 2;
+    }
+    if (!valid_registree_id(id)) {
+        fprintf(stderr, "m2mattach enrol psk: --registree-id '%s' is not an AE-ID or a CSE-ID ('/name')\n", id);
+        return 2;
+    }
+    if (generate && bytes != 16 && bytes != 32) {
+        fprintf(stderr, "m2mattach enrol psk: --key-bytes must be 16 or 32\n");
+        return 2;
+    }
+    if ((generate ? m2m_secret_random(&key, (size_t)bytes, &err) : m2m_secret_from_hex(&key, hex, "--key", &err)) !=
+        0)
+        goto done;
+    if (key.len < M2M_KEY_MIN_LEN) {
+        m2m_fail(&err, M2M_E_ARG, "--key: %zu octets is too short; use at least %d", key.len, M2M_KEY_MIN_LEN);
+        goto done;
+    }
+    if (m2m_keyid(m2m_key_kind_for_id(id), key.bytes, key.len, kid, &err) != 0)
+        goto done;
+    st = m2m_store_open(db, 0, &err);
+    if (st == NULL)
+        goto done;
+    if (out != NULL && write_key_file(out, &key, &err) != 0)
+        goto done;
+    if (m2m_store_enrol_psk(st, id, &key, kid, &err) != 0) {
+        if (out != NULL)
+            unlink(out);
+        goto done;
+    }
+    printf("enrolled %s (psk, %s_ID %s)\n", id, id[0] == '/' ? "Kcc" : "Kca", kid);
+    if (generate && out == NULL) {
+        char khex[2 * M2M_SECRET_MAX + 1];
+        m2m_hex_encode(key.bytes, key.len, khex);
+        printf("key %s\n(shown once: give it to the Registree; the Registrar keeps its own copy)\n", khex);
+        m2m_wipe(khex, sizeof khex);
+    } else if (out != NULL) {
+        printf("key written to %s (mode 0600)\n", out);
+    }
+    rc = 0;
+done:
+    if (rc != 0)
+        fprintf(stderr, "m2mattach enrol psk: %s\n", err.msg);
+    m2m_secret_clear(&key);
+    m2m_store_close(st);
+    return rc;
+}
+
+static void print_enrolment(const m2m_enrolment *e, void *ctx)
+{
+    char created[32], revoked[32] = "-";
+    struct tm tm;
+    time_t t = (time_t)e->created;
+    (void)ctx;
+    gmtime_r(&t, &tm);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (e->revoked) {
+        t = (time_t)e->revoked;
+        gmtime_r(&t, &tm);
+        strftime(revoked, sizeof revoked, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    printf("%-24s %-6s %-32s %-20s %s\n", e->registree_id, e->mechanism, e->key_id, created, revoked);
+}
+
+static int enrol_list(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"all", no_argument, NULL, 'a'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL;
+    int all = 0, c, rc = 1;
+    m2m_err err = {0};
+    m2m_store *st;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'a': all = 1; break;
+        case 'h': enrol_usage(stdout); return 0;
+        default: enrol_usage(stderr); return 2;
+        }
+    }
+    if (db == NULL || optind != argc) {
+        fprintf(stderr, "m2mattach enrol list: --db is required\n");
+        return 2;
+    }
+    st = m2m_store_open(db, 0, &err);
+    if (st != NULL) {
+        printf("%-24s %-6s %-32s %-20s %s\n", "REGISTREE", "MECH", "KEY ID", "ENROLLED", "REVOKED");
+        rc = m2m_store_list(st, all, print_enrolment, NULL, &err) == 0 ? 0 : 1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "m2mattach enrol list: %s\n", err.msg);
+    m2m_store_close(st);
+    return rc;
+}
+
+static int enrol_revoke(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"registree-id", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *id = NULL;
+    int c, rc = 1;
+    m2m_err err = {0};
+    m2m_store *st;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'r': id = optarg; break;
+        case 'h': enrol_usage(stdout); return 0;
+        default: enrol_usage(stderr); return 2;
+        }
+    }
+    if (db == NULL || id == NULL || optind != argc) {
+        fprintf(stderr, "m2mattach enrol revoke: --db and --registree-id are required\n");
+        return 2;
+    }
+    st = m2m_store_open(db, 0, &err);
+    if (st != NULL && m2m_store_revoke(st, id, &err) == 0) {
+        printf("revoked %s\n", id);
+        rc = 0;
+    }
+    if (rc != 0)
+        fprintf(stderr, "m2mattach enrol revoke: %s\n", err.msg);
+    m2m_store_close(st);
+    return rc;
+}
+
+int cmd_enrol(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        enrol_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "psk") == 0)
+        return enrol_psk(argc - 1, argv + 1);
+    if (strcmp(argv[1], "list") == 0)
+        return enrol_list(argc - 1, argv + 1);
+    if (strcmp(argv[1], "revoke") == 0)
+        return enrol_revoke(argc - 1, argv + 1);
+    fprintf(stderr, "m2mattach enrol: unknown action '%s' (psk, list, revoke)\n", argv[1]);
+    return 2;
+}

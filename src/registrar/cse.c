@@ -1,0 +1,171 @@
+/* Request dispatch: addressing, originator binding (TS-0003 7.2.1, TS-0004 7.3.2.1) and privilege. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "onem2m/status.h"
+#include "registrar/cse.h"
+
+int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err)
+{
+    memset(cse, 0, sizeof *cse);
+    cse->st = st;
+    return m2m_store_get_identity(st, cse->cse_id, cse->cse_name, err);
+}
+
+/* To -> the CSE-relative part, or NULL when it names another CSE (no forwarding here). */
+static const char *cse_relative(const m2m_cse *cse, const char *to)
+{
+    size_t n = strlen(cse->cse_id);
+    if (to[0] == '/' && to[1] == '/') {       /* absolute: //sp-fqdn/cse-id/... -> drop the SP-ID */
+        to = strchr(to + 2, '/');
+        if (to == NULL)
+            return NULL;
+    }
+    if (to[0] == '/') {                       /* SP-relative: /cse-id[/rest] */
+        if (strncmp(to, cse->cse_id, n) != 0 || (to[n] != '\0' && to[n] != '/'))
+            return NULL;
+        to += n;
+        if (*to == '/')
+            to++;
+        return *to == '\0' ? cse->cse_name : to;
+    }
+    return to;
+}
+
+/* Resolves the target: first segment is the CSEBase name (structured) or a resource ID (unstructured), the rest
+ * are resource names. */
+static int resolve(m2m_cse *cse, const char *to, m2m_resource *out, m2m_prim_rsp *rsp)
+{
+    char seg[M2M_RI_MAX];
+    const char *p = cse_relative(cse, to);
+    m2m_err err;
+    int first = 1;
+
+    if (p == NULL)
+        return m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "%s is not a resource of CSE %s", to, cse->cse_id), -1;
+    memset(out, 0, sizeof *out);
+    while (*p != '\0') {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        m2m_resource next;
+        int rc;
+        if (n == 0 || n >= sizeof seg) {
+            m2m_resource_clear(out);
+            return m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "no resource at %s", to), -1;
+        }
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        if (first)
+            rc = m2m_store_res_get(cse->st, seg, &next, &err);
+        else
+            rc = m2m_store_res_child(cse->st, out->ri, seg, &next, &err);
+        m2m_resource_clear(out);
+        if (rc != 0) {
+            if (err.code == M2M_E_NOTFOUND)
+                return m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "no resource at %s", to), -1;
+            return m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure"), -1;
+        }
+        *out = next;
+        first = 0;
+        p = slash ? slash + 1 : p + strlen(p);
+    }
+    if (first)
+        return m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "no resource at %s", to), -1;
+    return 0;
+}
+
+static int is_registration(const m2m_prim_req *req)
+{
+    return req->op == M2M_OP_CREATE && (req->ty == M2M_TY_AE || req->ty == M2M_TY_CSR);
+}
+
+static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+{
+    m2m_resource target = {0}, reg = {0};
+    m2m_err err;
+
+    if (peer->registree_id[0] == '\0') {
+        m2m_prim_error(rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED,
+                       "this connection is not bound to an authenticated Registree");
+        goto done;
+    }
+    if (resolve(cse, req->to, &target, rsp) != 0)
+        goto done;
+
+    if (is_registration(req)) {
+        if (target.ty != M2M_TY_CB) {
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "registration must target the CSEBase");
+            goto done;
+        }
+        m2m_cse_register(cse, peer, req, &target, rsp);
+        goto done;
+    }
+
+    /* After Step 4 every request on the context speaks for the bound Registree and no one else. */
+    if (!req->has_fr) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "missing originator (X-M2M-Origin)");
+        goto done;
+    }
+    if (strcmp(req->fr, peer->registree_id) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED,
+                       "originator %s does not match the authenticated Registree of this connection", req->fr);
+        goto done;
+    }
+    if (m2m_store_res_registration(cse->st, peer->registree_id, &reg, &err) != 0) {
+        if (err.code == M2M_E_NOTFOUND)
+            m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "Registree %s is not registered; register "
+                           "first (CREATE <AE> or <remoteCSE>)", peer->registree_id);
+        else
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+        goto done;
+    }
+
+    /* Privilege: the CSEBase is readable (and holds what registered Registrees create at top level); any other
+     * resource belongs to the Registree that created it. */
+    if (target.ty != M2M_TY_CB && strcmp(target.owner, peer->registree_id) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "%s has no privilege on %s", peer->registree_id,
+                       req->to);
+        goto done;
+    }
+
+    switch (req->op) {
+    case M2M_OP_RETRIEVE:
+        rsp->rsc = M2M_RSC_OK;
+        rsp->pc = m2m_cse_represent(cse, &target);
+        if (rsp->pc == NULL)
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent %s", target.ri);
+        break;
+    case M2M_OP_CREATE:
+        m2m_cse_create_child(cse, peer, req, &target, rsp);
+        break;
+    case M2M_OP_UPDATE:
+        if (target.ty == M2M_TY_CB) {
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "the CSEBase cannot be updated");
+            break;
+        }
+        m2m_cse_update(cse, req, &target, rsp);
+        break;
+    case M2M_OP_DELETE:
+        if (target.ty == M2M_TY_CB) {
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "the CSEBase cannot be deleted");
+            break;
+        }
+        /* Deleting <AE>/<remoteCSE> is deregistration: the subtree goes with it, in one transaction. */
+        if (m2m_store_res_delete(cse->st, target.ri, &err) != 0) {
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+            break;
+        }
+        rsp->rsc = M2M_RSC_DELETED;
+        break;
+    }
+done:
+    m2m_resource_clear(&target);
+    m2m_resource_clear(&reg);
+}
+
+void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+{
+    snprintf(rsp->rqi, sizeof rsp->rqi, "%s", req->rqi);
+    handle(cse, peer, req, rsp);
+}

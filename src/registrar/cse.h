@@ -1,0 +1,46 @@
+/* The Registrar CSE's request handling, independent of bindings and sockets: who is speaking (the peer bound by
+ * the security context), what they asked for (a request primitive), and the store. One place decides. */
+#ifndef M2M_REGISTRAR_CSE_H
+#define M2M_REGISTRAR_CSE_H
+
+#include "onem2m/primitive.h"
+#include "store/store.h"
+
+/* The identity a security context was bound to by the mechanism that authenticated it (Step 4, or Step 5 for a
+ * token). registree_id == "" means the context is not bound (server-authenticated only). */
+typedef struct m2m_peer {
+    char registree_id[M2M_ID_MAX];
+    char key_id[33];
+    char mechanism[16];
+} m2m_peer;
+
+typedef struct m2m_cse {
+    m2m_store *st;
+    char cse_id[M2M_ID_MAX];   /* "/in-cse" */
+    char cse_name[M2M_ID_MAX]; /* CSEBase resource name */
+} m2m_cse;
+
+/* Loads the CSE's identity from the store. */
+int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err);
+/* Handles one request; always fills rsp (rsp->rqi echoes req->rqi). */
+void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp);
+
+/* ---- internal, shared by cse.c, registration.c and resources.c ---- */
+/* Creates <AE> or <remoteCSE> under CSEBase: Step 5. */
+int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
+                     m2m_prim_rsp *rsp);
+/* Creates <container> / <contentInstance>. */
+int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
+                         m2m_prim_rsp *rsp);
+int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *target, m2m_prim_rsp *rsp);
+/* The JSON representation {"m2m:xx": {...}} of a stored resource. */
+cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r);
+const char *m2m_cse_root_name(int ty);
+/* A fresh resource identifier with a type prefix. */
+void m2m_cse_new_ri(const char *prefix, char out[M2M_RI_MAX]);
+/* Checks a resource name (rn) a client asked for. */
+int m2m_cse_valid_rn(const char *rn);
+/* Sets rsp to 2001 with the new resource's representation and location. */
+void m2m_cse_created(m2m_cse *cse, const m2m_resource *r, m2m_prim_rsp *rsp);
+
+#endif

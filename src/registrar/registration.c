@@ -1,0 +1,135 @@
+/* Step 5, Registration: CREATE <AE> (ty 2) or <remoteCSE> (ty 16) under the CSEBase, bound to the Registree ID
+ * fixed at enrolment (seed R02). The rules are TS-0004 7.4.5.2.1 / 7.4.4.2.1 narrowed by the security notes of
+ * x.y.2: the Registrar, not the request, decides which ID a context speaks for. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "onem2m/status.h"
+#include "registrar/attrs.h"
+#include "registrar/cse.h"
+
+static int is_cse_id(const char *id)
+{
+    return id[0] == '/';
+}
+
+/* From on an AE CREATE: absent, "C" or "S" ask the Registrar to assign; otherwise it must be the enrolled ID. */
+static int ae_originator_ok(const m2m_prim_req *req, const char *enrolled)
+{
+    if (!req->has_fr || strcmp(req->fr, "C") == 0 || strcmp(req->fr, "S") == 0)
+        return 1;
+    return strcmp(req->fr, enrolled) == 0;
+}
+
+int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
+                     m2m_prim_rsp *rsp)
+{
+    const char *id = peer->registree_id;
+    const char *root = m2m_cse_root_name(req->ty);
+    const cJSON *body = req->pc ? cJSON_GetObjectItemCaseSensitive(req->pc, root) : NULL;
+    const cJSON *rn;
+    cJSON *attrs = NULL;
+    char why[256];
+    m2m_resource r = {0}, existing = {0};
+    m2m_err err;
+    int64_t now = (int64_t)time(NULL);
+
+    if (req->ty == M2M_TY_AE) {
+        if (is_cse_id(id)) {
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "a CSE (%s) cannot register as an <AE>", id);
+            goto done;
+        }
+        if (!ae_originator_ok(req, id)) {
+            m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED,
+                           "originator %s may not register: this connection is authenticated as %s", req->fr, id);
+            goto done;
+        }
+    } else {
+        if (!is_cse_id(id)) {
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "an AE (%s) cannot register as a <remoteCSE>", id);
+            goto done;
+        }
+        if (!req->has_fr) {
+            m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "missing originator (X-M2M-Origin)");
+            goto done;
+        }
+        if (strcmp(req->fr, id) != 0) {
+            m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED,
+                           "originator %s may not register: this connection is authenticated as %s", req->fr, id);
+            goto done;
+        }
+    }
+    if (body == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must hold a '%s' object for ty=%d", root, req->ty);
+        goto done;
+    }
+    if (m2m_attrs_check(req->ty, body, 1, why, sizeof why) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
+        goto done;
+    }
+    if (req->ty == M2M_TY_AE) {
+        const char *api = cJSON_GetObjectItemCaseSensitive(body, "api")->valuestring;
+        if (api[0] != 'R' && api[0] != 'r' && api[0] != 'N') {
+            m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "App-ID (api) '%.64s' must start with R, r or N", api);
+            goto done;
+        }
+    }
+    if (m2m_store_res_registration(cse->st, id, &existing, &err) == 0) {
+        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED, "%s is already registered", id);
+        goto done;
+    } else if (err.code != M2M_E_NOTFOUND) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+        goto done;
+    }
+
+    rn = cJSON_GetObjectItemCaseSensitive(body, "rn");
+    if (rn != NULL && !m2m_cse_valid_rn(rn->valuestring)) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "resource name '%.64s' is not valid", rn->valuestring);
+        goto done;
+    }
+    attrs = cJSON_Duplicate(body, 1);
+    if (attrs == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(attrs, "rn");
+    if (req->ty == M2M_TY_AE) {
+        /* The AE-ID is the enrolled one, whatever From asked for; it also serves as the resource ID. */
+        snprintf(r.ri, sizeof r.ri, "%s", id);
+        snprintf(r.rn, sizeof r.rn, "%s", rn ? rn->valuestring : id);
+    } else {
+        /* csi is always the authenticated CSE-ID. */
+        cJSON_DeleteItemFromObjectCaseSensitive(attrs, "csi");
+        m2m_cse_new_ri("csr", r.ri);
+        snprintf(r.rn, sizeof r.rn, "%s", rn ? rn->valuestring : id + 1);
+    }
+    snprintf(r.pi, sizeof r.pi, "%s", parent->ri);
+    snprintf(r.owner, sizeof r.owner, "%s", id);
+    snprintf(r.reg_id, sizeof r.reg_id, "%s", id);
+    r.ty = req->ty;
+    r.ct = r.lt = now;
+    r.attrs = cJSON_PrintUnformatted(attrs);
+    if (r.attrs == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
+    if (m2m_store_res_insert(cse->st, &r, &err) != 0) {
+        if (err.code == M2M_E_EXISTS) {
+            /* Either a concurrent registration of the same ID won, or the name is taken. */
+            if (m2m_store_res_registration(cse->st, id, &existing, &err) == 0)
+                m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED, "%s is already registered", id);
+            else
+                m2m_prim_error(rsp, M2M_RSC_CONFLICT, "a resource named '%s' already exists", r.rn);
+        } else {
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+        }
+        goto done;
+    }
+    m2m_cse_created(cse, &r, rsp);
+done:
+    cJSON_Delete(attrs);
+    m2m_resource_clear(&r);
+    m2m_resource_clear(&existing);
+    return rsp->rsc;
+}

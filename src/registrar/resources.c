@@ -1,0 +1,246 @@
+/* Resource representations and the non-registration resources an attached Registree works with:
+ * <container> and <contentInstance>. */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "onem2m/status.h"
+#include "registrar/attrs.h"
+#include "registrar/cse.h"
+#include "util/hex.h"
+
+const char *m2m_cse_root_name(int ty)
+{
+    switch (ty) {
+    case M2M_TY_AE: return "m2m:ae";
+    case M2M_TY_CNT: return "m2m:cnt";
+    case M2M_TY_CIN: return "m2m:cin";
+    case M2M_TY_CB: return "m2m:cb";
+    case M2M_TY_CSR: return "m2m:csr";
+    default: return NULL;
+    }
+}
+
+void m2m_cse_new_ri(const char *prefix, char out[M2M_RI_MAX])
+{
+    unsigned char rnd[8] = {0};
+    char hex[17];
+    (void)RAND_bytes(rnd, sizeof rnd); /* uniqueness only: the store's primary key catches the impossible clash */
+    m2m_hex_encode(rnd, sizeof rnd, hex);
+    snprintf(out, M2M_RI_MAX, "%s%s", prefix, hex);
+}
+
+int m2m_cse_valid_rn(const char *rn)
+{
+    size_t n = strlen(rn);
+    if (n == 0 || n > 64 || strcmp(rn, ".") == 0 || strcmp(rn, "..") == 0 || rn[0] == '~' || rn[0] == '_')
+        return 0;
+    for (const char *p = rn; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= 0x20 || c == 0x7f || c == '/' || c == '?' || c == '#' || c == '%' || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static void timestamp(int64_t t, char out[16])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(out, 16, "%Y%m%dT%H%M%S", &tm);
+}
+
+cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r)
+{
+    const char *root = m2m_cse_root_name(r->ty);
+    cJSON *doc = NULL, *body = NULL;
+    char ts[16];
+    m2m_err err;
+
+    if (root == NULL)
+        return NULL;
+    body = cJSON_Parse(r->attrs ? r->attrs : "{}");
+    if (body == NULL || !cJSON_IsObject(body))
+        goto fail;
+    cJSON_AddStringToObject(body, "rn", r->rn);
+    cJSON_AddStringToObject(body, "ri", r->ri);
+    cJSON_AddStringToObject(body, "pi", r->pi);
+    cJSON_AddNumberToObject(body, "ty", r->ty);
+    timestamp(r->ct, ts);
+    cJSON_AddStringToObject(body, "ct", ts);
+    timestamp(r->lt, ts);
+    cJSON_AddStringToObject(body, "lt", ts);
+    switch (r->ty) {
+    case M2M_TY_AE:
+        cJSON_AddStringToObject(body, "aei", r->reg_id);
+        break;
+    case M2M_TY_CSR:
+        cJSON_AddStringToObject(body, "csi", r->reg_id);
+        break;
+    case M2M_TY_CB: {
+        cJSON *srv = cJSON_AddArrayToObject(body, "srv");
+        cJSON_AddStringToObject(body, "csi", cse->cse_id);
+        cJSON_AddNumberToObject(body, "cst", 1);
+        cJSON_AddItemToArray(srv, cJSON_CreateString("3"));
+        break;
+    }
+    case M2M_TY_CNT: {
+        int64_t cni = 0;
+        if (m2m_store_res_count_children(cse->st, r->ri, M2M_TY_CIN, &cni, &err) != 0)
+            goto fail;
+        cJSON_AddNumberToObject(body, "cni", (double)cni);
+        break;
+    }
+    case M2M_TY_CIN: {
+        const cJSON *con = cJSON_GetObjectItemCaseSensitive(body, "con");
+        char *text = cJSON_IsString(con) ? NULL : cJSON_PrintUnformatted(con);
+        size_t cs = cJSON_IsString(con) ? strlen(con->valuestring) : text ? strlen(text) : 0;
+        cJSON_free(text);
+        cJSON_AddNumberToObject(body, "cs", (double)cs);
+        break;
+    }
+    }
+    doc = cJSON_CreateObject();
+    if (doc == NULL)
+        goto fail;
+    cJSON_AddItemToObject(doc, root, body);
+    return doc;
+fail:
+    cJSON_Delete(body);
+    return NULL;
+}
+
+void m2m_cse_created(m2m_cse *cse, const m2m_resource *r, m2m_prim_rsp *rsp)
+{
+    rsp->rsc = M2M_RSC_CREATED;
+    snprintf(rsp->location, sizeof rsp->location, "%s/%s", cse->cse_id, r->ri);
+    rsp->pc = m2m_cse_represent(cse, r);
+    if (rsp->pc == NULL)
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent the new resource");
+}
+
+int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
+                         m2m_prim_rsp *rsp)
+{
+    const char *root = m2m_cse_root_name(req->ty);
+    const cJSON *body, *rn;
+    cJSON *attrs = NULL;
+    m2m_resource r = {0};
+    m2m_err err;
+    char why[256];
+
+    if (req->ty != M2M_TY_CNT && req->ty != M2M_TY_CIN) {
+        if (req->ty == M2M_TY_CB)
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "a CSEBase cannot be created");
+        else
+            m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "resource type %d is not supported by this Registrar", req->ty);
+        goto done;
+    }
+    if (req->ty == M2M_TY_CNT && parent->ty != M2M_TY_CB && parent->ty != M2M_TY_AE && parent->ty != M2M_TY_CSR &&
+        parent->ty != M2M_TY_CNT) {
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "a <container> cannot be created under resource type %d",
+                       parent->ty);
+        goto done;
+    }
+    if (req->ty == M2M_TY_CIN && parent->ty != M2M_TY_CNT) {
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "a <contentInstance> must be created in a <container>");
+        goto done;
+    }
+    body = cJSON_GetObjectItemCaseSensitive(req->pc, root);
+    if (body == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must hold a '%s' object for ty=%d", root, req->ty);
+        goto done;
+    }
+    if (m2m_attrs_check(req->ty, body, 1, why, sizeof why) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
+        goto done;
+    }
+    rn = cJSON_GetObjectItemCaseSensitive(body, "rn");
+    if (rn != NULL && !m2m_cse_valid_rn(rn->valuestring)) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "resource name '%.64s' is not valid", rn->valuestring);
+        goto done;
+    }
+    attrs = cJSON_Duplicate(body, 1);
+    if (attrs == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(attrs, "rn");
+    m2m_cse_new_ri(req->ty == M2M_TY_CNT ? "cnt" : "cin", r.ri);
+    snprintf(r.rn, sizeof r.rn, "%s", rn ? rn->valuestring : r.ri);
+    snprintf(r.pi, sizeof r.pi, "%s", parent->ri);
+    snprintf(r.owner, sizeof r.owner, "%s", peer->registree_id);
+    r.ty = req->ty;
+    r.ct = r.lt = (int64_t)time(NULL);
+    r.attrs = cJSON_PrintUnformatted(attrs);
+    if (r.attrs == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
+    if (m2m_store_res_insert(cse->st, &r, &err) != 0) {
+        if (err.code == M2M_E_EXISTS)
+            m2m_prim_error(rsp, M2M_RSC_CONFLICT, "a resource named '%s' already exists here", r.rn);
+        else
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+        goto done;
+    }
+    m2m_cse_created(cse, &r, rsp);
+done:
+    cJSON_Delete(attrs);
+    m2m_resource_clear(&r);
+    return rsp->rsc;
+}
+
+int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *target, m2m_prim_rsp *rsp)
+{
+    const char *root = m2m_cse_root_name(target->ty);
+    const cJSON *body = root ? cJSON_GetObjectItemCaseSensitive(req->pc, root) : NULL;
+    const cJSON *a;
+    cJSON *attrs = NULL;
+    char *text = NULL, why[256];
+    m2m_resource updated = *target;
+    m2m_err err;
+
+    if (target->ty == M2M_TY_CIN) {
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "a <contentInstance> cannot be updated");
+        goto done;
+    }
+    if (body == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must hold a '%s' object", root ? root : "?");
+        goto done;
+    }
+    if (m2m_attrs_check(target->ty, body, 0, why, sizeof why) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
+        goto done;
+    }
+    attrs = cJSON_Parse(target->attrs ? target->attrs : "{}");
+    if (attrs == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "stored resource is corrupt");
+        goto done;
+    }
+    cJSON_ArrayForEach(a, body) {
+        cJSON *copy = cJSON_Duplicate(a, 1);
+        if (copy == NULL || (cJSON_HasObjectItem(attrs, a->string)
+                                 ? !cJSON_ReplaceItemInObjectCaseSensitive(attrs, a->string, copy)
+                                 : !cJSON_AddItemToObject(attrs, a->string, copy))) {
+            cJSON_Delete(copy);
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+            goto done;
+        }
+    }
+    text = cJSON_PrintUnformatted(attrs);
+    updated.lt = (int64_t)time(NULL);
+    if (text == NULL || m2m_store_res_update(cse->st, target->ri, text, updated.lt, &err) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+        goto done;
+    }
+    updated.attrs = text;
+    rsp->rsc = M2M_RSC_UPDATED;
+    rsp->pc = m2m_cse_represent(cse, &updated);
+done:
+    cJSON_free(text);
+    cJSON_Delete(attrs);
+    return rsp->rsc;
+}

@@ -1,0 +1,193 @@
+/* Starting and stopping the Registrar: one worker thread per core, each with its own event loop, its own store
+ * connection and its own SO_REUSEPORT listening socket on the shared port, so workers never contend. */
+#include <event2/thread.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "registrar/server.h"
+
+/* Limits before and after authentication (DESIGN.md section 3). */
+#define MAX_HEADERS_SIZE (16 * 1024)
+#define MAX_BODY_SIZE (1024 * 1024)
+
+int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, m2m_err *err)
+{
+    m2m_store *st;
+    int rc;
+    if (cse_id == NULL || cse_id[0] != '/' || strlen(cse_id) < 2 || strchr(cse_id + 1, '/') != NULL)
+        return m2m_fail(err, M2M_E_ARG, "--cse-id '%s': a CSE-ID is one '/' followed by a name, e.g. /in-cse",
+                        cse_id ? cse_id : "");
+    if (cse_name == NULL || cse_name[0] == '\0' || strchr(cse_name, '/') != NULL || strlen(cse_name) > 64)
+        return m2m_fail(err, M2M_E_ARG, "--cse-name '%s': a CSEBase name has no '/' and at most 64 characters",
+                        cse_name ? cse_name : "");
+    st = m2m_store_open(db_path, 1, err);
+    if (st == NULL)
+        return -1;
+    rc = m2m_store_set_identity(st, cse_id, cse_name, err);
+    m2m_store_close(st);
+    if (rc != 0)
+        unlink(db_path);
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static void worker_free(struct worker *w)
+{
+    if (w->tick)
+        event_free(w->tick);
+    if (w->http)
+        evhttp_free(w->http); /* frees its listener and every open connection */
+    else if (w->listener)
+        evconnlistener_free(w->listener);
+    if (w->base)
+        event_base_free(w->base);
+    m2m_store_close(w->st);
+    memset(w, 0, sizeof *w);
+}
+
+static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struct addrinfo *ai, const char *port,
+                        m2m_err *err)
+{
+    struct timeval one = {1, 0};
+
+    w->reg = reg;
+    w->st = m2m_store_open(reg->cfg.db, 0, err);
+    if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
+        return -1;
+    w->data_version = m2m_store_data_version(w->st);
+    if (m2m_store_enrol_generation(w->st, &w->enrol_gen, err) != 0)
+        return -1;
+    w->base = event_base_new();
+    w->http = w->base ? evhttp_new(w->base) : NULL;
+    if (w->http == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot create an event loop");
+    w->listener = evconnlistener_new_bind(w->base, NULL, NULL,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+                                              LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED,
+                                          1024, ai->ai_addr, (int)ai->ai_addrlen);
+    if (w->listener == NULL)
+        return m2m_fail(err, M2M_E_IO, "cannot listen on %s:%s: %s", reg->cfg.host, port,
+                        evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    if (evhttp_bind_listener(w->http, w->listener) == NULL)
+        return m2m_fail(err, M2M_E_IO, "cannot attach HTTP to the listener");
+    evhttp_set_bevcb(w->http, m2m_conn_new, w);
+    evhttp_set_gencb(w->http, m2m_http_handle, w);
+    evhttp_set_max_headers_size(w->http, MAX_HEADERS_SIZE);
+    evhttp_set_max_body_size(w->http, MAX_BODY_SIZE);
+    evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
+    if (w->tick == NULL || event_add(w->tick, &one) != 0)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot start the worker timer");
+    return 0;
+}
+
+static int bound_port(struct evconnlistener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err)
+{
+    static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+    struct m2m_registrar *reg = calloc(1, sizeof *reg);
+    struct addrinfo hints = {0}, *ai = NULL;
+    int rc;
+
+    if (reg == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_once(&threads_once, (void (*)(void))evthread_use_pthreads);
+    reg->cfg = *cfg;
+    if (reg->cfg.db[0] == '\0') {
+        m2m_fail(err, M2M_E_ARG, "no store configured (--db)");
+        goto fail;
+    }
+    reg->nworkers = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (reg->nworkers < 1)
+        reg->nworkers = 1;
+    reg->workers = calloc((size_t)reg->nworkers, sizeof *reg->workers);
+    reg->ctx = m2m_tls_server_ctx(err);
+    if (reg->workers == NULL || reg->ctx == NULL)
+        goto fail;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    for (int i = 0; i < reg->nworkers; i++) {
+        char port[8];
+        snprintf(port, sizeof port, "%d", i == 0 ? atoi(cfg->port) : reg->port);
+        if (ai != NULL)
+            freeaddrinfo(ai);
+        ai = NULL;
+        if ((rc = getaddrinfo(cfg->host, port, &hints, &ai)) != 0) {
+            m2m_fail(err, M2M_E_ARG, "cannot resolve listen address %s: %s", cfg->host, gai_strerror(rc));
+            goto fail;
+        }
+        if (worker_setup(reg, &reg->workers[i], ai, port, err) != 0)
+            goto fail;
+        if (i == 0)
+            reg->port = bound_port(reg->workers[0].listener); /* the others join the same port, even for :0 */
+    }
+    for (int i = 0; i < reg->nworkers; i++) {
+        if (evconnlistener_enable(reg->workers[i].listener) != 0 ||
+            pthread_create(&reg->workers[i].thread, NULL, worker_main, &reg->workers[i]) != 0) {
+            m2m_fail(err, M2M_E_IO, "cannot start worker %d", i);
+            for (int j = 0; j < i; j++) {
+                event_base_loopexit(reg->workers[j].base, NULL);
+                pthread_join(reg->workers[j].thread, NULL);
+            }
+            goto fail;
+        }
+        reg->workers[i].index = i;
+    }
+    freeaddrinfo(ai);
+    m2m_log(reg, "listening on https://%s:%d (TLS-PSK), %d workers, store %s", cfg->host, reg->port, reg->nworkers,
+            cfg->db);
+    return reg;
+fail:
+    if (ai != NULL)
+        freeaddrinfo(ai);
+    if (reg->workers != NULL)
+        for (int i = 0; i < reg->nworkers; i++)
+            worker_free(&reg->workers[i]);
+    free(reg->workers);
+    SSL_CTX_free(reg->ctx);
+    free(reg);
+    return NULL;
+}
+
+int m2m_registrar_https_port(const m2m_registrar *reg)
+{
+    return reg ? reg->port : -1;
+}
+
+void m2m_registrar_stop(m2m_registrar *reg)
+{
+    if (reg == NULL)
+        return;
+    for (int i = 0; i < reg->nworkers; i++)
+        event_base_loopexit(reg->workers[i].base, NULL);
+    for (int i = 0; i < reg->nworkers; i++) {
+        pthread_join(reg->workers[i].thread, NULL);
+        worker_free(&reg->workers[i]);
+    }
+    m2m_log(reg, "stopped");
+    free(reg->workers);
+    SSL_CTX_free(reg->ctx);
+    free(reg);
+}

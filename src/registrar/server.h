@@ -1,0 +1,89 @@
+/* Internals shared by the Registrar's files: the server, its workers and their connections. */
+#ifndef M2M_REGISTRAR_SERVER_H
+#define M2M_REGISTRAR_SERVER_H
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "m2mattach/registrar.h"
+#include "registrar/cse.h"
+#include "store/store.h"
+
+struct m2m_registrar_config {
+    char db[1024];
+    char host[256];
+    char port[16];
+    int threads;
+    int handshake_timeout;
+    int idle_timeout;
+    FILE *log;
+};
+
+struct worker;
+
+/* One TLS connection. Lives in SSL ex_data, so it is freed exactly when OpenSSL frees the SSL. */
+typedef struct conn {
+    struct worker *w;
+    SSL *ssl;
+    struct bufferevent *bev;
+    m2m_peer peer;        /* set by the mechanism's callback during the handshake */
+    int bound;            /* 1 once the handshake completed with peer set */
+    int closing;
+    char failure[128];    /* why the mechanism refused, for the log line */
+    char addr[64];        /* peer address */
+    struct timespec t0;   /* accepted */
+    struct conn *prev, *next;
+} conn;
+
+struct worker {
+    struct m2m_registrar *reg;
+    int index;
+    pthread_t thread;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evconnlistener *listener;
+    struct event *tick;
+    m2m_store *st;
+    m2m_cse cse;
+    conn *conns;
+    int64_t data_version;
+    int64_t enrol_gen;
+};
+
+struct m2m_registrar {
+    m2m_registrar_config cfg;
+    SSL_CTX *ctx;
+    int port;
+    int nworkers;
+    struct worker *workers;
+};
+
+/* secctx/tls_server.c: the server SSL_CTX with every mechanism this Registrar offers. */
+SSL_CTX *m2m_tls_server_ctx(m2m_err *err);
+int m2m_conn_ex_index(void);
+conn *m2m_conn_of(SSL *ssl);
+
+/* secctx/psk.c: the TLS-PSK mechanism (x.y.2, x.y.3). */
+void m2m_psk_install(SSL_CTX *ctx);
+
+/* registrar/connections.c */
+struct bufferevent *m2m_conn_new(struct event_base *base, void *worker);
+void m2m_conn_close(conn *c, const char *why);
+void m2m_conn_fill_addr(conn *c);
+void m2m_worker_tick(evutil_socket_t fd, short what, void *arg);
+
+/* registrar/http_adapter.c */
+void m2m_http_handle(struct evhttp_request *req, void *worker);
+
+/* registrar/log.c */
+void m2m_log(const struct m2m_registrar *reg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+double m2m_ms_since(const struct timespec *t0);
+
+#endif

@@ -1,0 +1,108 @@
+/* The Registrar's TLS context: TLS 1.2 and 1.3 only, the oneM2M suites of DESIGN.md section 2, no resumption
+ * until x.y.4 is implemented (a resumed session would skip the enrolment check). */
+#include <openssl/err.h>
+
+#include "registrar/server.h"
+
+/* TLS 1.2 PSK suites: the oneM2M mandatory one first, then GCM, then ECDHE-PSK for forward secrecy. */
+static const char TLS12_SUITES[] = "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256";
+/* TLS 1.3 external PSKs are bound to SHA-256 suites. */
+static const char TLS13_SUITES[] = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
+
+static int conn_index = -1;
+static pthread_once_t conn_index_once = PTHREAD_ONCE_INIT;
+
+static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    conn *c = ptr;
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    if (c == NULL)
+        return;
+    /* Runs on the worker thread that frees the SSL: unlink from that worker's list. */
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (c->w && c->w->conns == c)
+        c->w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    OPENSSL_cleanse(&c->peer, sizeof c->peer);
+    OPENSSL_free(c);
+}
+
+static void make_index(void)
+{
+    conn_index = SSL_get_ex_new_index(0, "m2m conn", NULL, NULL, conn_free_cb);
+}
+
+int m2m_conn_ex_index(void)
+{
+    pthread_once(&conn_index_once, make_index);
+    return conn_index;
+}
+
+conn *m2m_conn_of(SSL *ssl)
+{
+    return ssl ? SSL_get_ex_data(ssl, m2m_conn_ex_index()) : NULL;
+}
+
+static void tls_error(m2m_err *err, const char *what)
+{
+    char buf[256];
+    unsigned long e = ERR_get_error();
+    ERR_error_string_n(e, buf, sizeof buf);
+    m2m_fail(err, M2M_E_TLS, "%s: %s", what, e ? buf : "unknown OpenSSL error");
+    ERR_clear_error();
+}
+
+/* One log line per attachment: when the handshake completes or a fatal alert is sent during it. */
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+    conn *c = m2m_conn_of((SSL *)ssl);
+    if (c == NULL)
+        return;
+    if (where & (SSL_CB_HANDSHAKE_DONE | SSL_CB_WRITE_ALERT))
+        m2m_conn_fill_addr(c);
+    if (where & SSL_CB_HANDSHAKE_DONE) {
+        if (c->bound)
+            return; /* TLS 1.3 post-handshake messages */
+        if (c->peer.registree_id[0] != '\0') {
+            c->bound = 1;
+            m2m_log(c->w->reg, "attach mechanism=%s registree=%s key_id=%s peer=%s result=ok version=%s cipher=%s "
+                               "ms=%.2f", c->peer.mechanism, c->peer.registree_id, c->peer.key_id, c->addr,
+                    SSL_get_version(ssl), SSL_get_cipher_name(ssl), m2m_ms_since(&c->t0));
+        }
+    } else if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == 2 /* fatal */ && !c->bound) {
+        m2m_log(c->w->reg, "attach mechanism=%s registree=%s peer=%s result=refused alert=%s reason=%s ms=%.2f",
+                c->peer.mechanism[0] ? c->peer.mechanism : "-",
+                c->peer.registree_id[0] ? c->peer.registree_id : "-", c->addr, SSL_alert_desc_string_long(ret),
+                c->failure[0] ? c->failure : "handshake failed", m2m_ms_since(&c->t0));
+    }
+}
+
+SSL_CTX *m2m_tls_server_ctx(m2m_err *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        tls_error(err, "cannot create the TLS context");
+        return NULL;
+    }
+    if (m2m_conn_ex_index() < 0) {
+        tls_error(err, "cannot allocate SSL ex_data");
+        goto fail;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_set_cipher_list(ctx, TLS12_SUITES) != 1 || SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1) {
+        tls_error(err, "cannot set cipher suites");
+        goto fail;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+    SSL_CTX_set_info_callback(ctx, info_cb);
+    m2m_psk_install(ctx);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}

@@ -1,0 +1,599 @@
+/* SQLite back-end of the store: WAL, synchronous=FULL (a reported write survives kill -9 and power loss),
+ * secure_delete (wiped keys leave no trace in free pages), busy_timeout for the other workers' writes. */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#define SCHEMA_VERSION 1
+
+enum {
+    Q_META_GET, Q_META_SET, Q_ENROL_FIND, Q_ENROL_ACTIVE, Q_RES_GET, Q_RES_CHILD, Q_RES_REG, Q_RES_INSERT,
+    Q_RES_UPDATE, Q_RES_COUNT, Q_RES_CHILDREN, Q_COUNT
+};
+
+static const char *const SQL[Q_COUNT] = {
+    [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+    [Q_META_SET] = "INSERT INTO meta(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+    [Q_ENROL_FIND] = "SELECT registree_id, mechanism, key_id, key, created FROM enrolment "
+                     "WHERE key_id = ?1 AND revoked = 0 AND mechanism = 'psk'",
+    [Q_ENROL_ACTIVE] = "SELECT 1 FROM enrolment WHERE registree_id = ?1 AND key_id = ?2 AND revoked = 0",
+    [Q_RES_GET] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE ri = ?1",
+    [Q_RES_CHILD] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE pi = ?1 AND rn = ?2",
+    [Q_RES_REG] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE reg_id = ?1",
+    [Q_RES_INSERT] = "INSERT INTO resource(ri, pi, ty, rn, owner, reg_id, attrs, ct, lt) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_RES_UPDATE] = "UPDATE resource SET attrs = ?2, lt = ?3 WHERE ri = ?1",
+    [Q_RES_COUNT] = "SELECT count(*) FROM resource WHERE pi = ?1 AND ty = ?2",
+    [Q_RES_CHILDREN] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE pi = ?1 "
+                       "ORDER BY rowid",
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+    "CREATE TABLE enrolment ("
+    "  id INTEGER PRIMARY KEY, registree_id TEXT NOT NULL, mechanism TEXT NOT NULL, key_id TEXT NOT NULL,"
+    "  key BLOB, created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX enrolment_active_id ON enrolment(registree_id) WHERE revoked = 0;"
+    "CREATE UNIQUE INDEX enrolment_active_key ON enrolment(key_id) WHERE revoked = 0;"
+    "CREATE INDEX enrolment_key ON enrolment(key_id);"
+    "CREATE TABLE resource ("
+    "  ri TEXT PRIMARY KEY, pi TEXT NOT NULL, ty INTEGER NOT NULL, rn TEXT NOT NULL, owner TEXT NOT NULL,"
+    "  reg_id TEXT, attrs TEXT NOT NULL, ct INTEGER NOT NULL, lt INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX resource_child ON resource(pi, rn);"
+    "CREATE UNIQUE INDEX resource_reg ON resource(reg_id) WHERE reg_id IS NOT NULL;";
+
+struct m2m_store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+    char path[512];
+};
+
+static int db_fail(m2m_store *st, m2m_err *err, const char *what)
+{
+    return m2m_fail(err, M2M_E_STORE, "store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+static int exec(m2m_store *st, const char *sql, m2m_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        m2m_fail(err, M2M_E_STORE, "store %s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *stmt(m2m_store *st, int which)
+{
+    sqlite3_stmt *s = st->q[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+void m2m_store_close(m2m_store *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(st->q[i]);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+m2m_store *m2m_store_open(const char *path, int create, m2m_err *err)
+{
+    m2m_store *st = calloc(1, sizeof *st);
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+
+    if (st == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(st->path, sizeof st->path, "%s", path);
+    if (create && exists) {
+        m2m_fail(err, M2M_E_EXISTS, "store %s already exists; refusing to overwrite it", path);
+        goto fail;
+    }
+    if (!create && !exists) {
+        m2m_fail(err, M2M_E_NOTFOUND, "store %s does not exist (create it with 'm2mattach registrar init')", path);
+        goto fail;
+    }
+    if (create) {
+        /* The store holds keys: create it private before SQLite writes anything into it. */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0) {
+            m2m_fail(err, M2M_E_IO, "store %s: cannot create: %m", path);
+            goto fail;
+        }
+        close(fd);
+    }
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        db_fail(st, err, "cannot open");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 10000);
+    if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;", err) != 0)
+        goto fail;
+    if (create) {
+        char sql[128];
+        if (exec(st, "BEGIN IMMEDIATE", err) != 0 || exec(st, SCHEMA, err) != 0)
+            goto fail;
+        snprintf(sql, sizeof sql, "INSERT INTO meta VALUES ('schema_version', '%d'); COMMIT", SCHEMA_VERSION);
+        if (exec(st, sql, err) != 0)
+            goto fail;
+    }
+    for (int i = 0; i < Q_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) != SQLITE_OK) {
+            if (!create)
+                m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", path, sqlite3_errmsg(st->db));
+            else
+                db_fail(st, err, "prepare");
+            goto fail;
+        }
+    }
+    {
+        char version[M2M_ID_MAX] = "";
+        sqlite3_stmt *s = stmt(st, Q_META_GET);
+        sqlite3_bind_text(s, 1, "schema_version", -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            snprintf(version, sizeof version, "%s", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_reset(s);
+        if (atoi(version) != SCHEMA_VERSION) {
+            m2m_fail(err, M2M_E_STORE, "store %s has schema version '%s', this build needs %d", path, version,
+                     SCHEMA_VERSION);
+            goto fail;
+        }
+    }
+    return st;
+fail:
+    m2m_store_close(st);
+    return NULL;
+}
+
+static int meta_set(m2m_store *st, const char *k, const char *v, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_META_SET);
+    sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_fail(st, err, "write identity");
+}
+
+static int meta_get(m2m_store *st, const char *k, char out[M2M_ID_MAX], m2m_err *err);
+
+/* Every change to enrolments bumps a generation, so Registrar workers can tell cheaply when to re-check the
+ * enrolments of their open connections. Runs inside the caller's transaction. */
+static int bump_enrol_gen(m2m_store *st, m2m_err *err)
+{
+    return exec(st, "INSERT INTO meta(k, v) VALUES ('enrol_gen', '1') ON CONFLICT(k) DO UPDATE SET "
+                    "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err);
+}
+
+int m2m_store_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err)
+{
+    char v[M2M_ID_MAX];
+    m2m_err e;
+    if (meta_get(st, "enrol_gen", v, &e) != 0) {
+        if (e.code != M2M_E_NOTFOUND)
+            return m2m_fail(err, e.code, "%s", e.msg);
+        *gen = 0;
+        return 0;
+    }
+    *gen = strtoll(v, NULL, 10);
+    return 0;
+}
+
+static int meta_get(m2m_store *st, const char *k, char out[M2M_ID_MAX], m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_META_GET);
+    int rc;
+    sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(out, M2M_ID_MAX, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return m2m_fail(err, M2M_E_NOTFOUND, "store %s has no %s", st->path, k);
+    return db_fail(st, err, "read identity");
+}
+
+int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err)
+{
+    m2m_resource cb = {0};
+    int rc = -1;
+    int64_t now = (int64_t)time(NULL);
+
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    if (meta_set(st, "cse_id", cse_id, err) != 0 || meta_set(st, "cse_name", cse_name, err) != 0)
+        goto done;
+    /* The CSEBase resource: ri and rn are the CSE name, it has no parent and no owner. */
+    snprintf(cb.ri, sizeof cb.ri, "%s", cse_name);
+    snprintf(cb.rn, sizeof cb.rn, "%s", cse_name);
+    cb.ty = 5;
+    cb.attrs = (char *)"{}";
+    cb.ct = cb.lt = now;
+    if (m2m_store_res_insert(st, &cb, err) != 0)
+        goto done;
+    rc = exec(st, "COMMIT", err);
+done:
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
+    return rc;
+}
+
+int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err)
+{
+    if (meta_get(st, "cse_id", cse_id, err) != 0 || meta_get(st, "cse_name", cse_name, err) != 0)
+        return -1;
+    return 0;
+}
+
+int m2m_store_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
+                        m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1, step;
+    int64_t now = (int64_t)time(NULL);
+
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    /* A key ID names one key of one Registree, ever: reusing it for another Registree would let the old holder
+     * speak as the new one. */
+    if (sqlite3_prepare_v2(st->db, "SELECT registree_id FROM enrolment WHERE key_id = ?1 AND registree_id <> ?2",
+                           -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "enrol");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, registree_id, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        m2m_fail(err, M2M_E_EXISTS, "key ID %s is already enrolled for Registree %s; generate a new key", key_id,
+                 (const char *)sqlite3_column_text(s, 0));
+        goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    /* Replacing a Registree's key revokes the old one and wipes its key material. */
+    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
+                                   "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "enrol");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_fail(st, err, "enrol");
+        goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created) "
+                                   "VALUES (?1, 'psk', ?2, ?3, ?4)", -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "enrol");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, key->bytes, (int)key->len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_fail(st, err, "enrol");
+        goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (bump_enrol_gen(st, err) != 0)
+        goto done;
+    rc = exec(st, "COMMIT", err);
+done:
+    sqlite3_finalize(s);
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
+    return rc;
+}
+
+int m2m_store_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_ENROL_FIND);
+    int rc = -1, step;
+
+    memset(out, 0, sizeof *out);
+    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        const void *key = sqlite3_column_blob(s, 3);
+        int klen = sqlite3_column_bytes(s, 3);
+        snprintf(out->registree_id, sizeof out->registree_id, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(out->mechanism, sizeof out->mechanism, "%s", (const char *)sqlite3_column_text(s, 1));
+        snprintf(out->key_id, sizeof out->key_id, "%s", (const char *)sqlite3_column_text(s, 2));
+        out->created = sqlite3_column_int64(s, 4);
+        if (key == NULL || klen <= 0 || m2m_secret_set(&out->key, key, (size_t)klen, err) != 0)
+            m2m_fail(err, M2M_E_STORE, "store %s: enrolment %s has no usable key", st->path, key_id);
+        else
+            rc = 0;
+    } else if (step == SQLITE_DONE) {
+        m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for key ID %s", key_id);
+    } else {
+        db_fail(st, err, "find enrolment");
+    }
+    sqlite3_reset(s); /* drops SQLite's copy of the key row */
+    return rc;
+}
+
+int m2m_store_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_ENROL_ACTIVE);
+    int step;
+    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step == SQLITE_DONE)
+        return 0;
+    return db_fail(st, err, "check enrolment");
+}
+
+int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
+                                   "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "revoke");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_fail(st, err, "revoke");
+        goto done;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for Registree %s", registree_id);
+        goto done;
+    }
+    if (bump_enrol_gen(st, err) != 0)
+        goto done;
+    rc = exec(st, "COMMIT", err);
+done:
+    sqlite3_finalize(s);
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
+    return rc;
+}
+
+int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1, step;
+    const char *sql = include_revoked
+                          ? "SELECT registree_id, mechanism, key_id, created, revoked FROM enrolment ORDER BY id"
+                          : "SELECT registree_id, mechanism, key_id, created, revoked FROM enrolment "
+                            "WHERE revoked = 0 ORDER BY id";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "list");
+        goto done;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        m2m_enrolment e;
+        memset(&e, 0, sizeof e);
+        snprintf(e.registree_id, sizeof e.registree_id, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(e.mechanism, sizeof e.mechanism, "%s", (const char *)sqlite3_column_text(s, 1));
+        snprintf(e.key_id, sizeof e.key_id, "%s", (const char *)sqlite3_column_text(s, 2));
+        e.created = sqlite3_column_int64(s, 3);
+        e.revoked = sqlite3_column_int64(s, 4);
+        cb(&e, ctx);
+    }
+    if (step != SQLITE_DONE) {
+        db_fail(st, err, "list");
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int64_t m2m_store_data_version(m2m_store *st)
+{
+    int v = 0;
+    if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
+        return -1;
+    return v;
+}
+
+/* ---- resources ---- */
+
+void m2m_resource_clear(m2m_resource *r)
+{
+    if (r != NULL) {
+        free(r->attrs);
+        memset(r, 0, sizeof *r);
+    }
+}
+
+static void copy_col(sqlite3_stmt *s, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+/* Runs a prepared single-row resource query. */
+static int res_fetch(m2m_store *st, sqlite3_stmt *s, m2m_resource *out, const char *what, m2m_err *err)
+{
+    int rc = -1, step = sqlite3_step(s);
+    memset(out, 0, sizeof *out);
+    if (step == SQLITE_ROW) {
+        copy_col(s, 0, out->ri, sizeof out->ri);
+        copy_col(s, 1, out->pi, sizeof out->pi);
+        out->ty = sqlite3_column_int(s, 2);
+        copy_col(s, 3, out->rn, sizeof out->rn);
+        copy_col(s, 4, out->owner, sizeof out->owner);
+        copy_col(s, 5, out->reg_id, sizeof out->reg_id);
+        out->attrs = strdup(sqlite3_column_text(s, 6) ? (const char *)sqlite3_column_text(s, 6) : "{}");
+        out->ct = sqlite3_column_int64(s, 7);
+        out->lt = sqlite3_column_int64(s, 8);
+        if (out->attrs == NULL)
+            m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        else
+            rc = 0;
+    } else if (step == SQLITE_DONE) {
+        m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", what);
+    } else {
+        db_fail(st, err, "read resource");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int m2m_store_res_get(m2m_store *st, const char *ri, m2m_resource *out, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_GET);
+    sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
+    return res_fetch(st, s, out, ri, err);
+}
+
+int m2m_store_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resource *out, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_CHILD);
+    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, rn, -1, SQLITE_STATIC);
+    return res_fetch(st, s, out, rn, err);
+}
+
+int m2m_store_res_registration(m2m_store *st, const char *reg_id, m2m_resource *out, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_REG);
+    sqlite3_bind_text(s, 1, reg_id, -1, SQLITE_STATIC);
+    return res_fetch(st, s, out, reg_id, err);
+}
+
+int m2m_store_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_INSERT);
+    int step;
+    sqlite3_bind_text(s, 1, r->ri, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, r->pi, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, r->ty);
+    sqlite3_bind_text(s, 4, r->rn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, r->owner, -1, SQLITE_STATIC);
+    if (r->reg_id[0] != '\0')
+        sqlite3_bind_text(s, 6, r->reg_id, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 6);
+    sqlite3_bind_text(s, 7, r->attrs ? r->attrs : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, r->ct);
+    sqlite3_bind_int64(s, 9, r->lt);
+    step = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (step == SQLITE_DONE)
+        return 0;
+    if (step == SQLITE_CONSTRAINT)
+        return m2m_fail(err, M2M_E_EXISTS, "a resource named %s (or the same registration) already exists", r->rn);
+    return db_fail(st, err, "insert resource");
+}
+
+int m2m_store_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_UPDATE);
+    int step;
+    sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, attrs, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, lt);
+    step = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (step != SQLITE_DONE)
+        return db_fail(st, err, "update resource");
+    if (sqlite3_changes(st->db) == 0)
+        return m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
+    return 0;
+}
+
+int m2m_store_res_delete(m2m_store *st, const char *ri, m2m_err *err)
+{
+    static const char sql[] = "WITH RECURSIVE sub(ri) AS (SELECT ?1 UNION ALL "
+                              "SELECT resource.ri FROM resource JOIN sub ON resource.pi = sub.ri) "
+                              "DELETE FROM resource WHERE ri IN (SELECT ri FROM sub)";
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "delete resource");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_fail(st, err, "delete resource");
+        goto done;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int m2m_store_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_COUNT);
+    int step;
+    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, ty);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *count = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return step == SQLITE_ROW ? 0 : db_fail(st, err, "count resources");
+}
+
+int m2m_store_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_CHILDREN);
+    int rc = 0;
+    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
+    for (;;) {
+        m2m_resource r;
+        int step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = db_fail(st, err, "list resources");
+            break;
+        }
+        memset(&r, 0, sizeof r);
+        copy_col(s, 0, r.ri, sizeof r.ri);
+        copy_col(s, 1, r.pi, sizeof r.pi);
+        r.ty = sqlite3_column_int(s, 2);
+        copy_col(s, 3, r.rn, sizeof r.rn);
+        copy_col(s, 4, r.owner, sizeof r.owner);
+        copy_col(s, 5, r.reg_id, sizeof r.reg_id);
+        r.attrs = (char *)sqlite3_column_text(s, 6);
+        r.ct = sqlite3_column_int64(s, 7);
+        r.lt = sqlite3_column_int64(s, 8);
+        if (cb(&r, ctx) != 0)
+            break;
+    }
+    sqlite3_reset(s);
+    return rc;
+}

@@ -1,0 +1,80 @@
+/* The Registrar's store: its identity, Step 1 enrolments, and the oneM2M resource tree. One interface; SQLite is
+ * the embedded back-end (store/sqlite.c). A handle is used by one thread at a time: every Registrar worker opens
+ * its own. Every write is committed before the call returns, so a response that reports it done never lies. */
+#ifndef M2M_STORE_H
+#define M2M_STORE_H
+
+#include <stdint.h>
+#include "crypto/secret.h"
+#include "m2mattach/error.h"
+
+typedef struct m2m_store m2m_store;
+
+#define M2M_ID_MAX 128
+#define M2M_RI_MAX 128
+
+/* Opens an existing store (create = 0) or creates a new one (create = 1, fails if the file exists). */
+m2m_store *m2m_store_open(const char *path, int create, m2m_err *err);
+void m2m_store_close(m2m_store *st);
+
+int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err);
+int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err);
+
+/* ---- Step 1: enrolment ---- */
+typedef struct m2m_enrolment {
+    char registree_id[M2M_ID_MAX];
+    char mechanism[16];      /* "psk" */
+    char key_id[33];         /* Kca_ID / Kcc_ID, 32 hex */
+    m2m_secret key;          /* filled only by m2m_store_find_psk */
+    int64_t created;         /* unix seconds */
+    int64_t revoked;         /* 0 = active */
+} m2m_enrolment;
+
+/* Adds a PSK enrolment. An active enrolment for the same ID is replaced (the old one is marked revoked), so a
+ * device can be re-keyed; a key whose ID is already enrolled for another Registree is refused. */
+int m2m_store_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
+                        m2m_err *err);
+/* Looks an active PSK enrolment up by key ID (the TLS psk_identity). Returns 0 and fills out (wipe out->key
+ * after use), or -1 with M2M_E_NOTFOUND. */
+int m2m_store_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err);
+/* 1 when the enrolment (registree_id, key_id) is still active, 0 when revoked/replaced, -1 on error. */
+int m2m_store_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err);
+int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err);
+typedef void (*m2m_enrolment_cb)(const m2m_enrolment *e, void *ctx);
+/* Lists enrolments (active ones, and revoked ones when include_revoked). The key is never filled. */
+int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err);
+/* A counter bumped by every enrolment change (enrol, replace, revoke). */
+int m2m_store_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err);
+/* Changes whenever another connection commits to the store (SQLite's data_version): a cheap "look again". */
+int64_t m2m_store_data_version(m2m_store *st);
+
+/* ---- resource tree ---- */
+typedef struct m2m_resource {
+    char ri[M2M_RI_MAX];
+    char pi[M2M_RI_MAX];     /* "" for CSEBase */
+    int ty;
+    char rn[M2M_RI_MAX];
+    char owner[M2M_ID_MAX];  /* the Registree ID that created it ("" for CSEBase) */
+    char reg_id[M2M_ID_MAX]; /* for <AE>/<remoteCSE>: the registered Registree ID, else "" */
+    char *attrs;             /* JSON object text of the client-settable attributes (owned) */
+    int64_t ct, lt;          /* unix seconds */
+} m2m_resource;
+
+void m2m_resource_clear(m2m_resource *r);
+/* Fetch by ri, or by (parent ri, rn). -1 with M2M_E_NOTFOUND when absent. */
+int m2m_store_res_get(m2m_store *st, const char *ri, m2m_resource *out, m2m_err *err);
+int m2m_store_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resource *out, m2m_err *err);
+/* The <AE>/<remoteCSE> registration of a Registree ID, if any. */
+int m2m_store_res_registration(m2m_store *st, const char *reg_id, m2m_resource *out, m2m_err *err);
+/* Inserts; -1 with M2M_E_EXISTS when (pi, rn) or reg_id is taken. */
+int m2m_store_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err);
+int m2m_store_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, m2m_err *err);
+/* Deletes the resource and all its descendants in one transaction. */
+int m2m_store_res_delete(m2m_store *st, const char *ri, m2m_err *err);
+/* Number of direct children of type ty (e.g. contentInstances in a container). */
+int m2m_store_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err);
+typedef int (*m2m_resource_cb)(const m2m_resource *r, void *ctx);
+/* Direct children, oldest first. */
+int m2m_store_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err);
+
+#endif
