@@ -90,10 +90,9 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, 
                        "this connection is not bound to an authenticated Registree");
         goto done;
     }
-    if (resolve(cse, req->to, &target, rsp) != 0)
-        goto done;
-
     if (is_registration(req)) {
+        if (resolve(cse, req->to, &target, rsp) != 0)
+            goto done;
         if (target.ty != M2M_TY_CB) {
             m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "registration must target the CSEBase");
             goto done;
@@ -120,6 +119,8 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, 
             m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
         goto done;
     }
+    if (resolve(cse, req->to, &target, rsp) != 0)
+        goto done;
 
     /* Privilege: the CSEBase is readable (and holds what registered Registrees create at top level); any other
      * resource belongs to the Registree that created it. */

@@ -1,0 +1,367 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+int h_failures = 0;
+
+const char *h_bin(void)
+{
+    const char *b = getenv("M2M_BIN");
+    return b ? b : "m2mattach";
+}
+
+int h_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    int st;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    st = system(cmd);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+int h_sh_out(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    FILE *p;
+    size_t n = 0;
+    int st;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    while (n + 1 < cap) {
+        size_t got = fread(out + n, 1, cap - 1 - n, p);
+        if (got == 0)
+            break;
+        n += got;
+    }
+    out[n] = '\0';
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int h_registrar_init(h_registrar *r)
+{
+    signal(SIGPIPE, SIG_IGN); /* a test writing to a connection the Registrar closed must see EPIPE, not die */
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "/tmp/m2m-it-XXXXXX");
+    if (mkdtemp(r->dir) == NULL)
+        return -1;
+    snprintf(r->db, sizeof r->db, "%s/registrar.db", r->dir);
+    snprintf(r->log, sizeof r->log, "%s/registrar.log", r->dir);
+    return h_sh("'%s' registrar init --db '%s' --cse-id /in-cse --cse-name cse-base >/dev/null", h_bin(), r->db);
+}
+
+int h_registrar_start(h_registrar *r, int threads, const char *extra)
+{
+    int pipefd[2];
+    char line[256] = "", port[16];
+    size_t n = 0;
+    pid_t pid;
+
+    if (pipe(pipefd) != 0)
+        return -1;
+    snprintf(port, sizeof port, "%d", r->port);
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        char hp[64], th[16], cmd[2048];
+        FILE *log = fopen(r->log, "a");
+        snprintf(hp, sizeof hp, "127.0.0.1:%s", port);
+        snprintf(th, sizeof th, "%d", threads);
+        dup2(pipefd[1], 1);
+        if (log)
+            dup2(fileno(log), 2);
+        close(pipefd[0]);
+        snprintf(cmd, sizeof cmd, "exec '%s' registrar serve --db '%s' --https %s --threads %s %s", h_bin(), r->db, hp,
+                 th, extra ? extra : "");
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    /* The server prints "listening https port N" once its sockets are bound. */
+    while (n + 1 < sizeof line) {
+        ssize_t got = read(pipefd[0], line + n, 1);
+        if (got <= 0)
+            break;
+        if (line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    close(pipefd[0]);
+    if (sscanf(line, "listening https port %d", &r->port) != 1) {
+        fprintf(stderr, "registrar did not start (stdout: '%s'); log %s\n", line, r->log);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    r->pid = pid;
+    return 0;
+}
+
+int h_registrar_stop(h_registrar *r, int sig)
+{
+    int st = 0;
+    if (r->pid <= 0)
+        return -1;
+    kill(r->pid, sig);
+    waitpid(r->pid, &st, 0);
+    r->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void h_registrar_cleanup(h_registrar *r)
+{
+    if (r->pid > 0)
+        h_registrar_stop(r, SIGKILL);
+    if (r->dir[0] != '\0') {
+        if (h_failures > 0)
+            h_sh("echo '--- registrar log ---' >&2; tail -n 40 '%s' >&2", r->log);
+        h_sh("rm -rf '%s'", r->dir);
+    }
+}
+
+int h_enrol(h_registrar *r, const char *id, const char *key_hex)
+{
+    return h_sh("'%s' enrol psk --db '%s' --registree-id '%s' --key %s >/dev/null", h_bin(), r->db, id, key_hex);
+}
+
+int h_revoke(h_registrar *r, const char *id)
+{
+    return h_sh("'%s' enrol revoke --db '%s' --registree-id '%s' >/dev/null", h_bin(), r->db, id);
+}
+
+void h_keyid(const char *id, const char *key_hex, char out[33])
+{
+    char buf[128] = "";
+    h_sh_out(buf, sizeof buf, "'%s' keyid --%s %s", h_bin(), id[0] == '/' ? "kcc" : "kca", key_hex);
+    snprintf(out, 33, "%s", buf);
+}
+
+static unsigned int psk_client_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,
+                                  unsigned char *psk, unsigned int max_psk_len)
+{
+    h_tls *t = SSL_get_app_data(ssl);
+    (void)hint;
+    if (strlen(t->identity) + 1 > max_identity_len || t->key_len > max_psk_len)
+        return 0;
+    memcpy(identity, t->identity, strlen(t->identity) + 1);
+    memcpy(psk, t->key, t->key_len);
+    return (unsigned int)t->key_len;
+}
+
+static int psk_use_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
+                              SSL_SESSION **sess)
+{
+    h_tls *t = SSL_get_app_data(ssl);
+    static const unsigned char aes128gcm[] = {0x13, 0x01};
+    const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, aes128gcm);
+    SSL_SESSION *s;
+    if (cipher == NULL || (md != NULL && md != SSL_CIPHER_get_handshake_digest(cipher))) {
+        *sess = NULL;
+        return 1;
+    }
+    s = SSL_SESSION_new();
+    if (s == NULL || !SSL_SESSION_set1_master_key(s, t->key, t->key_len) || !SSL_SESSION_set_cipher(s, cipher) ||
+        !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
+        SSL_SESSION_free(s);
+        return 0;
+    }
+    *sess = s;
+    *id = (const unsigned char *)t->identity;
+    *idlen = strlen(t->identity);
+    return 1;
+}
+
+int h_tcp(int port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct timeval tv = {10, 0};
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int h_connect_psk_identity(h_tls *t, int port, const char *identity, const char *key_hex, int version)
+{
+    long len = 0;
+    unsigned char *key = OPENSSL_hexstr2buf(key_hex, &len);
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+    if (key == NULL || len <= 0 || (size_t)len > sizeof t->key)
+        goto fail;
+    memcpy(t->key, key, (size_t)len);
+    t->key_len = (size_t)len;
+    snprintf(t->identity, sizeof t->identity, "%s", identity);
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    if (t->ctx == NULL)
+        goto fail;
+    SSL_CTX_set_min_proto_version(t->ctx, version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(t->ctx, version == 12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+    SSL_CTX_set_cipher_list(t->ctx, "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256");
+    SSL_CTX_set_psk_client_callback(t->ctx, psk_client_cb);
+    SSL_CTX_set_psk_use_session_callback(t->ctx, psk_use_session_cb);
+    t->ssl = SSL_new(t->ctx);
+    t->fd = h_tcp(port);
+    if (t->ssl == NULL || t->fd < 0)
+        goto fail;
+    SSL_set_app_data(t->ssl, t);
+    SSL_set_fd(t->ssl, t->fd);
+    if (SSL_connect(t->ssl) != 1)
+        goto fail;
+    OPENSSL_free(key);
+    return 0;
+fail:
+    ERR_clear_error();
+    OPENSSL_free(key);
+    h_close(t);
+    return -1;
+}
+
+int h_connect_psk(h_tls *t, int port, const char *id, const char *key_hex, int version)
+{
+    char kid[33];
+    h_keyid(id, key_hex, kid);
+    return h_connect_psk_identity(t, port, kid, key_hex, version);
+}
+
+void h_close(h_tls *t)
+{
+    if (t->ssl) {
+        SSL_shutdown(t->ssl);
+        SSL_free(t->ssl);
+    }
+    if (t->fd >= 0)
+        close(t->fd);
+    SSL_CTX_free(t->ctx);
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+}
+
+static int read_response(h_tls *t, h_resp *out)
+{
+    static char buf[1 << 17];
+    size_t n = 0;
+    char *hdr_end = NULL;
+    long clen = -1;
+    memset(out, 0, sizeof *out);
+    for (;;) {
+        int got;
+        if (hdr_end != NULL) {
+            size_t have = n - (size_t)(hdr_end + 4 - buf);
+            if (clen >= 0 && have >= (size_t)clen)
+                break;
+        }
+        if (n + 1 >= sizeof buf)
+            return -1;
+        got = SSL_read(t->ssl, buf + n, (int)(sizeof buf - 1 - n));
+        if (got <= 0)
+            return out->status ? 0 : -1;
+        n += (size_t)got;
+        buf[n] = '\0';
+        if (hdr_end == NULL && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
+            char *line = buf, *eol;
+            sscanf(buf, "HTTP/1.1 %d", &out->status);
+            clen = 0;
+            while ((eol = strstr(line, "\r\n")) != NULL && eol < hdr_end) {
+                line = eol + 2;
+                if (strncasecmp(line, "X-M2M-RSC:", 10) == 0)
+                    out->rsc = atoi(line + 10);
+                else if (strncasecmp(line, "Content-Length:", 15) == 0)
+                    clen = atol(line + 15);
+                else if (strncasecmp(line, "Content-Location:", 17) == 0)
+                    sscanf(line + 17, " %511[^\r]", out->location);
+                else if (strncasecmp(line, "Connection: close", 17) == 0)
+                    out->closed = 1;
+            }
+        }
+    }
+    snprintf(out->body, sizeof out->body, "%.*s", (int)clen, hdr_end + 4);
+    return 0;
+}
+
+int h_raw(h_tls *t, const char *bytes, size_t len, h_resp *out)
+{
+    if (t->ssl == NULL || SSL_write(t->ssl, bytes, (int)len) != (int)len) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    return read_response(t, out);
+}
+
+int h_request(h_tls *t, const char *method, const char *path, const char *from, int ty, const char *body,
+              h_resp *out)
+{
+    static char req[1 << 16];
+    static unsigned long rqi = 0;
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-M2M-RI: rq%lu\r\nX-M2M-RVI: 3\r\n",
+                     method, path, ++rqi);
+    if (from != NULL)
+        n += snprintf(req + n, sizeof req - (size_t)n, "X-M2M-Origin: %s\r\n", from);
+    if (body != NULL) {
+        if (ty > 0)
+            n += snprintf(req + n, sizeof req - (size_t)n, "Content-Type: application/json;ty=%d\r\n", ty);
+        else
+            n += snprintf(req + n, sizeof req - (size_t)n, "Content-Type: application/json\r\n");
+        n += snprintf(req + n, sizeof req - (size_t)n, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    } else {
+        n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+    }
+    return h_raw(t, req, (size_t)n, out);
+}
+
+int h_register_ae(h_tls *t, const char *from, const char *api, h_resp *out)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"m2m:ae\":{\"api\":\"%s\",\"rr\":false,\"srv\":[\"3\"]}}", api);
+    if (h_request(t, "POST", "/~/in-cse", from, 2, body, out) != 0)
+        return -1;
+    return out->rsc;
+}
+
+int h_done(const char *name)
+{
+    if (h_failures == 0) {
+        printf("%s: all checks passed\n", name);
+        return 0;
+    }
+    printf("%s: %d check(s) failed\n", name, h_failures);
+    return 1;
+}

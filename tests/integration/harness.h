@@ -1,0 +1,94 @@
+/* Test harness for integration tests: a real `m2mattach registrar serve` process on 127.0.0.1 with a real
+ * SQLite store in a temporary directory, and a raw TLS-PSK + HTTP/1.1 client that can say anything (including
+ * what a well-behaved Registree never would). */
+#ifndef M2M_TEST_HARNESS_H
+#define M2M_TEST_HARNESS_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+extern int h_failures;
+
+#define CHECK(cond)                                                                                                \
+    do {                                                                                                           \
+        if (!(cond)) {                                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                        \
+            h_failures++;                                                                                          \
+        }                                                                                                          \
+    } while (0)
+#define CHECK_EQ_INT(a, b)                                                                                         \
+    do {                                                                                                           \
+        long long _a = (a), _b = (b);                                                                              \
+        if (_a != _b) {                                                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, _a, _b);            \
+            h_failures++;                                                                                          \
+        }                                                                                                          \
+    } while (0)
+
+typedef struct h_registrar {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char db[320];
+    char log[320];
+} h_registrar;
+
+/* The m2mattach binary under test ($M2M_BIN). */
+const char *h_bin(void);
+/* Runs a shell command (printf-style); returns its exit status, or -1. */
+int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Runs a shell command and captures its stdout (NUL-terminated) into out. */
+int h_sh_out(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Makes a temporary directory and a store with CSE-ID /in-cse and CSEBase cse-base. */
+int h_registrar_init(h_registrar *r);
+/* Starts `registrar serve` on 127.0.0.1:port (0 = a free port) and waits until it listens. extra: more args. */
+int h_registrar_start(h_registrar *r, int threads, const char *extra);
+/* Sends sig and waits for the process. */
+int h_registrar_stop(h_registrar *r, int sig);
+/* Stops (if running) and removes the temporary directory. */
+void h_registrar_cleanup(h_registrar *r);
+/* Enrols a Registree with a hex key; returns 0 on success. */
+int h_enrol(h_registrar *r, const char *id, const char *key_hex);
+int h_revoke(h_registrar *r, const char *id);
+/* Computes the key ID (psk_identity) of key_hex for a Registree ID. */
+void h_keyid(const char *id, const char *key_hex, char out[33]);
+
+typedef struct h_tls {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int fd;
+    char identity[128];
+    unsigned char key[64];
+    size_t key_len;
+} h_tls;
+
+/* TLS-PSK handshake; version 0 = negotiate, 12 = TLS 1.2 only, 13 = TLS 1.3 only. 0 on success. */
+int h_connect_psk(h_tls *t, int port, const char *id, const char *key_hex, int version);
+/* Same with an explicit psk_identity. */
+int h_connect_psk_identity(h_tls *t, int port, const char *identity, const char *key_hex, int version);
+void h_close(h_tls *t);
+/* Opens a plain TCP connection to 127.0.0.1:port. */
+int h_tcp(int port);
+
+typedef struct h_resp {
+    int status;       /* HTTP status, 0 when the connection closed first */
+    int rsc;          /* X-M2M-RSC */
+    char location[512];
+    char body[65536];
+    int closed;       /* server sent Connection: close */
+} h_resp;
+
+/* Sends one oneM2M request. from NULL = no X-M2M-Origin; ty 0 = none; body NULL = none. Returns 0 when a
+ * response was read. */
+int h_request(h_tls *t, const char *method, const char *path, const char *from, int ty, const char *body,
+              h_resp *out);
+/* Sends raw bytes and reads one response. */
+int h_raw(h_tls *t, const char *bytes, size_t len, h_resp *out);
+/* Registers an AE with the given From and App-ID; returns the RSC (or -1). */
+int h_register_ae(h_tls *t, const char *from, const char *api, h_resp *out);
+
+int h_done(const char *name);
+
+#endif

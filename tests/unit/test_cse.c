@@ -1,0 +1,278 @@
+/* The CSE's decisions, driven in-process with a real SQLite store: registration (Step 5) and originator binding
+ * for every rule, each with a positive and a negative case. The daemon-level tests repeat the key ones over TLS. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "onem2m/status.h"
+#include "registrar/cse.h"
+#include "store/store.h"
+
+typedef struct fixture {
+    char dir[64];
+    char db[128];
+    m2m_store *st;
+    m2m_cse cse;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    m2m_err err;
+    snprintf(f->dir, sizeof f->dir, "/tmp/m2m-cse-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+    f->st = m2m_store_open(f->db, 1, &err);
+    if (f->st == NULL || m2m_store_set_identity(f->st, "/in-cse", "cse-base", &err) != 0 ||
+        m2m_cse_init(&f->cse, f->st, &err) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[160];
+    m2m_store_close(f->st);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static m2m_peer peer(const char *id)
+{
+    m2m_peer p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.registree_id, sizeof p.registree_id, "%s", id);
+    snprintf(p.mechanism, sizeof p.mechanism, "psk");
+    return p;
+}
+
+/* Runs one request; returns the RSC. rsp_out may be NULL. */
+static int run(fixture *f, const char *as, m2m_op op, const char *to, const char *from, int ty, const char *body,
+               m2m_prim_rsp *rsp_out)
+{
+    m2m_peer p = peer(as);
+    m2m_prim_req req;
+    m2m_prim_rsp rsp;
+    int rsc;
+    memset(&req, 0, sizeof req);
+    memset(&rsp, 0, sizeof rsp);
+    req.op = op;
+    snprintf(req.to, sizeof req.to, "%s", to);
+    if (from != NULL) {
+        snprintf(req.fr, sizeof req.fr, "%s", from);
+        req.has_fr = 1;
+    }
+    snprintf(req.rqi, sizeof req.rqi, "t");
+    req.ty = ty;
+    req.pc = body ? cJSON_Parse(body) : NULL;
+    m2m_cse_handle(&f->cse, &p, &req, &rsp);
+    rsc = rsp.rsc;
+    if (rsp_out != NULL)
+        *rsp_out = rsp;
+    else
+        m2m_prim_rsp_clear(&rsp);
+    m2m_prim_req_clear(&req);
+    return rsc;
+}
+
+static const char AE[] = "{\"m2m:ae\":{\"api\":\"Rapp\",\"rr\":false,\"srv\":[\"3\"]}}";
+static const char CSR[] = "{\"m2m:csr\":{\"cb\":\"/mn-cse/mn\",\"rr\":true,\"srv\":[\"3\"],\"cst\":2}}";
+
+static void test_ae_registration_from_rules(void **state)
+{
+    fixture *f = *state;
+    m2m_prim_rsp rsp;
+    /* From = enrolled ID */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, &rsp), M2M_RSC_CREATED);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:ae"), "aei")->valuestring, "Cdev1");
+    assert_string_equal(rsp.location, "/in-cse/Cdev1");
+    m2m_prim_rsp_clear(&rsp);
+    /* From = C: the enrolled ID is assigned */
+    assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "/in-cse", "C", 2, AE, &rsp), M2M_RSC_CREATED);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:ae"), "aei")->valuestring, "Cdev2");
+    m2m_prim_rsp_clear(&rsp);
+    /* From absent: likewise */
+    assert_int_equal(run(f, "Cdev3", M2M_OP_CREATE, "cse-base", NULL, 2, AE, &rsp), M2M_RSC_CREATED);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:ae"), "aei")->valuestring, "Cdev3");
+    m2m_prim_rsp_clear(&rsp);
+    /* Any other ID: 4106, nothing created */
+    assert_int_equal(run(f, "Cdev4", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdev4", M2M_OP_CREATE, "/in-cse", "Cother", 2, AE, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdev4", M2M_OP_RETRIEVE, "/in-cse/Cother", "Cdev4", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED); /* still not registered */
+}
+
+static void test_register_twice(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL),
+                     M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "C", 2,
+                         "{\"m2m:ae\":{\"rn\":\"other\",\"api\":\"Rapp\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED);
+}
+
+static void test_api_and_attributes(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
+                         "{\"m2m:ae\":{\"api\":\"Xapp\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_BAD_REQUEST);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rapp\",\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_BAD_REQUEST); /* rr missing */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rapp\",\"rr\":false,\"srv\":[\"3\"],\"aei\":\"Cx\"}}", NULL),
+                     M2M_RSC_BAD_REQUEST); /* server-set attribute */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rapp\",\"rr\":\"no\",\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_BAD_REQUEST); /* wrong kind */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, "{\"m2m:cnt\":{}}", NULL),
+                     M2M_RSC_BAD_REQUEST); /* wrong root */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
+                         "{\"m2m:ae\":{\"rn\":\"a/b\",\"api\":\"Rapp\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_BAD_REQUEST); /* bad rn */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
+                         "{\"m2m:ae\":{\"api\":\"rapp\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "/in-cse", "Cdev2", 2,
+                         "{\"m2m:ae\":{\"api\":\"Napp\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_CREATED);
+}
+
+static void test_remote_cse(void **state)
+{
+    fixture *f = *state;
+    m2m_prim_rsp rsp;
+    /* An AE-ID in From (and an AE-bound context) cannot create a <remoteCSE> */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 16, CSR, NULL),
+                     M2M_RSC_OPERATION_NOT_ALLOWED);
+    /* a CSE cannot register as an AE */
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_CREATE, "/in-cse", "/mn-cse", 2, AE, NULL),
+                     M2M_RSC_OPERATION_NOT_ALLOWED);
+    /* From must be the enrolled CSE-ID */
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_CREATE, "/in-cse", "/other-cse", 16, CSR, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_CREATE, "/in-cse", NULL, 16, CSR, NULL), M2M_RSC_BAD_REQUEST);
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_CREATE, "/in-cse", "/mn-cse", 16, CSR, &rsp), M2M_RSC_CREATED);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:csr"), "csi")->valuestring, "/mn-cse");
+    m2m_prim_rsp_clear(&rsp);
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_CREATE, "/in-cse", "/mn-cse", 16, CSR, NULL),
+                     M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED);
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_RETRIEVE, "/in-cse", "/mn-cse", 0, NULL, NULL), M2M_RSC_OK);
+}
+
+static void test_binding_after_registration(void **state)
+{
+    fixture *f = *state;
+    m2m_prim_rsp rsp;
+    char cnt_loc[1024];
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "/in-cse", "Cdev2", 2, AE, NULL), M2M_RSC_CREATED);
+    /* own resources: yes */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "cse-base/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "cse-base/Cdev1", "Cdev1", 3,
+                         "{\"m2m:cnt\":{\"rn\":\"temp\"}}", &rsp), M2M_RSC_CREATED);
+    snprintf(cnt_loc, sizeof cnt_loc, "%s", rsp.location);
+    m2m_prim_rsp_clear(&rsp);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "cse-base/Cdev1/temp", "Cdev1", 4,
+                         "{\"m2m:cin\":{\"con\":\"21.5\",\"cnf\":\"text/plain:0\"}}", NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, cnt_loc, "Cdev1", 0, NULL, &rsp), M2M_RSC_OK);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:cnt"), "cni")->valueint, 1);
+    m2m_prim_rsp_clear(&rsp);
+    /* spoofed originator on the connection: 4106 */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "Cdev2", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", NULL, 0, NULL, NULL), M2M_RSC_BAD_REQUEST);
+    /* another Registree's resources: 4103, for every operation */
+    assert_int_equal(run(f, "Cdev2", M2M_OP_RETRIEVE, "cse-base/Cdev1/temp", "Cdev2", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+    assert_int_equal(run(f, "Cdev2", M2M_OP_UPDATE, "cse-base/Cdev1", "Cdev2", 0,
+                         "{\"m2m:ae\":{\"lbl\":[\"x\"]}}", NULL), M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+    assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "cse-base/Cdev1/temp", "Cdev2", 4,
+                         "{\"m2m:cin\":{\"con\":\"x\"}}", NULL), M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+    assert_int_equal(run(f, "Cdev2", M2M_OP_DELETE, "cse-base/Cdev1", "Cdev2", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+    /* and the owner still can */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_UPDATE, "cse-base/Cdev1", "Cdev1", 0,
+                         "{\"m2m:ae\":{\"lbl\":[\"x\"]}}", NULL), M2M_RSC_UPDATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_UPDATE, "cse-base/Cdev1", "Cdev1", 0,
+                         "{\"m2m:ae\":{\"api\":\"Rnew\"}}", NULL), M2M_RSC_BAD_REQUEST);
+}
+
+static void test_deregistration(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3, "{\"m2m:cnt\":{\"rn\":\"c\"}}",
+                         NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_DELETE, "/in-cse", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_OPERATION_NOT_ALLOWED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_DELETE, "/in-cse/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_DELETED);
+    /* deregistered: its subtree is gone and it must register again */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "cse-base/Cdev1/c", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "cse-base/Cdev1/c", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
+}
+
+static void test_addressing_and_types(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/other-cse/x", "Cdev1", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "cse-base/nothing", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "//sp.example/in-cse/Cdev1", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 99, "{\"m2m:xyz\":{}}", NULL),
+                     M2M_RSC_BAD_REQUEST);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 4, "{\"m2m:cin\":{\"con\":\"x\"}}",
+                         NULL), M2M_RSC_OPERATION_NOT_ALLOWED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3, "{\"m2m:cnt\":{\"rn\":\"c\"}}",
+                         NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3, "{\"m2m:cnt\":{\"rn\":\"c\"}}",
+                         NULL), M2M_RSC_CONFLICT);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_UPDATE, "/in-cse", "Cdev1", 0, "{\"m2m:cb\":{}}", NULL),
+                     M2M_RSC_OPERATION_NOT_ALLOWED);
+}
+
+static void test_unbound_context(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "", M2M_OP_RETRIEVE, "/in-cse", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_SECURITY_ASSOCIATION_REQUIRED);
+    assert_int_equal(run(f, "", M2M_OP_CREATE, "/in-cse", "C", 2, AE, NULL), M2M_RSC_SECURITY_ASSOCIATION_REQUIRED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ae_registration_from_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_and_attributes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_cse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_binding_after_registration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deregistration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_addressing_and_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unbound_context, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
