@@ -1,0 +1,56 @@
+# Shared helpers for the shell tests: a real Registrar on 127.0.0.1 with a store in a temporary directory.
+# Usage: source "$M2M_SOURCE/tests/lib.sh"; start_registrar; ...; (cleanup runs on exit)
+set -euo pipefail
+
+M2M_BIN=${M2M_BIN:-m2mattach}
+WORK=$(mktemp -d /tmp/m2m-sh-XXXXXX)
+DB=$WORK/registrar.db
+LOG=$WORK/registrar.log
+REG_PID=
+PORT=
+FAILS=0
+
+cleanup() {
+  local rc=$?
+  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
+  if [ "$FAILS" -ne 0 ] || [ "$rc" -ne 0 ]; then
+    echo "--- registrar log ---" >&2; tail -n 30 "$LOG" >&2 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+
+# start_registrar [extra serve args...]
+start_registrar() {
+  [ -f "$DB" ] || "$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
+  "$M2M_BIN" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 2 "$@" >"$WORK/serve.out" 2>>"$LOG" &
+  REG_PID=$!
+  for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/^listening https port \([0-9]*\)$/\1/p' "$WORK/serve.out")
+    [ -n "$PORT" ] && return 0
+    sleep 0.05
+  done
+  echo "registrar did not start" >&2; return 1
+}
+
+stop_registrar() {
+  kill -TERM "$REG_PID"; wait "$REG_PID" || true; REG_PID=
+}
+
+enrol() { "$M2M_BIN" enrol psk --db "$DB" --registree-id "$1" --key "$2" >/dev/null; }
+keyid() { if [ "${1:0:1}" = / ]; then "$M2M_BIN" keyid --kcc "$2"; else "$M2M_BIN" keyid --kca "$2"; fi; }
+
+# ae_create_request ORIGIN APP-ID: a complete registration request as raw HTTP/1.1 bytes.
+ae_create_request() {
+  local body="{\"m2m:ae\":{\"api\":\"$2\",\"rr\":false,\"srv\":[\"3\"]}}"
+  printf 'POST /~/in-cse HTTP/1.1\r\nHost: 127.0.0.1\r\nX-M2M-Origin: %s\r\nX-M2M-RI: req-1\r\nX-M2M-RVI: 3\r\nContent-Type: application/json;ty=2\r\nAccept: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+    "$1" "${#body}" "$body"
+}
+
+finish() {
+  if [ "$FAILS" -ne 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
+  echo "all checks passed"
+}
