@@ -27,6 +27,7 @@ void m2m_registree_config_free(m2m_registree_config *cfg);
 /* Path of the state file this configuration uses. */
 const char *m2m_registree_config_state_path(const m2m_registree_config *cfg);
 
+/* cfg is borrowed, not copied: it must outlive the handle. No connection is made until attach or send. */
 m2m_registree *m2m_registree_new(const m2m_registree_config *cfg, m2m_err *err);
 void m2m_registree_free(m2m_registree *r);
 const char *m2m_registree_error(const m2m_registree *r);
@@ -41,8 +42,9 @@ typedef struct m2m_attach_info {
     double registration_ms;  /* Step 5, 0 when not performed */
 } m2m_attach_info;
 
-/* Connects and authenticates (Step 4); when the state file says the Registree is not yet registered, sends the
- * registration CREATE (Step 5) and records the result in the state file (atomically, mode 0600). */
+/* Connects and authenticates (Step 4), closing any open connection first; when the state file says the Registree
+ * is not yet registered, sends the registration CREATE (Step 5) and records the result in the state file
+ * (atomically, mode 0600). */
 int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info);
 
 typedef struct m2m_request {

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "crypto/secret.h"
 #include "m2mattach/keyid.h"
+#include "registrar/enrolment.h"
 #include "store/store.h"
 #include "util/hex.h"
 
@@ -27,22 +28,6 @@ static void enrol_usage(FILE *out)
             "list    shows enrolments (ID, mechanism, key ID, dates); never keys. --all includes revoked ones.\n"
             "revoke  revokes the Registree's enrolment: its next handshake fails and the Registrar closes its open\n"
             "        connections within a few seconds.\n");
-}
-
-static int valid_registree_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 100)
-        return 0;
-    if (id[0] == '/' && (n < 2 || strchr(id + 1, '/') != NULL))
-        return 0;
-    if (id[0] != '/' && strchr(id, '/') != NULL)
-        return 0;
-    for (const char *p = id; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-            return 0;
-    /* "C" and "S" alone are requests for a new ID, not IDs. */
-    return strcmp(id, "C") != 0 && strcmp(id, "S") != 0;
 }
 
 static int write_key_file(const char *path, const m2m_secret *key, m2m_err *err)
@@ -78,7 +63,6 @@ static int enrol_psk(int argc, char **argv)
     int generate = 0, bytes = 32, c, rc = 1;
     m2m_secret key = {0};
     m2m_err err = {0};
-    m2m_store *st = NULL;
     char kid[M2M_KEYID_HEX_LEN + 1];
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -98,7 +82,7 @@ static int enrol_psk(int argc, char **argv)
                         "required\n");
         return 2;
     }
-    if (!valid_registree_id(id)) {
+    if (!m2m_valid_registree_id(id)) {
         fprintf(stderr, "m2mattach enrol psk: --registree-id '%s' is not an AE-ID or a CSE-ID ('/name')\n", id);
         return 2;
     }
@@ -109,18 +93,10 @@ static int enrol_psk(int argc, char **argv)
     if ((generate ? m2m_secret_random(&key, (size_t)bytes, &err) : m2m_secret_from_hex(&key, hex, "--key", &err)) !=
         0)
         goto done;
-    if (key.len < M2M_KEY_MIN_LEN) {
-        m2m_fail(&err, M2M_E_ARG, "--key: %zu octets is too short; use at least %d", key.len, M2M_KEY_MIN_LEN);
-        goto done;
-    }
-    if (m2m_keyid(m2m_key_kind_for_id(id), key.bytes, key.len, kid, &err) != 0)
-        goto done;
-    st = m2m_store_open(db, 0, &err);
-    if (st == NULL)
-        goto done;
+    /* The key file is written first so that a full disk cannot leave an enrolled key nobody holds. */
     if (out != NULL && write_key_file(out, &key, &err) != 0)
         goto done;
-    if (m2m_store_enrol_psk(st, id, &key, kid, &err) != 0) {
+    if (m2m_enrol_psk(db, id, &key, kid, &err) != 0) {
         if (out != NULL)
             unlink(out);
         goto done;
@@ -139,7 +115,6 @@ done:
     if (rc != 0)
         fprintf(stderr, "m2mattach enrol psk: %s\n", err.msg);
     m2m_secret_clear(&key);
-    m2m_store_close(st);
     return rc;
 }
 
@@ -201,7 +176,6 @@ static int enrol_revoke(int argc, char **argv)
     const char *db = NULL, *id = NULL;
     int c, rc = 1;
     m2m_err err = {0};
-    m2m_store *st;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
@@ -214,14 +188,12 @@ static int enrol_revoke(int argc, char **argv)
         fprintf(stderr, "m2mattach enrol revoke: --db and --registree-id are required\n");
         return 2;
     }
-    st = m2m_store_open(db, 0, &err);
-    if (st != NULL && m2m_store_revoke(st, id, &err) == 0) {
+    if (m2m_enrol_revoke(db, id, &err) == 0) {
         printf("revoked %s\n", id);
         rc = 0;
     }
     if (rc != 0)
         fprintf(stderr, "m2mattach enrol revoke: %s\n", err.msg);
-    m2m_store_close(st);
     return rc;
 }
 

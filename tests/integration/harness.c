@@ -160,7 +160,7 @@ void h_keyid(const char *id, const char *key_hex, char out[33])
 {
     char buf[128] = "";
     h_sh_out(buf, sizeof buf, "'%s' keyid --%s %s", h_bin(), id[0] == '/' ? "kcc" : "kca", key_hex);
-    snprintf(out, 33, "%s", buf);
+    snprintf(out, 33, "%.32s", buf);
 }
 
 static unsigned int psk_client_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,

@@ -1,0 +1,261 @@
+/* The Registree state file (see state.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registree/state.h"
+
+/* A state file is a few hundred bytes; a bigger one is not ours. */
+#define STATE_MAX 65536
+
+static const char HEADER[] = "# m2mattach Registree state: written by m2mattach, do not edit while it runs\n";
+
+enum state_key { K_REGISTERED, K_ASSIGNED_ID, K_RESOURCE, K_REGISTRAR, K_KEY_ID, K_COUNT };
+static const char *const KEYS[K_COUNT] = {"registered", "assigned-id", "resource", "registrar-cse-id", "key-id"};
+
+static char *trim(char *s, char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+static int is_key_id(const char *v)
+{
+    if (strlen(v) != M2M_KEYID_HEX_LEN)
+        return 0;
+    for (; *v != '\0'; v++)
+        if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int set_value(m2m_reg_state *st, enum state_key k, const char *v, const char *path, int line, m2m_err *err)
+{
+    char *dst = NULL;
+    size_t cap = 0;
+
+    switch (k) {
+    case K_REGISTERED:
+        if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: registered must be 0 or 1, not '%s'", path, line, v);
+        st->registered = v[0] == '1';
+        return 0;
+    case K_KEY_ID:
+        if (v[0] != '\0' && !is_key_id(v))
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: key-id must be %d lowercase hex characters", path, line,
+                            M2M_KEYID_HEX_LEN);
+        dst = st->key_id;
+        cap = sizeof st->key_id;
+        break;
+    case K_ASSIGNED_ID: dst = st->assigned_id; cap = sizeof st->assigned_id; break;
+    case K_RESOURCE: dst = st->resource; cap = sizeof st->resource; break;
+    case K_REGISTRAR: dst = st->registrar_cse_id; cap = sizeof st->registrar_cse_id; break;
+    case K_COUNT: break;
+    }
+    if (dst == NULL || strlen(v) >= cap)
+        return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s is longer than %zu characters", path, line, KEYS[k],
+                        cap - 1);
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int parse(char *text, size_t len, const char *path, m2m_reg_state *st, m2m_err *err)
+{
+    int seen[K_COUNT] = {0};
+    char *p = text, *end = text + len;
+    int line = 0;
+
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p)), *eq, *key, *val;
+        int k;
+        line++;
+        /* Every line we write ends in '\n'; one that does not is where a torn write stopped. */
+        if (nl == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: truncated line (no newline at the end of the file)", path,
+                            line);
+        if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: NUL byte; this is not a state file", path, line);
+        key = trim(p, nl);
+        p = nl + 1;
+        if (key[0] == '\0' || key[0] == '#')
+            continue;
+        eq = strchr(key, '=');
+        if (eq == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: expected key = value", path, line);
+        val = trim(eq + 1, eq + 1 + strlen(eq + 1));
+        key = trim(key, eq);
+        for (k = 0; k < K_COUNT; k++)
+            if (strcmp(key, KEYS[k]) == 0)
+                break;
+        if (k == K_COUNT)
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: unknown key '%s'", path, line, key);
+        if (seen[k])
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s appears twice", path, line, key);
+        seen[k] = line;
+        if (set_value(st, (enum state_key)k, val, path, line, err) != 0)
+            return -1;
+    }
+    if (!seen[K_REGISTERED])
+        return m2m_fail(err, M2M_E_PARSE, "%s: no 'registered' line: the file is truncated or not a state file",
+                        path);
+    if (st->registered && (st->assigned_id[0] == '\0' || st->registrar_cse_id[0] == '\0'))
+        return m2m_fail(err, M2M_E_PARSE, "%s: registered = 1 without assigned-id and registrar-cse-id: the file "
+                        "is damaged", path);
+    return 0;
+}
+
+int m2m_state_load(const char *path, m2m_reg_state *st, m2m_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    ssize_t n;
+    int fd, rc = -1;
+
+    memset(st, 0, sizeof *st);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0; /* never registered (or the state was deliberately removed) */
+        return m2m_fail(err, M2M_E_IO, "%s: cannot open the state file: %s", path, strerror(errno));
+    }
+    buf = malloc(STATE_MAX + 1);
+    if (buf == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        goto done;
+    }
+    while (len <= STATE_MAX && (n = read(fd, buf + len, STATE_MAX + 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            m2m_fail(err, M2M_E_IO, "%s: cannot read the state file: %s", path, strerror(errno));
+            goto done;
+        }
+        len += (size_t)n;
+    }
+    if (len > STATE_MAX) {
+        m2m_fail(err, M2M_E_PARSE, "%s: larger than %d bytes; this is not a state file", path, STATE_MAX);
+        goto done;
+    }
+    buf[len] = '\0';
+    if (parse(buf, len, path, st, err) != 0) {
+        memset(st, 0, sizeof *st);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static int printable(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The rename is durable only once the directory entry is on disk too. */
+static int sync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+    int fd, rc = -1;
+    if (dir == NULL)
+        return -1;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        rc = fsync(fd);
+        close(fd);
+    }
+    free(dir);
+    return rc;
+}
+
+int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
+{
+    char *text = NULL, *tmp = NULL;
+    int fd = -1, rc = -1, len;
+
+    /* The values come partly from the Registrar: a line break in one would forge another key. */
+    if (!printable(st->assigned_id) || !printable(st->resource) || !printable(st->registrar_cse_id) ||
+        !printable(st->key_id)) {
+        m2m_fail(err, M2M_E_ARG, "%s: refusing to store a value with control characters", path);
+        goto done;
+    }
+    len = asprintf(&text, "%sregistered = %d\nassigned-id = %s\nresource = %s\nregistrar-cse-id = %s\nkey-id = %s\n",
+                   HEADER, st->registered ? 1 : 0, st->assigned_id, st->resource, st->registrar_cse_id,
+                   st->key_id);
+    if (len < 0) {
+        text = NULL;
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0) {
+        tmp = NULL;
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        goto done;
+    }
+    /* Same directory as the target, so rename() is atomic; mkostemp creates it 0600, fchmod makes it explicit
+     * whatever the umask. */
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        m2m_fail(err, M2M_E_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        free(tmp);
+        tmp = NULL;
+        goto done;
+    }
+    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_all(fd, text, (size_t)len) != 0 || fsync(fd) != 0) {
+        m2m_fail(err, M2M_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        goto done;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        m2m_fail(err, M2M_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        goto done;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        m2m_fail(err, M2M_E_IO, "%s: cannot replace the state file: %s", path, strerror(errno));
+        goto done;
+    }
+    free(tmp);
+    tmp = NULL; /* renamed: nothing to remove any more */
+    if (sync_dir_of(path) != 0) {
+        m2m_fail(err, M2M_E_IO, "%s: cannot sync its directory: %s", path, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    if (tmp != NULL) {
+        unlink(tmp);
+        free(tmp);
+    }
+    free(text);
+    return rc;
+}
