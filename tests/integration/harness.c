@@ -329,22 +329,28 @@ int h_raw(h_tls *t, const char *bytes, size_t len, h_resp *out)
 int h_request(h_tls *t, const char *method, const char *path, const char *from, int ty, const char *body,
               h_resp *out)
 {
-    static char req[1 << 16];
     static unsigned long rqi = 0;
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-M2M-RI: rq%lu\r\nX-M2M-RVI: 3\r\n",
-                     method, path, ++rqi);
+    size_t cap = (body ? strlen(body) : 0) + strlen(path) + 1024, n;
+    char *req = malloc(cap);
+    int rc;
+    if (req == NULL)
+        return -1;
+    n = (size_t)snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-M2M-RI: rq%lu\r\nX-M2M-RVI: 3\r\n",
+                         method, path, ++rqi);
     if (from != NULL)
-        n += snprintf(req + n, sizeof req - (size_t)n, "X-M2M-Origin: %s\r\n", from);
+        n += (size_t)snprintf(req + n, cap - n, "X-M2M-Origin: %s\r\n", from);
     if (body != NULL) {
         if (ty > 0)
-            n += snprintf(req + n, sizeof req - (size_t)n, "Content-Type: application/json;ty=%d\r\n", ty);
+            n += (size_t)snprintf(req + n, cap - n, "Content-Type: application/json;ty=%d\r\n", ty);
         else
-            n += snprintf(req + n, sizeof req - (size_t)n, "Content-Type: application/json\r\n");
-        n += snprintf(req + n, sizeof req - (size_t)n, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+            n += (size_t)snprintf(req + n, cap - n, "Content-Type: application/json\r\n");
+        n += (size_t)snprintf(req + n, cap - n, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
     } else {
-        n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+        n += (size_t)snprintf(req + n, cap - n, "\r\n");
     }
-    return h_raw(t, req, (size_t)n, out);
+    rc = n < cap ? h_raw(t, req, n, out) : -1;
+    free(req);
+    return rc;
 }
 
 int h_register_ae(h_tls *t, const char *from, const char *api, h_resp *out)
