@@ -21,8 +21,10 @@ extern "C" {
 typedef struct m2m_registrar_config m2m_registrar_config;
 typedef struct m2m_registrar m2m_registrar;
 
-/* Creates the store with the Registrar's identity (fails if the file exists). cse_id starts with '/'. */
-int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, m2m_err *err);
+/* Creates the store with the Registrar's identity (fails if the file exists). cse_id starts with '/'. cert, key and
+ * chain (each may be NULL) are recorded as absolute paths for `serve` to use. */
+int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, const char *cert,
+                             const char *key, const char *chain, m2m_err *err);
 
 m2m_registrar_config *m2m_registrar_config_new(void);
 void m2m_registrar_config_free(m2m_registrar_config *cfg);
@@ -35,6 +37,16 @@ int m2m_registrar_config_set_threads(m2m_registrar_config *cfg, int threads, m2m
 int m2m_registrar_config_set_handshake_timeout(m2m_registrar_config *cfg, int seconds, m2m_err *err);
 /* Seconds an authenticated connection may stay idle (default 300). */
 int m2m_registrar_config_set_idle_timeout(m2m_registrar_config *cfg, int seconds, m2m_err *err);
+/* The Registrar's CSE-ID certificate (PEM; subjectAltName dNSName = the CSE's public domain name, URI = its
+ * CSE-ID), its key and the intermediates (no root). Without it the Registrar speaks TLS-PSK only. When not set,
+ * the paths recorded by `registrar init --cert ...` in the store are used. */
+int m2m_registrar_config_set_cert(m2m_registrar_config *cfg, const char *cert, const char *key, const char *chain,
+                                  m2m_err *err);
+/* OCSP stapling for that certificate: a DER response file (re-read when it changes) or a responder URL
+ * (http://...; refreshed at half the response's validity); issuer = the certificate's issuer (default: the first
+ * certificate of the chain). */
+int m2m_registrar_config_set_ocsp(m2m_registrar_config *cfg, const char *response_file, const char *url,
+                                  const char *issuer, m2m_err *err);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 

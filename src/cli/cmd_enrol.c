@@ -1,4 +1,5 @@
 /* m2mattach enrol psk | list | revoke: Step 1 of the seed, the Service Provider's side. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,7 +12,9 @@
 #include "cli/cli.h"
 #include "crypto/secret.h"
 #include "m2mattach/keyid.h"
+#include "crypto/pubkey_hash.h"
 #include "registrar/enrolment.h"
+#include "secctx/token.h"
 #include "store/store.h"
 #include "util/hex.h"
 
@@ -20,11 +23,19 @@ static void enrol_usage(FILE *out)
     fprintf(out,
             "usage: m2mattach enrol psk --db FILE --registree-id ID (--key HEX | --generate [--key-bytes 16|32])\n"
             "                           [--key-out FILE]\n"
+            "       m2mattach enrol cert --db FILE --registree-id ID --pubkey-hash HEX [--require-chain ROOTFILE]\n"
+            "       m2mattach enrol token --db FILE --registree-id ID [--ttl DURATION]\n"
             "       m2mattach enrol list --db FILE [--all]\n"
             "       m2mattach enrol revoke --db FILE --registree-id ID\n\n"
             "psk     enrols a Registree with a pre-shared key (Kca for an AE-ID, Kcc for a CSE-ID, i.e. an ID\n"
             "        starting with '/') and prints its key ID. A generated key is shown once (or written to\n"
             "        --key-out, mode 0600, and not shown). Enrolling an ID again replaces its key.\n"
+            "cert    enrols a Registree by the SHA-256 of its certificate's public key (see 'm2mattach pki\n"
+            "        pubkey-hash'): whoever proves possession of that key is that Registree (x.y.6). A self-signed\n"
+            "        certificate is fine; with --require-chain its chain must also verify to that root (PEM).\n"
+            "token   issues a fresh 128-bit identity token for the Registree (x.y.7), shown once; the store keeps only\n"
+            "        its SHA-256. It is single-use and expires after --ttl (default 7d; units s, m, h, d). It\n"
+            "        replaces any unused token of that Registree.\n"
             "list    shows enrolments (ID, mechanism, key ID, dates); never keys. --all includes revoked ones.\n"
             "revoke  revokes the Registree's enrolment: its next handshake fails and the Registrar closes its open\n"
             "        connections within a few seconds.\n");
@@ -118,9 +129,137 @@ done:
     return rc;
 }
 
+static int enrol_cert(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"registree-id", required_argument, NULL, 'r'},
+                                         {"pubkey-hash", required_argument, NULL, 'p'},
+                                         {"require-chain", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *id = NULL, *hash = NULL, *root = NULL;
+    char *pem = NULL, lower[M2M_PUBKEY_HASH_HEX_LEN + 1];
+    int c, rc = 1;
+    m2m_err err = {0};
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'r': id = optarg; break;
+        case 'p': hash = optarg; break;
+        case 'c': root = optarg; break;
+        case 'h': enrol_usage(stdout); return 0;
+        default: enrol_usage(stderr); return 2;
+        }
+    }
+    if (db == NULL || id == NULL || hash == NULL || optind != argc) {
+        fprintf(stderr, "m2mattach enrol cert: --db, --registree-id and --pubkey-hash are required\n");
+        return 2;
+    }
+    if (!m2m_valid_registree_id(id)) {
+        fprintf(stderr, "m2mattach enrol cert: --registree-id '%s' is not an AE-ID or a CSE-ID ('/name')\n", id);
+        return 2;
+    }
+    if (!m2m_pubkey_hash_valid(hash)) {
+        fprintf(stderr, "m2mattach enrol cert: --pubkey-hash must be 64 hex characters (SHA-256 of the DER "
+                        "SubjectPublicKeyInfo; 'm2mattach pki pubkey-hash FILE' computes it)\n");
+        return 2;
+    }
+    for (size_t i = 0; i <= M2M_PUBKEY_HASH_HEX_LEN; i++)
+        lower[i] = (char)tolower((unsigned char)hash[i]);
+    if (root != NULL && m2m_read_root_pem(root, &pem, &err) != 0)
+        goto done;
+    if (m2m_enrol_cert(db, id, lower, pem, &err) != 0)
+        goto done;
+    printf("enrolled %s (cert, public-key hash %s%s%s)\n", id, lower, root ? ", chain to " : "", root ? root : "");
+    rc = 0;
+done:
+    if (rc != 0)
+        fprintf(stderr, "m2mattach enrol cert: %s\n", err.msg);
+    free(pem);
+    return rc;
+}
+
+/* "90", "30s", "15m", "12h", "7d" -> seconds. */
+static int parse_duration(const char *s, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    long long mult = 1;
+    if (end == s || v <= 0)
+        return -1;
+    switch (*end) {
+    case '\0': case 's': break;
+    case 'm': mult = 60; break;
+    case 'h': mult = 3600; break;
+    case 'd': mult = 86400; break;
+    default: return -1;
+    }
+    if (*end != '\0' && end[1] != '\0')
+        return -1;
+    if (v > 3650LL * 86400 / mult)
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
+static int enrol_token(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"registree-id", required_argument, NULL, 'r'},
+                                         {"ttl", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *id = NULL;
+    int64_t ttl = 7 * 86400, expires;
+    char token[M2M_TOKEN_LEN + 1], when[32];
+    int c, rc = 1;
+    m2m_err err = {0};
+    struct tm tm;
+    time_t t;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'r': id = optarg; break;
+        case 't':
+            if (parse_duration(optarg, &ttl) != 0) {
+                fprintf(stderr, "m2mattach enrol token: --ttl '%s' is not a duration like 3600, 30m, 12h or 7d\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h': enrol_usage(stdout); return 0;
+        default: enrol_usage(stderr); return 2;
+        }
+    }
+    if (db == NULL || id == NULL || optind != argc) {
+        fprintf(stderr, "m2mattach enrol token: --db and --registree-id are required\n");
+        return 2;
+    }
+    if (!m2m_valid_registree_id(id)) {
+        fprintf(stderr, "m2mattach enrol token: --registree-id '%s' is not an AE-ID or a CSE-ID ('/name')\n", id);
+        return 2;
+    }
+    expires = (int64_t)time(NULL) + ttl;
+    if (m2m_enrol_token(db, id, expires, token, &err) != 0) {
+        fprintf(stderr, "m2mattach enrol token: %s\n", err.msg);
+        goto done;
+    }
+    t = (time_t)expires;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("enrolled %s (token, single use, expires %s)\n", id, when);
+    printf("token %s\n(shown once: give it to the Registree; the Registrar keeps only its hash)\n", token);
+    rc = 0;
+done:
+    m2m_wipe(token, sizeof token);
+    return rc;
+}
+
 static void print_enrolment(const m2m_enrolment *e, void *ctx)
 {
-    char created[32], revoked[32] = "-";
+    char created[32], revoked[32] = "-", note[96] = "";
     struct tm tm;
     time_t t = (time_t)e->created;
     (void)ctx;
@@ -131,7 +270,18 @@ static void print_enrolment(const m2m_enrolment *e, void *ctx)
         gmtime_r(&t, &tm);
         strftime(revoked, sizeof revoked, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    printf("%-24s %-6s %-32s %-20s %s\n", e->registree_id, e->mechanism, e->key_id, created, revoked);
+    if (strcmp(e->mechanism, "token") == 0) {
+        char exp[32] = "never";
+        if (e->expires) {
+            t = (time_t)e->expires;
+            gmtime_r(&t, &tm);
+            strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+        snprintf(note, sizeof note, "%s, expires %s", e->used ? "used" : "unused", exp);
+    } else if (strcmp(e->mechanism, "cert") == 0 && e->chain_root != NULL) {
+        snprintf(note, sizeof note, "chain to enrolled root required");
+    }
+    printf("%-24s %-6s %-64s %-20s %-20s %s\n", e->registree_id, e->mechanism, e->key_id, created, revoked, note);
 }
 
 static int enrol_list(int argc, char **argv)
@@ -158,7 +308,8 @@ static int enrol_list(int argc, char **argv)
     }
     st = m2m_store_open(db, 0, &err);
     if (st != NULL) {
-        printf("%-24s %-6s %-32s %-20s %s\n", "REGISTREE", "MECH", "KEY ID", "ENROLLED", "REVOKED");
+        printf("%-24s %-6s %-64s %-20s %-20s %s\n", "REGISTREE", "MECH", "CREDENTIAL ID (key ID / public-key hash / token hash)",
+               "ENROLLED", "REVOKED", "NOTE");
         rc = m2m_store_list(st, all, print_enrolment, NULL, &err) == 0 ? 0 : 1;
     }
     if (rc != 0)
@@ -205,10 +356,14 @@ int cmd_enrol(int argc, char **argv)
     }
     if (strcmp(argv[1], "psk") == 0)
         return enrol_psk(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cert") == 0)
+        return enrol_cert(argc - 1, argv + 1);
+    if (strcmp(argv[1], "token") == 0)
+        return enrol_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return enrol_list(argc - 1, argv + 1);
     if (strcmp(argv[1], "revoke") == 0)
         return enrol_revoke(argc - 1, argv + 1);
-    fprintf(stderr, "m2mattach enrol: unknown action '%s' (psk, list, revoke)\n", argv[1]);
+    fprintf(stderr, "m2mattach enrol: unknown action '%s' (psk, cert, token, list, revoke)\n", argv[1]);
     return 2;
 }

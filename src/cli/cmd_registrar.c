@@ -12,14 +12,20 @@
 static void registrar_usage(FILE *out)
 {
     fprintf(out,
-            "usage: m2mattach registrar init --db FILE --cse-id ID --cse-name NAME\n"
+            "usage: m2mattach registrar init --db FILE --cse-id ID --cse-name NAME [--cert PEM --key PEM [--chain PEM]]\n"
             "       m2mattach registrar serve --db FILE [--https HOST:PORT] [--threads N]\n"
+            "                                 [--cert PEM --key PEM [--chain PEM]]\n"
+            "                                 [--ocsp-response DER | --ocsp-url http://HOST:PORT/] [--ocsp-issuer PEM]\n"
             "                                 [--handshake-timeout S] [--idle-timeout S] [--quiet]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
-            "       of its CSEBase resource. Refuses to overwrite an existing file.\n"
-            "serve  serves the oneM2M HTTP binding over TLS-PSK (default --https 127.0.0.1:8443, one worker per\n"
-            "       core). Enrolments are read live from the store. Logs one line per attachment to stderr.\n"
-            "       Stops cleanly on SIGTERM or SIGINT.\n");
+            "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
+            "       existing file.\n"
+            "serve  serves the oneM2M HTTP binding over TLS (default --https 127.0.0.1:8443, one worker per core):\n"
+            "       TLS-PSK always; with a certificate (subjectAltName DNS = the CSE's domain, URI = its CSE-ID) also\n"
+            "       client-certificate and identity-token attachment on the same port. --ocsp-response staples a\n"
+            "       DER OCSP response (re-read when the file changes); --ocsp-url fetches one from a responder and\n"
+            "       refreshes it at half its validity. Enrolments are read live from the store. Logs one line per\n"
+            "       attachment to stderr. Stops cleanly on SIGTERM or SIGINT.\n");
 }
 
 static int parse_int(const char *s, const char *opt, int *out)
@@ -39,9 +45,12 @@ static int registrar_init(int argc, char **argv)
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"cse-id", required_argument, NULL, 'i'},
                                          {"cse-name", required_argument, NULL, 'n'},
+                                         {"cert", required_argument, NULL, 'c'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"chain", required_argument, NULL, 'C'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *db = NULL, *id = NULL, *name = NULL;
+    const char *db = NULL, *id = NULL, *name = NULL, *cert = NULL, *key = NULL, *chain = NULL;
     m2m_err err = {0};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -49,6 +58,9 @@ static int registrar_init(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'i': id = optarg; break;
         case 'n': name = optarg; break;
+        case 'c': cert = optarg; break;
+        case 'k': key = optarg; break;
+        case 'C': chain = optarg; break;
         case 'h': registrar_usage(stdout); return 0;
         default: registrar_usage(stderr); return 2;
         }
@@ -57,7 +69,7 @@ static int registrar_init(int argc, char **argv)
         fprintf(stderr, "m2mattach registrar init: --db, --cse-id and --cse-name are required\n");
         return 2;
     }
-    if (m2m_registrar_init_store(db, id, name, &err) != 0) {
+    if (m2m_registrar_init_store(db, id, name, cert, key, chain, &err) != 0) {
         fprintf(stderr, "m2mattach registrar init: %s\n", err.msg);
         return 1;
     }
@@ -73,11 +85,18 @@ static int registrar_serve(int argc, char **argv)
                                          {"handshake-timeout", required_argument, NULL, 'H'},
                                          {"idle-timeout", required_argument, NULL, 'I'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"cert", required_argument, NULL, 'c'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"chain", required_argument, NULL, 'C'},
+                                         {"ocsp-response", required_argument, NULL, 'O'},
+                                         {"ocsp-url", required_argument, NULL, 'U'},
+                                         {"ocsp-issuer", required_argument, NULL, 'J'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
     m2m_registrar *reg = NULL;
     m2m_err err = {0};
+    const char *cert = NULL, *key = NULL, *chain = NULL, *ocsp_file = NULL, *ocsp_url = NULL, *ocsp_issuer = NULL;
     sigset_t set;
     int c, n, sig = 0, rc = 2;
 
@@ -97,6 +116,12 @@ static int registrar_serve(int argc, char **argv)
             bad = parse_int(optarg, "--idle-timeout", &n) || m2m_registrar_config_set_idle_timeout(cfg, n, &err);
             break;
         case 'q': m2m_registrar_config_set_log(cfg, NULL); break;
+        case 'c': cert = optarg; break;
+        case 'k': key = optarg; break;
+        case 'C': chain = optarg; break;
+        case 'O': ocsp_file = optarg; break;
+        case 'U': ocsp_url = optarg; break;
+        case 'J': ocsp_issuer = optarg; break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }
@@ -108,6 +133,12 @@ static int registrar_serve(int argc, char **argv)
     }
     if (optind != argc) {
         registrar_usage(stderr);
+        goto done;
+    }
+    if ((cert != NULL && m2m_registrar_config_set_cert(cfg, cert, key, chain, &err) != 0) ||
+        ((ocsp_file != NULL || ocsp_url != NULL || ocsp_issuer != NULL) &&
+         m2m_registrar_config_set_ocsp(cfg, ocsp_file, ocsp_url, ocsp_issuer, &err) != 0)) {
+        fprintf(stderr, "m2mattach registrar serve: %s\n", err.msg);
         goto done;
     }
     /* Block the stop signals in every thread; this one waits for them. */

@@ -34,6 +34,7 @@ typedef struct m2m_prim_rsp {
     char location[1024];      /* CREATE: the new resource's address */
     cJSON *pc;                /* content (owned) or NULL */
     char dbg[256];            /* reason for an error, sent as {"m2m:dbg": ...} */
+    int close_connection;     /* the binding closes the security context after sending this response */
 } m2m_prim_rsp;
 
 void m2m_prim_req_clear(m2m_prim_req *req);

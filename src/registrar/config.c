@@ -1,5 +1,7 @@
 /* The Registrar's configuration object: defaults that are safe, setters that say what is wrong. */
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "registrar/server.h"
@@ -90,4 +92,47 @@ int m2m_registrar_config_set_idle_timeout(m2m_registrar_config *cfg, int seconds
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log)
 {
     cfg->log = log;
+}
+
+static int set_path(char *dst, size_t cap, const char *path, const char *opt, m2m_err *err)
+{
+    if (path == NULL || path[0] == '\0') {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (strlen(path) >= cap)
+        return m2m_fail(err, M2M_E_ARG, "%s: path too long", opt);
+    if (access(path, R_OK) != 0)
+        return m2m_fail(err, M2M_E_ARG, "%s %s: %s", opt, path, strerror(errno));
+    snprintf(dst, cap, "%s", path);
+    return 0;
+}
+
+int m2m_registrar_config_set_cert(m2m_registrar_config *cfg, const char *cert, const char *key, const char *chain,
+                                  m2m_err *err)
+{
+    if ((cert == NULL || !*cert) != (key == NULL || !*key))
+        return m2m_fail(err, M2M_E_ARG, "--cert and --key go together");
+    if (set_path(cfg->cert, sizeof cfg->cert, cert, "--cert", err) != 0 ||
+        set_path(cfg->key, sizeof cfg->key, key, "--key", err) != 0 ||
+        set_path(cfg->chain, sizeof cfg->chain, chain, "--chain", err) != 0)
+        return -1;
+    return 0;
+}
+
+int m2m_registrar_config_set_ocsp(m2m_registrar_config *cfg, const char *response_file, const char *url,
+                                  const char *issuer, m2m_err *err)
+{
+    if (response_file != NULL && *response_file && url != NULL && *url)
+        return m2m_fail(err, M2M_E_ARG, "--ocsp-response and --ocsp-url exclude each other");
+    if (url != NULL && strncmp(url, "http://", 7) != 0)
+        return m2m_fail(err, M2M_E_ARG, "--ocsp-url %s: expected http://HOST[:PORT]/PATH", url);
+    if (url != NULL && strlen(url) >= sizeof cfg->ocsp_url)
+        return m2m_fail(err, M2M_E_ARG, "--ocsp-url: too long");
+    snprintf(cfg->ocsp_url, sizeof cfg->ocsp_url, "%s", url ? url : "");
+    /* The response file may appear later (written by a cron job): only its directory must exist. */
+    if (response_file != NULL && strlen(response_file) >= sizeof cfg->ocsp_response)
+        return m2m_fail(err, M2M_E_ARG, "--ocsp-response: path too long");
+    snprintf(cfg->ocsp_response, sizeof cfg->ocsp_response, "%s", response_file ? response_file : "");
+    return set_path(cfg->ocsp_issuer, sizeof cfg->ocsp_issuer, issuer, "--ocsp-issuer", err);
 }

@@ -102,9 +102,11 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
         m2m_conn_fill_addr(c);
         if (c->closing)
             continue;
-        if (!c->bound) {
+        if (c->peer.registree_id[0] == '\0' || !c->established) {
+            /* Unauthenticated: a handshake, or a server-authenticated context waiting for its token, gets the
+             * small pre-authentication budget. */
             if (m2m_ms_since(&c->t0) > 1000.0 * w->reg->cfg.handshake_timeout)
-                m2m_conn_close(c, "handshake timeout");
+                m2m_conn_close(c, c->established ? "no identity token presented in time" : "handshake timeout");
             continue;
         }
         if (recheck && m2m_store_enrolment_active(w->st, c->peer.registree_id, c->peer.key_id, &err) == 0)

@@ -5,6 +5,7 @@
 
 #include "onem2m/status.h"
 #include "registrar/cse.h"
+#include "secctx/token.h"
 
 int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err)
 {
@@ -80,15 +81,35 @@ static int is_registration(const m2m_prim_req *req)
     return req->op == M2M_OP_CREATE && (req->ty == M2M_TY_AE || req->ty == M2M_TY_CSR);
 }
 
-static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+/* x.y.7 Step 5: on a server-authenticated-only context, a registration with a valid identity token binds the
+ * context to the token's Registree. Any token failure closes the context (a guesser gets one try per
+ * handshake). */
+static int bind_by_token(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+{
+    char why[160];
+    if (!is_registration(req) || req->token[0] == '\0') {
+        m2m_prim_error(rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "this connection is not bound to an "
+                       "authenticated Registree: register with an identity token first");
+        return -1;
+    }
+    if (m2m_token_authenticate(cse->st, req, peer, why, sizeof why) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "%s", why);
+        rsp->close_connection = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void handle(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
 {
     m2m_resource target = {0}, reg = {0};
     m2m_err err;
+    int by_token = 0;
 
     if (peer->registree_id[0] == '\0') {
-        m2m_prim_error(rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED,
-                       "this connection is not bound to an authenticated Registree");
-        goto done;
+        if (bind_by_token(cse, peer, req, rsp) != 0)
+            goto done;
+        by_token = 1;
     }
     if (is_registration(req)) {
         if (resolve(cse, req->to, &target, rsp) != 0)
@@ -100,6 +121,8 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, 
         m2m_cse_register(cse, peer, req, &target, rsp);
         goto done;
     }
+    if (by_token)
+        goto done; /* not reached: bind_by_token only accepts registrations */
 
     /* After Step 4 every request on the context speaks for the bound Registree and no one else. */
     if (!req->has_fr) {
@@ -161,11 +184,16 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, 
         break;
     }
 done:
+    /* A token binds only through a successful registration; otherwise the device may try again. */
+    if (by_token && rsp->rsc != M2M_RSC_CREATED) {
+        m2m_token_release(cse->st, peer);
+        memset(peer, 0, sizeof *peer);
+    }
     m2m_resource_clear(&target);
     m2m_resource_clear(&reg);
 }
 
-void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
 {
     snprintf(rsp->rqi, sizeof rsp->rqi, "%s", req->rqi);
     handle(cse, peer, req, rsp);

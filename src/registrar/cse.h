@@ -10,7 +10,7 @@
  * token). registree_id == "" means the context is not bound (server-authenticated only). */
 typedef struct m2m_peer {
     char registree_id[M2M_ID_MAX];
-    char key_id[33];
+    char key_id[M2M_CRED_ID_MAX];
     char mechanism[16];
 } m2m_peer;
 
@@ -22,8 +22,9 @@ typedef struct m2m_cse {
 
 /* Loads the CSE's identity from the store. */
 int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err);
-/* Handles one request; always fills rsp (rsp->rqi echoes req->rqi). */
-void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp);
+/* Handles one request; always fills rsp (rsp->rqi echoes req->rqi). On an unbound context the only request that
+ * can succeed is a registration carrying a valid identity token (x.y.7 Step 5): it binds peer. */
+void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp);
 
 /* ---- internal, shared by cse.c, registration.c and resources.c ---- */
 /* Creates <AE> or <remoteCSE> under CSEBase: Step 5. */

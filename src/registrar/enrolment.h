@@ -5,6 +5,7 @@
 #include "crypto/secret.h"
 #include "m2mattach/error.h"
 #include "m2mattach/keyid.h"
+#include <stdint.h>
 
 /* 1 when id is an AE-ID or a CSE-ID ("/name") that can be enrolled. */
 int m2m_valid_registree_id(const char *id);
@@ -13,6 +14,13 @@ int m2m_valid_registree_id(const char *id);
 int m2m_enrol_psk(const char *db_path, const char *registree_id, const m2m_secret *key,
                   char key_id[M2M_KEYID_HEX_LEN + 1], m2m_err *err);
 
+/* Reads a root certificate file (PEM) for --require-chain, checking that it is one; *pem is malloc'd. */
+int m2m_read_root_pem(const char *path, char **pem, m2m_err *err);
+/* Enrols a Registree by the SHA-256 of its public key (64 lowercase hex); root_pem may be NULL. */
+int m2m_enrol_cert(const char *db_path, const char *registree_id, const char *pubkey_hash, const char *root_pem,
+                   m2m_err *err);
+/* Issues an identity token for the Registree, valid until expires (unix seconds); token gets the text. */
+int m2m_enrol_token(const char *db_path, const char *registree_id, int64_t expires, char token[23], m2m_err *err);
 /* Revokes the Registree's active enrolment (its key is wiped from the store). */
 int m2m_enrol_revoke(const char *db_path, const char *registree_id, m2m_err *err);
 

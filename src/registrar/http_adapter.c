@@ -63,8 +63,8 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
 
     memset(&rsp, 0, sizeof rsp);
     memset(&preq, 0, sizeof preq);
-    if (c == NULL || !c->bound || c->closing) {
-        /* Cannot happen for PSK (no handshake, no request); kept as the fail-closed default. */
+    if (c == NULL || !c->established || c->closing) {
+        /* evhttp reads requests only after the handshake; kept as the fail-closed default. */
         m2m_prim_error(&rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "connection is not authenticated");
         reply(req, &rsp, 1);
         goto done;
@@ -79,12 +79,20 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
     hin.authorization = evhttp_find_header(in, "Authorization");
     hin.body = body_len ? (const char *)evbuffer_pullup(body, -1) : NULL;
     hin.body_len = body_len;
-    if (m2m_http_parse_request(&hin, &preq, &rsp) == 0)
+    if (m2m_http_parse_request(&hin, &preq, &rsp) == 0) {
+        int was_bound = c->peer.registree_id[0] != '\0';
         m2m_cse_handle(&w->cse, &c->peer, &preq, &rsp);
-    if (rsp.rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED || rsp.rsc == M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE)
-        m2m_log(w->reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s", c->peer.registree_id,
-                c->addr, hin.method, preq.to, preq.has_fr ? preq.fr : "-", rsp.rsc, rsp.dbg);
-    reply(req, &rsp, 0);
+        if (!was_bound && c->peer.registree_id[0] != '\0')
+            m2m_log(w->reg, "attach mechanism=%s registree=%s peer=%s result=ok version=%s cipher=%s ms=%.2f",
+                    c->peer.mechanism, c->peer.registree_id, c->addr, SSL_get_version(c->ssl),
+                    SSL_get_cipher_name(c->ssl), m2m_ms_since(&c->t0));
+    }
+    if (rsp.rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED || rsp.rsc == M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE ||
+        rsp.rsc == M2M_RSC_SECURITY_ASSOCIATION_REQUIRED)
+        m2m_log(w->reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s",
+                c->peer.registree_id[0] ? c->peer.registree_id : "-", c->addr, hin.method, preq.to,
+                preq.has_fr ? preq.fr : "-", rsp.rsc, rsp.dbg);
+    reply(req, &rsp, rsp.close_connection);
 done:
     m2m_prim_req_clear(&preq);
     m2m_prim_rsp_clear(&rsp);

@@ -1,7 +1,10 @@
 /* Starting and stopping the Registrar: one worker thread per core, each with its own event loop, its own store
  * connection and its own SO_REUSEPORT listening socket on the shared port, so workers never contend. */
 #include <event2/thread.h>
+#include <errno.h>
+#include <limits.h>
 #include <netdb.h>
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,20 +15,39 @@
 #define MAX_HEADERS_SIZE (16 * 1024)
 #define MAX_BODY_SIZE (1024 * 1024)
 
-int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, m2m_err *err)
+/* Records a certificate path for `serve`, absolute so serve may run from anywhere. */
+static int record_path(m2m_store *st, const char *key, const char *path, m2m_err *err)
+{
+    char abs[4096];
+    if (path == NULL || *path == '\0')
+        return 0;
+    if (realpath(path, abs) == NULL)
+        return m2m_fail(err, M2M_E_ARG, "%s: %s", path, strerror(errno));
+    return m2m_store_set_meta(st, key, abs, err);
+}
+
+int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, const char *cert,
+                             const char *key, const char *chain, m2m_err *err)
 {
     m2m_store *st;
     int rc;
+    m2m_registrar_config probe;
     if (cse_id == NULL || cse_id[0] != '/' || strlen(cse_id) < 2 || strchr(cse_id + 1, '/') != NULL)
         return m2m_fail(err, M2M_E_ARG, "--cse-id '%s': a CSE-ID is one '/' followed by a name, e.g. /in-cse",
                         cse_id ? cse_id : "");
     if (cse_name == NULL || cse_name[0] == '\0' || strchr(cse_name, '/') != NULL || strlen(cse_name) > 64)
         return m2m_fail(err, M2M_E_ARG, "--cse-name '%s': a CSEBase name has no '/' and at most 64 characters",
                         cse_name ? cse_name : "");
+    memset(&probe, 0, sizeof probe);
+    if (m2m_registrar_config_set_cert(&probe, cert, key, chain, err) != 0)
+        return -1;
     st = m2m_store_open(db_path, 1, err);
     if (st == NULL)
         return -1;
     rc = m2m_store_set_identity(st, cse_id, cse_name, err);
+    if (rc == 0)
+        rc = record_path(st, "tls_cert", cert, err) || record_path(st, "tls_key", key, err) ||
+             record_path(st, "tls_chain", chain, err) ? -1 : 0;
     m2m_store_close(st);
     if (rc != 0)
         unlink(db_path);
@@ -101,6 +123,66 @@ static int bound_port(struct evconnlistener *l)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* `registrar init --cert ...` recorded where the certificate lives; command-line paths win. */
+static int load_recorded_cert(m2m_registrar_config *cfg, m2m_err *err)
+{
+    char cert[M2M_ID_MAX * 8] = "", key[sizeof cert] = "", chain[sizeof cert] = "";
+    m2m_store *st;
+    if (cfg->cert[0] != '\0')
+        return 0;
+    st = m2m_store_open(cfg->db, 0, err);
+    if (st == NULL)
+        return -1;
+    m2m_store_get_meta(st, "tls_cert", cert, sizeof cert);
+    m2m_store_get_meta(st, "tls_key", key, sizeof key);
+    m2m_store_get_meta(st, "tls_chain", chain, sizeof chain);
+    m2m_store_close(st);
+    return m2m_registrar_config_set_cert(cfg, cert, key, chain, err);
+}
+
+static int setup_stapling(struct m2m_registrar *reg, m2m_err *err)
+{
+    X509 *leaf, *issuer = NULL;
+    STACK_OF(X509) *chain = NULL;
+    int rc = -1;
+
+    if (reg->cfg.ocsp_response[0] == '\0' && reg->cfg.ocsp_url[0] == '\0')
+        return 0;
+    leaf = SSL_CTX_get0_certificate(reg->ctx);
+    if (leaf == NULL)
+        return m2m_fail(err, M2M_E_ARG, "OCSP stapling needs a Registrar certificate (--cert)");
+    if (reg->cfg.ocsp_issuer[0] != '\0') {
+        BIO *b = BIO_new_file(reg->cfg.ocsp_issuer, "r");
+        issuer = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        if (issuer == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "--ocsp-issuer %s: no PEM certificate", reg->cfg.ocsp_issuer);
+    } else if (SSL_CTX_get0_chain_certs(reg->ctx, &chain) == 1 && sk_X509_num(chain) > 0) {
+        issuer = sk_X509_value(chain, 0);
+        X509_up_ref(issuer);
+    }
+    reg->stapler = m2m_stapler_new(reg->cfg.ocsp_response, reg->cfg.ocsp_url, leaf, issuer, reg, err);
+    if (reg->stapler == NULL)
+        goto done;
+    if (m2m_stapler_refresh(reg->stapler, 1, err) != 0) {
+        /* A bad file is a configuration error; a responder that is down now may be up later. */
+        if (reg->cfg.ocsp_response[0] != '\0') {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            m2m_fail(err, err->code, "--ocsp-response %s: %s", reg->cfg.ocsp_response, msg);
+            goto done;
+        }
+        m2m_log(reg, "ocsp: %s (will retry)", err->msg);
+    }
+    m2m_stapler_install(reg->ctx, reg->stapler);
+    if (m2m_stapler_start(reg->stapler, err) != 0)
+        goto done;
+    rc = 0;
+done:
+    X509_free(issuer);
+    return rc;
+}
+
 m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err)
 {
     static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
@@ -122,8 +204,10 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     if (reg->nworkers < 1)
         reg->nworkers = 1;
     reg->workers = calloc((size_t)reg->nworkers, sizeof *reg->workers);
-    reg->ctx = m2m_tls_server_ctx(err);
-    if (reg->workers == NULL || reg->ctx == NULL)
+    if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0)
+        goto fail;
+    reg->ctx = m2m_tls_server_ctx(&reg->cfg, err);
+    if (reg->ctx == NULL || setup_stapling(reg, err) != 0)
         goto fail;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -156,8 +240,9 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         reg->workers[i].index = i;
     }
     freeaddrinfo(ai);
-    m2m_log(reg, "listening on https://%s:%d (TLS-PSK), %d workers, store %s", cfg->host, reg->port, reg->nworkers,
-            cfg->db);
+    m2m_log(reg, "listening on https://%s:%d (%s%s), %d workers, store %s", cfg->host, reg->port,
+            reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
+            reg->nworkers, cfg->db);
     return reg;
 fail:
     if (ai != NULL)
@@ -167,6 +252,7 @@ fail:
             worker_free(&reg->workers[i]);
     free(reg->workers);
     SSL_CTX_free(reg->ctx);
+    m2m_stapler_free(reg->stapler);
     free(reg);
     return NULL;
 }
@@ -188,6 +274,7 @@ void m2m_registrar_stop(m2m_registrar *reg)
     }
     m2m_log(reg, "stopped");
     free(reg->workers);
+    m2m_stapler_free(reg->stapler);
     SSL_CTX_free(reg->ctx);
     free(reg);
 }

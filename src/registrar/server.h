@@ -14,6 +14,7 @@
 
 #include "m2mattach/registrar.h"
 #include "registrar/cse.h"
+#include "secctx/ocsp_staple.h"
 #include "store/store.h"
 
 struct m2m_registrar_config {
@@ -24,6 +25,12 @@ struct m2m_registrar_config {
     int handshake_timeout;
     int idle_timeout;
     FILE *log;
+    char cert[1024];          /* Registrar certificate (PEM); "" = PSK only */
+    char key[1024];
+    char chain[1024];         /* intermediates, without the root */
+    char ocsp_response[1024]; /* a DER OCSP response file to staple, re-read when it changes */
+    char ocsp_url[1024];      /* or an OCSP responder to fetch it from */
+    char ocsp_issuer[1024];   /* the issuer of cert (for the OCSP request); default: first cert of chain */
 };
 
 struct worker;
@@ -33,8 +40,8 @@ typedef struct conn {
     struct worker *w;
     SSL *ssl;
     struct bufferevent *bev;
-    m2m_peer peer;        /* set by the mechanism's callback during the handshake */
-    int bound;            /* 1 once the handshake completed with peer set */
+    m2m_peer peer;        /* set by the mechanism that authenticated the Registree; "" = unbound */
+    int established;      /* 1 once the handshake completed */
     int closing;
     char failure[128];    /* why the mechanism refused, for the log line */
     char addr[64];        /* peer address */
@@ -63,15 +70,18 @@ struct m2m_registrar {
     int port;
     int nworkers;
     struct worker *workers;
+    struct m2m_stapler *stapler;
 };
 
 /* secctx/tls_server.c: the server SSL_CTX with every mechanism this Registrar offers. */
-SSL_CTX *m2m_tls_server_ctx(m2m_err *err);
+SSL_CTX *m2m_tls_server_ctx(const m2m_registrar_config *cfg, m2m_err *err);
 int m2m_conn_ex_index(void);
 conn *m2m_conn_of(SSL *ssl);
 
 /* secctx/psk.c: the TLS-PSK mechanism (x.y.2, x.y.3). */
 void m2m_psk_install(SSL_CTX *ctx);
+/* secctx/cert.c: the Registrar certificate and client certificates (x.y.6); a no-op without cfg->cert. */
+int m2m_cert_install(SSL_CTX *ctx, const m2m_registrar_config *cfg, m2m_err *err);
 
 /* registrar/connections.c */
 struct bufferevent *m2m_conn_new(struct event_base *base, void *worker);

@@ -3,6 +3,7 @@
  * Registree ID only once the handshake has proved possession of the key. */
 #include <string.h>
 
+#include "m2mattach/keyid.h"
 #include "registrar/server.h"
 
 /* Used for TLS 1.2, and by OpenSSL for TLS 1.3 external PSKs too (with SHA-256 suites), so one lookup serves
@@ -18,7 +19,7 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
     if (c == NULL || identity == NULL)
         return 0;
     snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "psk");
-    if (strlen(identity) >= sizeof e.key_id) {
+    if (strlen(identity) > M2M_KEYID_HEX_LEN) {
         snprintf(c->failure, sizeof c->failure, "psk_identity too long");
         return 0;
     }
@@ -39,7 +40,7 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
     snprintf(c->peer.key_id, sizeof c->peer.key_id, "%s", e.key_id);
     snprintf(c->failure, sizeof c->failure, "wrong key for psk_identity");
 done:
-    m2m_secret_clear(&e.key);
+    m2m_enrolment_clear(&e);
     return len;
 }
 

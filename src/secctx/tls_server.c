@@ -8,9 +8,12 @@
 #include "registrar/server.h"
 
 /* TLS 1.2 PSK suites: the oneM2M mandatory one first, then GCM, then ECDHE-PSK for forward secrecy. */
-static const char TLS12_SUITES[] = "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256";
+static const char TLS12_PSK_SUITES[] = "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256";
+/* With a Registrar certificate: the oneM2M mandatory certificate suite and its GCM sibling as well. */
+static const char TLS12_ALL_SUITES[] = "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256:"
+                                       "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256";
 /* TLS 1.3 external PSKs are bound to SHA-256 suites. */
-static const char TLS13_SUITES[] = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
+static const char TLS13_SUITES[] = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
 
 static int conn_index = -1;
 static pthread_once_t conn_index_once = PTHREAD_ONCE_INIT;
@@ -63,7 +66,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
     conn *c = m2m_conn_of((SSL *)ssl);
     if (c == NULL)
         return;
-    if ((where & SSL_CB_HANDSHAKE_START) && !c->bound) {
+    if ((where & SSL_CB_HANDSHAKE_START) && !c->established) {
         /* Responses go out as several TLS records; without NODELAY, Nagle and delayed ACKs add 40 ms. */
         int one = 1, fd = SSL_get_fd(ssl);
         if (fd >= 0)
@@ -72,15 +75,18 @@ static void info_cb(const SSL *ssl, int where, int ret)
     if (where & (SSL_CB_HANDSHAKE_DONE | SSL_CB_WRITE_ALERT))
         m2m_conn_fill_addr(c);
     if (where & SSL_CB_HANDSHAKE_DONE) {
-        if (c->bound)
+        if (c->established)
             return; /* TLS 1.3 post-handshake messages */
-        if (c->peer.registree_id[0] != '\0') {
-            c->bound = 1;
+        c->established = 1;
+        if (c->peer.registree_id[0] != '\0')
             m2m_log(c->w->reg, "attach mechanism=%s registree=%s key_id=%s peer=%s result=ok version=%s cipher=%s "
                                "ms=%.2f", c->peer.mechanism, c->peer.registree_id, c->peer.key_id, c->addr,
                     SSL_get_version(ssl), SSL_get_cipher_name(ssl), m2m_ms_since(&c->t0));
-        }
-    } else if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == 2 /* fatal */ && !c->bound) {
+        else
+            m2m_log(c->w->reg, "handshake peer=%s result=server-authenticated (unbound until a token registers) "
+                               "version=%s cipher=%s ms=%.2f", c->addr, SSL_get_version(ssl),
+                    SSL_get_cipher_name(ssl), m2m_ms_since(&c->t0));
+    } else if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == 2 /* fatal */ && !c->established) {
         m2m_log(c->w->reg, "attach mechanism=%s registree=%s peer=%s result=refused alert=%s reason=%s ms=%.2f",
                 c->peer.mechanism[0] ? c->peer.mechanism : "-",
                 c->peer.registree_id[0] ? c->peer.registree_id : "-", c->addr, SSL_alert_desc_string_long(ret),
@@ -88,7 +94,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
     }
 }
 
-SSL_CTX *m2m_tls_server_ctx(m2m_err *err)
+SSL_CTX *m2m_tls_server_ctx(const m2m_registrar_config *cfg, m2m_err *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
@@ -100,7 +106,8 @@ SSL_CTX *m2m_tls_server_ctx(m2m_err *err)
         goto fail;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    if (SSL_CTX_set_cipher_list(ctx, TLS12_SUITES) != 1 || SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1) {
+    if (SSL_CTX_set_cipher_list(ctx, cfg->cert[0] ? TLS12_ALL_SUITES : TLS12_PSK_SUITES) != 1 ||
+        SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1) {
         tls_error(err, "cannot set cipher suites");
         goto fail;
     }
@@ -110,6 +117,8 @@ SSL_CTX *m2m_tls_server_ctx(m2m_err *err)
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_info_callback(ctx, info_cb);
     m2m_psk_install(ctx);
+    if (m2m_cert_install(ctx, cfg, err) != 0)
+        goto fail;
     return ctx;
 fail:
     SSL_CTX_free(ctx);

@@ -11,7 +11,9 @@
 
 #include "store/store.h"
 
-#define SCHEMA_VERSION 1
+/* The schema is versioned: SCHEMA creates version 1, MIGRATIONS[i] takes version i+1 to i+2. A store is
+ * migrated forward in one transaction when opened; a store newer than this build is refused. */
+#define SCHEMA_VERSION 2
 
 enum {
     Q_META_GET, Q_META_SET, Q_ENROL_FIND, Q_ENROL_ACTIVE, Q_RES_GET, Q_RES_CHILD, Q_RES_REG, Q_RES_INSERT,
@@ -21,8 +23,8 @@ enum {
 static const char *const SQL[Q_COUNT] = {
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [Q_META_SET] = "INSERT INTO meta(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-    [Q_ENROL_FIND] = "SELECT registree_id, mechanism, key_id, key, created FROM enrolment "
-                     "WHERE key_id = ?1 AND revoked = 0 AND mechanism = 'psk'",
+    [Q_ENROL_FIND] = "SELECT registree_id, mechanism, key_id, key, created, chain_root, expires, used "
+                     "FROM enrolment WHERE key_id = ?1 AND revoked = 0 AND mechanism = ?2",
     [Q_ENROL_ACTIVE] = "SELECT 1 FROM enrolment WHERE registree_id = ?1 AND key_id = ?2 AND revoked = 0",
     [Q_RES_GET] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE ri = ?1",
     [Q_RES_CHILD] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE pi = ?1 AND rn = ?2",
@@ -48,6 +50,15 @@ static const char SCHEMA[] =
     "  reg_id TEXT, attrs TEXT NOT NULL, ct INTEGER NOT NULL, lt INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX resource_child ON resource(pi, rn);"
     "CREATE UNIQUE INDEX resource_reg ON resource(reg_id) WHERE reg_id IS NOT NULL;";
+
+static const char *const MIGRATIONS[] = {
+    /* 1 -> 2: certificate and token enrolments; one active enrolment per (Registree, mechanism). */
+    "DROP INDEX enrolment_active_id;"
+    "CREATE UNIQUE INDEX enrolment_active_mech ON enrolment(registree_id, mechanism) WHERE revoked = 0;"
+    "ALTER TABLE enrolment ADD COLUMN chain_root TEXT;"
+    "ALTER TABLE enrolment ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE enrolment ADD COLUMN used INTEGER NOT NULL DEFAULT 0;",
+};
 
 struct m2m_store {
     sqlite3 *db;
@@ -77,6 +88,50 @@ static sqlite3_stmt *stmt(m2m_store *st, int which)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return s;
+}
+
+static int schema_version(m2m_store *st, int *version, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int step;
+    if (sqlite3_prepare_v2(st->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &s, NULL) != SQLITE_OK)
+        return m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", st->path,
+                        sqlite3_errmsg(st->db));
+    step = sqlite3_step(s);
+    *version = step == SQLITE_ROW ? atoi((const char *)sqlite3_column_text(s, 0)) : 0;
+    sqlite3_finalize(s);
+    if (*version < 1)
+        return m2m_fail(err, M2M_E_STORE, "store %s has no schema version", st->path);
+    return 0;
+}
+
+static int migrate(m2m_store *st, m2m_err *err)
+{
+    int version, rc = -1;
+    char sql[96];
+    if (schema_version(st, &version, err) != 0)
+        return -1;
+    if (version == SCHEMA_VERSION)
+        return 0;
+    if (version > SCHEMA_VERSION)
+        return m2m_fail(err, M2M_E_STORE, "store %s has schema version %d, newer than this build's %d", st->path,
+                        version, SCHEMA_VERSION);
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    /* Another process may have migrated while we waited for the lock. */
+    if (schema_version(st, &version, err) != 0)
+        goto done;
+    for (; version < SCHEMA_VERSION; version++)
+        if (exec(st, MIGRATIONS[version - 1], err) != 0)
+            goto done;
+    snprintf(sql, sizeof sql, "UPDATE meta SET v = '%d' WHERE k = 'schema_version'", SCHEMA_VERSION);
+    if (exec(st, sql, err) != 0)
+        goto done;
+    rc = exec(st, "COMMIT", err);
+done:
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
+    return rc;
 }
 
 void m2m_store_close(m2m_store *st)
@@ -125,32 +180,15 @@ m2m_store *m2m_store_open(const char *path, int create, m2m_err *err)
     if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;", err) != 0)
         goto fail;
     if (create) {
-        char sql[128];
-        if (exec(st, "BEGIN IMMEDIATE", err) != 0 || exec(st, SCHEMA, err) != 0)
-            goto fail;
-        snprintf(sql, sizeof sql, "INSERT INTO meta VALUES ('schema_version', '%d'); COMMIT", SCHEMA_VERSION);
-        if (exec(st, sql, err) != 0)
+        if (exec(st, "BEGIN IMMEDIATE", err) != 0 || exec(st, SCHEMA, err) != 0 ||
+            exec(st, "INSERT INTO meta VALUES ('schema_version', '1'); COMMIT", err) != 0)
             goto fail;
     }
+    if (migrate(st, err) != 0)
+        goto fail;
     for (int i = 0; i < Q_COUNT; i++) {
         if (sqlite3_prepare_v3(st->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) != SQLITE_OK) {
-            if (!create)
-                m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", path, sqlite3_errmsg(st->db));
-            else
-                db_fail(st, err, "prepare");
-            goto fail;
-        }
-    }
-    {
-        char version[M2M_ID_MAX] = "";
-        sqlite3_stmt *s = stmt(st, Q_META_GET);
-        sqlite3_bind_text(s, 1, "schema_version", -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            snprintf(version, sizeof version, "%s", (const char *)sqlite3_column_text(s, 0));
-        sqlite3_reset(s);
-        if (atoi(version) != SCHEMA_VERSION) {
-            m2m_fail(err, M2M_E_STORE, "store %s has schema version '%s', this build needs %d", path, version,
-                     SCHEMA_VERSION);
+            db_fail(st, err, "prepare");
             goto fail;
         }
     }
@@ -235,6 +273,21 @@ done:
     return rc;
 }
 
+int m2m_store_set_meta(m2m_store *st, const char *key, const char *value, m2m_err *err)
+{
+    return meta_set(st, key, value, err);
+}
+
+void m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap)
+{
+    sqlite3_stmt *s = stmt(st, Q_META_GET);
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    out[0] = '\0';
+    if (sqlite3_step(s) == SQLITE_ROW)
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+}
+
 int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err)
 {
     if (meta_get(st, "cse_id", cse_id, err) != 0 || meta_get(st, "cse_name", cse_name, err) != 0)
@@ -242,8 +295,13 @@ int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name
     return 0;
 }
 
-int m2m_store_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
-                        m2m_err *err)
+static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred_id, m2m_enrolment *out,
+                          m2m_err *err);
+
+/* One enrolment, in one transaction: refuse a credential ID already used by another Registree, retire the
+ * Registree's active enrolment of the same mechanism (wiping its key), insert the new one. */
+static int enrol(m2m_store *st, const char *registree_id, const char *mechanism, const char *cred_id,
+                 const m2m_secret *key, const char *root_pem, int64_t expires, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1, step;
@@ -251,46 +309,56 @@ int m2m_store_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secre
 
     if (exec(st, "BEGIN IMMEDIATE", err) != 0)
         return -1;
-    /* A key ID names one key of one Registree, ever: reusing it for another Registree would let the old holder
-     * speak as the new one. */
+    /* A credential names one Registree, ever: reusing it for another would let the old holder speak as the new
+     * one. */
     if (sqlite3_prepare_v2(st->db, "SELECT registree_id FROM enrolment WHERE key_id = ?1 AND registree_id <> ?2",
                            -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "enrol");
         goto done;
     }
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, cred_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, registree_id, -1, SQLITE_STATIC);
     step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
-        m2m_fail(err, M2M_E_EXISTS, "key ID %s is already enrolled for Registree %s; generate a new key", key_id,
-                 (const char *)sqlite3_column_text(s, 0));
+        m2m_fail(err, M2M_E_EXISTS, "%s credential %s is already enrolled for Registree %s; use a new one",
+                 mechanism, cred_id, (const char *)sqlite3_column_text(s, 0));
         goto done;
     }
     sqlite3_finalize(s);
     s = NULL;
-    /* Replacing a Registree's key revokes the old one and wipes its key material. */
-    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
-                                   "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND "
+                                   "mechanism = ?2 AND revoked = 0", -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "enrol");
         goto done;
     }
     sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_text(s, 2, mechanism, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
     if (sqlite3_step(s) != SQLITE_DONE) {
         db_fail(st, err, "enrol");
         goto done;
     }
     sqlite3_finalize(s);
     s = NULL;
-    if (sqlite3_prepare_v2(st->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created) "
-                                   "VALUES (?1, 'psk', ?2, ?3, ?4)", -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, "
+                                   "chain_root, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &s, NULL) !=
+        SQLITE_OK) {
         db_fail(st, err, "enrol");
         goto done;
     }
     sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, key->bytes, (int)key->len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_text(s, 2, mechanism, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, cred_id, -1, SQLITE_STATIC);
+    if (key != NULL)
+        sqlite3_bind_blob(s, 4, key->bytes, (int)key->len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 4);
+    sqlite3_bind_int64(s, 5, now);
+    if (root_pem != NULL)
+        sqlite3_bind_text(s, 6, root_pem, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 6);
+    sqlite3_bind_int64(s, 7, expires);
     if (sqlite3_step(s) != SQLITE_DONE) {
         db_fail(st, err, "enrol");
         goto done;
@@ -307,32 +375,138 @@ done:
     return rc;
 }
 
-int m2m_store_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err)
+int m2m_store_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
+                        m2m_err *err)
+{
+    return enrol(st, registree_id, "psk", key_id, key, NULL, 0, err);
+}
+
+int m2m_store_enrol_cert(m2m_store *st, const char *registree_id, const char *pubkey_hash, const char *root_pem,
+                         m2m_err *err)
+{
+    return enrol(st, registree_id, "cert", pubkey_hash, NULL, root_pem, 0, err);
+}
+
+int m2m_store_enrol_token(m2m_store *st, const char *registree_id, const char *token_hash, int64_t expires,
+                          m2m_err *err)
+{
+    return enrol(st, registree_id, "token", token_hash, NULL, NULL, expires, err);
+}
+
+int m2m_store_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (find_enrolment(st, "token", token_hash, out, err) != 0)
+        return -1;
+    if (out->used != 0)
+        return m2m_fail(err, M2M_E_AUTH, "identity token for %s was already used", out->registree_id);
+    if (out->expires != 0 && now >= out->expires)
+        return m2m_fail(err, M2M_E_AUTH, "identity token for %s has expired", out->registree_id);
+    /* The guard in WHERE makes a race between two connections with the same token leave exactly one winner. */
+    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET used = ?2 WHERE key_id = ?1 AND mechanism = 'token' AND "
+                                   "revoked = 0 AND used = 0 AND (expires = 0 OR expires > ?2)", -1, &s, NULL) !=
+        SQLITE_OK) {
+        db_fail(st, err, "use token");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_fail(st, err, "use token");
+        goto done;
+    }
+    if (sqlite3_changes(st->db) != 1) {
+        m2m_fail(err, M2M_E_AUTH, "identity token for %s was already used", out->registree_id);
+        goto done;
+    }
+    out->used = now;
+    rc = 0;
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int m2m_store_release_token(m2m_store *st, const char *token_hash, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET used = 0 WHERE key_id = ?1 AND mechanism = 'token' AND "
+                                   "revoked = 0", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+        db_fail(st, err, "release token");
+    else
+        rc = 0;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+void m2m_enrolment_clear(m2m_enrolment *e)
+{
+    if (e != NULL) {
+        free(e->chain_root);
+        m2m_secret_clear(&e->key);
+        memset(e, 0, sizeof *e);
+    }
+}
+
+/* Reads one Q_ENROL_FIND row into out. */
+static int enrolment_row(m2m_store *st, sqlite3_stmt *s, m2m_enrolment *out, m2m_err *err)
+{
+    const void *key = sqlite3_column_blob(s, 3);
+    int klen = sqlite3_column_bytes(s, 3);
+    const unsigned char *root = sqlite3_column_text(s, 5);
+    snprintf(out->registree_id, sizeof out->registree_id, "%s", (const char *)sqlite3_column_text(s, 0));
+    snprintf(out->mechanism, sizeof out->mechanism, "%s", (const char *)sqlite3_column_text(s, 1));
+    snprintf(out->key_id, sizeof out->key_id, "%s", (const char *)sqlite3_column_text(s, 2));
+    out->created = sqlite3_column_int64(s, 4);
+    out->expires = sqlite3_column_int64(s, 6);
+    out->used = sqlite3_column_int64(s, 7);
+    if (key != NULL && klen > 0 && m2m_secret_set(&out->key, key, (size_t)klen, err) != 0)
+        return -1;
+    if (root != NULL && (out->chain_root = strdup((const char *)root)) == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+    (void)st;
+    return 0;
+}
+
+static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred_id, m2m_enrolment *out,
+                          m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_ENROL_FIND);
     int rc = -1, step;
 
     memset(out, 0, sizeof *out);
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, cred_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, mechanism, -1, SQLITE_STATIC);
     step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        const void *key = sqlite3_column_blob(s, 3);
-        int klen = sqlite3_column_bytes(s, 3);
-        snprintf(out->registree_id, sizeof out->registree_id, "%s", (const char *)sqlite3_column_text(s, 0));
-        snprintf(out->mechanism, sizeof out->mechanism, "%s", (const char *)sqlite3_column_text(s, 1));
-        snprintf(out->key_id, sizeof out->key_id, "%s", (const char *)sqlite3_column_text(s, 2));
-        out->created = sqlite3_column_int64(s, 4);
-        if (key == NULL || klen <= 0 || m2m_secret_set(&out->key, key, (size_t)klen, err) != 0)
-            m2m_fail(err, M2M_E_STORE, "store %s: enrolment %s has no usable key", st->path, key_id);
-        else
-            rc = 0;
-    } else if (step == SQLITE_DONE) {
-        m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for key ID %s", key_id);
-    } else {
+    if (step == SQLITE_ROW)
+        rc = enrolment_row(st, s, out, err);
+    else if (step == SQLITE_DONE)
+        m2m_fail(err, M2M_E_NOTFOUND, "no active %s enrolment for %s", mechanism, cred_id);
+    else
         db_fail(st, err, "find enrolment");
-    }
     sqlite3_reset(s); /* drops SQLite's copy of the key row */
+    if (rc != 0)
+        m2m_enrolment_clear(out);
     return rc;
+}
+
+int m2m_store_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err)
+{
+    if (find_enrolment(st, "psk", key_id, out, err) != 0)
+        return -1;
+    if (out->key.len == 0) {
+        m2m_enrolment_clear(out);
+        return m2m_fail(err, M2M_E_STORE, "store %s: enrolment %s has no usable key", st->path, key_id);
+    }
+    return 0;
+}
+
+int m2m_store_find_cert(m2m_store *st, const char *pubkey_hash, m2m_enrolment *out, m2m_err *err)
+{
+    return find_enrolment(st, "cert", pubkey_hash, out, err);
 }
 
 int m2m_store_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
@@ -386,9 +560,10 @@ int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
     sqlite3_stmt *s = NULL;
     int rc = -1, step;
     const char *sql = include_revoked
-                          ? "SELECT registree_id, mechanism, key_id, created, revoked FROM enrolment ORDER BY id"
-                          : "SELECT registree_id, mechanism, key_id, created, revoked FROM enrolment "
-                            "WHERE revoked = 0 ORDER BY id";
+                          ? "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
+                            "chain_root IS NOT NULL FROM enrolment ORDER BY id"
+                          : "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
+                            "chain_root IS NOT NULL FROM enrolment WHERE revoked = 0 ORDER BY id";
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "list");
         goto done;
@@ -401,6 +576,9 @@ int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
         snprintf(e.key_id, sizeof e.key_id, "%s", (const char *)sqlite3_column_text(s, 2));
         e.created = sqlite3_column_int64(s, 3);
         e.revoked = sqlite3_column_int64(s, 4);
+        e.expires = sqlite3_column_int64(s, 5);
+        e.used = sqlite3_column_int64(s, 6);
+        e.chain_root = sqlite3_column_int(s, 7) ? (char *)"" : NULL; /* presence only; never the PEM */
         cb(&e, ctx);
     }
     if (step != SQLITE_DONE) {

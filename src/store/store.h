@@ -19,29 +19,59 @@ void m2m_store_close(m2m_store *st);
 
 int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err);
 int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err);
+/* Registrar settings kept with the store (e.g. certificate paths). get returns "" when absent. */
+int m2m_store_set_meta(m2m_store *st, const char *key, const char *value, m2m_err *err);
+void m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap);
 
 /* ---- Step 1: enrolment ---- */
+/* The credential ID names what the Registree proves possession of, per mechanism: psk = Kca_ID/Kcc_ID (32 hex),
+ * cert = SHA-256 of the DER SubjectPublicKeyInfo (64 hex), token = SHA-256 of the token (64 hex). */
+#define M2M_CRED_ID_MAX 65
+
 typedef struct m2m_enrolment {
     char registree_id[M2M_ID_MAX];
-    char mechanism[16];      /* "psk" */
-    char key_id[33];         /* Kca_ID / Kcc_ID, 32 hex */
-    m2m_secret key;          /* filled only by m2m_store_find_psk */
+    char mechanism[16];      /* "psk", "cert", "token" */
+    char key_id[M2M_CRED_ID_MAX];
+    m2m_secret key;          /* psk: filled only by m2m_store_find_psk */
+    char *chain_root;        /* cert: PEM of the root a client chain must verify to, or NULL (owned) */
     int64_t created;         /* unix seconds */
     int64_t revoked;         /* 0 = active */
+    int64_t expires;         /* token: unix seconds, 0 = never */
+    int64_t used;            /* token: when it was used, 0 = unused */
 } m2m_enrolment;
 
-/* Adds a PSK enrolment. An active enrolment for the same ID is replaced (the old one is marked revoked), so a
+/* Frees what an enrolment owns and wipes its key. */
+void m2m_enrolment_clear(m2m_enrolment *e);
+
+/* Adds a PSK enrolment. An active PSK enrolment for the same ID is replaced (the old one is marked revoked), so a
  * device can be re-keyed; a key whose ID is already enrolled for another Registree is refused. */
 int m2m_store_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
                         m2m_err *err);
+/* Adds a client-certificate enrolment (x.y.6): the Registree is whoever proves possession of the private key of
+ * this public-key hash; root_pem (or NULL) is a root its chain must also verify to. Replaces an active cert
+ * enrolment of the same ID. */
+int m2m_store_enrol_cert(m2m_store *st, const char *registree_id, const char *pubkey_hash, const char *root_pem,
+                         m2m_err *err);
+int m2m_store_find_cert(m2m_store *st, const char *pubkey_hash, m2m_enrolment *out, m2m_err *err);
+/* Adds an identity-token enrolment (x.y.7): only the token's SHA-256 is stored. Replaces an active token of the
+ * same ID. */
+int m2m_store_enrol_token(m2m_store *st, const char *registree_id, const char *token_hash, int64_t expires,
+                          m2m_err *err);
+/* Marks the token with this hash used, atomically, if it is active, unused and unexpired at now. Fills out with
+ * the enrolment either way when it exists. Returns 0 when this call consumed it; -1 with M2M_E_NOTFOUND (no such
+ * active token), M2M_E_AUTH (used or expired; err says which). */
+int m2m_store_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err);
+/* Gives a consumed token back (the registration it was used for did not happen). */
+int m2m_store_release_token(m2m_store *st, const char *token_hash, m2m_err *err);
 /* Looks an active PSK enrolment up by key ID (the TLS psk_identity). Returns 0 and fills out (wipe out->key
  * after use), or -1 with M2M_E_NOTFOUND. */
 int m2m_store_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err);
 /* 1 when the enrolment (registree_id, key_id) is still active, 0 when revoked/replaced, -1 on error. */
 int m2m_store_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err);
+/* Revokes every active enrolment (all mechanisms) of the Registree and wipes its key material. */
 int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err);
 typedef void (*m2m_enrolment_cb)(const m2m_enrolment *e, void *ctx);
-/* Lists enrolments (active ones, and revoked ones when include_revoked). The key is never filled. */
+/* Lists enrolments (active ones, and revoked ones when include_revoked). Keys and roots are never filled. */
 int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err);
 /* A counter bumped by every enrolment change (enrol, replace, revoke). */
 int m2m_store_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err);

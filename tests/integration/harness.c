@@ -3,7 +3,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -370,4 +377,215 @@ int h_done(const char *name)
     }
     printf("%s: %d check(s) failed\n", name, h_failures);
     return 1;
+}
+
+static int tls_setup(h_tls *t, int version, const char *cipher)
+{
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    if (t->ctx == NULL)
+        return -1;
+    SSL_CTX_set_min_proto_version(t->ctx, version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(t->ctx, version == 12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+    if (cipher != NULL)
+        SSL_CTX_set_cipher_list(t->ctx, cipher);
+    return 0;
+}
+
+static int tls_finish(h_tls *t, int port)
+{
+    t->ssl = SSL_new(t->ctx);
+    t->fd = h_tcp(port);
+    if (t->ssl == NULL || t->fd < 0)
+        return -1;
+    SSL_set_app_data(t->ssl, t);
+    SSL_set_fd(t->ssl, t->fd);
+    SSL_set_tlsext_host_name(t->ssl, "in-cse.m2m.localhost");
+    if (SSL_connect(t->ssl) != 1)
+        return -1;
+    /* TLS 1.3: a refused client certificate shows only when the server's alert arrives; read it now. */
+    if (SSL_version(t->ssl) == TLS1_3_VERSION) {
+        char c;
+        struct timeval tv = {0, 200 * 1000}, old = {10, 0};
+        setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (SSL_peek(t->ssl, &c, 1) <= 0) {
+            int e = SSL_get_error(t->ssl, 0);
+            if (e != SSL_ERROR_WANT_READ && !(e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)))
+                return -1;
+        }
+        setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &old, sizeof old);
+    }
+    return 0;
+}
+
+int h_connect_cert(h_tls *t, int port, const char *ca, const char *cert, const char *key, int version,
+                   const char *cipher)
+{
+    if (tls_setup(t, version, cipher) != 0)
+        goto fail;
+    if (ca != NULL) {
+        if (SSL_CTX_load_verify_locations(t->ctx, ca, NULL) != 1)
+            goto fail;
+        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    }
+    if (cert != NULL && (SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1 ||
+                         SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1))
+        goto fail;
+    if (tls_finish(t, port) != 0)
+        goto fail;
+    return 0;
+fail:
+    ERR_clear_error();
+    h_close(t);
+    return -1;
+}
+
+/* An EC key whose public point is the certificate's and whose private scalar is random: OpenSSL's key/cert match
+ * check compares public halves only, so the handshake goes out and CertificateVerify carries a bad signature. */
+static EVP_PKEY *mismatched_key(X509 *x)
+{
+    EVP_PKEY *pub = X509_get0_pubkey(x), *out = NULL;
+    unsigned char point[133], scalar[32];
+    size_t plen = 0;
+    OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    BIGNUM *priv = NULL;
+    if (b == NULL || pc == NULL ||
+        EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &plen) != 1)
+        goto done;
+    RAND_bytes(scalar, sizeof scalar);
+    scalar[0] &= 0x7f;
+    priv = BN_bin2bn(scalar, sizeof scalar, NULL);
+    if (priv == NULL || !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
+        !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, point, plen) ||
+        !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, priv) || (params = OSSL_PARAM_BLD_to_param(b)) == NULL ||
+        EVP_PKEY_fromdata_init(pc) != 1 || EVP_PKEY_fromdata(pc, &out, EVP_PKEY_KEYPAIR, params) != 1)
+        out = NULL;
+done:
+    BN_free(priv);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(b);
+    EVP_PKEY_CTX_free(pc);
+    return out;
+}
+
+int h_connect_cert_wrong_key(h_tls *t, int port, const char *cert, int version)
+{
+    BIO *b = BIO_new_file(cert, "r");
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = x ? mismatched_key(x) : NULL;
+    int rc = -1;
+    BIO_free(b);
+    if (k == NULL || tls_setup(t, version, NULL) != 0 || SSL_CTX_use_certificate(t->ctx, x) != 1 ||
+        SSL_CTX_use_PrivateKey(t->ctx, k) != 1) {
+        fprintf(stderr, "harness: cannot build the mismatched key\n");
+        h_failures++;
+        goto done;
+    }
+    rc = tls_finish(t, port);
+done:
+    if (rc != 0)
+        h_close(t);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    ERR_clear_error();
+    return rc;
+}
+
+int h_make_cert(const char *crt, const char *key, const char *cn, const char *san, const char *issuer_crt,
+                const char *issuer_key, int is_ca, long from_s, long until_s)
+{
+    EVP_PKEY *pk = EVP_EC_gen("P-256"), *ik = NULL;
+    X509 *x = X509_new(), *issuer = NULL;
+    X509V3_CTX v3;
+    X509_EXTENSION *ext;
+    FILE *f;
+    BIO *b;
+    int rc = -1;
+    unsigned char serial[8];
+
+    if (pk == NULL || x == NULL)
+        goto done;
+    if (issuer_crt != NULL) {
+        b = BIO_new_file(issuer_crt, "r");
+        issuer = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        b = BIO_new_file(issuer_key, "r");
+        ik = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        if (issuer == NULL || ik == NULL)
+            goto done;
+    }
+    X509_set_version(x, 2);
+    RAND_bytes(serial, sizeof serial);
+    serial[0] &= 0x7f;
+    ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), ((uint64_t)serial[0] << 56) | ((uint64_t)serial[1] << 48) |
+                                                          ((uint64_t)serial[2] << 40) | serial[3] << 24 | serial[4]);
+    X509_gmtime_adj(X509_getm_notBefore(x), from_s);
+    X509_gmtime_adj(X509_getm_notAfter(x), until_s);
+    X509_set_pubkey(x, pk);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
+    X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+    if (is_ca) {
+        ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+        ext = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    if (san != NULL) {
+        ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+        if (ext == NULL)
+            goto done;
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    if (X509_sign(x, ik ? ik : pk, EVP_sha256()) == 0)
+        goto done;
+    f = fopen(crt, "w");
+    if (f == NULL || PEM_write_X509(f, x) != 1) {
+        if (f)
+            fclose(f);
+        goto done;
+    }
+    fclose(f);
+    f = fopen(key, "w");
+    if (f == NULL || PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) != 1) {
+        if (f)
+            fclose(f);
+        goto done;
+    }
+    fclose(f);
+    chmod(key, 0600);
+    rc = 0;
+done:
+    if (rc != 0) {
+        fprintf(stderr, "harness: cannot make certificate %s\n", crt);
+        ERR_print_errors_fp(stderr);
+    }
+    EVP_PKEY_free(pk);
+    EVP_PKEY_free(ik);
+    X509_free(x);
+    X509_free(issuer);
+    return rc;
+}
+
+void h_pubkey_hash(const char *crt, char out[65])
+{
+    BIO *b = BIO_new_file(crt, "r");
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    unsigned char *der = NULL, d[32];
+    int n = x ? i2d_PUBKEY(X509_get0_pubkey(x), &der) : -1;
+    unsigned int dl = 0;
+    out[0] = '\0';
+    if (n > 0 && EVP_Digest(der, (size_t)n, d, &dl, EVP_sha256(), NULL) == 1)
+        for (int i = 0; i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", d[i]);
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(b);
 }

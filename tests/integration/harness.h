@@ -69,6 +69,22 @@ int h_connect_psk(h_tls *t, int port, const char *id, const char *key_hex, int v
 /* Same with an explicit psk_identity. */
 int h_connect_psk_identity(h_tls *t, int port, const char *identity, const char *key_hex, int version);
 void h_close(h_tls *t);
+
+/* Certificate handshakes. ca: the Registrar root to verify the server against (NULL = no verification);
+ * cert/key: the client certificate and key (NULL = none, server-authenticated only). version as above; cipher:
+ * a TLS 1.2 suite or NULL. */
+int h_connect_cert(h_tls *t, int port, const char *ca, const char *cert, const char *key, int version,
+                   const char *cipher);
+/* Like h_connect_cert, but signs with a private key that does NOT belong to cert (same public half, another
+ * secret): what an attacker who copied a device certificate would try. */
+int h_connect_cert_wrong_key(h_tls *t, int port, const char *cert, int version);
+
+/* Makes a P-256 key and certificate (PEM files). issuer_crt/issuer_key NULL = self-signed. san e.g.
+ * "URI:Cdev" or "DNS:x,URI:/in-cse" (or NULL); is_ca adds CA:TRUE; valid from now+from_s to now+until_s. */
+int h_make_cert(const char *crt, const char *key, const char *cn, const char *san, const char *issuer_crt,
+                const char *issuer_key, int is_ca, long from_s, long until_s);
+/* SHA-256 of the certificate's DER SubjectPublicKeyInfo, hex. */
+void h_pubkey_hash(const char *crt, char out[65]);
 /* Opens a plain TCP connection to 127.0.0.1:port. */
 int h_tcp(int port);
 
