@@ -9,5 +9,6 @@ int cmd_enrol(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_pki(int argc, char **argv);
 
 #endif

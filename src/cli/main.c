@@ -16,6 +16,7 @@ static const struct subcommand COMMANDS[] = {
     {"enrol", cmd_enrol, "Step 1 enrolment: add, list and revoke Registree credentials"},
     {"attach", cmd_attach, "Registree: attach to the Registrar from an attachment-details file"},
     {"request", cmd_request, "Registree: send one oneM2M request over an attached session"},
+    {"pki", cmd_pki, "lab PKI: Registrar root, Registrar and device certificates, public-key hashes"},
     {"demo", cmd_demo, "run every flow on loopback with a temporary store and print each step"},
 };
 

@@ -227,7 +227,7 @@ static unsigned char *read_small_file(const char *path, size_t *len, m2m_err *er
     FILE *f = fopen(path, "rb");
     unsigned char *buf = NULL, *ret = NULL;
     struct stat st;
-    size_t n;
+    size_t n, cap = 0;
 
     if (f == NULL) {
         m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
@@ -246,18 +246,19 @@ static unsigned char *read_small_file(const char *path, size_t *len, m2m_err *er
                  (long long)st.st_size, KEY_FILE_MAX);
         goto done;
     }
-    buf = malloc((size_t)st.st_size + 1);
+    cap = (size_t)st.st_size + 1;
+    buf = malloc(cap);
     if (buf == NULL) {
         m2m_fail(err, M2M_E_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    /* Read up to the limit + 1 rather than trusting st_size: the file may change under us. */
-    n = fread(buf, 1, (size_t)st.st_size + 1, f);
+    /* Ask for one octet more than st_size: a file that grew since fstat is noticed instead of cut short. */
+    n = fread(buf, 1, cap, f);
     if (ferror(f)) {
         m2m_fail(err, M2M_E_IO, "%s: read error", path);
         goto done;
     }
-    if (n > (size_t)st.st_size) {
+    if (n == cap) {
         m2m_fail(err, M2M_E_IO, "%s: the file grew while being read", path);
         goto done;
     }
@@ -270,6 +271,8 @@ static unsigned char *read_small_file(const char *path, size_t *len, m2m_err *er
     ret = buf;
     buf = NULL;
 done:
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, cap); /* it may hold part of a private key */
     free(buf);
     if (f != NULL)
         fclose(f);
