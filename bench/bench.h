@@ -1,0 +1,78 @@
+/* m2m-bench: load generator and raw-OpenSSL ceiling server for the Registrar's TLS-PSK attachment benchmark
+ * (bench/README.md). Everything runs on loopback; nothing here links into the Registrar. */
+#ifndef M2M_BENCH_H
+#define M2M_BENCH_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_ID_MAX 128
+#define BENCH_KEY_MAX 64
+
+/* One Registree credential: psk_identity = key_id, psk = key. */
+typedef struct bench_cred {
+    char id[BENCH_ID_MAX];
+    char key_id[33];
+    unsigned char key[BENCH_KEY_MAX];
+    size_t key_len;
+    SSL_SESSION *sess13; /* the TLS 1.3 external PSK as a session (client side only) */
+} bench_cred;
+
+typedef struct bench_creds {
+    bench_cred *v;
+    size_t n;
+} bench_creds;
+
+/* Options shared by the subcommands (not every one uses every field). */
+typedef struct bench_opts {
+    const char *host;
+    int port;
+    double seconds;
+    int clients;
+    int tls;            /* 12 or 13 */
+    const char *cipher; /* TLS 1.2 cipher list or TLS 1.3 ciphersuite */
+    const char *id, *key_hex, *ids_file;
+    const char *cse;    /* CSE-ID of the Registrar, for request targets: default /in-cse */
+    int server_pid;
+    int threads;        /* server threads */
+    int blocking;       /* ceiling server: blocking accept loop instead of epoll */
+    long count;         /* idle: connections to hold; attach: at most this many IDs (0 = all) */
+    const char *label;
+    int linger0;        /* close with RST (no TIME_WAIT) after close_notify */
+    int quickack;       /* diagnostic: TCP_QUICKACK before each response read */
+} bench_opts;
+
+/* creds.c */
+int bench_creds_add(bench_creds *c, const char *id, const char *key_hex, const char *key_id);
+int bench_creds_load(bench_creds *c, const char *path, long max);
+/* Loads --ids-file or --id/--key into c. */
+int bench_creds_from_opts(bench_creds *c, const bench_opts *o);
+const bench_cred *bench_creds_find(const bench_creds *c, const char *key_id);
+void bench_creds_free(bench_creds *c);
+
+/* util.c */
+double bench_now(void);
+/* CPU seconds (user + system) of a process, all threads; -1 if unknown. */
+double bench_proc_cpu(int pid);
+/* VmRSS of a process in KiB; -1 if unknown. */
+long bench_proc_rss_kib(int pid);
+double bench_self_cpu(void);
+void bench_raise_nofile(void);
+void bench_ssl_error(char *buf, size_t cap, const char *what);
+
+/* client.c */
+SSL_CTX *bench_client_ctx(const bench_opts *o, bench_creds *creds);
+int bench_connect(const bench_opts *o);
+/* One attachment on a fresh connection: TCP connect, TLS-PSK handshake as cred, then the request (if any) and
+ * its response. On success returns the connected SSL (fd inside) for the caller to close or keep. */
+SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred, const char *req, size_t req_len,
+                       int want_status, const char *want_rsc, char *errbuf, size_t errcap);
+void bench_close(SSL *ssl, int send_close_notify, int linger0);
+int cmd_load(const char *mode, bench_opts *o);
+int cmd_idle(bench_opts *o);
+
+/* ceiling_server.c */
+int cmd_ceiling_server(bench_opts *o);
+
+#endif

@@ -1,0 +1,548 @@
+/* The load-generating client: blocking sockets, one connection at a time per thread, many threads.
+ *
+ *   handshakes  TCP connect + TLS-PSK handshake + close_notify                       (against either server)
+ *   reattach    TCP connect + TLS-PSK handshake + GET <AE> (expects 200 / 2000) + close_notify
+ *   attach      TCP connect + TLS-PSK handshake + POST CREATE <AE> (expects 201 / 2001) + close_notify,
+ *               each Registree ID used once (a second CREATE of an ID would be 4117)
+ *   idle        opens N attached connections (handshake + GET each) and holds them open
+ *
+ * Every connection ends with the client's close_notify and, by default, an abortive close (SO_LINGER 0) so that
+ * hundreds of thousands of short connections leave no TIME_WAIT sockets behind on loopback. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+static const unsigned char TLS13_AES128GCM[2] = {0x13, 0x01};
+
+/* ---- TLS client context ---- */
+
+static unsigned int psk12_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,
+                             unsigned char *psk, unsigned int max_psk_len)
+{
+    const bench_cred *c = SSL_get_app_data(ssl);
+    (void)hint;
+    if (c == NULL || strlen(c->key_id) + 1 > max_identity_len || c->key_len > max_psk_len)
+        return 0;
+    memcpy(identity, c->key_id, strlen(c->key_id) + 1);
+    memcpy(psk, c->key, c->key_len);
+    return (unsigned int)c->key_len;
+}
+
+/* TLS 1.3 external PSK, as in openssl s_client: the key travels as a pre-built SSL_SESSION per credential. */
+static int psk13_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen, SSL_SESSION **sess)
+{
+    const bench_cred *c = SSL_get_app_data(ssl);
+    const SSL_CIPHER *cipher;
+
+    *id = NULL;
+    *idlen = 0;
+    *sess = NULL;
+    if (c == NULL || c->sess13 == NULL)
+        return 0;
+    cipher = SSL_SESSION_get0_cipher(c->sess13);
+    if (md != NULL && (cipher == NULL || SSL_CIPHER_get_handshake_digest(cipher) != md))
+        return 1; /* not usable with the negotiated hash: offer nothing */
+    SSL_SESSION_up_ref(c->sess13);
+    *sess = c->sess13;
+    *id = (const unsigned char *)c->key_id;
+    *idlen = strlen(c->key_id);
+    return 1;
+}
+
+SSL_CTX *bench_client_ctx(const bench_opts *o, bench_creds *creds)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    char e[320];
+    int ok;
+
+    if (ctx == NULL)
+        return NULL;
+    if (o->tls == 13) {
+        ok = SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) && SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) &&
+             SSL_CTX_set_ciphersuites(ctx, o->cipher ? o->cipher : "TLS_AES_128_GCM_SHA256");
+        SSL_CTX_set_psk_use_session_callback(ctx, psk13_cb);
+    } else {
+        ok = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) && SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) &&
+             SSL_CTX_set_cipher_list(ctx, o->cipher ? o->cipher : "PSK-AES128-CBC-SHA256");
+        SSL_CTX_set_psk_client_callback(ctx, psk12_cb);
+    }
+    if (!ok) {
+        bench_ssl_error(e, sizeof e, "client TLS settings (--tls/--cipher)");
+        fprintf(stderr, "m2m-bench: %s\n", e);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (o->tls == 13 && creds != NULL) {
+        /* Build each credential's PSK session once (needs an SSL to find the cipher). */
+        SSL *probe = SSL_new(ctx);
+        const SSL_CIPHER *cipher = probe ? SSL_CIPHER_find(probe, TLS13_AES128GCM) : NULL;
+        for (size_t i = 0; cipher != NULL && i < creds->n; i++) {
+            bench_cred *c = &creds->v[i];
+            if (c->sess13 != NULL)
+                continue;
+            c->sess13 = SSL_SESSION_new();
+            if (c->sess13 == NULL || !SSL_SESSION_set1_master_key(c->sess13, c->key, c->key_len) ||
+                !SSL_SESSION_set_cipher(c->sess13, cipher) ||
+                !SSL_SESSION_set_protocol_version(c->sess13, TLS1_3_VERSION)) {
+                cipher = NULL;
+                break;
+            }
+        }
+        SSL_free(probe);
+        if (cipher == NULL) {
+            fprintf(stderr, "m2m-bench: cannot build TLS 1.3 PSK sessions\n");
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+    }
+    return ctx;
+}
+
+/* ---- one connection ---- */
+
+int bench_connect(const bench_opts *o)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd, one = 1;
+
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, o->host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)o->port);
+        len = sizeof(struct sockaddr_in);
+    } else if (inet_pton(AF_INET6, o->host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)o->port);
+        len = sizeof(struct sockaddr_in6);
+    } else {
+        errno = EINVAL;
+        return -1;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+void bench_close(SSL *ssl, int send_close_notify, int linger0)
+{
+    int fd;
+    if (ssl == NULL)
+        return;
+    fd = SSL_get_fd(ssl);
+    if (send_close_notify)
+        SSL_shutdown(ssl); /* sends close_notify; does not wait for the peer's */
+    SSL_free(ssl);
+    if (fd >= 0) {
+        if (linger0) {
+            struct linger l = {1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        }
+        close(fd);
+    }
+}
+
+/* Reads one HTTP/1.1 response with a Content-Length body; checks the status and X-M2M-RSC. */
+static int read_response(SSL *ssl, int quickack, int want_status, const char *want_rsc, char *errbuf, size_t errcap)
+{
+    char buf[16384 + 1];
+    size_t have = 0, head_len = 0, body_len = 0;
+    char *end = NULL, *p;
+    int status = 0;
+    char rsc[16] = "";
+
+    for (;;) {
+        int n;
+        if (have == sizeof buf - 1) {
+            snprintf(errbuf, errcap, "response header larger than %zu bytes", sizeof buf - 1);
+            return -1;
+        }
+        if (quickack) { /* diagnostic: ACK at once, so a server's Nagle-held segment is not delayed ~40 ms */
+            int one = 1;
+            setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+        }
+        n = SSL_read(ssl, buf + have, (int)(sizeof buf - 1 - have));
+        if (n <= 0) {
+            if (SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN)
+                snprintf(errbuf, errcap, "server closed before the response");
+            else
+                bench_ssl_error(errbuf, errcap, "reading the response");
+            return -1;
+        }
+        have += (size_t)n;
+        buf[have] = '\0';
+        if (head_len == 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+            head_len = (size_t)(end - buf) + 4;
+            if (sscanf(buf, "HTTP/1.%*c %d", &status) != 1) {
+                snprintf(errbuf, errcap, "not an HTTP response: %.40s", buf);
+                return -1;
+            }
+            for (p = strstr(buf, "\r\n"); p != NULL && p < end; p = strstr(p + 2, "\r\n")) {
+                if (strncasecmp(p + 2, "Content-Length:", 15) == 0)
+                    body_len = strtoul(p + 17, NULL, 10);
+                else if (strncasecmp(p + 2, "X-M2M-RSC:", 10) == 0)
+                    sscanf(p + 12, " %15[0-9]", rsc);
+            }
+        }
+        if (head_len != 0 && have >= head_len + body_len)
+            break;
+    }
+    if (status != want_status || (want_rsc != NULL && strcmp(rsc, want_rsc) != 0)) {
+        snprintf(errbuf, errcap, "got HTTP %d X-M2M-RSC %s (wanted %d / %s): %.200s", status, rsc[0] ? rsc : "-",
+                 want_status, want_rsc ? want_rsc : "-", buf + head_len);
+        return -1;
+    }
+    return 0;
+}
+
+SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred, const char *req, size_t req_len,
+                       int want_status, const char *want_rsc, char *errbuf, size_t errcap)
+{
+    int fd = bench_connect(o);
+    SSL *ssl;
+
+    if (fd < 0) {
+        snprintf(errbuf, errcap, "connect %s:%d: %s", o->host, o->port, strerror(errno));
+        return NULL;
+    }
+    ssl = SSL_new(ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+        bench_ssl_error(errbuf, errcap, "SSL_new");
+        SSL_free(ssl);
+        close(fd);
+        return NULL;
+    }
+    SSL_set_app_data(ssl, (void *)cred);
+    if (SSL_connect(ssl) != 1) {
+        bench_ssl_error(errbuf, errcap, "TLS-PSK handshake");
+        bench_close(ssl, 0, o->linger0);
+        return NULL;
+    }
+    if (req != NULL) {
+        if (SSL_write(ssl, req, (int)req_len) != (int)req_len) {
+            bench_ssl_error(errbuf, errcap, "sending the request");
+            bench_close(ssl, 0, o->linger0);
+            return NULL;
+        }
+        if (read_response(ssl, o->quickack, want_status, want_rsc, errbuf, errcap) != 0) {
+            bench_close(ssl, 0, o->linger0);
+            return NULL;
+        }
+    }
+    return ssl;
+}
+
+/* ---- requests ---- */
+
+enum mode { MODE_HANDSHAKES, MODE_REATTACH, MODE_ATTACH };
+
+static size_t build_request(enum mode m, const bench_opts *o, const bench_cred *c, unsigned long ri, char *buf,
+                            size_t cap)
+{
+    static const char body_fmt[] = "{\"m2m:ae\":{\"api\":\"Rbench\",\"rr\":false,\"srv\":[\"3\"]}}";
+    int n;
+    if (m == MODE_REATTACH)
+        n = snprintf(buf, cap,
+                     "GET /~%s/%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n"
+                     "Accept: application/json\r\n\r\n",
+                     o->cse, c->id, o->host, c->id, ri);
+    else
+        n = snprintf(buf, cap,
+                     "POST /~%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n"
+                     "Content-Type: application/json;ty=2\r\nAccept: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     o->cse, o->host, c->id, ri, sizeof body_fmt - 1, body_fmt);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* ---- timed load ---- */
+
+struct load {
+    const bench_opts *o;
+    enum mode mode;
+    bench_creds *creds;
+    atomic_size_t next;     /* attach: next unused credential */
+    atomic_int go;
+    double deadline;
+};
+
+struct loader {
+    pthread_t t;
+    struct load *L;
+    int index;
+    SSL_CTX *ctx;
+    long ops, errors;
+    char first_error[600];
+};
+
+#define MAX_ERRORS_PER_THREAD 200 /* a broken setup stops instead of spinning */
+
+static void *loader_main(void *arg)
+{
+    struct loader *w = arg;
+    struct load *L = w->L;
+    const bench_opts *o = L->o;
+    size_t rr = (size_t)w->index;
+    unsigned long ri = 0;
+    char req[1024], err[400];
+
+    while (!atomic_load(&L->go))
+        ;
+    while (bench_now() < L->deadline && w->errors < MAX_ERRORS_PER_THREAD) {
+        const bench_cred *c;
+        size_t req_len = 0;
+        SSL *ssl;
+        if (L->mode == MODE_ATTACH) {
+            size_t i = atomic_fetch_add(&L->next, 1);
+            if (i >= L->creds->n)
+                break;
+            c = &L->creds->v[i];
+        } else {
+            c = &L->creds->v[rr % L->creds->n];
+            rr += (size_t)o->clients;
+        }
+        if (L->mode != MODE_HANDSHAKES && (req_len = build_request(L->mode, o, c, ++ri, req, sizeof req)) == 0) {
+            snprintf(w->first_error, sizeof w->first_error, "request too long");
+            w->errors++;
+            break;
+        }
+        ssl = bench_attach_once(w->ctx, o, c, L->mode == MODE_HANDSHAKES ? NULL : req, req_len,
+                                L->mode == MODE_ATTACH ? 201 : 200, L->mode == MODE_ATTACH ? "2001" : "2000", err,
+                                sizeof err);
+        if (ssl == NULL) {
+            if (w->errors++ == 0)
+                snprintf(w->first_error, sizeof w->first_error, "%s: %s", c->id, err);
+            continue;
+        }
+        bench_close(ssl, 1, o->linger0);
+        w->ops++;
+    }
+    return NULL;
+}
+
+int cmd_load(const char *mode_name, bench_opts *o)
+{
+    struct load L;
+    struct loader *w = NULL;
+    bench_creds creds = {0};
+    double t0 = 0, t1, scpu0 = -1, scpu1, ccpu0 = 0, ccpu1, secs;
+    long ops = 0, errors = 0;
+    int rc = 1, started = 0;
+    const char *first_error = NULL;
+
+    memset(&L, 0, sizeof L);
+    if (strcmp(mode_name, "handshakes") == 0)
+        L.mode = MODE_HANDSHAKES;
+    else if (strcmp(mode_name, "reattach") == 0)
+        L.mode = MODE_REATTACH;
+    else
+        L.mode = MODE_ATTACH;
+    if (o->port <= 0) {
+        fprintf(stderr, "m2m-bench %s: --port is required\n", mode_name);
+        return 2;
+    }
+    if (bench_creds_from_opts(&creds, o) != 0)
+        return 2;
+    L.o = o;
+    L.creds = &creds;
+    w = calloc((size_t)o->clients, sizeof *w);
+    if (w == NULL)
+        goto done;
+    for (int i = 0; i < o->clients; i++) {
+        w[i].L = &L;
+        w[i].index = i;
+        if ((w[i].ctx = bench_client_ctx(o, &creds)) == NULL)
+            goto done;
+    }
+    for (; started < o->clients; started++)
+        if (pthread_create(&w[started].t, NULL, loader_main, &w[started]) != 0) {
+            fprintf(stderr, "m2m-bench: cannot start client thread %d\n", started);
+            L.deadline = 0;
+            atomic_store(&L.go, 1);
+            goto join;
+        }
+    scpu0 = bench_proc_cpu(o->server_pid);
+    ccpu0 = bench_self_cpu();
+    t0 = bench_now();
+    L.deadline = t0 + o->seconds;
+    atomic_store(&L.go, 1);
+join:
+    for (int i = 0; i < started; i++) {
+        pthread_join(w[i].t, NULL);
+        ops += w[i].ops;
+        errors += w[i].errors;
+        if (first_error == NULL && w[i].first_error[0])
+            first_error = w[i].first_error;
+    }
+    if (started < o->clients)
+        goto done;
+    t1 = bench_now();
+    scpu1 = bench_proc_cpu(o->server_pid);
+    ccpu1 = bench_self_cpu();
+    secs = t1 - t0;
+    {
+        double rate = secs > 0 ? (double)ops / secs : 0;
+        double s_us = (scpu0 >= 0 && scpu1 >= 0 && ops > 0) ? (scpu1 - scpu0) * 1e6 / (double)ops : -1;
+        double s_util = (scpu0 >= 0 && scpu1 >= 0 && secs > 0) ? (scpu1 - scpu0) / secs : -1;
+        double c_us = ops > 0 ? (ccpu1 - ccpu0) * 1e6 / (double)ops : -1;
+        printf("RESULT label=%s mode=%s tls=%s cipher=%s clients=%d ops=%ld errors=%ld seconds=%.3f rate=%.1f "
+               "server_cpu_us_per_op=%.1f server_cpu_util=%.2f client_cpu_us_per_op=%.1f\n",
+               o->label ? o->label : mode_name, mode_name, o->tls == 13 ? "1.3" : "1.2",
+               o->cipher ? o->cipher : (o->tls == 13 ? "TLS_AES_128_GCM_SHA256" : "PSK-AES128-CBC-SHA256"),
+               o->clients, ops, errors, secs, rate, s_us, s_util, c_us);
+        fflush(stdout);
+    }
+    if (first_error != NULL)
+        fprintf(stderr, "m2m-bench %s: %ld errors; first: %s\n", mode_name, errors, first_error);
+    rc = (errors == 0 && ops > 0) ? 0 : 1;
+done:
+    if (w != NULL)
+        for (int i = 0; i < o->clients; i++)
+            SSL_CTX_free(w[i].ctx);
+    free(w);
+    bench_creds_free(&creds);
+    return rc;
+}
+
+/* ---- idle attached connections ---- */
+
+struct idler {
+    pthread_t t;
+    const bench_opts *o;
+    bench_creds *creds;
+    SSL_CTX *ctx;
+    long from, to; /* connection indices [from, to) */
+    int *fds;
+    long opened, errors;
+    char first_error[600];
+};
+
+static void *idler_main(void *arg)
+{
+    struct idler *w = arg;
+    char req[1024], err[400];
+    for (long i = w->from; i < w->to && w->errors < MAX_ERRORS_PER_THREAD; i++) {
+        const bench_cred *c = &w->creds->v[(size_t)i % w->creds->n];
+        size_t len = build_request(MODE_REATTACH, w->o, c, (unsigned long)i + 1, req, sizeof req);
+        SSL *ssl = len ? bench_attach_once(w->ctx, w->o, c, req, len, 200, "2000", err, sizeof err) : NULL;
+        if (ssl == NULL) {
+            if (w->errors++ == 0)
+                snprintf(w->first_error, sizeof w->first_error, "%s", len ? err : "request too long");
+            continue;
+        }
+        /* Keep the socket, drop the client's TLS state: the server holds an attached, idle keep-alive
+         * connection, and the client's memory stays small. Nothing is sent. */
+        w->fds[w->opened++ + w->from] = SSL_get_fd(ssl);
+        SSL_free(ssl);
+    }
+    return NULL;
+}
+
+static volatile sig_atomic_t idle_stop;
+static void on_stop(int sig)
+{
+    (void)sig;
+    idle_stop = 1;
+}
+
+int cmd_idle(bench_opts *o)
+{
+    bench_creds creds = {0};
+    struct idler *w = NULL;
+    int *fds = NULL, rc = 1;
+    long opened = 0, errors = 0, per;
+    double t0, until;
+    struct sigaction sa;
+
+    if (o->port <= 0 || o->count <= 0) {
+        fprintf(stderr, "m2m-bench idle: --port and --count are required\n");
+        return 2;
+    }
+    {
+        long want = o->count;
+        o->count = 0; /* --count is the number of connections here, not a limit on --ids-file */
+        if (bench_creds_from_opts(&creds, o) != 0)
+            return 2;
+        o->count = want;
+    }
+    bench_raise_nofile();
+    fds = calloc((size_t)o->count, sizeof *fds);
+    w = calloc((size_t)o->clients, sizeof *w);
+    if (fds == NULL || w == NULL)
+        goto done;
+    for (long i = 0; i < o->count; i++)
+        fds[i] = -1;
+    per = (o->count + o->clients - 1) / o->clients;
+    t0 = bench_now();
+    for (int i = 0; i < o->clients; i++) {
+        w[i].o = o;
+        w[i].creds = &creds;
+        w[i].fds = fds;
+        w[i].from = i * per < o->count ? i * per : o->count;
+        w[i].to = (i + 1) * per < o->count ? (i + 1) * per : o->count;
+        if ((w[i].ctx = bench_client_ctx(o, &creds)) == NULL ||
+            pthread_create(&w[i].t, NULL, idler_main, &w[i]) != 0) {
+            fprintf(stderr, "m2m-bench idle: cannot start client thread %d\n", i);
+            for (int j = 0; j < i; j++)
+                pthread_join(w[j].t, NULL);
+            goto done;
+        }
+    }
+    for (int i = 0; i < o->clients; i++) {
+        pthread_join(w[i].t, NULL);
+        opened += w[i].opened;
+        errors += w[i].errors;
+        if (w[i].errors)
+            fprintf(stderr, "m2m-bench idle: thread %d: %ld errors; first: %s\n", i, w[i].errors, w[i].first_error);
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    printf("READY opened=%ld errors=%ld seconds=%.2f server_rss_kib=%ld\n", opened, errors, bench_now() - t0,
+           o->server_pid > 0 ? bench_proc_rss_kib(o->server_pid) : -1L);
+    fflush(stdout);
+    until = bench_now() + o->seconds;
+    while (!idle_stop && bench_now() < until)
+        usleep(50000);
+    rc = opened == o->count ? 0 : 1;
+done:
+    if (fds != NULL)
+        for (long i = 0; i < o->count; i++)
+            if (fds[i] >= 0) {
+                if (o->linger0) {
+                    struct linger l = {1, 0};
+                    setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &l, sizeof l);
+                }
+                close(fds[i]);
+            }
+    if (w != NULL)
+        for (int i = 0; i < o->clients; i++)
+            SSL_CTX_free(w[i].ctx);
+    free(w);
+    free(fds);
+    bench_creds_free(&creds);
+    return rc;
+}

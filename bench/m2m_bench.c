@@ -1,0 +1,131 @@
+/* m2m-bench: the attachment benchmark's client and ceiling server. bench/run.sh drives it; bench/README.md
+ * explains the numbers. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: m2m-bench MODE [OPTIONS]\n\n"
+            "modes:\n"
+            "  handshakes      TLS-PSK handshake + close_notify per connection, for --seconds (either server)\n"
+            "  reattach        handshake + GET /~CSE/ID (200 / 2000) per connection, for --seconds\n"
+            "  attach          handshake + CREATE <AE> (201 / 2001) per connection, each ID of --ids-file once,\n"
+            "                  until the IDs run out or --seconds pass\n"
+            "  idle            opens --count attached connections (handshake + GET each), prints\n"
+            "                  'READY opened=N ...', holds them for --seconds or until SIGTERM\n"
+            "  ceiling-server  raw OpenSSL TLS-PSK server (handshake, wait for close_notify, close); prints\n"
+            "                  'listening port N'; stops on SIGTERM\n\n"
+            "options:\n"
+            "  --host ADDR        numeric address (default 127.0.0.1)\n"
+            "  --port N           server port (ceiling-server: 0 picks one)\n"
+            "  --id ID --key HEX  one Registree credential (psk_identity = its Kca_ID, or Kcc_ID for '/...')\n"
+            "  --ids-file FILE    many: one 'ID KEYHEX [KEYID]' per line\n"
+            "  --tls 1.2|1.3      protocol version (default 1.2)\n"
+            "  --cipher NAME      TLS 1.2 cipher (default PSK-AES128-CBC-SHA256) or TLS 1.3 suite\n"
+            "                     (default TLS_AES_128_GCM_SHA256)\n"
+            "  --seconds S        measuring time (default 5); idle: how long to hold (default 3600)\n"
+            "  --clients N        client threads (default 4)\n"
+            "  --count N          idle: connections to open; attach: use at most N IDs\n"
+            "  --server-pid PID   measure this process's CPU time (and RSS for idle) around the run\n"
+            "  --cse CSE-ID       Registrar's CSE-ID for request targets (default /in-cse)\n"
+            "  --label TEXT       label for the RESULT line\n"
+            "  --no-linger0       close connections gracefully (default: close_notify, then RST)\n"
+            "  --quickack         diagnostic: set TCP_QUICKACK before reading each response, which hides\n"
+            "                     a server's Nagle/delayed-ACK stall (not what a device does)\n"
+            "  --threads N        ceiling-server worker threads (default 1)\n"
+            "  --blocking         ceiling-server: blocking accept loop instead of epoll\n\n"
+            "Load modes print one line: RESULT label=.. mode=.. ops=N errors=N seconds=S rate=OPS_PER_S\n"
+            "server_cpu_us_per_op=.. server_cpu_util=.. client_cpu_us_per_op=..; exit 0 only without errors.\n");
+}
+
+static int parse_num(const char *s, const char *opt, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "m2m-bench: %s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"host", required_argument, NULL, 'H'},    {"port", required_argument, NULL, 'p'},
+        {"id", required_argument, NULL, 'i'},      {"key", required_argument, NULL, 'k'},
+        {"ids-file", required_argument, NULL, 'f'}, {"tls", required_argument, NULL, 'T'},
+        {"cipher", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 's'},
+        {"clients", required_argument, NULL, 'C'}, {"count", required_argument, NULL, 'n'},
+        {"server-pid", required_argument, NULL, 'P'}, {"cse", required_argument, NULL, 'E'},
+        {"label", required_argument, NULL, 'l'},   {"no-linger0", no_argument, NULL, 'L'},
+        {"threads", required_argument, NULL, 't'}, {"blocking", no_argument, NULL, 'b'},
+        {"quickack", no_argument, NULL, 'Q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    bench_opts o = {.host = "127.0.0.1", .seconds = -1, .clients = 4, .tls = 12, .cse = "/in-cse", .threads = 1,
+                    .linger0 = 1};
+    const char *mode;
+    double v;
+    int c;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    mode = argv[1];
+    argc--, argv++;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': o.host = optarg; break;
+        case 'p': if (parse_num(optarg, "--port", 0, 65535, &v)) return 2; o.port = (int)v; break;
+        case 'i': o.id = optarg; break;
+        case 'k': o.key_hex = optarg; break;
+        case 'f': o.ids_file = optarg; break;
+        case 'T':
+            if (strcmp(optarg, "1.2") == 0) o.tls = 12;
+            else if (strcmp(optarg, "1.3") == 0) o.tls = 13;
+            else { fprintf(stderr, "m2m-bench: --tls is 1.2 or 1.3\n"); return 2; }
+            break;
+        case 'c': o.cipher = optarg; break;
+        case 's': if (parse_num(optarg, "--seconds", 0.1, 86400, &v)) return 2; o.seconds = v; break;
+        case 'C': if (parse_num(optarg, "--clients", 1, 1024, &v)) return 2; o.clients = (int)v; break;
+        case 'n': if (parse_num(optarg, "--count", 1, 1000000, &v)) return 2; o.count = (long)v; break;
+        case 'P': if (parse_num(optarg, "--server-pid", 1, 1 << 30, &v)) return 2; o.server_pid = (int)v; break;
+        case 'E': o.cse = optarg; break;
+        case 'l': o.label = optarg; break;
+        case 'L': o.linger0 = 0; break;
+        case 't': if (parse_num(optarg, "--threads", 1, 256, &v)) return 2; o.threads = (int)v; break;
+        case 'b': o.blocking = 1; break;
+        case 'Q': o.quickack = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (strcmp(mode, "handshakes") == 0 || strcmp(mode, "reattach") == 0 || strcmp(mode, "attach") == 0) {
+        if (o.seconds < 0)
+            o.seconds = 5;
+        return cmd_load(mode, &o);
+    }
+    if (strcmp(mode, "idle") == 0) {
+        if (o.seconds < 0)
+            o.seconds = 3600;
+        return cmd_idle(&o);
+    }
+    if (strcmp(mode, "ceiling-server") == 0)
+        return cmd_ceiling_server(&o);
+    fprintf(stderr, "m2m-bench: unknown mode '%s'\n\n", mode);
+    usage(stderr);
+    return 2;
+}
