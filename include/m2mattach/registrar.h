@@ -47,11 +47,20 @@ int m2m_registrar_config_set_cert(m2m_registrar_config *cfg, const char *cert, c
  * certificate of the chain). */
 int m2m_registrar_config_set_ocsp(m2m_registrar_config *cfg, const char *response_file, const char *url,
                                   const char *issuer, m2m_err *err);
+/* Session-ticket key rotation period (x.y.4; default 12 h): a key seals new tickets for one period and is
+ * accepted for one more. */
+int m2m_registrar_config_set_ticket_period(m2m_registrar_config *cfg, long long seconds, m2m_err *err);
+/* How long a key generated over a session (x.y.8) may stay unused before the previous key is retired
+ * (default 7 d). */
+int m2m_registrar_config_set_rekey_grace(m2m_registrar_config *cfg, long long seconds, m2m_err *err);
+/* The admin listener serving /metrics: "PORT" (on 127.0.0.1) or "HOST:PORT"; port 0 picks one. Off by default. */
+int m2m_registrar_config_set_admin(m2m_registrar_config *cfg, const char *host_port, m2m_err *err);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 
 m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err);
 int m2m_registrar_https_port(const m2m_registrar *r);
+int m2m_registrar_admin_port(const m2m_registrar *r);
 void m2m_registrar_stop(m2m_registrar *r);
 
 #ifdef __cplusplus

@@ -16,7 +16,8 @@ static void registrar_usage(FILE *out)
             "       m2mattach registrar serve --db FILE [--https HOST:PORT] [--threads N]\n"
             "                                 [--cert PEM --key PEM [--chain PEM]]\n"
             "                                 [--ocsp-response DER | --ocsp-url http://HOST:PORT/] [--ocsp-issuer PEM]\n"
-            "                                 [--handshake-timeout S] [--idle-timeout S] [--quiet]\n\n"
+            "                                 [--ticket-key-period DURATION] [--rekey-grace DURATION]\n"
+            "                                 [--admin [HOST:]PORT] [--handshake-timeout S] [--idle-timeout S] [--quiet]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
             "       existing file.\n"
@@ -25,7 +26,12 @@ static void registrar_usage(FILE *out)
             "       client-certificate and identity-token attachment on the same port. --ocsp-response staples a\n"
             "       DER OCSP response (re-read when the file changes); --ocsp-url fetches one from a responder and\n"
             "       refreshes it at half its validity. Enrolments are read live from the store. Logs one line per\n"
-            "       attachment to stderr. Stops cleanly on SIGTERM or SIGINT.\n");
+            "       attachment to stderr. Stops cleanly on SIGTERM or SIGINT.\n"
+            "       Session resumption (x.y.4): TLS 1.2 and 1.3 tickets sealed with keys kept in the store, rotated\n"
+            "       every --ticket-key-period (default 12h) and accepted for one more period. Key generation (x.y.8):\n"
+            "       a generated key replaces the previous one when first used, or after --rekey-grace (default 7d).\n"
+            "       --admin serves /metrics (Prometheus text) on HOST:PORT (a bare PORT means 127.0.0.1).\n"
+            "       DURATION: seconds, or a number with s, m, h or d.\n");
 }
 
 static int parse_int(const char *s, const char *opt, int *out)
@@ -38,6 +44,28 @@ static int parse_int(const char *s, const char *opt, int *out)
     }
     *out = (int)v;
     return 0;
+}
+
+static int parse_duration(const char *s, const char *opt, long long *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10), mult = 1;
+    if (end == s || v <= 0 || (*end != '\0' && end[1] != '\0'))
+        goto bad;
+    switch (*end) {
+    case '\0': case 's': break;
+    case 'm': mult = 60; break;
+    case 'h': mult = 3600; break;
+    case 'd': mult = 86400; break;
+    default: goto bad;
+    }
+    if (v > 36500LL * 86400 / mult)
+        goto bad;
+    *out = v * mult;
+    return 0;
+bad:
+    fprintf(stderr, "m2mattach registrar: %s '%s' is not a duration like 90, 30m, 12h or 7d\n", opt, s);
+    return -1;
 }
 
 static int registrar_init(int argc, char **argv)
@@ -91,6 +119,9 @@ static int registrar_serve(int argc, char **argv)
                                          {"ocsp-response", required_argument, NULL, 'O'},
                                          {"ocsp-url", required_argument, NULL, 'U'},
                                          {"ocsp-issuer", required_argument, NULL, 'J'},
+                                         {"ticket-key-period", required_argument, NULL, 'P'},
+                                         {"rekey-grace", required_argument, NULL, 'G'},
+                                         {"admin", required_argument, NULL, 'A'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
@@ -122,6 +153,18 @@ static int registrar_serve(int argc, char **argv)
         case 'O': ocsp_file = optarg; break;
         case 'U': ocsp_url = optarg; break;
         case 'J': ocsp_issuer = optarg; break;
+        case 'P': {
+            long long s;
+            bad = parse_duration(optarg, "--ticket-key-period", &s) ||
+                  m2m_registrar_config_set_ticket_period(cfg, s, &err);
+            break;
+        }
+        case 'G': {
+            long long s;
+            bad = parse_duration(optarg, "--rekey-grace", &s) || m2m_registrar_config_set_rekey_grace(cfg, s, &err);
+            break;
+        }
+        case 'A': bad = m2m_registrar_config_set_admin(cfg, optarg, &err); break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }
@@ -154,6 +197,8 @@ static int registrar_serve(int argc, char **argv)
         goto done;
     }
     printf("listening https port %d\n", m2m_registrar_https_port(reg));
+    if (m2m_registrar_admin_port(reg) > 0)
+        printf("listening admin port %d\n", m2m_registrar_admin_port(reg));
     fflush(stdout);
     sigwait(&set, &sig);
     m2m_registrar_stop(reg);

@@ -13,6 +13,9 @@ typedef enum m2m_op {
 
 /* Resource types (TS-0004 6.3.4.2.1). */
 enum { M2M_TY_CNT = 3, M2M_TY_CIN = 4, M2M_TY_CB = 5, M2M_TY_AE = 2, M2M_TY_CSR = 16 };
+/* <keyGeneration> (seed x.y.8) has no type number in the published specs; this project assigns one from the
+ * range TS-0004 leaves to vendors' resource types (10000 and up). */
+enum { M2M_TY_KGN = 10100 };
 
 #define M2M_PRIM_STR 256
 

@@ -16,6 +16,8 @@ m2m_registrar_config *m2m_registrar_config_new(void)
     cfg->handshake_timeout = 10;
     cfg->idle_timeout = 300;
     cfg->log = stderr;
+    cfg->ticket_period = 12 * 3600;
+    cfg->rekey_grace = 7 * 86400;
     return cfg;
 }
 
@@ -135,4 +137,37 @@ int m2m_registrar_config_set_ocsp(m2m_registrar_config *cfg, const char *respons
         return m2m_fail(err, M2M_E_ARG, "--ocsp-response: path too long");
     snprintf(cfg->ocsp_response, sizeof cfg->ocsp_response, "%s", response_file ? response_file : "");
     return set_path(cfg->ocsp_issuer, sizeof cfg->ocsp_issuer, issuer, "--ocsp-issuer", err);
+}
+
+int m2m_registrar_config_set_ticket_period(m2m_registrar_config *cfg, long long seconds, m2m_err *err)
+{
+    if (seconds < 1 || seconds > 30LL * 86400)
+        return m2m_fail(err, M2M_E_ARG, "--ticket-key-period: %lld s is not in 1 s .. 30 d", seconds);
+    cfg->ticket_period = seconds;
+    return 0;
+}
+
+int m2m_registrar_config_set_rekey_grace(m2m_registrar_config *cfg, long long seconds, m2m_err *err)
+{
+    if (seconds < 1 || seconds > 3650LL * 86400)
+        return m2m_fail(err, M2M_E_ARG, "--rekey-grace: %lld s is not in 1 s .. 3650 d", seconds);
+    cfg->rekey_grace = seconds;
+    return 0;
+}
+
+int m2m_registrar_config_set_admin(m2m_registrar_config *cfg, const char *host_port, m2m_err *err)
+{
+    m2m_registrar_config probe;
+    /* "PORT" alone means loopback: /metrics is for the operator's own host unless told otherwise. */
+    if (host_port != NULL && strchr(host_port, ':') == NULL) {
+        char hp[64];
+        snprintf(hp, sizeof hp, "127.0.0.1:%s", host_port);
+        return m2m_registrar_config_set_admin(cfg, hp, err);
+    }
+    memset(&probe, 0, sizeof probe);
+    if (m2m_registrar_config_set_https(&probe, host_port, err) != 0)
+        return m2m_fail(err, M2M_E_ARG, "--admin: expected PORT or HOST:PORT");
+    snprintf(cfg->admin_host, sizeof cfg->admin_host, "%s", probe.host);
+    snprintf(cfg->admin_port, sizeof cfg->admin_port, "%s", probe.port);
+    return 0;
 }

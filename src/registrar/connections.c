@@ -28,6 +28,7 @@ struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
     c->ssl = ssl;
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     snprintf(c->addr, sizeof c->addr, "?");
+    __atomic_add_fetch(&w->reg->metrics.open_connections, 1, __ATOMIC_RELAXED);
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
@@ -90,6 +91,18 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     int recheck = 0;
     m2m_err err;
     (void)fd, (void)what;
+
+    /* Ticket keys: every worker keeps a fresh copy; worker 0 also rotates them and retires generated-key grace
+     * periods (any node on the store may; the store's locking makes one of them do it). */
+    w->ticks++;
+    m2m_resume_refresh_keys(w, w->index == 0);
+    if (w->index == 0 && w->ticks % 60 == 1) {
+        int promoted = 0;
+        if (m2m_store_expire_pending(w->st, (int64_t)time(NULL) - w->reg->cfg.rekey_grace, &promoted, &err) != 0)
+            m2m_log(w->reg, "generated keys: %s", err.msg);
+        else if (promoted > 0)
+            m2m_log(w->reg, "generated keys: %d grace period(s) over, previous keys retired", promoted);
+    }
 
     if (v != w->data_version) {
         w->data_version = v;

@@ -100,7 +100,8 @@ static int bind_by_token(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, 
     return 0;
 }
 
-static void handle(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+static void handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+                   m2m_prim_rsp *rsp)
 {
     m2m_resource target = {0}, reg = {0};
     m2m_err err;
@@ -161,7 +162,10 @@ static void handle(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_pr
             m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent %s", target.ri);
         break;
     case M2M_OP_CREATE:
-        m2m_cse_create_child(cse, peer, req, &target, rsp);
+        if (req->ty == M2M_TY_KGN)
+            m2m_cse_keygen(cse, peer, sec, req, rsp);
+        else
+            m2m_cse_create_child(cse, peer, req, &target, rsp);
         break;
     case M2M_OP_UPDATE:
         if (target.ty == M2M_TY_CB) {
@@ -193,8 +197,9 @@ done:
     m2m_resource_clear(&reg);
 }
 
-void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+                    m2m_prim_rsp *rsp)
 {
     snprintf(rsp->rqi, sizeof rsp->rqi, "%s", req->rqi);
-    handle(cse, peer, req, rsp);
+    handle(cse, peer, sec, req, rsp);
 }

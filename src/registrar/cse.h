@@ -14,6 +14,15 @@ typedef struct m2m_peer {
     char mechanism[16];
 } m2m_peer;
 
+/* What the CSE may ask of the security context a request arrived on (x.y.8). NULL when there is none. */
+typedef struct m2m_secctx {
+    /* RFC 5705 exporter: len octets for label, no context. */
+    int (*export_key)(void *arg, const char *label, unsigned char *out, size_t len);
+    /* 1 when this handshake ran an ephemeral (EC)DH exchange; otherwise 0 and why says what it was. */
+    int (*ephemeral)(void *arg, char *why, size_t why_len);
+    void *arg;
+} m2m_secctx;
+
 typedef struct m2m_cse {
     m2m_store *st;
     char cse_id[M2M_ID_MAX];   /* "/in-cse" */
@@ -24,7 +33,8 @@ typedef struct m2m_cse {
 int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err);
 /* Handles one request; always fills rsp (rsp->rqi echoes req->rqi). On an unbound context the only request that
  * can succeed is a registration carrying a valid identity token (x.y.7 Step 5): it binds peer. */
-void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp);
+void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+                    m2m_prim_rsp *rsp);
 
 /* ---- internal, shared by cse.c, registration.c and resources.c ---- */
 /* Creates <AE> or <remoteCSE> under CSEBase: Step 5. */
@@ -33,6 +43,10 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
 /* Creates <container> / <contentInstance>. */
 int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
                          m2m_prim_rsp *rsp);
+/* x.y.8: CREATE <keyGeneration>: a fresh Kcc/Kca from the session's exporter, stored as the Registree's pending
+ * PSK; the response carries its ID only. */
+int m2m_cse_keygen(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+                   m2m_prim_rsp *rsp);
 int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *target, m2m_prim_rsp *rsp);
 /* The JSON representation {"m2m:xx": {...}} of a stored resource. */
 cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r);

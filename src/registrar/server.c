@@ -72,7 +72,7 @@ static void worker_free(struct worker *w)
     if (w->base)
         event_base_free(w->base);
     m2m_store_close(w->st);
-    memset(w, 0, sizeof *w);
+    OPENSSL_cleanse(w, sizeof *w);
 }
 
 static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struct addrinfo *ai, const char *port,
@@ -81,6 +81,7 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     struct timeval one = {1, 0};
 
     w->reg = reg;
+    w->index = (int)(w - reg->workers);
     w->st = m2m_store_open(reg->cfg.db, 0, err);
     if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
         return -1;
@@ -106,6 +107,10 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     evhttp_set_max_body_size(w->http, MAX_BODY_SIZE);
     evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    /* Ticket keys exist before the first handshake: worker 0 creates them if the store has none. */
+    m2m_resume_refresh_keys(w, w->index == 0);
+    if (w->nkeys == 0)
+        return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", reg->cfg.db);
     w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
     if (w->tick == NULL || event_add(w->tick, &one) != 0)
         return m2m_fail(err, M2M_E_NOMEM, "cannot start the worker timer");
@@ -237,7 +242,13 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
             }
             goto fail;
         }
-        reg->workers[i].index = i;
+    }
+    if (reg->cfg.admin_port[0] != '\0' && (reg->admin = m2m_admin_start(reg, err)) == NULL) {
+        for (int j = 0; j < reg->nworkers; j++) {
+            event_base_loopexit(reg->workers[j].base, NULL);
+            pthread_join(reg->workers[j].thread, NULL);
+        }
+        goto fail;
     }
     freeaddrinfo(ai);
     m2m_log(reg, "listening on https://%s:%d (%s%s), %d workers, store %s", cfg->host, reg->port,
@@ -262,10 +273,16 @@ int m2m_registrar_https_port(const m2m_registrar *reg)
     return reg ? reg->port : -1;
 }
 
+int m2m_registrar_admin_port(const m2m_registrar *reg)
+{
+    return reg ? m2m_admin_port(reg->admin) : -1;
+}
+
 void m2m_registrar_stop(m2m_registrar *reg)
 {
     if (reg == NULL)
         return;
+    m2m_admin_stop(reg->admin);
     for (int i = 0; i < reg->nworkers; i++)
         event_base_loopexit(reg->workers[i].base, NULL);
     for (int i = 0; i < reg->nworkers; i++) {

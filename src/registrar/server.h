@@ -31,9 +31,27 @@ struct m2m_registrar_config {
     char ocsp_response[1024]; /* a DER OCSP response file to staple, re-read when it changes */
     char ocsp_url[1024];      /* or an OCSP responder to fetch it from */
     char ocsp_issuer[1024];   /* the issuer of cert (for the OCSP request); default: first cert of chain */
+    int64_t ticket_period;    /* seconds between ticket-key rotations; a key is accepted for two periods */
+    int64_t rekey_grace;      /* seconds a generated key may stay unused before the old one is retired */
+    char admin_host[256];     /* admin listener (/metrics); "" = off */
+    char admin_port[16];
 };
 
+/* Counters for /metrics and the log; updated with atomic builtins from every worker. */
+enum { M2M_MECH_PSK, M2M_MECH_CERT, M2M_MECH_TOKEN, M2M_MECH_COUNT };
+typedef struct m2m_metrics {
+    unsigned long long full[M2M_MECH_COUNT];
+    unsigned long long resumed[M2M_MECH_COUNT];
+    unsigned long long refused;
+    unsigned long long requests;
+    unsigned long long keys_generated;
+    long long open_connections;
+} m2m_metrics;
+int m2m_mech_index(const char *mechanism);
+const char *m2m_mech_name(int index);
+
 struct worker;
+#define M2M_TICKET_KEYS 4
 
 /* One TLS connection. Lives in SSL ex_data, so it is freed exactly when OpenSSL frees the SSL. */
 typedef struct conn {
@@ -42,6 +60,8 @@ typedef struct conn {
     struct bufferevent *bev;
     m2m_peer peer;        /* set by the mechanism that authenticated the Registree; "" = unbound */
     int established;      /* 1 once the handshake completed */
+    int resumed;          /* the handshake resumed a ticket (x.y.4) */
+    int psk_pending;      /* authenticated with a generated key not used before: promote it (x.y.8) */
     int closing;
     char failure[128];    /* why the mechanism refused, for the log line */
     char addr[64];        /* peer address */
@@ -62,6 +82,9 @@ struct worker {
     conn *conns;
     int64_t data_version;
     int64_t enrol_gen;
+    m2m_ticket_key keys[M2M_TICKET_KEYS]; /* this worker's copy of the ticket keys, newest first */
+    int nkeys;
+    unsigned ticks;
 };
 
 struct m2m_registrar {
@@ -71,7 +94,19 @@ struct m2m_registrar {
     int nworkers;
     struct worker *workers;
     struct m2m_stapler *stapler;
+    m2m_metrics metrics;
+    struct m2m_admin *admin;
 };
+
+/* secctx/resume.c */
+void m2m_resume_install(SSL_CTX *ctx);
+void m2m_resume_refresh_keys(struct worker *w, int rotate);
+
+/* registrar/admin.c: the admin listener with /metrics (Prometheus text format). */
+struct m2m_admin *m2m_admin_start(struct m2m_registrar *reg, m2m_err *err);
+int m2m_admin_port(const struct m2m_admin *a);
+void m2m_admin_stop(struct m2m_admin *a);
+void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap);
 
 /* secctx/tls_server.c: the server SSL_CTX with every mechanism this Registrar offers. */
 SSL_CTX *m2m_tls_server_ctx(const m2m_registrar_config *cfg, m2m_err *err);
@@ -80,6 +115,8 @@ conn *m2m_conn_of(SSL *ssl);
 
 /* secctx/psk.c: the TLS-PSK mechanism (x.y.2, x.y.3). */
 void m2m_psk_install(SSL_CTX *ctx);
+/* The first successful handshake with a generated key makes it the current one and retires the old key. */
+void m2m_psk_promote(conn *c);
 /* secctx/cert.c: the Registrar certificate and client certificates (x.y.6); a no-op without cfg->cert. */
 int m2m_cert_install(SSL_CTX *ctx, const m2m_registrar_config *cfg, m2m_err *err);
 

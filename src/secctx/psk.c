@@ -36,6 +36,7 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
     }
     memcpy(psk, e.key.bytes, e.key.len);
     len = (unsigned int)e.key.len;
+    c->psk_pending = e.pending;
     snprintf(c->peer.registree_id, sizeof c->peer.registree_id, "%s", e.registree_id);
     snprintf(c->peer.key_id, sizeof c->peer.key_id, "%s", e.key_id);
     snprintf(c->failure, sizeof c->failure, "wrong key for psk_identity");
@@ -47,4 +48,15 @@ done:
 void m2m_psk_install(SSL_CTX *ctx)
 {
     SSL_CTX_set_psk_server_callback(ctx, psk_server_cb);
+}
+
+void m2m_psk_promote(conn *c)
+{
+    m2m_err err;
+    c->psk_pending = 0;
+    if (m2m_store_promote_psk(c->w->st, c->peer.registree_id, c->peer.key_id, &err) != 0)
+        m2m_log(c->w->reg, "promote generated key of %s: %s", c->peer.registree_id, err.msg);
+    else
+        m2m_log(c->w->reg, "key registree=%s key_id=%s result=generated key now current, previous key retired",
+                c->peer.registree_id, c->peer.key_id);
 }

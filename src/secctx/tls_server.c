@@ -31,6 +31,8 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
         c->w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (c->w != NULL)
+        __atomic_sub_fetch(&c->w->reg->metrics.open_connections, 1, __ATOMIC_RELAXED);
     OPENSSL_cleanse(&c->peer, sizeof c->peer);
     OPENSSL_free(c);
 }
@@ -78,15 +80,23 @@ static void info_cb(const SSL *ssl, int where, int ret)
         if (c->established)
             return; /* TLS 1.3 post-handshake messages */
         c->established = 1;
-        if (c->peer.registree_id[0] != '\0')
-            m2m_log(c->w->reg, "attach mechanism=%s registree=%s key_id=%s peer=%s result=ok version=%s cipher=%s "
-                               "ms=%.2f", c->peer.mechanism, c->peer.registree_id, c->peer.key_id, c->addr,
-                    SSL_get_version(ssl), SSL_get_cipher_name(ssl), m2m_ms_since(&c->t0));
-        else
+        if (c->peer.registree_id[0] != '\0') {
+            int mech = m2m_mech_index(c->peer.mechanism);
+            m2m_metrics *m = &c->w->reg->metrics;
+            if (mech >= 0)
+                __atomic_add_fetch(c->resumed ? &m->resumed[mech] : &m->full[mech], 1, __ATOMIC_RELAXED);
+            m2m_log(c->w->reg, "attach mechanism=%s registree=%s key_id=%s peer=%s result=ok handshake=%s "
+                               "version=%s cipher=%s ms=%.2f", c->peer.mechanism, c->peer.registree_id,
+                    c->peer.key_id, c->addr, c->resumed ? "resumed" : "full", SSL_get_version(ssl),
+                    SSL_get_cipher_name(ssl), m2m_ms_since(&c->t0));
+            if (c->psk_pending)
+                m2m_psk_promote(c);
+        } else
             m2m_log(c->w->reg, "handshake peer=%s result=server-authenticated (unbound until a token registers) "
                                "version=%s cipher=%s ms=%.2f", c->addr, SSL_get_version(ssl),
                     SSL_get_cipher_name(ssl), m2m_ms_since(&c->t0));
     } else if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == 2 /* fatal */ && !c->established) {
+        __atomic_add_fetch(&c->w->reg->metrics.refused, 1, __ATOMIC_RELAXED);
         m2m_log(c->w->reg, "attach mechanism=%s registree=%s peer=%s result=refused alert=%s reason=%s ms=%.2f",
                 c->peer.mechanism[0] ? c->peer.mechanism : "-",
                 c->peer.registree_id[0] ? c->peer.registree_id : "-", c->addr, SSL_alert_desc_string_long(ret),
@@ -111,9 +121,10 @@ SSL_CTX *m2m_tls_server_ctx(const m2m_registrar_config *cfg, m2m_err *err)
         tls_error(err, "cannot set cipher suites");
         goto fail;
     }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    SSL_CTX_set_num_tickets(ctx, 0);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    /* Resumption must not depend on which worker or node issued the ticket. */
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"m2mattach", 9);
+    m2m_resume_install(ctx);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_info_callback(ctx, info_cb);
     m2m_psk_install(ctx);

@@ -1,6 +1,7 @@
 /* SQLite back-end of the store: WAL, synchronous=FULL (a reported write survives kill -9 and power loss),
  * secure_delete (wiped keys leave no trace in free pages), busy_timeout for the other workers' writes. */
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 
 /* The schema is versioned: SCHEMA creates version 1, MIGRATIONS[i] takes version i+1 to i+2. A store is
  * migrated forward in one transaction when opened; a store newer than this build is refused. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 enum {
     Q_META_GET, Q_META_SET, Q_ENROL_FIND, Q_ENROL_ACTIVE, Q_RES_GET, Q_RES_CHILD, Q_RES_REG, Q_RES_INSERT,
@@ -23,7 +24,7 @@ enum {
 static const char *const SQL[Q_COUNT] = {
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [Q_META_SET] = "INSERT INTO meta(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-    [Q_ENROL_FIND] = "SELECT registree_id, mechanism, key_id, key, created, chain_root, expires, used "
+    [Q_ENROL_FIND] = "SELECT registree_id, mechanism, key_id, key, created, chain_root, expires, used, pending "
                      "FROM enrolment WHERE key_id = ?1 AND revoked = 0 AND mechanism = ?2",
     [Q_ENROL_ACTIVE] = "SELECT 1 FROM enrolment WHERE registree_id = ?1 AND key_id = ?2 AND revoked = 0",
     [Q_RES_GET] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE ri = ?1",
@@ -58,6 +59,12 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE enrolment ADD COLUMN chain_root TEXT;"
     "ALTER TABLE enrolment ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE enrolment ADD COLUMN used INTEGER NOT NULL DEFAULT 0;",
+    /* 2 -> 3: session-ticket keys shared by every Registrar node; generated PSKs wait as "pending" beside the
+     * key they replace until first used (x.y.8: a lost response never locks a device out). */
+    "CREATE TABLE ticket_key (name BLOB PRIMARY KEY, aes BLOB NOT NULL, hmac BLOB NOT NULL, created INTEGER NOT NULL);"
+    "ALTER TABLE enrolment ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;"
+    "DROP INDEX enrolment_active_mech;"
+    "CREATE UNIQUE INDEX enrolment_active_mech ON enrolment(registree_id, mechanism, pending) WHERE revoked = 0;",
 };
 
 struct m2m_store {
@@ -326,6 +333,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     }
     sqlite3_finalize(s);
     s = NULL;
+    /* An operator's enrolment replaces both the current and any pending generated key of that mechanism. */
     if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND "
                                    "mechanism = ?2 AND revoked = 0", -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "enrol");
@@ -463,6 +471,7 @@ static int enrolment_row(m2m_store *st, sqlite3_stmt *s, m2m_enrolment *out, m2m
     out->created = sqlite3_column_int64(s, 4);
     out->expires = sqlite3_column_int64(s, 6);
     out->used = sqlite3_column_int64(s, 7);
+    out->pending = sqlite3_column_int(s, 8);
     if (key != NULL && klen > 0 && m2m_secret_set(&out->key, key, (size_t)klen, err) != 0)
         return -1;
     if (root != NULL && (out->chain_root = strdup((const char *)root)) == NULL)
@@ -561,9 +570,9 @@ int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
     int rc = -1, step;
     const char *sql = include_revoked
                           ? "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
-                            "chain_root IS NOT NULL FROM enrolment ORDER BY id"
+                            "chain_root IS NOT NULL, pending FROM enrolment ORDER BY id"
                           : "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
-                            "chain_root IS NOT NULL FROM enrolment WHERE revoked = 0 ORDER BY id";
+                            "chain_root IS NOT NULL, pending FROM enrolment WHERE revoked = 0 ORDER BY id";
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "list");
         goto done;
@@ -579,6 +588,7 @@ int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
         e.expires = sqlite3_column_int64(s, 5);
         e.used = sqlite3_column_int64(s, 6);
         e.chain_root = sqlite3_column_int(s, 7) ? (char *)"" : NULL; /* presence only; never the PEM */
+        e.pending = sqlite3_column_int(s, 8);
         cb(&e, ctx);
     }
     if (step != SQLITE_DONE) {
@@ -773,5 +783,192 @@ int m2m_store_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, vo
             break;
     }
     sqlite3_reset(s);
+    return rc;
+}
+
+/* ---- x.y.8: generated keys ---- */
+
+static int run(m2m_store *st, const char *sql, const char *a, const char *b, int64_t n, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, err, "update enrolment");
+    if (a != NULL)
+        sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+    if (b != NULL)
+        sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, n);
+    if (sqlite3_step(s) == SQLITE_DONE)
+        rc = 0;
+    else
+        db_fail(st, err, "update enrolment");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const m2m_secret *key,
+                                  const char *key_id, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    int64_t now = (int64_t)time(NULL);
+
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    /* A key generated again before the last one was used replaces that pending one (its response was lost). */
+    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
+                "pending = 1 AND revoked = 0", registree_id, NULL, now, err) != 0)
+        goto done;
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, pending) "
+                                   "VALUES (?1, 'psk', ?2, ?3, ?4, 1)", -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "store generated key");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, key->bytes, (int)key->len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
+            m2m_fail(err, M2M_E_EXISTS, "generated key ID %s already exists", key_id);
+        else
+            db_fail(st, err, "store generated key");
+        goto done;
+    }
+    if (bump_enrol_gen(st, err) != 0)
+        goto done;
+    rc = exec(st, "COMMIT", err);
+done:
+    sqlite3_finalize(s);
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
+    return rc;
+}
+
+int m2m_store_promote_psk(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
+{
+    int rc = -1;
+    int64_t now = (int64_t)time(NULL);
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    /* Only if it is still pending: two workers may race here, the second finds nothing to do. */
+    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
+                "pending = 0 AND revoked = 0 AND EXISTS (SELECT 1 FROM enrolment WHERE registree_id = ?1 AND "
+                "key_id = ?2 AND pending = 1 AND revoked = 0)", registree_id, key_id, now, err) != 0 ||
+        run(st, "UPDATE enrolment SET pending = 0 WHERE registree_id = ?1 AND key_id = ?2 AND pending = 1 AND "
+                "revoked = 0", registree_id, key_id, 0, err) != 0)
+        goto done;
+    if (sqlite3_changes(st->db) > 0 && bump_enrol_gen(st, err) != 0)
+        goto done;
+    rc = exec(st, "COMMIT", err);
+done:
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
+    return rc;
+}
+
+int m2m_store_expire_pending(m2m_store *st, int64_t older_than, int *promoted, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1, step;
+    *promoted = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT registree_id, key_id FROM enrolment WHERE mechanism = 'psk' AND "
+                                   "pending = 1 AND revoked = 0 AND created < ?1", -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, err, "expire pending keys");
+    sqlite3_bind_int64(s, 1, older_than);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        char id[M2M_ID_MAX], kid[M2M_CRED_ID_MAX];
+        snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(kid, sizeof kid, "%s", (const char *)sqlite3_column_text(s, 1));
+        sqlite3_reset(s); /* release the read before writing */
+        if (m2m_store_promote_psk(st, id, kid, err) != 0)
+            goto done;
+        (*promoted)++;
+        sqlite3_bind_int64(s, 1, older_than);
+    }
+    if (step != SQLITE_DONE) {
+        db_fail(st, err, "expire pending keys");
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- x.y.4: session-ticket keys ---- */
+
+static int load_ticket_keys(m2m_store *st, int64_t since, m2m_ticket_key *out, int max, int *n, m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int step;
+    *n = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT name, aes, hmac, created FROM ticket_key WHERE created > ?1 "
+                                   "ORDER BY created DESC, rowid DESC", -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, err, "read ticket keys");
+    sqlite3_bind_int64(s, 1, since);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+        m2m_ticket_key *k = &out[*n];
+        if (sqlite3_column_bytes(s, 0) != sizeof k->name || sqlite3_column_bytes(s, 1) != sizeof k->aes ||
+            sqlite3_column_bytes(s, 2) != sizeof k->hmac)
+            continue;
+        memcpy(k->name, sqlite3_column_blob(s, 0), sizeof k->name);
+        memcpy(k->aes, sqlite3_column_blob(s, 1), sizeof k->aes);
+        memcpy(k->hmac, sqlite3_column_blob(s, 2), sizeof k->hmac);
+        k->created = sqlite3_column_int64(s, 3);
+        (*n)++;
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
+                          int *n, m2m_err *err)
+{
+    int rc = -1;
+    /* Keys older than two periods are no longer accepted: a ticket under one falls back to a full handshake. */
+    if (load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
+        return -1;
+    if (!rotate || (*n > 0 && out[0].created > now - period))
+        return 0;
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    /* Look again under the write lock: another node may have rotated meanwhile. */
+    if (load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
+        goto done;
+    if (*n == 0 || out[0].created <= now - period) {
+        unsigned char k[16 + 32 + 32];
+        sqlite3_stmt *s = NULL;
+        if (RAND_bytes(k, sizeof k) != 1) {
+            m2m_fail(err, M2M_E_TLS, "the random generator failed");
+            goto done;
+        }
+        if (sqlite3_prepare_v2(st->db, "INSERT INTO ticket_key(name, aes, hmac, created) VALUES (?1, ?2, ?3, ?4)",
+                               -1, &s, NULL) != SQLITE_OK) {
+            m2m_wipe(k, sizeof k);
+            db_fail(st, err, "rotate ticket keys");
+            goto done;
+        }
+        sqlite3_bind_blob(s, 1, k, 16, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, 2, k + 16, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, 3, k + 48, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 4, now);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            sqlite3_finalize(s);
+            m2m_wipe(k, sizeof k);
+            db_fail(st, err, "rotate ticket keys");
+            goto done;
+        }
+        sqlite3_finalize(s);
+        m2m_wipe(k, sizeof k);
+        if (run(st, "DELETE FROM ticket_key WHERE created <= ?3", NULL, NULL, now - 2 * period, err) != 0 ||
+            load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
+            goto done;
+    }
+    rc = exec(st, "COMMIT", err);
+done:
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
     return rc;
 }

@@ -38,6 +38,7 @@ typedef struct m2m_enrolment {
     int64_t revoked;         /* 0 = active */
     int64_t expires;         /* token: unix seconds, 0 = never */
     int64_t used;            /* token: when it was used, 0 = unused */
+    int pending;             /* psk: a generated key (x.y.8) not yet used; the previous key stays valid meanwhile */
 } m2m_enrolment;
 
 /* Frees what an enrolment owns and wipes its key. */
@@ -75,6 +76,27 @@ typedef void (*m2m_enrolment_cb)(const m2m_enrolment *e, void *ctx);
 int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err);
 /* A counter bumped by every enrolment change (enrol, replace, revoke). */
 int m2m_store_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err);
+/* x.y.8: stores a key generated over a session as the Registree's pending PSK (replacing an older pending one).
+ * The current key stays valid until m2m_store_promote_psk (first successful handshake with the new key) or
+ * m2m_store_expire_pending (grace period over). */
+int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const m2m_secret *key,
+                                  const char *key_id, m2m_err *err);
+int m2m_store_promote_psk(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err);
+/* Promotes every pending key created before older_than; promoted gets the count. */
+int m2m_store_expire_pending(m2m_store *st, int64_t older_than, int *promoted, m2m_err *err);
+
+/* x.y.4: ticket keys, shared by every Registrar on the store. */
+typedef struct m2m_ticket_key {
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char hmac[32];
+    int64_t created;
+} m2m_ticket_key;
+/* The keys younger than two periods, newest first (at most max). With rotate, first adds a new key when the
+ * newest is older than one period, and deletes expired ones. Wipe out after use. */
+int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
+                          int *n, m2m_err *err);
+
 /* Changes whenever another connection commits to the store (SQLite's data_version): a cheap "look again". */
 int64_t m2m_store_data_version(m2m_store *st);
 

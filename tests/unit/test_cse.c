@@ -77,7 +77,7 @@ static int run(fixture *f, const char *as, m2m_op op, const char *to, const char
     snprintf(req.rqi, sizeof req.rqi, "t");
     req.ty = ty;
     req.pc = body ? cJSON_Parse(body) : NULL;
-    m2m_cse_handle(&f->cse, &p, &req, &rsp);
+    m2m_cse_handle(&f->cse, &p, NULL, &req, &rsp);
     rsc = rsp.rsc;
     if (rsp_out != NULL)
         *rsp_out = rsp;

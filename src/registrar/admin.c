@@ -1,0 +1,151 @@
+/* The admin listener: plain HTTP on a loopback address by default, serving /metrics in the Prometheus text format.
+ * It runs its own event loop in its own thread, so a slow scraper never touches the workers. */
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registrar/server.h"
+
+struct m2m_admin {
+    struct m2m_registrar *reg;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    pthread_t thread;
+    int port;
+};
+
+static const char *const MECH_NAMES[M2M_MECH_COUNT] = {"psk", "cert", "token"};
+
+int m2m_mech_index(const char *mechanism)
+{
+    for (int i = 0; i < M2M_MECH_COUNT; i++)
+        if (strcmp(mechanism, MECH_NAMES[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *m2m_mech_name(int index)
+{
+    return index >= 0 && index < M2M_MECH_COUNT ? MECH_NAMES[index] : "?";
+}
+
+static unsigned long long load(const unsigned long long *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
+{
+    const m2m_metrics *m = &reg->metrics;
+    size_t n = 0;
+#define EMIT(...) (n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__))
+    EMIT("# HELP m2m_handshakes_total TLS handshakes that authenticated a Registree, by mechanism and kind.\n"
+         "# TYPE m2m_handshakes_total counter\n");
+    for (int i = 0; i < M2M_MECH_COUNT; i++) {
+        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"full\"} %llu\n", MECH_NAMES[i], load(&m->full[i]));
+        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"resumed\"} %llu\n", MECH_NAMES[i], load(&m->resumed[i]));
+    }
+    EMIT("# HELP m2m_handshakes_refused_total Handshakes refused (unknown, wrong or revoked credentials).\n"
+         "# TYPE m2m_handshakes_refused_total counter\nm2m_handshakes_refused_total %llu\n", load(&m->refused));
+    EMIT("# HELP m2m_requests_total oneM2M requests handled.\n# TYPE m2m_requests_total counter\n"
+         "m2m_requests_total %llu\n", load(&m->requests));
+    EMIT("# HELP m2m_keys_generated_total Kcc/Kca generated over a session (x.y.8).\n"
+         "# TYPE m2m_keys_generated_total counter\nm2m_keys_generated_total %llu\n", load(&m->keys_generated));
+    EMIT("# HELP m2m_open_connections TLS connections open now.\n# TYPE m2m_open_connections gauge\n"
+         "m2m_open_connections %lld\n", (long long)__atomic_load_n(&m->open_connections, __ATOMIC_RELAXED));
+#undef EMIT
+    if (n >= cap && cap > 0)
+        out[cap - 1] = '\0';
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+    struct m2m_admin *a = arg;
+    struct evbuffer *body = evbuffer_new();
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    char text[4096];
+
+    if (body == NULL) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    if (path != NULL && strcmp(path, "/metrics") == 0 && evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+        m2m_metrics_text(a->reg, text, sizeof text);
+        evbuffer_add(body, text, strlen(text));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+        evhttp_send_reply(req, 200, "OK", body);
+    } else {
+        evbuffer_add_printf(body, "only GET /metrics is served here\n");
+        evhttp_send_reply(req, 404, "Not Found", body);
+    }
+    evbuffer_free(body);
+}
+
+static void *run(void *arg)
+{
+    struct m2m_admin *a = arg;
+    event_base_dispatch(a->base);
+    return NULL;
+}
+
+struct m2m_admin *m2m_admin_start(struct m2m_registrar *reg, m2m_err *err)
+{
+    struct m2m_admin *a = calloc(1, sizeof *a);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (a == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    a->reg = reg;
+    a->base = event_base_new();
+    a->http = a->base ? evhttp_new(a->base) : NULL;
+    if (a->http == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "cannot create the admin event loop");
+        goto fail;
+    }
+    evhttp_set_gencb(a->http, handle, a);
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET);
+    evhttp_set_timeout(a->http, 10);
+    a->sock = evhttp_bind_socket_with_handle(a->http, reg->cfg.admin_host, (ev_uint16_t)atoi(reg->cfg.admin_port));
+    if (a->sock == NULL) {
+        m2m_fail(err, M2M_E_IO, "--admin %s:%s: cannot listen", reg->cfg.admin_host, reg->cfg.admin_port);
+        goto fail;
+    }
+    if (getsockname(evhttp_bound_socket_get_fd(a->sock), (struct sockaddr *)&ss, &len) == 0)
+        a->port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                          : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (pthread_create(&a->thread, NULL, run, a) != 0) {
+        m2m_fail(err, M2M_E_IO, "cannot start the admin thread");
+        goto fail;
+    }
+    return a;
+fail:
+    if (a->http)
+        evhttp_free(a->http);
+    if (a->base)
+        event_base_free(a->base);
+    free(a);
+    return NULL;
+}
+
+int m2m_admin_port(const struct m2m_admin *a)
+{
+    return a ? a->port : -1;
+}
+
+void m2m_admin_stop(struct m2m_admin *a)
+{
+    if (a == NULL)
+        return;
+    event_base_loopexit(a->base, NULL);
+    pthread_join(a->thread, NULL);
+    evhttp_free(a->http);
+    event_base_free(a->base);
+    free(a);
+}

@@ -1,0 +1,68 @@
+/* Step 6, Kcc/Kca generation (seed x.y.8), on the Registrar. Both ends derive the key from the session with the
+ * TLS exporter (RFC 5705; label and size of TS-0003 10.3) and its ID with the seed's a.b formula, so the key never
+ * crosses the wire: the response carries the ID only. Forward secrecy is the point (x.y.8.1), so a session whose
+ * handshake had no ephemeral (EC)DH exchange is refused. The new key waits as "pending" beside the old one until
+ * it is first used, so a lost response never locks the device out. */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/secret.h"
+#include "m2mattach/keyid.h"
+#include "onem2m/status.h"
+#include "registrar/cse.h"
+
+#define EXPORTER_LABEL "EXPORTER-oneM2M-Connection"
+#define EXPORTER_LEN 48
+#define KEY_OFFSET 16 /* the key is the last 32 octets */
+
+int m2m_cse_keygen(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+                   m2m_prim_rsp *rsp)
+{
+    unsigned char material[EXPORTER_LEN];
+    char why[160], kid[M2M_KEYID_HEX_LEN + 1];
+    const cJSON *body = req->pc ? cJSON_GetObjectItemCaseSensitive(req->pc, "m2m:kgn") : NULL;
+    m2m_secret key = {0};
+    m2m_err err;
+    cJSON *doc = NULL, *kgn;
+
+    if (body == NULL || !cJSON_IsObject(body) || cJSON_GetArraySize(body) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must be {\"m2m:kgn\":{}} (ty=%d)", M2M_TY_KGN);
+        goto done;
+    }
+    if (sec == NULL || sec->ephemeral == NULL || sec->export_key == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "key generation needs a TLS security context");
+        goto done;
+    }
+    if (!sec->ephemeral(sec->arg, why, sizeof why)) {
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "key generation needs forward secrecy: %s; use an "
+                       "ephemeral (EC)DH suite (ECDHE-PSK, ECDHE-ECDSA or TLS 1.3) in a full handshake", why);
+        goto done;
+    }
+    if (sec->export_key(sec->arg, EXPORTER_LABEL, material, sizeof material) != 0 ||
+        m2m_secret_set(&key, material + KEY_OFFSET, EXPORTER_LEN - KEY_OFFSET, &err) != 0 ||
+        m2m_keyid(m2m_key_kind_for_id(peer->registree_id), key.bytes, key.len, kid, &err) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "key derivation failed");
+        goto done;
+    }
+    /* Committed before the response: if the response is lost, the device still has its old key (valid until
+     * the new one is used) and can generate again, replacing this pending key. */
+    if (m2m_store_enrol_generated_psk(cse->st, peer->registree_id, &key, kid, &err) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot store the generated key");
+        goto done;
+    }
+    doc = cJSON_CreateObject();
+    kgn = doc ? cJSON_AddObjectToObject(doc, "m2m:kgn") : NULL;
+    if (kgn == NULL || !cJSON_AddNumberToObject(kgn, "ty", M2M_TY_KGN) ||
+        !cJSON_AddStringToObject(kgn, peer->registree_id[0] == '/' ? "kccid" : "kcaid", kid) ||
+        !cJSON_AddStringToObject(kgn, "kid", kid)) {
+        cJSON_Delete(doc);
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
+    rsp->rsc = M2M_RSC_CREATED;
+    rsp->pc = doc;
+done:
+    m2m_wipe(material, sizeof material);
+    m2m_secret_clear(&key);
+    return rsp->rsc;
+}
