@@ -3,17 +3,34 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "registrar/server.h"
 
-/* TLS 1.2 PSK suites: the oneM2M mandatory one first, then GCM, then ECDHE-PSK for forward secrecy. */
-static const char TLS12_PSK_SUITES[] = "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256";
-/* With a Registrar certificate: the oneM2M mandatory certificate suite and its GCM sibling as well. */
-static const char TLS12_ALL_SUITES[] = "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256:"
-                                       "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256";
-/* TLS 1.3 external PSKs are bound to SHA-256 suites. */
+/* The server's order decides. TLS 1.2 PSK suites: forward secrecy (ECDHE-PSK) first, then GCM, then the oneM2M
+ * mandatory PSK-AES128-CBC-SHA256 for clients that offer nothing else. */
+static const char TLS12_PSK_SUITES[] = "ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:PSK-AES128-CBC-SHA256";
+/* With a Registrar certificate: the oneM2M mandatory certificate suite (OpenSSL's name for
+ * TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256) and its GCM sibling as well, after the PSK ones, so that a client
+ * offering both authenticates with its key. */
+static const char TLS12_ALL_SUITES[] = "ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:PSK-AES128-CBC-SHA256:"
+                                       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256";
+/* TLS 1.3 external PSKs are bound to SHA-256: SHA-256 suites first, or a client that prefers a SHA-384 suite would
+ * have its PSK ignored. */
 static const char TLS13_SUITES[] = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
+
+/* The PSK callback runs before the key is proved. In TLS 1.3 OpenSSL may still go on without the PSK (e.g. when
+ * the chosen suite's hash does not match it) and complete a certificate handshake instead; the identity the
+ * callback saw must then not bind anything. A handshake really authenticated by the PSK is a PSK suite in TLS
+ * 1.2, and a PSK ("reused") handshake in TLS 1.3. */
+static int psk_was_used(const SSL *ssl)
+{
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+    if (SSL_version(ssl) == TLS1_3_VERSION)
+        return SSL_session_reused(ssl) == 1;
+    return cipher != NULL && SSL_CIPHER_get_auth_nid(cipher) == NID_auth_psk;
+}
 
 static int conn_index = -1;
 static pthread_once_t conn_index_once = PTHREAD_ONCE_INIT;
@@ -80,6 +97,14 @@ static void info_cb(const SSL *ssl, int where, int ret)
         if (c->established)
             return; /* TLS 1.3 post-handshake messages */
         c->established = 1;
+        if (!c->resumed && strcmp(c->peer.mechanism, "psk") == 0 && c->peer.registree_id[0] != '\0' &&
+            !psk_was_used(ssl)) {
+            m2m_log(c->w->reg, "attach mechanism=psk registree=%s peer=%s result=refused reason=psk_identity offered "
+                               "but the handshake did not use the PSK; context left unbound", c->peer.registree_id,
+                    c->addr);
+            OPENSSL_cleanse(&c->peer, sizeof c->peer);
+            c->psk_pending = 0;
+        }
         if (c->peer.registree_id[0] != '\0') {
             int mech = m2m_mech_index(c->peer.mechanism);
             m2m_metrics *m = &c->w->reg->metrics;
@@ -121,7 +146,7 @@ SSL_CTX *m2m_tls_server_ctx(const m2m_registrar_config *cfg, m2m_err *err)
         tls_error(err, "cannot set cipher suites");
         goto fail;
     }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Resumption must not depend on which worker or node issued the ticket. */
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"m2mattach", 9);
     m2m_resume_install(ctx);

@@ -25,6 +25,10 @@
 #include "harness.h"
 
 int h_failures = 0;
+SSL_SESSION *h_next_session = NULL;
+const char *h_psk_ciphers = NULL;
+const char *h_psk_ciphersuites = NULL;
+int h_psk_allow_cert = 0;
 
 const char *h_bin(void)
 {
@@ -120,6 +124,14 @@ int h_registrar_start(h_registrar *r, int threads, const char *extra)
         n++;
     }
     line[n] = '\0';
+    if (extra != NULL && strstr(extra, "--admin") != NULL) {
+        char second[128] = "";
+        size_t m = 0;
+        while (m + 1 < sizeof second && read(pipefd[0], second + m, 1) == 1 && second[m] != '\n')
+            m++;
+        second[m] = '\0';
+        sscanf(second, "listening admin port %d", &r->admin_port);
+    }
     close(pipefd[0]);
     if (sscanf(line, "listening https port %d", &r->port) != 1) {
         fprintf(stderr, "registrar did not start (stdout: '%s'); log %s\n", line, r->log);
@@ -242,16 +254,30 @@ int h_connect_psk_identity(h_tls *t, int port, const char *identity, const char 
         goto fail;
     SSL_CTX_set_min_proto_version(t->ctx, version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(t->ctx, version == 12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-    SSL_CTX_set_cipher_list(t->ctx, "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256");
+    SSL_CTX_set_cipher_list(t->ctx, h_psk_ciphers ? h_psk_ciphers
+                                                  : "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256");
+    if (h_psk_ciphersuites != NULL)
+        SSL_CTX_set_ciphersuites(t->ctx, h_psk_ciphersuites);
     SSL_CTX_set_psk_client_callback(t->ctx, psk_client_cb);
     SSL_CTX_set_psk_use_session_callback(t->ctx, psk_use_session_cb);
+    SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     t->ssl = SSL_new(t->ctx);
+    if (t->ssl != NULL && h_next_session != NULL) {
+        SSL_set_session(t->ssl, h_next_session);
+        SSL_SESSION_free(h_next_session);
+        h_next_session = NULL;
+    }
     t->fd = h_tcp(port);
     if (t->ssl == NULL || t->fd < 0)
         goto fail;
     SSL_set_app_data(t->ssl, t);
     SSL_set_fd(t->ssl, t->fd);
     if (SSL_connect(t->ssl) != 1)
+        goto fail;
+    /* A PSK client that ends up in a certificate handshake (TLS 1.3 falls back to one when the PSK is refused
+     * and the Registrar has a certificate) did not authenticate with its key: count it as refused, as the
+     * Registree does. */
+    if (SSL_get0_peer_certificate(t->ssl) != NULL && !h_psk_allow_cert)
         goto fail;
     OPENSSL_free(key);
     return 0;
@@ -396,6 +422,11 @@ static int tls_setup(h_tls *t, int version, const char *cipher)
 static int tls_finish(h_tls *t, int port)
 {
     t->ssl = SSL_new(t->ctx);
+    if (t->ssl != NULL && h_next_session != NULL) {
+        SSL_set_session(t->ssl, h_next_session);
+        SSL_SESSION_free(h_next_session);
+        h_next_session = NULL;
+    }
     t->fd = h_tcp(port);
     if (t->ssl == NULL || t->fd < 0)
         return -1;
@@ -588,4 +619,37 @@ void h_pubkey_hash(const char *crt, char out[65])
     OPENSSL_free(der);
     X509_free(x);
     BIO_free(b);
+}
+
+SSL_SESSION *h_session(h_tls *t)
+{
+    return t->ssl ? SSL_get1_session(t->ssl) : NULL;
+}
+
+int h_reused(h_tls *t)
+{
+    return t->ssl ? SSL_session_reused(t->ssl) : 0;
+}
+
+int h_exported_key(h_tls *t, char key_hex[65])
+{
+    static const char label[] = "EXPORTER-oneM2M-Connection";
+    unsigned char out[48];
+    if (t->ssl == NULL || SSL_export_keying_material(t->ssl, out, sizeof out, label, sizeof label - 1, NULL, 0, 0) != 1)
+        return -1;
+    for (int i = 0; i < 32; i++)
+        snprintf(key_hex + 2 * i, 3, "%02x", out[16 + i]);
+    return 0;
+}
+
+long long h_metric(h_registrar *r, const char *name)
+{
+    char out[8192] = "", *p;
+    if (r->admin_port <= 0 || h_sh_out(out, sizeof out, "curl -s --max-time 5 http://127.0.0.1:%d/metrics",
+                                       r->admin_port) != 0)
+        return -1;
+    for (p = strstr(out, name); p != NULL; p = strstr(p + 1, name))
+        if ((p == out || p[-1] == '\n') && p[strlen(name)] == ' ')
+            return atoll(p + strlen(name) + 1);
+    return -1;
 }

@@ -29,6 +29,7 @@ extern int h_failures;
 typedef struct h_registrar {
     pid_t pid;
     int port;
+    int admin_port;           /* when started with --admin */
     char dir[256];
     char db[320];
     char log[320];
@@ -85,6 +86,22 @@ int h_make_cert(const char *crt, const char *key, const char *cn, const char *sa
                 const char *issuer_key, int is_ca, long from_s, long until_s);
 /* SHA-256 of the certificate's DER SubjectPublicKeyInfo, hex. */
 void h_pubkey_hash(const char *crt, char out[65]);
+/* For the next h_connect_*: offer this session for resumption (consumed), and/or use this TLS 1.2 cipher list
+ * instead of the default PSK suites. */
+extern SSL_SESSION *h_next_session;
+extern const char *h_psk_ciphers;
+/* TLS 1.3 suites for the next PSK connections (NULL = OpenSSL's default), and whether a PSK connection may end
+ * in a certificate handshake (1: the attacker's view; 0, the default: counted as refused). */
+extern const char *h_psk_ciphersuites;
+extern int h_psk_allow_cert;
+/* A counter from the Registrar's /metrics, e.g. "m2m_handshakes_total{mechanism=\"psk\",kind=\"resumed\"}". */
+long long h_metric(h_registrar *r, const char *name);
+/* The connection's session (for resumption), after reading at least one response so TLS 1.3 tickets arrived. */
+SSL_SESSION *h_session(h_tls *t);
+int h_reused(h_tls *t);
+/* RFC 5705 exporter on the client side, label "EXPORTER-oneM2M-Connection", 48 octets; key_hex gets the last 32
+ * as hex (the x.y.8 key). */
+int h_exported_key(h_tls *t, char key_hex[65]);
 /* Opens a plain TCP connection to 127.0.0.1:port. */
 int h_tcp(int port);
 

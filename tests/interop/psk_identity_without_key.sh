@@ -1,0 +1,36 @@
+# Regression (found in development): a TLS 1.3 client names an enrolled Registree's psk_identity (a key ID, which
+# is not secret) without holding its key, and offers only TLS_AES_256_GCM_SHA384, a suite the SHA-256 external PSK
+# cannot be used with. OpenSSL then asks the PSK callback, ignores the PSK and completes a certificate handshake.
+# The identity the callback saw must not bind the context: the attacker must get 4107, never the victim's data.
+source "$M2M_SOURCE/tests/lib.sh"
+cd "$WORK"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.crt -days 2 \
+  -subj "/CN=Registrar Root" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout reg.key -out reg.csr -subj "/CN=in-cse" 2>/dev/null
+printf 'subjectAltName=DNS:in-cse.m2m.localhost,URI:/in-cse\n' >reg.ext
+openssl x509 -req -in reg.csr -CA root.crt -CAkey root.key -CAcreateserial -days 1 -extfile reg.ext -out reg.crt 2>/dev/null
+"$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base --cert reg.crt --key reg.key >/dev/null
+key=$(openssl rand -hex 16); enrol Cvictim "$key"; kid=$(keyid Cvictim "$key")
+start_registrar
+
+# the victim registers
+out=$( (ae_create_request Cvictim Rvictim; sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" \
+  -tls1_3 -psk_identity "$kid" -psk "$key" -quiet -ign_eof 2>/dev/null || true)
+grep -q 'X-M2M-RSC: 2001' <<<"$out" && pass "victim registered" || fail "victim registration: $out"
+
+get='GET /~/in-cse/Cvictim HTTP/1.1\r\nHost: x\r\nX-M2M-RI: 1\r\nX-M2M-Origin: Cvictim\r\nConnection: close\r\n\r\n'
+for suites in TLS_AES_256_GCM_SHA384 TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256; do
+  out=$( (printf "$get"; sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -tls1_3 \
+    -ciphersuites "$suites" -psk_identity "$kid" -psk "$(openssl rand -hex 16)" -quiet -ign_eof 2>&1 || true)
+  if grep -q 'X-M2M-RSC: 2000' <<<"$out"; then
+    fail "identity without key read the victim's <AE> ($suites)"
+  elif grep -q 'X-M2M-RSC: 4107' <<<"$out" || grep -qi 'alert' <<<"$out"; then
+    pass "identity without key ($suites): $(grep -o 'X-M2M-RSC: [0-9]*\|alert [a-z ]*' <<<"$out" | head -1)"
+  else
+    fail "unexpected answer ($suites): $out"
+  fi
+done
+grep -q 'psk_identity offered but the handshake did not use the PSK' "$LOG" && pass "logged as refused" ||
+  fail "the log does not say the PSK was not used"
+finish
