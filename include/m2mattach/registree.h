@@ -26,6 +26,8 @@ m2m_registree_config *m2m_registree_config_load(const char *details_path, m2m_er
 void m2m_registree_config_free(m2m_registree_config *cfg);
 /* Path of the state file this configuration uses. */
 const char *m2m_registree_config_state_path(const m2m_registree_config *cfg);
+/* The Registrar CSE-ID of Step 2 ([registrar] cse-id). */
+const char *m2m_registree_config_cse_id(const m2m_registree_config *cfg);
 
 /* cfg is borrowed, not copied: it must outlive the handle. No connection is made until attach or send. */
 m2m_registree *m2m_registree_new(const m2m_registree_config *cfg, m2m_err *err);
@@ -36,15 +38,23 @@ m2m_code m2m_registree_error_code(const m2m_registree *r);
 typedef struct m2m_attach_info {
     int created;             /* 1: this call performed Step 5 (CREATE); 0: re-attachment, handshake only */
     char assigned_id[256];   /* the Registree ID the Registrar bound and assigned */
+    char mechanism[16];      /* "psk" (x.y.2/x.y.3), "cert" (x.y.6), "token" (x.y.7) */
     char tls_version[16];    /* "TLSv1.2" / "TLSv1.3" */
     char cipher[64];
+    int ocsp_checked;        /* cert / token: 1 when a good, fresh, signed OCSP status of the Registrar was checked */
     double handshake_ms;     /* Step 4 */
     double registration_ms;  /* Step 5, 0 when not performed */
 } m2m_attach_info;
 
 /* Connects and authenticates (Step 4), closing any open connection first; when the state file says the Registree
  * is not yet registered, sends the registration CREATE (Step 5) and records the result in the state file
- * (atomically, mode 0600). */
+ * (atomically, mode 0600).
+ *   psk:   TLS-PSK; re-attachment (x.y.3) is the handshake alone.
+ *   cert:  the Registrar's certificate is checked against the root-cert and CSE-ID of the details file (and OCSP
+ *          when configured), the Registree presents its certificate; re-attachment is the same handshake alone.
+ *   token: the same checks of the Registrar, no client certificate; the CREATE carries "Authorization: Bearer
+ *          <token>". The token is single-use: once registered, attaching again fails (M2M_E_EXISTS) without
+ *          connecting. */
 int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info);
 
 typedef struct m2m_request {

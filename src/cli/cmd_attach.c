@@ -19,8 +19,11 @@ static void attach_usage(FILE *out)
     fprintf(out,
             "usage: m2mattach attach --details FILE [--quiet]\n\n"
             "Attaches this Registree to its Registrar as the attachment-details FILE describes\n"
-            "(docs/attachment-details.md): TLS-PSK handshake (Step 4) and, unless the state file says the\n"
-            "Registree is registered already, the registration CREATE (Step 5), recorded in the state file.\n\n"
+            "(docs/attachment-details.md): the Step 4 handshake of its mechanism (psk: TLS-PSK; cert: the\n"
+            "Registrar's certificate checked against root-cert and cse-id, the Registree's certificate presented;\n"
+            "token: the same check of the Registrar) and, unless the state file says the Registree is registered\n"
+            "already, the registration CREATE (Step 5; token: with the identity token), recorded in the state file.\n"
+            "A token is single-use: a registered token Registree cannot attach again with it.\n\n"
             "  -d, --details FILE   attachment-details INI file (required)\n"
             "  -q, --quiet          print nothing on success\n"
             "  -h, --help           this text\n\n"
@@ -82,12 +85,18 @@ int cmd_attach(int argc, char **argv)
         goto done;
     }
     if (!quiet) {
+        /* What was proven about the Registrar: with a PSK, knowing the key; with PKI, its certificate. */
+        char proof[400] = "";
+        if (strcmp(info.mechanism, "psk") != 0)
+            snprintf(proof, sizeof proof, ", Registrar %s verified against root%s", m2m_registree_config_cse_id(cfg),
+                     info.ocsp_checked ? ", OCSP good" : "");
         if (info.created)
-            printf("attached: initial attachment, registered as %s (%s %s, handshake %.1f ms, registration %.1f ms)\n",
-                   info.assigned_id, info.tls_version, info.cipher, info.handshake_ms, info.registration_ms);
+            printf("attached: initial attachment (%s), registered as %s (%s %s%s, handshake %.1f ms, registration "
+                   "%.1f ms)\n", info.mechanism, info.assigned_id, info.tls_version, info.cipher, proof,
+                   info.handshake_ms, info.registration_ms);
         else
-            printf("attached: re-attachment as %s, no registration needed (%s %s, handshake %.1f ms)\n",
-                   info.assigned_id, info.tls_version, info.cipher, info.handshake_ms);
+            printf("attached: re-attachment (%s) as %s, no registration needed (%s %s%s, handshake %.1f ms)\n",
+                   info.mechanism, info.assigned_id, info.tls_version, info.cipher, proof, info.handshake_ms);
     }
     rc = 0;
 done:

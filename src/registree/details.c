@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <ini.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,9 @@
 #include "registree/details.h"
 
 enum field {
-    F_POA, F_CSE_ID,
+    F_POA, F_CSE_ID, F_ROOT_CERT, F_OCSP_CERT,
     F_ID, F_APP_ID, F_NAME, F_CSE_BASE,
-    F_MECHANISM, F_KEY_FILE, F_KEY,
+    F_MECHANISM, F_KEY_FILE, F_KEY, F_CERT_FILE, F_CHAIN_FILE, F_TOKEN, F_TOKEN_FILE,
     F_TLS_VERSION, F_CIPHERS, F_TIMEOUT,
     F_STATE_FILE,
     F_COUNT
@@ -27,18 +29,37 @@ static const struct {
     const char *section, *key;
 } FIELDS[F_COUNT] = {
     [F_POA] = {"registrar", "poa"},         [F_CSE_ID] = {"registrar", "cse-id"},
+    [F_ROOT_CERT] = {"registrar", "root-cert"}, [F_OCSP_CERT] = {"registrar", "ocsp-responder-cert"},
     [F_ID] = {"registree", "id"},           [F_APP_ID] = {"registree", "app-id"},
     [F_NAME] = {"registree", "name"},       [F_CSE_BASE] = {"registree", "cse-base"},
     [F_MECHANISM] = {"credentials", "mechanism"}, [F_KEY_FILE] = {"credentials", "key-file"},
-    [F_KEY] = {"credentials", "key"},       [F_TLS_VERSION] = {"tls", "version"},
+    [F_KEY] = {"credentials", "key"},       [F_CERT_FILE] = {"credentials", "cert-file"},
+    [F_CHAIN_FILE] = {"credentials", "chain-file"}, [F_TOKEN] = {"credentials", "token"},
+    [F_TOKEN_FILE] = {"credentials", "token-file"}, [F_TLS_VERSION] = {"tls", "version"},
     [F_CIPHERS] = {"tls", "ciphers"},       [F_TIMEOUT] = {"tls", "timeout"},
     [F_STATE_FILE] = {"state", "file"},
 };
 
 static const char *const SECTIONS[] = {"registrar", "registree", "credentials", "tls", "state"};
 
+/* Which mechanisms each credential key belongs to (bits 1 << m2m_mechanism); 0: every mechanism. */
+#define MECH_BIT(m) (1u << (m))
+static const unsigned FIELD_MECHS[F_COUNT] = {
+    [F_KEY] = MECH_BIT(M2M_MECH_PSK),
+    [F_KEY_FILE] = MECH_BIT(M2M_MECH_PSK) | MECH_BIT(M2M_MECH_CERT),
+    [F_CERT_FILE] = MECH_BIT(M2M_MECH_CERT),
+    [F_CHAIN_FILE] = MECH_BIT(M2M_MECH_CERT),
+    [F_TOKEN] = MECH_BIT(M2M_MECH_TOKEN),
+    [F_TOKEN_FILE] = MECH_BIT(M2M_MECH_TOKEN),
+    [F_OCSP_CERT] = MECH_BIT(M2M_MECH_CERT) | MECH_BIT(M2M_MECH_TOKEN),
+};
+
 /* A key file holds at most 64 octets as hex; anything much longer is not a key file. */
 #define KEY_FILE_MAX 1024
+/* A token file holds one token and maybe a newline. */
+#define TOKEN_FILE_MAX 4096
+/* PEM files: a certificate chain or a key is a few KiB; a bigger file is not what the key names. */
+#define PEM_FILE_MAX (256 * 1024)
 
 struct parse_ctx {
     const char *path;
@@ -52,6 +73,31 @@ struct parse_ctx {
     char *value[F_COUNT];  /* key is not kept here: it goes straight into cfg->key */
     int at_line[F_COUNT];  /* 0 = not set */
 };
+
+const char *m2m_mechanism_name(m2m_mechanism m)
+{
+    switch (m) {
+    case M2M_MECH_PSK: return "psk";
+    case M2M_MECH_CERT: return "cert";
+    case M2M_MECH_TOKEN: return "token";
+    }
+    return "?";
+}
+
+int m2m_token_syntax_ok(const char *s)
+{
+    size_t n = 0, pad = 0;
+    if (s == NULL)
+        return 0;
+    for (; s[n] != '\0'; n++) {
+        if (s[n] == '=') {
+            pad++;
+        } else if (pad > 0 || (!isalnum((unsigned char)s[n]) && strchr("-._~+/", s[n]) == NULL)) {
+            return 0;
+        }
+    }
+    return n >= M2M_TOKEN_MIN_LEN && n <= M2M_TOKEN_MAX_LEN && pad < n;
+}
 
 int m2m_is_plain_token(const char *s)
 {
@@ -409,44 +455,362 @@ static int check_registree(struct parse_ctx *c, m2m_err *err)
     return 0;
 }
 
-static int check_credentials(struct parse_ctx *c, m2m_err *err)
+/* Opens a file a key names (path resolved against the details file) for reading: a regular file, at most max
+ * bytes. secret: warn when group or others may access it. *path_out is malloc'd. */
+static FILE *open_named(struct parse_ctx *c, enum field f, size_t max, int secret, char **path_out, m2m_err *err)
+{
+    char loc[600];
+    struct stat st;
+    FILE *fp;
+
+    where(c, f, loc, sizeof loc);
+    *path_out = resolve(c->path, c->value[f]);
+    if (*path_out == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    fp = fopen(*path_out, "re");
+    if (fp == NULL || fstat(fileno(fp), &st) != 0) {
+        m2m_fail(err, M2M_E_IO, "%s: cannot open %s: %s", loc, *path_out, strerror(errno));
+        if (fp != NULL)
+            fclose(fp);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        m2m_fail(err, M2M_E_IO, "%s: %s is not a regular file", loc, *path_out);
+        fclose(fp);
+        return NULL;
+    }
+    if ((size_t)st.st_size > max) {
+        m2m_fail(err, M2M_E_PARSE, "%s: %s is larger than %zu bytes", loc, *path_out, max);
+        fclose(fp);
+        return NULL;
+    }
+    /* Readable by others is a leak that already happened, not a reason to stop the device; say it loudly. */
+    if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        fprintf(stderr, "m2mattach: warning: %s file %s is accessible by group or others (mode %04o); "
+                        "chmod 600 it\n", f == F_TOKEN_FILE ? "token" : "key", *path_out,
+                (unsigned)(st.st_mode & 07777));
+    return fp;
+}
+
+/* All PEM certificates of the file f names, in order (at least one). */
+static STACK_OF(X509) *load_certs(struct parse_ctx *c, enum field f, char **path_out, m2m_err *err)
+{
+    char loc[600];
+    STACK_OF(X509) *certs = NULL;
+    FILE *fp = open_named(c, f, PEM_FILE_MAX, 0, path_out, err);
+    X509 *x;
+
+    if (fp == NULL)
+        return NULL;
+    where(c, f, loc, sizeof loc);
+    if ((certs = sk_X509_new_null()) == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    ERR_clear_error();
+    while ((x = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL) {
+        if (!sk_X509_push(certs, x)) {
+            X509_free(x);
+            m2m_fail(err, M2M_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    /* The loop ends at the end of the file (PEM_R_NO_START_LINE) or at something that is not a certificate. */
+    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE || sk_X509_num(certs) == 0) {
+        m2m_fail(err, M2M_E_PARSE, "%s: %s: %s", loc, *path_out,
+                 sk_X509_num(certs) == 0 ? "no PEM certificate in it"
+                                         : "unreadable PEM data after the certificates");
+        goto fail;
+    }
+    ERR_clear_error();
+    fclose(fp);
+    return certs;
+fail:
+    ERR_clear_error();
+    sk_X509_pop_free(certs, X509_free);
+    fclose(fp);
+    return NULL;
+}
+
+/* One certificate, alone in its file (root-cert, ocsp-responder-cert). */
+static X509 *load_one_cert(struct parse_ctx *c, enum field f, const char *what, char **path_out, m2m_err *err)
+{
+    STACK_OF(X509) *certs = load_certs(c, f, path_out, err);
+    char loc[600];
+    X509 *x;
+
+    if (certs == NULL)
+        return NULL;
+    if (sk_X509_num(certs) != 1) {
+        where(c, f, loc, sizeof loc);
+        m2m_fail(err, M2M_E_PARSE, "%s: %s holds %d certificates; give only %s", loc, *path_out,
+                 sk_X509_num(certs), what);
+        sk_X509_pop_free(certs, X509_free);
+        return NULL;
+    }
+    x = sk_X509_shift(certs);
+    sk_X509_free(certs);
+    return x;
+}
+
+static int check_root_cert(struct parse_ctx *c, m2m_err *err)
 {
     m2m_registree_config *cfg = c->cfg;
     char loc[600];
 
-    if (c->value[F_MECHANISM] != NULL && strcmp(c->value[F_MECHANISM], "psk") != 0) {
-        where(c, F_MECHANISM, loc, sizeof loc);
-        return m2m_fail(err, M2M_E_PARSE, "%s: mechanism '%s' is not supported (only psk for now)", loc,
-                        c->value[F_MECHANISM]);
-    }
-    cfg->mechanism = M2M_MECH_PSK;
-    if (c->at_line[F_KEY] != 0 && c->value[F_KEY_FILE] != NULL) {
-        where(c, F_KEY_FILE, loc, sizeof loc);
-        return m2m_fail(err, M2M_E_PARSE, "%s: both key (line %d) and key-file are set; keep one", loc,
-                        c->at_line[F_KEY]);
-    }
-    if (c->at_line[F_KEY] == 0 && c->value[F_KEY_FILE] == NULL)
-        return m2m_fail(err, M2M_E_PARSE, "%s: [credentials] key or key-file: missing (required for psk)",
-                        c->path);
-    if (c->value[F_KEY_FILE] != NULL && load_key_file(c, err) != 0)
+    cfg->root_cert = load_one_cert(c, F_ROOT_CERT, "the Registrar Root Certificate", &cfg->root_cert_path, err);
+    if (cfg->root_cert == NULL)
         return -1;
-    if (cfg->key.len < M2M_KEY_MIN_LEN || cfg->key.len > M2M_KEY_MAX_LEN) {
-        where(c, c->at_line[F_KEY] != 0 ? F_KEY : F_KEY_FILE, loc, sizeof loc);
-        return m2m_fail(err, M2M_E_PARSE, "%s: the key is %zu octets; a PSK has %d to %d", loc, cfg->key.len,
-                        M2M_KEY_MIN_LEN, M2M_KEY_MAX_LEN);
+    /* Only a chain that ends at this very certificate verifies (no partial chains): it must be a root. */
+    if (X509_check_issued(cfg->root_cert, cfg->root_cert) != X509_V_OK) {
+        where(c, F_ROOT_CERT, loc, sizeof loc);
+        return m2m_fail(err, M2M_E_PARSE, "%s: %s is not self-signed; give the Registrar Root Certificate, not an "
+                        "intermediate or the Registrar's own certificate", loc, cfg->root_cert_path);
     }
-    cfg->key_kind = m2m_key_kind_for_id(cfg->id);
-    return m2m_keyid(cfg->key_kind, cfg->key.bytes, cfg->key.len, cfg->key_id, err);
+    return 0;
+}
+
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    *(int *)u = 1;
+    return -1;
+}
+
+/* cert: the Registree certificate (the first in cert-file; any others there, then chain-file, are its chain) and
+ * its unencrypted PEM key. */
+static int load_cert_credentials(struct parse_ctx *c, m2m_err *err)
+{
+    m2m_registree_config *cfg = c->cfg;
+    STACK_OF(X509) *certs, *more;
+    char loc[600], *chain_path = NULL;
+    int encrypted = 0;
+    FILE *fp;
+
+    if ((certs = load_certs(c, F_CERT_FILE, &cfg->cert_path, err)) == NULL)
+        return -1;
+    cfg->cert = sk_X509_shift(certs);
+    cfg->chain = certs;
+    if (c->value[F_CHAIN_FILE] != NULL) {
+        more = load_certs(c, F_CHAIN_FILE, &chain_path, err);
+        free(chain_path);
+        if (more == NULL)
+            return -1;
+        while (sk_X509_num(more) > 0) {
+            X509 *x = sk_X509_shift(more);
+            if (!sk_X509_push(cfg->chain, x)) {
+                X509_free(x);
+                sk_X509_pop_free(more, X509_free);
+                return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+            }
+        }
+        sk_X509_free(more);
+    }
+    if (sk_X509_num(cfg->chain) == 0) {
+        sk_X509_free(cfg->chain);
+        cfg->chain = NULL;
+    }
+
+    if ((fp = open_named(c, F_KEY_FILE, PEM_FILE_MAX, 1, &cfg->cert_key_path, err)) == NULL)
+        return -1;
+    ERR_clear_error();
+    cfg->cert_key = PEM_read_PrivateKey(fp, NULL, no_password, &encrypted);
+    fclose(fp);
+    ERR_clear_error();
+    where(c, F_KEY_FILE, loc, sizeof loc);
+    if (cfg->cert_key == NULL && encrypted)
+        return m2m_fail(err, M2M_E_PARSE, "%s: %s is encrypted; m2mattach needs the key unencrypted (protect it "
+                        "with chmod 600 instead)", loc, cfg->cert_key_path);
+    if (cfg->cert_key == NULL)
+        return m2m_fail(err, M2M_E_PARSE, "%s: no PEM private key in %s (with mechanism cert, key-file is the "
+                        "private key of cert-file)", loc, cfg->cert_key_path);
+    if (X509_check_private_key(cfg->cert, cfg->cert_key) != 1) {
+        ERR_clear_error();
+        return m2m_fail(err, M2M_E_PARSE, "%s: %s is not the private key of cert-file %s", loc, cfg->cert_key_path,
+                        cfg->cert_path);
+    }
+    return 0;
+}
+
+static int load_token(struct parse_ctx *c, m2m_err *err)
+{
+    m2m_registree_config *cfg = c->cfg;
+    char loc[600], *path = NULL, buf[TOKEN_FILE_MAX + 1], *start, *end;
+    enum field f = c->value[F_TOKEN] != NULL ? F_TOKEN : F_TOKEN_FILE;
+    const char *from;
+    FILE *fp;
+    size_t n;
+    int rc = -1;
+
+    where(c, f, loc, sizeof loc);
+    if (f == F_TOKEN) {
+        from = c->value[F_TOKEN];
+    } else {
+        if ((fp = open_named(c, F_TOKEN_FILE, TOKEN_FILE_MAX, 1, &path, err)) == NULL)
+            goto done;
+        n = fread(buf, 1, TOKEN_FILE_MAX, fp);
+        if (ferror(fp)) {
+            fclose(fp);
+            m2m_fail(err, M2M_E_IO, "%s: cannot read %s", loc, path);
+            goto done;
+        }
+        fclose(fp);
+        buf[n] = '\0';
+        for (start = buf; *start != '\0' && isspace((unsigned char)*start); start++)
+            ;
+        for (end = start + strlen(start); end > start && isspace((unsigned char)end[-1]); end--)
+            ;
+        *end = '\0';
+        from = start;
+    }
+    /* The token is a secret: the message describes it, never shows it. */
+    if (!m2m_token_syntax_ok(from)) {
+        m2m_fail(err, M2M_E_PARSE, "%s: %s is not an identity token (%d to %d characters: letters, digits, '-', "
+                 "'_', '.', '~', '+', '/', then '=' padding; as `m2mattach enrol token` printed it)", loc,
+                 f == F_TOKEN ? "the value" : path, M2M_TOKEN_MIN_LEN, M2M_TOKEN_MAX_LEN);
+        goto done;
+    }
+    if ((cfg->token = strdup(from)) == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    m2m_wipe(buf, sizeof buf);
+    free(path);
+    return rc;
+}
+
+/* "mechanism = cert (line 7)" or "mechanism psk (the default: no mechanism is set)" */
+static void mechanism_text(const struct parse_ctx *c, char *out, size_t cap)
+{
+    if (c->at_line[F_MECHANISM] != 0)
+        snprintf(out, cap, "mechanism = %s (line %d)", m2m_mechanism_name(c->cfg->mechanism),
+                 c->at_line[F_MECHANISM]);
+    else
+        snprintf(out, cap, "mechanism psk (the default: no mechanism is set)");
+}
+
+static int check_credentials(struct parse_ctx *c, m2m_err *err)
+{
+    m2m_registree_config *cfg = c->cfg;
+    char loc[600], mech[80];
+    const char *m = c->value[F_MECHANISM];
+
+    if (m == NULL || strcmp(m, "psk") == 0) {
+        cfg->mechanism = M2M_MECH_PSK;
+    } else if (strcmp(m, "cert") == 0) {
+        cfg->mechanism = M2M_MECH_CERT;
+    } else if (strcmp(m, "token") == 0) {
+        cfg->mechanism = M2M_MECH_TOKEN;
+    } else {
+        where(c, F_MECHANISM, loc, sizeof loc);
+        return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not one of psk, cert, token", loc, m);
+    }
+    mechanism_text(c, mech, sizeof mech);
+
+    /* A key of another mechanism is a mistake in the file, not something to ignore. */
+    for (int f = 0; f < F_COUNT; f++) {
+        unsigned allowed = FIELD_MECHS[f];
+        char belongs[64] = "";
+        if (c->at_line[f] == 0 || allowed == 0 || (allowed & MECH_BIT(cfg->mechanism)) != 0)
+            continue;
+        for (int k = M2M_MECH_PSK; k <= M2M_MECH_TOKEN; k++)
+            if (allowed & MECH_BIT(k))
+                snprintf(belongs + strlen(belongs), sizeof belongs - strlen(belongs), "%s%s",
+                         belongs[0] != '\0' ? " or " : "", m2m_mechanism_name((m2m_mechanism)k));
+        where(c, (enum field)f, loc, sizeof loc);
+        return m2m_fail(err, M2M_E_PARSE, "%s: not used with %s; it belongs to mechanism = %s", loc, mech, belongs);
+    }
+
+    if (cfg->mechanism == M2M_MECH_PSK) {
+        if (c->at_line[F_KEY] != 0 && c->value[F_KEY_FILE] != NULL) {
+            where(c, F_KEY_FILE, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: both key (line %d) and key-file are set; keep one", loc,
+                            c->at_line[F_KEY]);
+        }
+        if (c->at_line[F_KEY] == 0 && c->value[F_KEY_FILE] == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s: [credentials] key or key-file: missing (required for psk)",
+                            c->path);
+        /* Step 2 may hand a root certificate to a PSK device too; it is checked, and not used. */
+        if (c->value[F_ROOT_CERT] != NULL && check_root_cert(c, err) != 0)
+            return -1;
+        if (c->value[F_KEY_FILE] != NULL && load_key_file(c, err) != 0)
+            return -1;
+        if (cfg->key.len < M2M_KEY_MIN_LEN || cfg->key.len > M2M_KEY_MAX_LEN) {
+            where(c, c->at_line[F_KEY] != 0 ? F_KEY : F_KEY_FILE, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: the key is %zu octets; a PSK has %d to %d", loc, cfg->key.len,
+                            M2M_KEY_MIN_LEN, M2M_KEY_MAX_LEN);
+        }
+        cfg->key_kind = m2m_key_kind_for_id(cfg->id);
+        return m2m_keyid(cfg->key_kind, cfg->key.bytes, cfg->key.len, cfg->key_id, err);
+    }
+
+    /* cert and token: the Registrar shows a certificate chained to the root of Step 2. */
+    if (cfg->mechanism == M2M_MECH_CERT) {
+        if (c->value[F_CERT_FILE] == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s: [credentials] cert-file: missing (required for mechanism cert: "
+                            "the Registree certificate)", c->path);
+        if (c->value[F_KEY_FILE] == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s: [credentials] key-file: missing (required for mechanism cert: "
+                            "the private key of cert-file)", c->path);
+    } else {
+        if (c->value[F_TOKEN] != NULL && c->value[F_TOKEN_FILE] != NULL) {
+            where(c, F_TOKEN_FILE, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: both token (line %d) and token-file are set; keep one", loc,
+                            c->at_line[F_TOKEN]);
+        }
+        if (c->value[F_TOKEN] == NULL && c->value[F_TOKEN_FILE] == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s: [credentials] token or token-file: missing (required for "
+                            "mechanism token: the identity token from enrolment)", c->path);
+    }
+    if (c->value[F_ROOT_CERT] == NULL)
+        return m2m_fail(err, M2M_E_PARSE, "%s: [registrar] root-cert: missing (required for mechanism %s: the "
+                        "Registrar Root Certificate)", c->path, m2m_mechanism_name(cfg->mechanism));
+    if (check_root_cert(c, err) != 0)
+        return -1;
+    if (c->value[F_OCSP_CERT] != NULL &&
+        (cfg->ocsp_cert = load_one_cert(c, F_OCSP_CERT, "the OCSP responder certificate", &cfg->ocsp_cert_path,
+                                        err)) == NULL)
+        return -1;
+    return cfg->mechanism == M2M_MECH_CERT ? load_cert_credentials(c, err) : load_token(c, err);
 }
 
 /* The cipher list is checked here, against the OpenSSL that will use it, so a typo is reported with its line
- * rather than as a failed handshake. */
+ * rather than as a failed handshake. OpenSSL itself accepts a list in which only some names are known and drops
+ * the rest silently, so each name is tried on its own too. */
 static int ciphers_known(const char *list)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     int ok = ctx != NULL && SSL_CTX_set_cipher_list(ctx, list) == 1;
     SSL_CTX_free(ctx);
+    ERR_clear_error();
     return ok;
+}
+
+/* The first name in list that OpenSSL does not know (copied to out), or 0 when all are known. Operators ('!', '-',
+ * '+') and @-commands are not names. */
+static int unknown_cipher(const char *list, char *out, size_t cap)
+{
+    const char *p = list;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ": ,;");
+        if (n > 0 && strchr("!-+@", p[0]) == NULL) {
+            char one[128];
+            snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), p);
+            if (!ciphers_known(one)) {
+                snprintf(out, cap, "%s", one);
+                return 1;
+            }
+        }
+        p += n;
+        p += strspn(p, ": ,;");
+    }
+    return 0;
 }
 
 static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
@@ -467,13 +831,34 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
         return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not one of auto, 1.2, 1.3", loc, v);
     }
     if (c->value[F_CIPHERS] == NULL &&
-        (c->value[F_CIPHERS] = strdup(M2M_DEFAULT_TLS12_PSK_CIPHERS)) == NULL)
+        (c->value[F_CIPHERS] = strdup(cfg->mechanism == M2M_MECH_PSK ? M2M_DEFAULT_TLS12_PSK_CIPHERS
+                                                                     : M2M_DEFAULT_TLS12_CERT_CIPHERS)) == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "out of memory");
-    ERR_clear_error();
     if (!ciphers_known(c->value[F_CIPHERS])) {
-        ERR_clear_error();
         where(c, F_CIPHERS, loc, sizeof loc);
         return m2m_fail(err, M2M_E_PARSE, "%s: OpenSSL knows no cipher suite in '%s'", loc, c->value[F_CIPHERS]);
+    }
+    {
+        char bad[128];
+        if (unknown_cipher(c->value[F_CIPHERS], bad, sizeof bad)) {
+            where(c, F_CIPHERS, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: OpenSSL knows no cipher suite named '%s' (OpenSSL names, e.g. "
+                            "ECDHE-ECDSA-AES128-SHA256 for TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256)", loc, bad);
+        }
+    }
+    if (cfg->mechanism != M2M_MECH_PSK) {
+        char *with = NULL;
+        int ok;
+        if (asprintf(&with, "%s" M2M_TLS12_CERT_EXCLUDE, c->value[F_CIPHERS]) < 0)
+            return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        ok = ciphers_known(with);
+        free(with);
+        if (!ok) {
+            where(c, F_CIPHERS, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: no certificate cipher suite in '%s' (mechanism %s uses "
+                            "ECDHE-ECDSA suites, never PSK)", loc, c->value[F_CIPHERS],
+                            m2m_mechanism_name(cfg->mechanism));
+        }
     }
     cfg->ciphers = c->value[F_CIPHERS];
     c->value[F_CIPHERS] = NULL;
@@ -540,9 +925,11 @@ m2m_registree_config *m2m_registree_config_load(const char *details_path, m2m_er
     if (check_registrar(&c, err) != 0 || check_registree(&c, err) != 0 || check_credentials(&c, err) != 0 ||
         check_tls_and_state(&c, err) != 0)
         goto done;
-    if (c.at_line[F_KEY] != 0 && fstat(fileno(c.fp), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        fprintf(stderr, "m2mattach: warning: %s holds a key inline and is accessible by group or others "
-                        "(mode %04o); chmod 600 it\n", details_path, (unsigned)(st.st_mode & 07777));
+    if ((c.at_line[F_KEY] != 0 || c.at_line[F_TOKEN] != 0) && fstat(fileno(c.fp), &st) == 0 &&
+        (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        fprintf(stderr, "m2mattach: warning: %s holds a %s inline and is accessible by group or others "
+                        "(mode %04o); chmod 600 it\n", details_path, c.at_line[F_KEY] != 0 ? "key" : "token",
+                (unsigned)(st.st_mode & 07777));
     ok = 1;
 done:
     if (c.fp != NULL)
@@ -551,6 +938,8 @@ done:
         m2m_wipe(c.linebuf, c.linecap);
         free(c.linebuf);
     }
+    if (c.value[F_TOKEN] != NULL)
+        m2m_wipe(c.value[F_TOKEN], strlen(c.value[F_TOKEN]));
     for (int f = 0; f < F_COUNT; f++)
         free(c.value[f]);
     if (!ok) {
@@ -570,6 +959,19 @@ void m2m_registree_config_free(m2m_registree_config *cfg)
     free(cfg->host);
     free(cfg->authority);
     free(cfg->cse_id);
+    free(cfg->root_cert_path);
+    X509_free(cfg->root_cert);
+    free(cfg->ocsp_cert_path);
+    X509_free(cfg->ocsp_cert);
+    free(cfg->cert_path);
+    free(cfg->cert_key_path);
+    X509_free(cfg->cert);
+    EVP_PKEY_free(cfg->cert_key);
+    sk_X509_pop_free(cfg->chain, X509_free);
+    if (cfg->token != NULL) {
+        m2m_wipe(cfg->token, strlen(cfg->token));
+        free(cfg->token);
+    }
     free(cfg->id);
     free(cfg->app_id);
     free(cfg->name);
@@ -582,4 +984,9 @@ void m2m_registree_config_free(m2m_registree_config *cfg)
 const char *m2m_registree_config_state_path(const m2m_registree_config *cfg)
 {
     return cfg != NULL ? cfg->state_path : NULL;
+}
+
+const char *m2m_registree_config_cse_id(const m2m_registree_config *cfg)
+{
+    return cfg != NULL ? cfg->cse_id : NULL;
 }

@@ -1,5 +1,6 @@
-/* The Registree (include/m2mattach/registree.h): Step 4 over tls_client, Step 5 as an HTTP CREATE built and
- * parsed by binding/http_client, and the state file that lets re-attachment (x.y.3) skip Step 5. */
+/* The Registree (include/m2mattach/registree.h): Step 4 over tls_client (PSK, or the Registrar's certificate for
+ * the PKI mechanisms), Step 5 as an HTTP CREATE built and parsed by binding/http_client (with the identity token for
+ * x.y.7), and the state file that lets re-attachment (x.y.3, x.y.6) skip Step 5. */
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "binding/http_client.h"
+#include "crypto/secret.h"
 #include "onem2m/status.h"
 #include "registree/details.h"
 #include "registree/state.h"
@@ -85,7 +87,15 @@ void m2m_reply_free(m2m_reply *reply)
     reply->body_len = 0;
 }
 
-/* Step 4: TCP, then the TLS-PSK handshake with the key ID as the identity. */
+/* 1 when the state file records a registration with this configuration's Registrar. */
+static int registered_here(const m2m_registree *r)
+{
+    return r->state.registered && strcmp(r->state.registrar_cse_id, r->cfg->cse_id) == 0;
+}
+
+/* Step 4: TCP, then the handshake of the mechanism: TLS-PSK with the key ID as the identity, or a certificate
+ * handshake in which the Registrar must prove the CSE-ID with a chain to the configured root (and the Registree
+ * presents its certificate for x.y.6). */
 static int connect_tls(m2m_registree *r)
 {
     const m2m_registree_config *cfg = r->cfg;
@@ -95,12 +105,35 @@ static int connect_tls(m2m_registree *r)
         .peer_name = cfg->authority,
         .range = cfg->tls_range,
         .ciphers12 = cfg->ciphers,
-        .psk_identity = cfg->key_id,
-        .psk = cfg->key.bytes,
-        .psk_len = cfg->key.len,
         .timeout_ms = cfg->timeout_ms,
     };
     m2m_registree_disconnect(r);
+    if (cfg->mechanism == M2M_MECH_PSK) {
+        tc.auth = M2M_TLS_AUTH_PSK;
+        tc.psk_identity = cfg->key_id;
+        tc.psk = cfg->key.bytes;
+        tc.psk_len = cfg->key.len;
+    } else {
+        /* x.y.7: the Registrar binds a token context at the CREATE, and the token works once. A new connection of
+         * a registered token Registree would be bound to nobody, so none is made. */
+        if (cfg->mechanism == M2M_MECH_TOKEN && registered_here(r))
+            return m2m_fail(&r->err, M2M_E_EXISTS,
+                            "token attachment is single-use: %s is already registered with %s (state file %s); "
+                            "re-attach with a key generated over a token session (issue 4: attach --rekey) or "
+                            "enrol a new token", r->state.assigned_id[0] != '\0' ? r->state.assigned_id : cfg->id,
+                            cfg->cse_id, cfg->state_path);
+        tc.auth = M2M_TLS_AUTH_CERT;
+        tc.root = cfg->root_cert;
+        tc.root_name = cfg->root_cert_path;
+        tc.cse_id = cfg->cse_id;
+        tc.ocsp_responder = cfg->ocsp_cert;
+        tc.ocsp_responder_name = cfg->ocsp_cert_path;
+        if (cfg->mechanism == M2M_MECH_CERT) {
+            tc.client_cert = cfg->cert;
+            tc.client_key = cfg->cert_key;
+            tc.client_chain = cfg->chain;
+        }
+    }
     r->tls = m2m_tls_client_connect(&tc, &r->err);
     return r->tls != NULL ? 0 : -1;
 }
@@ -203,6 +236,8 @@ fail_conn:
     /* After a failed exchange the byte stream may be out of step: never reuse it. */
     m2m_registree_disconnect(r);
 done:
+    if (bytes != NULL && req->authorization != NULL)
+        m2m_wipe(bytes, len); /* it held a credential */
     free(bytes);
     return rc;
 }
@@ -285,7 +320,7 @@ done:
 static int do_register(m2m_registree *r, m2m_attach_info *info)
 {
     const m2m_registree_config *cfg = r->cfg;
-    char path[300], dbg[300];
+    char path[300], dbg[300], bearer[M2M_TOKEN_MAX_LEN + 16];
     m2m_reply reply = {0};
     m2m_request req = {0};
     m2m_reg_state st = {0};
@@ -293,6 +328,7 @@ static int do_register(m2m_registree *r, m2m_attach_info *info)
     double start;
     int rc = -1;
 
+    bearer[0] = '\0';
     if (body == NULL) {
         m2m_fail(&r->err, M2M_E_NOMEM, "out of memory");
         goto done;
@@ -302,7 +338,12 @@ static int do_register(m2m_registree *r, m2m_attach_info *info)
     req.path = path;
     req.ty = cfg->is_cse ? 16 : 2;
     req.body = body;
-    req.from = cfg->id; /* the ID agreed at enrolment; the Registrar binds it to the PSK identity */
+    req.from = cfg->id; /* the ID agreed at enrolment; the Registrar binds it to the key, certificate or token */
+    if (cfg->mechanism == M2M_MECH_TOKEN) {
+        /* x.y.7 Step 5.a: the identity token, in the HTTP binding's Authorization header (TS-0009 6.4.19) */
+        snprintf(bearer, sizeof bearer, "Bearer %s", cfg->token);
+        req.authorization = bearer;
+    }
     start = now_ms();
     if (exchange(r, &req, &reply, 0) != 0)
         goto done;
@@ -317,6 +358,8 @@ static int do_register(m2m_registree *r, m2m_attach_info *info)
                      reply.rsc, m2m_rsc_name(reply.rsc), dbg,
                      reply.rsc == M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED
                          ? " (the Registrar holds a registration that the state file does not record)"
+                     : reply.rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED && cfg->mechanism == M2M_MECH_TOKEN
+                         ? " (the identity token was not accepted: wrong, already used or expired)"
                          : "");
         m2m_registree_disconnect(r);
         goto done;
@@ -345,6 +388,7 @@ static int do_register(m2m_registree *r, m2m_attach_info *info)
     snprintf(info->assigned_id, sizeof info->assigned_id, "%s", st.assigned_id);
     rc = 0;
 done:
+    m2m_wipe(bearer, sizeof bearer);
     m2m_reply_free(&reply);
     free(body);
     return rc;
@@ -363,18 +407,21 @@ int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info)
     memset(info, 0, sizeof *info);
     m2m_err_clear(&r->err);
     m2m_registree_disconnect(r);
+    snprintf(info->mechanism, sizeof info->mechanism, "%s", m2m_mechanism_name(cfg->mechanism));
     if (m2m_state_load(cfg->state_path, &r->state, &r->err) != 0 || connect_tls(r) != 0)
         return -1;
     snprintf(info->tls_version, sizeof info->tls_version, "%s", m2m_tls_client_version(r->tls));
     snprintf(info->cipher, sizeof info->cipher, "%s", m2m_tls_client_cipher(r->tls));
     info->handshake_ms = m2m_tls_client_handshake_ms(r->tls);
+    info->ocsp_checked = m2m_tls_client_ocsp_checked(r->tls);
 
     /* A registration is with one Registrar: a state file that names another (the details file was pointed
      * elsewhere) does not spare Step 5 with this one. */
-    if (!r->state.registered || strcmp(r->state.registrar_cse_id, cfg->cse_id) != 0)
+    if (!registered_here(r))
         return do_register(r, info);
 
-    /* x.y.3 re-attachment: the handshake was all; Step 5 is skipped. A replaced key only updates the record. */
+    /* x.y.3 re-attachment (and x.y.6's "subsequent attachments use the same flow"): the handshake was all; Step 5
+     * is skipped. A replaced PSK only updates the record. */
     info->created = 0;
     snprintf(info->assigned_id, sizeof info->assigned_id, "%s", r->state.assigned_id);
     if (strcmp(r->state.key_id, cfg->key_id) != 0) {

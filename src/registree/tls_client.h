@@ -1,5 +1,10 @@
-/* A blocking TLS-PSK client (RFC 4279; TLS 1.3 external PSK) on OpenSSL 3: Step 4 of the Registree. One
- * connection per object. Every wait is bounded by the configured timeout, and every message names the peer.
+/* A blocking TLS client on OpenSSL 3: Step 4 of the Registree. One connection per object. Every wait is bounded by
+ * the configured timeout, and every message names the peer. Two ways to authenticate the Registrar:
+ *   - PSK (x.y.2 / x.y.3): TLS-PSK (RFC 4279) or a TLS 1.3 external PSK; no certificate is ever accepted.
+ *   - certificate (x.y.6 / x.y.7): the Registrar's chain must verify to the one configured root, its leaf must carry
+ *     the Registrar CSE-ID as a subjectAltName URI, and, when an OCSP responder is configured, a stapled, correctly
+ *     signed, fresh "good" status must come with it. The client then presents its own certificate (x.y.6) or none
+ *     (x.y.7, the token travels in Step 5). PSK is never offered in this mode.
  *
  *   m2m_tls_client *c = m2m_tls_client_connect(&cfg, &err);
  *   m2m_tls_client_write(c, req, len, &err); m2m_tls_client_read(c, buf, sizeof buf, &got, &err);
@@ -11,6 +16,9 @@
 #define M2M_REGISTREE_TLS_CLIENT_H
 
 #include <stddef.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "m2mattach/error.h"
 
@@ -25,24 +33,60 @@ typedef enum m2m_tls_range {
 #define M2M_DEFAULT_TLS12_PSK_CIPHERS "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256"
 /* The TLS 1.3 external PSK is bound to SHA-256 (RFC 8446 4.2.11), so only SHA-256 suites can use it. */
 #define M2M_TLS13_PSK_CIPHERSUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
+/* Certificate mode (x.y.6 / x.y.7, DESIGN.md section 2): ECDHE-ECDSA only, GCM first, then the oneM2M mandatory
+ * TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, which OpenSSL calls ECDHE-ECDSA-AES128-SHA256 (it has no
+ * "ECDHE-ECDSA-AES128-CBC-SHA256" and would silently drop that name from a list). ":!PSK:!aNULL:!eNULL" is
+ * appended to whatever list is configured, so neither PSK nor an anonymous suite can be offered. TLS 1.3: the
+ * default suites, the oneM2M mandatory TLS_AES_128_GCM_SHA256 first. */
+#define M2M_DEFAULT_TLS12_CERT_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256"
+#define M2M_TLS12_CERT_EXCLUDE ":!PSK:!aNULL:!eNULL"
+#define M2M_TLS13_CERT_CIPHERSUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 #define M2M_TLS_DEFAULT_TIMEOUT_MS 10000
+/* OCSP: clock skew allowed on thisUpdate / nextUpdate (RFC 6960 4.2.2.1), and the most age accepted for a response
+ * that has no nextUpdate. */
+#define M2M_OCSP_SKEW_S 300
+#define M2M_OCSP_MAXAGE_NO_NEXTUPDATE_S (24 * 3600)
+
+typedef enum m2m_tls_auth {
+    M2M_TLS_AUTH_PSK = 0, /* the Registrar proves it knows the PSK */
+    M2M_TLS_AUTH_CERT = 1 /* the Registrar presents a certificate chained to `root` */
+} m2m_tls_auth;
 
 typedef struct m2m_tls_client_config {
     const char *host;          /* DNS name or IP address without brackets; SNI is sent for a name */
     const char *port;
     const char *peer_name;     /* how messages name the peer, e.g. "127.0.0.1:8443"; NULL: host:port */
     m2m_tls_range range;
-    const char *ciphers12;     /* TLS 1.2 cipher list; NULL: M2M_DEFAULT_TLS12_PSK_CIPHERS */
+    m2m_tls_auth auth;         /* 0 (PSK) unless set */
+    const char *ciphers12;     /* TLS 1.2 cipher list; NULL: the default of the mode */
+    int timeout_ms;            /* connect, handshake, and each read or write; 0: M2M_TLS_DEFAULT_TIMEOUT_MS */
+
+    /* M2M_TLS_AUTH_PSK */
     const char *psk_identity;  /* the key ID (Kcc_ID / Kca_ID), at most 128 characters */
     const unsigned char *psk;  /* copied into the client, wiped on close */
     size_t psk_len;            /* 1..64; TLS 1.3 takes at most 48 (OpenSSL's session key size) */
-    int timeout_ms;            /* connect, handshake, and each read or write; 0: M2M_TLS_DEFAULT_TIMEOUT_MS */
+
+    /* M2M_TLS_AUTH_CERT. The objects are borrowed for the duration of connect (the client takes references). */
+    X509 *root;                /* required: the Registrar Root Certificate, the only trust anchor */
+    const char *root_name;     /* how messages name it (the root-cert path); NULL: "the configured root" */
+    const char *cse_id;        /* required: the Registrar CSE-ID, a subjectAltName URI of the leaf, exactly */
+    X509 *ocsp_responder;      /* non-NULL: require a stapled OCSP status signed by this certificate */
+    const char *ocsp_responder_name; /* for messages (the ocsp-responder-cert path) */
+    X509 *client_cert;         /* x.y.6: the Registree certificate; NULL (x.y.7): present none */
+    EVP_PKEY *client_key;      /* its private key, required with client_cert */
+    STACK_OF(X509) *client_chain; /* optional intermediates sent after client_cert */
 } m2m_tls_client_config;
 
 typedef struct m2m_tls_client m2m_tls_client;
 
-/* TCP connect (TCP_NODELAY) and the TLS-PSK handshake. NULL on failure, err naming the peer and OpenSSL's
- * reason, e.g. "TLS handshake with 127.0.0.1:8443 failed: tlsv1 alert unknown psk identity". */
+/* TCP connect (TCP_NODELAY) and the TLS handshake. NULL on failure, err naming the peer and OpenSSL's reason, e.g.
+ * "TLS handshake with 127.0.0.1:8443 failed: tlsv1 alert unknown psk identity" (M2M_E_TLS). A Registrar certificate
+ * that fails a check aborts the handshake (before the client certificate is sent, in TLS 1.3) with M2M_E_AUTH and
+ * a message naming what did not match, e.g.
+ *   "Registrar 127.0.0.1:8443: certificate chain does not verify to root-cert /etc/m2m/root.crt: certificate has
+ *    expired"
+ *   "Registrar 127.0.0.1:8443: certificate does not carry CSE-ID /in-cse (subjectAltName: URI:/other-cse, ...)"
+ *   "Registrar 127.0.0.1:8443: no stapled OCSP response (ocsp-responder-cert ocsp.crt requires one)". */
 m2m_tls_client *m2m_tls_client_connect(const m2m_tls_client_config *cfg, m2m_err *err);
 
 /* Writes all of buf. */
@@ -60,5 +104,10 @@ const char *m2m_tls_client_version(const m2m_tls_client *c); /* "TLSv1.2", "TLSv
 const char *m2m_tls_client_cipher(const m2m_tls_client *c);  /* OpenSSL name, e.g. "PSK-AES128-CBC-SHA256" */
 const char *m2m_tls_client_peer(const m2m_tls_client *c);
 double m2m_tls_client_handshake_ms(const m2m_tls_client *c); /* SSL_connect only, CLOCK_MONOTONIC */
+/* Certificate mode: 1 when a good OCSP status of the Registrar certificate was checked on this connection. */
+int m2m_tls_client_ocsp_checked(const m2m_tls_client *c);
+/* Certificate mode: 1 when the server asked for a client certificate and the configured one was sent. With a
+ * client certificate configured, a Registrar that does not ask for it fails the connection (x.y.6 is mutual). */
+int m2m_tls_client_sent_certificate(const m2m_tls_client *c);
 
 #endif

@@ -1,5 +1,6 @@
 /* Attachment-details INI parsing: the good files give the right fields, and every bad one is refused with a message
- * that names the file, the line and the key. */
+ * that names the file, the line and the key. The PKI keys (root-cert, ocsp-responder-cert, cert-file, chain-file,
+ * token, token-file) are read from certificates made by pki_fixture.h. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "m2mattach/keyid.h"
+#include "pki_fixture.h"
 #include "registree/details.h"
 
 #define KEY16 "00112233445566778899aabbccddeeff"
@@ -258,8 +260,8 @@ static void test_other_values(void **state)
                  "app-id = Rx\n[credentials]\nkey = " KEY16 "\n",
                  "device.ini:5: [registree] id: 'C dev' is neither an AE-ID nor a CSE-ID");
     expect_error("[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\nid = Cdev\n"
-                 "app-id = Rx\n[credentials]\nmechanism = cert\nkey = " KEY16 "\n",
-                 "device.ini:8: [credentials] mechanism: mechanism 'cert' is not supported");
+                 "app-id = Rx\n[credentials]\nmechanism = x509\nkey = " KEY16 "\n",
+                 "device.ini:8: [credentials] mechanism: 'x509' is not one of psk, cert, token");
     expect_error("[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\nid = Cdev\n"
                  "app-id = Rx\n[credentials]\nkey = " KEY16 "\n[tls]\nversion = 1.1\n",
                  "device.ini:10: [tls] version: '1.1' is not one of auto, 1.2, 1.3");
@@ -323,6 +325,314 @@ static void test_missing_file(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/device.ini: cannot open"));
 }
 
+/* ---- the PKI mechanisms (x.y.6 cert, x.y.7 token) ------------------------------------------------------------- */
+
+static char pki[64]; /* made once for the group */
+
+static const char *HEAD = "[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n";
+static const char *AE = "[registree]\nid = Cdev\napp-id = Rx\n";
+
+/* "[registrar] ... REGISTRAR_EXTRA [registree] ... [credentials]\nCREDENTIALS" */
+static void pki_ini(char *out, size_t cap, const char *registrar_extra, const char *credentials)
+{
+    snprintf(out, cap, "%s%s%s[credentials]\n%s", HEAD, registrar_extra, AE, credentials);
+}
+
+/* Runs the loader with stderr captured into captured (cap bytes). */
+static m2m_registree_config *load_capturing(const char *text, mode_t mode, m2m_err *err, char *captured, size_t cap)
+{
+    char errpath[160];
+    m2m_registree_config *cfg;
+    int saved, fd;
+    ssize_t n;
+
+    write_file(ini, text, mode);
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    cfg = m2m_registree_config_load(ini, err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fd = open(errpath, O_RDONLY);
+    n = read(fd, captured, cap - 1);
+    close(fd);
+    captured[n > 0 ? n : 0] = '\0';
+    return cfg;
+}
+
+static void test_good_cert(void **state)
+{
+    char text[1024], want[200], captured[512];
+    m2m_err err = {0};
+    m2m_registree_config *cfg;
+    (void)state;
+    snprintf(text, sizeof text,
+             "%sroot-cert = %s/root.crt\nocsp-responder-cert = %s/ocsp.crt\n%s[credentials]\nmechanism = cert\n"
+             "cert-file = %s/device.crt\nkey-file = %s/device.key\nchain-file = %s/inter.crt\n",
+             HEAD, pki, pki, AE, pki, pki, pki);
+    cfg = load_capturing(text, 0644, &err, captured, sizeof captured); /* no secret inline: no warning */
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    assert_string_equal(captured, "");
+    assert_int_equal(cfg->mechanism, M2M_MECH_CERT);
+    assert_string_equal(m2m_mechanism_name(cfg->mechanism), "cert");
+    assert_non_null(cfg->cert);
+    assert_non_null(cfg->cert_key);
+    assert_non_null(cfg->chain);
+    assert_int_equal(sk_X509_num(cfg->chain), 1);
+    assert_non_null(cfg->root_cert);
+    assert_non_null(cfg->ocsp_cert);
+    snprintf(want, sizeof want, "%s/root.crt", pki);
+    assert_string_equal(cfg->root_cert_path, want);
+    snprintf(want, sizeof want, "%s/ocsp.crt", pki);
+    assert_string_equal(cfg->ocsp_cert_path, want);
+    assert_string_equal(cfg->key_id, "");
+    assert_null(cfg->token);
+    assert_string_equal(cfg->ciphers, M2M_DEFAULT_TLS12_CERT_CIPHERS);
+    assert_string_equal(m2m_registree_config_cse_id(cfg), "/in-cse");
+    m2m_registree_config_free(cfg);
+}
+
+static void test_good_token_inline_and_relative_root(void **state)
+{
+    char text[1024], rel[200], captured[512];
+    m2m_err err = {0};
+    m2m_registree_config *cfg;
+    (void)state;
+    /* relative to the details file's directory: ../<pki dir>/root.crt */
+    snprintf(rel, sizeof rel, "../%s/root.crt", strrchr(pki, '/') + 1);
+    snprintf(text, sizeof text, "%sroot-cert = %s\n%s[credentials]\nmechanism = token\n"
+             "token = Zm9vYmFyLWlkZW50aXR5LXRva2Vu\n", HEAD, rel, AE);
+    cfg = load_capturing(text, 0640, &err, captured, sizeof captured);
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg->mechanism, M2M_MECH_TOKEN);
+    assert_string_equal(cfg->token, "Zm9vYmFyLWlkZW50aXR5LXRva2Vu");
+    assert_non_null(cfg->root_cert);
+    assert_null(cfg->ocsp_cert);
+    assert_null(cfg->cert);
+    assert_string_equal(cfg->ciphers, M2M_DEFAULT_TLS12_CERT_CIPHERS);
+    /* an inline token in a file others may read */
+    assert_non_null(strstr(captured, "device.ini holds a token inline and is accessible by group or others "
+                                     "(mode 0640)"));
+    assert_null(strstr(captured, "Zm9vYmFy"));
+    m2m_registree_config_free(cfg);
+}
+
+static void test_good_token_file_with_warning(void **state)
+{
+    char text[1024], path[160], captured[512];
+    m2m_err err = {0};
+    m2m_registree_config *cfg;
+    (void)state;
+    snprintf(path, sizeof path, "%s/device.token", dir);
+    write_file(path, "\n  q1w2e3r4t5y6u7i8o9p0aa==  \n", 0644);
+    snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\nmechanism = token\n"
+             "token-file = device.token\n", HEAD, pki, AE);
+    cfg = load_capturing(text, 0600, &err, captured, sizeof captured);
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    assert_string_equal(cfg->token, "q1w2e3r4t5y6u7i8o9p0aa==");
+    assert_non_null(strstr(captured, "warning: token file"));
+    assert_non_null(strstr(captured, "device.token is accessible by group or others (mode 0644)"));
+    m2m_registree_config_free(cfg);
+}
+
+static void test_cert_key_file_warning(void **state)
+{
+    char text[1024], path[160], captured[512], cmd[600];
+    m2m_err err = {0};
+    m2m_registree_config *cfg;
+    (void)state;
+    snprintf(path, sizeof path, "%s/device.key", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s/device.key' '%s' && chmod 604 '%s'", pki, path, path);
+    assert_int_equal(system(cmd), 0);
+    snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\nmechanism = cert\n"
+             "cert-file = %s/device.crt\nkey-file = device.key\n", HEAD, pki, AE, pki);
+    cfg = load_capturing(text, 0600, &err, captured, sizeof captured);
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    assert_non_null(strstr(captured, "device.key is accessible by group or others (mode 0604)"));
+    assert_null(cfg->chain);
+    m2m_registree_config_free(cfg);
+}
+
+static void test_psk_with_root_cert(void **state)
+{
+    char text[1024];
+    m2m_err err = {0};
+    m2m_registree_config *cfg;
+    (void)state;
+    snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\nkey = " KEY16 "\n", HEAD, pki, AE);
+    write_file(ini, text, 0600);
+    cfg = m2m_registree_config_load(ini, &err);
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg->mechanism, M2M_MECH_PSK);
+    assert_non_null(cfg->root_cert); /* checked, not used */
+    assert_string_equal(cfg->ciphers, M2M_DEFAULT_TLS12_PSK_CIPHERS);
+    m2m_registree_config_free(cfg);
+}
+
+static void test_mismatched_keys(void **state)
+{
+    char text[1024], root[200];
+    (void)state;
+    snprintf(root, sizeof root, "root-cert = %s/root.crt\n", pki);
+    pki_ini(text, sizeof text, root, "mechanism = cert\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "device.ini:10: [credentials] token: not used with mechanism = cert (line 9); it belongs to "
+                       "mechanism = token");
+    pki_ini(text, sizeof text, root, "mechanism = token\ncert-file = d.crt\n");
+    expect_error(text, "device.ini:10: [credentials] cert-file: not used with mechanism = token (line 9); it "
+                       "belongs to mechanism = cert");
+    pki_ini(text, sizeof text, root, "mechanism = token\nkey = " KEY16 "\n");
+    expect_error(text, "device.ini:10: [credentials] key: not used with mechanism = token (line 9); it belongs to "
+                       "mechanism = psk");
+    pki_ini(text, sizeof text, root, "mechanism = token\ntoken-file = t\nkey-file = k\n");
+    expect_error(text, "device.ini:11: [credentials] key-file: not used with mechanism = token (line 9); it belongs "
+                       "to mechanism = psk or cert");
+    pki_ini(text, sizeof text, root, "mechanism = token\nchain-file = c.pem\n");
+    expect_error(text, "device.ini:10: [credentials] chain-file: not used with mechanism = token");
+    pki_ini(text, sizeof text, root, "token = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "device.ini:9: [credentials] token: not used with mechanism psk (the default: no mechanism is "
+                       "set); it belongs to mechanism = token");
+    pki_ini(text, sizeof text, "ocsp-responder-cert = ocsp.crt\n", "key = " KEY16 "\n");
+    expect_error(text, "device.ini:4: [registrar] ocsp-responder-cert: not used with mechanism psk (the default: no "
+                       "mechanism is set); it belongs to mechanism = cert or token");
+    pki_ini(text, sizeof text, root, "mechanism = token\ntoken = abcdefghijklmnopqrstuv\ntoken-file = t\n");
+    expect_error(text, "device.ini:11: [credentials] token-file: both token (line 10) and token-file are set");
+}
+
+static void test_missing_pki_keys(void **state)
+{
+    char text[1024], root[200];
+    (void)state;
+    snprintf(root, sizeof root, "root-cert = %s/root.crt\n", pki);
+    pki_ini(text, sizeof text, root, "mechanism = cert\nkey-file = k\n");
+    expect_error(text, "device.ini: [credentials] cert-file: missing (required for mechanism cert");
+    pki_ini(text, sizeof text, root, "mechanism = cert\ncert-file = c\n");
+    expect_error(text, "device.ini: [credentials] key-file: missing (required for mechanism cert");
+    pki_ini(text, sizeof text, "", "mechanism = cert\ncert-file = c\nkey-file = k\n");
+    expect_error(text, "device.ini: [registrar] root-cert: missing (required for mechanism cert: the Registrar Root "
+                       "Certificate)");
+    pki_ini(text, sizeof text, root, "mechanism = token\n");
+    expect_error(text, "device.ini: [credentials] token or token-file: missing (required for mechanism token");
+    pki_ini(text, sizeof text, "", "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "device.ini: [registrar] root-cert: missing (required for mechanism token");
+}
+
+static void test_bad_tokens(void **state)
+{
+    char text[1024], root[200], path[160];
+    m2m_err err = {0};
+    (void)state;
+    snprintf(root, sizeof root, "root-cert = %s/root.crt\n", pki);
+    pki_ini(text, sizeof text, root, "mechanism = token\ntoken = short-secret\n");
+    expect_error(text, "device.ini:10: [credentials] token: the value is not an identity token (16 to 512 "
+                       "characters");
+    assert_null(strstr(err.msg, "short-secret")); /* never echoed */
+    write_file(ini, text, 0600);
+    assert_null(m2m_registree_config_load(ini, &err));
+    assert_null(strstr(err.msg, "short-secret"));
+    pki_ini(text, sizeof text, root, "mechanism = token\ntoken = abcdefghij=klmnopqrstuv\n");
+    expect_error(text, "is not an identity token"); /* padding only at the end */
+    pki_ini(text, sizeof text, root, "mechanism = token\ntoken = abcdefghijklmnop\"rstuv\n");
+    expect_error(text, "is not an identity token");
+    snprintf(path, sizeof path, "%s/two.token", dir);
+    write_file(path, "abcdefghijklmnopqrstuv\nabcdefghijklmnopqrstuv\n", 0600);
+    pki_ini(text, sizeof text, root, "mechanism = token\ntoken-file = two.token\n");
+    expect_error(text, "device.ini:10: [credentials] token-file: ");
+    expect_error(text, "two.token is not an identity token");
+    pki_ini(text, sizeof text, root, "mechanism = token\ntoken-file = none.token\n");
+    expect_error(text, "device.ini:10: [credentials] token-file: cannot open ");
+    assert_int_equal(m2m_token_syntax_ok("abcdefghijklmnopqrstuv"), 1);
+    assert_int_equal(m2m_token_syntax_ok("abcd-fgh_jklm.op~r+t/v=="), 1);
+    assert_int_equal(m2m_token_syntax_ok("================"), 0);
+    assert_int_equal(m2m_token_syntax_ok(NULL), 0);
+}
+
+static void test_bad_certificates(void **state)
+{
+    char text[1024], opt[300], path[160], cmd[600];
+    (void)state;
+    pki_ini(text, sizeof text, "root-cert = nowhere.crt\n", "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "device.ini:4: [registrar] root-cert: cannot open ");
+    expect_error(text, "nowhere.crt: No such file or directory");
+
+    snprintf(path, sizeof path, "%s/garbage.crt", dir);
+    write_file(path, "this is not PEM\n", 0600);
+    pki_ini(text, sizeof text, "root-cert = garbage.crt\n", "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "device.ini:4: [registrar] root-cert: ");
+    expect_error(text, "garbage.crt: no PEM certificate in it");
+
+    snprintf(cmd, sizeof cmd, "cat '%s/root.crt' '%s/evil-root.crt' >'%s/two.crt'", pki, pki, dir);
+    assert_int_equal(system(cmd), 0);
+    pki_ini(text, sizeof text, "root-cert = two.crt\n", "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "two.crt holds 2 certificates; give only the Registrar Root Certificate");
+
+    snprintf(opt, sizeof opt, "root-cert = %s/registrar.crt\n", pki);
+    pki_ini(text, sizeof text, opt, "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "registrar.crt is not self-signed; give the Registrar Root Certificate");
+
+    snprintf(opt, sizeof opt, "root-cert = %s/root.crt\nocsp-responder-cert = garbage.crt\n", pki);
+    pki_ini(text, sizeof text, opt, "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "device.ini:5: [registrar] ocsp-responder-cert: ");
+
+    /* the private key: encrypted, not matching the certificate, absent */
+    snprintf(opt, sizeof opt, "root-cert = %s/root.crt\n", pki);
+    snprintf(cmd, sizeof cmd, "mechanism = cert\ncert-file = %s/device.crt\nkey-file = %s/device-enc.key\n", pki, pki);
+    pki_ini(text, sizeof text, opt, cmd);
+    expect_error(text, "device.ini:11: [credentials] key-file: ");
+    expect_error(text, "device-enc.key is encrypted; m2mattach needs the key unencrypted");
+    snprintf(cmd, sizeof cmd, "mechanism = cert\ncert-file = %s/device.crt\nkey-file = %s/registrar.key\n", pki, pki);
+    pki_ini(text, sizeof text, opt, cmd);
+    expect_error(text, "registrar.key is not the private key of cert-file ");
+    snprintf(cmd, sizeof cmd, "mechanism = cert\ncert-file = %s/device.crt\nkey-file = %s/device.crt\n", pki, pki);
+    pki_ini(text, sizeof text, opt, cmd);
+    expect_error(text, "no PEM private key in ");
+    snprintf(cmd, sizeof cmd, "mechanism = cert\ncert-file = %s/device.key\nkey-file = %s/device.key\n", pki, pki);
+    pki_ini(text, sizeof text, opt, cmd);
+    expect_error(text, "device.ini:10: [credentials] cert-file: ");
+    expect_error(text, "device.key: no PEM certificate in it");
+}
+
+static void test_cert_ciphers(void **state)
+{
+    char text[1024], creds[400];
+    (void)state;
+    snprintf(creds, sizeof creds, "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n[tls]\nciphers = %s\n",
+             "PSK-AES128-CBC-SHA256");
+    snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\n%s", HEAD, pki, AE, creds);
+    expect_error(text, "device.ini:12: [tls] ciphers: no certificate cipher suite in 'PSK-AES128-CBC-SHA256' "
+                       "(mechanism token uses ECDHE-ECDSA suites, never PSK)");
+    /* the IANA-style name is not OpenSSL's: OpenSSL would drop it silently from a list */
+    snprintf(creds, sizeof creds, "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n[tls]\nciphers = %s\n",
+             "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-CBC-SHA256");
+    snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\n%s", HEAD, pki, AE, creds);
+    expect_error(text, "device.ini:12: [tls] ciphers: OpenSSL knows no cipher suite named "
+                       "'ECDHE-ECDSA-AES128-CBC-SHA256' (OpenSSL names, e.g. ECDHE-ECDSA-AES128-SHA256");
+}
+
+static int pki_setup(void **state)
+{
+    (void)state;
+    snprintf(pki, sizeof pki, "/tmp/m2m-detpki-XXXXXX");
+    return mkdtemp(pki) != NULL && pki_make(pki) == 0 ? 0 : -1;
+}
+
+static int pki_teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pki);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +648,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_file_errors_and_warning, setup, teardown),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test_setup_teardown(test_good_cert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_good_token_inline_and_relative_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_good_token_file_with_warning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_key_file_warning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_psk_with_root_cert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mismatched_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_pki_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_certificates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_ciphers, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }

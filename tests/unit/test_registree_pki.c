@@ -1,0 +1,540 @@
+/* The Registree API with the PKI mechanisms against a scripted Registrar in a thread of this process: TLS with the
+ * Registrar certificate of pki_fixture.h, asking every client for a certificate (as the real Registrar does on its
+ * one port), canned HTTP answers.
+ *   cert (x.y.6):  the Registree presents its certificate; Step 5 once, re-attachment is the handshake alone.
+ *   token (x.y.7): no client certificate; the CREATE carries "Authorization: Bearer <token>"; the token is
+ *                  single-use, so a registered token Registree does not connect again; a refused token is named.
+ *   both:          a Registrar whose certificate lacks the CSE-ID, or whose stapled OCSP status is not good, gets
+ *                  no request at all; SNI carries the host name. */
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "m2mattach/registree.h"
+#include "pki_fixture.h"
+#include "registree/state.h"
+
+#define TOKEN "dG9rZW4tZm9yLUNkZXZpY2UwMQ"
+
+static char pki[64];
+
+enum mode {
+    M_NORMAL,       /* 2001 to the registration, 2000 to anything else, keep-alive */
+    M_REFUSE_TOKEN  /* 4106 to the registration */
+};
+
+struct fake {
+    int lfd, port;
+    pthread_t thread;
+    SSL_CTX *ctx;
+    enum mode mode;
+    unsigned char *staple;   /* OCSP response to staple, or NULL */
+    long staple_len;
+    volatile int stop;
+    pthread_mutex_t mu;
+    int accepts, requests, client_certs;
+    char client_subject[256];
+    char sni[256];
+    char last[8192];
+    char dir[64], ini[128], state[160];
+};
+
+static int accept_any_client_cert(int ok, X509_STORE_CTX *ctx)
+{
+    (void)ok;
+    (void)ctx;
+    return 1; /* the real Registrar matches the public-key hash; here only what was sent matters */
+}
+
+static int staple_cb(SSL *ssl, void *arg)
+{
+    struct fake *f = arg;
+    unsigned char *copy;
+    if (f->staple == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    copy = OPENSSL_memdup(f->staple, (size_t)f->staple_len);
+    if (copy == NULL || SSL_set_tlsext_status_ocsp_resp(ssl, copy, f->staple_len) != 1)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static size_t read_request(SSL *ssl, char *buf, size_t cap)
+{
+    size_t len = 0;
+    for (;;) {
+        char *end, *cl;
+        size_t need;
+        int n;
+        buf[len] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (end != NULL) {
+            cl = strcasestr(buf, "\r\nContent-Length: ");
+            need = (size_t)(end + 4 - buf) + (cl != NULL && cl < end ? strtoul(cl + 18, NULL, 10) : 0);
+            if (len >= need)
+                return len;
+        }
+        if (len + 1 >= cap)
+            return 0;
+        n = SSL_read(ssl, buf + len, (int)(cap - 1 - len));
+        if (n <= 0)
+            return 0;
+        len += (size_t)n;
+    }
+}
+
+static void answer(struct fake *f, SSL *ssl, const char *req)
+{
+    char ri[64] = "none", resp[1024];
+    const char *body, *status, *rsc, *extra = "";
+    const char *p = strstr(req, "X-M2M-RI: ");
+    int is_registration = strncmp(req, "POST /~/in-cse HTTP/1.1", 23) == 0;
+    int n;
+
+    if (p != NULL)
+        sscanf(p + 10, "%63[^\r]", ri);
+    if (is_registration && f->mode == M_REFUSE_TOKEN) {
+        status = "403 Forbidden";
+        rsc = "4106";
+        body = "{\"m2m:dbg\":\"identity token already used\"}";
+    } else if (is_registration) {
+        status = "201 Created";
+        rsc = "2001";
+        extra = "Content-Location: /in-cse/device01\r\n";
+        body = "{\"m2m:ae\":{\"rn\":\"device01\",\"aei\":\"Cdevice01\",\"api\":\"Rdemo\"}}";
+    } else {
+        status = "200 OK";
+        rsc = "2000";
+        body = "{\"m2m:ae\":{\"aei\":\"Cdevice01\"}}";
+    }
+    n = snprintf(resp, sizeof resp,
+                 "HTTP/1.1 %s\r\nX-M2M-RSC: %s\r\nX-M2M-RI: %s\r\n%sContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 status, rsc, ri, extra, strlen(body), body);
+    SSL_write(ssl, resp, n);
+}
+
+static void *serve(void *arg)
+{
+    struct fake *f = arg;
+    sigset_t pipe_set;
+    /* A client that closes right after the handshake (a re-attachment) leaves the TLS 1.3 session tickets the
+     * server sends afterwards nowhere to go: EPIPE for this thread, not a SIGPIPE for the test process. */
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+    while (!f->stop) {
+        struct pollfd p = {.fd = f->lfd, .events = POLLIN};
+        SSL *ssl;
+        int fd;
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        ssl = SSL_new(f->ctx);
+        SSL_set_fd(ssl, fd);
+        pthread_mutex_lock(&f->mu);
+        f->accepts++;
+        pthread_mutex_unlock(&f->mu);
+        if (SSL_accept(ssl) == 1) {
+            X509 *peer = SSL_get1_peer_certificate(ssl);
+            const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+            char req[8192];
+            pthread_mutex_lock(&f->mu);
+            if (peer != NULL) {
+                f->client_certs++;
+                X509_NAME_oneline(X509_get_subject_name(peer), f->client_subject, sizeof f->client_subject);
+            }
+            snprintf(f->sni, sizeof f->sni, "%s", sni != NULL ? sni : "");
+            pthread_mutex_unlock(&f->mu);
+            X509_free(peer);
+            while (read_request(ssl, req, sizeof req) > 0) {
+                pthread_mutex_lock(&f->mu);
+                f->requests++;
+                snprintf(f->last, sizeof f->last, "%s", req);
+                pthread_mutex_unlock(&f->mu);
+                answer(f, ssl, req);
+            }
+        }
+        ERR_clear_error();
+        SSL_free(ssl);
+        close(fd);
+    }
+    return NULL;
+}
+
+/* The fake Registrar presents cert (a file of the fixture) with registrar.key. */
+static int fake_start(struct fake *f, const char *cert)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s", pki, cert);
+    f->ctx = SSL_CTX_new(TLS_server_method());
+    if (f->ctx == NULL || SSL_CTX_use_certificate_file(f->ctx, path, SSL_FILETYPE_PEM) != 1)
+        return -1;
+    snprintf(path, sizeof path, "%s/registrar.key", pki);
+    if (SSL_CTX_use_PrivateKey_file(f->ctx, path, SSL_FILETYPE_PEM) != 1)
+        return -1;
+    SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+    SSL_CTX_set_tlsext_status_cb(f->ctx, staple_cb);
+    SSL_CTX_set_tlsext_status_arg(f->ctx, f);
+    return pthread_create(&f->thread, NULL, serve, f) == 0 ? 0 : -1;
+}
+
+static void fake_staple(struct fake *f, const char *name)
+{
+    char path[160];
+    FILE *in;
+    snprintf(path, sizeof path, "%s/%s", pki, name);
+    in = fopen(path, "rb");
+    assert_non_null(in);
+    f->staple = malloc(8192);
+    assert_non_null(f->staple);
+    f->staple_len = (long)fread(f->staple, 1, 8192, in);
+    fclose(in);
+    assert_true(f->staple_len > 0);
+}
+
+static int setup(void **state)
+{
+    struct fake *f = calloc(1, sizeof *f);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/m2m-regpki-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->ini, sizeof f->ini, "%s/device.ini", f->dir);
+    snprintf(f->state, sizeof f->state, "%s/device.ini.state", f->dir);
+    pthread_mutex_init(&f->mu, NULL);
+    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(f->lfd, 16) != 0 ||
+        getsockname(f->lfd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    f->port = ntohs(a.sin_port);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fake *f = *state;
+    char cmd[128];
+    f->stop = 1;
+    if (f->ctx != NULL)
+        pthread_join(f->thread, NULL);
+    close(f->lfd);
+    SSL_CTX_free(f->ctx);
+    free(f->staple);
+    pthread_mutex_destroy(&f->mu);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    free(f);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* mechanism "cert" or "token"; host: the poa host; extra: more [registrar] lines */
+static void write_ini(struct fake *f, const char *mechanism, const char *host, const char *extra)
+{
+    FILE *out = fopen(f->ini, "w");
+    assert_non_null(out);
+    fprintf(out,
+            "[registrar]\npoa = https://%s:%d\ncse-id = /in-cse\nroot-cert = %s/root.crt\n%s"
+            "[registree]\nid = Cdevice01\napp-id = Rdemo\nname = device01\n[credentials]\nmechanism = %s\n",
+            host, f->port, pki, extra, mechanism);
+    if (strcmp(mechanism, "cert") == 0)
+        fprintf(out, "cert-file = %s/device.crt\nkey-file = %s/device.key\n", pki, pki);
+    else
+        fprintf(out, "token = " TOKEN "\n");
+    fclose(out);
+    chmod(f->ini, 0600);
+}
+
+static int counter(struct fake *f, const int *which)
+{
+    int v;
+    pthread_mutex_lock(&f->mu);
+    v = *which;
+    pthread_mutex_unlock(&f->mu);
+    return v;
+}
+
+/* The server thread may still be finishing a handshake that the client already considers done (TLS 1.3: the
+ * client's last flight): wait up to 3 s for a counter to reach want. */
+static int wait_counter(struct fake *f, const int *which, int want)
+{
+    for (int i = 0; i < 300 && counter(f, which) < want; i++)
+        usleep(10 * 1000);
+    return counter(f, which);
+}
+
+static void last_request(struct fake *f, char *out, size_t cap)
+{
+    pthread_mutex_lock(&f->mu);
+    snprintf(out, cap, "%s", f->last);
+    pthread_mutex_unlock(&f->mu);
+}
+
+struct session {
+    m2m_registree_config *cfg;
+    m2m_registree *r;
+};
+
+static struct session open_session(struct fake *f)
+{
+    struct session s;
+    m2m_err err = {0};
+    s.cfg = m2m_registree_config_load(f->ini, &err);
+    if (s.cfg == NULL)
+        fail_msg("%s", err.msg);
+    s.r = m2m_registree_new(s.cfg, &err);
+    assert_non_null(s.r);
+    return s;
+}
+
+static void close_session(struct session *s)
+{
+    m2m_registree_free(s->r);
+    m2m_registree_config_free(s->cfg);
+}
+
+static void test_cert_register_then_reattach(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    m2m_attach_info info;
+    m2m_reg_state st;
+    m2m_err err = {0};
+    char last[8192];
+
+    assert_int_equal(fake_start(f, "registrar.crt"), 0);
+    write_ini(f, "cert", "127.0.0.1", "");
+    s = open_session(f);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 1);
+    assert_string_equal(info.mechanism, "cert");
+    assert_string_equal(info.assigned_id, "Cdevice01");
+    assert_string_equal(info.tls_version, "TLSv1.3");
+    assert_int_equal(info.ocsp_checked, 0);
+    close_session(&s);
+
+    /* the Registree certificate went to the Registrar; the CREATE is the plain one, no token */
+    assert_int_equal(counter(f, &f->client_certs), 1);
+    pthread_mutex_lock(&f->mu);
+    assert_string_equal(f->client_subject, "/CN=Cdevice01");
+    assert_string_equal(f->sni, ""); /* an IP address: no SNI */
+    pthread_mutex_unlock(&f->mu);
+    last_request(f, last, sizeof last);
+    assert_true(strncmp(last, "POST /~/in-cse HTTP/1.1\r\n", 25) == 0);
+    assert_non_null(strstr(last, "\r\nX-M2M-Origin: Cdevice01\r\n"));
+    assert_null(strcasestr(last, "Authorization"));
+
+    assert_int_equal(m2m_state_load(f->state, &st, &err), 0);
+    assert_int_equal(st.registered, 1);
+    assert_string_equal(st.registrar_cse_id, "/in-cse");
+    assert_string_equal(st.key_id, "");
+
+    /* x.y.6 "subsequent attachments use the same flow": the certificate handshake again, no CREATE */
+    s = open_session(f);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 0);
+    assert_string_equal(info.mechanism, "cert");
+    close_session(&s);
+    assert_int_equal(counter(f, &f->accepts), 2);
+    assert_int_equal(wait_counter(f, &f->client_certs, 2), 2);
+    assert_int_equal(counter(f, &f->requests), 1);
+}
+
+static void test_token_register_single_use(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    m2m_attach_info info;
+    m2m_request req = {.method = "GET", .path = "/~/in-cse/device01"};
+    m2m_reply reply;
+    char last[8192], want[400];
+
+    assert_int_equal(fake_start(f, "registrar.crt"), 0);
+    write_ini(f, "token", "127.0.0.1", "");
+    s = open_session(f);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 1);
+    assert_string_equal(info.mechanism, "token");
+    last_request(f, last, sizeof last);
+    assert_true(strncmp(last, "POST /~/in-cse HTTP/1.1\r\n", 25) == 0);
+    assert_non_null(strstr(last, "\r\nAuthorization: Bearer " TOKEN "\r\n"));
+    assert_non_null(strstr(last, "\r\nX-M2M-Origin: Cdevice01\r\n"));
+    assert_int_equal(counter(f, &f->client_certs), 0); /* x.y.7: the Registree is not authenticated in TLS */
+
+    /* the context is bound now: requests go on over the same connection, without the token */
+    if (m2m_registree_send(s.r, &req, &reply) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(reply.rsc, 2000);
+    m2m_reply_free(&reply);
+    last_request(f, last, sizeof last);
+    assert_null(strcasestr(last, "Authorization"));
+    assert_int_equal(counter(f, &f->accepts), 1);
+
+    /* once the connection is gone, it cannot be re-established with the used token: nothing is sent */
+    m2m_registree_disconnect(s.r);
+    assert_int_equal(m2m_registree_send(s.r, &req, &reply), -1);
+    assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
+    close_session(&s);
+
+    s = open_session(f);
+    assert_int_equal(m2m_registree_attach(s.r, &info), -1);
+    assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
+    snprintf(want, sizeof want, "token attachment is single-use: Cdevice01 is already registered with /in-cse "
+             "(state file %s); re-attach with a key generated over a token session (issue 4: attach --rekey) or "
+             "enrol a new token", f->state);
+    assert_string_equal(m2m_registree_error(s.r), want);
+    assert_string_equal(info.mechanism, "token");
+    close_session(&s);
+    assert_int_equal(counter(f, &f->accepts), 1);
+    assert_int_equal(counter(f, &f->requests), 2);
+}
+
+static void test_token_refused(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    char want[300];
+
+    f->mode = M_REFUSE_TOKEN;
+    assert_int_equal(fake_start(f, "registrar.crt"), 0);
+    write_ini(f, "token", "127.0.0.1", "");
+    s = open_session(f);
+    assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
+    assert_int_equal(m2m_registree_error_code(s.r), M2M_E_REFUSED);
+    snprintf(want, sizeof want, "registration refused by Registrar 127.0.0.1:%d: 4106 ", f->port);
+    if (strstr(m2m_registree_error(s.r), want) == NULL ||
+        strstr(m2m_registree_error(s.r), "identity token already used (the identity token was not accepted: wrong, "
+                                         "already used or expired)") == NULL)
+        fail_msg("unexpected message: %s", m2m_registree_error(s.r));
+    assert_null(strstr(m2m_registree_error(s.r), TOKEN));
+    close_session(&s);
+    assert_int_equal(access(f->state, F_OK), -1);
+}
+
+static void test_wrong_cse_id_sends_nothing(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    char want[300];
+
+    assert_int_equal(fake_start(f, "other.crt"), 0);
+    write_ini(f, "token", "127.0.0.1", "");
+    s = open_session(f);
+    assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
+    assert_int_equal(m2m_registree_error_code(s.r), M2M_E_AUTH);
+    snprintf(want, sizeof want, "Registrar 127.0.0.1:%d: certificate does not carry CSE-ID /in-cse (subjectAltName: "
+             "URI:/other-cse, DNS:other.m2m.localhost)", f->port);
+    assert_string_equal(m2m_registree_error(s.r), want);
+    close_session(&s);
+    assert_int_equal(counter(f, &f->requests), 0); /* the token never left the device */
+    assert_int_equal(access(f->state, F_OK), -1);
+}
+
+static void test_ocsp_good_and_sni(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    m2m_attach_info info;
+    char extra[200];
+
+    fake_staple(f, "resp-good.der");
+    assert_int_equal(fake_start(f, "registrar.crt"), 0);
+    snprintf(extra, sizeof extra, "ocsp-responder-cert = %s/ocsp.crt\n", pki);
+    write_ini(f, "cert", "localhost", extra); /* a name: it goes out as SNI */
+    s = open_session(f);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.ocsp_checked, 1);
+    assert_int_equal(info.created, 1);
+    close_session(&s);
+    pthread_mutex_lock(&f->mu);
+    assert_string_equal(f->sni, "localhost");
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void test_ocsp_revoked_sends_nothing(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    char extra[200];
+
+    fake_staple(f, "resp-revoked.der");
+    assert_int_equal(fake_start(f, "registrar.crt"), 0);
+    snprintf(extra, sizeof extra, "ocsp-responder-cert = %s/ocsp.crt\n", pki);
+    write_ini(f, "cert", "127.0.0.1", extra);
+    s = open_session(f);
+    assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
+    assert_int_equal(m2m_registree_error_code(s.r), M2M_E_AUTH);
+    assert_non_null(strstr(m2m_registree_error(s.r), "OCSP: the Registrar certificate (serial 1001) is revoked"));
+    close_session(&s);
+    assert_int_equal(counter(f, &f->requests), 0);
+    assert_int_equal(counter(f, &f->client_certs), 0); /* TLS 1.3: checked before the certificate is sent */
+}
+
+static void test_ocsp_missing_sends_nothing(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    char extra[200];
+
+    assert_int_equal(fake_start(f, "registrar.crt"), 0);
+    snprintf(extra, sizeof extra, "ocsp-responder-cert = %s/ocsp.crt\n[tls]\nversion = 1.2\n", pki);
+    write_ini(f, "token", "127.0.0.1", extra);
+    s = open_session(f);
+    assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
+    assert_non_null(strstr(m2m_registree_error(s.r), ": no stapled OCSP response (ocsp-responder-cert "));
+    close_session(&s);
+    assert_int_equal(counter(f, &f->requests), 0);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(pki, sizeof pki, "/tmp/m2m-regpkifix-XXXXXX");
+    return mkdtemp(pki) != NULL && pki_make(pki) == 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pki);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cert_register_then_reattach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_register_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_cse_id_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ocsp_good_and_sni, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ocsp_revoked_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ocsp_missing_sends_nothing, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
