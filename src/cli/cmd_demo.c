@@ -14,14 +14,17 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "crypto/secret.h"
 #include "m2mattach/registrar.h"
 #include "m2mattach/registree.h"
 #include "onem2m/status.h"
 #include "registrar/enrolment.h"
+#include "secctx/token.h"
 #include "util/hex.h"
 
 typedef struct demo {
+    char camera_hash[65];
     char dir[64];
     char db[128];
     char log[128];
@@ -172,6 +175,91 @@ static void close_registree(m2m_registree *r, m2m_registree_config *cfg)
     m2m_registree_config_free(cfg);
 }
 
+/* x.y.6 and x.y.7: the two PKI mechanisms, on the same port as PSK. */
+static void pki_flows(demo *d)
+{
+    m2m_registree_config *cfg = NULL;
+    m2m_registree *r = NULL;
+    m2m_attach_info info;
+    m2m_err err = {0};
+    char ini[1024], path[256], token[64];
+    double t0;
+
+    printf("\n-- x.y.6 Initial attachment with PKI and a client certificate --------------------------------\n");
+    t0 = now_ms();
+    if (m2m_enrol_cert(d->db, "Cdemo-camera", d->camera_hash, NULL, &err) != 0) {
+        fprintf(stderr, "demo: %s\n", err.msg);
+        d->failures++;
+        return;
+    }
+    step("Step 1", "Enrolment", now_ms() - t0, "AE   Cdemo-camera   public-key hash %.16s... (self-signed certificate)",
+         d->camera_hash);
+    snprintf(ini, sizeof ini,
+             "[registrar]\npoa = https://127.0.0.1:%d\ncse-id = /in-cse\nroot-cert = root.crt\n\n[registree]\n"
+             "id = Cdemo-camera\napp-id = Rdemo.camera\n\n[credentials]\nmechanism = cert\ncert-file = camera.crt\n"
+             "key-file = camera.key\n", d->port);
+    snprintf(path, sizeof path, "%s/camera.ini", d->dir);
+    if (write_file(path, ini, 0600) != 0) {
+        d->failures++;
+        return;
+    }
+    step("Step 2", "Attachment details", -1, "camera.ini: Registrar root certificate and CSE-ID, own certificate + key");
+    r = attach(d, "camera", &cfg, &info, 1);
+    if (r != NULL && info.assigned_id[0] != '\0') {
+        step("Step 4", "Security context", info.handshake_ms, "%s %s: Registrar chain and CSE-ID /in-cse verified; "
+             "client key matches the enrolled hash", info.tls_version, info.cipher);
+        step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s",
+             info.assigned_id);
+    }
+    close_registree(r, cfg);
+    r = NULL, cfg = NULL;
+
+    printf("\n-- x.y.7 Initial attachment with PKI and an identity token ----------------------------------\n");
+    t0 = now_ms();
+    if (m2m_enrol_token(d->db, "Cdemo-meter", (int64_t)time(NULL) + 3600, token, &err) != 0) {
+        fprintf(stderr, "demo: %s\n", err.msg);
+        d->failures++;
+        return;
+    }
+    step("Step 1", "Enrolment", now_ms() - t0, "AE   Cdemo-meter    128-bit identity token, single use, 1 h "
+         "(the store keeps its SHA-256)");
+    for (int copy = 0; copy < 2; copy++) {
+        snprintf(ini, sizeof ini,
+                 "[registrar]\npoa = https://127.0.0.1:%d\ncse-id = /in-cse\nroot-cert = root.crt\n\n[registree]\n"
+                 "id = Cdemo-meter\napp-id = Rdemo.meter\n\n[credentials]\nmechanism = token\ntoken-file = meter.token\n",
+                 d->port);
+        snprintf(path, sizeof path, "%s/%s.ini", d->dir, copy ? "meter-copy" : "meter");
+        if (write_file(path, ini, 0600) != 0) {
+            d->failures++;
+            break;
+        }
+        if (copy == 0) {
+            char tokfile[160], line[80];
+            snprintf(tokfile, sizeof tokfile, "%s/meter.token", d->dir);
+            snprintf(line, sizeof line, "%s\n", token);
+            if (write_file(tokfile, line, 0600) != 0) {
+                d->failures++;
+                break;
+            }
+            step("Step 2", "Attachment details", -1, "meter.ini: Registrar root certificate and CSE-ID, the token");
+        }
+        r = attach(d, copy ? "meter-copy" : "meter", &cfg, &info, copy == 0);
+        if (copy == 0 && r != NULL && info.assigned_id[0] != '\0') {
+            step("Step 4", "Security context", info.handshake_ms, "%s %s: only the Registrar is authenticated here",
+                 info.tls_version, info.cipher);
+            step("Step 5", "Registration", info.registration_ms, "CREATE <AE> + Authorization: Bearer <token> -> 2001, "
+                 "context bound to %s", info.assigned_id);
+        } else if (copy == 1) {
+            step("attack", "Reused token", -1, "a second device presents the same token");
+            verdict(d, r != NULL && info.assigned_id[0] == '\0' && strstr(m2m_registree_error(r), "4106") != NULL,
+                    "%.220s", r ? m2m_registree_error(r) : "?");
+        }
+        close_registree(r, cfg);
+        r = NULL, cfg = NULL;
+    }
+    m2m_wipe(token, sizeof token);
+}
+
 static void run(demo *d)
 {
     char kid_ae[33], kid_cse[33];
@@ -249,6 +337,8 @@ static void run(demo *d)
     close_registree(r, cfg);
     r = NULL, cfg = NULL;
 
+    pki_flows(d);
+
     printf("\n-- Revocation: the operator runs `m2mattach enrol revoke --registree-id Cdemo-sensor` ----------\n");
     {
         m2m_err err = {0};
@@ -287,6 +377,7 @@ int cmd_demo(int argc, char **argv)
     m2m_err err = {0};
     int keep = 0, c;
     double t0;
+    char reg_crt[128], reg_key[128];
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -309,13 +400,17 @@ int cmd_demo(int argc, char **argv)
 
     printf("\n-- Step 0 Pre-enrolment: the Registrar CSE --------------------------------------------------\n");
     t0 = now_ms();
+    snprintf(reg_crt, sizeof reg_crt, "%s/registrar.crt", d.dir);
+    snprintf(reg_key, sizeof reg_key, "%s/registrar.key", d.dir);
     d.registrar_log = fopen(d.log, "w");
     cfg = m2m_registrar_config_new();
     if (d.registrar_log == NULL || cfg == NULL ||
         m2m_registrar_init_store(d.db, "/in-cse", "cse-base", NULL, NULL, NULL, &err) != 0 ||
         m2m_registrar_config_set_db(cfg, d.db, &err) != 0 ||
         m2m_registrar_config_set_https(cfg, "127.0.0.1:0", &err) != 0 ||
-        m2m_registrar_config_set_threads(cfg, 2, &err) != 0) {
+        m2m_registrar_config_set_threads(cfg, 2, &err) != 0 ||
+        demo_make_pki(d.dir, "Cdemo-camera", "camera", d.camera_hash, &err) != 0 ||
+        m2m_registrar_config_set_cert(cfg, reg_crt, reg_key, NULL, &err) != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d.failures++;
         goto done;
@@ -330,7 +425,8 @@ int cmd_demo(int argc, char **argv)
     d.port = m2m_registrar_https_port(d.registrar);
     step("Step 0", "Registrar", now_ms() - t0, "CSE-ID /in-cse, CSEBase cse-base, listening https://127.0.0.1:%d",
          d.port);
-    detail("TLS 1.2 PSK-AES128-CBC-SHA256 / PSK-AES128-GCM-SHA256 / ECDHE-PSK-AES128-CBC-SHA256, TLS 1.3 PSK");
+    detail("certificate: DNS in-cse.m2m.localhost + URI /in-cse, from a lab root (name-constrained to m2m.localhost)");
+    detail("one port: TLS-PSK (TLS 1.2 ECDHE-PSK / PSK suites, TLS 1.3 PSK), client certificates, identity tokens");
 
     run(&d);
 
