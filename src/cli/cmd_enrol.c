@@ -37,6 +37,8 @@ static void enrol_usage(FILE *out)
             "        its SHA-256. It is single-use and expires after --ttl (default 7d; units s, m, h, d). It\n"
             "        replaces any unused token of that Registree.\n"
             "list    shows enrolments (ID, mechanism, key ID, dates); never keys. --all includes revoked ones.\n"
+            "        A PSK generated over a session (x.y.8) shows as pending beside the current one until the\n"
+            "        Registree first uses it.\n"
             "revoke  revokes the Registree's enrolment: its next handshake fails and the Registrar closes its open\n"
             "        connections within a few seconds.\n");
 }
@@ -278,6 +280,9 @@ static void print_enrolment(const m2m_enrolment *e, void *ctx)
             strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", &tm);
         }
         snprintf(note, sizeof note, "%s, expires %s", e->used ? "used" : "unused", exp);
+    } else if (strcmp(e->mechanism, "psk") == 0 && !e->revoked) {
+        snprintf(note, sizeof note, "%s", e->pending ? "pending: generated over a session (x.y.8), not used yet"
+                                                     : "current");
     } else if (strcmp(e->mechanism, "cert") == 0 && e->chain_root != NULL) {
         snprintf(note, sizeof note, "chain to enrolled root required");
     }
