@@ -553,7 +553,7 @@ int h_make_cert(const char *crt, const char *key, const char *cn, const char *sa
     RAND_bytes(serial, sizeof serial);
     serial[0] &= 0x7f;
     ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), ((uint64_t)serial[0] << 56) | ((uint64_t)serial[1] << 48) |
-                                                          ((uint64_t)serial[2] << 40) | serial[3] << 24 | serial[4]);
+                                                          ((uint64_t)serial[2] << 40) | ((uint64_t)serial[3] << 24) | serial[4]);
     X509_gmtime_adj(X509_getm_notBefore(x), from_s);
     X509_gmtime_adj(X509_getm_notAfter(x), until_s);
     X509_set_pubkey(x, pk);
