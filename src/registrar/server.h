@@ -99,7 +99,7 @@ struct m2m_registrar {
 };
 
 /* secctx/resume.c */
-void m2m_resume_install(SSL_CTX *ctx);
+void m2m_resume_install(SSL_CTX *ctx, int64_t period);
 void m2m_resume_refresh_keys(struct worker *w, int rotate);
 
 /* registrar/admin.c: the admin listener with /metrics (Prometheus text format). */

@@ -20,8 +20,8 @@ enum field {
     F_POA, F_CSE_ID, F_ROOT_CERT, F_OCSP_CERT,
     F_ID, F_APP_ID, F_NAME, F_CSE_BASE,
     F_MECHANISM, F_KEY_FILE, F_KEY, F_CERT_FILE, F_CHAIN_FILE, F_TOKEN, F_TOKEN_FILE,
-    F_TLS_VERSION, F_CIPHERS, F_TIMEOUT,
-    F_STATE_FILE,
+    F_TLS_VERSION, F_CIPHERS, F_TIMEOUT, F_RESUMPTION,
+    F_STATE_FILE, F_GEN_KEY_FILE,
     F_COUNT
 };
 
@@ -37,7 +37,8 @@ static const struct {
     [F_CHAIN_FILE] = {"credentials", "chain-file"}, [F_TOKEN] = {"credentials", "token"},
     [F_TOKEN_FILE] = {"credentials", "token-file"}, [F_TLS_VERSION] = {"tls", "version"},
     [F_CIPHERS] = {"tls", "ciphers"},       [F_TIMEOUT] = {"tls", "timeout"},
-    [F_STATE_FILE] = {"state", "file"},
+    [F_RESUMPTION] = {"tls", "resumption"},
+    [F_STATE_FILE] = {"state", "file"},     [F_GEN_KEY_FILE] = {"state", "generated-key-file"},
 };
 
 static const char *const SECTIONS[] = {"registrar", "registree", "credentials", "tls", "state"};
@@ -860,8 +861,21 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
                             m2m_mechanism_name(cfg->mechanism));
         }
     }
+    cfg->ciphers_set = c->at_line[F_CIPHERS] != 0;
     cfg->ciphers = c->value[F_CIPHERS];
     c->value[F_CIPHERS] = NULL;
+
+    cfg->resumption = 1;
+    if ((v = c->value[F_RESUMPTION]) != NULL) {
+        if (strcmp(v, "yes") == 0) {
+            cfg->resumption = 1;
+        } else if (strcmp(v, "no") == 0) {
+            cfg->resumption = 0;
+        } else {
+            where(c, F_RESUMPTION, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not one of yes, no", loc, v);
+        }
+    }
 
     cfg->timeout_ms = M2M_DEFAULT_IO_TIMEOUT_S * 1000;
     if ((v = c->value[F_TIMEOUT]) != NULL) {
@@ -882,6 +896,26 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
         cfg->state_path = NULL;
     if (cfg->state_path == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+    if (c->value[F_GEN_KEY_FILE] != NULL)
+        cfg->generated_key_path = resolve(c->path, c->value[F_GEN_KEY_FILE]);
+    else if (asprintf(&cfg->generated_key_path, "%s.generated.key", c->path) < 0)
+        cfg->generated_key_path = NULL;
+    if (cfg->generated_key_path == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+    if (strcmp(cfg->generated_key_path, cfg->state_path) == 0) {
+        where(c, F_GEN_KEY_FILE, loc, sizeof loc);
+        return m2m_fail(err, M2M_E_PARSE, "%s: the generated-key file cannot be the state file", loc);
+    }
+    /* rekey replaces the generated-key file: it must never be the credential the Registree falls back to */
+    if (c->value[F_KEY_FILE] != NULL) {
+        char *key_path = resolve(c->path, c->value[F_KEY_FILE]);
+        int same = key_path != NULL && strcmp(key_path, cfg->generated_key_path) == 0;
+        free(key_path);
+        if (same) {
+            where(c, F_GEN_KEY_FILE, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: the generated-key file cannot be [credentials] key-file", loc);
+        }
+    }
     return 0;
 }
 
@@ -978,6 +1012,7 @@ void m2m_registree_config_free(m2m_registree_config *cfg)
     free(cfg->cse_base);
     free(cfg->ciphers);
     free(cfg->state_path);
+    free(cfg->generated_key_path);
     free(cfg);
 }
 
@@ -989,4 +1024,9 @@ const char *m2m_registree_config_state_path(const m2m_registree_config *cfg)
 const char *m2m_registree_config_cse_id(const m2m_registree_config *cfg)
 {
     return cfg != NULL ? cfg->cse_id : NULL;
+}
+
+const char *m2m_registree_config_generated_key_path(const m2m_registree_config *cfg)
+{
+    return cfg != NULL ? cfg->generated_key_path : NULL;
 }

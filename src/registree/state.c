@@ -7,15 +7,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "registree/state.h"
 
-/* A state file is a few hundred bytes; a bigger one is not ours. */
-#define STATE_MAX 65536
+/* A state file is a few hundred bytes, plus two saved sessions in base64; a bigger one is not ours. */
+#define STATE_MAX (4 * (M2M_SESSION_DER_MAX / 3 + 1) * M2M_SLOTS + 16384)
 
 static const char HEADER[] = "# m2mattach Registree state: written by m2mattach, do not edit while it runs\n";
 
-enum state_key { K_REGISTERED, K_ASSIGNED_ID, K_RESOURCE, K_REGISTRAR, K_KEY_ID, K_COUNT };
-static const char *const KEYS[K_COUNT] = {"registered", "assigned-id", "resource", "registrar-cse-id", "key-id"};
+enum state_key {
+    K_REGISTERED, K_ASSIGNED_ID, K_RESOURCE, K_REGISTRAR, K_KEY_ID, K_GEN_KEY_ID, K_PREV_GEN_KEY_ID,
+    K_SESSION, K_SESSION_FOR, K_SESSION_MS, K_GSESSION, K_GSESSION_FOR, K_GSESSION_MS, K_COUNT
+};
+static const char *const KEYS[K_COUNT] = {
+    "registered", "assigned-id", "resource", "registrar-cse-id", "key-id", "generated-key-id",
+    "previous-generated-key-id", "session", "session-for", "session-full-handshake-ms", "generated-session",
+    "generated-session-for", "generated-session-full-handshake-ms"};
 
 static char *trim(char *s, char *end)
 {
@@ -37,6 +46,48 @@ static int is_key_id(const char *v)
     return 1;
 }
 
+/* A saved session in base64 (RFC 4648, one line). */
+static int set_session(m2m_saved_session *s, const char *v, const char *path, int line, const char *key,
+                       m2m_err *err)
+{
+    size_t n = strlen(v), pad = 0;
+    int got;
+
+    s->der_len = 0;
+    if (n == 0)
+        return 0;
+    if (n % 4 != 0 || n / 4 * 3 > M2M_SESSION_DER_MAX)
+        return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s is not a saved session (base64 of at most %d octets)", path,
+                        line, key, M2M_SESSION_DER_MAX);
+    while (pad < 2 && v[n - 1 - pad] == '=')
+        pad++;
+    got = EVP_DecodeBlock(s->der, (const unsigned char *)v, (int)n);
+    if (got < 0 || (size_t)got < pad + 1 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                      "0123456789+/") != n - pad) {
+        OPENSSL_cleanse(s->der, sizeof s->der);
+        return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s is not valid base64", path, line, key);
+    }
+    s->der_len = (size_t)got - pad;
+    return 0;
+}
+
+static int set_ms(double *out, const char *v, const char *path, int line, const char *key, m2m_err *err)
+{
+    char *end;
+    double d;
+    if (v[0] == '\0') {
+        *out = 0;
+        return 0;
+    }
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || end == v || !(d >= 0 && d < 1e7))
+        return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s must be a number of milliseconds, not '%.40s'", path, line,
+                        key, v);
+    *out = d;
+    return 0;
+}
+
 static int set_value(m2m_reg_state *st, enum state_key k, const char *v, const char *path, int line, m2m_err *err)
 {
     char *dst = NULL;
@@ -49,15 +100,29 @@ static int set_value(m2m_reg_state *st, enum state_key k, const char *v, const c
         st->registered = v[0] == '1';
         return 0;
     case K_KEY_ID:
+    case K_GEN_KEY_ID:
+    case K_PREV_GEN_KEY_ID:
         if (v[0] != '\0' && !is_key_id(v))
-            return m2m_fail(err, M2M_E_PARSE, "%s:%d: key-id must be %d lowercase hex characters", path, line,
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s must be %d lowercase hex characters", path, line, KEYS[k],
                             M2M_KEYID_HEX_LEN);
-        dst = st->key_id;
-        cap = sizeof st->key_id;
+        dst = k == K_KEY_ID ? st->key_id : k == K_GEN_KEY_ID ? st->generated_key_id : st->previous_generated_key_id;
+        cap = M2M_KEYID_HEX_LEN + 1;
         break;
     case K_ASSIGNED_ID: dst = st->assigned_id; cap = sizeof st->assigned_id; break;
     case K_RESOURCE: dst = st->resource; cap = sizeof st->resource; break;
     case K_REGISTRAR: dst = st->registrar_cse_id; cap = sizeof st->registrar_cse_id; break;
+    case K_SESSION: return set_session(&st->session[M2M_SLOT_DETAILS], v, path, line, KEYS[k], err);
+    case K_GSESSION: return set_session(&st->session[M2M_SLOT_GENERATED], v, path, line, KEYS[k], err);
+    case K_SESSION_MS: return set_ms(&st->session[M2M_SLOT_DETAILS].full_ms, v, path, line, KEYS[k], err);
+    case K_GSESSION_MS: return set_ms(&st->session[M2M_SLOT_GENERATED].full_ms, v, path, line, KEYS[k], err);
+    case K_SESSION_FOR:
+        dst = st->session[M2M_SLOT_DETAILS].binding;
+        cap = M2M_SESSION_FOR_MAX;
+        break;
+    case K_GSESSION_FOR:
+        dst = st->session[M2M_SLOT_GENERATED].binding;
+        cap = M2M_SESSION_FOR_MAX;
+        break;
     case K_COUNT: break;
     }
     if (dst == NULL || strlen(v) >= cap)
@@ -96,7 +161,7 @@ static int parse(char *text, size_t len, const char *path, m2m_reg_state *st, m2
             if (strcmp(key, KEYS[k]) == 0)
                 break;
         if (k == K_COUNT)
-            return m2m_fail(err, M2M_E_PARSE, "%s:%d: unknown key '%s'", path, line, key);
+            return m2m_fail(err, M2M_E_PARSE, "%s:%d: unknown key '%.60s'", path, line, key);
         if (seen[k])
             return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s appears twice", path, line, key);
         seen[k] = line;
@@ -109,7 +174,20 @@ static int parse(char *text, size_t len, const char *path, m2m_reg_state *st, m2
     if (st->registered && (st->assigned_id[0] == '\0' || st->registrar_cse_id[0] == '\0'))
         return m2m_fail(err, M2M_E_PARSE, "%s: registered = 1 without assigned-id and registrar-cse-id: the file "
                         "is damaged", path);
+    for (int i = 0; i < M2M_SLOTS; i++)
+        if ((st->session[i].der_len == 0) != (st->session[i].binding[0] == '\0'))
+            return m2m_fail(err, M2M_E_PARSE, "%s: %s without %s: the file is damaged", path,
+                            KEYS[i == 0 ? (st->session[i].der_len ? K_SESSION : K_SESSION_FOR)
+                                        : (st->session[i].der_len ? K_GSESSION : K_GSESSION_FOR)],
+                            KEYS[i == 0 ? (st->session[i].der_len ? K_SESSION_FOR : K_SESSION)
+                                        : (st->session[i].der_len ? K_GSESSION_FOR : K_GSESSION)]);
     return 0;
+}
+
+void m2m_state_wipe(m2m_reg_state *st)
+{
+    if (st != NULL)
+        OPENSSL_cleanse(st, sizeof *st);
 }
 
 int m2m_state_load(const char *path, m2m_reg_state *st, m2m_err *err)
@@ -146,12 +224,15 @@ int m2m_state_load(const char *path, m2m_reg_state *st, m2m_err *err)
     }
     buf[len] = '\0';
     if (parse(buf, len, path, st, err) != 0) {
-        memset(st, 0, sizeof *st);
+        m2m_state_wipe(st);
         goto done;
     }
     rc = 0;
 done:
-    free(buf);
+    if (buf != NULL) {
+        OPENSSL_cleanse(buf, len); /* it held the saved sessions */
+        free(buf);
+    }
     close(fd);
     return rc;
 }
@@ -164,8 +245,9 @@ static int printable(const char *s)
     return 1;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+static int write_all(int fd, const void *data, size_t len)
 {
+    const char *p = data;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -195,25 +277,11 @@ static int sync_dir_of(const char *path)
     return rc;
 }
 
-int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
+int m2m_file_replace(const char *path, const void *data, size_t len, m2m_err *err)
 {
-    char *text = NULL, *tmp = NULL;
-    int fd = -1, rc = -1, len;
+    char *tmp = NULL;
+    int fd = -1, rc = -1;
 
-    /* The values come partly from the Registrar: a line break in one would forge another key. */
-    if (!printable(st->assigned_id) || !printable(st->resource) || !printable(st->registrar_cse_id) ||
-        !printable(st->key_id)) {
-        m2m_fail(err, M2M_E_ARG, "%s: refusing to store a value with control characters", path);
-        goto done;
-    }
-    len = asprintf(&text, "%sregistered = %d\nassigned-id = %s\nresource = %s\nregistrar-cse-id = %s\nkey-id = %s\n",
-                   HEADER, st->registered ? 1 : 0, st->assigned_id, st->resource, st->registrar_cse_id,
-                   st->key_id);
-    if (len < 0) {
-        text = NULL;
-        m2m_fail(err, M2M_E_NOMEM, "out of memory");
-        goto done;
-    }
     if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0) {
         tmp = NULL;
         m2m_fail(err, M2M_E_NOMEM, "out of memory");
@@ -228,7 +296,7 @@ int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
         tmp = NULL;
         goto done;
     }
-    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_all(fd, text, (size_t)len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         m2m_fail(err, M2M_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
         goto done;
     }
@@ -239,7 +307,7 @@ int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: cannot replace the state file: %s", path, strerror(errno));
+        m2m_fail(err, M2M_E_IO, "%s: cannot replace it: %s", path, strerror(errno));
         goto done;
     }
     free(tmp);
@@ -256,6 +324,78 @@ done:
         unlink(tmp);
         free(tmp);
     }
-    free(text);
+    return rc;
+}
+
+/* base64 of a saved session, malloc'd ("" when there is none); NULL when out of memory. */
+static char *session_text(const m2m_saved_session *s)
+{
+    char *out = malloc(4 * (s->der_len / 3 + 1) + 1);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    if (s->der_len > 0)
+        EVP_EncodeBlock((unsigned char *)out, s->der, (int)s->der_len);
+    return out;
+}
+
+int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
+{
+    char *text = NULL, *sess[M2M_SLOTS] = {NULL, NULL}, ms[M2M_SLOTS][32];
+    int rc = -1, len = -1;
+
+    /* The values come partly from the Registrar: a line break in one would forge another key. */
+    if (!printable(st->assigned_id) || !printable(st->resource) || !printable(st->registrar_cse_id) ||
+        !printable(st->key_id) || !printable(st->generated_key_id) || !printable(st->previous_generated_key_id) ||
+        !printable(st->session[0].binding) || !printable(st->session[1].binding)) {
+        m2m_fail(err, M2M_E_ARG, "%s: refusing to store a value with control characters", path);
+        goto done;
+    }
+    for (int i = 0; i < M2M_SLOTS; i++) {
+        const m2m_saved_session *s = &st->session[i];
+        if (s->der_len > M2M_SESSION_DER_MAX || (s->der_len == 0) != (s->binding[0] == '\0')) {
+            m2m_fail(err, M2M_E_ARG, "%s: refusing to store a session without its binding", path);
+            goto done;
+        }
+        if ((sess[i] = session_text(s)) == NULL) {
+            m2m_fail(err, M2M_E_NOMEM, "out of memory");
+            goto done;
+        }
+        if (s->full_ms > 0 && s->full_ms < 1e7)
+            snprintf(ms[i], sizeof ms[i], "%.3f", s->full_ms);
+        else
+            ms[i][0] = '\0';
+    }
+    len = asprintf(&text, "%sregistered = %d\nassigned-id = %s\nresource = %s\nregistrar-cse-id = %s\nkey-id = %s\n"
+                          "generated-key-id = %s\nprevious-generated-key-id = %s\n"
+                          "%s%s%s%s%s%s%s%s%s" "%s%s%s%s%s%s%s%s%s",
+                   HEADER, st->registered ? 1 : 0, st->assigned_id, st->resource, st->registrar_cse_id,
+                   st->key_id, st->generated_key_id, st->previous_generated_key_id,
+                   sess[0][0] ? "session-for = " : "", st->session[0].binding, sess[0][0] ? "\n" : "",
+                   sess[0][0] && ms[0][0] ? "session-full-handshake-ms = " : "", sess[0][0] ? ms[0] : "",
+                   sess[0][0] && ms[0][0] ? "\n" : "",
+                   sess[0][0] ? "session = " : "", sess[0], sess[0][0] ? "\n" : "",
+                   sess[1][0] ? "generated-session-for = " : "", st->session[1].binding, sess[1][0] ? "\n" : "",
+                   sess[1][0] && ms[1][0] ? "generated-session-full-handshake-ms = " : "", sess[1][0] ? ms[1] : "",
+                   sess[1][0] && ms[1][0] ? "\n" : "",
+                   sess[1][0] ? "generated-session = " : "", sess[1], sess[1][0] ? "\n" : "");
+    if (len < 0) {
+        text = NULL;
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (m2m_file_replace(path, text, (size_t)len, err) != 0)
+        goto done;
+    rc = 0;
+done:
+    for (int i = 0; i < M2M_SLOTS; i++)
+        if (sess[i] != NULL) {
+            OPENSSL_cleanse(sess[i], strlen(sess[i]));
+            free(sess[i]);
+        }
+    if (text != NULL) {
+        OPENSSL_cleanse(text, (size_t)len);
+        free(text);
+    }
     return rc;
 }

@@ -53,6 +53,13 @@ struct m2m_tls_client {
     int peer_checked;      /* chain and CSE-ID passed in the verify callback */
     int ocsp_checked;      /* a good, fresh, correctly signed status was seen */
     char auth_msg[400];    /* why a check of the Registrar's certificate failed; "" when none did */
+
+    /* resumption (x.y.4) */
+    SSL_SESSION *offered;  /* the saved session offered, or NULL (a reference) */
+    SSL_SESSION *newest;   /* the newest resumable session received, or NULL (a reference) */
+    unsigned sessions;     /* how many were received */
+    int keep_sessions;
+    int resumed;
 };
 
 /* ---- time and signals ------------------------------------------------------------------------------------------- */
@@ -175,6 +182,34 @@ static int psk_use_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **
     *sess = s;
     *id = (const unsigned char *)c->identity;
     *idlen = strlen(c->identity);
+    return 1;
+}
+
+/* With mechanism psk the Registrar must prove the key. A TLS 1.3 Registrar that has a certificate and does not accept
+ * the PSK goes on with a certificate handshake instead; say that, rather than OpenSSL's "certificate verify failed". */
+static int psk_mode_refuse_cert(X509_STORE_CTX *ctx, void *arg)
+{
+    m2m_tls_client *c = arg;
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+    if (c->auth_msg[0] == '\0')
+        snprintf(c->auth_msg, sizeof c->auth_msg, "did not accept psk_identity %s and answered with a "
+                 "certificate instead (key not enrolled, revoked or replaced?)", c->identity);
+    return 0;
+}
+
+/* ---- resumption ------------------------------------------------------------------------------------------------- */
+
+/* SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE: OpenSSL hands every new session here (TLS 1.2 at the
+ * end of a full handshake, TLS 1.3 for each NewSessionTicket) and keeps none itself. Returning 1 keeps the
+ * reference. */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    m2m_tls_client *c = SSL_get_app_data(ssl);
+    if (c == NULL || !SSL_SESSION_is_resumable(sess))
+        return 0;
+    SSL_SESSION_free(c->newest);
+    c->newest = sess;
+    c->sessions++;
     return 1;
 }
 
@@ -561,6 +596,7 @@ static int make_psk_ctx(m2m_tls_client *c, const m2m_tls_client_config *cfg, m2m
     /* The Registrar proves itself by knowing the key; a certificate is never an acceptable substitute. With
      * VERIFY_PEER and an empty trust store any certificate fails, and connect() checks the outcome again. */
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_cert_verify_callback(c->ctx, psk_mode_refuse_cert, c);
     SSL_CTX_set_psk_client_callback(c->ctx, psk_client_cb);
     SSL_CTX_set_psk_use_session_callback(c->ctx, psk_use_session_cb);
     return 0;
@@ -635,6 +671,12 @@ static int make_ctx(m2m_tls_client *c, const m2m_tls_client_config *cfg, m2m_err
         ERR_clear_error();
         return m2m_fail(err, M2M_E_TLS, "cannot set the TLS versions or cipher suites");
     }
+    if (cfg->keep_sessions) {
+        SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(c->ctx, new_session_cb);
+    } else if (cfg->session == NULL) {
+        SSL_CTX_set_options(c->ctx, SSL_OP_NO_TICKET);
+    }
     return c->auth == M2M_TLS_AUTH_PSK ? make_psk_ctx(c, cfg, err) : make_cert_ctx(c, cfg, err);
 }
 
@@ -648,7 +690,38 @@ static int make_ssl(m2m_tls_client *c, const m2m_tls_client_config *cfg, m2m_err
         return m2m_fail(err, M2M_E_TLS, "cannot set the server name %s", cfg->host);
     if (c->ocsp != NULL && SSL_set_tlsext_status_type(c->ssl, TLSEXT_STATUSTYPE_ocsp) != 1)
         return m2m_fail(err, M2M_E_TLS, "cannot request OCSP stapling");
+    if (cfg->session != NULL) {
+        /* A session OpenSSL cannot use here (another protocol version, not resumable) is simply not offered. */
+        if (SSL_set_session(c->ssl, cfg->session) != 1 || SSL_SESSION_up_ref(cfg->session) != 1) {
+            ERR_clear_error();
+            return m2m_fail(err, M2M_E_TLS, "cannot offer the saved session");
+        }
+        c->offered = cfg->session;
+    }
     return 0;
+}
+
+/* After SSL_connect: was the offered session resumed? TLS 1.2: SSL_session_reused (a PSK key exchange is not a
+ * resumption there). TLS 1.3: OpenSSL says "reused" for an external PSK too; when the Registrar selects the
+ * resumption ticket the connection keeps the very session object offered, when it selects the external PSK (or no
+ * PSK) the connection gets another one. Checked before any post-handshake ticket replaces it. */
+static void note_resumption(m2m_tls_client *c)
+{
+    c->resumed = 0;
+    if (c->offered != NULL && SSL_session_reused(c->ssl) == 1)
+        c->resumed = SSL_version(c->ssl) == TLS1_3_VERSION ? SSL_get0_session(c->ssl) == c->offered : 1;
+    /* TLS 1.2: the session (with a ticket renewed in this handshake, which the new-session callback does not see
+     * on a resumption) is final now. */
+    if (c->keep_sessions && SSL_version(c->ssl) != TLS1_3_VERSION) {
+        SSL_SESSION *s = SSL_get1_session(c->ssl);
+        if (s != NULL && SSL_SESSION_is_resumable(s) && s != c->newest) {
+            SSL_SESSION_free(c->newest);
+            c->newest = s;
+            c->sessions++;
+        } else {
+            SSL_SESSION_free(s);
+        }
+    }
 }
 
 /* Certificate mode, after SSL_connect succeeded: the same checks once more from the outcome, so that a callback
@@ -658,14 +731,20 @@ static int after_cert_handshake(m2m_tls_client *c, m2m_err *err)
     const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
     int auth_nid = cipher != NULL ? SSL_CIPHER_get_auth_nid(cipher) : NID_undef;
 
-    if (SSL_get0_peer_certificate(c->ssl) == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK ||
+    if (c->resumed) {
+        /* x.y.4: the Registrar proved the secret of a session whose full handshake passed every check below (a
+         * session is kept only from a connection that did); no certificate is exchanged now. It must have been a
+         * certificate session, though. */
+        if (SSL_get0_peer_certificate(c->ssl) == NULL || auth_nid == NID_auth_psk || auth_nid == NID_auth_null)
+            auth_fail(c, "the resumed session was not one authenticated with the Registrar's certificate");
+    } else if (SSL_get0_peer_certificate(c->ssl) == NULL || SSL_get_verify_result(c->ssl) != X509_V_OK ||
         !c->peer_checked)
         auth_fail(c, "certificate was not verified against root-cert %s", c->root_name);
     else if (auth_nid == NID_auth_psk || auth_nid == NID_auth_null || SSL_session_reused(c->ssl))
         auth_fail(c, "the handshake was not authenticated with the Registrar's certificate");
     else if (c->ocsp != NULL && !c->ocsp_checked)
         check_ocsp(c, c->ssl);
-    if (c->auth_msg[0] == '\0' && c->have_client_cert && !c->cert_requested)
+    if (c->auth_msg[0] == '\0' && c->have_client_cert && !c->cert_requested && !c->resumed)
         auth_fail(c, "did not ask for the Registree certificate (x.y.6 needs a certificate handshake with client "
                   "authentication)");
     if (c->auth_msg[0] != '\0') {
@@ -704,6 +783,7 @@ static int handshake(m2m_tls_client *c, m2m_err *err)
         return m2m_fail(err, M2M_E_TLS, "TLS handshake with %s failed: %s", c->peer, why);
     }
     c->handshake_ms = now_ms() - start;
+    note_resumption(c);
     if (c->auth == M2M_TLS_AUTH_CERT)
         return after_cert_handshake(c, err);
     /* Belt and braces for the verify setting above: the suite must be a PSK one (TLS 1.2) or the external PSK
@@ -763,6 +843,7 @@ m2m_tls_client *m2m_tls_client_connect(const m2m_tls_client_config *cfg, m2m_err
     }
     c->fd = -1;
     c->auth = cfg->auth;
+    c->keep_sessions = cfg->keep_sessions != 0;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : M2M_TLS_DEFAULT_TIMEOUT_MS;
     if (cfg->peer_name != NULL)
         snprintf(c->peer, sizeof c->peer, "%s", cfg->peer_name);
@@ -937,6 +1018,8 @@ void m2m_tls_client_close(m2m_tls_client *c)
         close(c->fd);
     m2m_secret_clear(&c->psk);
     X509_free(c->ocsp);
+    SSL_SESSION_free(c->offered);
+    SSL_SESSION_free(c->newest);
     free(c);
     sigpipe_restore(&g);
 }
@@ -970,4 +1053,73 @@ int m2m_tls_client_ocsp_checked(const m2m_tls_client *c)
 int m2m_tls_client_sent_certificate(const m2m_tls_client *c)
 {
     return c != NULL && c->have_client_cert && c->cert_requested;
+}
+
+int m2m_tls_client_resumed(const m2m_tls_client *c)
+{
+    return c != NULL && c->resumed;
+}
+
+SSL_SESSION *m2m_tls_client_get1_session(m2m_tls_client *c)
+{
+    if (c == NULL || c->newest == NULL || SSL_SESSION_up_ref(c->newest) != 1)
+        return NULL;
+    return c->newest;
+}
+
+unsigned m2m_tls_client_sessions(const m2m_tls_client *c)
+{
+    return c != NULL ? c->sessions : 0;
+}
+
+int m2m_tls_client_await_session(m2m_tls_client *c, int max_ms)
+{
+    double deadline = now_ms() + max_ms;
+    unsigned before;
+    sigpipe_guard g;
+    int got = 0;
+
+    if (c == NULL || c->ssl == NULL || c->broken || c->eof || !c->keep_sessions ||
+        SSL_version(c->ssl) != TLS1_3_VERSION)
+        return 0;
+    before = c->sessions;
+    sigpipe_block(&g);
+    for (;;) {
+        unsigned char b;
+        size_t n = 0;
+        int r, e;
+        ERR_clear_error();
+        /* SSL_peek processes the records that arrive (NewSessionTicket among them) and leaves application data
+         * where it is. */
+        r = SSL_peek_ex(c->ssl, &b, 1, &n);
+        if (c->sessions != before) {
+            got = 1;
+            break;
+        }
+        if (r == 1)
+            break; /* application data came first; the caller reads it */
+        e = SSL_get_error(c->ssl, r);
+        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+            wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) == 0)
+            continue;
+        if (e == SSL_ERROR_ZERO_RETURN)
+            c->eof = 2;
+        else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            c->broken = 1; /* the next read or write reports it */
+        break;
+    }
+    ERR_clear_error();
+    sigpipe_restore(&g);
+    return got;
+}
+
+int m2m_tls_client_export(m2m_tls_client *c, const char *label, unsigned char *out, size_t len, m2m_err *err)
+{
+    if (c == NULL || c->ssl == NULL || c->broken || label == NULL)
+        return m2m_fail(err, M2M_E_ARG, "TLS client: not connected");
+    if (SSL_export_keying_material(c->ssl, out, len, label, strlen(label), NULL, 0, 0) != 1) {
+        ERR_clear_error();
+        return m2m_fail(err, M2M_E_TLS, "%s: the TLS exporter failed", c->peer);
+    }
+    return 0;
 }

@@ -6,6 +6,12 @@
  *     signed, fresh "good" status must come with it. The client then presents its own certificate (x.y.6) or none
  *     (x.y.7, the token travels in Step 5). PSK is never offered in this mode.
  *
+ * Resumption (x.y.4): a saved session given in the configuration is offered; m2m_tls_client_resumed() tells whether
+ * the Registrar accepted it (in TLS 1.3 an external-PSK handshake also counts as "reused" for OpenSSL, so the
+ * answer is whether the session that was offered is the one in use). With keep_sessions the newest resumable
+ * session the Registrar issues (TLS 1.2: in the handshake; TLS 1.3: NewSessionTicket after it) is kept for the
+ * caller to save.
+ *
  *   m2m_tls_client *c = m2m_tls_client_connect(&cfg, &err);
  *   m2m_tls_client_write(c, req, len, &err); m2m_tls_client_read(c, buf, sizeof buf, &got, &err);
  *   m2m_tls_client_close(c);   // close_notify, free
@@ -75,6 +81,12 @@ typedef struct m2m_tls_client_config {
     X509 *client_cert;         /* x.y.6: the Registree certificate; NULL (x.y.7): present none */
     EVP_PKEY *client_key;      /* its private key, required with client_cert */
     STACK_OF(X509) *client_chain; /* optional intermediates sent after client_cert */
+
+    /* x.y.4 resumption, both modes */
+    SSL_SESSION *session;      /* a saved session to offer first (the client takes its own reference); NULL: none.
+                                * The Registrar may decline it: the handshake is then a full one. */
+    int keep_sessions;         /* 1: keep the newest resumable session received; 0 (and no session): ask for no
+                                * TLS 1.2 ticket */
 } m2m_tls_client_config;
 
 typedef struct m2m_tls_client m2m_tls_client;
@@ -109,5 +121,23 @@ int m2m_tls_client_ocsp_checked(const m2m_tls_client *c);
 /* Certificate mode: 1 when the server asked for a client certificate and the configured one was sent. With a
  * client certificate configured, a Registrar that does not ask for it fails the connection (x.y.6 is mutual). */
 int m2m_tls_client_sent_certificate(const m2m_tls_client *c);
+
+/* 1 when the session given in the configuration was resumed (an abbreviated handshake: no key exchange with the
+ * credentials, no certificate); 0 after a full handshake. In certificate mode a resumed session carries the
+ * checks of the full handshake that created it: chain, CSE-ID and OCSP are not checked again. */
+int m2m_tls_client_resumed(const m2m_tls_client *c);
+
+/* With keep_sessions: the newest resumable session received on this connection (a new reference, the caller
+ * frees it), or NULL when none arrived. m2m_tls_client_sessions() counts the sessions received so far. */
+SSL_SESSION *m2m_tls_client_get1_session(m2m_tls_client *c);
+unsigned m2m_tls_client_sessions(const m2m_tls_client *c);
+
+/* TLS 1.3 with keep_sessions: the Registrar sends its tickets after the handshake, so a client that only
+ * handshakes would never read them. Processes what arrives (never application data, which stays for the next
+ * read) until a new session has come or max_ms have passed. 1: one came; 0: none (or not TLS 1.3). */
+int m2m_tls_client_await_session(m2m_tls_client *c, int max_ms);
+
+/* RFC 5705 / RFC 8446 7.5 exporter of this connection: len octets for label, no context. */
+int m2m_tls_client_export(m2m_tls_client *c, const char *label, unsigned char *out, size_t len, m2m_err *err);
 
 #endif

@@ -5,11 +5,29 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "registrar/server.h"
 
-#define APPDATA_VERSION "m2m1"
+#define APPDATA_VERSION "m2m2"
+
+/* The Registrar certificate a ticket was issued under ("-" without one): a Registree that resumes skips
+ * certificate verification, so a ticket must not carry it to a Registrar presenting another certificate (a new
+ * CSE-ID, a new chain) even when the ticket keys are shared through the store. */
+static void cert_fingerprint(SSL *ssl, char out[65])
+{
+    X509 *x = SSL_get_certificate(ssl);
+    unsigned char md[32];
+    unsigned int n = 0;
+    if (x == NULL || X509_digest(x, EVP_sha256(), md, &n) != 1 || n != sizeof md) {
+        snprintf(out, 65, "-");
+        return;
+    }
+    for (unsigned i = 0; i < sizeof md; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
 
 /* Per worker: refreshes the cached ticket keys; worker 0 also rotates them (any node may; one does per period). */
 void m2m_resume_refresh_keys(struct worker *w, int rotate)
@@ -70,33 +88,35 @@ static int gen_cb(SSL *ssl, void *arg)
 {
     conn *c = m2m_conn_of(ssl);
     SSL_SESSION *sess = SSL_get0_session(ssl);
-    char data[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX];
+    char data[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65], fp[65];
     int n;
     (void)arg;
     if (c == NULL || sess == NULL)
         return 0;
     if (c->peer.registree_id[0] == '\0')
         return SSL_SESSION_set1_ticket_appdata(sess, "", 0);
-    n = snprintf(data, sizeof data, "%s\n%s\n%s\n%s", APPDATA_VERSION, c->peer.mechanism, c->peer.registree_id,
-                 c->peer.key_id);
+    cert_fingerprint(ssl, fp);
+    n = snprintf(data, sizeof data, "%s\n%s\n%s\n%s\n%s", APPDATA_VERSION, c->peer.mechanism,
+                 c->peer.registree_id, c->peer.key_id, fp);
     if (n < 0 || (size_t)n >= sizeof data)
         return 0;
     return SSL_SESSION_set1_ticket_appdata(sess, data, (size_t)n);
 }
 
-static int parse_appdata(const char *data, size_t len, m2m_peer *out)
+static int parse_appdata(const char *data, size_t len, m2m_peer *out, char fp[65])
 {
-    char buf[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1], *f[4], *save = NULL;
+    char buf[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65 + 1], *f[5], *save = NULL;
     int i = 0;
     if (len == 0 || len >= sizeof buf)
         return -1;
     memcpy(buf, data, len);
     buf[len] = '\0';
-    for (char *t = strtok_r(buf, "\n", &save); t != NULL && i < 4; t = strtok_r(NULL, "\n", &save))
+    for (char *t = strtok_r(buf, "\n", &save); t != NULL && i < 5; t = strtok_r(NULL, "\n", &save))
         f[i++] = t;
-    if (i != 4 || strcmp(f[0], APPDATA_VERSION) != 0 || strlen(f[1]) >= sizeof out->mechanism ||
-        strlen(f[2]) >= sizeof out->registree_id || strlen(f[3]) >= sizeof out->key_id)
+    if (i != 5 || strcmp(f[0], APPDATA_VERSION) != 0 || strlen(f[1]) >= sizeof out->mechanism ||
+        strlen(f[2]) >= sizeof out->registree_id || strlen(f[3]) >= sizeof out->key_id || strlen(f[4]) >= 65)
         return -1;
+    snprintf(fp, 65, "%s", f[4]);
     memset(out, 0, sizeof *out);
     snprintf(out->mechanism, sizeof out->mechanism, "%s", f[1]);
     snprintf(out->registree_id, sizeof out->registree_id, "%s", f[2]);
@@ -112,6 +132,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     size_t len = 0;
     m2m_peer p;
     m2m_err err;
+    char fp[65], mine[65];
     (void)keyname, (void)keyname_len, (void)arg;
 
     if (c == NULL)
@@ -120,10 +141,13 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* no ticket, or one we cannot open: full handshake */
     if (SSL_SESSION_get0_ticket_appdata(ss, &data, &len) != 1 || len == 0)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* an unbound context is not worth resuming */
-    if (parse_appdata(data, len, &p) != 0) {
+    if (parse_appdata(data, len, &p, fp) != 0) {
         snprintf(c->failure, sizeof c->failure, "ticket carries no valid binding");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
+    cert_fingerprint(ssl, mine);
+    if (strcmp(fp, mine) != 0)
+        return SSL_TICKET_RETURN_IGNORE_RENEW; /* issued under another Registrar certificate: verify afresh */
     /* The enrolment is checked on every resumption, exactly as on a full handshake. */
     if (m2m_store_enrolment_active(c->w->st, p.registree_id, p.key_id, &err) != 1) {
         m2m_log(c->w->reg, "resume registree=%s mechanism=%s peer=%s result=refused reason=enrolment revoked or "
@@ -135,12 +159,14 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
 }
 
-void m2m_resume_install(SSL_CTX *ctx)
+void m2m_resume_install(SSL_CTX *ctx, int64_t period)
 {
     SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
     /* Stateless tickets only: no server-side cache, so resumption works across nodes and restarts. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 1);
+    /* A session lives as long as the key that seals its ticket can be accepted, not OpenSSL's 2 h default. */
+    SSL_CTX_set_timeout(ctx, (long)(2 * period));
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
     SSL_CTX_set_session_ticket_cb(ctx, gen_cb, dec_cb, NULL);
 }

@@ -149,7 +149,7 @@ SSL_CTX *m2m_tls_server_ctx(const m2m_registrar_config *cfg, m2m_err *err)
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Resumption must not depend on which worker or node issued the ticket. */
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"m2mattach", 9);
-    m2m_resume_install(ctx);
+    m2m_resume_install(ctx, cfg->ticket_period);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_info_callback(ctx, info_cb);
     m2m_psk_install(ctx);

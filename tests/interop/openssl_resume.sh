@@ -16,7 +16,7 @@ key=$(openssl rand -hex 16); enrol Cpsk "$key"; kid=$(keyid Cpsk "$key")
 start_registrar --admin 0
 ADMIN=$(sed -n 's/^listening admin port \([0-9]*\)$/\1/p' "$WORK/serve.out")
 
-get() { printf 'GET /~/in-cse HTTP/1.1\r\nHost: x\r\nX-M2M-RI: r\r\nX-M2M-Origin: %s\r\n\r\n' "$1"; }
+get() { printf 'GET /~/in-cse HTTP/1.1\r\nHost: x\r\nX-M2M-RI: r\r\nX-M2M-Origin: %s\r\nConnection: close\r\n\r\n' "$1"; }
 # s_client stays until the response and (TLS 1.3) the ticket have arrived, then quits on EOF of its input.
 session() { # id version sess-args... ; prints "Reused"/"New" and the RSC
   local id=$1 v=$2; shift 2

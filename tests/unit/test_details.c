@@ -107,8 +107,54 @@ static void test_good_ae(void **state)
     assert_int_equal(cfg->timeout_ms, 10000);
     snprintf(want_state, sizeof want_state, "%s.state", ini);
     assert_string_equal(m2m_registree_config_state_path(cfg), want_state);
+    /* issue 4 defaults: resumption on, the generated key beside the details file, the default cipher list */
+    assert_int_equal(cfg->resumption, 1);
+    assert_int_equal(cfg->ciphers_set, 0);
+    snprintf(want_state, sizeof want_state, "%s.generated.key", ini);
+    assert_string_equal(m2m_registree_config_generated_key_path(cfg), want_state);
     m2m_registree_config_free(cfg);
     m2m_registree_config_free(NULL);
+}
+
+/* [tls] resumption and [state] generated-key-file (issue 4) */
+static void test_resumption_and_generated_key_file(void **state)
+{
+    static const char *HEAD4 = "[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\nid = Cdev\n"
+                               "app-id = Rx\n[credentials]\nkey-file = dev.key\n";
+    char text[600], path[200], want[300];
+    m2m_err err = {0};
+    m2m_registree_config *cfg;
+    (void)state;
+
+    snprintf(path, sizeof path, "%s/dev.key", dir);
+    write_file(path, KEY16 "\n", 0600);
+    snprintf(text, sizeof text, "%s[tls]\nresumption = no\nciphers = ECDHE-PSK-AES128-CBC-SHA256\n"
+             "[state]\ngenerated-key-file = keys/gen.key\n", HEAD4);
+    write_file(ini, text, 0600);
+    cfg = m2m_registree_config_load(ini, &err);
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg->resumption, 0);
+    assert_int_equal(cfg->ciphers_set, 1);
+    snprintf(want, sizeof want, "%s/keys/gen.key", dir); /* relative to the details file */
+    assert_string_equal(cfg->generated_key_path, want);
+    m2m_registree_config_free(cfg);
+
+    snprintf(text, sizeof text, "%s[tls]\nresumption = yes\n", HEAD4);
+    write_file(ini, text, 0600);
+    cfg = m2m_registree_config_load(ini, &err);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->resumption, 1);
+    m2m_registree_config_free(cfg);
+
+    snprintf(text, sizeof text, "%s[tls]\nresumption = maybe\n", HEAD4);
+    expect_error(text, "device.ini:10: [tls] resumption: 'maybe' is not one of yes, no");
+    /* rekey replaces the generated-key file: it can be neither the state file nor the details key */
+    snprintf(text, sizeof text, "%s[state]\nfile = s\ngenerated-key-file = s\n", HEAD4);
+    expect_error(text, "device.ini:11: [state] generated-key-file: the generated-key file cannot be the state file");
+    snprintf(text, sizeof text, "%s[state]\ngenerated-key-file = dev.key\n", HEAD4);
+    expect_error(text, "device.ini:10: [state] generated-key-file: the generated-key file cannot be [credentials] "
+                       "key-file");
 }
 
 static void test_good_cse_with_key_file(void **state)
@@ -638,6 +684,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_good_ae, setup, teardown),
         cmocka_unit_test_setup_teardown(test_good_cse_with_key_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resumption_and_generated_key_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_defaults_to_443, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_and_section, setup, teardown),

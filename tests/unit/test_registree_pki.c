@@ -5,7 +5,10 @@
  *   token (x.y.7): no client certificate; the CREATE carries "Authorization: Bearer <token>"; the token is
  *                  single-use, so a registered token Registree does not connect again; a refused token is named.
  *   both:          a Registrar whose certificate lacks the CSE-ID, or whose stapled OCSP status is not good, gets
- *                  no request at all; SNI carries the host name. */
+ *                  no request at all; SNI carries the host name.
+ *   x.y.4:         the session (TLS 1.3 ticket) is kept and resumed: a cert re-attachment without a certificate
+ *                  exchange; a registered token Registree gets back in by resuming (TLS 1.3 only), and without a
+ *                  session it is the single-use refusal again. */
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -47,7 +50,7 @@ struct fake {
     long staple_len;
     volatile int stop;
     pthread_mutex_t mu;
-    int accepts, requests, client_certs;
+    int accepts, requests, client_certs, resumed;
     char client_subject[256];
     char sni[256];
     char last[8192];
@@ -156,6 +159,7 @@ static void *serve(void *arg)
             const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
             char req[8192];
             pthread_mutex_lock(&f->mu);
+            f->resumed += SSL_session_reused(ssl); /* no external PSK here: reused means resumed */
             if (peer != NULL) {
                 f->client_certs++;
                 X509_NAME_oneline(X509_get_subject_name(peer), f->client_subject, sizeof f->client_subject);
@@ -190,6 +194,8 @@ static int fake_start(struct fake *f, const char *cert)
     if (SSL_CTX_use_PrivateKey_file(f->ctx, path, SSL_FILETYPE_PEM) != 1)
         return -1;
     SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+    /* as the real Registrar: resumption needs a session ID context when client certificates are asked for */
+    SSL_CTX_set_session_id_context(f->ctx, (const unsigned char *)"fake", 4);
     SSL_CTX_set_tlsext_status_cb(f->ctx, staple_cb);
     SSL_CTX_set_tlsext_status_arg(f->ctx, f);
     return pthread_create(&f->thread, NULL, serve, f) == 0 ? 0 : -1;
@@ -350,15 +356,35 @@ static void test_cert_register_then_reattach(void **state)
     assert_string_equal(st.registrar_cse_id, "/in-cse");
     assert_string_equal(st.key_id, "");
 
-    /* x.y.6 "subsequent attachments use the same flow": the certificate handshake again, no CREATE */
+    assert_true(st.session[M2M_SLOT_DETAILS].der_len > 0); /* the TLS 1.3 ticket that came with the answer */
+    assert_non_null(strstr(st.session[M2M_SLOT_DETAILS].binding, "cert Cdevice01 /in-cse "));
+    assert_true(st.session[M2M_SLOT_DETAILS].full_ms > 0);
+
+    /* x.y.4: the session is resumed, no CREATE, no certificate exchange */
     s = open_session(f);
     if (m2m_registree_attach(s.r, &info) != 0)
         fail_msg("%s", m2m_registree_error(s.r));
     assert_int_equal(info.created, 0);
     assert_string_equal(info.mechanism, "cert");
+    assert_int_equal(info.session_offered, 1);
+    assert_int_equal(info.resumed, 1);
+    assert_true(info.full_handshake_ms > 0);
     close_session(&s);
-    assert_int_equal(counter(f, &f->accepts), 2);
-    assert_int_equal(wait_counter(f, &f->client_certs, 2), 2);
+    assert_int_equal(wait_counter(f, &f->resumed, 1), 1);
+
+    /* x.y.6 "subsequent attachments use the same flow": without resumption, the certificate handshake again */
+    s = open_session(f);
+    m2m_registree_set_resumption(s.r, 0);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 0);
+    assert_int_equal(info.session_offered, 0);
+    assert_int_equal(info.resumed, 0);
+    assert_string_equal(info.mechanism, "cert");
+    close_session(&s);
+    assert_int_equal(counter(f, &f->accepts), 3);
+    assert_int_equal(wait_counter(f, &f->client_certs, 3), 3); /* the resumed session carried the first one */
+    assert_int_equal(counter(f, &f->resumed), 1);
     assert_int_equal(counter(f, &f->requests), 1);
 }
 
@@ -372,7 +398,7 @@ static void test_token_register_single_use(void **state)
     char last[8192], want[400];
 
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
-    write_ini(f, "token", "127.0.0.1", "");
+    write_ini(f, "token", "127.0.0.1", "[tls]\nresumption = no\n");
     s = open_session(f);
     if (m2m_registree_attach(s.r, &info) != 0)
         fail_msg("%s", m2m_registree_error(s.r));
@@ -403,13 +429,78 @@ static void test_token_register_single_use(void **state)
     assert_int_equal(m2m_registree_attach(s.r, &info), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
     snprintf(want, sizeof want, "token attachment is single-use: Cdevice01 is already registered with /in-cse "
-             "(state file %s); re-attach with a key generated over a token session (issue 4: attach --rekey) or "
-             "enrol a new token", f->state);
+             "(state file %s) and resumption is off ([tls] resumption = no); re-attach with a key generated over a "
+             "token session (attach --rekey) or enrol a new token", f->state);
     assert_string_equal(m2m_registree_error(s.r), want);
     assert_string_equal(info.mechanism, "token");
     close_session(&s);
     assert_int_equal(counter(f, &f->accepts), 1);
     assert_int_equal(counter(f, &f->requests), 2);
+}
+
+/* x.y.4 for a token Registree: the TLS 1.3 session of its registration brings it back in (the fake resumes any
+ * session; the real Registrar resumes only a ticket that carries the binding, see cli_resume_rekey.sh). */
+static void test_token_resumes_tls13_only(void **state)
+{
+    struct fake *f = *state;
+    struct session s;
+    m2m_attach_info info;
+    m2m_request req = {.method = "GET", .path = "/~/in-cse/device01"};
+    m2m_reply reply;
+    m2m_reg_state st;
+    m2m_err err = {0};
+
+    assert_int_equal(fake_start(f, "registrar.crt"), 0);
+    write_ini(f, "token", "127.0.0.1", "");
+    s = open_session(f);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 1);
+    close_session(&s);
+    assert_int_equal(m2m_state_load(f->state, &st, &err), 0);
+    assert_true(st.session[M2M_SLOT_DETAILS].der_len > 0);
+    /* the binding names a hash of the token, never the token */
+    assert_non_null(strstr(st.session[M2M_SLOT_DETAILS].binding, "token Cdevice01 /in-cse "));
+    assert_null(strstr(st.session[M2M_SLOT_DETAILS].binding, TOKEN));
+
+    s = open_session(f);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 0);
+    assert_int_equal(info.resumed, 1);
+    assert_string_equal(info.mechanism, "token");
+    if (m2m_registree_send(s.r, &req, &reply) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(reply.rsc, 2000);
+    m2m_reply_free(&reply);
+    close_session(&s);
+    assert_int_equal(counter(f, &f->requests), 2); /* the CREATE, then the GET: no second CREATE */
+
+    /* --no-resume: the single-use refusal, nothing sent */
+    s = open_session(f);
+    m2m_registree_set_resumption(s.r, 0);
+    assert_int_equal(m2m_registree_attach(s.r, &info), -1);
+    assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
+    assert_non_null(strstr(m2m_registree_error(s.r), "resumption is off for this attach (--no-resume)"));
+    close_session(&s);
+    assert_int_equal(counter(f, &f->accepts), 2);
+
+    /* TLS 1.2: its tickets are issued before the token binds the connection, so none is kept */
+    unlink(f->state);
+    write_ini(f, "token", "127.0.0.1", "[tls]\nversion = 1.2\n");
+    s = open_session(f);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 1);
+    close_session(&s);
+    assert_int_equal(m2m_state_load(f->state, &st, &err), 0);
+    assert_int_equal(st.session[M2M_SLOT_DETAILS].der_len, 0);
+    s = open_session(f);
+    assert_int_equal(m2m_registree_attach(s.r, &info), -1);
+    assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
+    assert_non_null(strstr(m2m_registree_error(s.r), "TLS 1.2 cannot resume a token session"));
+    close_session(&s);
+    assert_int_equal(counter(f, &f->accepts), 3);
 }
 
 static void test_token_refused(void **state)
@@ -530,6 +621,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cert_register_then_reattach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_register_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_resumes_tls13_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_cse_id_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ocsp_good_and_sni, setup, teardown),

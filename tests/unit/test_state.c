@@ -94,6 +94,71 @@ static void test_round_trip(void **state)
     assert_string_equal(out.key_id, "ffffffffffffffffffffffffffffffff");
 }
 
+/* issue 4: generated-key IDs and the two saved sessions (base64 of the DER, with what they are bound to) */
+static void test_round_trip_sessions(void **state)
+{
+    m2m_reg_state *in = calloc(1, sizeof *in), *out = calloc(1, sizeof *out);
+    m2m_err err = {0};
+    FILE *f;
+    char text[65536];
+    size_t n;
+    (void)state;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    *in = sample();
+    snprintf(in->generated_key_id, sizeof in->generated_key_id, "00112233445566778899aabbccddeeff");
+    snprintf(in->previous_generated_key_id, sizeof in->previous_generated_key_id, "ffeeddccbbaa99887766554433221100");
+    /* every length modulo 3, so that each base64 padding case is read back */
+    for (size_t len = 1; len <= 5; len++) {
+        for (size_t i = 0; i < len; i++)
+            in->session[M2M_SLOT_DETAILS].der[i] = (unsigned char)(0xf0 + i);
+        in->session[M2M_SLOT_DETAILS].der_len = len;
+        snprintf(in->session[M2M_SLOT_DETAILS].binding, M2M_SESSION_FOR_MAX, "cert Cdevice01 /in-cse 0123 4567");
+        in->session[M2M_SLOT_DETAILS].full_ms = 2.5;
+        memset(in->session[M2M_SLOT_GENERATED].der, 0x41, M2M_SESSION_DER_MAX);
+        in->session[M2M_SLOT_GENERATED].der_len = M2M_SESSION_DER_MAX;
+        snprintf(in->session[M2M_SLOT_GENERATED].binding, M2M_SESSION_FOR_MAX, "psk Cdevice01 /in-cse %s -",
+                 in->generated_key_id);
+        if (m2m_state_save(path, in, &err) != 0)
+            fail_msg("%s", err.msg);
+        if (m2m_state_load(path, out, &err) != 0)
+            fail_msg("%s", err.msg);
+        assert_string_equal(out->generated_key_id, in->generated_key_id);
+        assert_string_equal(out->previous_generated_key_id, in->previous_generated_key_id);
+        for (int k = 0; k < M2M_SLOTS; k++) {
+            assert_int_equal(out->session[k].der_len, in->session[k].der_len);
+            assert_memory_equal(out->session[k].der, in->session[k].der, in->session[k].der_len);
+            assert_string_equal(out->session[k].binding, in->session[k].binding);
+        }
+        assert_true(out->session[M2M_SLOT_DETAILS].full_ms == 2.5);
+        assert_true(out->session[M2M_SLOT_GENERATED].full_ms == 0.0);
+    }
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "\nsession-for = cert Cdevice01 /in-cse 0123 4567\nsession-full-handshake-ms = 2.500\n"
+                                 "session = 8PHy8/Q=\n"));
+    assert_non_null(strstr(text, "\ngenerated-session = QUFB"));
+
+    /* no session: no session lines */
+    *in = sample();
+    assert_int_equal(m2m_state_save(path, in, &err), 0);
+    f = fopen(path, "r");
+    n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_null(strstr(text, "session"));
+    /* a session without its binding is not written */
+    in->session[M2M_SLOT_DETAILS].der_len = 3;
+    assert_int_equal(m2m_state_save(path, in, &err), -1);
+    m2m_state_wipe(in);
+    free(in);
+    free(out);
+}
+
 static void test_atomic_write_mode_0600(void **state)
 {
     m2m_reg_state st = sample();
@@ -171,6 +236,17 @@ static void test_garbled(void **state)
     expect_load_error("registered = 1\nregistered = 0\n", "device.state:2: registered appears twice");
     expect_load_error("registered = 0\nkey-id = 0123\n", "device.state:2: key-id must be 32 lowercase hex");
     expect_load_error_n("\x7f" "ELF\x02\x01\x01\0\0\0\n", 11, "device.state:1: NUL byte");
+    expect_load_error("registered = 0\ngenerated-key-id = xyz\n",
+                      "device.state:2: generated-key-id must be 32 lowercase hex");
+    expect_load_error("registered = 0\nsession = AAA\nsession-for = x\n",
+                      "device.state:2: session is not a saved session");
+    expect_load_error("registered = 0\nsession = AA*A\nsession-for = x\n",
+                      "device.state:2: session is not valid base64");
+    expect_load_error("registered = 0\nsession = AAAA\n", "session without session-for");
+    expect_load_error("registered = 0\ngenerated-session-for = psk x\n",
+                      "generated-session-for without generated-session");
+    expect_load_error("registered = 0\nsession-full-handshake-ms = fast\n",
+                      "device.state:2: session-full-handshake-ms must be a number of milliseconds");
 }
 
 static void test_comments_and_blank_lines(void **state)
@@ -189,6 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_file_is_not_registered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_write_mode_0600, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_failure_leaves_old_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbled, setup, teardown),
