@@ -126,10 +126,14 @@ done:
     return rc;
 }
 
-/* Steps 4 and 5 (or x.y.3 when already registered) from a details file, as `m2mattach attach` does. */
+enum { EXPECT_OK = 1, NO_RESUME = 2, REKEY = 4 };
+
+/* Steps 4 and 5 (or x.y.3 / x.y.4 when already registered; Step 6 with REKEY) from a details file, as
+ * `m2mattach attach [--no-resume] [--rekey]` does. */
 static m2m_registree *attach(demo *d, const char *file, m2m_registree_config **cfg_out, m2m_attach_info *info,
-                             int expect_ok)
+                             int flags)
 {
+    int expect_ok = flags & EXPECT_OK;
     char path[256];
     m2m_err err = {0};
     m2m_registree_config *cfg;
@@ -145,7 +149,9 @@ static m2m_registree *attach(demo *d, const char *file, m2m_registree_config **c
         return NULL;
     }
     memset(info, 0, sizeof *info);
-    if (m2m_registree_attach(r, info) != 0) {
+    if (flags & NO_RESUME)
+        m2m_registree_set_resumption(r, 0);
+    if (((flags & REKEY) ? m2m_registree_rekey(r, info) : m2m_registree_attach(r, info)) != 0) {
         if (expect_ok) {
             fprintf(stderr, "demo: attachment failed: %s\n", m2m_registree_error(r));
             d->failures++;
@@ -260,6 +266,35 @@ static void pki_flows(demo *d)
     m2m_wipe(token, sizeof token);
 }
 
+/* x.y.8.3: PKI first, then a Kca generated over that session, then PSK re-attachment with it. */
+static void keygen_flow(demo *d)
+{
+    m2m_registree_config *cfg = NULL;
+    m2m_registree *r = NULL;
+    m2m_attach_info info;
+
+    printf("\n-- x.y.8 Kca generation after PKI (x.y.8.3): certificate -> new Kca -> PSK re-attachment ----\n");
+    r = attach(d, "camera", &cfg, &info, EXPECT_OK | NO_RESUME | REKEY);
+    if (r != NULL && info.generated_key_id[0] != '\0') {
+        step("Step 4", "Security context", info.handshake_ms, "Cdemo-camera (cert): %s %s, ephemeral ECDHE",
+             info.tls_version, info.cipher);
+        step("Step 6", "Key generation", -1, "CREATE <keyGeneration> -> 2001, Kca_ID %s", info.generated_key_id);
+        detail("both ends took the TLS exporter (EXPORTER-oneM2M-Connection); only the ID crossed the wire");
+    } else {
+        d->failures++;
+    }
+    close_registree(r, cfg);
+    r = NULL, cfg = NULL;
+    r = attach(d, "camera", &cfg, &info, EXPECT_OK | NO_RESUME);
+    if (r != NULL && info.assigned_id[0] != '\0') {
+        step("Step 4", "Security context", info.handshake_ms, "Cdemo-camera now uses TLS-PSK: %s %s, Kca_ID %s",
+             info.tls_version, info.cipher, info.key_id);
+        verdict(d, info.generated_key && strcmp(info.mechanism, "psk") == 0,
+                "x.y.3 re-attachment with the generated key; the Registrar made it current");
+    }
+    close_registree(r, cfg);
+}
+
 static void run(demo *d)
 {
     char kid_ae[33], kid_cse[33];
@@ -313,7 +348,7 @@ static void run(demo *d)
     r = NULL, cfg = NULL;
 
     printf("\n-- x.y.3 Re-attachment with Kca (a new process, state file says registered) ------------------\n");
-    r = attach(d, "sensor", &cfg, &info, 1);
+    r = attach(d, "sensor", &cfg, &info, EXPECT_OK | NO_RESUME);
     if (r == NULL || info.assigned_id[0] == '\0')
         goto done;
     step("Step 4", "Security context", info.handshake_ms, "AE %s: %s %s", info.assigned_id, info.tls_version,
@@ -324,6 +359,20 @@ static void run(demo *d)
     rsc = send(r, "GET", "/cse-base/Cdemo-sensor/temperature", 0, NULL, NULL, &reply, &ms);
     step("request", "RETRIEVE <container>", ms, "-> %d %s: the data written before is there", rsc, m2m_rsc_name(rsc));
     m2m_reply_free(&reply);
+    close_registree(r, cfg);
+    r = NULL, cfg = NULL;
+
+    printf("\n-- x.y.4 Re-attachment with TLS session resumption (the ticket kept in the state file) -------\n");
+    r = attach(d, "sensor", &cfg, &info, EXPECT_OK);
+    if (r == NULL || info.assigned_id[0] == '\0')
+        goto done;
+    step("Step 4", "Session resumed", info.handshake_ms, "AE %s: %s %s, %s", info.assigned_id, info.tls_version,
+         info.cipher, info.resumed ? "ticket accepted, binding restored from it" : "!! not resumed");
+    if (!info.resumed)
+        d->failures++;
+    else if (info.full_handshake_ms > 0)
+        detail("the last full handshake took %.2f ms: resumption saved %.2f ms", info.full_handshake_ms,
+               info.full_handshake_ms - info.handshake_ms);
 
     printf("\n-- The context speaks only as itself (security notes of x.y.2) -------------------------------\n");
     rsc = send(r, "GET", "/~/in-cse/Cdemo-sensor", 0, NULL, "/mn-gateway", &reply, &ms);
@@ -338,6 +387,7 @@ static void run(demo *d)
     r = NULL, cfg = NULL;
 
     pki_flows(d);
+    keygen_flow(d);
 
     printf("\n-- Revocation: the operator runs `m2mattach enrol revoke --registree-id Cdemo-sensor` ----------\n");
     {
