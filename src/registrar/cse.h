@@ -53,6 +53,9 @@ cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r);
 const char *m2m_cse_root_name(int ty);
 /* A fresh resource identifier with a type prefix. */
 void m2m_cse_new_ri(const char *prefix, char out[M2M_RI_MAX]);
+/* The attributes of a CREATE body of type req->ty (root object present, attributes allowed, rn valid), without
+ * rn, which goes to *rn (or NULL). On a bad body returns NULL with rsp set. */
+cJSON *m2m_cse_create_attrs(const m2m_prim_req *req, const char **rn, m2m_prim_rsp *rsp);
 /* Checks a resource name (rn) a client asked for. */
 int m2m_cse_valid_rn(const char *rn);
 /* Sets rsp to 2001 with the new resource's representation and location. */

@@ -26,11 +26,8 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
                      m2m_prim_rsp *rsp)
 {
     const char *id = peer->registree_id;
-    const char *root = m2m_cse_root_name(req->ty);
-    const cJSON *body = req->pc ? cJSON_GetObjectItemCaseSensitive(req->pc, root) : NULL;
-    const cJSON *rn;
+    const char *rn = NULL;
     cJSON *attrs = NULL;
-    char why[256];
     m2m_resource r = {0}, existing = {0};
     m2m_err err;
     int64_t now = (int64_t)time(NULL);
@@ -60,16 +57,10 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
             goto done;
         }
     }
-    if (body == NULL) {
-        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must hold a '%s' object for ty=%d", root, req->ty);
+    if ((attrs = m2m_cse_create_attrs(req, &rn, rsp)) == NULL)
         goto done;
-    }
-    if (m2m_attrs_check(req->ty, body, 1, why, sizeof why) != 0) {
-        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
-        goto done;
-    }
     if (req->ty == M2M_TY_AE) {
-        const char *api = cJSON_GetObjectItemCaseSensitive(body, "api")->valuestring;
+        const char *api = cJSON_GetObjectItemCaseSensitive(attrs, "api")->valuestring;
         if (api[0] != 'R' && api[0] != 'r' && api[0] != 'N') {
             m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "App-ID (api) '%.64s' must start with R, r or N", api);
             goto done;
@@ -82,27 +73,15 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
         goto done;
     }
-
-    rn = cJSON_GetObjectItemCaseSensitive(body, "rn");
-    if (rn != NULL && !m2m_cse_valid_rn(rn->valuestring)) {
-        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "resource name '%.64s' is not valid", rn->valuestring);
-        goto done;
-    }
-    attrs = cJSON_Duplicate(body, 1);
-    if (attrs == NULL) {
-        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
-        goto done;
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(attrs, "rn");
     if (req->ty == M2M_TY_AE) {
         /* The AE-ID is the enrolled one, whatever From asked for; it also serves as the resource ID. */
         snprintf(r.ri, sizeof r.ri, "%s", id);
-        snprintf(r.rn, sizeof r.rn, "%s", rn ? rn->valuestring : id);
+        snprintf(r.rn, sizeof r.rn, "%s", rn ? rn : id);
     } else {
         /* csi is always the authenticated CSE-ID. */
         cJSON_DeleteItemFromObjectCaseSensitive(attrs, "csi");
         m2m_cse_new_ri("csr", r.ri);
-        snprintf(r.rn, sizeof r.rn, "%s", rn ? rn->valuestring : id + 1);
+        snprintf(r.rn, sizeof r.rn, "%s", rn ? rn : id + 1);
     }
     snprintf(r.pi, sizeof r.pi, "%s", parent->ri);
     snprintf(r.owner, sizeof r.owner, "%s", id);

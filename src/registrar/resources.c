@@ -121,15 +121,46 @@ void m2m_cse_created(m2m_cse *cse, const m2m_resource *r, m2m_prim_rsp *rsp)
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent the new resource");
 }
 
+cJSON *m2m_cse_create_attrs(const m2m_prim_req *req, const char **rn, m2m_prim_rsp *rsp)
+{
+    const char *root = m2m_cse_root_name(req->ty);
+    const cJSON *body = root && req->pc ? cJSON_GetObjectItemCaseSensitive(req->pc, root) : NULL;
+    const cJSON *name;
+    cJSON *attrs;
+    char why[256];
+
+    if (body == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must hold a '%s' object for ty=%d", root ? root : "?",
+                       req->ty);
+        return NULL;
+    }
+    if (m2m_attrs_check(req->ty, body, 1, why, sizeof why) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
+        return NULL;
+    }
+    name = cJSON_GetObjectItemCaseSensitive(body, "rn");
+    if (name != NULL && !m2m_cse_valid_rn(name->valuestring)) {
+        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "resource name '%.64s' is not valid", name->valuestring);
+        return NULL;
+    }
+    attrs = cJSON_Duplicate(body, 1);
+    if (attrs == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+        return NULL;
+    }
+    /* rn lives in its own column; *rn points into the request, which outlives the caller's use of it. */
+    cJSON_DeleteItemFromObjectCaseSensitive(attrs, "rn");
+    *rn = name ? name->valuestring : NULL;
+    return attrs;
+}
+
 int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
                          m2m_prim_rsp *rsp)
 {
-    const char *root = m2m_cse_root_name(req->ty);
-    const cJSON *body, *rn;
+    const char *rn = NULL;
     cJSON *attrs = NULL;
     m2m_resource r = {0};
     m2m_err err;
-    char why[256];
 
     if (req->ty != M2M_TY_CNT && req->ty != M2M_TY_CIN) {
         if (req->ty == M2M_TY_CB)
@@ -148,28 +179,10 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req 
         m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "a <contentInstance> must be created in a <container>");
         goto done;
     }
-    body = cJSON_GetObjectItemCaseSensitive(req->pc, root);
-    if (body == NULL) {
-        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must hold a '%s' object for ty=%d", root, req->ty);
+    if ((attrs = m2m_cse_create_attrs(req, &rn, rsp)) == NULL)
         goto done;
-    }
-    if (m2m_attrs_check(req->ty, body, 1, why, sizeof why) != 0) {
-        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
-        goto done;
-    }
-    rn = cJSON_GetObjectItemCaseSensitive(body, "rn");
-    if (rn != NULL && !m2m_cse_valid_rn(rn->valuestring)) {
-        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "resource name '%.64s' is not valid", rn->valuestring);
-        goto done;
-    }
-    attrs = cJSON_Duplicate(body, 1);
-    if (attrs == NULL) {
-        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
-        goto done;
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(attrs, "rn");
     m2m_cse_new_ri(req->ty == M2M_TY_CNT ? "cnt" : "cin", r.ri);
-    snprintf(r.rn, sizeof r.rn, "%s", rn ? rn->valuestring : r.ri);
+    snprintf(r.rn, sizeof r.rn, "%s", rn ? rn : r.ri);
     snprintf(r.pi, sizeof r.pi, "%s", parent->ri);
     snprintf(r.owner, sizeof r.owner, "%s", peer->registree_id);
     r.ty = req->ty;
