@@ -1,6 +1,6 @@
 /* A throw-away PKI for the certificate tests (x.y.6 / x.y.7), made with the real openssl CLI where it can (P-256
  * everywhere) and with a few lines of libcrypto where the CLI cannot (an OCSP response that is already stale, one
- * that is not "successful"). Header-only: each test program that includes it gets its own copy.
+ * that is not "successful"). Header-only (static inline): each test program that includes it gets its own copy.
  *
  *   pki_make(dir) writes into dir:
  *     root.crt/.key           Registrar Root (CA:TRUE), the trust anchor the Registree is given in Step 2
@@ -20,6 +20,8 @@
  *     resp-stale.der          good, signed by ocsp.crt, thisUpdate 2 days ago, nextUpdate 1 day ago
  *     resp-trylater.der       OCSPResponseStatus tryLater, no body
  *     resp-other.der          good, for other.crt: no SingleResponse for registrar.crt
+ *
+ *   pki_make_tmp(dir, cap, name) makes the directory /tmp/m2m-NAME-XXXXXX first; fixture_rmdir(dir) removes it.
  */
 #ifndef M2M_TEST_PKI_FIXTURE_H
 #define M2M_TEST_PKI_FIXTURE_H
@@ -30,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fixture_tmpdir.h"
 
 static const char PKI_SCRIPT[] =
     "set -e\n"
@@ -86,33 +90,31 @@ static const char PKI_SCRIPT[] =
     "respond index-good.txt root req.der resp-rootsigned.der\n"
     "respond index-good.txt ocsp req-other.der resp-other.der\n";
 
-static X509 *pki_read_cert(const char *dir, const char *name)
+/* A PEM object from DIR/NAME: a certificate, or (key != 0) a private key; NULL when there is none. */
+static inline void *pki_read_pem(const char *dir, const char *name, int key)
 {
     char path[512];
     FILE *f;
-    X509 *x;
+    void *obj;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if ((f = fopen(path, "r")) == NULL)
         return NULL;
-    x = PEM_read_X509(f, NULL, NULL, NULL);
+    obj = key ? (void *)PEM_read_PrivateKey(f, NULL, NULL, NULL) : (void *)PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
-    return x;
+    return obj;
 }
 
-static EVP_PKEY *pki_read_key(const char *dir, const char *name)
+static inline X509 *pki_read_cert(const char *dir, const char *name)
 {
-    char path[512];
-    FILE *f;
-    EVP_PKEY *k;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if ((f = fopen(path, "r")) == NULL)
-        return NULL;
-    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    return k;
+    return pki_read_pem(dir, name, 0);
 }
 
-static int pki_write_response(const char *dir, const char *name, OCSP_RESPONSE *resp)
+static inline EVP_PKEY *pki_read_key(const char *dir, const char *name)
+{
+    return pki_read_pem(dir, name, 1);
+}
+
+static inline int pki_write_response(const char *dir, const char *name, OCSP_RESPONSE *resp)
 {
     char path[512];
     unsigned char *der = NULL;
@@ -131,7 +133,7 @@ static int pki_write_response(const char *dir, const char *name, OCSP_RESPONSE *
 
 /* The CLI cannot put nextUpdate in the past: a good status signed by the responder, issued 2 days ago and
  * superseded 1 day ago. */
-static int pki_make_stale(const char *dir)
+static inline int pki_make_stale(const char *dir)
 {
     X509 *leaf = pki_read_cert(dir, "registrar.crt"), *root = pki_read_cert(dir, "root.crt");
     X509 *signer = pki_read_cert(dir, "ocsp.crt");
@@ -164,7 +166,7 @@ done:
     return rc;
 }
 
-static int pki_make(const char *dir)
+static inline int pki_make(const char *dir)
 {
     char script[600];
     FILE *f;
@@ -188,6 +190,12 @@ static int pki_make(const char *dir)
     rc = later != NULL ? pki_write_response(dir, "resp-trylater.der", later) : -1;
     OCSP_RESPONSE_free(later);
     return rc;
+}
+
+/* pki_make in a new directory /tmp/m2m-NAME-XXXXXX, whose path goes into dir (cap bytes). 0, or -1. */
+static inline int pki_make_tmp(char *dir, size_t cap, const char *name)
+{
+    return fixture_mkdtemp(dir, cap, name) == 0 && pki_make(dir) == 0 ? 0 : -1;
 }
 
 #endif

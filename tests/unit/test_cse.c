@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture_tmpdir.h"
 #include "onem2m/status.h"
 #include "registrar/cse.h"
 #include "store/store.h"
@@ -25,8 +26,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     m2m_err err;
-    snprintf(f->dir, sizeof f->dir, "/tmp/m2m-cse-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (fixture_mkdtemp(f->dir, sizeof f->dir, "cse") != 0)
         return -1;
     snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
     f->st = m2m_store_open(f->db, 1, &err);
@@ -40,10 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[160];
     m2m_store_close(f->st);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
+    if (fixture_rmdir(f->dir) != 0)
         return -1;
     free(f);
     return 0;

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fixture_tmpdir.h"
 #include "m2mattach/keyid.h"
 #include "pki_fixture.h"
 #include "registree/details.h"
@@ -26,8 +27,7 @@ static char ini[128];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/m2m-details-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (fixture_mkdtemp(dir, sizeof dir, "details") != 0)
         return -1;
     snprintf(ini, sizeof ini, "%s/device.ini", dir);
     return 0;
@@ -35,10 +35,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(dir);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -50,13 +48,57 @@ static void write_file(const char *path, const char *text, mode_t mode)
     close(fd);
 }
 
+/* Writes text as device.ini with mode and loads it. */
+static m2m_registree_config *load(const char *text, mode_t mode, m2m_err *err)
+{
+    write_file(ini, text, mode);
+    return m2m_registree_config_load(ini, err);
+}
+
+/* Loads text as device.ini (mode 0600), which must succeed. */
+static m2m_registree_config *load_ok(const char *text)
+{
+    m2m_err err = {0};
+    m2m_registree_config *cfg = load(text, 0600, &err);
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    return cfg;
+}
+
+/* load_ok for a file with mode, with stderr captured into captured (cap bytes). */
+static m2m_registree_config *load_capturing(const char *text, mode_t mode, char *captured, size_t cap)
+{
+    char errpath[160];
+    m2m_err err = {0};
+    m2m_registree_config *cfg;
+    int saved, fd;
+    ssize_t n;
+
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    cfg = load(text, mode, &err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fd = open(errpath, O_RDONLY);
+    n = read(fd, captured, cap - 1);
+    close(fd);
+    captured[n > 0 ? n : 0] = '\0';
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    return cfg;
+}
+
 /* Loads text as device.ini, expects failure, and checks that the message contains want. */
 static void expect_error(const char *text, const char *want)
 {
     m2m_err err = {0};
-    m2m_registree_config *cfg;
-    write_file(ini, text, 0600);
-    cfg = m2m_registree_config_load(ini, &err);
+    m2m_registree_config *cfg = load(text, 0600, &err);
     if (cfg != NULL || strstr(err.msg, want) == NULL)
         fail_msg("want error containing \"%s\", got %s \"%s\"", want, cfg ? "success" : "error", err.msg);
     assert_int_not_equal(err.code, M2M_OK);
@@ -84,10 +126,7 @@ static void test_good_ae(void **state)
     static const unsigned char key[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                           0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
     (void)state;
-    write_file(ini, GOOD_AE, 0600);
-    cfg = m2m_registree_config_load(ini, &err);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_ok(GOOD_AE);
     assert_string_equal(cfg->host, "127.0.0.1");
     assert_string_equal(cfg->port, "8443");
     assert_string_equal(cfg->authority, "127.0.0.1:8443");
@@ -122,7 +161,6 @@ static void test_resumption_and_generated_key_file(void **state)
     static const char *HEAD4 = "[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\nid = Cdev\n"
                                "app-id = Rx\n[credentials]\nkey-file = dev.key\n";
     char text[600], path[200], want[300];
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     (void)state;
 
@@ -130,10 +168,7 @@ static void test_resumption_and_generated_key_file(void **state)
     write_file(path, KEY16 "\n", 0600);
     snprintf(text, sizeof text, "%s[tls]\nresumption = no\nciphers = ECDHE-PSK-AES128-CBC-SHA256\n"
              "[state]\ngenerated-key-file = keys/gen.key\n", HEAD4);
-    write_file(ini, text, 0600);
-    cfg = m2m_registree_config_load(ini, &err);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_ok(text);
     assert_int_equal(cfg->resumption, 0);
     assert_int_equal(cfg->ciphers_set, 1);
     snprintf(want, sizeof want, "%s/keys/gen.key", dir); /* relative to the details file */
@@ -141,9 +176,7 @@ static void test_resumption_and_generated_key_file(void **state)
     m2m_registree_config_free(cfg);
 
     snprintf(text, sizeof text, "%s[tls]\nresumption = yes\n", HEAD4);
-    write_file(ini, text, 0600);
-    cfg = m2m_registree_config_load(ini, &err);
-    assert_non_null(cfg);
+    cfg = load_ok(text);
     assert_int_equal(cfg->resumption, 1);
     m2m_registree_config_free(cfg);
 
@@ -159,22 +192,16 @@ static void test_resumption_and_generated_key_file(void **state)
 
 static void test_good_cse_with_key_file(void **state)
 {
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     char keypath[160], want[160];
     (void)state;
     snprintf(keypath, sizeof keypath, "%s/mn.key", dir);
     write_file(keypath, "  " KEY16 KEY16 "\n", 0600);
-    write_file(ini,
-               "[registrar]\npoa = https://[::1]:9443/\ncse-id = /in-cse\n"
-               "[registree]\n  id = /mn-cse\n" /* indented: a key, not a continuation */
-               "[credentials]\nkey-file = mn.key\n"
-               "[tls]\nversion = auto\ntimeout = 3\n"
-               "[state]\nfile = mn.state\n",
-               0600);
-    cfg = m2m_registree_config_load(ini, &err);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_ok("[registrar]\npoa = https://[::1]:9443/\ncse-id = /in-cse\n"
+                  "[registree]\n  id = /mn-cse\n" /* indented: a key, not a continuation */
+                  "[credentials]\nkey-file = mn.key\n"
+                  "[tls]\nversion = auto\ntimeout = 3\n"
+                  "[state]\nfile = mn.state\n");
     assert_string_equal(cfg->host, "::1");
     assert_string_equal(cfg->authority, "[::1]:9443");
     assert_true(cfg->is_cse);
@@ -192,16 +219,10 @@ static void test_good_cse_with_key_file(void **state)
 
 static void test_port_defaults_to_443(void **state)
 {
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     (void)state;
-    write_file(ini,
-               "[registrar]\npoa = https://registrar.example.org\ncse-id = /in-cse\n"
-               "[registree]\nid = Cdev\napp-id = Napp\n[credentials]\nkey = " KEY16 "\n",
-               0600);
-    cfg = m2m_registree_config_load(ini, &err);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_ok("[registrar]\npoa = https://registrar.example.org\ncse-id = /in-cse\n"
+                  "[registree]\nid = Cdev\napp-id = Napp\n[credentials]\nkey = " KEY16 "\n");
     assert_string_equal(cfg->host, "registrar.example.org");
     assert_string_equal(cfg->port, "443");
     m2m_registree_config_free(cfg);
@@ -322,11 +343,8 @@ static void test_other_values(void **state)
 
 static void test_key_file_errors_and_warning(void **state)
 {
-    char keypath[160], errpath[160], text[512], captured[512] = "";
-    m2m_err err = {0};
+    char keypath[160], text[512], captured[512];
     m2m_registree_config *cfg;
-    int saved, fd;
-    ssize_t n;
     (void)state;
 
     snprintf(text, sizeof text, "[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\n"
@@ -339,25 +357,9 @@ static void test_key_file_errors_and_warning(void **state)
 
     /* group-readable: loads, with a warning on stderr */
     write_file(keypath, KEY16 "\n", 0640);
-    snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
-    fflush(stderr);
-    saved = dup(2);
-    fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
-    write_file(ini, text, 0600);
-    cfg = m2m_registree_config_load(ini, &err);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_capturing(text, 0600, captured, sizeof captured);
     m2m_registree_config_free(cfg);
-    fd = open(errpath, O_RDONLY);
-    n = read(fd, captured, sizeof captured - 1);
-    close(fd);
-    assert_true(n > 0);
+    assert_true(strlen(captured) > 0);
     assert_non_null(strstr(captured, "warning: key file"));
     assert_non_null(strstr(captured, "device.key is accessible by group or others (mode 0640)"));
 }
@@ -384,46 +386,16 @@ static void pki_ini(char *out, size_t cap, const char *registrar_extra, const ch
     snprintf(out, cap, "%s%s%s[credentials]\n%s", HEAD, registrar_extra, AE, credentials);
 }
 
-/* Runs the loader with stderr captured into captured (cap bytes). */
-static m2m_registree_config *load_capturing(const char *text, mode_t mode, m2m_err *err, char *captured, size_t cap)
-{
-    char errpath[160];
-    m2m_registree_config *cfg;
-    int saved, fd;
-    ssize_t n;
-
-    write_file(ini, text, mode);
-    snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
-    fflush(stderr);
-    saved = dup(2);
-    fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
-    cfg = m2m_registree_config_load(ini, err);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    fd = open(errpath, O_RDONLY);
-    n = read(fd, captured, cap - 1);
-    close(fd);
-    captured[n > 0 ? n : 0] = '\0';
-    return cfg;
-}
-
 static void test_good_cert(void **state)
 {
     char text[1024], want[200], captured[512];
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     (void)state;
     snprintf(text, sizeof text,
              "%sroot-cert = %s/root.crt\nocsp-responder-cert = %s/ocsp.crt\n%s[credentials]\nmechanism = cert\n"
              "cert-file = %s/device.crt\nkey-file = %s/device.key\nchain-file = %s/inter.crt\n",
              HEAD, pki, pki, AE, pki, pki, pki);
-    cfg = load_capturing(text, 0644, &err, captured, sizeof captured); /* no secret inline: no warning */
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_capturing(text, 0644, captured, sizeof captured); /* no secret inline: no warning */
     assert_string_equal(captured, "");
     assert_int_equal(cfg->mechanism, M2M_MECH_CERT);
     assert_string_equal(m2m_mechanism_name(cfg->mechanism), "cert");
@@ -447,16 +419,13 @@ static void test_good_cert(void **state)
 static void test_good_token_inline_and_relative_root(void **state)
 {
     char text[1024], rel[200], captured[512];
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     (void)state;
     /* relative to the details file's directory: ../<pki dir>/root.crt */
     snprintf(rel, sizeof rel, "../%s/root.crt", strrchr(pki, '/') + 1);
     snprintf(text, sizeof text, "%sroot-cert = %s\n%s[credentials]\nmechanism = token\n"
              "token = Zm9vYmFyLWlkZW50aXR5LXRva2Vu\n", HEAD, rel, AE);
-    cfg = load_capturing(text, 0640, &err, captured, sizeof captured);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_capturing(text, 0640, captured, sizeof captured);
     assert_int_equal(cfg->mechanism, M2M_MECH_TOKEN);
     assert_string_equal(cfg->token, "Zm9vYmFyLWlkZW50aXR5LXRva2Vu");
     assert_non_null(cfg->root_cert);
@@ -473,16 +442,13 @@ static void test_good_token_inline_and_relative_root(void **state)
 static void test_good_token_file_with_warning(void **state)
 {
     char text[1024], path[160], captured[512];
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     (void)state;
     snprintf(path, sizeof path, "%s/device.token", dir);
     write_file(path, "\n  q1w2e3r4t5y6u7i8o9p0aa==  \n", 0644);
     snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\nmechanism = token\n"
              "token-file = device.token\n", HEAD, pki, AE);
-    cfg = load_capturing(text, 0600, &err, captured, sizeof captured);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_capturing(text, 0600, captured, sizeof captured);
     assert_string_equal(cfg->token, "q1w2e3r4t5y6u7i8o9p0aa==");
     assert_non_null(strstr(captured, "warning: token file"));
     assert_non_null(strstr(captured, "device.token is accessible by group or others (mode 0644)"));
@@ -492,7 +458,6 @@ static void test_good_token_file_with_warning(void **state)
 static void test_cert_key_file_warning(void **state)
 {
     char text[1024], path[160], captured[512], cmd[600];
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     (void)state;
     snprintf(path, sizeof path, "%s/device.key", dir);
@@ -500,9 +465,7 @@ static void test_cert_key_file_warning(void **state)
     assert_int_equal(system(cmd), 0);
     snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\nmechanism = cert\n"
              "cert-file = %s/device.crt\nkey-file = device.key\n", HEAD, pki, AE, pki);
-    cfg = load_capturing(text, 0600, &err, captured, sizeof captured);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_capturing(text, 0600, captured, sizeof captured);
     assert_non_null(strstr(captured, "device.key is accessible by group or others (mode 0604)"));
     assert_null(cfg->chain);
     m2m_registree_config_free(cfg);
@@ -511,14 +474,10 @@ static void test_cert_key_file_warning(void **state)
 static void test_psk_with_root_cert(void **state)
 {
     char text[1024];
-    m2m_err err = {0};
     m2m_registree_config *cfg;
     (void)state;
     snprintf(text, sizeof text, "%sroot-cert = %s/root.crt\n%s[credentials]\nkey = " KEY16 "\n", HEAD, pki, AE);
-    write_file(ini, text, 0600);
-    cfg = m2m_registree_config_load(ini, &err);
-    if (cfg == NULL)
-        fail_msg("%s", err.msg);
+    cfg = load_ok(text);
     assert_int_equal(cfg->mechanism, M2M_MECH_PSK);
     assert_non_null(cfg->root_cert); /* checked, not used */
     assert_string_equal(cfg->ciphers, M2M_DEFAULT_TLS12_PSK_CIPHERS);
@@ -667,16 +626,13 @@ static void test_cert_ciphers(void **state)
 static int pki_setup(void **state)
 {
     (void)state;
-    snprintf(pki, sizeof pki, "/tmp/m2m-detpki-XXXXXX");
-    return mkdtemp(pki) != NULL && pki_make(pki) == 0 ? 0 : -1;
+    return pki_make_tmp(pki, sizeof pki, "detpki");
 }
 
 static int pki_teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pki);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(pki);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "crypto/pubkey_hash.h"
+#include "fixture_tmpdir.h"
 #include "util/hex.h"
 
 /* `openssl pkey -pubout -outform DER | sha256sum` of this key, computed outside this code base. */
@@ -67,8 +68,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/m2m-pkh-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (fixture_mkdtemp(f->dir, sizeof f->dir, "pkh") != 0)
         return -1;
     f->key = EVP_EC_gen("P-256");
     if (f->key == NULL)
@@ -82,9 +82,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
+    if (fixture_rmdir(f->dir) != 0)
         return -1;
     X509_free(f->cert);
     EVP_PKEY_free(f->key);

@@ -7,27 +7,24 @@
  * key generation stores the exporter key only when the IDs match, later attachments use it, and a generated key
  * that is refused or damaged falls back (to the previous generated key, then to the details key) and is
  * discarded. The real Registrar is exercised by the integration tests (cli_resume_rekey.sh). */
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fixture_registrar.h"
+#include "fixture_tls_server.h"
+#include "fixture_tmpdir.h"
 #include "m2mattach/keyid.h"
 #include "m2mattach/registree.h"
 #include "registree/state.h"
@@ -54,13 +51,9 @@ enum kgn_mode {
 };
 
 struct fake {
-    int lfd, port;
-    pthread_t thread;
-    SSL_CTX *ctx;
+    struct fake_server srv;          /* its ctx: TLS-PSK with the details key and the generated ones */
     char identity[M2M_KEYID_HEX_LEN + 1];
     enum mode mode;
-    volatile int stop;
-    pthread_mutex_t mu;
     int accepts, requests;
     char last[8192];   /* the last request, as received */
     /* issue 4 */
@@ -109,67 +102,30 @@ static unsigned int server_psk_cb(SSL *ssl, const char *identity, unsigned char 
 static int server_find_session_cb(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess)
 {
     struct fake *f = SSL_get_app_data(ssl);
-    static const unsigned char aes128gcm[] = {0x13, 0x01};
     const unsigned char *key;
     size_t len;
     SSL_SESSION *s;
     *sess = NULL;
     if (!key_for(f, (const char *)id, idlen, &key, &len))
         return 1;
-    s = SSL_SESSION_new();
-    if (s == NULL || !SSL_SESSION_set1_master_key(s, key, len) ||
-        !SSL_SESSION_set_cipher(s, SSL_CIPHER_find(ssl, aes128gcm)) ||
-        !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
-        SSL_SESSION_free(s);
+    if ((s = fake_psk_session(ssl, key, len)) == NULL)
         return 0;
-    }
     f->psk_seen = 1;
     snprintf(f->identity_used, sizeof f->identity_used, "%.*s", (int)idlen, (const char *)id);
     *sess = s;
     return 1;
 }
 
-/* Reads one request (headers and a Content-Length body) into buf; 0 when the client closed. */
-static size_t read_request(SSL *ssl, char *buf, size_t cap)
-{
-    size_t len = 0;
-    for (;;) {
-        char *end = NULL, *cl;
-        size_t need;
-        int n;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-        if (end != NULL) {
-            cl = strcasestr(buf, "\r\nContent-Length: ");
-            need = (size_t)(end + 4 - buf) + (cl != NULL && cl < end ? strtoul(cl + 18, NULL, 10) : 0);
-            if (len >= need)
-                return len;
-        }
-        if (len + 1 >= cap)
-            return 0;
-        n = SSL_read(ssl, buf + len, (int)(cap - 1 - len));
-        if (n <= 0)
-            return 0;
-        len += (size_t)n;
-    }
-}
-
 static void answer(struct fake *f, SSL *ssl, const char *req)
 {
-    char ri[64] = "none", resp[1024];
-    const char *body, *status, *rsc, *extra = "";
-    const char *p = strstr(req, "X-M2M-RI: ");
-    int n;
+    const char *conn = f->mode == M_CLOSE_HDR ? "Connection: close\r\n" : "";
+    char ri[64], kgn_body[200];
 
-    if (p != NULL)
-        sscanf(p + 10, "%63[^\r]", ri);
-    char kgn_body[200];
+    fake_request_ri(req, ri, sizeof ri);
     if (f->mode == M_WRONG_RI)
         snprintf(ri, sizeof ri, "someone-else");
     if (strstr(req, "Content-Type: application/json;ty=10100\r\n") != NULL && f->kgn == K_REFUSE) {
-        status = "403 Forbidden";
-        rsc = "4005";
-        body = "{\"m2m:dbg\":\"key generation needs forward secrecy\"}";
+        fake_reply(ssl, "403 Forbidden", "4005", ri, conn, "{\"m2m:dbg\":\"key generation needs forward secrecy\"}");
     } else if (strstr(req, "Content-Type: application/json;ty=10100\r\n") != NULL) {
         /* x.y.8 as the Registrar does it: the exporter, the last 32 octets, the seed's key ID */
         unsigned char out[48];
@@ -179,91 +135,55 @@ static void answer(struct fake *f, SSL *ssl, const char *req)
         if (SSL_export_keying_material(ssl, out, sizeof out, KGN_LABEL, strlen(KGN_LABEL), NULL, 0, 0) != 1 ||
             m2m_keyid(M2M_KEY_KCA, out + 16, 32, kid, &err) != 0)
             abort();
-        pthread_mutex_lock(&f->mu);
+        pthread_mutex_lock(&f->srv.mu);
         memcpy(f->gen[i], out + 16, 32);
         snprintf(f->gen_id[i], sizeof f->gen_id[i], "%s", kid);
         f->ngen = i + 1;
-        pthread_mutex_unlock(&f->mu);
+        pthread_mutex_unlock(&f->srv.mu);
         if (f->kgn == K_DROP)
             return; /* the caller drops the connection */
         if (f->kgn == K_WRONG_KID)
             snprintf(kid, sizeof kid, "00000000000000000000000000000000");
         snprintf(kgn_body, sizeof kgn_body, "{\"m2m:kgn\":{\"ty\":10100,\"kcaid\":\"%s\",\"kid\":\"%s\"}}", kid, kid);
-        status = "201 Created";
-        rsc = "2001";
-        body = kgn_body;
-    } else if (strncmp(req, "POST /~/in-cse HTTP/1.1", 23) == 0 && f->mode == M_REFUSE) {
-        status = "403 Forbidden";
-        rsc = "4117";
-        body = "{\"m2m:dbg\":\"Cdevice01 is already registered\"}";
-    } else if (strncmp(req, "POST /~/in-cse HTTP/1.1", 23) == 0) {
-        status = "201 Created";
-        rsc = "2001";
-        extra = "Content-Location: /in-cse/device01\r\n";
-        body = "{\"m2m:ae\":{\"rn\":\"device01\",\"aei\":\"Cdevice01\",\"api\":\"Rdemo\"}}";
+        fake_reply(ssl, "201 Created", "2001", ri, conn, kgn_body);
+    } else if (fake_is_registration(req) && f->mode == M_REFUSE) {
+        fake_reply(ssl, "403 Forbidden", "4117", ri, conn, "{\"m2m:dbg\":\"Cdevice01 is already registered\"}");
     } else {
-        status = "200 OK";
-        rsc = "2000";
-        body = "{\"m2m:ae\":{\"aei\":\"Cdevice01\"}}";
+        fake_reply_accept(ssl, req, ri, conn);
     }
-    n = snprintf(resp, sizeof resp,
-                 "HTTP/1.1 %s\r\nX-M2M-RSC: %s\r\nX-M2M-RI: %s\r\n%s%sContent-Type: application/json\r\n"
-                 "Content-Length: %zu\r\n\r\n%s",
-                 status, rsc, ri, extra, f->mode == M_CLOSE_HDR ? "Connection: close\r\n" : "", strlen(body), body);
-    SSL_write(ssl, resp, n);
 }
 
-static void *serve(void *arg)
+/* One connection to the fake (fake_server_start). */
+static void handle(SSL *ssl, void *arg)
 {
     struct fake *f = arg;
-    sigset_t pipe_set;
-    /* a client that closes right after the handshake leaves the tickets the server sends nowhere to go */
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
-    while (!f->stop) {
-        struct pollfd p = {.fd = f->lfd, .events = POLLIN};
-        SSL *ssl;
-        int fd;
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        fd = accept(f->lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        ssl = SSL_new(f->ctx);
-        SSL_set_fd(ssl, fd);
-        SSL_set_app_data(ssl, f);
-        pthread_mutex_lock(&f->mu);
-        f->accepts++;
-        f->psk_seen = 0;
-        pthread_mutex_unlock(&f->mu);
-        if (SSL_accept(ssl) == 1) {
-            pthread_mutex_lock(&f->mu);
-            if (SSL_session_reused(ssl) && !f->psk_seen)
-                f->resumed++;
-            pthread_mutex_unlock(&f->mu);
-            char req[8192];
-            while (read_request(ssl, req, sizeof req) > 0) {
-                /* the mode of this request: the test may change it as soon as it has the answer */
-                enum mode m = f->mode;
-                pthread_mutex_lock(&f->mu);
-                f->requests++;
-                snprintf(f->last, sizeof f->last, "%s", req);
-                pthread_mutex_unlock(&f->mu);
-                answer(f, ssl, req);
-                if (f->kgn == K_DROP && strstr(req, ";ty=10100\r\n") != NULL)
-                    break; /* no close_notify: the connection is cut */
-                if (m == M_CLOSE_HDR || m == M_IDLE_CLOSE) {
-                    SSL_shutdown(ssl);
-                    break;
-                }
-            }
+    char req[8192];
+
+    pthread_mutex_lock(&f->srv.mu);
+    f->accepts++;
+    f->psk_seen = 0;
+    pthread_mutex_unlock(&f->srv.mu);
+    if (SSL_accept(ssl) != 1)
+        return;
+    pthread_mutex_lock(&f->srv.mu);
+    if (SSL_session_reused(ssl) && !f->psk_seen)
+        f->resumed++;
+    pthread_mutex_unlock(&f->srv.mu);
+    while (fake_read_request(ssl, req, sizeof req) > 0) {
+        /* the mode of this request: the test may change it as soon as it has the answer */
+        enum mode m = f->mode;
+        pthread_mutex_lock(&f->srv.mu);
+        f->requests++;
+        snprintf(f->last, sizeof f->last, "%s", req);
+        pthread_mutex_unlock(&f->srv.mu);
+        answer(f, ssl, req);
+        if (f->kgn == K_DROP && strstr(req, ";ty=10100\r\n") != NULL)
+            break; /* no close_notify: the connection is cut */
+        if (m == M_CLOSE_HDR || m == M_IDLE_CLOSE) {
+            SSL_shutdown(ssl);
+            break;
         }
-        ERR_clear_error();
-        SSL_free(ssl);
-        close(fd);
     }
-    return NULL;
 }
 
 static void write_ini(struct fake *f, const char *extra)
@@ -274,7 +194,7 @@ static void write_ini(struct fake *f, const char *extra)
             "[registrar]\npoa = https://127.0.0.1:%d\ncse-id = /in-cse\n"
             "[registree]\nid = Cdevice01\napp-id = Rdemo\nname = device01\n"
             "[credentials]\nkey = " KEY_HEX "\n%s",
-            f->port, extra);
+            f->srv.port, extra);
     fclose(out);
     chmod(f->ini, 0600);
 }
@@ -282,29 +202,18 @@ static void write_ini(struct fake *f, const char *extra)
 static int setup(void **state)
 {
     struct fake *f = calloc(1, sizeof *f);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
     m2m_err err = {0};
 
     if (f == NULL || m2m_keyid(M2M_KEY_KCA, KEY, sizeof KEY, f->identity, &err) != 0)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/m2m-registree-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (fake_registrar_open(&f->srv, "registree", f->dir, f->ini, f->state) != 0)
         return -1;
-    snprintf(f->ini, sizeof f->ini, "%s/device.ini", f->dir);
-    snprintf(f->state, sizeof f->state, "%s/device.ini.state", f->dir);
-    pthread_mutex_init(&f->mu, NULL);
-    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(f->lfd, 16) != 0 ||
-        getsockname(f->lfd, (struct sockaddr *)&a, &len) != 0)
+    f->srv.ctx = SSL_CTX_new(TLS_server_method());
+    if (f->srv.ctx == NULL || SSL_CTX_set_cipher_list(f->srv.ctx, "PSK") != 1)
         return -1;
-    f->port = ntohs(a.sin_port);
-    f->ctx = SSL_CTX_new(TLS_server_method());
-    if (f->ctx == NULL || SSL_CTX_set_cipher_list(f->ctx, "PSK") != 1)
-        return -1;
-    SSL_CTX_set_psk_server_callback(f->ctx, server_psk_cb);
-    SSL_CTX_set_psk_find_session_callback(f->ctx, server_find_session_cb);
-    if (pthread_create(&f->thread, NULL, serve, f) != 0)
+    SSL_CTX_set_psk_server_callback(f->srv.ctx, server_psk_cb);
+    SSL_CTX_set_psk_find_session_callback(f->srv.ctx, server_find_session_cb);
+    if (fake_server_start(&f->srv, handle, f) != 0)
         return -1;
     *state = f;
     return 0;
@@ -313,47 +222,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fake *f = *state;
-    char cmd[128];
-    f->stop = 1;
-    pthread_join(f->thread, NULL);
-    close(f->lfd);
-    SSL_CTX_free(f->ctx);
-    pthread_mutex_destroy(&f->mu);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = fake_registrar_close(&f->srv, f->dir);
     free(f);
-    return system(cmd) == 0 ? 0 : -1;
+    return rc;
 }
 
 static int counter(struct fake *f, const int *which)
 {
-    int v;
-    pthread_mutex_lock(&f->mu);
-    v = *which;
-    pthread_mutex_unlock(&f->mu);
-    return v;
-}
-
-struct session {
-    m2m_registree_config *cfg;
-    m2m_registree *r;
-};
-
-static struct session open_session(struct fake *f)
-{
-    struct session s;
-    m2m_err err = {0};
-    s.cfg = m2m_registree_config_load(f->ini, &err);
-    if (s.cfg == NULL)
-        fail_msg("%s", err.msg);
-    s.r = m2m_registree_new(s.cfg, &err);
-    assert_non_null(s.r);
-    return s;
-}
-
-static void close_session(struct session *s)
-{
-    m2m_registree_free(s->r);
-    m2m_registree_config_free(s->cfg);
+    return fake_server_count(&f->srv, which);
 }
 
 static void test_register_then_reattach(void **state)
@@ -367,9 +243,8 @@ static void test_register_then_reattach(void **state)
     char last[8192];
 
     write_ini(f, "");
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 1);
     assert_string_equal(info.assigned_id, "Cdevice01");
     assert_string_equal(info.tls_version, "TLSv1.3");
@@ -377,9 +252,7 @@ static void test_register_then_reattach(void **state)
     close_session(&s);
 
     /* what went on the wire: the registration CREATE of TS-0004 for an AE */
-    pthread_mutex_lock(&f->mu);
-    snprintf(last, sizeof last, "%s", f->last);
-    pthread_mutex_unlock(&f->mu);
+    fake_server_copy(&f->srv, last, sizeof last, f->last);
     assert_true(strncmp(last, "POST /~/in-cse HTTP/1.1\r\n", 25) == 0);
     assert_non_null(strstr(last, "\r\nX-M2M-Origin: Cdevice01\r\n"));
     assert_non_null(strstr(last, "\r\nContent-Type: application/json;ty=2\r\n"));
@@ -397,9 +270,8 @@ static void test_register_then_reattach(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
 
     /* x.y.3: a new handshake, no second CREATE */
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 0);
     assert_string_equal(info.assigned_id, "Cdevice01");
     assert_true(info.registration_ms == 0.0);
@@ -417,12 +289,12 @@ static void test_refusal_names_rsc_and_reason(void **state)
 
     f->mode = M_REFUSE;
     write_ini(f, "");
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, &info), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_REFUSED);
     snprintf(want, sizeof want,
              "registration refused by Registrar 127.0.0.1:%d: 4117 ORIGINATOR_HAS_ALREADY_REGISTERED: "
-             "Cdevice01 is already registered", f->port);
+             "Cdevice01 is already registered", f->srv.port);
     if (strstr(m2m_registree_error(s.r), want) == NULL)
         fail_msg("unexpected message: %s", m2m_registree_error(s.r));
     close_session(&s);
@@ -449,16 +321,14 @@ static void test_keep_alive_reuse(void **state)
     char last[8192];
 
     write_ini(f, "[tls]\nversion = 1.2\n");
-    s = open_session(f);
+    s = open_session(f->ini);
     send_get(&s, 2000); /* attaches (registers) first */
     send_get(&s, 2000);
     send_get(&s, 2000);
     close_session(&s);
     assert_int_equal(counter(f, &f->accepts), 1);
     assert_int_equal(counter(f, &f->requests), 4);
-    pthread_mutex_lock(&f->mu);
-    snprintf(last, sizeof last, "%s", f->last);
-    pthread_mutex_unlock(&f->mu);
+    fake_server_copy(&f->srv, last, sizeof last, f->last);
     /* From defaults to the bound ID */
     assert_non_null(strstr(last, "\r\nX-M2M-Origin: Cdevice01\r\n"));
 }
@@ -469,7 +339,7 @@ static void test_connection_close_and_idle_close(void **state)
     struct session s;
 
     write_ini(f, "");
-    s = open_session(f);
+    s = open_session(f->ini);
     send_get(&s, 2000); /* registration + GET on one connection */
     assert_int_equal(counter(f, &f->accepts), 1);
 
@@ -495,7 +365,7 @@ static void test_wrong_request_id_refused(void **state)
 
     f->mode = M_WRONG_RI;
     write_ini(f, "");
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, &info), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_PROTO);
     assert_non_null(strstr(m2m_registree_error(s.r), "the response carries request ID someone-else"));
@@ -513,7 +383,7 @@ static void test_garbled_state_stops_attach(void **state)
     assert_non_null(out);
     fputs("registered = 1\nassigned-id = Cdev", out);
     fclose(out);
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
     assert_non_null(strstr(m2m_registree_error(s.r), "device.ini.state:2: truncated line"));
     close_session(&s);
@@ -526,11 +396,10 @@ static void test_garbled_state_stops_attach(void **state)
 
 static void attach_ok(struct fake *f, m2m_attach_info *info, int resume)
 {
-    struct session s = open_session(f);
+    struct session s = open_session(f->ini);
     if (!resume)
         m2m_registree_set_resumption(s.r, 0);
-    if (m2m_registree_attach(s.r, info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    session_attach(&s, info);
     close_session(&s);
 }
 
@@ -595,7 +464,7 @@ static void test_unusable_ticket_and_resumption_off(void **state)
         /* the Registrar's ticket keys changed (expired): the ticket cannot be opened, the handshake is a full one
          * (TLS 1.3: with the external PSK, which OpenSSL also calls "reused"), and the new ticket replaces it */
         assert_int_equal(RAND_bytes(keys, sizeof keys), 1);
-        assert_int_equal(SSL_CTX_set_tlsext_ticket_keys(f->ctx, keys, sizeof keys), 1);
+        assert_int_equal(SSL_CTX_set_tlsext_ticket_keys(f->srv.ctx, keys, sizeof keys), 1);
         attach_ok(f, &info, 1);
         assert_int_equal(info.session_offered, 1);
         assert_int_equal(info.resumed, 0);
@@ -638,19 +507,9 @@ static void test_session_of_another_credential_not_offered(void **state)
 
 /* ---- issue 4: key generation (x.y.8) --------------------------------------------------------------------------- */
 
-static void read_file(const char *path, char *out, size_t cap)
-{
-    FILE *in = fopen(path, "r");
-    size_t n;
-    assert_non_null(in);
-    n = fread(out, 1, cap - 1, in);
-    out[n] = '\0';
-    fclose(in);
-}
-
 static int rekey(struct fake *f, m2m_attach_info *info, m2m_code *code, char *msg, size_t cap)
 {
-    struct session s = open_session(f);
+    struct session s = open_session(f->ini);
     int rc = m2m_registree_rekey(s.r, info);
     *code = m2m_registree_error_code(s.r);
     snprintf(msg, cap, "%s", m2m_registree_error(s.r));
@@ -683,13 +542,13 @@ static void test_rekey_then_generated_key(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", f->gen[0][i]);
-    read_file(gen_path, text, sizeof text);
+    fixture_read_file(gen_path, text, sizeof text);
     assert_int_equal(strlen(text), 65);
     assert_memory_equal(text, hex, 64);
     assert_int_equal(text[64], '\n');
     assert_int_equal(m2m_state_load(f->state, &st, &err), 0);
     assert_string_equal(st.generated_key_id, f->gen_id[0]);
-    read_file(f->state, text, sizeof text);
+    fixture_read_file(f->state, text, sizeof text);
     assert_null(strstr(text, hex));
 
     /* x.y.3 with the generated key from now on, and its session resumes */
@@ -839,7 +698,7 @@ static void test_generated_key_fallbacks(void **state)
         fail_msg("%s", msg);
     f->refuse_details = f->refuse_generated = 1;
     {
-        struct session s = open_session(f);
+        struct session s = open_session(f->ini);
         m2m_registree_set_resumption(s.r, 0);
         assert_int_equal(m2m_registree_attach(s.r, &info), -1);
         if (strstr(m2m_registree_error(s.r), "refused every credential: generated key ") == NULL ||

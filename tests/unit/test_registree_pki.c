@@ -9,12 +9,8 @@
  *   x.y.4:         the session (TLS 1.3 ticket) is kept and resumed: a cert re-attachment without a certificate
  *                  exchange; a registered token Registree gets back in by resuming (TLS 1.3 only), and without a
  *                  session it is the single-use refusal again. */
-#include <netinet/in.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fixture_registrar.h"
+#include "fixture_tls_server.h"
+#include "fixture_tmpdir.h"
 #include "m2mattach/registree.h"
 #include "pki_fixture.h"
 #include "registree/state.h"
@@ -42,14 +40,10 @@ enum mode {
 };
 
 struct fake {
-    int lfd, port;
-    pthread_t thread;
-    SSL_CTX *ctx;
+    struct fake_server srv;  /* its ctx: made by fake_start */
     enum mode mode;
     unsigned char *staple;   /* OCSP response to staple, or NULL */
     long staple_len;
-    volatile int stop;
-    pthread_mutex_t mu;
     int accepts, requests, client_certs, resumed;
     char client_subject[256];
     char sni[256];
@@ -76,110 +70,47 @@ static int staple_cb(SSL *ssl, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
-static size_t read_request(SSL *ssl, char *buf, size_t cap)
-{
-    size_t len = 0;
-    for (;;) {
-        char *end, *cl;
-        size_t need;
-        int n;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-        if (end != NULL) {
-            cl = strcasestr(buf, "\r\nContent-Length: ");
-            need = (size_t)(end + 4 - buf) + (cl != NULL && cl < end ? strtoul(cl + 18, NULL, 10) : 0);
-            if (len >= need)
-                return len;
-        }
-        if (len + 1 >= cap)
-            return 0;
-        n = SSL_read(ssl, buf + len, (int)(cap - 1 - len));
-        if (n <= 0)
-            return 0;
-        len += (size_t)n;
-    }
-}
-
 static void answer(struct fake *f, SSL *ssl, const char *req)
 {
-    char ri[64] = "none", resp[1024];
-    const char *body, *status, *rsc, *extra = "";
-    const char *p = strstr(req, "X-M2M-RI: ");
-    int is_registration = strncmp(req, "POST /~/in-cse HTTP/1.1", 23) == 0;
-    int n;
-
-    if (p != NULL)
-        sscanf(p + 10, "%63[^\r]", ri);
-    if (is_registration && f->mode == M_REFUSE_TOKEN) {
-        status = "403 Forbidden";
-        rsc = "4106";
-        body = "{\"m2m:dbg\":\"identity token already used\"}";
-    } else if (is_registration) {
-        status = "201 Created";
-        rsc = "2001";
-        extra = "Content-Location: /in-cse/device01\r\n";
-        body = "{\"m2m:ae\":{\"rn\":\"device01\",\"aei\":\"Cdevice01\",\"api\":\"Rdemo\"}}";
-    } else {
-        status = "200 OK";
-        rsc = "2000";
-        body = "{\"m2m:ae\":{\"aei\":\"Cdevice01\"}}";
-    }
-    n = snprintf(resp, sizeof resp,
-                 "HTTP/1.1 %s\r\nX-M2M-RSC: %s\r\nX-M2M-RI: %s\r\n%sContent-Type: application/json\r\n"
-                 "Content-Length: %zu\r\n\r\n%s",
-                 status, rsc, ri, extra, strlen(body), body);
-    SSL_write(ssl, resp, n);
+    char ri[64];
+    fake_request_ri(req, ri, sizeof ri);
+    if (fake_is_registration(req) && f->mode == M_REFUSE_TOKEN)
+        fake_reply(ssl, "403 Forbidden", "4106", ri, "", "{\"m2m:dbg\":\"identity token already used\"}");
+    else
+        fake_reply_accept(ssl, req, ri, "");
 }
 
-static void *serve(void *arg)
+/* One connection to the fake (fake_server_start). */
+static void handle(SSL *ssl, void *arg)
 {
     struct fake *f = arg;
-    sigset_t pipe_set;
-    /* A client that closes right after the handshake (a re-attachment) leaves the TLS 1.3 session tickets the
-     * server sends afterwards nowhere to go: EPIPE for this thread, not a SIGPIPE for the test process. */
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
-    while (!f->stop) {
-        struct pollfd p = {.fd = f->lfd, .events = POLLIN};
-        SSL *ssl;
-        int fd;
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        fd = accept(f->lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        ssl = SSL_new(f->ctx);
-        SSL_set_fd(ssl, fd);
-        pthread_mutex_lock(&f->mu);
-        f->accepts++;
-        pthread_mutex_unlock(&f->mu);
-        if (SSL_accept(ssl) == 1) {
-            X509 *peer = SSL_get1_peer_certificate(ssl);
-            const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-            char req[8192];
-            pthread_mutex_lock(&f->mu);
-            f->resumed += SSL_session_reused(ssl); /* no external PSK here: reused means resumed */
-            if (peer != NULL) {
-                f->client_certs++;
-                X509_NAME_oneline(X509_get_subject_name(peer), f->client_subject, sizeof f->client_subject);
-            }
-            snprintf(f->sni, sizeof f->sni, "%s", sni != NULL ? sni : "");
-            pthread_mutex_unlock(&f->mu);
-            X509_free(peer);
-            while (read_request(ssl, req, sizeof req) > 0) {
-                pthread_mutex_lock(&f->mu);
-                f->requests++;
-                snprintf(f->last, sizeof f->last, "%s", req);
-                pthread_mutex_unlock(&f->mu);
-                answer(f, ssl, req);
-            }
-        }
-        ERR_clear_error();
-        SSL_free(ssl);
-        close(fd);
+    X509 *peer;
+    const char *sni;
+    char req[8192];
+
+    pthread_mutex_lock(&f->srv.mu);
+    f->accepts++;
+    pthread_mutex_unlock(&f->srv.mu);
+    if (SSL_accept(ssl) != 1)
+        return;
+    peer = SSL_get1_peer_certificate(ssl);
+    sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    pthread_mutex_lock(&f->srv.mu);
+    f->resumed += SSL_session_reused(ssl); /* no external PSK here: reused means resumed */
+    if (peer != NULL) {
+        f->client_certs++;
+        X509_NAME_oneline(X509_get_subject_name(peer), f->client_subject, sizeof f->client_subject);
     }
-    return NULL;
+    snprintf(f->sni, sizeof f->sni, "%s", sni != NULL ? sni : "");
+    pthread_mutex_unlock(&f->srv.mu);
+    X509_free(peer);
+    while (fake_read_request(ssl, req, sizeof req) > 0) {
+        pthread_mutex_lock(&f->srv.mu);
+        f->requests++;
+        snprintf(f->last, sizeof f->last, "%s", req);
+        pthread_mutex_unlock(&f->srv.mu);
+        answer(f, ssl, req);
+    }
 }
 
 /* The fake Registrar presents cert (a file of the fixture) with registrar.key. */
@@ -187,18 +118,18 @@ static int fake_start(struct fake *f, const char *cert)
 {
     char path[160];
     snprintf(path, sizeof path, "%s/%s", pki, cert);
-    f->ctx = SSL_CTX_new(TLS_server_method());
-    if (f->ctx == NULL || SSL_CTX_use_certificate_file(f->ctx, path, SSL_FILETYPE_PEM) != 1)
+    f->srv.ctx = SSL_CTX_new(TLS_server_method());
+    if (f->srv.ctx == NULL || SSL_CTX_use_certificate_file(f->srv.ctx, path, SSL_FILETYPE_PEM) != 1)
         return -1;
     snprintf(path, sizeof path, "%s/registrar.key", pki);
-    if (SSL_CTX_use_PrivateKey_file(f->ctx, path, SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(f->srv.ctx, path, SSL_FILETYPE_PEM) != 1)
         return -1;
-    SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+    SSL_CTX_set_verify(f->srv.ctx, SSL_VERIFY_PEER, accept_any_client_cert);
     /* as the real Registrar: resumption needs a session ID context when client certificates are asked for */
-    SSL_CTX_set_session_id_context(f->ctx, (const unsigned char *)"fake", 4);
-    SSL_CTX_set_tlsext_status_cb(f->ctx, staple_cb);
-    SSL_CTX_set_tlsext_status_arg(f->ctx, f);
-    return pthread_create(&f->thread, NULL, serve, f) == 0 ? 0 : -1;
+    SSL_CTX_set_session_id_context(f->srv.ctx, (const unsigned char *)"fake", 4);
+    SSL_CTX_set_tlsext_status_cb(f->srv.ctx, staple_cb);
+    SSL_CTX_set_tlsext_status_arg(f->srv.ctx, f);
+    return fake_server_start(&f->srv, handle, f);
 }
 
 static void fake_staple(struct fake *f, const char *name)
@@ -218,22 +149,9 @@ static void fake_staple(struct fake *f, const char *name)
 static int setup(void **state)
 {
     struct fake *f = calloc(1, sizeof *f);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
 
-    if (f == NULL)
+    if (f == NULL || fake_registrar_open(&f->srv, "regpki", f->dir, f->ini, f->state) != 0)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/m2m-regpki-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->ini, sizeof f->ini, "%s/device.ini", f->dir);
-    snprintf(f->state, sizeof f->state, "%s/device.ini.state", f->dir);
-    pthread_mutex_init(&f->mu, NULL);
-    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(f->lfd, 16) != 0 ||
-        getsockname(f->lfd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    f->port = ntohs(a.sin_port);
     *state = f;
     return 0;
 }
@@ -241,17 +159,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fake *f = *state;
-    char cmd[128];
-    f->stop = 1;
-    if (f->ctx != NULL)
-        pthread_join(f->thread, NULL);
-    close(f->lfd);
-    SSL_CTX_free(f->ctx);
+    int rc = fake_registrar_close(&f->srv, f->dir);
     free(f->staple);
-    pthread_mutex_destroy(&f->mu);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     free(f);
-    return system(cmd) == 0 ? 0 : -1;
+    return rc;
 }
 
 /* mechanism "cert" or "token"; host: the poa host; extra: more [registrar] lines */
@@ -262,7 +173,7 @@ static void write_ini(struct fake *f, const char *mechanism, const char *host, c
     fprintf(out,
             "[registrar]\npoa = https://%s:%d\ncse-id = /in-cse\nroot-cert = %s/root.crt\n%s"
             "[registree]\nid = Cdevice01\napp-id = Rdemo\nname = device01\n[credentials]\nmechanism = %s\n",
-            host, f->port, pki, extra, mechanism);
+            host, f->srv.port, pki, extra, mechanism);
     if (strcmp(mechanism, "cert") == 0)
         fprintf(out, "cert-file = %s/device.crt\nkey-file = %s/device.key\n", pki, pki);
     else
@@ -273,50 +184,12 @@ static void write_ini(struct fake *f, const char *mechanism, const char *host, c
 
 static int counter(struct fake *f, const int *which)
 {
-    int v;
-    pthread_mutex_lock(&f->mu);
-    v = *which;
-    pthread_mutex_unlock(&f->mu);
-    return v;
-}
-
-/* The server thread may still be finishing a handshake that the client already considers done (TLS 1.3: the
- * client's last flight): wait up to 3 s for a counter to reach want. */
-static int wait_counter(struct fake *f, const int *which, int want)
-{
-    for (int i = 0; i < 300 && counter(f, which) < want; i++)
-        usleep(10 * 1000);
-    return counter(f, which);
+    return fake_server_count(&f->srv, which);
 }
 
 static void last_request(struct fake *f, char *out, size_t cap)
 {
-    pthread_mutex_lock(&f->mu);
-    snprintf(out, cap, "%s", f->last);
-    pthread_mutex_unlock(&f->mu);
-}
-
-struct session {
-    m2m_registree_config *cfg;
-    m2m_registree *r;
-};
-
-static struct session open_session(struct fake *f)
-{
-    struct session s;
-    m2m_err err = {0};
-    s.cfg = m2m_registree_config_load(f->ini, &err);
-    if (s.cfg == NULL)
-        fail_msg("%s", err.msg);
-    s.r = m2m_registree_new(s.cfg, &err);
-    assert_non_null(s.r);
-    return s;
-}
-
-static void close_session(struct session *s)
-{
-    m2m_registree_free(s->r);
-    m2m_registree_config_free(s->cfg);
+    fake_server_copy(&f->srv, out, cap, f->last);
 }
 
 static void test_cert_register_then_reattach(void **state)
@@ -330,9 +203,8 @@ static void test_cert_register_then_reattach(void **state)
 
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
     write_ini(f, "cert", "127.0.0.1", "");
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 1);
     assert_string_equal(info.mechanism, "cert");
     assert_string_equal(info.assigned_id, "Cdevice01");
@@ -342,10 +214,10 @@ static void test_cert_register_then_reattach(void **state)
 
     /* the Registree certificate went to the Registrar; the CREATE is the plain one, no token */
     assert_int_equal(counter(f, &f->client_certs), 1);
-    pthread_mutex_lock(&f->mu);
+    pthread_mutex_lock(&f->srv.mu);
     assert_string_equal(f->client_subject, "/CN=Cdevice01");
     assert_string_equal(f->sni, ""); /* an IP address: no SNI */
-    pthread_mutex_unlock(&f->mu);
+    pthread_mutex_unlock(&f->srv.mu);
     last_request(f, last, sizeof last);
     assert_true(strncmp(last, "POST /~/in-cse HTTP/1.1\r\n", 25) == 0);
     assert_non_null(strstr(last, "\r\nX-M2M-Origin: Cdevice01\r\n"));
@@ -361,29 +233,27 @@ static void test_cert_register_then_reattach(void **state)
     assert_true(st.session[M2M_SLOT_DETAILS].full_ms > 0);
 
     /* x.y.4: the session is resumed, no CREATE, no certificate exchange */
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 0);
     assert_string_equal(info.mechanism, "cert");
     assert_int_equal(info.session_offered, 1);
     assert_int_equal(info.resumed, 1);
     assert_true(info.full_handshake_ms > 0);
     close_session(&s);
-    assert_int_equal(wait_counter(f, &f->resumed, 1), 1);
+    assert_int_equal(fake_server_wait(&f->srv, &f->resumed, 1), 1);
 
     /* x.y.6 "subsequent attachments use the same flow": without resumption, the certificate handshake again */
-    s = open_session(f);
+    s = open_session(f->ini);
     m2m_registree_set_resumption(s.r, 0);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    session_attach(&s, &info);
     assert_int_equal(info.created, 0);
     assert_int_equal(info.session_offered, 0);
     assert_int_equal(info.resumed, 0);
     assert_string_equal(info.mechanism, "cert");
     close_session(&s);
     assert_int_equal(counter(f, &f->accepts), 3);
-    assert_int_equal(wait_counter(f, &f->client_certs, 3), 3); /* the resumed session carried the first one */
+    assert_int_equal(fake_server_wait(&f->srv, &f->client_certs, 3), 3); /* the resumed session carried the first one */
     assert_int_equal(counter(f, &f->resumed), 1);
     assert_int_equal(counter(f, &f->requests), 1);
 }
@@ -399,9 +269,8 @@ static void test_token_register_single_use(void **state)
 
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
     write_ini(f, "token", "127.0.0.1", "[tls]\nresumption = no\n");
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 1);
     assert_string_equal(info.mechanism, "token");
     last_request(f, last, sizeof last);
@@ -425,7 +294,7 @@ static void test_token_register_single_use(void **state)
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
     close_session(&s);
 
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, &info), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
     snprintf(want, sizeof want, "token attachment is single-use: Cdevice01 is already registered with /in-cse "
@@ -452,9 +321,8 @@ static void test_token_resumes_tls13_only(void **state)
 
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
     write_ini(f, "token", "127.0.0.1", "");
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 1);
     close_session(&s);
     assert_int_equal(m2m_state_load(f->state, &st, &err), 0);
@@ -463,9 +331,8 @@ static void test_token_resumes_tls13_only(void **state)
     assert_non_null(strstr(st.session[M2M_SLOT_DETAILS].binding, "token Cdevice01 /in-cse "));
     assert_null(strstr(st.session[M2M_SLOT_DETAILS].binding, TOKEN));
 
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 0);
     assert_int_equal(info.resumed, 1);
     assert_string_equal(info.mechanism, "token");
@@ -477,7 +344,7 @@ static void test_token_resumes_tls13_only(void **state)
     assert_int_equal(counter(f, &f->requests), 2); /* the CREATE, then the GET: no second CREATE */
 
     /* --no-resume: the single-use refusal, nothing sent */
-    s = open_session(f);
+    s = open_session(f->ini);
     m2m_registree_set_resumption(s.r, 0);
     assert_int_equal(m2m_registree_attach(s.r, &info), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
@@ -488,14 +355,13 @@ static void test_token_resumes_tls13_only(void **state)
     /* TLS 1.2: its tickets are issued before the token binds the connection, so none is kept */
     unlink(f->state);
     write_ini(f, "token", "127.0.0.1", "[tls]\nversion = 1.2\n");
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.created, 1);
     close_session(&s);
     assert_int_equal(m2m_state_load(f->state, &st, &err), 0);
     assert_int_equal(st.session[M2M_SLOT_DETAILS].der_len, 0);
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, &info), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_EXISTS);
     assert_non_null(strstr(m2m_registree_error(s.r), "TLS 1.2 cannot resume a token session"));
@@ -512,10 +378,10 @@ static void test_token_refused(void **state)
     f->mode = M_REFUSE_TOKEN;
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
     write_ini(f, "token", "127.0.0.1", "");
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_REFUSED);
-    snprintf(want, sizeof want, "registration refused by Registrar 127.0.0.1:%d: 4106 ", f->port);
+    snprintf(want, sizeof want, "registration refused by Registrar 127.0.0.1:%d: 4106 ", f->srv.port);
     if (strstr(m2m_registree_error(s.r), want) == NULL ||
         strstr(m2m_registree_error(s.r), "identity token already used (the identity token was not accepted: wrong, "
                                          "already used or expired)") == NULL)
@@ -533,11 +399,11 @@ static void test_wrong_cse_id_sends_nothing(void **state)
 
     assert_int_equal(fake_start(f, "other.crt"), 0);
     write_ini(f, "token", "127.0.0.1", "");
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_AUTH);
     snprintf(want, sizeof want, "Registrar 127.0.0.1:%d: certificate does not carry CSE-ID /in-cse (subjectAltName: "
-             "URI:/other-cse, DNS:other.m2m.localhost)", f->port);
+             "URI:/other-cse, DNS:other.m2m.localhost)", f->srv.port);
     assert_string_equal(m2m_registree_error(s.r), want);
     close_session(&s);
     assert_int_equal(counter(f, &f->requests), 0); /* the token never left the device */
@@ -555,15 +421,14 @@ static void test_ocsp_good_and_sni(void **state)
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
     snprintf(extra, sizeof extra, "ocsp-responder-cert = %s/ocsp.crt\n", pki);
     write_ini(f, "cert", "localhost", extra); /* a name: it goes out as SNI */
-    s = open_session(f);
-    if (m2m_registree_attach(s.r, &info) != 0)
-        fail_msg("%s", m2m_registree_error(s.r));
+    s = open_session(f->ini);
+    session_attach(&s, &info);
     assert_int_equal(info.ocsp_checked, 1);
     assert_int_equal(info.created, 1);
     close_session(&s);
-    pthread_mutex_lock(&f->mu);
+    pthread_mutex_lock(&f->srv.mu);
     assert_string_equal(f->sni, "localhost");
-    pthread_mutex_unlock(&f->mu);
+    pthread_mutex_unlock(&f->srv.mu);
 }
 
 static void test_ocsp_revoked_sends_nothing(void **state)
@@ -576,7 +441,7 @@ static void test_ocsp_revoked_sends_nothing(void **state)
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
     snprintf(extra, sizeof extra, "ocsp-responder-cert = %s/ocsp.crt\n", pki);
     write_ini(f, "cert", "127.0.0.1", extra);
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
     assert_int_equal(m2m_registree_error_code(s.r), M2M_E_AUTH);
     assert_non_null(strstr(m2m_registree_error(s.r), "OCSP: the Registrar certificate (serial 1001) is revoked"));
@@ -594,7 +459,7 @@ static void test_ocsp_missing_sends_nothing(void **state)
     assert_int_equal(fake_start(f, "registrar.crt"), 0);
     snprintf(extra, sizeof extra, "ocsp-responder-cert = %s/ocsp.crt\n[tls]\nversion = 1.2\n", pki);
     write_ini(f, "token", "127.0.0.1", extra);
-    s = open_session(f);
+    s = open_session(f->ini);
     assert_int_equal(m2m_registree_attach(s.r, NULL), -1);
     assert_non_null(strstr(m2m_registree_error(s.r), ": no stapled OCSP response (ocsp-responder-cert "));
     close_session(&s);
@@ -604,16 +469,13 @@ static void test_ocsp_missing_sends_nothing(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(pki, sizeof pki, "/tmp/m2m-regpkifix-XXXXXX");
-    return mkdtemp(pki) != NULL && pki_make(pki) == 0 ? 0 : -1;
+    return pki_make_tmp(pki, sizeof pki, "regpkifix");
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pki);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(pki);
 }
 
 int main(void)

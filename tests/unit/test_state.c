@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "fixture_tmpdir.h"
 #include "registree/state.h"
 
 static char dir[64];
@@ -21,8 +22,7 @@ static char path[128];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/m2m-state-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (fixture_mkdtemp(dir, sizeof dir, "state") != 0)
         return -1;
     snprintf(path, sizeof path, "%s/device.state", dir);
     return 0;
@@ -30,10 +30,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(dir);
 }
 
 static void write_bytes(const char *text, size_t len)
@@ -99,9 +97,7 @@ static void test_round_trip_sessions(void **state)
 {
     m2m_reg_state *in = calloc(1, sizeof *in), *out = calloc(1, sizeof *out);
     m2m_err err = {0};
-    FILE *f;
     char text[65536];
-    size_t n;
     (void)state;
 
     assert_non_null(in);
@@ -134,11 +130,7 @@ static void test_round_trip_sessions(void **state)
         assert_true(out->session[M2M_SLOT_DETAILS].full_ms == 2.5);
         assert_true(out->session[M2M_SLOT_GENERATED].full_ms == 0.0);
     }
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
+    fixture_read_file(path, text, sizeof text);
     assert_non_null(strstr(text, "\nsession-for = cert Cdevice01 /in-cse 0123 4567\nsession-full-handshake-ms = 2.500\n"
                                  "session = 8PHy8/Q=\n"));
     assert_non_null(strstr(text, "\ngenerated-session = QUFB"));
@@ -146,10 +138,7 @@ static void test_round_trip_sessions(void **state)
     /* no session: no session lines */
     *in = sample();
     assert_int_equal(m2m_state_save(path, in, &err), 0);
-    f = fopen(path, "r");
-    n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
+    fixture_read_file(path, text, sizeof text);
     assert_null(strstr(text, "session"));
     /* a session without its binding is not written */
     in->session[M2M_SLOT_DETAILS].der_len = 3;

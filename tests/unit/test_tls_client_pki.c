@@ -5,11 +5,7 @@
  * and a configured OCSP responder requires a stapled status that is successful, signed by that responder, about
  * the Registrar's certificate, good and fresh. The client presents its certificate when it has one, never offers
  * PSK, and refuses a Registrar that does not ask for the certificate. Every server is killed in teardown. */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fixture_s_server.h"
+#include "fixture_tmpdir.h"
 #include "pki_fixture.h"
 #include "registree/tls_client.h"
 
@@ -33,19 +30,10 @@ static EVP_PKEY *device_key;
 /* 1: s_server's standard error goes into the same pipe as its standard output (to see what it logged) */
 static int server_stderr_to_pipe;
 
-struct server {
-    pid_t pid;
-    int out;
-    char port[8];
-    char peer[32];
-    char head[512]; /* what s_server said up to its ACCEPT line */
-};
-
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/m2m-tlspki-XXXXXX");
-    if (mkdtemp(dir) == NULL || pki_make(dir) != 0)
+    if (pki_make_tmp(dir, sizeof dir, "tlspki") != 0)
         return -1;
     snprintf(root_path, sizeof root_path, "%s/root.crt", dir);
     snprintf(ocsp_path, sizeof ocsp_path, "%s/ocsp.crt", dir);
@@ -58,48 +46,39 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     X509_free(root);
     X509_free(ocsp_cert);
     X509_free(device_cert);
     EVP_PKEY_free(device_key);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(dir);
 }
 
 static int setup(void **state)
 {
-    struct server *s = calloc(1, sizeof *s);
+    struct s_server *s = calloc(1, sizeof *s);
     if (s == NULL)
         return -1;
-    s->pid = -1;
-    s->out = -1;
+    s_server_init(s);
     *state = s;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct server *s = *state;
-    if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
-    }
-    if (s->out >= 0)
-        close(s->out);
+    struct s_server *s = *state;
+    s_server_stop(s);
     free(s);
     return 0;
 }
 
 /* Starts `openssl s_server -accept 127.0.0.1:0 -naccept 1 -www -cert DIR/cert -key DIR/registrar.key EXTRA...`
- * (EXTRA: NULL-terminated; a "@name" argument becomes DIR/name) and reads the port from its ACCEPT line. */
-static void start_server(struct server *s, const char *cert, ...)
+ * (EXTRA: NULL-terminated; a "@name" argument becomes DIR/name) and reads the port from its ACCEPT line
+ * (fixture_s_server.h). */
+static void start_server(struct s_server *s, const char *cert, ...)
 {
-    char *argv[40], paths[20][160], buf[512];
-    int argc = 0, np = 0, fds[2];
-    size_t len = 0;
-    time_t start = time(NULL);
+    char *argv[40], paths[20][160];
+    int argc = 0, np = 0;
     va_list ap;
     const char *a;
 
@@ -127,50 +106,11 @@ static void start_server(struct server *s, const char *cert, ...)
     }
     va_end(ap);
     argv[argc] = NULL;
-
-    assert_int_equal(pipe(fds), 0);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(fds[1], 1);
-        dup2(server_stderr_to_pipe ? fds[1] : null, 2);
-        dup2(null, 0);
-        close(fds[0]);
-        close(fds[1]);
-        execvp("openssl", argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    s->out = fds[0];
-    for (;;) {
-        struct pollfd p = {.fd = s->out, .events = POLLIN};
-        char *line, *colon;
-        ssize_t n;
-        if (time(NULL) - start > 10)
-            fail_msg("openssl s_server did not start listening within 10 s");
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        n = read(s->out, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            fail_msg("openssl s_server exited before listening");
-        len += (size_t)n;
-        buf[len] = '\0';
-        line = strstr(buf, "ACCEPT ");
-        if (line != NULL && strchr(line, '\n') != NULL) {
-            snprintf(s->head, sizeof s->head, "%s", buf);
-            colon = strrchr(strtok(line + 7, "\n"), ':');
-            assert_non_null(colon);
-            snprintf(s->port, sizeof s->port, "%s", colon + 1);
-            snprintf(s->peer, sizeof s->peer, "127.0.0.1:%s", s->port);
-            return;
-        }
-        assert_true(len < sizeof buf - 1);
-    }
+    s_server_start(s, argv, server_stderr_to_pipe);
 }
 
 /* x.y.7 by default: server authentication only, no OCSP. */
-static m2m_tls_client_config cert_config(const struct server *s, m2m_tls_range range)
+static m2m_tls_client_config cert_config(const struct s_server *s, m2m_tls_range range)
 {
     m2m_tls_client_config c = {
         .host = "127.0.0.1",
@@ -185,37 +125,8 @@ static m2m_tls_client_config cert_config(const struct server *s, m2m_tls_range r
     return c;
 }
 
-static m2m_tls_client *connect_ok(const m2m_tls_client_config *cfg)
-{
-    m2m_err err = {0};
-    m2m_tls_client *c = m2m_tls_client_connect(cfg, &err);
-    if (c == NULL)
-        fail_msg("%s", err.msg);
-    return c;
-}
-
-/* GET / from s_server -www: its page reports the session, including the client certificate (or its absence). */
-static char *get_page(m2m_tls_client *c)
-{
-    static const char req[] = "GET / HTTP/1.0\r\n\r\n";
-    size_t cap = 65536, total = 0, got = 0;
-    char *buf = malloc(cap);
-    m2m_err err = {0};
-    assert_non_null(buf);
-    if (m2m_tls_client_write(c, req, sizeof req - 1, &err) != 0)
-        fail_msg("%s", err.msg);
-    do {
-        if (m2m_tls_client_read(c, buf + total, cap - 1 - total, &got, &err) != 0)
-            fail_msg("%s", err.msg);
-        total += got;
-    } while (got > 0 && total < cap - 1);
-    buf[total] = '\0';
-    assert_true(strncmp(buf, "HTTP/1.0 200 ok", 15) == 0);
-    return buf;
-}
-
 /* Connect must fail with M2M_E_AUTH and exactly "Registrar 127.0.0.1:PORT: " + want (want_prefix: a prefix). */
-static void expect_refused(const struct server *s, const m2m_tls_client_config *cfg, const char *want, int prefix)
+static void expect_refused(const struct s_server *s, const m2m_tls_client_config *cfg, const char *want, int prefix)
 {
     m2m_err err = {0};
     char full[600];
@@ -227,23 +138,40 @@ static void expect_refused(const struct server *s, const m2m_tls_client_config *
     print_message("expected refusal: %s\n", err.msg);
 }
 
+/* expect_refused with cert_config(s, M2M_TLS_AUTO), its CSE-ID replaced by cse_id unless that is NULL. */
+static void expect_refused_auto(const struct s_server *s, const char *cse_id, const char *want, int prefix)
+{
+    m2m_tls_client_config cfg = cert_config(s, M2M_TLS_AUTO);
+    if (cse_id != NULL)
+        cfg.cse_id = cse_id;
+    expect_refused(s, &cfg, want, prefix);
+}
+
+/* Refused because the chain does not verify to the configured root; reason: OpenSSL's, exactly. */
+static void expect_chain_refused(const struct s_server *s, const char *reason)
+{
+    char want[300];
+    snprintf(want, sizeof want, "certificate chain does not verify to root-cert %s: %s", root_path, reason);
+    expect_refused_auto(s, NULL, want, 0);
+}
+
 /* ---- chain and CSE-ID ------------------------------------------------------------------------------------------- */
 
 static void test_tls13_server_auth_only(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_tls_client *c;
     char *page;
 
     start_server(s, "registrar.crt", "-tls1_3", NULL);
     cfg = cert_config(s, M2M_TLS_AUTO);
-    c = connect_ok(&cfg);
+    c = tls_connect_ok(&cfg);
     assert_string_equal(m2m_tls_client_version(c), "TLSv1.3");
     assert_string_equal(m2m_tls_client_cipher(c), "TLS_AES_128_GCM_SHA256");
     assert_int_equal(m2m_tls_client_ocsp_checked(c), 0);
     assert_int_equal(m2m_tls_client_sent_certificate(c), 0);
-    page = get_page(c);
+    page = s_server_get_page(c);
     assert_non_null(strstr(page, "no client certificate available")); /* x.y.7: the token comes in Step 5 */
     free(page);
     m2m_tls_client_close(c);
@@ -251,13 +179,13 @@ static void test_tls13_server_auth_only(void **state)
 
 static void test_tls12_ecdsa_suites(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_tls_client *c;
 
     start_server(s, "registrar.crt", "-tls1_2", NULL);
     cfg = cert_config(s, M2M_TLS_AUTO);
-    c = connect_ok(&cfg);
+    c = tls_connect_ok(&cfg);
     assert_string_equal(m2m_tls_client_version(c), "TLSv1.2");
     assert_string_equal(m2m_tls_client_cipher(c), "ECDHE-ECDSA-AES128-GCM-SHA256");
     m2m_tls_client_close(c);
@@ -265,131 +193,103 @@ static void test_tls12_ecdsa_suites(void **state)
 
 static void test_tls12_mandatory_cbc_suite(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_tls_client *c;
 
     /* the server allows only the oneM2M mandatory suite: the client offers it */
     start_server(s, "registrar.crt", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256", NULL);
     cfg = cert_config(s, M2M_TLS_ONLY_1_2);
-    c = connect_ok(&cfg);
+    c = tls_connect_ok(&cfg);
     assert_string_equal(m2m_tls_client_cipher(c), "ECDHE-ECDSA-AES128-SHA256");
     m2m_tls_client_close(c);
 }
 
 static void test_intermediate_sent_by_server(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
 
     start_server(s, "registrar-inter.crt", "-cert_chain", "@inter.crt", NULL);
     cfg = cert_config(s, M2M_TLS_AUTO);
-    m2m_tls_client_close(connect_ok(&cfg));
+    m2m_tls_client_close(tls_connect_ok(&cfg));
 }
 
 static void test_intermediate_missing(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
-    char want[300];
+    struct s_server *s = *state;
 
     start_server(s, "registrar-inter.crt", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    snprintf(want, sizeof want, "certificate chain does not verify to root-cert %s: unable to get local issuer "
-             "certificate", root_path);
-    expect_refused(s, &cfg, want, 0);
+    expect_chain_refused(s, "unable to get local issuer certificate");
 }
 
 static void test_untrusted_root(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
-    char want[300];
+    struct s_server *s = *state;
 
     start_server(s, "evil.crt", "-tls1_2", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    snprintf(want, sizeof want, "certificate chain does not verify to root-cert %s: unable to get local issuer "
-             "certificate", root_path);
-    expect_refused(s, &cfg, want, 0);
+    expect_chain_refused(s, "unable to get local issuer certificate");
 }
 
 static void test_untrusted_root_sent_along(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
-    char want[300];
+    struct s_server *s = *state;
 
     /* the peer sends its own root too: a root is trusted because it was configured, not because it came along */
     start_server(s, "evil.crt", "-cert_chain", "@evil-root.crt", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    snprintf(want, sizeof want, "certificate chain does not verify to root-cert %s: self-signed certificate in "
-             "certificate chain", root_path);
-    expect_refused(s, &cfg, want, 0);
+    expect_chain_refused(s, "self-signed certificate in certificate chain");
 }
 
 static void test_expired(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
-    char want[300];
+    struct s_server *s = *state;
 
     start_server(s, "expired.crt", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    snprintf(want, sizeof want, "certificate chain does not verify to root-cert %s: certificate has expired "
-             "(CN=in-cse.m2m.localhost, notAfter Feb  1 00:00:00 2020 GMT)", root_path);
-    expect_refused(s, &cfg, want, 0);
+    expect_chain_refused(s, "certificate has expired (CN=in-cse.m2m.localhost, notAfter Feb  1 00:00:00 2020 GMT)");
 }
 
 static void test_wrong_cse_id(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
+    struct s_server *s = *state;
 
     start_server(s, "other.crt", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    expect_refused(s, &cfg,
-                   "certificate does not carry CSE-ID /in-cse (subjectAltName: URI:/other-cse, DNS:other.m2m.localhost)",
-                   0);
+    expect_refused_auto(s, NULL,
+                        "certificate does not carry CSE-ID /in-cse (subjectAltName: URI:/other-cse, "
+                        "DNS:other.m2m.localhost)",
+                        0);
 }
 
 static void test_no_san(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
+    struct s_server *s = *state;
 
     start_server(s, "nosan.crt", "-tls1_2", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    expect_refused(s, &cfg, "certificate does not carry CSE-ID /in-cse (subjectAltName: none)", 0);
+    expect_refused_auto(s, NULL, "certificate does not carry CSE-ID /in-cse (subjectAltName: none)", 0);
 }
 
 static void test_cse_id_exact_match(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
+    struct s_server *s = *state;
 
     /* a prefix of the URI is not the CSE-ID; case matters (-naccept 1: the first refusal ends the server) */
     start_server(s, "registrar.crt", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    cfg.cse_id = "/in-cs";
-    expect_refused(s, &cfg,
-                   "certificate does not carry CSE-ID /in-cs (subjectAltName: DNS:in-cse.m2m.localhost, URI:/in-cse)",
-                   0);
+    expect_refused_auto(s, "/in-cs",
+                        "certificate does not carry CSE-ID /in-cs (subjectAltName: DNS:in-cse.m2m.localhost, "
+                        "URI:/in-cse)",
+                        0);
 }
 
 static void test_cse_id_case(void **state)
 {
-    struct server *s = *state;
-    m2m_tls_client_config cfg;
+    struct s_server *s = *state;
 
     start_server(s, "registrar.crt", NULL);
-    cfg = cert_config(s, M2M_TLS_AUTO);
-    cfg.cse_id = "/IN-CSE";
-    expect_refused(s, &cfg, "certificate does not carry CSE-ID /IN-CSE", 1);
+    expect_refused_auto(s, "/IN-CSE", "certificate does not carry CSE-ID /IN-CSE", 1);
 }
 
 /* ---- OCSP ------------------------------------------------------------------------------------------------------- */
 
-static void ocsp_case(struct server *s, const char *version, const char *resp, const char *want, int prefix)
+static void ocsp_case(struct s_server *s, const char *version, const char *resp, const char *want, int prefix)
 {
     m2m_tls_client_config cfg;
     if (resp != NULL)
@@ -400,7 +300,7 @@ static void ocsp_case(struct server *s, const char *version, const char *resp, c
     cfg.ocsp_responder = ocsp_cert;
     cfg.ocsp_responder_name = ocsp_path;
     if (want == NULL) {
-        m2m_tls_client *c = connect_ok(&cfg);
+        m2m_tls_client *c = tls_connect_ok(&cfg);
         assert_int_equal(m2m_tls_client_ocsp_checked(c), 1);
         m2m_tls_client_close(c);
     } else {
@@ -420,14 +320,14 @@ static void test_ocsp_good_tls12(void **state)
 
 static void test_ocsp_not_requested_when_not_configured(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_tls_client *c;
 
     /* without ocsp-responder-cert nothing is required, even a revoked status is not looked at */
     start_server(s, "registrar.crt", "-status_file", "@resp-revoked.der", NULL);
     cfg = cert_config(s, M2M_TLS_AUTO);
-    c = connect_ok(&cfg);
+    c = tls_connect_ok(&cfg);
     assert_int_equal(m2m_tls_client_ocsp_checked(c), 0);
     m2m_tls_client_close(c);
 }
@@ -440,7 +340,7 @@ static void test_ocsp_revoked(void **state)
 
 static void test_ocsp_revoked_tls12_names_reason(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_err err = {0};
 
@@ -500,7 +400,7 @@ static void test_ocsp_about_another_certificate(void **state)
 
 /* ---- the client side -------------------------------------------------------------------------------------------- */
 
-static void client_cert_case(struct server *s, const char *version)
+static void client_cert_case(struct s_server *s, const char *version)
 {
     m2m_tls_client_config cfg;
     m2m_tls_client *c;
@@ -511,9 +411,9 @@ static void client_cert_case(struct server *s, const char *version)
     cfg = cert_config(s, M2M_TLS_AUTO);
     cfg.client_cert = device_cert;
     cfg.client_key = device_key;
-    c = connect_ok(&cfg);
+    c = tls_connect_ok(&cfg);
     assert_int_equal(m2m_tls_client_sent_certificate(c), 1);
-    page = get_page(c);
+    page = s_server_get_page(c);
     if (strstr(page, "Client certificate") == NULL || strstr(page, "Subject: CN=Cdevice01") == NULL)
         fail_msg("s_server did not see the client certificate:\n%s", page + (strlen(page) > 1500 ? strlen(page) - 1500 : 0));
     free(page);
@@ -532,7 +432,7 @@ static void test_client_cert_tls12(void **state)
 
 static void test_client_cert_not_requested(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
 
     start_server(s, "registrar.crt", NULL);
@@ -544,7 +444,7 @@ static void test_client_cert_not_requested(void **state)
 
 static void test_client_cert_withheld_from_wrong_registrar(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_err err = {0};
     char out[4096];
@@ -574,38 +474,14 @@ static void test_client_cert_withheld_from_wrong_registrar(void **state)
 
 static void test_psk_only_server_refused(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_err err = {0};
-    pid_t pid;
-    int fds[2];
-    char buf[256] = "";
-    size_t len = 0;
+    char *argv[] = {"openssl", "s_server", "-nocert", "-psk", "00112233445566778899aabbccddeeff",
+                    "-accept", "127.0.0.1:0", "-naccept", "1", "-www", NULL};
 
     /* a server that can only do PSK: certificate mode offers no PSK, so there is nothing to agree on */
-    assert_int_equal(pipe(fds), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(fds[1], 1);
-        dup2(null, 2);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("openssl", "openssl", "s_server", "-nocert", "-psk", "00112233445566778899aabbccddeeff",
-               "-accept", "127.0.0.1:0", "-naccept", "1", "-www", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    s->pid = pid;
-    s->out = fds[0];
-    while (strchr(buf, '\n') == NULL || strstr(buf, "ACCEPT ") == NULL) {
-        ssize_t n = read(s->out, buf + len, sizeof buf - 1 - len);
-        assert_true(n > 0);
-        len += (size_t)n;
-        buf[len] = '\0';
-    }
-    snprintf(s->port, sizeof s->port, "%s", strrchr(strtok(strstr(buf, "ACCEPT ") + 7, "\n"), ':') + 1);
+    s_server_start(s, argv, 0);
     cfg = cert_config(s, M2M_TLS_AUTO);
     assert_null(m2m_tls_client_connect(&cfg, &err));
     assert_int_equal(err.code, M2M_E_TLS);
@@ -614,7 +490,7 @@ static void test_psk_only_server_refused(void **state)
 
 static void test_bad_arguments(void **state)
 {
-    struct server *s = *state;
+    struct s_server *s = *state;
     m2m_tls_client_config cfg;
     m2m_err err = {0};
 

@@ -3,27 +3,22 @@
  * resumed, and "resumed" means the offered session was used: in TLS 1.3 OpenSSL reports SSL_session_reused() for
  * an external-PSK full handshake too, which must not count. Both ends export the same keying material. A Registrar
  * that answers a refused PSK with a certificate handshake is named for what it did. */
-#include <netinet/in.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fixture_tls_server.h"
 #include "m2mattach/keyid.h"
 #include "registree/tls_client.h"
 
@@ -32,14 +27,9 @@ static const unsigned char KEY[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 
 #define LABEL "EXPORTER-oneM2M-Connection"
 
 struct server {
-    int lfd, port;
-    char port_s[8];
-    pthread_t thread;
-    SSL_CTX *ctx;
+    struct fake_server srv;        /* its ctx: PSK, and an ECDSA suite for give_certificate */
     char identity[M2M_KEYID_HEX_LEN + 1];
-    volatile int stop;
     int greet;                     /* write "hello" right after the handshake */
-    pthread_mutex_t mu;
     int handshakes, psk_used, reused;
     unsigned char exported[48];
 };
@@ -57,126 +47,84 @@ static unsigned int psk_cb(SSL *ssl, const char *identity, unsigned char *psk, u
 static int find_session_cb(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess)
 {
     struct server *s = SSL_get_app_data(ssl);
-    static const unsigned char aes128gcm[] = {0x13, 0x01};
     SSL_SESSION *ss;
     *sess = NULL;
     if (idlen != strlen(s->identity) || memcmp(id, s->identity, idlen) != 0)
         return 1;
-    ss = SSL_SESSION_new();
-    if (ss == NULL || !SSL_SESSION_set1_master_key(ss, KEY, sizeof KEY) ||
-        !SSL_SESSION_set_cipher(ss, SSL_CIPHER_find(ssl, aes128gcm)) ||
-        !SSL_SESSION_set_protocol_version(ss, TLS1_3_VERSION)) {
-        SSL_SESSION_free(ss);
+    if ((ss = fake_psk_session(ssl, KEY, sizeof KEY)) == NULL)
         return 0;
-    }
     s->psk_used = 1;
     *sess = ss;
     return 1;
 }
 
-static void *serve(void *arg)
+/* One connection (fake_server_start). */
+static void handle(SSL *ssl, void *arg)
 {
     struct server *s = arg;
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
-    while (!s->stop) {
-        struct pollfd p = {.fd = s->lfd, .events = POLLIN};
-        SSL *ssl;
-        int fd;
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        if ((fd = accept(s->lfd, NULL, NULL)) < 0)
-            continue;
-        ssl = SSL_new(s->ctx);
-        SSL_set_fd(ssl, fd);
-        SSL_set_app_data(ssl, s);
-        s->psk_used = 0;
-        if (SSL_accept(ssl) == 1) {
-            char buf[64];
-            pthread_mutex_lock(&s->mu);
-            s->handshakes++;
-            s->reused += SSL_session_reused(ssl) && !s->psk_used;
-            SSL_export_keying_material(ssl, s->exported, sizeof s->exported, LABEL, strlen(LABEL), NULL, 0, 0);
-            pthread_mutex_unlock(&s->mu);
-            if (s->greet)
-                SSL_write(ssl, "hello", 5);
-            while (SSL_read(ssl, buf, sizeof buf) > 0)
-                ;
-        }
-        ERR_clear_error();
-        SSL_free(ssl);
-        close(fd);
-    }
-    return NULL;
+    char buf[64];
+    s->psk_used = 0;
+    if (SSL_accept(ssl) != 1)
+        return;
+    pthread_mutex_lock(&s->srv.mu);
+    s->handshakes++;
+    s->reused += SSL_session_reused(ssl) && !s->psk_used;
+    SSL_export_keying_material(ssl, s->exported, sizeof s->exported, LABEL, strlen(LABEL), NULL, 0, 0);
+    pthread_mutex_unlock(&s->srv.mu);
+    if (s->greet)
+        SSL_write(ssl, "hello", 5);
+    while (SSL_read(ssl, buf, sizeof buf) > 0)
+        ;
 }
 
 static int setup(void **state)
 {
     struct server *s = calloc(1, sizeof *s);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
     m2m_err err = {0};
 
     if (s == NULL || m2m_keyid(M2M_KEY_KCA, KEY, sizeof KEY, s->identity, &err) != 0)
         return -1;
-    pthread_mutex_init(&s->mu, NULL);
-    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->lfd, 16) != 0 ||
-        getsockname(s->lfd, (struct sockaddr *)&a, &len) != 0)
+    if (fake_server_open(&s->srv) != 0)
         return -1;
-    s->port = ntohs(a.sin_port);
-    snprintf(s->port_s, sizeof s->port_s, "%d", s->port);
-    s->ctx = SSL_CTX_new(TLS_server_method());
-    if (s->ctx == NULL || SSL_CTX_set_cipher_list(s->ctx, "PSK:ECDHE-ECDSA-AES128-GCM-SHA256") != 1)
+    s->srv.ctx = SSL_CTX_new(TLS_server_method());
+    if (s->srv.ctx == NULL || SSL_CTX_set_cipher_list(s->srv.ctx, "PSK:ECDHE-ECDSA-AES128-GCM-SHA256") != 1)
         return -1;
-    SSL_CTX_set_psk_server_callback(s->ctx, psk_cb);
-    SSL_CTX_set_psk_find_session_callback(s->ctx, find_session_cb);
-    SSL_CTX_set_num_tickets(s->ctx, 1);
+    SSL_CTX_set_psk_server_callback(s->srv.ctx, psk_cb);
+    SSL_CTX_set_psk_find_session_callback(s->srv.ctx, find_session_cb);
+    SSL_CTX_set_num_tickets(s->srv.ctx, 1);
     *state = s;
     return 0;
 }
 
 static void start(struct server *s)
 {
-    assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+    assert_int_equal(fake_server_start(&s->srv, handle, s), 0);
 }
 
 static int teardown(void **state)
 {
     struct server *s = *state;
-    s->stop = 1;
-    pthread_join(s->thread, NULL);
-    close(s->lfd);
-    SSL_CTX_free(s->ctx);
-    pthread_mutex_destroy(&s->mu);
+    fake_server_close(&s->srv);
     free(s);
     return 0;
 }
 
 static int count(struct server *s, const int *which)
 {
-    int v;
-    pthread_mutex_lock(&s->mu);
-    v = *which;
-    pthread_mutex_unlock(&s->mu);
-    return v;
+    return fake_server_count(&s->srv, which);
 }
 
 /* the server finishes its side of a TLS 1.3 handshake after the client's: wait for it */
 static int wait_count(struct server *s, const int *which, int want)
 {
-    for (int i = 0; i < 300 && count(s, which) < want; i++)
-        usleep(10 * 1000);
-    return count(s, which);
+    return fake_server_wait(&s->srv, which, want);
 }
 
 static m2m_tls_client *connect_psk(struct server *s, m2m_tls_range range, SSL_SESSION *sess, const char *identity)
 {
     m2m_tls_client_config c = {
         .host = "127.0.0.1",
-        .port = s->port_s,
+        .port = s->srv.port_s,
         .range = range,
         .timeout_ms = 3000,
         .psk_identity = identity != NULL ? identity : s->identity,
@@ -221,7 +169,7 @@ static void resume_cycle(struct server *s, m2m_tls_range range)
     /* the server cannot open the ticket any more: a full handshake with the PSK (TLS 1.3: OpenSSL calls that
      * "reused" on both sides; it is not a resumption) */
     assert_int_equal(RAND_bytes(keys, sizeof keys), 1);
-    assert_int_equal(SSL_CTX_set_tlsext_ticket_keys(s->ctx, keys, sizeof keys), 1);
+    assert_int_equal(SSL_CTX_set_tlsext_ticket_keys(s->srv.ctx, keys, sizeof keys), 1);
     t = connect_psk(s, range, sess, NULL);
     assert_int_equal(m2m_tls_client_resumed(t), 0);
     if (range == M2M_TLS_ONLY_1_3)
@@ -293,9 +241,9 @@ static void test_export_matches_server(void **state)
         t = connect_psk(s, v == 0 ? M2M_TLS_ONLY_1_2 : M2M_TLS_ONLY_1_3, NULL, NULL);
         assert_int_equal(m2m_tls_client_export(t, LABEL, mine, sizeof mine, &err), 0);
         assert_int_equal(wait_count(s, &s->handshakes, before + 1), before + 1);
-        pthread_mutex_lock(&s->mu);
+        pthread_mutex_lock(&s->srv.mu);
         memcpy(theirs, s->exported, sizeof theirs);
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->srv.mu);
         assert_memory_equal(mine, theirs, sizeof mine);
         m2m_tls_client_close(t);
     }
@@ -338,13 +286,13 @@ static void test_psk_refused_then_certificate_is_named(void **state)
     m2m_err err = {0};
     char want[200];
 
-    give_certificate(s->ctx);
+    give_certificate(s->srv.ctx);
     start(s);
-    c.port = s->port_s;
+    c.port = s->srv.port_s;
     assert_null(m2m_tls_client_connect(&c, &err));
     assert_int_equal(err.code, M2M_E_AUTH);
     snprintf(want, sizeof want, "Registrar 127.0.0.1:%d: did not accept psk_identity %s and answered with a "
-             "certificate instead (key not enrolled, revoked or replaced?)", s->port, other);
+             "certificate instead (key not enrolled, revoked or replaced?)", s->srv.port, other);
     assert_string_equal(err.msg, want);
 }
 
