@@ -1,5 +1,6 @@
-/* m2m-bench: load generator and raw-OpenSSL ceiling server for the Registrar's TLS-PSK attachment benchmark
- * (bench/README.md). Everything runs on loopback; nothing here links into the Registrar. */
+/* m2m-bench: load generator and raw-OpenSSL ceiling server for the Registrar's attachment benchmark
+ * (bench/README.md): TLS-PSK, client certificates, identity tokens and session resumption. Everything runs on
+ * loopback; nothing here links into the Registrar. */
 #ifndef M2M_BENCH_H
 #define M2M_BENCH_H
 
@@ -10,13 +11,20 @@
 #define BENCH_ID_MAX 128
 #define BENCH_KEY_MAX 64
 
-/* One Registree credential: psk_identity = key_id, psk = key. */
+/* How a Registree authenticates (--mech): TLS-PSK (x.y.2/3), client certificate (x.y.6), identity token (x.y.7). */
+enum bench_mech { MECH_PSK, MECH_CERT, MECH_TOKEN };
+
+/* One Registree credential. psk: psk_identity = key_id, psk = key. cert: the device certificate and key.
+ * token: the identity token sent in the registration CREATE. */
 typedef struct bench_cred {
     char id[BENCH_ID_MAX];
     char key_id[33];
     unsigned char key[BENCH_KEY_MAX];
     size_t key_len;
     SSL_SESSION *sess13; /* the TLS 1.3 external PSK as a session (client side only) */
+    X509 *cert;          /* cert */
+    EVP_PKEY *pkey;
+    char token[64];      /* token */
 } bench_cred;
 
 typedef struct bench_creds {
@@ -41,11 +49,20 @@ typedef struct bench_opts {
     const char *label;
     int linger0;        /* close with RST (no TIME_WAIT) after close_notify */
     int quickack;       /* diagnostic: TCP_QUICKACK before each response read */
+    int mech;           /* enum bench_mech: how --ids-file lines read and how clients authenticate */
+    int resume;         /* client: resumption modes (tickets on) */
+    /* ceiling server */
+    const char *cert_file, *key_file; /* server certificate and key (PEM): certificate handshakes too */
+    int verify_client;  /* request a client certificate and accept any (mutual authentication) */
+    int tickets;        /* issue stateless session tickets (TLS 1.2 when asked, one per TLS 1.3 handshake) */
 } bench_opts;
 
 /* creds.c */
 int bench_creds_add(bench_creds *c, const char *id, const char *key_hex, const char *key_id);
-int bench_creds_load(bench_creds *c, const char *path, long max);
+/* cert: "ID CERTFILE KEYFILE"; token: "ID TOKEN". */
+int bench_creds_add_cert(bench_creds *c, const char *id, const char *cert_file, const char *key_file);
+int bench_creds_add_token(bench_creds *c, const char *id, const char *token);
+int bench_creds_load(bench_creds *c, const char *path, long max, int mech);
 /* Loads --ids-file or --id/--key into c. */
 int bench_creds_from_opts(bench_creds *c, const bench_opts *o);
 const bench_cred *bench_creds_find(const bench_creds *c, const char *key_id);
@@ -64,10 +81,11 @@ void bench_ssl_error(char *buf, size_t cap, const char *what);
 /* client.c */
 SSL_CTX *bench_client_ctx(const bench_opts *o, bench_creds *creds);
 int bench_connect(const bench_opts *o);
-/* One attachment on a fresh connection: TCP connect, TLS-PSK handshake as cred, then the request (if any) and
- * its response. On success returns the connected SSL (fd inside) for the caller to close or keep. */
-SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred, const char *req, size_t req_len,
-                       int want_status, const char *want_rsc, char *errbuf, size_t errcap);
+/* One attachment on a fresh connection: TCP connect, TLS handshake as cred (resuming sess when given), then the
+ * request (if any) and its response. On success returns the connected SSL (fd inside) for the caller to close or
+ * keep. */
+SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred, SSL_SESSION *sess, const char *req,
+                       size_t req_len, int want_status, const char *want_rsc, char *errbuf, size_t errcap);
 void bench_close(SSL *ssl, int send_close_notify, int linger0);
 int cmd_load(const char *mode, bench_opts *o);
 int cmd_idle(bench_opts *o);

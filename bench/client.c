@@ -1,10 +1,17 @@
 /* The load-generating client: blocking sockets, one connection at a time per thread, many threads.
  *
- *   handshakes  TCP connect + TLS-PSK handshake + close_notify                       (against either server)
- *   reattach    TCP connect + TLS-PSK handshake + GET <AE> (expects 200 / 2000) + close_notify
- *   attach      TCP connect + TLS-PSK handshake + POST CREATE <AE> (expects 201 / 2001) + close_notify,
- *               each Registree ID used once (a second CREATE of an ID would be 4117)
- *   idle        opens N attached connections (handshake + GET each) and holds them open
+ *   handshakes         TCP connect + TLS handshake + close_notify                           (against either server)
+ *   reattach           TCP connect + TLS handshake + GET <AE> (expects 200 / 2000) + close_notify
+ *   attach             TCP connect + TLS handshake + POST CREATE <AE> (expects 201 / 2001) + close_notify,
+ *                      each Registree ID used once (a second CREATE of an ID would be 4117)
+ *   resume             as reattach, resuming a session: each thread first attaches once in full (handshake + one
+ *                      request, so TLS 1.3 tickets arrive; a token Registree registers with its token there), keeps
+ *                      that session and offers it on every later connection
+ *   resume-handshakes  the same with handshake + close_notify only (against the ceiling)
+ *   idle               opens N attached connections (handshake + GET each) and holds them open
+ *
+ * --mech says how a Registree authenticates: psk (TLS-PSK), cert (its client certificate), token (server-only
+ * handshake; the registration CREATE carries Authorization: Bearer <token>).
  *
  * Every connection ends with the client's close_notify and, by default, an abortive close (SO_LINGER 0) so that
  * hundreds of thousands of short connections leave no TIME_WAIT sockets behind on loopback. */
@@ -21,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -65,6 +73,7 @@ static int psk13_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t
 SSL_CTX *bench_client_ctx(const bench_opts *o, bench_creds *creds)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    const char *c12 = o->mech == MECH_PSK ? "PSK-AES128-CBC-SHA256" : "ECDHE-ECDSA-AES128-GCM-SHA256";
     char e[320];
     int ok;
 
@@ -73,11 +82,13 @@ SSL_CTX *bench_client_ctx(const bench_opts *o, bench_creds *creds)
     if (o->tls == 13) {
         ok = SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) && SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) &&
              SSL_CTX_set_ciphersuites(ctx, o->cipher ? o->cipher : "TLS_AES_128_GCM_SHA256");
-        SSL_CTX_set_psk_use_session_callback(ctx, psk13_cb);
+        if (o->mech == MECH_PSK)
+            SSL_CTX_set_psk_use_session_callback(ctx, psk13_cb);
     } else {
         ok = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) && SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) &&
-             SSL_CTX_set_cipher_list(ctx, o->cipher ? o->cipher : "PSK-AES128-CBC-SHA256");
-        SSL_CTX_set_psk_client_callback(ctx, psk12_cb);
+             SSL_CTX_set_cipher_list(ctx, o->cipher ? o->cipher : c12);
+        if (o->mech == MECH_PSK)
+            SSL_CTX_set_psk_client_callback(ctx, psk12_cb);
     }
     if (!ok) {
         bench_ssl_error(e, sizeof e, "client TLS settings (--tls/--cipher)");
@@ -85,9 +96,12 @@ SSL_CTX *bench_client_ctx(const bench_opts *o, bench_creds *creds)
         SSL_CTX_free(ctx);
         return NULL;
     }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    /* Tickets only when resuming: otherwise a TLS 1.2 server would make and send one per handshake. The bench
+     * does not check the Registrar's certificate (a Registree does: that is client-side work). */
+    SSL_CTX_set_options(ctx, (o->resume ? 0 : SSL_OP_NO_TICKET) | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    if (o->tls == 13 && creds != NULL) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    if (o->tls == 13 && o->mech == MECH_PSK && creds != NULL) {
         /* Build each credential's PSK session once (needs an SSL to find the cipher). */
         SSL *probe = SSL_new(ctx);
         const SSL_CIPHER *cipher = probe ? SSL_CIPHER_find(probe, TLS13_AES128GCM) : NULL;
@@ -138,6 +152,7 @@ int bench_connect(const bench_opts *o)
     if (fd < 0)
         return -1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){30, 0}, sizeof(struct timeval)); /* never hang */
     if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
         int e = errno;
         close(fd);
@@ -218,8 +233,8 @@ static int read_response(SSL *ssl, int quickack, int want_status, const char *wa
     return 0;
 }
 
-SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred, const char *req, size_t req_len,
-                       int want_status, const char *want_rsc, char *errbuf, size_t errcap)
+SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred, SSL_SESSION *sess, const char *req,
+                       size_t req_len, int want_status, const char *want_rsc, char *errbuf, size_t errcap)
 {
     int fd = bench_connect(o);
     SSL *ssl;
@@ -236,8 +251,18 @@ SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred
         return NULL;
     }
     SSL_set_app_data(ssl, (void *)cred);
+    if (cred->cert != NULL && (SSL_use_certificate(ssl, cred->cert) != 1 || SSL_use_PrivateKey(ssl, cred->pkey) != 1)) {
+        bench_ssl_error(errbuf, errcap, "client certificate");
+        bench_close(ssl, 0, o->linger0);
+        return NULL;
+    }
+    if (sess != NULL && SSL_set_session(ssl, sess) != 1) {
+        bench_ssl_error(errbuf, errcap, "SSL_set_session");
+        bench_close(ssl, 0, o->linger0);
+        return NULL;
+    }
     if (SSL_connect(ssl) != 1) {
-        bench_ssl_error(errbuf, errcap, "TLS-PSK handshake");
+        bench_ssl_error(errbuf, errcap, o->mech == MECH_PSK ? "TLS-PSK handshake" : "TLS handshake");
         bench_close(ssl, 0, o->linger0);
         return NULL;
     }
@@ -257,23 +282,28 @@ SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred
 
 /* ---- requests ---- */
 
-enum mode { MODE_HANDSHAKES, MODE_REATTACH, MODE_ATTACH };
+enum mode { MODE_HANDSHAKES, MODE_REATTACH, MODE_ATTACH, MODE_RESUME, MODE_RESUME_HANDSHAKES };
 
-static size_t build_request(enum mode m, const bench_opts *o, const bench_cred *c, unsigned long ri, char *buf,
+/* GET of the Registree's own <AE>, or the registration CREATE (with the identity token for a token Registree). */
+static size_t build_request(int create, const bench_opts *o, const bench_cred *c, unsigned long ri, char *buf,
                             size_t cap)
 {
     static const char body_fmt[] = "{\"m2m:ae\":{\"api\":\"Rbench\",\"rr\":false,\"srv\":[\"3\"]}}";
+    char auth[96] = "";
     int n;
-    if (m == MODE_REATTACH)
+    if (!create)
         n = snprintf(buf, cap,
                      "GET /~%s/%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n"
                      "Accept: application/json\r\n\r\n",
                      o->cse, c->id, o->host, c->id, ri);
-    else
+    else {
+        if (c->token[0] != '\0')
+            snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", c->token);
         n = snprintf(buf, cap,
-                     "POST /~%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n"
+                     "POST /~%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n%s"
                      "Content-Type: application/json;ty=2\r\nAccept: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     o->cse, o->host, c->id, ri, sizeof body_fmt - 1, body_fmt);
+                     o->cse, o->host, c->id, ri, auth, sizeof body_fmt - 1, body_fmt);
+    }
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -285,6 +315,7 @@ struct load {
     bench_creds *creds;
     atomic_size_t next;     /* attach: next unused credential */
     atomic_int go;
+    atomic_int ready;       /* resume: threads done with their first, full attachment */
     double deadline;
 };
 
@@ -293,21 +324,59 @@ struct loader {
     struct load *L;
     int index;
     SSL_CTX *ctx;
-    long ops, errors;
+    SSL_SESSION *sess;      /* resume: the session every connection offers */
+    long ops, errors, resumed;
     char first_error[600];
 };
 
 #define MAX_ERRORS_PER_THREAD 200 /* a broken setup stops instead of spinning */
+
+/* resume: the first, full attachment of this thread's Registree, which yields the session to resume. Against the
+ * Registrar it makes one request (a token Registree registers with its token here, and TLS 1.3 sends the ticket
+ * carrying the binding after that); against the ceiling it closes and reads until the ceiling's close_notify, so
+ * that TLS 1.3 tickets are read. */
+static int first_attach(struct loader *w, const bench_cred *c, char *err, size_t errcap)
+{
+    const bench_opts *o = w->L->o;
+    int with_request = w->L->mode == MODE_RESUME, create = c->token[0] != '\0';
+    char req[1024], buf[256];
+    size_t len = with_request ? build_request(create, o, c, 1, req, sizeof req) : 0;
+    SSL *ssl = bench_attach_once(w->ctx, o, c, NULL, with_request ? req : NULL, len, create ? 201 : 200,
+                                 create ? "2001" : "2000", err, errcap);
+    if (ssl == NULL)
+        return -1;
+    if (!with_request) {
+        SSL_shutdown(ssl);
+        while (SSL_read(ssl, buf, sizeof buf) > 0)
+            ;
+        ERR_clear_error();
+    }
+    w->sess = SSL_get1_session(ssl);
+    bench_close(ssl, 1, o->linger0);
+    if (w->sess == NULL || !SSL_SESSION_is_resumable(w->sess)) {
+        snprintf(err, errcap, "the server gave no resumable session (no ticket)");
+        return -1;
+    }
+    return 0;
+}
 
 static void *loader_main(void *arg)
 {
     struct loader *w = arg;
     struct load *L = w->L;
     const bench_opts *o = L->o;
+    int resume = L->mode == MODE_RESUME || L->mode == MODE_RESUME_HANDSHAKES;
+    int request = L->mode == MODE_REATTACH || L->mode == MODE_ATTACH || L->mode == MODE_RESUME;
     size_t rr = (size_t)w->index;
-    unsigned long ri = 0;
+    unsigned long ri = 1;
     char req[1024], err[400];
 
+    if (resume && first_attach(w, &L->creds->v[rr % L->creds->n], err, sizeof err) != 0) {
+        w->errors = MAX_ERRORS_PER_THREAD;
+        snprintf(w->first_error, sizeof w->first_error, "%s: first attachment: %s", L->creds->v[rr % L->creds->n].id,
+                 err);
+    }
+    atomic_fetch_add(&L->ready, 1);
     while (!atomic_load(&L->go))
         ;
     while (bench_now() < L->deadline && w->errors < MAX_ERRORS_PER_THREAD) {
@@ -319,16 +388,18 @@ static void *loader_main(void *arg)
             if (i >= L->creds->n)
                 break;
             c = &L->creds->v[i];
+        } else if (resume) {
+            c = &L->creds->v[(size_t)w->index % L->creds->n]; /* one Registree, one session per thread */
         } else {
             c = &L->creds->v[rr % L->creds->n];
             rr += (size_t)o->clients;
         }
-        if (L->mode != MODE_HANDSHAKES && (req_len = build_request(L->mode, o, c, ++ri, req, sizeof req)) == 0) {
+        if (request && (req_len = build_request(L->mode == MODE_ATTACH, o, c, ++ri, req, sizeof req)) == 0) {
             snprintf(w->first_error, sizeof w->first_error, "request too long");
             w->errors++;
             break;
         }
-        ssl = bench_attach_once(w->ctx, o, c, L->mode == MODE_HANDSHAKES ? NULL : req, req_len,
+        ssl = bench_attach_once(w->ctx, o, c, resume ? w->sess : NULL, request ? req : NULL, req_len,
                                 L->mode == MODE_ATTACH ? 201 : 200, L->mode == MODE_ATTACH ? "2001" : "2000", err,
                                 sizeof err);
         if (ssl == NULL) {
@@ -336,7 +407,20 @@ static void *loader_main(void *arg)
                 snprintf(w->first_error, sizeof w->first_error, "%s: %s", c->id, err);
             continue;
         }
-        bench_close(ssl, 1, o->linger0);
+        if (SSL_session_reused(ssl))
+            w->resumed++;
+        if (!request) {
+            /* Handshake only: send close_notify and wait for the server to close, so that the operation ends when
+             * the server has done its part (in TLS 1.3, and in a resumed TLS 1.2 handshake, the client finishes
+             * first; without waiting, a server slower than the client falls behind unseen). */
+            char buf[256];
+            SSL_shutdown(ssl);
+            while (SSL_read(ssl, buf, sizeof buf) > 0)
+                ;
+            ERR_clear_error();
+            bench_close(ssl, 0, o->linger0);
+        } else
+            bench_close(ssl, 1, o->linger0);
         w->ops++;
     }
     return NULL;
@@ -348,7 +432,7 @@ int cmd_load(const char *mode_name, bench_opts *o)
     struct loader *w = NULL;
     bench_creds creds = {0};
     double t0 = 0, t1, scpu0 = -1, scpu1, ccpu0 = 0, ccpu1, secs;
-    long ops = 0, errors = 0;
+    long ops = 0, errors = 0, resumed = 0;
     int rc = 1, started = 0;
     const char *first_error = NULL;
 
@@ -357,8 +441,13 @@ int cmd_load(const char *mode_name, bench_opts *o)
         L.mode = MODE_HANDSHAKES;
     else if (strcmp(mode_name, "reattach") == 0)
         L.mode = MODE_REATTACH;
+    else if (strcmp(mode_name, "resume") == 0)
+        L.mode = MODE_RESUME;
+    else if (strcmp(mode_name, "resume-handshakes") == 0)
+        L.mode = MODE_RESUME_HANDSHAKES;
     else
         L.mode = MODE_ATTACH;
+    o->resume = L.mode == MODE_RESUME || L.mode == MODE_RESUME_HANDSHAKES;
     if (o->port <= 0) {
         fprintf(stderr, "m2m-bench %s: --port is required\n", mode_name);
         return 2;
@@ -383,6 +472,8 @@ int cmd_load(const char *mode_name, bench_opts *o)
             atomic_store(&L.go, 1);
             goto join;
         }
+    while (atomic_load(&L.ready) < o->clients) /* resume: first attachments, not measured */
+        usleep(1000);
     scpu0 = bench_proc_cpu(o->server_pid);
     ccpu0 = bench_self_cpu();
     t0 = bench_now();
@@ -393,6 +484,7 @@ join:
         pthread_join(w[i].t, NULL);
         ops += w[i].ops;
         errors += w[i].errors;
+        resumed += w[i].resumed;
         if (first_error == NULL && w[i].first_error[0])
             first_error = w[i].first_error;
     }
@@ -403,15 +495,19 @@ join:
     ccpu1 = bench_self_cpu();
     secs = t1 - t0;
     {
+        static const char *const MECH[] = {"psk", "cert", "token"};
         double rate = secs > 0 ? (double)ops / secs : 0;
         double s_us = (scpu0 >= 0 && scpu1 >= 0 && ops > 0) ? (scpu1 - scpu0) * 1e6 / (double)ops : -1;
         double s_util = (scpu0 >= 0 && scpu1 >= 0 && secs > 0) ? (scpu1 - scpu0) / secs : -1;
         double c_us = ops > 0 ? (ccpu1 - ccpu0) * 1e6 / (double)ops : -1;
-        printf("RESULT label=%s mode=%s tls=%s cipher=%s clients=%d ops=%ld errors=%ld seconds=%.3f rate=%.1f "
-               "server_cpu_us_per_op=%.1f server_cpu_util=%.2f client_cpu_us_per_op=%.1f\n",
-               o->label ? o->label : mode_name, mode_name, o->tls == 13 ? "1.3" : "1.2",
-               o->cipher ? o->cipher : (o->tls == 13 ? "TLS_AES_128_GCM_SHA256" : "PSK-AES128-CBC-SHA256"),
-               o->clients, ops, errors, secs, rate, s_us, s_util, c_us);
+        const char *cipher = o->cipher ? o->cipher
+                             : o->tls == 13      ? "TLS_AES_128_GCM_SHA256"
+                             : o->mech == MECH_PSK ? "PSK-AES128-CBC-SHA256"
+                                                   : "ECDHE-ECDSA-AES128-GCM-SHA256";
+        printf("RESULT label=%s mode=%s mech=%s tls=%s cipher=%s clients=%d ops=%ld errors=%ld resumed=%ld "
+               "seconds=%.3f rate=%.1f server_cpu_us_per_op=%.1f server_cpu_util=%.2f client_cpu_us_per_op=%.1f\n",
+               o->label ? o->label : mode_name, mode_name, MECH[o->mech], o->tls == 13 ? "1.3" : "1.2", cipher,
+               o->clients, ops, errors, resumed, secs, rate, s_us, s_util, c_us);
         fflush(stdout);
     }
     if (first_error != NULL)
@@ -419,8 +515,10 @@ join:
     rc = (errors == 0 && ops > 0) ? 0 : 1;
 done:
     if (w != NULL)
-        for (int i = 0; i < o->clients; i++)
+        for (int i = 0; i < o->clients; i++) {
+            SSL_SESSION_free(w[i].sess);
             SSL_CTX_free(w[i].ctx);
+        }
     free(w);
     bench_creds_free(&creds);
     return rc;
@@ -445,8 +543,8 @@ static void *idler_main(void *arg)
     char req[1024], err[400];
     for (long i = w->from; i < w->to && w->errors < MAX_ERRORS_PER_THREAD; i++) {
         const bench_cred *c = &w->creds->v[(size_t)i % w->creds->n];
-        size_t len = build_request(MODE_REATTACH, w->o, c, (unsigned long)i + 1, req, sizeof req);
-        SSL *ssl = len ? bench_attach_once(w->ctx, w->o, c, req, len, 200, "2000", err, sizeof err) : NULL;
+        size_t len = build_request(0, w->o, c, (unsigned long)i + 1, req, sizeof req);
+        SSL *ssl = len ? bench_attach_once(w->ctx, w->o, c, NULL, req, len, 200, "2000", err, sizeof err) : NULL;
         if (ssl == NULL) {
             if (w->errors++ == 0)
                 snprintf(w->first_error, sizeof w->first_error, "%s", len ? err : "request too long");

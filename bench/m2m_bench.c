@@ -13,22 +13,28 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: m2m-bench MODE [OPTIONS]\n\n"
             "modes:\n"
-            "  handshakes      TLS-PSK handshake + close_notify per connection, for --seconds (either server)\n"
-            "  reattach        handshake + GET /~CSE/ID (200 / 2000) per connection, for --seconds\n"
-            "  attach          handshake + CREATE <AE> (201 / 2001) per connection, each ID of --ids-file once,\n"
-            "                  until the IDs run out or --seconds pass\n"
-            "  idle            opens --count attached connections (handshake + GET each), prints\n"
-            "                  'READY opened=N ...', holds them for --seconds or until SIGTERM\n"
-            "  ceiling-server  raw OpenSSL TLS-PSK server (handshake, wait for close_notify, close); prints\n"
-            "                  'listening port N'; stops on SIGTERM\n\n"
+            "  handshakes         TLS handshake + close_notify per connection, for --seconds (either server)\n"
+            "  reattach           handshake + GET /~CSE/ID (200 / 2000) per connection, for --seconds\n"
+            "  attach             handshake + CREATE <AE> (201 / 2001) per connection, each ID of --ids-file once,\n"
+            "                     until the IDs run out or --seconds pass (token: with Authorization: Bearer)\n"
+            "  resume             resumed handshake + GET per connection: each client thread attaches once in full\n"
+            "                     (handshake + one request; a token Registree registers there), keeps the session\n"
+            "                     and offers it on every later connection (TLS 1.2 ticket / TLS 1.3 resumption)\n"
+            "  resume-handshakes  the same, handshake + close_notify only (for the ceiling)\n"
+            "  idle               opens --count attached connections (handshake + GET each), prints\n"
+            "                     'READY opened=N ...', holds them for --seconds or until SIGTERM\n"
+            "  ceiling-server     raw OpenSSL TLS server (handshake, wait for close_notify, close); prints\n"
+            "                     'listening port N'; stops on SIGTERM\n\n"
             "options:\n"
             "  --host ADDR        numeric address (default 127.0.0.1)\n"
             "  --port N           server port (ceiling-server: 0 picks one)\n"
-            "  --id ID --key HEX  one Registree credential (psk_identity = its Kca_ID, or Kcc_ID for '/...')\n"
-            "  --ids-file FILE    many: one 'ID KEYHEX [KEYID]' per line\n"
+            "  --mech M           psk (default), cert or token: how Registrees authenticate and how --ids-file\n"
+            "                     lines read: psk 'ID KEYHEX [KEYID]', cert 'ID CERTFILE KEYFILE', token 'ID TOKEN'\n"
+            "  --id ID --key HEX  one PSK Registree (psk_identity = its Kca_ID, or Kcc_ID for '/...')\n"
+            "  --ids-file FILE    many, one per line\n"
             "  --tls 1.2|1.3      protocol version (default 1.2)\n"
-            "  --cipher NAME      TLS 1.2 cipher (default PSK-AES128-CBC-SHA256) or TLS 1.3 suite\n"
-            "                     (default TLS_AES_128_GCM_SHA256)\n"
+            "  --cipher NAME      TLS 1.2 cipher (default PSK-AES128-CBC-SHA256, or ECDHE-ECDSA-AES128-GCM-SHA256\n"
+            "                     for cert and token) or TLS 1.3 suite (default TLS_AES_128_GCM_SHA256)\n"
             "  --seconds S        measuring time (default 5); idle: how long to hold (default 3600)\n"
             "  --clients N        client threads (default 4)\n"
             "  --count N          idle: connections to open; attach: use at most N IDs\n"
@@ -38,10 +44,17 @@ static void usage(FILE *out)
             "  --no-linger0       close connections gracefully (default: close_notify, then RST)\n"
             "  --quickack         diagnostic: set TCP_QUICKACK before reading each response, which hides\n"
             "                     a server's Nagle/delayed-ACK stall (not what a device does)\n"
-            "  --threads N        ceiling-server worker threads (default 1)\n"
-            "  --blocking         ceiling-server: blocking accept loop instead of epoll\n\n"
-            "Load modes print one line: RESULT label=.. mode=.. ops=N errors=N seconds=S rate=OPS_PER_S\n"
-            "server_cpu_us_per_op=.. server_cpu_util=.. client_cpu_us_per_op=..; exit 0 only without errors.\n");
+            "ceiling-server options:\n"
+            "  --threads N        worker threads (default 1)\n"
+            "  --blocking         blocking accept loop instead of epoll\n"
+            "  --cert F --key-file F  server certificate and key (PEM): certificate handshakes besides PSK\n"
+            "  --verify-client    request a client certificate and accept any (mutual authentication)\n"
+            "  --tickets          issue stateless session tickets (TLS 1.2 when the client asks; one per TLS 1.3\n"
+            "                     handshake), so clients can resume\n\n"
+            "Load modes print one line: RESULT label=.. mode=.. mech=.. ops=N errors=N resumed=N seconds=S\n"
+            "rate=OPS_PER_S server_cpu_us_per_op=.. server_cpu_util=.. client_cpu_us_per_op=..; exit 0 only\n"
+            "without errors. resumed counts connections whose handshake OpenSSL reports as reused (always all for\n"
+            "TLS 1.3 PSK, external or resumption: ask the Registrar's /metrics which it was).\n");
 }
 
 static int parse_num(const char *s, const char *opt, double lo, double hi, double *out)
@@ -67,7 +80,9 @@ int main(int argc, char **argv)
         {"server-pid", required_argument, NULL, 'P'}, {"cse", required_argument, NULL, 'E'},
         {"label", required_argument, NULL, 'l'},   {"no-linger0", no_argument, NULL, 'L'},
         {"threads", required_argument, NULL, 't'}, {"blocking", no_argument, NULL, 'b'},
-        {"quickack", no_argument, NULL, 'Q'},
+        {"quickack", no_argument, NULL, 'Q'},     {"mech", required_argument, NULL, 'm'},
+        {"cert", required_argument, NULL, 'X'},    {"key-file", required_argument, NULL, 'K'},
+        {"verify-client", no_argument, NULL, 'V'}, {"tickets", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     bench_opts o = {.host = "127.0.0.1", .seconds = -1, .clients = 4, .tls = 12, .cse = "/in-cse", .threads = 1,
                     .linger0 = 1};
@@ -104,6 +119,16 @@ int main(int argc, char **argv)
         case 't': if (parse_num(optarg, "--threads", 1, 256, &v)) return 2; o.threads = (int)v; break;
         case 'b': o.blocking = 1; break;
         case 'Q': o.quickack = 1; break;
+        case 'm':
+            if (strcmp(optarg, "psk") == 0) o.mech = MECH_PSK;
+            else if (strcmp(optarg, "cert") == 0) o.mech = MECH_CERT;
+            else if (strcmp(optarg, "token") == 0) o.mech = MECH_TOKEN;
+            else { fprintf(stderr, "m2m-bench: --mech is psk, cert or token\n"); return 2; }
+            break;
+        case 'X': o.cert_file = optarg; break;
+        case 'K': o.key_file = optarg; break;
+        case 'V': o.verify_client = 1; break;
+        case 'R': o.tickets = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -113,7 +138,8 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (strcmp(mode, "handshakes") == 0 || strcmp(mode, "reattach") == 0 || strcmp(mode, "attach") == 0) {
+    if (strcmp(mode, "handshakes") == 0 || strcmp(mode, "reattach") == 0 || strcmp(mode, "attach") == 0 ||
+        strcmp(mode, "resume") == 0 || strcmp(mode, "resume-handshakes") == 0) {
         if (o.seconds < 0)
             o.seconds = 5;
         return cmd_load(mode, &o);

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The TLS-PSK attachment benchmark (issue 2): one command, results in bench/results/psk-latest.md.
+# The attachment benchmark (issues 2, 3 and 4): one command, results in bench/results/latest.md.
 #
 #   bash bench/run.sh [BUILD_DIR]        (or: make bench)
 #
-# Starts a Registrar (1 worker thread) and the raw-OpenSSL ceiling server (1 thread) on loopback, pinned to one
-# core, drives them from m2m-bench pinned to the other core, in interleaved rounds, then measures the Registrar's
+# Starts a Registrar (1 worker thread, with a Registrar certificate, so PSK, certificate and token Registrees
+# share one listener) and raw-OpenSSL ceiling servers (1 thread each) on loopback, pinned to one core, drives them
+# from m2m-bench pinned to the other core, in interleaved rounds: TLS-PSK (issue 2), client-certificate and
+# identity-token attachment (issue 3), session resumption per mechanism (issue 4). Then measures the Registrar's
 # resident memory with 1,000 and 10,000 idle attached connections. bench/README.md explains every number.
 #
-# Knobs (environment): M2M_BENCH_ROUNDS (3), M2M_BENCH_SECONDS (5), M2M_BENCH_CLIENTS (16),
-# M2M_BENCH_ATTACH_IDS (2000 per round and TLS version), M2M_BENCH_TLS13 (1), M2M_BENCH_IDLE ("1000 10000"),
+# Knobs (environment): M2M_BENCH_ROUNDS (3), M2M_BENCH_SECONDS (3: TLS-PSK rows), M2M_BENCH_PKI_SECONDS (3:
+# certificate, token and resumption rows), M2M_BENCH_CLIENTS (16), M2M_BENCH_ATTACH_IDS (1500 per round and TLS
+# version), M2M_BENCH_CERT_IDS (300 per round and TLS version), M2M_BENCH_TOKEN_IDS (300 per round and TLS
+# version), M2M_BENCH_TLS13 (1), M2M_BENCH_PKI (1; 0 runs the TLS-PSK part only), M2M_BENCH_IDLE ("1000 10000"),
 # M2M_BENCH_SERVER_CPU (0), M2M_BENCH_CLIENT_CPU (1), M2M_BENCH_DIR (temp dir for the store; default under /tmp),
-# M2M_BENCH_OUT (bench/results/psk-latest.md), M2M_BIN (the m2mattach binary; default BUILD_DIR/m2mattach),
+# M2M_BENCH_OUT (bench/results/latest.md), M2M_BIN (the m2mattach binary; default BUILD_DIR/m2mattach),
 # M2M_BENCH_REV (source revision to print; default from git), M2M_BENCH_KEEP=1 (keep the temp dir).
 set -euo pipefail
 
@@ -20,15 +24,19 @@ BUILD=${1:-build}
 M2M=${M2M_BIN:-$BUILD/m2mattach}
 BENCH=$BUILD/bench/m2m-bench
 ROUNDS=${M2M_BENCH_ROUNDS:-3}
-SECS=${M2M_BENCH_SECONDS:-5}
+SECS=${M2M_BENCH_SECONDS:-3}
+PSECS=${M2M_BENCH_PKI_SECONDS:-3}
 CLIENTS=${M2M_BENCH_CLIENTS:-16}
-ATTACH_IDS=${M2M_BENCH_ATTACH_IDS:-2000}
+ATTACH_IDS=${M2M_BENCH_ATTACH_IDS:-1500}
+CERT_IDS=${M2M_BENCH_CERT_IDS:-300}
+TOKEN_IDS=${M2M_BENCH_TOKEN_IDS:-300}
 TLS13=${M2M_BENCH_TLS13:-1}
+PKI=${M2M_BENCH_PKI:-1}
 IDLE_COUNTS=${M2M_BENCH_IDLE:-1000 10000}
 SERVER_CPU=${M2M_BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${M2M_BENCH_CLIENT_CPU:-1}
-OUT=${M2M_BENCH_OUT:-$ROOT/bench/results/psk-latest.md}
-REATTACH_IDS=16 # Registrees registered once in the set-up, then re-attached round-robin (also the ceiling's keys)
+OUT=${M2M_BENCH_OUT:-$ROOT/bench/results/latest.md}
+REATTACH_IDS=16 # Registrees registered once in the set-up, then re-attached / resumed (one per client thread)
 
 say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -49,6 +57,7 @@ fi
 rm -f "${TMPDIR:-/tmp}/m2m-bench-build.$$"
 [[ -x $M2M ]] || die "no m2mattach binary at $M2M"
 [[ -x $BENCH ]] || die "no m2m-bench binary at $BENCH"
+command -v curl >/dev/null || die "curl is needed to read the Registrar's /metrics"
 
 # ---- processes: everything started here is stopped on exit ----
 PIDS=()
@@ -64,7 +73,6 @@ trap 'exit 130' INT TERM
 
 # 10,000 idle connections need more than the usual 1024 descriptors on both ends.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-NOFILE=$(ulimit -n)
 
 PIN_S=() PIN_C=()
 if command -v taskset >/dev/null && (($(nproc) >= 2)); then
@@ -78,14 +86,22 @@ fi
 WORK=$(mktemp -d "${M2M_BENCH_DIR:-${TMPDIR:-/tmp}}/m2m-bench.XXXXXX")
 DB=$WORK/registrar.db
 T_START=$(date +%s)
-
-# ---- store and enrolments (through the CLI only) ----
-"$M2M" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
 NVERS=1
 ((TLS13)) && NVERS=2
+
+# ---- store, lab PKI and enrolments (through the CLI only) ----
+if ((PKI)); then
+    "$M2M" pki root --out "$WORK/pki" >/dev/null
+    "$M2M" pki registrar --root "$WORK/pki" --cse-id /in-cse --domain in-cse.m2m.localhost --out "$WORK/pki" >/dev/null
+    REG_CERT=$WORK/pki/registrar.crt REG_KEY=$WORK/pki/registrar.key
+    "$M2M" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base --cert "$REG_CERT" --key "$REG_KEY" >/dev/null
+else
+    "$M2M" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
+fi
 N_ATTACH=$((ROUNDS * ATTACH_IDS * NVERS))
 N_ALL=$((REATTACH_IDS + N_ATTACH))
-say "enrolling $N_ALL Registrees with 'm2mattach enrol psk' ($REATTACH_IDS to re-attach, $N_ATTACH to attach once)"
+T0=$(date +%s)
+say "enrolling $N_ALL PSK Registrees with 'm2mattach enrol psk' ($REATTACH_IDS to re-attach, $N_ATTACH to attach once)"
 # Distinct random 16-octet keys (a key ID may be enrolled only once).
 head -c $((16 * N_ALL)) /dev/urandom | od -An -v -tx1 -w16 | tr -d ' ' |
     awk -v r=$REATTACH_IDS '{ if (NR <= r) printf "Cbre%d %s\n", NR, $1; else printf "Cbat%d %s\n", NR - r, $1 }' >"$WORK/keys"
@@ -98,75 +114,209 @@ sort "$WORK/keys" | join - "$WORK/kid" | sort -V >"$WORK/creds"
 [[ $(wc -l <"$WORK/creds") -eq $N_ALL ]] || die "expected $N_ALL enrolments, got $(wc -l <"$WORK/creds")"
 grep '^Cbre' "$WORK/creds" >"$WORK/ids-reattach"
 grep '^Cbat' "$WORK/creds" >"$WORK/ids-attach-all"
+T_ENROL_PSK=$(($(date +%s) - T0))
+slice() { # file, slice number, slice size -> lines of that slice on stdout
+    sed -n "$(($2 * $3 + 1)),$((($2 + 1) * $3))p" "$1"
+}
 ATTACH_FILE_NO=0
 next_attach_file() { # sets AFILE to a fresh slice of never-registered IDs (not in a subshell: it counts)
     AFILE=$WORK/ids-attach-$ATTACH_FILE_NO
-    sed -n "$((ATTACH_FILE_NO * ATTACH_IDS + 1)),$(((ATTACH_FILE_NO + 1) * ATTACH_IDS))p" "$WORK/ids-attach-all" >"$AFILE"
+    slice "$WORK/ids-attach-all" "$ATTACH_FILE_NO" "$ATTACH_IDS" >"$AFILE"
     ATTACH_FILE_NO=$((ATTACH_FILE_NO + 1))
     [[ -s $AFILE ]] || die "ran out of enrolled attach IDs"
 }
 
+if ((PKI)); then
+    # Certificate Registrees: a P-256 key and self-signed certificate each ('pki device'), enrolled by public-key
+    # hash ('enrol cert'). A full attachment registers, so each needs its own: REATTACH_IDS re-attach and resume,
+    # CERT_IDS per round and TLS version attach once.
+    N_CERT=$((REATTACH_IDS + ROUNDS * CERT_IDS * NVERS))
+    T0=$(date +%s)
+    say "making and enrolling $N_CERT certificate Registrees ('m2mattach pki device' + 'enrol cert')"
+    { seq 1 $REATTACH_IDS | sed 's/^/Cbcr/'; seq 1 $((N_CERT - REATTACH_IDS)) | sed 's/^/Cbca/'; } |
+        xargs -P 4 -I{} sh -c 'h=$("$0" pki device --out "$1/{}" --id {} | sed -n "s/^pubkey-hash //p") &&
+            "$0" enrol cert --db "$2" --registree-id {} --pubkey-hash "$h" >/dev/null &&
+            echo "{} $1/{}/device.crt $1/{}/device.key"' "$M2M" "$WORK/dev" "$DB" \
+        >"$WORK/certs.out" 2>"$WORK/certs.err" || die "certificate enrolment failed: $(head -3 "$WORK/certs.err")"
+    sort -V "$WORK/certs.out" >"$WORK/certs"
+    [[ $(wc -l <"$WORK/certs") -eq $N_CERT ]] || die "expected $N_CERT certificate Registrees, got $(wc -l <"$WORK/certs")"
+    grep '^Cbcr' "$WORK/certs" >"$WORK/certs-reattach"
+    grep '^Cbca' "$WORK/certs" >"$WORK/certs-attach-all"
+    T_ENROL_CERT=$(($(date +%s) - T0))
+    # Token Registrees: one single-use token each ('enrol token'): TOKEN_IDS per round and TLS version attach
+    # once; with TLS 1.3, REATTACH_IDS per round register (their first attachment) and then resume.
+    N_TOK_RES=0
+    ((TLS13)) && N_TOK_RES=$((ROUNDS * REATTACH_IDS))
+    N_TOK=$((ROUNDS * TOKEN_IDS * NVERS + N_TOK_RES))
+    T0=$(date +%s)
+    say "issuing $N_TOK identity tokens ('m2mattach enrol token')"
+    { seq 1 $((ROUNDS * TOKEN_IDS * NVERS)) | sed 's/^/Cbta/'; ((N_TOK_RES == 0)) || seq 1 $N_TOK_RES | sed 's/^/Cbtr/'; } |
+        xargs -P 4 -I{} sh -c 'echo "{} $("$0" enrol token --db "$1" --registree-id {} | sed -n "s/^token //p")"' \
+            "$M2M" "$DB" >"$WORK/tokens.out" 2>"$WORK/tokens.err" ||
+        die "token enrolment failed: $(head -3 "$WORK/tokens.err")"
+    awk 'NF == 2' "$WORK/tokens.out" | sort -V >"$WORK/tokens"
+    [[ $(wc -l <"$WORK/tokens") -eq $N_TOK ]] || die "expected $N_TOK tokens, got $(wc -l <"$WORK/tokens")"
+    grep '^Cbta' "$WORK/tokens" >"$WORK/tokens-attach-all"
+    grep '^Cbtr' "$WORK/tokens" >"$WORK/tokens-resume-all" || true
+    T_ENROL_TOKEN=$(($(date +%s) - T0))
+    # Server-only handshakes against the ceilings send no token: any IDs will do.
+    seq 1 $REATTACH_IDS | awk '{printf "Cbso%d unused\n", $1}' >"$WORK/server-only"
+fi
+SLICE_NO=0
+next_slice() { # src file, size -> sets SFILE to a fresh slice (not in a subshell: it counts)
+    SFILE=$WORK/slice-$SLICE_NO
+    local n=${SLICES[$1]:-0}
+    slice "$WORK/$1" "$n" "$2" >"$SFILE"
+    SLICES[$1]=$((n + 1))
+    SLICE_NO=$((SLICE_NO + 1))
+    [[ -s $SFILE ]] || die "ran out of enrolled Registrees in $1"
+}
+declare -A SLICES=()
+
 # ---- servers ----
-start_server() { # name, port regex field, command... ; sets SPID and SPORT
+start_server() { # name, command... ; sets SPID and SPORT (and SAPORT for the Registrar's admin listener)
     local name=$1 out=$WORK/$1.out
     shift
     "${PIN_S[@]}" "$@" >"$out" 2>"$WORK/$name.err" &
     SPID=$!
     PIDS+=("$SPID")
     for _ in $(seq 1 100); do
-        SPORT=$(sed -n 's/^listening .*port \([0-9]*\).*/\1/p' "$out")
-        [[ -n $SPORT ]] && return 0
+        SPORT=$(sed -n 's/^listening \(https \)\{0,1\}port \([0-9]*\).*/\2/p' "$out" | head -1)
+        SAPORT=$(sed -n 's/^listening admin port \([0-9]*\).*/\1/p' "$out")
+        [[ -n $SPORT && ($name != registrar || -n $SAPORT) ]] && return 0
         kill -0 "$SPID" 2>/dev/null || die "$name did not start: $(cat "$WORK/$name.err")"
         sleep 0.05
     done
     die "$name did not report its port"
 }
-start_server registrar "$M2M" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 1 --quiet --idle-timeout 86400
-RPID=$SPID RPORT=$SPORT
-start_server ceiling "$BENCH" ceiling-server --port 0 --threads 1 --ids-file "$WORK/ids-reattach"
-CPID=$SPID CPORT=$SPORT
-say "Registrar pid $RPID port $RPORT; ceiling server pid $CPID port $CPORT; $PINNING"
+start_server registrar "$M2M" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 1 --quiet --idle-timeout 86400 \
+    --admin 0
+RPID=$SPID RPORT=$SPORT APORT=$SAPORT
+declare -A CPIDS=() CPORTS=()
+ceiling() { # name, extra ceiling-server options...
+    local name=$1
+    shift
+    start_server "ceiling-$name" "$BENCH" ceiling-server --port 0 --threads 1 "$@"
+    CPIDS[$name]=$SPID CPORTS[$name]=$SPORT
+}
+# One ceiling per mechanism, with the Registrar's TLS settings for it, tickets included: the Registrar sends one
+# after every TLS 1.3 handshake (x.y.4), and a TLS 1.2 one when the client asks (the bench asks only to resume).
+ceiling psk --ids-file "$WORK/ids-reattach" --tickets
+if ((PKI)); then
+    C=(--cert "$REG_CERT" --key-file "$REG_KEY")
+    ceiling mutual "${C[@]}" --verify-client --tickets # certificate Registrees: a client certificate, any accepted
+    ceiling server "${C[@]}" --tickets                 # token Registrees: server-authenticated only
+    ((TLS13)) && ceiling mutual-noticket "${C[@]}" --verify-client # diagnostic: what the TLS 1.3 ticket costs
+fi
+say "Registrar pid $RPID port $RPORT (admin $APORT); ceilings:$(for k in "${!CPORTS[@]}"; do printf ' %s %s' "$k" "${CPORTS[$k]}"; done); $PINNING"
 
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
-run() { # label, m2m-bench arguments...
-    local label=$1 line
-    shift
+metric() { # mechanism, kind -> the Registrar's counter
+    curl -s --max-time 5 "http://127.0.0.1:$APORT/metrics" |
+        sed -n "s/^m2m_handshakes_total{mechanism=\"$1\",kind=\"$2\"} \([0-9]*\)$/\1/p"
+}
+ceiling_resumed() { # ceiling name -> its count of resumed handshakes
+    local out=$WORK/ceiling-$1.out n
+    n=$(grep -c '^STATS' "$out" || true)
+    kill -USR1 "${CPIDS[$1]}"
+    for _ in $(seq 1 50); do
+        (($(grep -c '^STATS' "$out" || true) > n)) && break
+        sleep 0.02
+    done
+    sed -n 's/^STATS .*resumed=\([0-9]*\).*/\1/p' "$out" | tail -1
+}
+# run LABEL SERVER MECH m2m-bench-arguments...: SERVER is "registrar" or a ceiling name. Appends the RESULT line,
+# with what the server counted: srv_full/srv_resumed from the Registrar's /metrics, srv_resumed from a ceiling.
+run() {
+    local label=$1 server=$2 mech=$3 line pid port f0 r0 extra
+    shift 3
     kill -0 "$RPID" 2>/dev/null || die "the Registrar exited: $(tail -3 "$WORK/registrar.err")"
-    line=$("${PIN_C[@]}" "$BENCH" "$@" --clients "$CLIENTS" --label "$label" 2>>"$WORK/client.err" | grep '^RESULT') ||
+    if [[ $server == registrar ]]; then
+        pid=$RPID port=$RPORT
+        f0=$(metric "$mech" full) r0=$(metric "$mech" resumed)
+    else
+        pid=${CPIDS[$server]} port=${CPORTS[$server]}
+        r0=$(ceiling_resumed "$server")
+    fi
+    line=$("${PIN_C[@]}" "$BENCH" "$@" --mech "$mech" --port "$port" --server-pid "$pid" --clients "$CLIENTS" \
+        --label "$label" 2>>"$WORK/client.err" | grep '^RESULT') ||
         say "warning: $label reported errors: $(tail -1 "$WORK/client.err")"
     [[ -n ${line:-} ]] || die "$label produced no result: $(tail -3 "$WORK/client.err")"
-    echo "$line" >>"$RESULTS"
-    say "$(echo "$line" | sed 's/^RESULT //; s/ cipher=[^ ]*//; s/ clients=[^ ]*//')"
+    if [[ $server == registrar ]]; then
+        extra="srv_full=$(($(metric "$mech" full) - f0)) srv_resumed=$(($(metric "$mech" resumed) - r0))"
+    else
+        extra="srv_resumed=$(($(ceiling_resumed "$server") - r0))"
+    fi
+    echo "$line $extra" >>"$RESULTS"
+    say "$(echo "$line $extra" | sed 's/^RESULT //; s/ cipher=[^ ]*//; s/ clients=[^ ]*//; s/ client_cpu[^ ]*//')"
 }
 
 # Register the re-attaching Registrees once (not measured).
 "${PIN_C[@]}" "$BENCH" attach --port "$RPORT" --ids-file "$WORK/ids-reattach" --clients 4 --seconds 30 >/dev/null \
-    2>>"$WORK/client.err" || die "registering the re-attach IDs failed: $(tail -1 "$WORK/client.err")"
+    2>>"$WORK/client.err" || die "registering the PSK re-attach IDs failed: $(tail -1 "$WORK/client.err")"
+if ((PKI)); then
+    "${PIN_C[@]}" "$BENCH" attach --mech cert --port "$RPORT" --ids-file "$WORK/certs-reattach" --clients 4 \
+        --seconds 30 >/dev/null 2>>"$WORK/client.err" ||
+        die "registering the certificate re-attach IDs failed: $(tail -1 "$WORK/client.err")"
+fi
 
 # ---- interleaved rounds ----
 RE=(--ids-file "$WORK/ids-reattach" --seconds "$SECS")
 # Warm-up, not recorded: page cache, allocator, CPU frequency.
-for p in "$CPORT" "$RPORT"; do
+for p in "${CPORTS[psk]}" "$RPORT"; do
     "${PIN_C[@]}" "$BENCH" handshakes --port "$p" --ids-file "$WORK/ids-reattach" --seconds 1 --clients "$CLIENTS" \
         >/dev/null 2>>"$WORK/client.err" || true
 done
+T_ROUNDS=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+VERSIONS=(1.2)
+((TLS13)) && VERSIONS+=(1.3)
 for r in $(seq 1 "$ROUNDS"); do
     say "round $r of $ROUNDS"
-    run ceiling-12 handshakes --tls 1.2 --port "$CPORT" --server-pid "$CPID" "${RE[@]}"
-    run handshake-12 handshakes --tls 1.2 --port "$RPORT" --server-pid "$RPID" "${RE[@]}"
-    run reattach-12 reattach --tls 1.2 --port "$RPORT" --server-pid "$RPID" "${RE[@]}"
+    # Issue 2: TLS-PSK.
+    run ceiling-12 psk psk handshakes --tls 1.2 "${RE[@]}"
+    run handshake-12 registrar psk handshakes --tls 1.2 "${RE[@]}"
+    run reattach-12 registrar psk reattach --tls 1.2 "${RE[@]}"
     next_attach_file
-    run attach-12 attach --tls 1.2 --port "$RPORT" --server-pid "$RPID" --ids-file "$AFILE" --seconds "$SECS"
-    run reattach-12-qa reattach --quickack --tls 1.2 --port "$RPORT" --server-pid "$RPID" "${RE[@]}"
+    run attach-12 registrar psk attach --tls 1.2 --ids-file "$AFILE" --seconds "$SECS"
+    run reattach-12-qa registrar psk reattach --quickack --tls 1.2 "${RE[@]}"
     if ((TLS13)); then
-        run ceiling-13 handshakes --tls 1.3 --port "$CPORT" --server-pid "$CPID" "${RE[@]}"
-        run reattach-13 reattach --tls 1.3 --port "$RPORT" --server-pid "$RPID" "${RE[@]}"
+        run ceiling-13 psk psk handshakes --tls 1.3 "${RE[@]}"
+        run reattach-13 registrar psk reattach --tls 1.3 "${RE[@]}"
         next_attach_file
-        run attach-13 attach --tls 1.3 --port "$RPORT" --server-pid "$RPID" --ids-file "$AFILE" --seconds "$SECS"
+        run attach-13 registrar psk attach --tls 1.3 --ids-file "$AFILE" --seconds "$SECS"
     fi
+    ((PKI)) || continue
+    for v in "${VERSIONS[@]}"; do
+        t=${v/./}
+        # Issue 3: client certificate (mutual ECDSA P-256) and identity token (server-authenticated).
+        run "ceiling-cert-$t" mutual cert handshakes --tls "$v" --ids-file "$WORK/certs-reattach" --seconds "$PSECS"
+        run "cert-reattach-$t" registrar cert reattach --tls "$v" --ids-file "$WORK/certs-reattach" --seconds "$PSECS"
+        next_slice certs-attach-all "$CERT_IDS"
+        run "cert-attach-$t" registrar cert attach --tls "$v" --ids-file "$SFILE" --seconds "$PSECS"
+        run "ceiling-server-$t" server token handshakes --tls "$v" --ids-file "$WORK/server-only" --seconds "$PSECS"
+        next_slice tokens-attach-all "$TOKEN_IDS"
+        run "token-attach-$t" registrar token attach --tls "$v" --ids-file "$SFILE" --seconds "$PSECS"
+        [[ $v == 1.3 ]] && run ceiling-cert-13-noticket mutual-noticket cert handshakes --tls 1.3 \
+            --ids-file "$WORK/certs-reattach" --seconds "$PSECS"
+        # Issue 4: resumption, each client thread resuming its own session.
+        run "ceiling-resume-psk-$t" psk psk resume-handshakes --tls "$v" --ids-file "$WORK/ids-reattach" \
+            --seconds "$PSECS"
+        run "psk-resume-$t" registrar psk resume --tls "$v" --ids-file "$WORK/ids-reattach" --seconds "$PSECS"
+        run "ceiling-resume-cert-$t" mutual cert resume-handshakes --tls "$v" --ids-file "$WORK/certs-reattach" \
+            --seconds "$PSECS"
+        run "cert-resume-$t" registrar cert resume --tls "$v" --ids-file "$WORK/certs-reattach" --seconds "$PSECS"
+        if [[ $v == 1.3 ]]; then
+            # A token binds the context after the handshake; only TLS 1.3 can then send a ticket that carries it.
+            run "ceiling-resume-server-13" server token resume-handshakes --tls 1.3 \
+                --ids-file "$WORK/server-only" --seconds "$PSECS"
+            next_slice tokens-resume-all "$REATTACH_IDS"
+            run "token-resume-13" registrar token resume --tls 1.3 --ids-file "$SFILE" --seconds "$PSECS"
+        fi
+    done
 done
+T_ROUNDS=$(($(date +%s) - T_ROUNDS))
 
 # ---- memory with idle attached connections ----
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -221,68 +371,188 @@ field() { # label, key -> values of that key, one per round
         if (hit) for (i = 1; i <= NF; i++) if (index($i, k) == 1) print substr($i, length(k) + 1); hit = 0}' "$RESULTS"
 }
 med() { field "$1" "$2" | median; }
-errs() { field "$1" errors | awk '{s += $1} END {print s + 0}'; }
+sum() { field "$1" "$2" | awk '{s += $1} END {print s + 0}'; }
+have() { [[ -n $(field "$1" rate | head -1) ]]; }
+# Ratios are paired: per round, a row and its ceiling were measured seconds apart, so the ratio is taken in each
+# round and the median of those is reported (steadier than a ratio of medians when the machine's load drifts).
+pratio() { # numerator label, denominator label, key -> median over rounds of numerator / denominator
+    paste <(field "$1" "$3") <(field "$2" "$3") |
+        awk 'NF == 2 && $1 > 0 && $2 > 0 {print $1 / $2}' | median | awk '{printf ($1 == "nan") ? "–" : "%.2f", $1}'
+}
+rate_ratio() { pratio "$1" "$2" rate; }
+cpu_ratio() { pratio "$2" "$1" server_cpu_us_per_op; }
+verdict() { awk -v r="$1" 'BEGIN {print (r != "–" && r >= 0.8) ? "met" : "not met"}'; }
 
+HEAD='| measurement | TLS | per second | ratio to ceiling | server CPU µs/op | ceiling µs ÷ µs | server core busy | errors |'
+SEP='|---|---|---:|---:|---:|---:|---:|---:|'
 row() { # label, description, ceiling label
-    local rate us util ceil_rate ceil_us ratio cratio
+    have "$1" || return 0
+    local rate us util ratio cratio
     rate=$(med "$1" rate)
     us=$(med "$1" server_cpu_us_per_op)
     util=$(med "$1" server_cpu_util)
-    ceil_rate=$(med "$3" rate)
-    ceil_us=$(med "$3" server_cpu_us_per_op)
-    ratio=$(awk -v a="$rate" -v b="$ceil_rate" 'BEGIN {printf (b > 0) ? "%.2f" : "–", a / b}')
-    cratio=$(awk -v a="$ceil_us" -v b="$us" 'BEGIN {printf (a > 0 && b > 0) ? "%.2f" : "–", a / b}')
+    ratio=$(rate_ratio "$1" "$3")
+    cratio=$(cpu_ratio "$1" "$3")
     [[ $1 == "$3" ]] && ratio="1 (ceiling)" && cratio="1 (ceiling)"
     printf '| %s | %s | %.0f | %s | %.0f | %s | %.0f %% | %s |\n' "$2" "$(field "$1" tls | head -1)" "$rate" "$ratio" \
-        "$us" "$cratio" "$(awk -v u="$util" 'BEGIN {print u * 100}')" "$(errs "$1")"
+        "$us" "$cratio" "$(awk -v u="$util" 'BEGIN {print u * 100}')" "$(sum "$1" errors)"
+}
+RHEAD='| measurement | TLS | per second | ratio to ceiling | server CPU µs/op | ceiling µs ÷ µs | server core busy | resumed (client) | resumed (server) | errors |'
+RSEP='|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'
+rrow() { # as row, with how many handshakes resumed: client-side SSL_session_reused, server-side count
+    have "$1" || return 0
+    local rate us util ratio cratio ops
+    rate=$(med "$1" rate)
+    us=$(med "$1" server_cpu_us_per_op)
+    util=$(med "$1" server_cpu_util)
+    ratio=$(rate_ratio "$1" "$3")
+    cratio=$(cpu_ratio "$1" "$3")
+    [[ $1 == "$3" ]] && ratio="1 (ceiling)" && cratio="1 (ceiling)"
+    ops=$(sum "$1" ops)
+    printf '| %s | %s | %.0f | %s | %.0f | %s | %.0f %% | %s | %s | %s |\n' "$2" "$(field "$1" tls | head -1)" "$rate" \
+        "$ratio" "$us" "$cratio" "$(awk -v u="$util" 'BEGIN {print u * 100}')" \
+        "$(awk -v a="$(sum "$1" resumed)" -v n="$ops" 'BEGIN {printf "%.0f %%", n ? 100 * a / n : 0}')" \
+        "$(awk -v a="$(sum "$1" srv_resumed)" -v n="$ops" 'BEGIN {printf "%.0f %%", n ? 100 * a / n : 0}')" \
+        "$(sum "$1" errors)"
+}
+goal_line() { # text, registrar label, ceiling label
+    have "$2" || return 0
+    local a b
+    a=$(rate_ratio "$2" "$3")
+    b=$(cpu_ratio "$2" "$3")
+    printf '| %s | %s | %s | %s | %s |\n' "$1" "$a" "$(verdict "$a")" "$b" "$(verdict "$b")"
 }
 
-RE12=$(awk -v a="$(med reattach-12 rate)" -v b="$(med ceiling-12 rate)" 'BEGIN {printf "%.2f", a / b}')
-RE12CPU=$(awk -v a="$(med ceiling-12 server_cpu_us_per_op)" -v b="$(med reattach-12 server_cpu_us_per_op)" \
-    'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
-GOAL=$(awk -v r="$RE12" 'BEGIN {print (r >= 0.8) ? "met" : "not met"}')
-GOALCPU=$(awk -v r="$RE12CPU" 'BEGIN {print (r >= 0.8) ? "met" : "not met"}')
 mkdir -p "$(dirname "$OUT")"
 {
-    echo "# TLS-PSK attachment benchmark"
+    echo "# Attachment benchmark: TLS-PSK, certificates, identity tokens, resumption"
     echo
-    echo "Generated by \`bash bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $(($(date +%s) - T_START)) s."
+    echo "Generated by \`bash bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $(($(date +%s) - T_START)) s"
+    echo "(enrolment through the CLI: ${T_ENROL_PSK} s PSK$( ((PKI)) && echo ", ${T_ENROL_CERT} s certificates, ${T_ENROL_TOKEN} s tokens"); rounds ${T_ROUNDS} s)."
     echo "Source: $REV,"
     echo "$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r), $(openssl version 2>/dev/null | cut -d' ' -f1-2)."
-    echo "Registrar: \`$M2M registrar serve --threads 1 --quiet\`, SQLite store in $(dirname "$WORK")."
-    echo "Ceiling: \`m2m-bench ceiling-server --threads 1\` (raw OpenSSL, epoll; handshake + close_notify)."
-    echo "Client: \`m2m-bench\`, $CLIENTS threads, one connection at a time each. Pinning: $PINNING."
-    echo "$ROUNDS interleaved rounds of ${SECS} s per measurement; each figure is the median of the rounds."
-    echo "Attach rounds use $ATTACH_IDS fresh Registree IDs each and end early if they run out."
+    echo "Registrar: \`$M2M registrar serve --threads 1 --quiet$( ((PKI)) && echo ' (Registrar certificate: ECDSA P-256, lab PKI)')\`, SQLite store in $(dirname "$WORK")."
+    echo "Ceilings: \`m2m-bench ceiling-server --threads 1\` (raw OpenSSL, epoll; handshake, then close on the client's"
+    echo "close_notify), one per mechanism with the Registrar's TLS settings for it, stateless tickets included (one"
+    echo "after each TLS 1.3 handshake, like the Registrar). Client: \`m2m-bench\`, $CLIENTS threads, one connection at"
+    echo "a time each."
+    echo "Pinning: $PINNING."
+    echo "$ROUNDS interleaved rounds; $SECS s per TLS-PSK measurement, $PSECS s per certificate, token and resumption"
+    echo "measurement; each figure is the median of the rounds. Full-attachment rounds use fresh Registrees (PSK"
+    echo "$ATTACH_IDS$( ((PKI)) && echo ", certificates $CERT_IDS, tokens $TOKEN_IDS") per round and TLS version) and end early when they run out."
     echo "Load average (1/5/15 min) at the first round: $LOAD_START; at the end: $LOAD_END. Other work on the"
     echo "machine shows up as lower rates and a server core that is not busy; the CPU-per-op columns suffer less."
     echo
-    echo "**Goal: re-attachment ≥ 0.8 × the raw-OpenSSL ceiling (TLS 1.2 PSK-AES128-CBC-SHA256).**"
-    echo "By rate: **$GOAL** (ratio $RE12). By server CPU per operation: **$GOALCPU** (ratio $RE12CPU)."
+    echo "**Goals: ≥ 0.8 × the raw-OpenSSL ceiling for the same handshake.** By rate and by server CPU per operation"
     echo "(bench/README.md: when the ceiling's server core is not fully busy, the client limits the rates; the CPU"
-    echo "ratio is the per-core capacity comparison and the steadier of the two.)"
+    echo "ratio is the per-core capacity comparison and the steadier of the two). Every ratio is the median over the"
+    echo "rounds of the ratio within the round (row and ceiling measured seconds apart); the other columns are medians."
     echo
-    echo "| measurement | TLS | per second | ratio to ceiling | server CPU µs/op | ceiling µs ÷ µs | server core busy | errors |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    echo "| goal | ratio by rate | | ratio by server CPU | |"
+    echo "|---|---:|---|---:|---|"
+    goal_line "issue 2: PSK re-attachment, TLS 1.2" reattach-12 ceiling-12
+    goal_line "issue 3: certificate attachment (mutual ECDSA), TLS 1.2" cert-attach-12 ceiling-cert-12
+    goal_line "issue 3: certificate attachment (mutual ECDSA), TLS 1.3" cert-attach-13 ceiling-cert-13
+    goal_line "issue 3: token attachment, TLS 1.2" token-attach-12 ceiling-server-12
+    goal_line "issue 3: token attachment, TLS 1.3" token-attach-13 ceiling-server-13
+    goal_line "issue 4: PSK resumption, TLS 1.2" psk-resume-12 ceiling-resume-psk-12
+    goal_line "issue 4: PSK resumption, TLS 1.3" psk-resume-13 ceiling-resume-psk-13
+    goal_line "issue 4: certificate resumption, TLS 1.2" cert-resume-12 ceiling-resume-cert-12
+    goal_line "issue 4: certificate resumption, TLS 1.3" cert-resume-13 ceiling-resume-cert-13
+    goal_line "issue 4: token resumption, TLS 1.3" token-resume-13 ceiling-resume-server-13
+    echo
+    echo "## TLS-PSK (issue 2)"
+    echo
+    echo "TLS 1.2 \`PSK-AES128-CBC-SHA256\` (the oneM2M mandatory suite); TLS 1.3 external PSK, \`TLS_AES_128_GCM_SHA256\`,"
+    echo "\`psk_dhe_ke\`. Ceiling: PSK only; like the Registrar it sends one session ticket after each TLS 1.3"
+    echo "handshake (none in TLS 1.2: the client does not ask)."
+    echo
+    echo "$HEAD"
+    echo "$SEP"
     row ceiling-12 "raw OpenSSL TLS-PSK handshakes (ceiling)" ceiling-12
     row handshake-12 "Registrar: handshake only" ceiling-12
     row reattach-12 "Registrar: re-attachment (handshake + RETRIEVE)" ceiling-12
     row attach-12 "Registrar: full attachment (handshake + CREATE &lt;AE&gt;)" ceiling-12
-    if ((TLS13)); then
-        row ceiling-13 "raw OpenSSL TLS-PSK handshakes (ceiling)" ceiling-13
-        row reattach-13 "Registrar: re-attachment (handshake + RETRIEVE)" ceiling-13
-        row attach-13 "Registrar: full attachment (handshake + CREATE &lt;AE&gt;)" ceiling-13
+    row ceiling-13 "raw OpenSSL TLS-PSK handshakes (ceiling)" ceiling-13
+    row reattach-13 "Registrar: re-attachment (handshake + RETRIEVE)" ceiling-13
+    row attach-13 "Registrar: full attachment (handshake + CREATE &lt;AE&gt;)" ceiling-13
+    if ((PKI)); then
+        echo
+        echo "## Client certificates and identity tokens (issue 3)"
+        echo
+        echo "The Registrar presents its ECDSA P-256 certificate (CSE-ID in subjectAltName) and asks every client for a"
+        echo "certificate. **Certificate** Registrees send a self-signed P-256 device certificate; the Registrar matches"
+        echo "its public-key hash with the enrolment (mutual authentication). **Token** Registrees send none"
+        echo "(server-authenticated handshake) and register with \`Authorization: Bearer <token>\`, which the Registrar"
+        echo "checks and marks used in the store. TLS 1.2 \`ECDHE-ECDSA-AES128-GCM-SHA256\` (the Registree's default),"
+        echo "TLS 1.3 \`TLS_AES_128_GCM_SHA256\`, X25519. Ceilings: the same certificate and suites; \`mutual\` requests a"
+        echo "client certificate and accepts any, \`server-only\` requests none; both send a ticket after each TLS 1.3"
+        echo "handshake, as the Registrar does (after a mutual handshake it carries the client certificate, which makes"
+        echo "it expensive: the diagnostic row shows the ceiling without it)."
+        echo "Full attachments register each Registree once, so each round uses fresh, enrolled ones and ends when they"
+        echo "run out (a short measurement); the re-attachment rows (handshake + RETRIEVE, registered Registrees) run the"
+        echo "full time and give the steadier CPU figure for the certificate handshake."
+        echo
+        echo "$HEAD"
+        echo "$SEP"
+        for v in "${VERSIONS[@]}"; do
+            t=${v/./}
+            row "ceiling-cert-$t" "raw OpenSSL mutual ECDSA handshakes (ceiling)" "ceiling-cert-$t"
+            row "cert-attach-$t" "Registrar: certificate attachment (handshake + CREATE &lt;AE&gt;)" "ceiling-cert-$t"
+            row "cert-reattach-$t" "Registrar: certificate re-attachment (handshake + RETRIEVE)" "ceiling-cert-$t"
+            row "ceiling-server-$t" "raw OpenSSL server-only ECDSA handshakes (ceiling)" "ceiling-server-$t"
+            row "token-attach-$t" "Registrar: token attachment (handshake + CREATE with token)" "ceiling-server-$t"
+        done
+        if have ceiling-cert-13-noticket; then
+            echo
+            echo "Diagnostic: the TLS 1.3 mutual ceiling without session tickets (what the ticket after each handshake costs):"
+            echo
+            echo "$HEAD"
+            echo "$SEP"
+            row ceiling-cert-13 "raw OpenSSL mutual ECDSA handshakes, one ticket each (ceiling)" ceiling-cert-13
+            row ceiling-cert-13-noticket "raw OpenSSL mutual ECDSA handshakes, no ticket" ceiling-cert-13
+            row cert-reattach-13 "Registrar: certificate re-attachment (one ticket each)" ceiling-cert-13-noticket
+        fi
+        echo
+        echo "## Session resumption (issue 4)"
+        echo
+        echo "Each client thread attaches once in full (handshake + one request, so TLS 1.3 tickets arrive; a token"
+        echo "Registree registers with its token there), keeps that session and offers it on every later connection:"
+        echo "resumed handshake + RETRIEVE (Registrar) or + close_notify (the same ceilings as above). Stateless tickets:"
+        echo "the Registrar seals them with keys from its store (so any node, or a restarted one, resumes) and checks"
+        echo "the enrolment on every resumption; the ceiling seals them the same way (AES-256-CBC + HMAC-SHA256 through"
+        echo "the ticket-key callback, one random key) and checks nothing. Neither keeps a session cache. TLS 1.3"
+        echo "resumption is \`psk_dhe_ke\` (an X25519 exchange each time); neither server sends a new ticket after a"
+        echo "resumption (the Registrar renews only tickets sealed with an older key; the ceiling copies that policy)."
+        echo "*resumed (client)* is OpenSSL's SSL_session_reused on the client,"
+        echo "which is also 1 for a TLS 1.3 external-PSK handshake; *resumed (server)* is what the server counted as"
+        echo "resumed from a ticket (the Registrar's /metrics \`m2m_handshakes_total{kind=\"resumed\"}\`, the ceiling's"
+        echo "own count): 100 % means every measured handshake was a real resumption."
+        echo
+        echo "$RHEAD"
+        echo "$RSEP"
+        for v in "${VERSIONS[@]}"; do
+            t=${v/./}
+            rrow "ceiling-resume-psk-$t" "raw OpenSSL PSK-session resumption (ceiling)" "ceiling-resume-psk-$t"
+            rrow "psk-resume-$t" "Registrar: PSK resumed attachment (resumed handshake + RETRIEVE)" "ceiling-resume-psk-$t"
+            rrow "ceiling-resume-cert-$t" "raw OpenSSL mutual-ECDSA-session resumption (ceiling)" "ceiling-resume-cert-$t"
+            rrow "cert-resume-$t" "Registrar: certificate resumed attachment" "ceiling-resume-cert-$t"
+        done
+        rrow ceiling-resume-server-13 "raw OpenSSL server-only-session resumption (ceiling)" ceiling-resume-server-13
+        rrow token-resume-13 "Registrar: token resumed attachment" ceiling-resume-server-13
     fi
     echo
     echo "Diagnostic (not what a device does): the client sets TCP_QUICKACK before reading each response, which"
     echo "hides a ~40 ms Nagle / delayed-ACK stall if the server writes a response in several segments without"
-    echo "TCP_NODELAY. Close to the row above means there is no such stall."
+    echo "TCP_NODELAY. Close to the re-attachment row means there is no such stall."
     echo
-    echo "| measurement | TLS | per second | ratio to ceiling | server CPU µs/op | ceiling µs ÷ µs | server core busy | errors |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
-    row reattach-12-qa "Registrar: re-attachment, client QUICKACK" ceiling-12
+    echo "$HEAD"
+    echo "$SEP"
+    row reattach-12-qa "Registrar: PSK re-attachment, client QUICKACK" ceiling-12
     echo
-    echo "Resident memory of the Registrar (VmRSS), idle attached connections (each did handshake + RETRIEVE):"
+    echo "## Memory"
+    echo
+    echo "Resident memory of the Registrar (VmRSS), idle attached connections (each did a TLS-PSK handshake + RETRIEVE):"
     echo
     echo "| state | connections | VmRSS MiB | KiB per connection | Registrar fds | idle CPU |"
     echo "|---|---:|---:|---:|---:|---:|"
@@ -295,7 +565,7 @@ mkdir -p "$(dirname "$OUT")"
     done
     printf '| after closing them | 0 | %.1f | – | – | – |\n' "$(awk -v k="$AFTER_RSS" 'BEGIN {print k / 1024}')"
     echo
-    echo "<details><summary>Every round (m2m-bench RESULT lines)</summary>"
+    echo "<details><summary>Every round (m2m-bench RESULT lines; srv_* = what the server counted)</summary>"
     echo
     echo '```'
     sed 's/^RESULT //' "$RESULTS"

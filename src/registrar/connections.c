@@ -111,6 +111,8 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
             recheck = 1;
         }
     }
+    /* The PSK cache (psk.c) looks at the store's log on every hit; this is its once-a-second backstop. */
+    m2m_psk_cache_check(w);
     for (conn *c = w->conns; c != NULL; c = c->next) {
         m2m_conn_fill_addr(c);
         if (c->closing)

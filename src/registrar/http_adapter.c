@@ -2,6 +2,7 @@
  * into the HTTP binding, through the CSE with the connection's bound identity, and back. */
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <string.h>
 
@@ -23,17 +24,41 @@ static const char *method_name(enum evhttp_cmd_type t)
     }
 }
 
+/* Sends the response as one TLS record, written at once. Left to itself, evhttp queues the headers and then the
+ * body as separate buffer chains (bufferevent_openssl makes one SSL_write, so one record, MAC and write(2), per
+ * chain) and the bufferevent writes only once the loop has asked epoll whether the socket is writable (two
+ * epoll_ctl and an epoll_wait more per response). evhttp_send_reply only queues: the output is linearised, and the
+ * bufferevent's write event (struct bufferevent is public in event2/bufferevent_struct.h) is made active, so the
+ * write runs in this loop iteration; a socket that is not writable just leaves the event pending as before. */
 static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, int close_after)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    struct evbuffer *body = evbuffer_new();
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    /* Date, formatted once a second per worker (evhttp would format it for every response). */
+    static _Thread_local time_t date_at;
+    static _Thread_local char date[40];
+    time_t now = time(NULL);
     m2m_http_out h;
 
-    if (body == NULL || m2m_http_render_response(rsp, &h) != 0) {
-        evbuffer_free(body);
+    if (m2m_http_render_response(rsp, &h) != 0) {
         evhttp_send_error(req, 500, "Internal Server Error");
         return;
     }
+    if (now != date_at) {
+        static const char DAY[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+        static const char MON[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        struct tm tm;
+        date_at = now;
+        if (gmtime_r(&now, &tm) == NULL)
+            date[0] = '\0', date_at = 0;
+        else /* RFC 7231 IMF-fixdate, independent of the locale */
+            snprintf(date, sizeof date, "%s, %02d %s %04d %02d:%02d:%02d GMT", DAY[tm.tm_wday % 7], tm.tm_mday,
+                     MON[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    if (date[0] != '\0')
+        evhttp_add_header(out, "Date", date);
     evhttp_add_header(out, "X-M2M-RSC", h.rsc);
     if (rsp->rqi[0] != '\0')
         evhttp_add_header(out, "X-M2M-RI", rsp->rqi);
@@ -42,9 +67,12 @@ static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, int close
     evhttp_add_header(out, "Content-Type", "application/json");
     if (close_after)
         evhttp_add_header(out, "Connection", "close");
-    evbuffer_add(body, h.body, h.body_len);
-    evhttp_send_reply(req, h.status, m2m_http_reason(h.status), body);
-    evbuffer_free(body);
+    evbuffer_add(evhttp_request_get_output_buffer(req), h.body, h.body_len);
+    evhttp_send_reply(req, h.status, m2m_http_reason(h.status), NULL);
+    if (bev != NULL && evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        evbuffer_pullup(bufferevent_get_output(bev), -1);
+        event_active(&bev->ev_write, EV_WRITE, 1);
+    }
     m2m_http_out_clear(&h);
 }
 

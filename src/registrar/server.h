@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "m2mattach/registrar.h"
@@ -53,6 +54,28 @@ const char *m2m_mech_name(int index);
 struct worker;
 #define M2M_TICKET_KEYS 4
 
+/* secctx/psk.c: each worker's cache of the PSK enrolments its handshakes found in the store, so that a Registree
+ * re-attaching needs no store transaction in its handshake. Direct-mapped by key ID; only what the store returned
+ * is cached (an unknown identity always asks the store). A hit is used only while the store is provably unchanged
+ * since the enrolment generation was last read: the SQLite write-ahead log (every commit, from any process,
+ * writes it) has the same inode, size and times. Otherwise the generation is read again, and a new one empties
+ * the cache, keys wiped; the worker tick reads it every second whatever the file says. */
+#define M2M_PSK_CACHE_SLOTS 1024
+typedef struct m2m_psk_entry {
+    char key_id[M2M_CRED_ID_MAX]; /* "" = free slot */
+    char registree_id[M2M_ID_MAX];
+    m2m_secret key;
+    int pending;
+} m2m_psk_entry;
+typedef struct m2m_psk_cache {
+    char wal[1040];      /* the store's write-ahead log; "" until first used */
+    int have_sig;        /* wal_sig and gen belong together */
+    struct stat wal_sig; /* the log as seen just before gen was read */
+    int64_t gen;         /* the store's enrolment generation the entries were read under */
+    int count;           /* occupied slots */
+    m2m_psk_entry slot[M2M_PSK_CACHE_SLOTS];
+} m2m_psk_cache;
+
 /* One TLS connection. Lives in SSL ex_data, so it is freed exactly when OpenSSL frees the SSL. */
 typedef struct conn {
     struct worker *w;
@@ -85,6 +108,7 @@ struct worker {
     m2m_ticket_key keys[M2M_TICKET_KEYS]; /* this worker's copy of the ticket keys, newest first */
     int nkeys;
     unsigned ticks;
+    m2m_psk_cache psk_cache; /* wiped with the worker */
 };
 
 struct m2m_registrar {
@@ -117,6 +141,8 @@ conn *m2m_conn_of(SSL *ssl);
 void m2m_psk_install(SSL_CTX *ctx);
 /* The first successful handshake with a generated key makes it the current one and retires the old key. */
 void m2m_psk_promote(conn *c);
+/* Once a second per worker: empties its PSK cache if the store's enrolments changed. */
+void m2m_psk_cache_check(struct worker *w);
 /* secctx/cert.c: the Registrar certificate and client certificates (x.y.6); a no-op without cfg->cert. */
 int m2m_cert_install(SSL_CTX *ctx, const m2m_registrar_config *cfg, m2m_err *err);
 
