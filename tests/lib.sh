@@ -50,6 +50,25 @@ ae_create_request() {
     "$1" "${#body}" "$body"
 }
 
+# openssl_pki: with the openssl CLI (a tool independent of ours), in the current directory: root.crt/.key (a CA)
+# and registrar.crt/.key (DNS in-cse.m2m.localhost, URI /in-cse, serverAuth) issued by it; then one self-signed
+# P-256 device certificate NAME.crt/.key per further argument.
+openssl_pki() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.crt -days 2 \
+    -subj "/CN=Registrar Root" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout registrar.key -out registrar.csr \
+    -subj "/CN=in-cse.m2m.localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:in-cse.m2m.localhost,URI:/in-cse\nextendedKeyUsage=serverAuth\n' >registrar.ext
+  openssl x509 -req -in registrar.csr -CA root.crt -CAkey root.key -CAcreateserial -days 1 -extfile registrar.ext \
+    -out registrar.crt 2>/dev/null
+  local d
+  for d in "$@"; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d.key" -out "$d.crt" -days 1 \
+      -subj "/CN=$d" 2>/dev/null
+  done
+}
+
 finish() {
   if [ "$FAILS" -ne 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
   echo "all checks passed"

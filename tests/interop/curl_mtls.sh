@@ -3,17 +3,7 @@
 source "$M2M_SOURCE/tests/lib.sh"
 cd "$WORK"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.crt -days 2 \
-  -subj "/CN=Registrar Root" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout registrar.key -out registrar.csr \
-  -subj "/CN=in-cse.m2m.localhost" 2>/dev/null
-printf 'subjectAltName=DNS:in-cse.m2m.localhost,URI:/in-cse\nextendedKeyUsage=serverAuth\n' >reg.ext
-openssl x509 -req -in registrar.csr -CA root.crt -CAkey root.key -CAcreateserial -days 1 -extfile reg.ext \
-  -out registrar.crt 2>/dev/null
-for d in device stranger; do
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $d.key -out $d.crt -days 1 \
-    -subj "/CN=$d" 2>/dev/null
-done
+openssl_pki device stranger
 hash=$(openssl x509 -in device.crt -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -c1-64)
 
 "$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base --cert registrar.crt --key registrar.key >/dev/null

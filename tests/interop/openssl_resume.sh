@@ -3,14 +3,8 @@
 source "$M2M_SOURCE/tests/lib.sh"
 cd "$WORK"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.crt -days 2 \
-  -subj "/CN=Registrar Root" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout reg.key -out reg.csr -subj "/CN=in-cse" 2>/dev/null
-printf 'subjectAltName=DNS:in-cse.m2m.localhost,URI:/in-cse\n' >reg.ext
-openssl x509 -req -in reg.csr -CA root.crt -CAkey root.key -CAcreateserial -days 1 -extfile reg.ext -out reg.crt 2>/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout dev.key -out dev.crt -days 1 \
-  -subj "/CN=Cdev" 2>/dev/null
-"$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base --cert reg.crt --key reg.key >/dev/null
+openssl_pki dev
+"$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base --cert registrar.crt --key registrar.key >/dev/null
 key=$(openssl rand -hex 16); enrol Cpsk "$key"; kid=$(keyid Cpsk "$key")
 "$M2M_BIN" enrol cert --db "$DB" --registree-id Ccert --pubkey-hash "$("$M2M_BIN" pki pubkey-hash dev.crt | grep -o '[0-9a-f]\{64\}')" >/dev/null
 start_registrar --admin 0
