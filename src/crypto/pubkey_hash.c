@@ -14,13 +14,12 @@
 #include <openssl/x509.h>
 
 #include "crypto/pubkey_hash.h"
+#include "util/file.h"
 #include "util/hex.h"
 
 /* A P-256 SPKI is 91 octets and an RSA-4096 one 550: 2 KiB covers every key a device will present, so the
  * per-handshake path needs no heap. Larger keys still work through the heap. */
 #define SPKI_STACK_MAX 2048
-/* Certificate and key files are a few KiB; a larger file is a mistake (or an attack on a tool run as root). */
-#define KEY_FILE_MAX (1024 * 1024)
 
 static int hash_der(const unsigned char *der, size_t len, char out[M2M_PUBKEY_HASH_HEX_LEN + 1], m2m_err *err)
 {
@@ -221,63 +220,6 @@ static void parse_pem(const unsigned char *buf, size_t len, parsed *out)
     BIO_free(bio);
 }
 
-/* Reads a whole regular file of at most KEY_FILE_MAX octets; *len excludes the NUL added for the PEM search. */
-static unsigned char *read_small_file(const char *path, size_t *len, m2m_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL, *ret = NULL;
-    struct stat st;
-    size_t n, cap = 0;
-
-    if (f == NULL) {
-        m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (fstat(fileno(f), &st) != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        m2m_fail(err, M2M_E_IO, "%s: not a regular file", path);
-        goto done;
-    }
-    if (st.st_size > KEY_FILE_MAX) {
-        m2m_fail(err, M2M_E_PARSE, "%s: %lld octets is too large for a certificate or key file (limit %d)", path,
-                 (long long)st.st_size, KEY_FILE_MAX);
-        goto done;
-    }
-    cap = (size_t)st.st_size + 1;
-    buf = malloc(cap);
-    if (buf == NULL) {
-        m2m_fail(err, M2M_E_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    /* Ask for one octet more than st_size: a file that grew since fstat is noticed instead of cut short. */
-    n = fread(buf, 1, cap, f);
-    if (ferror(f)) {
-        m2m_fail(err, M2M_E_IO, "%s: read error", path);
-        goto done;
-    }
-    if (n == cap) {
-        m2m_fail(err, M2M_E_IO, "%s: the file grew while being read", path);
-        goto done;
-    }
-    if (n == 0) {
-        m2m_fail(err, M2M_E_PARSE, "%s: empty file", path);
-        goto done;
-    }
-    buf[n] = '\0';
-    *len = n;
-    ret = buf;
-    buf = NULL;
-done:
-    if (buf != NULL)
-        OPENSSL_cleanse(buf, cap); /* it may hold part of a private key */
-    free(buf);
-    if (f != NULL)
-        fclose(f);
-    return ret;
-}
 
 int m2m_pubkey_hash_file(const char *path, char out[M2M_PUBKEY_HASH_HEX_LEN + 1], m2m_err *err)
 {
@@ -290,7 +232,7 @@ int m2m_pubkey_hash_file(const char *path, char out[M2M_PUBKEY_HASH_HEX_LEN + 1]
         m2m_fail(err, M2M_E_ARG, "no file to hash");
         goto done;
     }
-    buf = read_small_file(path, &len, err);
+    buf = m2m_read_small_file(path, &len, err);
     if (buf == NULL)
         goto done;
     /* The trial parses leave errors on OpenSSL's queue; they are expected and must not leak to later callers. */

@@ -12,9 +12,8 @@
 #include <openssl/pem.h>
 
 #include "pki/files.h"
+#include "util/file.h"
 
-/* Key and certificate files are a few KiB; anything much larger is not one. */
-#define PKI_FILE_MAX (1024 * 1024)
 
 int m2m_pki_path(char out[PATH_MAX], const char *dir, const char *name, m2m_err *err)
 {
@@ -267,47 +266,6 @@ int m2m_pki_make_dir(const char *dir, m2m_err *err)
     return 0;
 }
 
-/* Whole file into memory, at most PKI_FILE_MAX octets, NUL-terminated for text searches. */
-static unsigned char *read_file(const char *path, size_t *len, m2m_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL, *ret = NULL;
-    size_t n;
-
-    if (f == NULL) {
-        m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
-        goto done;
-    }
-    buf = malloc(PKI_FILE_MAX + 1);
-    if (buf == NULL) {
-        m2m_fail(err, M2M_E_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    n = fread(buf, 1, PKI_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (n > PKI_FILE_MAX) {
-        m2m_fail(err, M2M_E_PARSE, "%s: larger than %d octets: not a key or certificate file", path, PKI_FILE_MAX);
-        goto done;
-    }
-    if (n == 0) {
-        m2m_fail(err, M2M_E_PARSE, "%s: empty file", path);
-        goto done;
-    }
-    buf[n] = '\0';
-    *len = n;
-    ret = buf;
-    buf = NULL;
-done:
-    if (buf != NULL)
-        OPENSSL_cleanse(buf, PKI_FILE_MAX + 1);
-    free(buf);
-    if (f != NULL)
-        fclose(f);
-    return ret;
-}
 
 /* Refuses to ask for a passphrase: a tool run from scripts must not block on the terminal. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -341,7 +299,7 @@ static int looks_encrypted(const unsigned char *buf, size_t len)
 EVP_PKEY *m2m_pki_load_key(const char *path, m2m_err *err)
 {
     size_t len = 0;
-    unsigned char *buf = read_file(path, &len, err);
+    unsigned char *buf = m2m_read_small_file(path, &len, err);
     EVP_PKEY *key = NULL;
     BIO *bio = NULL;
 
@@ -379,7 +337,7 @@ done:
 STACK_OF(X509) *m2m_pki_load_certs(const char *path, m2m_err *err)
 {
     size_t len = 0;
-    unsigned char *buf = read_file(path, &len, err);
+    unsigned char *buf = m2m_read_small_file(path, &len, err);
     STACK_OF(X509) *certs = NULL, *ret = NULL;
     BIO *bio = NULL;
     X509 *x = NULL;
