@@ -230,6 +230,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     reg->ctx = m2m_tls_server_ctx(&reg->cfg, err);
     if (reg->ctx == NULL || setup_stapling(reg, err) != 0)
         goto fail;
+    m2m_resume_set_cert(reg);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;

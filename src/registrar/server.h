@@ -118,6 +118,7 @@ struct m2m_registrar {
     int nworkers;
     struct worker *workers;
     struct m2m_stapler *stapler;
+    char cert_fp[65];             /* SHA-256 of the Registrar certificate, "-" without one (tickets carry it) */
     m2m_metrics metrics;
     struct m2m_admin *admin;
 };
@@ -125,6 +126,7 @@ struct m2m_registrar {
 /* secctx/resume.c */
 void m2m_resume_install(SSL_CTX *ctx, int64_t period);
 void m2m_resume_refresh_keys(struct worker *w, int rotate);
+void m2m_resume_set_cert(struct m2m_registrar *reg);
 
 /* registrar/admin.c: the admin listener with /metrics (Prometheus text format). */
 struct m2m_admin *m2m_admin_start(struct m2m_registrar *reg, m2m_err *err);

@@ -13,20 +13,20 @@
 
 #define APPDATA_VERSION "m2m2"
 
-/* The Registrar certificate a ticket was issued under ("-" without one): a Registree that resumes skips
- * certificate verification, so a ticket must not carry it to a Registrar presenting another certificate (a new
- * CSE-ID, a new chain) even when the ticket keys are shared through the store. */
-static void cert_fingerprint(SSL *ssl, char out[65])
+/* The Registrar certificate a ticket was issued under ("-" without one), computed once at start-up: a Registree
+ * that resumes skips certificate verification, so a ticket must not carry it to a Registrar presenting another
+ * certificate (a new CSE-ID, a new chain) even when the ticket keys are shared through the store. */
+void m2m_resume_set_cert(struct m2m_registrar *reg)
 {
-    X509 *x = SSL_get_certificate(ssl);
+    X509 *x = SSL_CTX_get0_certificate(reg->ctx);
     unsigned char md[32];
     unsigned int n = 0;
     if (x == NULL || X509_digest(x, EVP_sha256(), md, &n) != 1 || n != sizeof md) {
-        snprintf(out, 65, "-");
+        snprintf(reg->cert_fp, sizeof reg->cert_fp, "-");
         return;
     }
     for (unsigned i = 0; i < sizeof md; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+        snprintf(reg->cert_fp + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Per worker: refreshes the cached ticket keys; worker 0 also rotates them (any node may; one does per period). */
@@ -88,16 +88,15 @@ static int gen_cb(SSL *ssl, void *arg)
 {
     conn *c = m2m_conn_of(ssl);
     SSL_SESSION *sess = SSL_get0_session(ssl);
-    char data[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65], fp[65];
+    char data[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65];
     int n;
     (void)arg;
     if (c == NULL || sess == NULL)
         return 0;
     if (c->peer.registree_id[0] == '\0')
         return SSL_SESSION_set1_ticket_appdata(sess, "", 0);
-    cert_fingerprint(ssl, fp);
     n = snprintf(data, sizeof data, "%s\n%s\n%s\n%s\n%s", APPDATA_VERSION, c->peer.mechanism,
-                 c->peer.registree_id, c->peer.key_id, fp);
+                 c->peer.registree_id, c->peer.key_id, c->w->reg->cert_fp);
     if (n < 0 || (size_t)n >= sizeof data)
         return 0;
     return SSL_SESSION_set1_ticket_appdata(sess, data, (size_t)n);
@@ -132,7 +131,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     size_t len = 0;
     m2m_peer p;
     m2m_err err;
-    char fp[65], mine[65];
+    char fp[65];
     (void)keyname, (void)keyname_len, (void)arg;
 
     if (c == NULL)
@@ -145,8 +144,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
         snprintf(c->failure, sizeof c->failure, "ticket carries no valid binding");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    cert_fingerprint(ssl, mine);
-    if (strcmp(fp, mine) != 0)
+    if (strcmp(fp, c->w->reg->cert_fp) != 0)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* issued under another Registrar certificate: verify afresh */
     /* The enrolment is checked on every resumption, exactly as on a full handshake. */
     if (m2m_store_enrolment_active(c->w->st, p.registree_id, p.key_id, &err) != 1) {
