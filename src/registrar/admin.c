@@ -18,21 +18,6 @@ struct m2m_admin {
     int port;
 };
 
-static const char *const MECH_NAMES[M2M_MECH_COUNT] = {"psk", "cert", "token"};
-
-int m2m_mech_index(const char *mechanism)
-{
-    for (int i = 0; i < M2M_MECH_COUNT; i++)
-        if (strcmp(mechanism, MECH_NAMES[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *m2m_mech_name(int index)
-{
-    return index >= 0 && index < M2M_MECH_COUNT ? MECH_NAMES[index] : "?";
-}
-
 static unsigned long long load(const unsigned long long *p)
 {
     return __atomic_load_n(p, __ATOMIC_RELAXED);
@@ -46,11 +31,14 @@ void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
     EMIT("# HELP m2m_handshakes_total TLS handshakes that authenticated a Registree, by mechanism and kind.\n"
          "# TYPE m2m_handshakes_total counter\n");
     for (int i = 0; i < M2M_MECH_COUNT; i++) {
-        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"full\"} %llu\n", MECH_NAMES[i], load(&m->full[i]));
-        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"resumed\"} %llu\n", MECH_NAMES[i], load(&m->resumed[i]));
+        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"full\"} %llu\n", m2m_mech_name(i), load(&m->tls.full[i]));
+        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"resumed\"} %llu\n", m2m_mech_name(i), load(&m->tls.resumed[i]));
     }
     EMIT("# HELP m2m_handshakes_refused_total Handshakes refused (unknown, wrong or revoked credentials).\n"
-         "# TYPE m2m_handshakes_refused_total counter\nm2m_handshakes_refused_total %llu\n", load(&m->refused));
+         "# TYPE m2m_handshakes_refused_total counter\nm2m_handshakes_refused_total %llu\n", load(&m->tls.refused));
+    EMIT("# HELP m2m_handshakes_unbound_total Handshakes that completed without proving a Registree credential "
+         "(server-authenticated contexts, e.g. before a token registration).\n"
+         "# TYPE m2m_handshakes_unbound_total counter\nm2m_handshakes_unbound_total %llu\n", load(&m->tls.unbound));
     EMIT("# HELP m2m_requests_total oneM2M requests handled.\n# TYPE m2m_requests_total counter\n"
          "m2m_requests_total %llu\n", load(&m->requests));
     EMIT("# HELP m2m_keys_generated_total Kcc/Kca generated over a session (x.y.8).\n"

@@ -81,36 +81,56 @@ static int is_registration(const m2m_prim_req *req)
     return req->op == M2M_OP_CREATE && (req->ty == M2M_TY_AE || req->ty == M2M_TY_CSR);
 }
 
-/* x.y.7 Step 5: on a server-authenticated-only context, a registration with a valid identity token binds the
- * context to the token's Registree. Any token failure closes the context (a guesser gets one try per
- * handshake). */
-static int bind_by_token(m2m_cse *cse, m2m_peer *peer, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+/* x.y.7 Step 5: on a server-authenticated-only context, a registration with a valid identity token registers the
+ * token's Registree and then binds the context to it. Any token failure closes the context (a guesser gets one
+ * try per handshake); a failed registration gives the token back. */
+static void register_by_token(m2m_cse *cse, const m2m_secctx *sec, const m2m_prim_req *req, m2m_prim_rsp *rsp)
 {
+    m2m_resource target = {0};
+    m2m_peer cand;
     char why[160];
+
+    memset(&cand, 0, sizeof cand);
     if (!is_registration(req) || req->token[0] == '\0') {
         m2m_prim_error(rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "this connection is not bound to an "
                        "authenticated Registree: register with an identity token first");
-        return -1;
+        return;
     }
-    if (m2m_token_authenticate(cse->st, req, peer, why, sizeof why) != 0) {
+    if (sec == NULL || sec->bind_token == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "identity tokens need a TLS security context");
+        return;
+    }
+    if (m2m_token_authenticate(cse->st, req, &cand, why, sizeof why) != 0) {
         m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "%s", why);
         rsp->close_connection = 1;
-        return -1;
+        return;
     }
-    return 0;
+    if (resolve(cse, req->to, &target, rsp) == 0) {
+        if (target.ty != M2M_TY_CB)
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "registration must target the CSEBase");
+        else
+            m2m_cse_register(cse, &cand, req, &target, rsp);
+    }
+    if (rsp->rsc != M2M_RSC_CREATED)
+        m2m_token_release(cse->st, &cand); /* the device may try again */
+    else if (sec->bind_token(sec->arg, &cand) != 0) {
+        /* Cannot happen on an unbound, established context; if it does, this connection speaks for nobody. */
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "the security context could not be bound");
+        rsp->close_connection = 1;
+    }
+    m2m_resource_clear(&target);
+    memset(&cand, 0, sizeof cand);
 }
 
-static void handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
                    m2m_prim_rsp *rsp)
 {
     m2m_resource target = {0}, reg = {0};
     m2m_err err;
-    int by_token = 0;
 
     if (peer->registree_id[0] == '\0') {
-        if (bind_by_token(cse, peer, req, rsp) != 0)
-            goto done;
-        by_token = 1;
+        register_by_token(cse, sec, req, rsp);
+        return;
     }
     if (is_registration(req)) {
         if (resolve(cse, req->to, &target, rsp) != 0)
@@ -122,8 +142,6 @@ static void handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2
         m2m_cse_register(cse, peer, req, &target, rsp);
         goto done;
     }
-    if (by_token)
-        goto done; /* not reached: bind_by_token only accepts registrations */
 
     /* After Step 4 every request on the context speaks for the bound Registree and no one else. */
     if (!req->has_fr) {
@@ -188,16 +206,11 @@ static void handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2
         break;
     }
 done:
-    /* A token binds only through a successful registration; otherwise the device may try again. */
-    if (by_token && rsp->rsc != M2M_RSC_CREATED) {
-        m2m_token_release(cse->st, peer);
-        memset(peer, 0, sizeof *peer);
-    }
     m2m_resource_clear(&target);
     m2m_resource_clear(&reg);
 }
 
-void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
                     m2m_prim_rsp *rsp)
 {
     snprintf(rsp->rqi, sizeof rsp->rqi, "%s", req->rqi);

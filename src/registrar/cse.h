@@ -4,24 +4,8 @@
 #define M2M_REGISTRAR_CSE_H
 
 #include "onem2m/primitive.h"
+#include "secctx/peer.h"
 #include "store/store.h"
-
-/* The identity a security context was bound to by the mechanism that authenticated it (Step 4, or Step 5 for a
- * token). registree_id == "" means the context is not bound (server-authenticated only). */
-typedef struct m2m_peer {
-    char registree_id[M2M_ID_MAX];
-    char key_id[M2M_CRED_ID_MAX];
-    char mechanism[16];
-} m2m_peer;
-
-/* What the CSE may ask of the security context a request arrived on (x.y.8). NULL when there is none. */
-typedef struct m2m_secctx {
-    /* RFC 5705 exporter: len octets for label, no context. */
-    int (*export_key)(void *arg, const char *label, unsigned char *out, size_t len);
-    /* 1 when this handshake ran an ephemeral (EC)DH exchange; otherwise 0 and why says what it was. */
-    int (*ephemeral)(void *arg, char *why, size_t why_len);
-    void *arg;
-} m2m_secctx;
 
 typedef struct m2m_cse {
     m2m_store *st;
@@ -31,9 +15,10 @@ typedef struct m2m_cse {
 
 /* Loads the CSE's identity from the store. */
 int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err);
-/* Handles one request; always fills rsp (rsp->rqi echoes req->rqi). On an unbound context the only request that
- * can succeed is a registration carrying a valid identity token (x.y.7 Step 5): it binds peer. */
-void m2m_cse_handle(m2m_cse *cse, m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+/* Handles one request from peer (the security context's binding, read only); always fills rsp (rsp->rqi echoes
+ * req->rqi). On an unbound context the only request that can succeed is a registration carrying a valid identity
+ * token (x.y.7 Step 5): once it is created, sec->bind_token binds the context (and so updates *peer). */
+void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
                     m2m_prim_rsp *rsp);
 
 /* ---- internal, shared by cse.c, registration.c and resources.c ---- */

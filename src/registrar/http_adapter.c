@@ -76,38 +76,6 @@ static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, int close
     m2m_http_out_clear(&h);
 }
 
-/* The security context as the CSE may use it (x.y.8). */
-static int export_key(void *arg, const char *label, unsigned char *out, size_t len)
-{
-    conn *c = arg;
-    return SSL_export_keying_material(c->ssl, out, len, label, strlen(label), NULL, 0, 0) == 1 ? 0 : -1;
-}
-
-static int ephemeral(void *arg, char *why, size_t why_len)
-{
-    conn *c = arg;
-    const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-    if (SSL_version(c->ssl) == TLS1_3_VERSION) {
-        /* TLS 1.3 certificate handshakes always run (EC)DHE; a PSK one only in psk_dhe_ke mode. */
-        if (SSL_get_negotiated_group(c->ssl) > 0)
-            return 1;
-        snprintf(why, why_len, "this TLS 1.3 handshake used psk_ke (no (EC)DHE)");
-        return 0;
-    }
-    if (SSL_session_reused(c->ssl)) {
-        snprintf(why, why_len, "this TLS 1.2 session was resumed, so no key exchange ran in this handshake");
-        return 0;
-    }
-    switch (cipher ? SSL_CIPHER_get_kx_nid(cipher) : NID_undef) {
-    case NID_kx_ecdhe: case NID_kx_ecdhe_psk: case NID_kx_dhe: case NID_kx_dhe_psk:
-        return 1;
-    default:
-        snprintf(why, why_len, "cipher suite %s has no ephemeral (EC)DH exchange",
-                 cipher ? SSL_CIPHER_get_name(cipher) : "?");
-        return 0;
-    }
-}
-
 void m2m_http_handle(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
@@ -123,7 +91,7 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
 
     memset(&rsp, 0, sizeof rsp);
     memset(&preq, 0, sizeof preq);
-    if (c == NULL || !c->established || c->closing) {
+    if (c == NULL || !c->tls.established || c->closing) {
         /* evhttp reads requests only after the handshake; kept as the fail-closed default. */
         m2m_prim_error(&rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "connection is not authenticated");
         reply(req, &rsp, 1);
@@ -140,31 +108,32 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
     hin.body = body_len ? (const char *)evbuffer_pullup(body, -1) : NULL;
     hin.body_len = body_len;
     if (m2m_http_parse_request(&hin, &preq, &rsp) == 0) {
-        int was_bound = c->peer.registree_id[0] != '\0';
-        m2m_secctx sec = {export_key, ephemeral, c};
-        m2m_cse_handle(&w->cse, &c->peer, &sec, &preq, &rsp);
+        int was_bound = c->tls.peer.registree_id[0] != '\0';
+        m2m_secctx sec;
+        m2m_tls_conn_secctx(&c->tls, &sec);
+        m2m_cse_handle(&w->cse, &c->tls.peer, &sec, &preq, &rsp);
         if (preq.ty == M2M_TY_KGN && rsp.rsc == M2M_RSC_CREATED) {
             __atomic_add_fetch(&w->reg->metrics.keys_generated, 1, __ATOMIC_RELAXED);
             m2m_log(w->reg, "keygen registree=%s peer=%s result=ok pending_key_id=%s (previous key valid until "
-                            "the new one is used)", c->peer.registree_id, c->addr,
+                            "the new one is used)", c->tls.peer.registree_id, c->tls.addr,
                     cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:kgn"), "kid")->valuestring);
         }
         __atomic_add_fetch(&w->reg->metrics.requests, 1, __ATOMIC_RELAXED);
-        if (!was_bound && c->peer.registree_id[0] != '\0') {
+        if (!was_bound && c->tls.peer.registree_id[0] != '\0') {
             /* The tickets of the handshake carried no binding; TLS 1.3 can send one that does. */
-            if (SSL_version(c->ssl) == TLS1_3_VERSION)
-                SSL_new_session_ticket(c->ssl);
-            __atomic_add_fetch(&w->reg->metrics.full[M2M_MECH_TOKEN], 1, __ATOMIC_RELAXED);
+            if (SSL_version(c->tls.ssl) == TLS1_3_VERSION)
+                SSL_new_session_ticket(c->tls.ssl);
+            __atomic_add_fetch(&w->reg->metrics.tls.full[M2M_MECH_TOKEN], 1, __ATOMIC_RELAXED);
+            m2m_log(w->reg, "attach mechanism=%s registree=%s key_id=%.16s... peer=%s result=ok handshake=%s "
+                    "version=%s cipher=%s ms=%.2f", c->tls.peer.mechanism, c->tls.peer.registree_id,
+                    c->tls.peer.key_id, c->tls.addr, c->tls.reused ? "resumed" : "full",
+                    SSL_get_version(c->tls.ssl), SSL_get_cipher_name(c->tls.ssl), m2m_ms_since(&c->tls.t0));
         }
-        if (!was_bound && c->peer.registree_id[0] != '\0')
-            m2m_log(w->reg, "attach mechanism=%s registree=%s peer=%s result=ok version=%s cipher=%s ms=%.2f",
-                    c->peer.mechanism, c->peer.registree_id, c->addr, SSL_get_version(c->ssl),
-                    SSL_get_cipher_name(c->ssl), m2m_ms_since(&c->t0));
     }
     if (rsp.rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED || rsp.rsc == M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE ||
         rsp.rsc == M2M_RSC_SECURITY_ASSOCIATION_REQUIRED)
         m2m_log(w->reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s",
-                c->peer.registree_id[0] ? c->peer.registree_id : "-", c->addr, hin.method, preq.to,
+                c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c->tls.addr, hin.method, preq.to,
                 preq.has_fr ? preq.fr : "-", rsp.rsc, rsp.dbg);
     reply(req, &rsp, rsp.close_connection);
 done:

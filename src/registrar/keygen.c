@@ -1,7 +1,9 @@
 /* Step 6, Kcc/Kca generation (seed x.y.8), on the Registrar. Both ends derive the key from the session with the
  * TLS exporter (RFC 5705; label and size of TS-0003 10.3) and its ID with the seed's a.b formula, so the key never
  * crosses the wire: the response carries the ID only. Forward secrecy is the point (x.y.8.1), so a session whose
- * handshake had no ephemeral (EC)DH exchange is refused. The new key waits as "pending" beside the old one until
+ * handshake had no ephemeral (EC)DH exchange is refused; and the new key replaces the Registree's credential, so
+ * only a connection whose binding was proved in this very connection may ask (not one resumed from a ticket, which
+ * an eavesdropper may hold: secctx/binding.c, m2m_bind_keygen_allowed). The new key waits as "pending" beside the old one until
  * it is first used, so a lost response never locks the device out. */
 #include <stdio.h>
 #include <string.h>
@@ -29,13 +31,13 @@ int m2m_cse_keygen(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
         m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must be {\"m2m:kgn\":{}} (ty=%d)", M2M_TY_KGN);
         goto done;
     }
-    if (sec == NULL || sec->ephemeral == NULL || sec->export_key == NULL) {
+    if (sec == NULL || sec->keygen_allowed == NULL || sec->export_key == NULL) {
         m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "key generation needs a TLS security context");
         goto done;
     }
-    if (!sec->ephemeral(sec->arg, why, sizeof why)) {
-        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "key generation needs forward secrecy: %s; use an "
-                       "ephemeral (EC)DH suite (ECDHE-PSK, ECDHE-ECDSA or TLS 1.3) in a full handshake", why);
+    if (!sec->keygen_allowed(sec->arg, why, sizeof why)) {
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "key generation refused: %s; use an ephemeral (EC)DH "
+                       "suite (ECDHE-PSK, ECDHE-ECDSA or TLS 1.3) in a full handshake", why);
         goto done;
     }
     if (sec->export_key(sec->arg, EXPORTER_LABEL, material, sizeof material) != 0 ||

@@ -72,6 +72,7 @@ static void worker_free(struct worker *w)
     if (w->base)
         event_base_free(w->base);
     m2m_store_close(w->st);
+    m2m_tls_env_clear(&w->tls);
     OPENSSL_cleanse(w, sizeof *w);
 }
 
@@ -101,6 +102,12 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     w->st = m2m_store_open(reg->cfg.db, 0, err);
     if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
         return -1;
+    w->tls.st = w->st;
+    w->tls.db_path = reg->cfg.db;
+    w->tls.log = reg->cfg.log;
+    w->tls.ticket_period = reg->cfg.ticket_period;
+    w->tls.counters = &reg->metrics.tls;
+    m2m_tls_cert_fingerprint(reg->ctx, w->tls.cert_fp);
     w->data_version = m2m_store_data_version(w->st);
     if (m2m_store_enrol_generation(w->st, &w->enrol_gen, err) != 0)
         return -1;
@@ -124,8 +131,8 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
     /* Ticket keys exist before the first handshake: worker 0 creates them if the store has none. */
-    m2m_resume_refresh_keys(w, w->index == 0);
-    if (w->nkeys == 0)
+    m2m_tls_env_refresh_keys(&w->tls, w->index == 0);
+    if (w->tls.nkeys == 0)
         return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", reg->cfg.db);
     w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
     if (w->tick == NULL || event_add(w->tick, &one) != 0)
@@ -182,7 +189,7 @@ static int setup_stapling(struct m2m_registrar *reg, m2m_err *err)
         issuer = sk_X509_value(chain, 0);
         X509_up_ref(issuer);
     }
-    reg->stapler = m2m_stapler_new(reg->cfg.ocsp_response, reg->cfg.ocsp_url, leaf, issuer, reg, err);
+    reg->stapler = m2m_stapler_new(reg->cfg.ocsp_response, reg->cfg.ocsp_url, leaf, issuer, reg->cfg.log, err);
     if (reg->stapler == NULL)
         goto done;
     if (m2m_stapler_refresh(reg->stapler, 1, err) != 0) {
@@ -209,6 +216,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
     struct m2m_registrar *reg = calloc(1, sizeof *reg);
     struct addrinfo hints = {0}, *ai = NULL;
+    m2m_tls_server_config tls = {0};
     int rc;
 
     if (reg == NULL) {
@@ -227,10 +235,13 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     reg->workers = calloc((size_t)reg->nworkers, sizeof *reg->workers);
     if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0)
         goto fail;
-    reg->ctx = m2m_tls_server_ctx(&reg->cfg, err);
+    tls.cert = reg->cfg.cert;
+    tls.key = reg->cfg.key;
+    tls.chain = reg->cfg.chain;
+    tls.ticket_period = reg->cfg.ticket_period;
+    reg->ctx = m2m_tls_server_ctx(&tls, err);
     if (reg->ctx == NULL || setup_stapling(reg, err) != 0)
         goto fail;
-    m2m_resume_set_cert(reg);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;

@@ -352,9 +352,9 @@ static int resumable_mech(const m2m_registree_config *cfg, m2m_mechanism mech)
     return mech == M2M_MECH_PSK || cfg->ocsp_cert == NULL;
 }
 
-/* The saved session to offer with way i, or NULL. rekey: a TLS 1.2 resumption has no key exchange, so the
- * Registrar would refuse to generate a key on it; only a token Registree (which has no other way back in) offers
- * its TLS 1.3 session, whose psk_dhe_ke handshake is forward-secret. */
+/* The saved session to offer with way i, or NULL. rekey: none -- the Registrar generates a key only over a full
+ * handshake that proves the credential in that very connection (a resumed session proves only that someone holds
+ * the ticket's secret, and a TLS 1.2 resumption has no key exchange either). */
 static SSL_SESSION *session_for(const m2m_registree *r, int i, int rekey)
 {
     const cred *c = &r->creds[i];
@@ -365,7 +365,7 @@ static SSL_SESSION *session_for(const m2m_registree *r, int i, int rekey)
     if (!r->cfg->resumption || !r->offer_sessions || s->der_len == 0 || strcmp(s->binding, c->binding) != 0 ||
         !resumable_mech(r->cfg, c->mech))
         return NULL;
-    if (rekey && c->mech != M2M_MECH_TOKEN)
+    if (rekey)
         return NULL;
     sess = d2i_SSL_SESSION(NULL, &p, (long)s->der_len);
     ERR_clear_error();
@@ -492,7 +492,8 @@ static int token_single_use(m2m_registree *r, const char *why)
     const m2m_registree_config *cfg = r->cfg;
     return m2m_fail(&r->err, M2M_E_EXISTS,
                     "token attachment is single-use: %s is already registered with %s (state file %s)%s; "
-                    "re-attach with a key generated over a token session (attach --rekey) or enrol a new token",
+                    "re-attach with a key generated in the registering attachment (the first attach --rekey) or "
+                    "enrol a new token",
                     r->state.assigned_id[0] != '\0' ? r->state.assigned_id : cfg->id, cfg->cse_id,
                     cfg->state_path, why);
 }
@@ -506,6 +507,14 @@ static int try_cred(m2m_registree *r, int i, int rekey, int *offered)
     int token_registered = c->mech == M2M_MECH_TOKEN && registered_here(r), rc;
 
     *offered = sess != NULL;
+    if (token_registered && rekey)
+        return m2m_fail(&r->err, M2M_E_EXISTS,
+                        "key generation needs a full handshake that proves the credential in the same connection, "
+                        "and %s is already registered with %s by its single-use token (state file %s): a token "
+                        "Registree generates its key in the attachment that registers (the first attach "
+                        "--rekey); enrol a new token to do so now",
+                        r->state.assigned_id[0] != '\0' ? r->state.assigned_id : r->cfg->id, r->cfg->cse_id,
+                        r->cfg->state_path);
     if (token_registered && sess == NULL) {
         const m2m_saved_session *s = &r->state.session[M2M_SLOT_DETAILS];
         return token_single_use(r, !r->cfg->resumption ? " and resumption is off ([tls] resumption = no)"

@@ -1,6 +1,6 @@
 /* PKI with client certificate (x.y.6) on the Registrar: it presents its CSE-ID certificate (leaf + chain, loaded
- * once), requests a client certificate, and binds the connection to the Registree whose enrolled public-key hash
- * matches the certificate's key. Possession of the private key is proved by TLS itself (CertificateVerify); a
+ * once), requests a client certificate, and records as candidate the Registree whose enrolled public-key hash
+ * matches the certificate's key (binding.c binds it if the finished handshake verified that certificate). Possession of the private key is proved by TLS itself (CertificateVerify); a
  * self-signed certificate is fine unless the enrolment requires a chain to a given root. */
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "crypto/pubkey_hash.h"
-#include "registrar/server.h"
+#include "secctx/binding.h"
+#include "secctx/cert.h"
+#include "util/log.h"
 
 static int file_error(m2m_err *err, const char *what, const char *path)
 {
@@ -51,42 +53,51 @@ done:
 static int client_cert_cb(X509_STORE_CTX *xs, void *arg)
 {
     SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
-    conn *c = m2m_conn_of(ssl);
+    m2m_tls_conn *tc = m2m_tls_conn_of(ssl);
     X509 *leaf = X509_STORE_CTX_get0_cert(xs);
     char hash[M2M_PUBKEY_HASH_HEX_LEN + 1];
     m2m_enrolment e;
+    m2m_candidate *c;
     m2m_err err;
     int ok = 0;
     (void)arg;
 
     memset(&e, 0, sizeof e);
-    if (c == NULL || leaf == NULL)
+    if (tc == NULL || leaf == NULL)
         return 0;
-    snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "cert");
-    if (m2m_pubkey_hash_x509(leaf, hash, &err) != 0) {
-        snprintf(c->failure, sizeof c->failure, "client certificate key cannot be hashed");
+    if (++tc->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
         goto done;
     }
-    if (m2m_store_find_cert(c->w->st, hash, &e, &err) != 0) {
-        snprintf(c->failure, sizeof c->failure, "no enrolment for public-key hash %.16s...", hash);
+    if (m2m_pubkey_hash_x509(leaf, hash, &err) != 0) {
+        snprintf(tc->failure, sizeof tc->failure, "client certificate key cannot be hashed");
+        goto done;
+    }
+    if (m2m_store_find_cert(tc->env->st, hash, &e, &err) != 0) {
+        snprintf(tc->failure, sizeof tc->failure, "no enrolment for public-key hash %.16s...", hash);
         if (err.code != M2M_E_NOTFOUND)
-            m2m_log(c->w->reg, "store error during certificate lookup: %s", err.msg);
+            m2m_logf(tc->env->log, "store error during certificate lookup: %s", err.msg);
         goto done;
     }
     /* The certificate's own validity period counts even when it is self-signed. */
     if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0 || X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
-        snprintf(c->failure, sizeof c->failure, "client certificate of %.64s is expired or not yet valid",
+        snprintf(tc->failure, sizeof tc->failure, "client certificate of %.64s is expired or not yet valid",
                  e.registree_id);
         X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_HAS_EXPIRED);
         goto done;
     }
     if (e.chain_root != NULL &&
-        !verify_to_root(leaf, X509_STORE_CTX_get0_untrusted(xs), e.chain_root, c->failure, sizeof c->failure))
+        !verify_to_root(leaf, X509_STORE_CTX_get0_untrusted(xs), e.chain_root, tc->failure, sizeof tc->failure))
         goto done;
+    if ((c = m2m_bind_candidate(tc, M2M_CAND_CERT)) == NULL) {
+        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+        goto done;
+    }
+    snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "cert");
     snprintf(c->peer.registree_id, sizeof c->peer.registree_id, "%s", e.registree_id);
     snprintf(c->peer.key_id, sizeof c->peer.key_id, "%s", hash);
     /* From here a failed handshake can only mean the peer lacks the private key. */
-    snprintf(c->failure, sizeof c->failure, "certificate not backed by its private key");
+    snprintf(tc->failure, sizeof tc->failure, "certificate not backed by its private key");
     ok = 1;
 done:
     if (!ok && X509_STORE_CTX_get_error(xs) == X509_V_OK)
@@ -95,11 +106,11 @@ done:
     return ok;
 }
 
-int m2m_cert_install(SSL_CTX *ctx, const m2m_registrar_config *cfg, m2m_err *err)
+int m2m_cert_install(SSL_CTX *ctx, const m2m_tls_server_config *cfg, m2m_err *err)
 {
-    if (cfg->cert[0] == '\0')
+    if (cfg->cert == NULL || cfg->cert[0] == '\0')
         return 0; /* PSK only */
-    if (cfg->key[0] == '\0')
+    if (cfg->key == NULL || cfg->key[0] == '\0')
         return m2m_fail(err, M2M_E_ARG, "--cert needs --key");
     if (SSL_CTX_use_certificate_file(ctx, cfg->cert, SSL_FILETYPE_PEM) != 1)
         return file_error(err, "Registrar certificate", cfg->cert);
@@ -107,7 +118,7 @@ int m2m_cert_install(SSL_CTX *ctx, const m2m_registrar_config *cfg, m2m_err *err
         return file_error(err, "Registrar key", cfg->key);
     if (SSL_CTX_check_private_key(ctx) != 1)
         return file_error(err, "Registrar key does not match certificate", cfg->cert);
-    if (cfg->chain[0] != '\0') {
+    if (cfg->chain != NULL && cfg->chain[0] != '\0') {
         /* Loaded once (SSL_MODE_NO_AUTO_CHAIN): OpenSSL would otherwise rebuild the chain on every handshake. */
         BIO *b = BIO_new_file(cfg->chain, "r");
         X509 *x;

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "registrar/server.h"
+#include "util/log.h"
 #include "secctx/ocsp_staple.h"
 
 struct m2m_stapler {
@@ -16,7 +16,7 @@ struct m2m_stapler {
     char url[1024];
     X509 *leaf;
     X509 *issuer;
-    const struct m2m_registrar *log_to;
+    FILE *log_to;
     pthread_mutex_t mu;          /* guards der/len/expires: read by every handshake, written by the refresher */
     unsigned char *der;
     size_t len;
@@ -208,7 +208,7 @@ static void *refresher(void *arg)
         m2m_err err;
         pthread_mutex_unlock(&s->mu);
         if (m2m_stapler_refresh(s, 0, &err) != 0 && err.code != M2M_E_NOTFOUND)
-            m2m_log(s->log_to, "ocsp: %s", err.msg);
+            m2m_logf(s->log_to, "ocsp: %s", err.msg);
         pthread_mutex_lock(&s->mu);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
@@ -238,7 +238,7 @@ static int status_cb(SSL *ssl, void *arg)
 }
 
 m2m_stapler *m2m_stapler_new(const char *file, const char *url, X509 *leaf, X509 *issuer,
-                             const struct m2m_registrar *log_to, m2m_err *err)
+                             FILE *log_to, m2m_err *err)
 {
     m2m_stapler *s;
     if ((file == NULL || !*file) == (url == NULL || !*url)) {

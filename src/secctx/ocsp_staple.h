@@ -10,12 +10,11 @@
 #include "m2mattach/error.h"
 
 typedef struct m2m_stapler m2m_stapler;
-struct m2m_registrar;
 
 /* file or url (exactly one). leaf/issuer: the Registrar certificate and its issuer (for the request, and to
- * check that a response is about this certificate). */
+ * check that a response is about this certificate). log_to: where refresh failures are logged (may be NULL). */
 m2m_stapler *m2m_stapler_new(const char *file, const char *url, X509 *leaf, X509 *issuer,
-                             const struct m2m_registrar *log_to, m2m_err *err);
+                             FILE *log_to, m2m_err *err);
 /* Loads or fetches when due; returns 0 when a usable response is held afterwards. */
 int m2m_stapler_refresh(m2m_stapler *s, int force, m2m_err *err);
 /* Runs refreshes in a thread of its own until m2m_stapler_free. */

@@ -1,13 +1,15 @@
 /* TLS-PSK mechanism (seed x.y.2 initial attachment, x.y.3 re-attachment; RFC 4279): psk_identity = Kcc_ID/Kca_ID,
- * psk = Kcc/Kca. The identity selects the enrolment in the store; the connection is bound to the enrolled
- * Registree ID only once the handshake has proved possession of the key. */
+ * psk = Kcc/Kca. The identity selects the enrolment in the store; what it finds is only a candidate until
+ * binding.c sees that the finished handshake used that PSK. */
 #include <openssl/crypto.h>
 #include <string.h>
 
 #include "m2mattach/keyid.h"
-#include "registrar/server.h"
+#include "secctx/binding.h"
+#include "secctx/psk.h"
+#include "util/log.h"
 
-/* ---- the worker's enrolment cache (server.h) ---- */
+/* ---- the loop's enrolment cache (tls_conn.h) ---- */
 
 static m2m_psk_entry *cache_slot(m2m_psk_cache *pc, const char *key_id)
 {
@@ -36,21 +38,21 @@ static int same_file_state(const struct stat *a, const struct stat *b)
 /* 1 when the cached entries may be used: no commit since the enrolment generation was read, or the generation
  * read now is still that one. Empties the cache otherwise (and whenever it cannot tell). force: read the
  * generation even if the log looks untouched (the once-a-second backstop for coarse file times). */
-static int cache_fresh(struct worker *w, int force)
+static int cache_fresh(m2m_tls_env *env, int force)
 {
-    m2m_psk_cache *pc = &w->psk_cache;
+    m2m_psk_cache *pc = &env->psk_cache;
     struct stat now;
     int64_t gen;
     m2m_err err;
 
     if (pc->wal[0] == '\0')
-        snprintf(pc->wal, sizeof pc->wal, "%s-wal", w->reg->cfg.db);
+        snprintf(pc->wal, sizeof pc->wal, "%s-wal", env->db_path ? env->db_path : "");
     /* The log is stat()ed before the generation is read: a commit after this changes the file again. */
     if (stat(pc->wal, &now) != 0)
         goto unknown;
     if (!force && pc->have_sig && same_file_state(&now, &pc->wal_sig))
         return 1;
-    if (m2m_store_enrol_generation(w->st, &gen, &err) != 0)
+    if (m2m_store_enrol_generation(env->st, &gen, &err) != 0)
         goto unknown;
     if (gen != pc->gen)
         cache_flush(pc);
@@ -64,27 +66,27 @@ unknown:
     return 0;
 }
 
-void m2m_psk_cache_check(struct worker *w)
+void m2m_psk_cache_check(m2m_tls_env *env)
 {
-    if (w->psk_cache.count > 0)
-        cache_fresh(w, 1);
+    if (env->psk_cache.count > 0)
+        cache_fresh(env, 1);
 }
 
 /* Looks the identity up in the cache, then in the store. 0 and e filled (wipe e after use), or -1 with err. */
-static int find_psk(struct worker *w, const char *identity, m2m_psk_entry *e, m2m_err *err)
+static int find_psk(m2m_tls_env *env, const char *identity, m2m_psk_entry *e, m2m_err *err)
 {
-    m2m_psk_cache *pc = &w->psk_cache;
+    m2m_psk_cache *pc = &env->psk_cache;
     m2m_psk_entry *slot = cache_slot(pc, identity);
     m2m_enrolment en;
 
-    if (slot->key_id[0] != '\0' && strcmp(slot->key_id, identity) == 0 && cache_fresh(w, 0) &&
+    if (slot->key_id[0] != '\0' && strcmp(slot->key_id, identity) == 0 && cache_fresh(env, 0) &&
         slot->key_id[0] != '\0') {
         *e = *slot;
         return 0;
     }
     /* The store's answer is current, so it may be cached whatever the cache's generation: if that is older, the
      * next hit finds the log changed and a new generation, and empties the cache. */
-    if (m2m_store_find_psk(w->st, identity, &en, err) != 0)
+    if (m2m_store_find_psk(env->st, identity, &en, err) != 0)
         return -1;
     memset(e, 0, sizeof *e);
     snprintf(e->key_id, sizeof e->key_id, "%s", en.key_id);
@@ -102,57 +104,127 @@ static int find_psk(struct worker *w, const char *identity, m2m_psk_entry *e, m2
     return 0;
 }
 
-/* Used for TLS 1.2, and by OpenSSL for TLS 1.3 external PSKs too (with SHA-256 suites), so one lookup serves
- * both versions. Returning 0 refuses the identity: unknown_psk_identity in TLS 1.2, no PSK (and no certificate
- * to fall back on) in TLS 1.3. */
-static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk_len)
+/* The lookup both versions share: the enrolment of identity as a new PSK candidate, its key into key. 0, or -1
+ * (unknown, revoked, too long, too many offered: tc->failure says which). */
+static int lookup(m2m_tls_conn *tc, const unsigned char *identity, size_t len, m2m_secret *key,
+                  m2m_candidate **out)
 {
-    conn *c = m2m_conn_of(ssl);
+    char id[M2M_CRED_ID_MAX];
     m2m_psk_entry e;
     m2m_err err;
-    unsigned int len = 0;
+    m2m_candidate *c;
+    int rc = -1;
 
-    if (c == NULL || identity == NULL)
-        return 0;
-    snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "psk");
-    if (strlen(identity) > M2M_KEYID_HEX_LEN) {
-        snprintf(c->failure, sizeof c->failure, "psk_identity too long");
-        return 0;
+    /* A key ID is 32 hex characters; an explicit KpsaID is no longer. Tickets offered as TLS 1.3 identities are
+     * longer and go to the ticket callback. */
+    if (len == 0 || len > M2M_KEYID_HEX_LEN || memchr(identity, '\0', len) != NULL) {
+        snprintf(tc->failure, sizeof tc->failure, "psk_identity is not a key ID");
+        return -1;
     }
-    if (find_psk(c->w, identity, &e, &err) != 0) {
-        snprintf(c->failure, sizeof c->failure, "%s", err.code == M2M_E_NOTFOUND ? "unknown or revoked psk_identity"
-                                                                                  : "store failure");
+    if (++tc->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->failure, sizeof tc->failure, "too many psk_identities offered");
+        return -1;
+    }
+    memcpy(id, identity, len);
+    id[len] = '\0';
+    if (find_psk(tc->env, id, &e, &err) != 0) {
+        snprintf(tc->failure, sizeof tc->failure, "%s", err.code == M2M_E_NOTFOUND ? "unknown or revoked psk_identity"
+                                                                                   : "store failure");
         if (err.code != M2M_E_NOTFOUND)
-            m2m_log(c->w->reg, "store error during PSK lookup: %s", err.msg);
-        return 0;
+            m2m_logf(tc->env->log, "store error during PSK lookup: %s", err.msg);
+        return -1;
     }
-    if (e.key.len > max_psk_len) {
-        snprintf(c->failure, sizeof c->failure, "enrolled key too long");
+    if ((c = m2m_bind_candidate(tc, M2M_CAND_PSK)) == NULL) {
+        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
         goto done;
     }
-    memcpy(psk, e.key.bytes, e.key.len);
-    len = (unsigned int)e.key.len;
-    c->psk_pending = e.pending;
+    if (m2m_secret_set(key, e.key.bytes, e.key.len, &err) != 0) {
+        c->kind = M2M_CAND_FREE;
+        snprintf(tc->failure, sizeof tc->failure, "enrolled key cannot be used");
+        goto done;
+    }
+    snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "psk");
     snprintf(c->peer.registree_id, sizeof c->peer.registree_id, "%s", e.registree_id);
     snprintf(c->peer.key_id, sizeof c->peer.key_id, "%s", e.key_id);
-    snprintf(c->failure, sizeof c->failure, "wrong key for psk_identity");
+    c->pending = e.pending;
+    snprintf(tc->failure, sizeof tc->failure, "wrong key for psk_identity");
+    *out = c;
+    rc = 0;
 done:
     OPENSSL_cleanse(&e, sizeof e);
+    return rc;
+}
+
+/* TLS 1.2 (RFC 4279). Returning 0 refuses the identity: unknown_psk_identity. TLS 1.3 external PSKs go through
+ * find_session_cb below, which can vouch for the session it makes; this one never serves TLS 1.3. */
+static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk_len)
+{
+    m2m_tls_conn *tc = m2m_tls_conn_of(ssl);
+    m2m_secret key = {0};
+    m2m_candidate *c;
+    unsigned int len = 0;
+
+    if (tc == NULL || identity == NULL || SSL_version(ssl) == TLS1_3_VERSION)
+        return 0;
+    if (lookup(tc, (const unsigned char *)identity, strlen(identity), &key, &c) != 0)
+        return 0;
+    if (key.len > max_psk_len) {
+        c->kind = M2M_CAND_FREE;
+        snprintf(tc->failure, sizeof tc->failure, "enrolled key too long");
+    } else {
+        memcpy(psk, key.bytes, key.len);
+        len = (unsigned int)key.len;
+    }
+    m2m_secret_clear(&key);
     return len;
+}
+
+/* TLS 1.3 external PSK: the session OpenSSL will use if this identity is chosen, marked as vouched for by the
+ * candidate. Returning 1 with *sess NULL declines the identity (OpenSSL then tries it as a ticket). External PSKs
+ * are SHA-256 (RFC 8446 4.2.11 default), so the session's suite is TLS_AES_128_GCM_SHA256. */
+static int find_session_cb(SSL *ssl, const unsigned char *identity, size_t len, SSL_SESSION **sess)
+{
+    static const unsigned char AES128GCM_SHA256[] = {0x13, 0x01};
+    m2m_tls_conn *tc = m2m_tls_conn_of(ssl);
+    m2m_secret key = {0};
+    m2m_candidate *c = NULL;
+    SSL_SESSION *s = NULL;
+    const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, AES128GCM_SHA256);
+
+    *sess = NULL;
+    if (tc == NULL || cipher == NULL || len > M2M_KEYID_HEX_LEN)
+        return 1;
+    if (lookup(tc, identity, len, &key, &c) != 0)
+        return 1;
+    s = SSL_SESSION_new();
+    if (s == NULL || SSL_SESSION_set1_master_key(s, key.bytes, key.len) != 1 ||
+        SSL_SESSION_set_cipher(s, cipher) != 1 || SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1 ||
+        m2m_bind_vouch(s, c) != 0) {
+        SSL_SESSION_free(s);
+        s = NULL;
+        c->kind = M2M_CAND_FREE;
+        snprintf(tc->failure, sizeof tc->failure, "cannot make the PSK session");
+    }
+    m2m_secret_clear(&key);
+    *sess = s;
+    return 1;
 }
 
 void m2m_psk_install(SSL_CTX *ctx)
 {
     SSL_CTX_set_psk_server_callback(ctx, psk_server_cb);
+    SSL_CTX_set_psk_find_session_callback(ctx, find_session_cb);
 }
 
-void m2m_psk_promote(conn *c)
+void m2m_psk_promote(m2m_tls_conn *tc)
 {
     m2m_err err;
-    c->psk_pending = 0;
-    if (m2m_store_promote_psk(c->w->st, c->peer.registree_id, c->peer.key_id, &err) != 0)
-        m2m_log(c->w->reg, "promote generated key of %s: %s", c->peer.registree_id, err.msg);
+    if (!tc->pending_key)
+        return;
+    tc->pending_key = 0;
+    if (m2m_store_promote_psk(tc->env->st, tc->peer.registree_id, tc->peer.key_id, &err) != 0)
+        m2m_logf(tc->env->log, "promote generated key of %s: %s", tc->peer.registree_id, err.msg);
     else
-        m2m_log(c->w->reg, "key registree=%s key_id=%s result=generated key now current, previous key retired",
-                c->peer.registree_id, c->peer.key_id);
+        m2m_logf(tc->env->log, "key registree=%s key_id=%s peer=%s result=generated key now current, previous key "
+                               "retired", tc->peer.registree_id, tc->peer.key_id, tc->addr);
 }

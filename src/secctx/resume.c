@@ -1,7 +1,9 @@
 /* TLS session resumption (x.y.4): TLS 1.2 session tickets (RFC 5077) and TLS 1.3 tickets, sealed with keys that
  * live in the store (so any Registrar on the store resumes, and a restarted one too), rotated every period and
- * accepted for one more. The Registree ID, mechanism and credential ID travel inside the ticket; on every
- * resumption the enrolment is checked again, and a revoked or replaced one falls back to a full handshake. */
+ * accepted for one more. The binding (Registree ID, mechanism, credential ID), the Registrar certificate, and the
+ * protocol version and suite the ticket was issued under travel inside it. Decrypting a ticket proves nothing: a
+ * ticket is sent in clear. The decrypt callback only checks the enrolment and records a candidate tied to the
+ * session; binding.c binds it if OpenSSL really resumed that session (the client proved its secret). */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -9,68 +11,69 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "registrar/server.h"
+#include "secctx/binding.h"
+#include "secctx/resume.h"
+#include "util/log.h"
 
-#define APPDATA_VERSION "m2m2"
+/* v3 adds the version and suite; tickets of earlier versions are not resumed (a full handshake issues a new one). */
+#define APPDATA_VERSION "m2m3"
+#define APPDATA_FIELDS 7
+#define APPDATA_MAX (4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65 + 1 + 11 + 1 + 11)
 
-/* The Registrar certificate a ticket was issued under ("-" without one), computed once at start-up: a Registree
- * that resumes skips certificate verification, so a ticket must not carry it to a Registrar presenting another
- * certificate (a new CSE-ID, a new chain) even when the ticket keys are shared through the store. */
-void m2m_resume_set_cert(struct m2m_registrar *reg)
+void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65])
 {
-    X509 *x = SSL_CTX_get0_certificate(reg->ctx);
+    X509 *x = SSL_CTX_get0_certificate(ctx);
     unsigned char md[32];
     unsigned int n = 0;
     if (x == NULL || X509_digest(x, EVP_sha256(), md, &n) != 1 || n != sizeof md) {
-        snprintf(reg->cert_fp, sizeof reg->cert_fp, "-");
+        snprintf(out, 65, "-");
         return;
     }
     for (unsigned i = 0; i < sizeof md; i++)
-        snprintf(reg->cert_fp + 2 * i, 3, "%02x", md[i]);
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Per worker: refreshes the cached ticket keys; worker 0 also rotates them (any node may; one does per period). */
-void m2m_resume_refresh_keys(struct worker *w, int rotate)
+void m2m_tls_env_refresh_keys(m2m_tls_env *env, int rotate)
 {
     m2m_ticket_key keys[M2M_TICKET_KEYS];
     int n = 0;
     m2m_err err;
-    if (m2m_store_ticket_keys(w->st, (int64_t)time(NULL), w->reg->cfg.ticket_period, rotate, keys,
-                              M2M_TICKET_KEYS, &n, &err) != 0) {
-        m2m_log(w->reg, "ticket keys: %s", err.msg);
+    if (m2m_store_ticket_keys(env->st, (int64_t)time(NULL), env->ticket_period, rotate, keys, M2M_TICKET_KEYS, &n,
+                              &err) != 0) {
+        m2m_logf(env->log, "ticket keys: %s", err.msg);
         return;
     }
-    if (rotate && n > 0 && (w->nkeys == 0 || memcmp(keys[0].name, w->keys[0].name, 16) != 0))
-        m2m_log(w->reg, "ticket keys: current key created %lld, %d accepted", (long long)keys[0].created, n);
-    OPENSSL_cleanse(w->keys, sizeof w->keys);
-    memcpy(w->keys, keys, sizeof keys);
-    w->nkeys = n;
+    if (rotate && n > 0 && (env->nkeys == 0 || memcmp(keys[0].name, env->keys[0].name, 16) != 0))
+        m2m_logf(env->log, "ticket keys: current key created %lld, %d accepted", (long long)keys[0].created, n);
+    OPENSSL_cleanse(env->keys, sizeof env->keys);
+    memcpy(env->keys, keys, sizeof keys);
+    env->nkeys = n;
     OPENSSL_cleanse(keys, sizeof keys);
 }
 
 static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                          EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
 {
-    conn *c = m2m_conn_of(ssl);
-    struct worker *w = c ? c->w : NULL;
+    m2m_tls_conn *tc = m2m_tls_conn_of(ssl);
+    m2m_tls_env *env = tc ? tc->env : NULL;
     const m2m_ticket_key *k = NULL;
     OSSL_PARAM params[2];
     int rc = 1;
 
-    if (w == NULL || w->nkeys == 0)
+    if (env == NULL || env->nkeys == 0)
         return enc ? -1 : 0;
     if (enc) {
-        k = &w->keys[0];
+        k = &env->keys[0];
         if (RAND_bytes(iv, 16) != 1)
             return -1;
         memcpy(key_name, k->name, 16);
     } else {
-        for (int i = 0; i < w->nkeys && k == NULL; i++)
-            if (CRYPTO_memcmp(key_name, w->keys[i].name, 16) == 0)
-                k = &w->keys[i];
+        for (int i = 0; i < env->nkeys && k == NULL; i++)
+            if (CRYPTO_memcmp(key_name, env->keys[i].name, 16) == 0)
+                k = &env->keys[i];
         if (k == NULL)
             return 0; /* unknown or expired key: full handshake */
-        rc = k == &w->keys[0] ? 1 : 2; /* 2: still good, but renew the ticket under the current key */
+        rc = k == &env->keys[0] ? 1 : 2; /* 2: still good, but renew the ticket under the current key */
     }
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
     params[1] = OSSL_PARAM_construct_end();
@@ -82,78 +85,121 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[
     return rc;
 }
 
-/* The binding goes into the ticket. An unbound context (a token Registree before Step 5) gets an empty one,
- * which resumes into an unbound context again. */
+/* The binding goes into the ticket: the one the connection was given (a TLS 1.3 ticket sent after a token bound
+ * it), or during the handshake what binding.c finds the handshake proves -- OpenSSL issues tickets after the
+ * client's Finished, except for a resumed TLS 1.2 session, whose new ticket carries the same binding and the same
+ * secret as the one it resumed. An unbound context gets an empty ticket, which is never resumed. */
 static int gen_cb(SSL *ssl, void *arg)
 {
-    conn *c = m2m_conn_of(ssl);
+    m2m_tls_conn *tc = m2m_tls_conn_of(ssl);
     SSL_SESSION *sess = SSL_get0_session(ssl);
-    char data[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65];
-    int n;
+    char data[APPDATA_MAX], why[128];
+    m2m_peer p;
+    m2m_proof proof;
+    int pending, bound, n;
     (void)arg;
-    if (c == NULL || sess == NULL)
+
+    if (tc == NULL || sess == NULL)
         return 0;
-    if (c->peer.registree_id[0] == '\0')
+    if (tc->established) {
+        p = tc->peer;
+        bound = p.registree_id[0] != '\0';
+    } else
+        bound = m2m_bind_evaluate(tc, &p, &proof, &pending, why, sizeof why);
+    if (!bound)
         return SSL_SESSION_set1_ticket_appdata(sess, "", 0);
-    n = snprintf(data, sizeof data, "%s\n%s\n%s\n%s\n%s", APPDATA_VERSION, c->peer.mechanism,
-                 c->peer.registree_id, c->peer.key_id, c->w->reg->cert_fp);
+    n = snprintf(data, sizeof data, "%s\n%s\n%s\n%s\n%s\n%d\n%d", APPDATA_VERSION, p.mechanism, p.registree_id,
+                 p.key_id, tc->env->cert_fp, SSL_version(ssl), m2m_bind_suite_of(ssl));
+    OPENSSL_cleanse(&p, sizeof p);
     if (n < 0 || (size_t)n >= sizeof data)
         return 0;
-    return SSL_SESSION_set1_ticket_appdata(sess, data, (size_t)n);
+    n = SSL_SESSION_set1_ticket_appdata(sess, data, (size_t)n);
+    OPENSSL_cleanse(data, sizeof data);
+    return n;
 }
 
-static int parse_appdata(const char *data, size_t len, m2m_peer *out, char fp[65])
+/* Parses a ticket's binding into c. 0, or -1 when it is not one this version wrote. */
+static int parse_appdata(const char *data, size_t len, m2m_candidate *c, char fp[65])
 {
-    char buf[4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65 + 1], *f[5], *save = NULL;
+    char buf[APPDATA_MAX + 1], *f[APPDATA_FIELDS], *save = NULL, *end;
+    long version, suite;
     int i = 0;
+
     if (len == 0 || len >= sizeof buf)
         return -1;
     memcpy(buf, data, len);
     buf[len] = '\0';
-    for (char *t = strtok_r(buf, "\n", &save); t != NULL && i < 5; t = strtok_r(NULL, "\n", &save))
+    for (char *t = strtok_r(buf, "\n", &save); t != NULL && i < APPDATA_FIELDS; t = strtok_r(NULL, "\n", &save))
         f[i++] = t;
-    if (i != 5 || strcmp(f[0], APPDATA_VERSION) != 0 || strlen(f[1]) >= sizeof out->mechanism ||
-        strlen(f[2]) >= sizeof out->registree_id || strlen(f[3]) >= sizeof out->key_id || strlen(f[4]) >= 65)
+    if (i != APPDATA_FIELDS || strtok_r(NULL, "\n", &save) != NULL || strcmp(f[0], APPDATA_VERSION) != 0 ||
+        m2m_mech_index(f[1]) < 0 || strlen(f[2]) >= sizeof c->peer.registree_id ||
+        strlen(f[3]) >= sizeof c->peer.key_id || strlen(f[4]) >= 65)
+        return -1;
+    version = strtol(f[5], &end, 10);
+    if (*end != '\0' || version <= 0 || version > 0xffff)
+        return -1;
+    suite = strtol(f[6], &end, 10);
+    if (*end != '\0' || suite <= 0 || suite > 0xffffff)
         return -1;
     snprintf(fp, 65, "%s", f[4]);
-    memset(out, 0, sizeof *out);
-    snprintf(out->mechanism, sizeof out->mechanism, "%s", f[1]);
-    snprintf(out->registree_id, sizeof out->registree_id, "%s", f[2]);
-    snprintf(out->key_id, sizeof out->key_id, "%s", f[3]);
+    snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "%s", f[1]);
+    snprintf(c->peer.registree_id, sizeof c->peer.registree_id, "%s", f[2]);
+    snprintf(c->peer.key_id, sizeof c->peer.key_id, "%s", f[3]);
+    c->version = (int)version;
+    c->suite = (int)suite;
+    OPENSSL_cleanse(buf, sizeof buf);
     return 0;
 }
 
 static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *keyname, size_t keyname_len,
                                 SSL_TICKET_STATUS status, void *arg)
 {
-    conn *c = m2m_conn_of(ssl);
+    m2m_tls_conn *tc = m2m_tls_conn_of(ssl);
     void *data = NULL;
     size_t len = 0;
-    m2m_peer p;
+    m2m_candidate parsed, *c;
     m2m_err err;
     char fp[65];
     (void)keyname, (void)keyname_len, (void)arg;
 
-    if (c == NULL)
+    if (tc == NULL)
         return SSL_TICKET_RETURN_ABORT;
     if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* no ticket, or one we cannot open: full handshake */
     if (SSL_SESSION_get0_ticket_appdata(ss, &data, &len) != 1 || len == 0)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* an unbound context is not worth resuming */
-    if (parse_appdata(data, len, &p, fp) != 0) {
-        snprintf(c->failure, sizeof c->failure, "ticket carries no valid binding");
+    memset(&parsed, 0, sizeof parsed);
+    if (parse_appdata(data, len, &parsed, fp) != 0) {
+        snprintf(tc->failure, sizeof tc->failure, "ticket carries no valid binding");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    if (strcmp(fp, c->w->reg->cert_fp) != 0)
+    if (strcmp(fp, tc->env->cert_fp) != 0)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* issued under another Registrar certificate: verify afresh */
+    /* OpenSSL would decline a TLS 1.2 session in TLS 1.3 and the reverse itself; refusing it here means no
+     * candidate is recorded for it at all. */
+    if (parsed.version != SSL_version(ssl) || SSL_SESSION_get_protocol_version(ss) != SSL_version(ssl)) {
+        snprintf(tc->failure, sizeof tc->failure, "ticket issued for another protocol version");
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    if (++tc->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
     /* The enrolment is checked on every resumption, exactly as on a full handshake. */
-    if (m2m_store_enrolment_active(c->w->st, p.registree_id, p.key_id, &err) != 1) {
-        m2m_log(c->w->reg, "resume registree=%s mechanism=%s peer=%s result=refused reason=enrolment revoked or "
-                           "replaced; full handshake required", p.registree_id, p.mechanism, c->addr);
+    if (m2m_store_enrolment_active(tc->env->st, parsed.peer.registree_id, parsed.peer.key_id, &err) != 1) {
+        m2m_logf(tc->env->log, "resume registree=%s mechanism=%s peer=%s result=refused reason=enrolment revoked or "
+                               "replaced; full handshake required", parsed.peer.registree_id, parsed.peer.mechanism,
+                 tc->addr);
         return SSL_TICKET_RETURN_IGNORE;
     }
-    c->peer = p;
-    c->resumed = 1;
+    if ((c = m2m_bind_candidate(tc, M2M_CAND_TICKET)) == NULL)
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    parsed.kind = M2M_CAND_TICKET;
+    *c = parsed;
+    if (m2m_bind_vouch(ss, c) != 0) {
+        c->kind = M2M_CAND_FREE;
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
     return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
 }
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "onem2m/primitive.h"
-#include "registrar/cse.h"
+#include "secctx/peer.h"
 #include "store/store.h"
 
 /* 128-bit tokens in base64url without padding: 22 characters. */
@@ -18,9 +18,9 @@ int m2m_token_new(char out[M2M_TOKEN_LEN + 1], char hash_hex[65], m2m_err *err);
 /* SHA-256 of the token text, hex. */
 int m2m_token_hash(const char *token, char hash_hex[65], m2m_err *err);
 /* Checks the request's token against the store and consumes it: valid, unused, unexpired, and issued for the ID
- * in From (or From is C, S or absent). On success fills peer (mechanism "token"). why gets a reason otherwise. */
+ * in From (or From is C, S or absent). On success fills peer (mechanism "token") -- a candidate: the caller binds it through m2m_secctx.bind_token once the registration succeeded. why gets a reason otherwise. */
 int m2m_token_authenticate(m2m_store *st, const m2m_prim_req *req, m2m_peer *peer, char *why, size_t why_len);
-/* Gives back the token that bound peer (its registration failed). */
+/* Gives back the token of peer (the registration it was presented with failed). */
 void m2m_token_release(m2m_store *st, const m2m_peer *peer);
 
 #endif

@@ -26,6 +26,8 @@ hash=$("$M2M_BIN" pki pubkey-hash device.crt)
 "$M2M_BIN" enrol cert --db "$DB" --registree-id Ccert --pubkey-hash "$hash" >/dev/null
 token=$("$M2M_BIN" enrol token --db "$DB" --registree-id Ctok | sed -n 's/^token \(.*\)$/\1/p')
 printf '%s\n' "$token" >Ctok.token; chmod 600 Ctok.token
+token=$("$M2M_BIN" enrol token --db "$DB" --registree-id Ctok2 | sed -n 's/^token \(.*\)$/\1/p')
+printf '%s\n' "$token" >Ctok2.token; chmod 600 Ctok2.token
 for id in Cp12 Cp13 Crev Ck12 Ck13 Cnofs Clost; do
   key=$(openssl rand -hex 16); printf '%s\n' "$key" >$id.key; chmod 600 $id.key; enrol $id "$key"
 done
@@ -160,7 +162,7 @@ for v in 1.2 1.3; do
   attach $id
   ok_if "rekey psk TLS $v: the next attach uses the generated key" has "(psk with generated key $kid) as $id" "$out"
   ok_if "rekey psk TLS $v: the Registrar saw the new key ID" has "key_id=$kid " "$(last_attach $id)"
-  ok_if "rekey psk TLS $v: ... and made it current" log_has "key registree=$id key_id=$kid result=generated key now current"
+  ok_if "rekey psk TLS $v: ... and made it current" log_has "key registree=$id key_id=$kid peer=127.0.0.1:[0-9]* result=generated key now current"
   attach $id
   ok_if "rekey psk TLS $v: the generated key's session resumes" has "(psk with generated key $kid, session resumed)" "$out"
   ok_if "rekey psk TLS $v: the old key gets no HTTP answer" eval '! has "HTTP/1.1" "$(psk_get $id "$oldkey" -tls1_2)"'
@@ -197,12 +199,17 @@ ok_if "cert: then PSK re-attachment with the generated key" has "re-attachment (
 ok_if "cert: the Registrar bound it as a PSK attachment of Ccert" \
   has "mechanism=psk registree=Ccert key_id=$kid" "$(last_attach Ccert)"
 
-# --- token: rekey over the resumed TLS 1.3 session, then PSK ----------------------------------------------------
+# --- token: a key only in the attachment that registers (a resumed session may not generate one), then PSK -------
 attach Ctok --rekey
-kid=$(gen_id); generated+=("$(cat Ctok.ini.generated.key)")
-ok_if "token: rekey over its resumed TLS 1.3 session" eval '[ $rc = 0 ] && [ -n "$kid" ] && has "session resumed" "$out"'
-attach Ctok
-ok_if "token: then PSK re-attachment with the generated key" has "(psk with generated key $kid) as Ctok" "$out"
+ok_if "token: rekey of a registered token Registree (only a resumed session left) is refused, saying why" \
+  eval '[ $rc != 0 ] && has "full handshake" "$out" && [ ! -e Ctok.ini.generated.key ]'
+ini Ctok2 Ctok2 token "[tls]" "version = 1.3"
+attach Ctok2 --rekey
+kid=$(gen_id); generated+=("$(cat Ctok2.ini.generated.key)")
+ok_if "token: registration and rekey in one full handshake" \
+  eval '[ $rc = 0 ] && [ -n "$kid" ] && ! has "session resumed" "$out"'
+attach Ctok2
+ok_if "token: then PSK re-attachment with the generated key" has "(psk with generated key $kid) as Ctok2" "$out"
 
 # --- a generated key that cannot be used: fall back to the details file, say so ---------------------------------
 ini Clost Clost psk "[tls]" "version = 1.3"

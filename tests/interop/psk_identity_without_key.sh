@@ -1,7 +1,10 @@
 # Regression (found in development): a TLS 1.3 client names an enrolled Registree's psk_identity (a key ID, which
 # is not secret) without holding its key, and offers only TLS_AES_256_GCM_SHA384, a suite the SHA-256 external PSK
-# cannot be used with. OpenSSL then asks the PSK callback, ignores the PSK and completes a certificate handshake.
-# The identity the callback saw must not bind the context: the attacker must get 4107, never the victim's data.
+# cannot be used with. OpenSSL used to ask the PSK callback, ignore the PSK and complete a certificate handshake,
+# and the identity the callback saw bound the context. Now the Registrar offers only SHA-256 TLS 1.3 suites (no
+# shared suite: the handshake fails), and with a SHA-256 suite the binder of the wrong key fails it. Either way the
+# attacker never reads the victim's data; the binding decision itself under a SHA-384 suite is tested in-process
+# (tests/unit/test_binding.c), where the server may be configured to allow it.
 source "$M2M_SOURCE/tests/lib.sh"
 cd "$WORK"
 
@@ -27,6 +30,6 @@ for suites in TLS_AES_256_GCM_SHA384 TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA2
     fail "unexpected answer ($suites): $out"
   fi
 done
-grep -q 'psk_identity offered but the handshake did not use the PSK' "$LOG" && pass "logged as refused" ||
-  fail "the log does not say the PSK was not used"
+[ "$(grep -c 'result=refused' "$LOG")" -ge 2 ] && pass "both attempts logged as refused" ||
+  fail "the log does not show both attempts refused"
 finish

@@ -1,0 +1,232 @@
+/* The one decision of who is speaking on a TLS connection (see binding.h for why it is made here and only here). */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/pubkey_hash.h"
+#include "crypto/secret.h"
+#include "secctx/binding.h"
+
+m2m_candidate *m2m_bind_candidate(m2m_tls_conn *tc, m2m_cand_kind kind)
+{
+    m2m_candidate *c;
+    if (tc->established || tc->ncand >= M2M_TLS_CANDIDATES)
+        return NULL;
+    c = &tc->cand[tc->ncand++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    return c;
+}
+
+int m2m_bind_vouch(SSL_SESSION *sess, const m2m_candidate *c)
+{
+    return SSL_SESSION_set_ex_data(sess, m2m_tls_session_index(), (void *)c) == 1 ? 0 : -1;
+}
+
+/* The candidate that vouched for the session in use: only a pointer into this connection's own slots counts (the
+ * slot is set by our callbacks on sessions they made or accepted; ex_data never travels inside a ticket). */
+static const m2m_candidate *voucher(const m2m_tls_conn *tc, const SSL_SESSION *sess)
+{
+    const m2m_candidate *c = SSL_SESSION_get_ex_data(sess, m2m_tls_session_index());
+    for (int i = 0; c != NULL && i < tc->ncand; i++)
+        if (c == &tc->cand[i])
+            return c->kind != M2M_CAND_FREE ? c : NULL;
+    return NULL;
+}
+
+/* The most recent candidate of kind whose credential ID is cred_id. */
+static const m2m_candidate *find(const m2m_tls_conn *tc, m2m_cand_kind kind, const char *cred_id)
+{
+    for (int i = tc->ncand - 1; i >= 0; i--)
+        if (tc->cand[i].kind == kind && strcmp(tc->cand[i].peer.key_id, cred_id) == 0)
+            return &tc->cand[i];
+    return NULL;
+}
+
+/* The value a ticket records to be resumed only under the same suite: the TLS 1.2 suite itself (a resumed TLS 1.2
+ * session keeps its suite), or the TLS 1.3 handshake digest (TLS 1.3 resumes across suites of one hash). */
+int m2m_bind_suite_of(const SSL *ssl)
+{
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+    if (cipher == NULL)
+        cipher = SSL_get_pending_cipher(ssl);
+    if (cipher == NULL)
+        return 0;
+    if (SSL_version(ssl) == TLS1_3_VERSION) {
+        const EVP_MD *md = SSL_CIPHER_get_handshake_digest(cipher);
+        return md != NULL ? EVP_MD_get_type(md) : 0;
+    }
+    return (int)SSL_CIPHER_get_protocol_id(cipher);
+}
+
+static int refuse(char *why, size_t why_len, const char *reason)
+{
+    snprintf(why, why_len, "%s", reason);
+    return 0;
+}
+
+int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, int *pending, char *why,
+                      size_t why_len)
+{
+    SSL *ssl = tc->ssl;
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+    SSL_SESSION *sess = SSL_get0_session(ssl);
+    int version = SSL_version(ssl), psk_suite;
+    const m2m_candidate *c;
+    X509 *cert;
+    char hash[M2M_PUBKEY_HASH_HEX_LEN + 1];
+    m2m_err err;
+
+    memset(out, 0, sizeof *out);
+    *proof = M2M_PROOF_NONE;
+    *pending = 0;
+    why[0] = '\0';
+    if (cipher == NULL || sess == NULL)
+        return refuse(why, why_len, "no negotiated session");
+    psk_suite = version != TLS1_3_VERSION && SSL_CIPHER_get_auth_nid(cipher) == NID_auth_psk;
+
+    if (SSL_session_reused(ssl)) {
+        /* A session OpenSSL resumed: a TLS 1.3 external PSK or one of our tickets. Its binder or Finished proved
+         * the session's secret; the session must be one a callback of this connection vouched for. */
+        c = voucher(tc, sess);
+        if (c == NULL)
+            return refuse(why, why_len, "the session resumed was vouched for by no credential of this handshake");
+        if (c->kind == M2M_CAND_PSK && version == TLS1_3_VERSION) {
+            *out = c->peer;
+            *proof = M2M_PROOF_FULL;
+            *pending = c->pending;
+            return 1;
+        }
+        if (c->kind != M2M_CAND_TICKET)
+            return refuse(why, why_len, "the session resumed is not a session ticket");
+        if (c->version != version)
+            return refuse(why, why_len, "session ticket issued for another protocol version");
+        if (c->suite != m2m_bind_suite_of(ssl))
+            return refuse(why, why_len, "session ticket issued for another cipher suite");
+        /* TLS 1.2 resumes the issuing suite: a PSK binding on a PSK suite, a certificate or token binding on a
+         * certificate suite (the check above makes this hold; it is kept as the rule it is). */
+        if (version != TLS1_3_VERSION && psk_suite != (strcmp(c->peer.mechanism, "psk") == 0))
+            return refuse(why, why_len, "session ticket mechanism does not match the cipher suite");
+        *out = c->peer;
+        *proof = M2M_PROOF_RESUMED;
+        return 1;
+    }
+
+    if (psk_suite) {
+        /* A full TLS 1.2 PSK handshake: the Finished messages proved the key of the identity the client sent. */
+        const char *identity = SSL_get_psk_identity(ssl);
+        c = identity != NULL ? find(tc, M2M_CAND_PSK, identity) : NULL;
+        if (c == NULL)
+            return refuse(why, why_len, "PSK suite negotiated without an enrolled psk_identity");
+        *out = c->peer;
+        *proof = M2M_PROOF_FULL;
+        *pending = c->pending;
+        return 1;
+    }
+
+    /* A certificate-authenticated Registrar: bound only if the client proved a certificate key (CertificateVerify)
+     * that an enrolment names. Otherwise a server-authenticated context, for a token in Step 5. */
+    cert = SSL_get0_peer_certificate(ssl);
+    if (cert == NULL)
+        return 0;
+    if (SSL_get_verify_result(ssl) != X509_V_OK)
+        return refuse(why, why_len, "client certificate not verified");
+    if (m2m_pubkey_hash_x509(cert, hash, &err) != 0 || (c = find(tc, M2M_CAND_CERT, hash)) == NULL)
+        return refuse(why, why_len, "client certificate matches no enrolment");
+    *out = c->peer;
+    *proof = M2M_PROOF_FULL;
+    return 1;
+}
+
+/* A short account of the candidates the handshake did not use, for the log. */
+static void unused_candidates(const m2m_tls_conn *tc, const m2m_peer *bound, char *out, size_t cap)
+{
+    static const char *const KIND[] = {"", "psk_identity", "client certificate", "session ticket"};
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < tc->ncand && n < cap; i++) {
+        const m2m_candidate *c = &tc->cand[i];
+        if (c->kind == M2M_CAND_FREE || (bound != NULL && memcmp(&c->peer, bound, sizeof *bound) == 0))
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s of %.64s", n ? ", " : "", KIND[c->kind],
+                              c->peer.registree_id);
+    }
+}
+
+int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
+{
+    m2m_peer p;
+    m2m_proof proof;
+    int pending, ok;
+    char why[128], unused[256];
+
+    if (token != NULL) {
+        if (!tc->established || tc->proof != M2M_PROOF_NONE || tc->peer.registree_id[0] != '\0' ||
+            token->registree_id[0] == '\0' || strcmp(token->mechanism, "token") != 0)
+            return -1;
+        tc->peer = *token;
+        tc->proof = M2M_PROOF_TOKEN;
+        return 0;
+    }
+    if (tc->established)
+        return -1;
+    ok = m2m_bind_evaluate(tc, &p, &proof, &pending, why, sizeof why);
+    unused_candidates(tc, ok ? &p : NULL, unused, sizeof unused);
+    tc->established = 1;
+    tc->reused = SSL_session_reused(tc->ssl) == 1;
+    OPENSSL_cleanse(&tc->peer, sizeof tc->peer);
+    tc->proof = M2M_PROOF_NONE;
+    tc->pending_key = 0;
+    if (ok) {
+        tc->peer = p;
+        tc->proof = proof;
+        tc->pending_key = pending;
+        tc->failure[0] = '\0';
+    } else if (why[0] != '\0' || unused[0] != '\0') {
+        int n = snprintf(tc->failure, sizeof tc->failure, "%s", why);
+        if (unused[0] != '\0' && n >= 0 && (size_t)n < sizeof tc->failure)
+            snprintf(tc->failure + n, sizeof tc->failure - (size_t)n, "%snot used by the handshake: %s",
+                     n > 0 ? "; " : "", unused);
+    } else
+        tc->failure[0] = '\0';
+    OPENSSL_cleanse(tc->cand, sizeof tc->cand);
+    tc->ncand = 0;
+    OPENSSL_cleanse(&p, sizeof p);
+    return ok;
+}
+
+int m2m_bind_keygen_allowed(const m2m_tls_conn *tc, char *why, size_t why_len)
+{
+    SSL *ssl = tc->ssl;
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+
+    if (tc->proof == M2M_PROOF_RESUMED || tc->reused) {
+        if (tc->proof != M2M_PROOF_FULL || SSL_version(ssl) != TLS1_3_VERSION) {
+            snprintf(why, why_len, "this connection resumed an earlier session, so its credential was not proved "
+                                   "in this handshake; attach with a full handshake");
+            return 0;
+        }
+        /* a TLS 1.3 external PSK is a full proof of the key (OpenSSL reports it as a reused session) */
+    }
+    if (tc->proof == M2M_PROOF_NONE) {
+        snprintf(why, why_len, "this connection is not bound to a Registree");
+        return 0;
+    }
+    if (SSL_version(ssl) == TLS1_3_VERSION) {
+        /* TLS 1.3 certificate handshakes always run (EC)DHE; a PSK one only in psk_dhe_ke mode. */
+        if (SSL_get_negotiated_group(ssl) > 0)
+            return 1;
+        snprintf(why, why_len, "no forward secrecy: this TLS 1.3 handshake used psk_ke (no (EC)DHE)");
+        return 0;
+    }
+    switch (cipher ? SSL_CIPHER_get_kx_nid(cipher) : NID_undef) {
+    case NID_kx_ecdhe: case NID_kx_ecdhe_psk: case NID_kx_dhe: case NID_kx_dhe_psk:
+        return 1;
+    default:
+        snprintf(why, why_len, "no forward secrecy: cipher suite %s has no ephemeral (EC)DH exchange",
+                 cipher ? SSL_CIPHER_get_name(cipher) : "?");
+        return 0;
+    }
+}

@@ -1,0 +1,141 @@
+/* The Registrar side of a TLS security context, without sockets or event loops: the per-loop environment the
+ * mechanism callbacks read (store, PSK cache, ticket keys, log), and the per-connection state they write
+ * (candidates) and binding.c decides from (the binding). The Registrar embeds m2m_tls_conn at the start of its own
+ * connection; tests drive the same code through in-memory BIO pairs. */
+#ifndef M2M_SECCTX_TLS_CONN_H
+#define M2M_SECCTX_TLS_CONN_H
+
+#include <openssl/ssl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "m2mattach/error.h"
+#include "secctx/peer.h"
+#include "store/store.h"
+
+/* ---- configuration of the server SSL_CTX ---- */
+typedef struct m2m_tls_server_config {
+    const char *cert;          /* Registrar certificate (PEM); NULL or "" = PSK only */
+    const char *key;
+    const char *chain;         /* intermediates, without the root; may be NULL */
+    const char *tls13_suites;  /* NULL = the default (SHA-256 suites only: external PSKs and tickets are SHA-256) */
+    int64_t ticket_period;     /* seconds; the session lifetime is two periods */
+} m2m_tls_server_config;
+
+/* The server context with every mechanism this Registrar offers. */
+SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err);
+/* SHA-256 of the context's certificate in hex, "-" without one (tickets carry it). */
+void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65]);
+
+/* ---- counters shared by every environment (atomics) ---- */
+enum { M2M_MECH_PSK, M2M_MECH_CERT, M2M_MECH_TOKEN, M2M_MECH_COUNT };
+int m2m_mech_index(const char *mechanism);
+const char *m2m_mech_name(int index);
+
+typedef struct m2m_tls_counters {
+    unsigned long long full[M2M_MECH_COUNT];
+    unsigned long long resumed[M2M_MECH_COUNT];
+    unsigned long long refused;
+    unsigned long long unbound; /* handshakes that completed without binding anyone */
+} m2m_tls_counters;
+
+/* ---- per event loop ---- */
+/* Each loop's cache of the PSK enrolments its handshakes found in the store, so that a Registree re-attaching
+ * needs no store transaction. Direct-mapped by key ID; only what the store returned is cached (an unknown identity
+ * always asks the store). A hit is used only while the store is provably unchanged since the enrolment generation
+ * was last read: the SQLite write-ahead log (every commit, from any process, writes it) has the same inode, size
+ * and times. Otherwise the generation is read again, and a new one empties the cache, keys wiped; the loop's
+ * timer reads it every second whatever the file says (m2m_psk_cache_check). */
+#define M2M_PSK_CACHE_SLOTS 1024
+typedef struct m2m_psk_entry {
+    char key_id[M2M_CRED_ID_MAX]; /* "" = free slot */
+    char registree_id[M2M_ID_MAX];
+    m2m_secret key;
+    int pending;
+} m2m_psk_entry;
+typedef struct m2m_psk_cache {
+    char wal[1040];
+    int have_sig;
+    struct stat wal_sig;
+    int64_t gen;
+    int count;
+    m2m_psk_entry slot[M2M_PSK_CACHE_SLOTS];
+} m2m_psk_cache;
+
+#define M2M_TICKET_KEYS 4
+
+typedef struct m2m_tls_env {
+    m2m_store *st;
+    const char *db_path;            /* the store's file (its write-ahead log validates the PSK cache) */
+    FILE *log;                      /* NULL = no log */
+    char cert_fp[65];               /* m2m_tls_cert_fingerprint of the server context */
+    int64_t ticket_period;
+    m2m_tls_counters *counters;     /* may be NULL */
+    m2m_ticket_key keys[M2M_TICKET_KEYS]; /* newest first */
+    int nkeys;
+    m2m_psk_cache psk_cache;
+} m2m_tls_env;
+
+/* Wipes the keys and the cache. */
+void m2m_tls_env_clear(m2m_tls_env *env);
+/* Reads the ticket keys from the store; with rotate, first adds a new one when due (any node may). */
+void m2m_tls_env_refresh_keys(m2m_tls_env *env, int rotate);
+/* Empties the PSK cache if the store's enrolments changed. */
+void m2m_psk_cache_check(m2m_tls_env *env);
+
+/* ---- per connection ---- */
+/* What a mechanism callback saw, before the handshake proved anything. */
+typedef enum m2m_cand_kind { M2M_CAND_FREE, M2M_CAND_PSK, M2M_CAND_CERT, M2M_CAND_TICKET } m2m_cand_kind;
+typedef struct m2m_candidate {
+    m2m_cand_kind kind;
+    m2m_peer peer;     /* the binding this credential would give */
+    int pending;       /* PSK: a generated key (x.y.8) not used before */
+    int version;       /* TICKET: the protocol version it was issued under */
+    int suite;         /* TICKET: TLS 1.2 cipher suite ID, or TLS 1.3 handshake digest NID */
+} m2m_candidate;
+
+/* How the binding was proved. */
+typedef enum m2m_proof {
+    M2M_PROOF_NONE,      /* unbound */
+    M2M_PROOF_FULL,      /* a full handshake proved the PSK or the client certificate's key */
+    M2M_PROOF_RESUMED,   /* a resumed session carried a binding proved earlier */
+    M2M_PROOF_TOKEN      /* an identity token in Step 5 over this connection */
+} m2m_proof;
+
+/* A ClientHello may make OpenSSL call the callbacks several times (TLS 1.3 offers a list of identities, and a
+ * HelloRetryRequest repeats it); more than this many credentials in one handshake are refused unexamined. */
+#define M2M_TLS_CANDIDATES 6
+
+typedef struct m2m_tls_conn m2m_tls_conn;
+struct m2m_tls_conn {
+    m2m_tls_env *env;
+    SSL *ssl;
+    m2m_peer peer;       /* the binding: written by binding.c alone; "" = unbound */
+    m2m_proof proof;
+    int established;     /* the handshake completed and the binding was decided */
+    int reused;          /* OpenSSL resumed a session (a ticket, or a TLS 1.3 external PSK) */
+    int pending_key;     /* bound by a generated key (x.y.8) not used before: promote it */
+    int lookups;         /* credential lookups this handshake made (bounded) */
+    int ncand;
+    m2m_candidate cand[M2M_TLS_CANDIDATES];
+    char failure[256];   /* why a mechanism refused, or why nothing was bound, for the log line */
+    char addr[64];       /* peer address, "?" until known */
+    struct timespec t0;  /* accepted */
+    size_t size;         /* of the whole allocation (the owner's struct) */
+    void (*on_free)(m2m_tls_conn *tc); /* the owner's clean-up, called when OpenSSL frees the SSL */
+};
+
+/* Allocates size (>= sizeof(m2m_tls_conn)) zeroed bytes, the owner's struct starting with an m2m_tls_conn, and
+ * ties it to ssl: it is freed (on_free first) exactly when OpenSSL frees the SSL. NULL on failure. */
+m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*on_free)(m2m_tls_conn *tc));
+m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl);
+/* Fills addr from the SSL's socket, once. */
+void m2m_tls_conn_fill_addr(m2m_tls_conn *tc);
+/* The operations the CSE may use on this connection (export, key-generation rule, token binding). */
+void m2m_tls_conn_secctx(m2m_tls_conn *tc, m2m_secctx *out);
+/* The session ex_data slot that ties a session OpenSSL may resume to the candidate that vouched for it. */
+int m2m_tls_session_index(void);
+
+#endif

@@ -1,0 +1,16 @@
+/* One log line at a time, timestamped, to a stdio stream: the Registrar's attachment and refusal lines. Lines stay
+ * whole across threads (one fprintf per line; stdio locks the stream). Never pass key material. */
+#ifndef M2M_UTIL_LOG_H
+#define M2M_UTIL_LOG_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+/* "<UTC time> registrar: <line>\n" to out; nothing when out is NULL. */
+void m2m_logf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void m2m_vlogf(FILE *out, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Milliseconds since t0 (CLOCK_MONOTONIC). */
+double m2m_ms_since(const struct timespec *t0);
+
+#endif
