@@ -100,6 +100,11 @@ static void info_cb(const SSL *ssl, int where, int ret)
                  offered && offered->registree_id[0] ? offered->registree_id : "-", tc->addr,
                  SSL_alert_desc_string_long(ret), tc->failure[0] ? tc->failure : "handshake failed",
                  m2m_ms_since(&tc->t0));
+    } else if ((where & SSL_CB_READ_ALERT) && (ret >> 8) == 2 && !tc->established) {
+        /* The client gave up (it could not verify us, or a resumption it attempted without the secret). */
+        m2m_tls_conn_fill_addr(tc);
+        m2m_logf(tc->env->log, "attach peer=%s result=aborted alert=%s (sent by the client) ms=%.2f", tc->addr,
+                 SSL_alert_desc_string_long(ret), m2m_ms_since(&tc->t0));
     }
 }
 

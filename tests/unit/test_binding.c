@@ -1,0 +1,810 @@
+/* The binding decision (secctx/binding.c), driven through real OpenSSL handshakes in memory (BIO pairs): the
+ * Registrar's own SSL_CTX and callbacks against a scripted client, a real SQLite store with enrolments, no sockets,
+ * no daemon. Covers every mechanism, the candidate/outcome combinations, and the ticket and PSK-identity attacks
+ * of issue 7 (most of which bound the victim before the fix). Two server contexts: the default one (SHA-256 TLS 1.3
+ * suites only), and one that also allows TLS_AES_256_GCM_SHA384, so that the decision itself is tested without
+ * that defence in depth. */
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "crypto/pubkey_hash.h"
+#include "m2mattach/keyid.h"
+#include "pki_fixture.h"
+#include "secctx/binding.h"
+#include "secctx/tls_conn.h"
+
+static char dir[128], logpath[300];
+static m2m_store *st;
+static m2m_tls_env env;
+static m2m_tls_counters counters;
+static SSL_CTX *srv_default, *srv_384;
+static unsigned char K1[16], K2[16];
+static char KID1[33], KID2[33], HASH_DEV[65];
+
+/* ---- the scripted client ---- */
+
+typedef struct client_opts {
+    int min_version, max_version;  /* TLS1_2_VERSION / TLS1_3_VERSION */
+    const char *ciphers12;         /* NULL = PSK and ECDSA suites */
+    const char *suites13;          /* NULL = the SHA-256 suites */
+    const char *psk_identity;      /* external PSK (both versions), NULL = none */
+    const unsigned char *psk;
+    size_t psk_len;
+    int psk_sha384;                /* TLS 1.3: the external PSK session uses TLS_AES_256_GCM_SHA384 */
+    int cert;                      /* present the device certificate */
+    SSL_SESSION *session;          /* a session (ticket) to offer */
+} client_opts;
+
+static SSL_SESSION *last_session; /* the newest session the server issued to a client */
+
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    (void)ssl;
+    SSL_SESSION_free(last_session);
+    last_session = sess;
+    return 1; /* keep the reference */
+}
+
+static unsigned int psk_client_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,
+                                  unsigned char *psk, unsigned int max_psk_len)
+{
+    const client_opts *o = SSL_get_app_data(ssl);
+    (void)hint;
+    if (o->psk_identity == NULL || strlen(o->psk_identity) >= max_identity_len || o->psk_len > max_psk_len)
+        return 0;
+    strcpy(identity, o->psk_identity);
+    memcpy(psk, o->psk, o->psk_len);
+    return (unsigned int)o->psk_len;
+}
+
+static int psk_use_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
+                              SSL_SESSION **sess)
+{
+    static const unsigned char AES128GCM[] = {0x13, 0x01}, AES256GCM[] = {0x13, 0x02};
+    const client_opts *o = SSL_get_app_data(ssl);
+    SSL_SESSION *s;
+    (void)md;
+    *sess = NULL;
+    if (o->psk_identity == NULL)
+        return 1;
+    s = SSL_SESSION_new();
+    if (s == NULL || !SSL_SESSION_set1_master_key(s, o->psk, o->psk_len) ||
+        !SSL_SESSION_set_cipher(s, SSL_CIPHER_find(ssl, o->psk_sha384 ? AES256GCM : AES128GCM)) ||
+        !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
+        SSL_SESSION_free(s);
+        return 0;
+    }
+    *id = (const unsigned char *)o->psk_identity;
+    *idlen = strlen(o->psk_identity);
+    *sess = s;
+    return 1;
+}
+
+static SSL *client_new(const client_opts *o)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl;
+    assert_non_null(ctx);
+    SSL_CTX_set_min_proto_version(ctx, o->min_version ? o->min_version : TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, o->max_version ? o->max_version : TLS1_3_VERSION);
+    assert_int_equal(SSL_CTX_set_cipher_list(ctx, o->ciphers12 ? o->ciphers12
+                                                                : "ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:"
+                                                                  "PSK-AES128-CBC-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:"
+                                                                  "ECDHE-ECDSA-AES128-SHA256"),
+                     1);
+    assert_int_equal(SSL_CTX_set_ciphersuites(ctx, o->suites13 ? o->suites13
+                                                                : "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"),
+                     1);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+    if (o->cert) {
+        char crt[300], key[300];
+        snprintf(crt, sizeof crt, "%s/device.crt", dir);
+        snprintf(key, sizeof key, "%s/device.key", dir);
+        assert_int_equal(SSL_CTX_use_certificate_file(ctx, crt, SSL_FILETYPE_PEM), 1);
+        assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), 1);
+    }
+    if (o->psk_identity != NULL) {
+        SSL_CTX_set_psk_client_callback(ctx, psk_client_cb);
+        SSL_CTX_set_psk_use_session_callback(ctx, psk_use_session_cb);
+    }
+    ssl = SSL_new(ctx);
+    SSL_CTX_free(ctx); /* the SSL keeps a reference */
+    assert_non_null(ssl);
+    SSL_set_app_data(ssl, (void *)o);
+    if (o->session != NULL)
+        assert_int_equal(SSL_set_session(ssl, o->session), 1);
+    return ssl;
+}
+
+/* ---- one handshake, and what the server decided ---- */
+
+typedef struct outcome {
+    int completed;         /* the handshake finished on both ends */
+    int client_reused;     /* the client resumed its session (or used its external PSK in TLS 1.3) */
+    int version;
+    char id[M2M_ID_MAX];   /* the binding, "" = none */
+    char mech[16];
+    char cred[M2M_CRED_ID_MAX];
+    m2m_proof proof;
+    int keygen;            /* m2m_bind_keygen_allowed */
+    char log[1024];        /* the last log line of the handshake */
+} outcome;
+
+static void last_log_line(char *out, size_t cap)
+{
+    char buf[1 << 16], *p, *line;
+    fflush(env.log);
+    fixture_read_file(logpath, buf, sizeof buf);
+    p = buf + strlen(buf);
+    while (p > buf && p[-1] == '\n')
+        *--p = '\0';
+    line = strrchr(buf, '\n');
+    snprintf(out, cap, "%s", line ? line + 1 : buf);
+}
+
+static outcome run(SSL_CTX *sctx, const client_opts *o)
+{
+    SSL *c = client_new(o), *s = SSL_new(sctx);
+    m2m_tls_conn *tc = m2m_tls_conn_new(s, &env, sizeof *tc, NULL);
+    BIO *bc = NULL, *bs = NULL;
+    outcome out;
+    int cdone = 0, sdone = 0;
+    char why[160];
+    unsigned char byte;
+
+    memset(&out, 0, sizeof out);
+    assert_non_null(tc);
+    assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
+    SSL_set_bio(c, bc, bc);
+    SSL_set_bio(s, bs, bs);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    for (int i = 0, failed = 0; i < 50 && !(cdone && sdone) && !failed; i++) {
+        int rc;
+        if (!cdone) {
+            rc = SSL_do_handshake(c);
+            if (rc == 1)
+                cdone = 1;
+            else if (SSL_get_error(c, rc) != SSL_ERROR_WANT_READ)
+                failed = 1; /* the server still reads the client's alert below */
+        }
+        if (!sdone) {
+            rc = SSL_do_handshake(s);
+            if (rc == 1)
+                sdone = 1;
+            else if (SSL_get_error(s, rc) != SSL_ERROR_WANT_READ)
+                failed = 1;
+        }
+    }
+    out.completed = cdone && sdone;
+    if (out.completed) {
+        /* the client reads what the server sent after its Finished (TLS 1.3 tickets) */
+        SSL_read(c, &byte, 1);
+        out.client_reused = SSL_session_reused(c);
+        out.version = SSL_version(s);
+        snprintf(out.id, sizeof out.id, "%s", tc->peer.registree_id);
+        snprintf(out.mech, sizeof out.mech, "%s", tc->peer.mechanism);
+        snprintf(out.cred, sizeof out.cred, "%s", tc->peer.key_id);
+        out.proof = tc->proof;
+        out.keygen = m2m_bind_keygen_allowed(tc, why, sizeof why);
+        assert_int_equal(tc->established, 1);
+        assert_int_equal(tc->ncand, 0); /* every candidate wiped */
+    }
+    last_log_line(out.log, sizeof out.log);
+    if (getenv("M2M_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "completed=%d reused=%d id=%s proof=%d log: %s\n", out.completed, out.client_reused, out.id,
+                (int)out.proof, out.log);
+    ERR_clear_error();
+    if (out.completed)
+        SSL_shutdown(c); /* a session of a connection not shut down cleanly is not resumable */
+    ERR_clear_error();
+    SSL_free(c);
+    SSL_free(s);
+    return out;
+}
+
+/* A session for later resumption: the one the server issued in a full handshake with o. */
+static SSL_SESSION *ticket_from(SSL_CTX *sctx, const client_opts *o, const char *expect_id)
+{
+    SSL_SESSION *sess;
+    outcome r;
+    SSL_SESSION_free(last_session);
+    last_session = NULL;
+    r = run(sctx, o);
+    assert_true(r.completed);
+    assert_string_equal(r.id, expect_id);
+    assert_non_null(last_session);
+    sess = last_session;
+    last_session = NULL;
+    if (getenv("M2M_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "ticket: has_ticket=%d resumable=%d version=%x\n", SSL_SESSION_has_ticket(sess),
+                SSL_SESSION_is_resumable(sess), SSL_SESSION_get_protocol_version(sess));
+    return sess;
+}
+
+/* A copy of sess as an eavesdropper holds it: the ticket (sent in clear) but not the secret. Optionally presented
+ * as another version and suite. */
+static SSL_SESSION *stolen(SSL_SESSION *sess, int version, const unsigned char *suite)
+{
+    unsigned char zero[48] = {0};
+    SSL_SESSION *s = SSL_SESSION_dup(sess);
+    SSL *tmp;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(s);
+    assert_int_equal(SSL_SESSION_set1_master_key(s, zero, SSL_SESSION_get_master_key(sess, NULL, 0)), 1);
+    if (version)
+        assert_int_equal(SSL_SESSION_set_protocol_version(s, version), 1);
+    if (suite != NULL) {
+        tmp = SSL_new(ctx);
+        assert_int_equal(SSL_SESSION_set_cipher(s, SSL_CIPHER_find(tmp, suite)), 1);
+        SSL_free(tmp);
+    }
+    SSL_CTX_free(ctx);
+    return s;
+}
+
+static const unsigned char TLS13_AES256_SHA384[] = {0x13, 0x02};
+static const unsigned char TLS12_ECDSA_GCM[] = {0xc0, 0x2b};
+
+/* ---- set-up ---- */
+
+static SSL_CTX *server_ctx(const char *tls13_suites)
+{
+    char crt[300], key[300];
+    m2m_tls_server_config cfg = {0};
+    m2m_err err;
+    SSL_CTX *ctx;
+    snprintf(crt, sizeof crt, "%s/registrar.crt", dir);
+    snprintf(key, sizeof key, "%s/registrar.key", dir);
+    cfg.cert = crt;
+    cfg.key = key;
+    cfg.ticket_period = 3600;
+    cfg.tls13_suites = tls13_suites;
+    ctx = m2m_tls_server_ctx(&cfg, &err);
+    if (ctx == NULL)
+        fprintf(stderr, "server context: %s\n", err.msg);
+    return ctx;
+}
+
+static int setup(void **state)
+{
+    char db[300], path[300];
+    m2m_secret k = {0};
+    m2m_err err;
+    (void)state;
+
+    if (pki_make_tmp(dir, sizeof dir, "binding") != 0)
+        return -1;
+    snprintf(db, sizeof db, "%s/registrar.db", dir);
+    snprintf(logpath, sizeof logpath, "%s/registrar.log", dir);
+    st = m2m_store_open(db, 1, &err);
+    if (st == NULL || m2m_store_set_identity(st, "/in-cse", "cse-base", &err) != 0)
+        return -1;
+    RAND_bytes(K1, sizeof K1);
+    RAND_bytes(K2, sizeof K2);
+    if (m2m_secret_set(&k, K1, sizeof K1, &err) != 0 || m2m_keyid(M2M_KEY_KCA, K1, sizeof K1, KID1, &err) != 0 ||
+        m2m_store_enrol_psk(st, "Cpsk1", &k, KID1, &err) != 0 ||
+        m2m_secret_set(&k, K2, sizeof K2, &err) != 0 || m2m_keyid(M2M_KEY_KCA, K2, sizeof K2, KID2, &err) != 0 ||
+        m2m_store_enrol_psk(st, "Cpsk2", &k, KID2, &err) != 0)
+        return -1;
+    m2m_secret_clear(&k);
+    snprintf(path, sizeof path, "%s/device.crt", dir);
+    if (m2m_pubkey_hash_file(path, HASH_DEV, &err) != 0 ||
+        m2m_store_enrol_cert(st, "Ccert", HASH_DEV, NULL, &err) != 0)
+        return -1;
+    env.st = st;
+    env.db_path = strdup(db);
+    env.log = fopen(logpath, "w+");
+    env.ticket_period = 3600;
+    env.counters = &counters;
+    srv_default = server_ctx(NULL);
+    srv_384 = server_ctx("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384");
+    if (env.log == NULL || srv_default == NULL || srv_384 == NULL)
+        return -1;
+    m2m_tls_cert_fingerprint(srv_default, env.cert_fp);
+    m2m_tls_env_refresh_keys(&env, 1);
+    return env.nkeys > 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    SSL_SESSION_free(last_session);
+    SSL_CTX_free(srv_default);
+    SSL_CTX_free(srv_384);
+    m2m_tls_env_clear(&env);
+    if (env.log)
+        fclose(env.log);
+    free((void *)env.db_path);
+    m2m_store_close(st);
+    fixture_rmdir(dir);
+    return 0;
+}
+
+static client_opts psk(int version, const char *identity, const unsigned char *key)
+{
+    client_opts o = {.min_version = version, .max_version = version, .psk_identity = identity, .psk = key,
+                     .psk_len = 16};
+    return o;
+}
+
+static void assert_unbound(const outcome *r)
+{
+    if (r->completed) {
+        assert_string_equal(r->id, "");
+        assert_int_equal(r->proof, M2M_PROOF_NONE);
+        assert_int_equal(r->keygen, 0);
+        assert_null(strstr(r->log, "result=ok"));
+    }
+}
+
+/* ---- the mechanisms, each way they can be proved ---- */
+
+static void test_psk_full(void **state)
+{
+    (void)state;
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, KID1, K1);
+        outcome r = run(srv_default, &o);
+        assert_true(r.completed);
+        assert_string_equal(r.id, "Cpsk1");
+        assert_string_equal(r.mech, "psk");
+        assert_string_equal(r.cred, KID1);
+        assert_int_equal(r.proof, M2M_PROOF_FULL);
+        assert_non_null(strstr(r.log, "attach mechanism=psk registree=Cpsk1 "));
+        assert_non_null(strstr(r.log, "handshake=full"));
+        /* ECDHE-PSK in TLS 1.2, psk_dhe_ke in TLS 1.3: forward secret, proved here */
+        assert_int_equal(r.keygen, 1);
+    }
+}
+
+static void test_psk_wrong_key_or_unknown(void **state)
+{
+    unsigned char wrong[16];
+    (void)state;
+    RAND_bytes(wrong, sizeof wrong);
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, KID1, wrong);
+        outcome r = run(srv_default, &o);
+        assert_false(r.completed); /* TLS 1.2: bad Finished; TLS 1.3: bad binder */
+        assert_non_null(strstr(r.log, "result=refused"));
+        /* an unknown identity: TLS 1.2 refuses it (unknown_psk_identity); TLS 1.3 ignores the PSK and, on a
+         * Registrar with a certificate, completes a server-authenticated handshake that binds nobody */
+        o = psk(v, "00112233445566778899aabbccddeeff", K1);
+        r = run(srv_default, &o);
+        assert_int_equal(r.completed, v == TLS1_3_VERSION);
+        assert_unbound(&r);
+        if (!r.completed)
+            assert_non_null(strstr(r.log, "unknown or revoked psk_identity"));
+    }
+}
+
+/* The earlier bug of this shape: a TLS 1.3 client names an enrolled key ID without holding the key and prefers a
+ * SHA-384 suite. A server that allows SHA-384 skips the PSK and completes a certificate handshake: unbound. The
+ * default server has no SHA-384 suite: no handshake at all. */
+static void test_psk_identity_without_key(void **state)
+{
+    unsigned char wrong[16];
+    client_opts o;
+    outcome r;
+    (void)state;
+    RAND_bytes(wrong, sizeof wrong);
+    o = psk(TLS1_3_VERSION, KID1, wrong);
+    o.suites13 = "TLS_AES_256_GCM_SHA384";
+    r = run(srv_384, &o);
+    assert_true(r.completed);
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "result=unbound"));
+    assert_non_null(strstr(r.log, "psk_identity of Cpsk1"));
+    r = run(srv_default, &o);
+    assert_false(r.completed);
+    /* even the right key: the PSK cannot be used with the suite, so it proves nothing */
+    o = psk(TLS1_3_VERSION, KID1, K1);
+    o.suites13 = "TLS_AES_256_GCM_SHA384";
+    r = run(srv_384, &o);
+    assert_true(r.completed);
+    assert_unbound(&r);
+}
+
+static void test_cert_full_and_unbound(void **state)
+{
+    (void)state;
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = {.min_version = v, .max_version = v, .cert = 1};
+        outcome r = run(srv_default, &o);
+        assert_true(r.completed);
+        assert_string_equal(r.id, "Ccert");
+        assert_string_equal(r.mech, "cert");
+        assert_string_equal(r.cred, HASH_DEV);
+        assert_int_equal(r.proof, M2M_PROOF_FULL);
+        assert_int_equal(r.keygen, 1);
+        assert_non_null(strstr(r.log, "attach mechanism=cert registree=Ccert "));
+        /* no client certificate: server-authenticated, unbound (a token may bind it later) */
+        o.cert = 0;
+        r = run(srv_default, &o);
+        assert_true(r.completed);
+        assert_unbound(&r);
+        assert_non_null(strstr(r.log, "result=server-authenticated"));
+    }
+}
+
+/* ---- resumption: the legitimate way ---- */
+
+static void test_resumption(void **state)
+{
+    (void)state;
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, KID1, K1), c = {.min_version = v, .max_version = v, .cert = 1};
+        outcome r;
+        o.session = ticket_from(srv_default, &o, "Cpsk1");
+        r = run(srv_default, &o);
+        assert_true(r.completed && r.client_reused);
+        assert_string_equal(r.id, "Cpsk1");
+        assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+        assert_int_equal(r.keygen, 0); /* x.y.8 needs a credential proved in this connection */
+        assert_non_null(strstr(r.log, "attach mechanism=psk registree=Cpsk1 "));
+        assert_non_null(strstr(r.log, "handshake=resumed"));
+        SSL_SESSION_free(o.session);
+        /* a certificate Registree resumes without sending its certificate */
+        c.session = ticket_from(srv_default, &c, "Ccert");
+        c.cert = 0;
+        r = run(srv_default, &c);
+        assert_true(r.completed && r.client_reused);
+        assert_string_equal(r.id, "Ccert");
+        assert_string_equal(r.mech, "cert");
+        assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+        assert_non_null(strstr(r.log, "handshake=resumed"));
+        SSL_SESSION_free(c.session);
+    }
+}
+
+/* A revoked enrolment does not resume: the ticket is refused and a full handshake follows. */
+static void test_resumption_after_revoke(void **state)
+{
+    unsigned char k3[16];
+    char kid3[33];
+    m2m_secret k = {0};
+    m2m_err err;
+    client_opts o;
+    outcome r;
+    (void)state;
+    RAND_bytes(k3, sizeof k3);
+    assert_int_equal(m2m_secret_set(&k, k3, sizeof k3, &err), 0);
+    assert_int_equal(m2m_keyid(M2M_KEY_KCA, k3, sizeof k3, kid3, &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(st, "Crev", &k, kid3, &err), 0);
+    m2m_secret_clear(&k);
+    o = psk(TLS1_3_VERSION, kid3, k3);
+    o.session = ticket_from(srv_default, &o, "Crev");
+    assert_int_equal(m2m_store_revoke(st, "Crev", &err), 0);
+    o.psk_identity = NULL; /* the ticket alone */
+    r = run(srv_default, &o);
+    assert_true(r.completed);
+    assert_unbound(&r);
+    assert_false(r.client_reused);
+    SSL_SESSION_free(o.session);
+}
+
+/* ---- the ticket attacks of issue 7 (an eavesdropper holds the ticket, not its secret) ---- */
+
+/* 1. A TLS 1.3 ticket offered with a suite of another hash: OpenSSL decrypts it, skips it, completes a
+ *    certificate handshake. Before the fix this bound the victim ("handshake=resumed"). */
+static void test_attack_ticket_other_hash(void **state)
+{
+    client_opts o = psk(TLS1_3_VERSION, KID1, K1), a = {.min_version = TLS1_3_VERSION,
+                                                       .max_version = TLS1_3_VERSION,
+                                                       .suites13 = "TLS_AES_256_GCM_SHA384"};
+    outcome r;
+    SSL_SESSION *t = ticket_from(srv_default, &o, "Cpsk1");
+    (void)state;
+    a.session = stolen(t, 0, NULL);
+    r = run(srv_384, &a);
+    assert_true(r.completed);
+    assert_false(r.client_reused);
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "session ticket of Cpsk1"));
+    r = run(srv_default, &a); /* the default Registrar has no SHA-384 suite */
+    assert_false(r.completed);
+    /* the same ticket with a SHA-256 suite: OpenSSL checks the binder, which needs the secret */
+    a.suites13 = NULL;
+    r = run(srv_default, &a);
+    assert_false(r.completed);
+    SSL_SESSION_free(a.session);
+    SSL_SESSION_free(t);
+}
+
+/* 1b. A TLS 1.2 ticket re-offered as a TLS 1.3 identity. */
+static void test_attack_tls12_ticket_as_tls13(void **state)
+{
+    client_opts o = psk(TLS1_2_VERSION, KID1, K1), a = {.min_version = TLS1_3_VERSION,
+                                                       .max_version = TLS1_3_VERSION};
+    SSL_SESSION *t = ticket_from(srv_default, &o, "Cpsk1");
+    outcome r;
+    (void)state;
+    a.session = stolen(t, TLS1_3_VERSION, TLS13_AES256_SHA384);
+    a.suites13 = "TLS_AES_256_GCM_SHA384";
+    r = run(srv_384, &a);
+    assert_unbound(&r);
+    SSL_SESSION_free(a.session);
+    a.session = stolen(t, TLS1_3_VERSION, (const unsigned char *)"\x13\x01");
+    a.suites13 = NULL;
+    r = run(srv_default, &a);
+    assert_unbound(&r);
+    assert_false(r.completed && r.client_reused);
+    SSL_SESSION_free(a.session);
+    SSL_SESSION_free(t);
+}
+
+/* 1c. A certificate Registree's TLS 1.3 ticket, with no client certificate. */
+static void test_attack_cert_ticket_without_cert(void **state)
+{
+    client_opts o = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .cert = 1},
+                a = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION,
+                     .suites13 = "TLS_AES_256_GCM_SHA384"};
+    SSL_SESSION *t = ticket_from(srv_default, &o, "Ccert");
+    outcome r;
+    (void)state;
+    a.session = stolen(t, 0, NULL);
+    r = run(srv_384, &a);
+    assert_true(r.completed);
+    assert_unbound(&r);
+    SSL_SESSION_free(a.session);
+    SSL_SESSION_free(t);
+}
+
+/* 1d. A TLS 1.2 (PSK) ticket offered on a TLS 1.2 certificate suite. */
+static void test_attack_tls12_ticket_cert_suite(void **state)
+{
+    client_opts o = psk(TLS1_2_VERSION, KID1, K1),
+                a = {.min_version = TLS1_2_VERSION, .max_version = TLS1_2_VERSION,
+                     .ciphers12 = "ECDHE-ECDSA-AES128-GCM-SHA256"};
+    SSL_SESSION *t = ticket_from(srv_default, &o, "Cpsk1");
+    outcome r;
+    (void)state;
+    a.session = stolen(t, 0, NULL);
+    r = run(srv_default, &a);
+    assert_unbound(&r);
+    SSL_SESSION_free(a.session);
+    /* and with the suite rewritten to the certificate suite */
+    a.session = stolen(t, 0, TLS12_ECDSA_GCM);
+    r = run(srv_default, &a);
+    assert_unbound(&r);
+    SSL_SESSION_free(a.session);
+    SSL_SESSION_free(t);
+}
+
+/* 1e. A TLS 1.3 ticket inside a TLS 1.2 ClientHello: OpenSSL drops it for the version; the certificate handshake
+ *     that follows used to stay bound as the ticket's Registree. */
+static void test_attack_tls13_ticket_in_tls12(void **state)
+{
+    client_opts o = psk(TLS1_3_VERSION, KID1, K1), c = {.min_version = TLS1_3_VERSION,
+                                                       .max_version = TLS1_3_VERSION, .cert = 1},
+                a = {.min_version = TLS1_2_VERSION, .max_version = TLS1_2_VERSION,
+                     .ciphers12 = "ECDHE-ECDSA-AES128-GCM-SHA256"};
+    SSL_SESSION *t = ticket_from(srv_default, &o, "Cpsk1"), *tc = ticket_from(srv_default, &c, "Ccert");
+    outcome r;
+    (void)state;
+    a.session = stolen(t, TLS1_2_VERSION, TLS12_ECDSA_GCM);
+    r = run(srv_default, &a);
+    assert_true(r.completed);
+    assert_false(r.client_reused);
+    assert_unbound(&r);
+    SSL_SESSION_free(a.session);
+    a.session = stolen(tc, TLS1_2_VERSION, TLS12_ECDSA_GCM);
+    r = run(srv_default, &a);
+    assert_true(r.completed);
+    assert_unbound(&r);
+    SSL_SESSION_free(a.session);
+    SSL_SESSION_free(t);
+    SSL_SESSION_free(tc);
+}
+
+/* 2. A ticket offered first and another Registree's key ID (sent in clear in every PSK handshake) with a random
+ *    key second. Before the fix the PSK callback overwrote the ticket's candidate and the "resumed" flag stayed:
+ *    bound as the other Registree, who never used resumption. */
+static void test_attack_ticket_then_other_kid(void **state)
+{
+    unsigned char random_key[16];
+    client_opts o = psk(TLS1_3_VERSION, KID1, K1), a;
+    SSL_SESSION *t = ticket_from(srv_default, &o, "Cpsk1");
+    outcome r;
+    (void)state;
+    RAND_bytes(random_key, sizeof random_key);
+    a = psk(TLS1_3_VERSION, KID2, random_key);
+    a.psk_sha384 = 1;
+    a.suites13 = "TLS_AES_256_GCM_SHA384";
+    a.session = stolen(t, 0, NULL);
+    r = run(srv_384, &a);
+    assert_unbound(&r);
+    if (r.completed)
+        assert_null(strstr(r.log, "registree=Cpsk2 "));
+    /* with SHA-256 everywhere the binders are checked: no handshake */
+    a.psk_sha384 = 0;
+    a.suites13 = NULL;
+    r = run(srv_default, &a);
+    assert_false(r.completed);
+    SSL_SESSION_free(a.session);
+    SSL_SESSION_free(t);
+}
+
+/* A ticket of a session issued under v2 of the binding format (or any unknown one) is not resumed. A client may
+ * also offer garbage as a ticket: full handshake with its real credential, bound as that. */
+static void test_garbage_ticket_then_real_credential(void **state)
+{
+    client_opts o = psk(TLS1_3_VERSION, KID2, K2), g = psk(TLS1_2_VERSION, KID2, K2);
+    SSL_SESSION *t = ticket_from(srv_default, &o, "Cpsk2");
+    SSL_SESSION *s = stolen(t, 0, NULL);
+    unsigned char junk[200];
+    outcome r;
+    (void)state;
+    RAND_bytes(junk, sizeof junk);
+    assert_int_equal(SSL_SESSION_set1_ticket_appdata(s, "x", 1), 1); /* client-side only: does not change the ticket */
+    o.session = s;
+    r = run(srv_default, &o); /* the ticket's binder fails (zero secret): refused as a whole */
+    assert_false(r.completed);
+    SSL_SESSION_free(s);
+    SSL_SESSION_free(t);
+    /* TLS 1.2: an undecryptable ticket is ignored and the PSK handshake binds */
+    t = ticket_from(srv_default, &g, "Cpsk2");
+    s = stolen(t, 0, NULL);
+    g.session = s;
+    r = run(srv_default, &g);
+    /* OpenSSL resumes only with the secret: the zeroed one makes the Finished fail, or the server ignores it */
+    if (r.completed) {
+        assert_string_equal(r.id, "Cpsk2");
+        assert_int_equal(r.proof, M2M_PROOF_FULL);
+    }
+    SSL_SESSION_free(s);
+    SSL_SESSION_free(t);
+}
+
+/* ---- the property: whatever the client does, the binding is the credential the handshake proved ---- */
+
+static void test_property_binding_equals_proof(void **state)
+{
+    enum { MECH_PSK, MECH_CERT, MECH_NONE };
+    SSL_CTX *servers[2] = {srv_default, srv_384};
+    int runs = 0;
+    (void)state;
+    for (int srv = 0; srv < 2; srv++)
+        for (int mech = MECH_PSK; mech <= MECH_NONE; mech++)
+            for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++)
+                for (int resume = 0; resume <= 1; resume++)
+                    for (int variant = 0; variant < 4; variant++) {
+                        client_opts o = {.min_version = v, .max_version = v};
+                        SSL_SESSION *own = NULL, *foreign = NULL;
+                        const char *want_id = "", *want_mech = "";
+                        outcome r;
+                        if (mech == MECH_PSK) {
+                            o = psk(v, KID1, K1);
+                            want_id = "Cpsk1";
+                            want_mech = "psk";
+                        } else if (mech == MECH_CERT) {
+                            o.cert = 1;
+                            want_id = "Ccert";
+                            want_mech = "cert";
+                        }
+                        if (resume && mech != MECH_NONE)
+                            own = ticket_from(servers[srv], &o, want_id);
+                        /* variants: 0 plain; 1 prefers SHA-384; 2 offers a stolen ticket of Cpsk2 first (when
+                         * not resuming its own); 3 both */
+                        if (variant & 1)
+                            o.suites13 = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+                        if ((variant & 2) && own == NULL) {
+                            client_opts f = psk(v, KID2, K2);
+                            SSL_SESSION *t = ticket_from(servers[srv], &f, "Cpsk2");
+                            foreign = stolen(t, 0, NULL);
+                            SSL_SESSION_free(t);
+                        }
+                        o.session = own != NULL ? own : foreign;
+                        r = run(servers[srv], &o);
+                        runs++;
+                        if (!r.completed) {
+                            /* refusing is always allowed (a stolen ticket's binder, or a resumption the client
+                             * cannot finish without the ticket's secret, ends it) */
+                            assert_true(strstr(r.log, "result=refused") != NULL ||
+                                        strstr(r.log, "result=aborted") != NULL);
+                        } else if (r.id[0] != '\0') {
+                            /* bound: exactly the credential the client holds, never the stolen ticket's */
+                            assert_string_equal(r.id, want_id);
+                            assert_string_equal(r.mech, want_mech);
+                            assert_int_equal(r.proof == M2M_PROOF_RESUMED,
+                                             r.client_reused && !(mech == MECH_PSK && v == TLS1_3_VERSION &&
+                                                                  own == NULL));
+                            assert_non_null(strstr(r.log, r.proof == M2M_PROOF_RESUMED ? "handshake=resumed"
+                                                                                     : "handshake=full"));
+                            {
+                                char m[64];
+                                snprintf(m, sizeof m, "mechanism=%s registree=%s ", want_mech, want_id);
+                                assert_non_null(strstr(r.log, m));
+                            }
+                        } else {
+                            /* unbound: only when the client proved nothing it holds (no credential, or a PSK that
+                             * the suite it forced cannot use) */
+                            assert_true(mech == MECH_NONE ||
+                                        (mech == MECH_PSK && v == TLS1_3_VERSION && srv == 1 && (variant & 1)));
+                            assert_int_equal(r.keygen, 0);
+                        }
+                        SSL_SESSION_free(own);
+                        SSL_SESSION_free(foreign);
+                    }
+    assert_int_equal(runs, 2 * 3 * 2 * 2 * 4);
+}
+
+/* ---- the token path and the decision's own rules ---- */
+
+static void test_token_binds_through_the_decision(void **state)
+{
+    client_opts o = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION};
+    SSL *s = SSL_new(srv_default);
+    m2m_tls_conn *tc = m2m_tls_conn_new(s, &env, sizeof *tc, NULL);
+    m2m_peer tok = {.registree_id = "Ctok", .key_id = "ab", .mechanism = "token"}, bad = tok;
+    SSL *c = client_new(&o);
+    BIO *bc, *bs;
+    char why[160];
+    (void)state;
+
+    /* not established: refused */
+    assert_int_equal(m2m_bind_decide(tc, &tok), -1);
+    assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
+    SSL_set_bio(c, bc, bc);
+    SSL_set_bio(s, bs, bs);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    for (int i = 0; i < 20; i++) {
+        SSL_do_handshake(c);
+        SSL_do_handshake(s);
+    }
+    assert_int_equal(tc->established, 1);
+    assert_string_equal(tc->peer.registree_id, "");
+    /* the handshake decision cannot be made twice */
+    assert_int_equal(m2m_bind_decide(tc, NULL), -1);
+    snprintf(bad.mechanism, sizeof bad.mechanism, "psk");
+    assert_int_equal(m2m_bind_decide(tc, &bad), -1);
+    assert_int_equal(m2m_bind_decide(tc, &tok), 0);
+    assert_string_equal(tc->peer.registree_id, "Ctok");
+    assert_int_equal(tc->proof, M2M_PROOF_TOKEN);
+    /* a token over a full handshake proved the Registree in this connection */
+    assert_int_equal(m2m_bind_keygen_allowed(tc, why, sizeof why), 1);
+    /* bound now: no second token */
+    snprintf(tok.registree_id, sizeof tok.registree_id, "Cother");
+    assert_int_equal(m2m_bind_decide(tc, &tok), -1);
+    assert_string_equal(tc->peer.registree_id, "Ctok");
+    SSL_free(c);
+    SSL_free(s);
+}
+
+/* A handshake offering more credentials than the bound allows is refused unexamined past it. */
+static void test_candidates_are_bounded(void **state)
+{
+    m2m_tls_conn tc;
+    (void)state;
+    memset(&tc, 0, sizeof tc);
+    for (int i = 0; i < M2M_TLS_CANDIDATES; i++)
+        assert_non_null(m2m_bind_candidate(&tc, M2M_CAND_PSK));
+    assert_null(m2m_bind_candidate(&tc, M2M_CAND_TICKET));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_psk_full),
+        cmocka_unit_test(test_psk_wrong_key_or_unknown),
+        cmocka_unit_test(test_psk_identity_without_key),
+        cmocka_unit_test(test_cert_full_and_unbound),
+        cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_resumption_after_revoke),
+        cmocka_unit_test(test_attack_ticket_other_hash),
+        cmocka_unit_test(test_attack_tls12_ticket_as_tls13),
+        cmocka_unit_test(test_attack_cert_ticket_without_cert),
+        cmocka_unit_test(test_attack_tls12_ticket_cert_suite),
+        cmocka_unit_test(test_attack_tls13_ticket_in_tls12),
+        cmocka_unit_test(test_attack_ticket_then_other_kid),
+        cmocka_unit_test(test_garbage_ticket_then_real_credential),
+        cmocka_unit_test(test_property_binding_equals_proof),
+        cmocka_unit_test(test_token_binds_through_the_decision),
+        cmocka_unit_test(test_candidates_are_bounded),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
