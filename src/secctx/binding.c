@@ -184,13 +184,20 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
         tc->proof = proof;
         tc->pending_key = pending;
         tc->failure[0] = '\0';
-    } else if (why[0] != '\0' || unused[0] != '\0') {
-        int n = snprintf(tc->failure, sizeof tc->failure, "%s", why);
-        if (unused[0] != '\0' && n >= 0 && (size_t)n < sizeof tc->failure)
-            snprintf(tc->failure + n, sizeof tc->failure - (size_t)n, "%snot used by the handshake: %s",
-                     n > 0 ? "; " : "", unused);
-    } else
-        tc->failure[0] = '\0';
+    } else {
+        /* why, then the credentials offered but not used; cut to fit */
+        const char *parts[] = {why, why[0] && unused[0] ? "; " : "", unused[0] ? "not used by the handshake: " : "",
+                               unused};
+        size_t n = 0;
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            size_t len = strlen(parts[i]);
+            if (len > sizeof tc->failure - 1 - n)
+                len = sizeof tc->failure - 1 - n;
+            memcpy(tc->failure + n, parts[i], len);
+            n += len;
+        }
+        tc->failure[n] = '\0';
+    }
     OPENSSL_cleanse(tc->cand, sizeof tc->cand);
     tc->ncand = 0;
     OPENSSL_cleanse(&p, sizeof p);
