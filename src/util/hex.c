@@ -1,4 +1,5 @@
-#include <ctype.h>
+#include <limits.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "util/hex.h"
@@ -13,24 +14,46 @@ void m2m_hex_encode(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int nibble(int c)
+/* Decoding handles keys, so nothing below branches on, or indexes a table by, the value of a character: every
+ * test is a subtraction whose sign bit becomes an all-ones or all-zeros mask. */
+
+/* All ones when lo <= c <= hi, else 0 (c, lo, hi are octet values). */
+static unsigned in_range(unsigned c, unsigned lo, unsigned hi)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    /* (c - lo) and (hi - c) are both non-negative exactly when c is in range; as unsigned, a negative
+     * difference has its top bit set. */
+    unsigned outside = ((c - lo) | (hi - c)) >> (sizeof(unsigned) * CHAR_BIT - 1);
+    return outside - 1u;
+}
+
+/* The value of hex digit c; *bad gets all ones ORed in when c is not a hex digit. */
+static unsigned nibble(unsigned char c, unsigned *bad)
+{
+    unsigned lower = (unsigned)c | 0x20u; /* 'A'..'F' -> 'a'..'f'; nothing else lands in 'a'..'f' */
+    unsigned is_digit = in_range(c, '0', '9'), is_letter = in_range(lower, 'a', 'f');
+    *bad |= ~(is_digit | is_letter);
+    return ((c - (unsigned)'0') & is_digit) | ((lower - (unsigned)'a' + 10u) & is_letter);
+}
+
+/* All ones for ' ', '\t', '\n', '\v', '\f', '\r', else 0. */
+static unsigned space_mask(unsigned char c)
+{
+    return in_range(c, ' ', ' ') | in_range(c, '\t', '\r');
 }
 
 int m2m_hex_decode(const char *hex, unsigned char *out, size_t cap, size_t *out_len, const char *what, m2m_err *err)
 {
+    unsigned bad = 0;
+    size_t n, first_bad = 0;
+
     if (hex == NULL)
         return m2m_fail(err, M2M_E_ARG, "%s: missing hex value", what);
-    while (isspace((unsigned char)*hex))
+    /* Trimming stops at the first character that is not white space; for a key that is a digit, whatever its
+     * value, so the loops run the same for every key of one length. */
+    while (*hex != '\0' && space_mask((unsigned char)*hex))
         hex++;
-    size_t n = strlen(hex);
-    while (n > 0 && isspace((unsigned char)hex[n - 1]))
+    n = strlen(hex);
+    while (n > 0 && space_mask((unsigned char)hex[n - 1]))
         n--;
     if (n == 0)
         return m2m_fail(err, M2M_E_PARSE, "%s: empty hex value", what);
@@ -38,12 +61,21 @@ int m2m_hex_decode(const char *hex, unsigned char *out, size_t cap, size_t *out_
         return m2m_fail(err, M2M_E_PARSE, "%s: hex value has an odd number of digits (%zu)", what, n);
     if (n / 2 > cap)
         return m2m_fail(err, M2M_E_PARSE, "%s: hex value is %zu octets, at most %zu allowed", what, n / 2, cap);
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = nibble((unsigned char)hex[2 * i]), lo = nibble((unsigned char)hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return m2m_fail(err, M2M_E_PARSE, "%s: '%c%c' at offset %zu is not hex", what, hex[2 * i],
-                            hex[2 * i + 1], 2 * i);
-        out[i] = (unsigned char)(hi << 4 | lo);
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned before = bad, hi, lo;
+        /* Where the first bad character is, kept with masks too (bad turns all ones there and stays so). It says
+         * where, never what. */
+        hi = nibble((unsigned char)hex[i], &bad);
+        first_bad |= (i + 1) & ((size_t)0 - (size_t)(bad & ~before & 1u));
+        before = bad;
+        lo = nibble((unsigned char)hex[i + 1], &bad);
+        first_bad |= (i + 2) & ((size_t)0 - (size_t)(bad & ~before & 1u));
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    if (bad != 0) {
+        OPENSSL_cleanse(out, n / 2);
+        /* Never the characters themselves: a key with one typo is still almost all key. */
+        return m2m_fail(err, M2M_E_PARSE, "%s: character %zu is not hex (only 0-9, a-f, A-F)", what, first_bad);
     }
     *out_len = n / 2;
     return 0;

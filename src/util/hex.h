@@ -8,7 +8,8 @@
 /* out must hold 2*len+1 bytes; lowercase. */
 void m2m_hex_encode(const unsigned char *in, size_t len, char *out);
 /* Decodes an even-length hex string (whitespace around it ignored) into out (capacity cap). what names the
- * field in the error message. */
+ * field or file in the error message. Meant for keys: the time taken does not depend on the digits' values, and
+ * an error says where the first bad character is, never which character it is; out is wiped on failure. */
 int m2m_hex_decode(const char *hex, unsigned char *out, size_t cap, size_t *out_len, const char *what, m2m_err *err);
 
 #endif
