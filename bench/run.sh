@@ -105,9 +105,14 @@ say "enrolling $N_ALL PSK Registrees with 'm2mattach enrol psk' ($REATTACH_IDS t
 # Distinct random 16-octet keys (a key ID may be enrolled only once).
 head -c $((16 * N_ALL)) /dev/urandom | od -An -v -tx1 -w16 | tr -d ' ' |
     awk -v r=$REATTACH_IDS '{ if (NR <= r) printf "Cbre%d %s\n", NR, $1; else printf "Cbat%d %s\n", NR - r, $1 }' >"$WORK/keys"
+# One key file per Registree (mode 0600): keys never go into an argv, where ps would show them.
+mkdir -m 700 "$WORK/psk"
+(umask 077; while read -r id key; do printf '%s\n' "$key" >"$WORK/psk/$id.key"; done <"$WORK/keys")
 # Four enrolments at a time (each mostly waits for its fsync); SQLite's busy timeout serialises the commits.
-xargs -P 4 -L 1 sh -c 'exec "$0" enrol psk --db "$1" --registree-id "$2" --key "$3"' "$M2M" "$DB" <"$WORK/keys" \
-    >"$WORK/enrol.out" 2>"$WORK/enrol.err" || die "enrolment failed: $(head -3 "$WORK/enrol.err")"
+cut -d' ' -f1 "$WORK/keys" |
+    xargs -P 4 -L 1 sh -c 'exec "$0" enrol psk --db "$1" --registree-id "$3" --key-file "$2/$3.key"' \
+        "$M2M" "$DB" "$WORK/psk" >"$WORK/enrol.out" 2>"$WORK/enrol.err" ||
+    die "enrolment failed: $(head -3 "$WORK/enrol.err")"
 # "enrolled ID (psk, Kca_ID HEX)" -> "ID KEY KEYID", in enrolment order.
 sed -n 's/^enrolled \([^ ]*\) (psk, K.._ID \([0-9a-f]*\))$/\1 \2/p' "$WORK/enrol.out" | sort >"$WORK/kid"
 sort "$WORK/keys" | join - "$WORK/kid" | sort -V >"$WORK/creds"

@@ -40,8 +40,15 @@ stop_registrar() {
   kill -TERM "$REG_PID"; wait "$REG_PID" || true; REG_PID=
 }
 
-enrol() { "$M2M_BIN" enrol psk --db "$DB" --registree-id "$1" --key "$2" >/dev/null; }
-keyid() { if [ "${1:0:1}" = / ]; then "$M2M_BIN" keyid --kcc "$2"; else "$M2M_BIN" keyid --kca "$2"; fi; }
+# Keys never go into an argv (ps shows it to everyone): from a file, or through a pipe from printf (a builtin).
+# key_kind ID: kcc for a CSE-ID (/name), else kca
+key_kind() { if [ "${1:0:1}" = / ]; then echo kcc; else echo kca; fi; }
+# enrol ID HEXKEY / enrol_file ID KEYFILE: enrols a PSK Registree
+enrol() { printf '%s\n' "$2" | "$M2M_BIN" enrol psk --db "$DB" --registree-id "$1" --key - >/dev/null; }
+enrol_file() { "$M2M_BIN" enrol psk --db "$DB" --registree-id "$1" --key-file "$2" >/dev/null; }
+# keyid ID HEXKEY / keyid_file ID KEYFILE: the key ID (psk_identity) of the key for that Registree ID
+keyid() { printf '%s\n' "$2" | "$M2M_BIN" keyid "--$(key_kind "$1")" -; }
+keyid_file() { "$M2M_BIN" keyid "--$(key_kind "$1")-file" "$2"; }
 
 # ae_create_request ORIGIN APP-ID: a complete registration request as raw HTTP/1.1 bytes.
 ae_create_request() {

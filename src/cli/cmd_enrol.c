@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/key_input.h"
 #include "crypto/secret.h"
 #include "m2mattach/keyid.h"
 #include "crypto/pubkey_hash.h"
@@ -21,15 +22,18 @@
 static void enrol_usage(FILE *out)
 {
     fprintf(out,
-            "usage: m2mattach enrol psk --db FILE --registree-id ID (--key HEX | --generate [--key-bytes 16|32])\n"
-            "                           [--key-out FILE]\n"
+            "usage: m2mattach enrol psk --db FILE --registree-id ID\n"
+            "                           (--key-file FILE | --key - | --generate [--key-bytes 16|32]) [--key-out FILE]\n"
             "       m2mattach enrol cert --db FILE --registree-id ID --pubkey-hash HEX [--require-chain ROOTFILE]\n"
             "       m2mattach enrol token --db FILE --registree-id ID [--ttl DURATION]\n"
             "       m2mattach enrol list --db FILE [--all]\n"
             "       m2mattach enrol revoke --db FILE --registree-id ID\n\n"
             "psk     enrols a Registree with a pre-shared key (Kca for an AE-ID, Kcc for a CSE-ID, i.e. an ID\n"
-            "        starting with '/') and prints its key ID. A generated key is shown once (or written to\n"
-            "        --key-out, mode 0600, and not shown). Enrolling an ID again replaces its key.\n"
+            "        starting with '/') and prints its key ID. The key is hex (16 to 64 octets): in a file\n"
+            "        (--key-file FILE, white space around it ignored) or on one line of standard input (--key -).\n"
+            "        Never put a key on the command line: ps and shell history show it to others (--key HEX still\n"
+            "        works, with a warning). A generated key is shown once (or written to --key-out, mode 0600, and\n"
+            "        not shown). Enrolling an ID again replaces its key.\n"
             "cert    enrols a Registree by the SHA-256 of its certificate's public key (see 'm2mattach pki\n"
             "        pubkey-hash'): whoever proves possession of that key is that Registree (x.y.6). A self-signed\n"
             "        certificate is fine; with --require-chain its chain must also verify to that root (PEM).\n"
@@ -68,12 +72,14 @@ static int write_key_file(const char *path, const m2m_secret *key, m2m_err *err)
 static int enrol_psk(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},       {"registree-id", required_argument, NULL, 'r'},
-        {"key", required_argument, NULL, 'k'},      {"generate", no_argument, NULL, 'g'},
-        {"key-bytes", required_argument, NULL, 'b'}, {"key-out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    const char *db = NULL, *id = NULL, *hex = NULL, *out = NULL;
-    int generate = 0, bytes = 32, c, rc = 1;
+        {"db", required_argument, NULL, 'd'},        {"registree-id", required_argument, NULL, 'r'},
+        {"key-file", required_argument, NULL, 'f'},  {"key", required_argument, NULL, 'k'},
+        {"generate", no_argument, NULL, 'g'},        {"key-bytes", required_argument, NULL, 'b'},
+        {"key-out", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *db = NULL, *id = NULL, *key_file = NULL, *out = NULL;
+    char *key_arg = NULL;
+    int generate = 0, sources = 0, bytes = 32, c, rc = 1;
     m2m_secret key = {0};
     m2m_err err = {0};
     char kid[M2M_KEYID_HEX_LEN + 1];
@@ -82,17 +88,18 @@ static int enrol_psk(int argc, char **argv)
         switch (c) {
         case 'd': db = optarg; break;
         case 'r': id = optarg; break;
-        case 'k': hex = optarg; break;
-        case 'g': generate = 1; break;
+        case 'k': key_arg = optarg; sources++; break;
+        case 'f': key_file = optarg; sources++; break;
+        case 'g': generate = 1; sources++; break;
         case 'b': bytes = atoi(optarg); break;
         case 'o': out = optarg; break;
         case 'h': enrol_usage(stdout); return 0;
         default: enrol_usage(stderr); return 2;
         }
     }
-    if (db == NULL || id == NULL || (hex == NULL) == !generate || optind != argc) {
-        fprintf(stderr, "m2mattach enrol psk: --db, --registree-id and exactly one of --key or --generate are "
-                        "required\n");
+    if (db == NULL || id == NULL || sources != 1 || optind != argc) {
+        fprintf(stderr, "m2mattach enrol psk: --db, --registree-id and exactly one of --key-file FILE, --key - "
+                        "(standard input) or --generate are required\n");
         return 2;
     }
     if (!m2m_valid_registree_id(id)) {
@@ -103,8 +110,9 @@ static int enrol_psk(int argc, char **argv)
         fprintf(stderr, "m2mattach enrol psk: --key-bytes must be 16 or 32\n");
         return 2;
     }
-    if ((generate ? m2m_secret_random(&key, (size_t)bytes, &err) : m2m_secret_from_hex(&key, hex, "--key", &err)) !=
-        0)
+    if ((generate     ? m2m_secret_random(&key, (size_t)bytes, &err)
+         : key_file ? cli_key_from_file(&key, "--key-file", key_file, &err)
+                    : cli_key_from_arg(&key, "--key", "--key-file", key_arg, &err)) != 0)
         goto done;
     /* The key file is written first so that a full disk cannot leave an enrolled key nobody holds. */
     if (out != NULL && write_key_file(out, &key, &err) != 0)

@@ -19,6 +19,9 @@ unsigned char *m2m_read_small_file(const char *path, size_t *len, m2m_err *err)
         m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
         goto done;
     }
+    /* Unbuffered: fread then reads straight into buf, which is wiped, instead of through a stdio buffer that
+     * fclose would free with the key still in it. */
+    setvbuf(f, NULL, _IONBF, 0);
     if (fstat(fileno(f), &st) != 0) {
         m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
         goto done;

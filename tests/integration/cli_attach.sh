@@ -3,10 +3,10 @@
 source "$M2M_SOURCE/tests/lib.sh"
 start_registrar
 
-key=$(openssl rand -hex 32); gwkey=$(openssl rand -hex 16)
-"$M2M_BIN" enrol psk --db "$DB" --registree-id Ccli --key "$key" >/dev/null
-"$M2M_BIN" enrol psk --db "$DB" --registree-id /mn-cli --generate --key-out "$WORK/gw.key" >/dev/null
+key=$(openssl rand -hex 32)
 printf '%s\n' "$key" >"$WORK/dev.key"; chmod 600 "$WORK/dev.key"
+"$M2M_BIN" enrol psk --db "$DB" --registree-id Ccli --key-file "$WORK/dev.key" >/dev/null
+"$M2M_BIN" enrol psk --db "$DB" --registree-id /mn-cli --generate --key-out "$WORK/gw.key" >/dev/null
 cat >"$WORK/dev.ini" <<INI
 [registrar]
 poa = https://127.0.0.1:$PORT

@@ -29,7 +29,7 @@ printf '%s\n' "$token" >Ctok.token; chmod 600 Ctok.token
 token=$("$M2M_BIN" enrol token --db "$DB" --registree-id Ctok2 | sed -n 's/^token \(.*\)$/\1/p')
 printf '%s\n' "$token" >Ctok2.token; chmod 600 Ctok2.token
 for id in Cp12 Cp13 Crev Ck12 Ck13 Cnofs Clost; do
-  key=$(openssl rand -hex 16); printf '%s\n' "$key" >$id.key; chmod 600 $id.key; enrol $id "$key"
+  (umask 077; openssl rand -hex 16 >$id.key); enrol_file $id $id.key
 done
 start_registrar
 
@@ -86,7 +86,7 @@ for v in 1.2 1.3; do
 done
 ok_if "state file 0600 with the session" eval '[ "$(stat -c %a Cp13.ini.state)" = 600 ] && grep -q "^session = " Cp13.ini.state'
 ok_if "the session is bound to mechanism, ID, Registrar and key ID" \
-  grep -q "^session-for = psk Cp13 /in-cse $(keyid Cp13 "$(cat Cp13.key)") -$" Cp13.ini.state
+  grep -q "^session-for = psk Cp13 /in-cse $(keyid_file Cp13 Cp13.key) -$" Cp13.ini.state
 
 # resumption = no: no session offered, none kept
 ini Cp13 Cp13 psk "[tls]" "version = 1.3" "resumption = no"
@@ -155,7 +155,7 @@ for v in 1.2 1.3; do
   ok_if "rekey psk TLS $v: a key was generated" eval '[ $rc = 0 ] && [ -n "$kid" ]'
   [ $v = 1.2 ] && ok_if "rekey psk TLS 1.2: over ECDHE-PSK" has "over TLSv1.2 ECDHE-PSK-AES128-CBC-SHA256" "$out"
   ok_if "rekey psk TLS $v: the key file is 0600 and its key has the reported ID" \
-    eval '[ "$(stat -c %a $id.ini.generated.key)" = 600 ] && [ "$(keyid $id "$(cat $id.ini.generated.key)")" = "$kid" ]'
+    eval '[ "$(stat -c %a $id.ini.generated.key)" = 600 ] && [ "$(keyid_file $id $id.ini.generated.key)" = "$kid" ]'
   generated+=("$(cat $id.ini.generated.key)")
   ok_if "rekey psk TLS $v: the Registrar logged the pending key" log_has "keygen registree=$id .*pending_key_id=$kid"
   ok_if "rekey psk TLS $v: the state file records the key ID" grep -q "^generated-key-id = $kid$" $id.ini.state
@@ -225,7 +225,7 @@ ok_if "damaged generated-key file: attach falls back to the details key" \
 ok_if "damaged generated-key file: it says so" \
   eval 'has "note: generated key $kid cannot be used" "$out" && has "attached with the psk key" "$out"'
 ok_if "damaged generated-key file: the Registrar saw the original key" \
-  has "key_id=$(keyid Clost "$(cat Clost.key)") " "$(last_attach Clost)"
+  has "key_id=$(keyid_file Clost Clost.key) " "$(last_attach Clost)"
 ok_if "damaged generated-key file: discarded from file and state" \
   eval '[ ! -e Clost.ini.generated.key ] && grep -q "^generated-key-id = $" Clost.ini.state'
 # and the device can generate again (the Registrar replaces its pending key)
@@ -238,7 +238,7 @@ ok_if "deleted generated-key file: falls back and says the file is missing" \
 # a generated key the Registrar refuses: the operator re-enrolled the original key meanwhile
 attach Clost --rekey
 kid=$(gen_id); generated+=("$(cat Clost.ini.generated.key)")
-enrol Clost "$(cat Clost.key)"
+enrol_file Clost Clost.key
 sleep 1.2
 attach Clost
 ok_if "a generated key the Registrar refuses: falls back to the details key, saying so" \

@@ -165,9 +165,20 @@ void h_registrar_cleanup(h_registrar *r)
     }
 }
 
+/* The key goes to `enrol psk --key -` through a pipe: never into an argv (the shell's or m2mattach's), where
+ * ps would show it. */
 int h_enrol(h_registrar *r, const char *id, const char *key_hex)
 {
-    return h_sh("'%s' enrol psk --db '%s' --registree-id '%s' --key %s >/dev/null", h_bin(), r->db, id, key_hex);
+    char cmd[1024];
+    FILE *p;
+    int st;
+    snprintf(cmd, sizeof cmd, "'%s' enrol psk --db '%s' --registree-id '%s' --key - >/dev/null", h_bin(), r->db, id);
+    p = popen(cmd, "w");
+    if (p == NULL)
+        return -1;
+    fprintf(p, "%s\n", key_hex);
+    st = pclose(p);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int h_revoke(h_registrar *r, const char *id)
@@ -175,10 +186,19 @@ int h_revoke(h_registrar *r, const char *id)
     return h_sh("'%s' enrol revoke --db '%s' --registree-id '%s' >/dev/null", h_bin(), r->db, id);
 }
 
+/* The key reaches `keyid --kca-file` (or --kcc-file) in a private temporary file, never through an argv. */
 void h_keyid(const char *id, const char *key_hex, char out[33])
 {
-    char buf[128] = "";
-    h_sh_out(buf, sizeof buf, "'%s' keyid --%s %s", h_bin(), id[0] == '/' ? "kcc" : "kca", key_hex);
+    char buf[128] = "", path[] = "/tmp/m2m-it-key-XXXXXX";
+    int fd = mkstemp(path); /* mode 0600 */
+    size_t len = strlen(key_hex);
+    out[0] = '\0';
+    if (fd < 0)
+        return;
+    if (write(fd, key_hex, len) == (ssize_t)len && write(fd, "\n", 1) == 1)
+        h_sh_out(buf, sizeof buf, "'%s' keyid --%s-file '%s'", h_bin(), id[0] == '/' ? "kcc" : "kca", path);
+    close(fd);
+    unlink(path);
     snprintf(out, 33, "%.32s", buf);
 }
 

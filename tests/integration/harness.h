@@ -50,10 +50,10 @@ int h_registrar_start(h_registrar *r, int threads, const char *extra);
 int h_registrar_stop(h_registrar *r, int sig);
 /* Stops (if running) and removes the temporary directory. */
 void h_registrar_cleanup(h_registrar *r);
-/* Enrols a Registree with a hex key; returns 0 on success. */
+/* Enrols a Registree with a hex key (given to `enrol psk --key -` on standard input); returns 0 on success. */
 int h_enrol(h_registrar *r, const char *id, const char *key_hex);
 int h_revoke(h_registrar *r, const char *id);
-/* Computes the key ID (psk_identity) of key_hex for a Registree ID. */
+/* Computes the key ID (psk_identity) of key_hex for a Registree ID with `keyid --kca-file`/`--kcc-file`. */
 void h_keyid(const char *id, const char *key_hex, char out[33]);
 
 typedef struct h_tls {

@@ -1,0 +1,91 @@
+/* Reading keys for `enrol psk` and `keyid` from a file or standard input; see key_input.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/key_input.h"
+#include "util/file.h"
+
+/* The longest key (M2M_SECRET_MAX octets) as hex, with room for white space around it. */
+#define KEY_LINE_MAX (2 * M2M_SECRET_MAX + 32)
+
+int cli_key_from_file(m2m_secret *key, const char *opt, const char *path, m2m_err *err)
+{
+    char what[PATH_MAX + 32];
+    size_t len = 0;
+    m2m_err e = {0};
+    unsigned char *buf = m2m_read_small_file(path, &len, &e);
+    int rc = -1;
+
+    m2m_secret_clear(key);
+    if (buf == NULL)
+        return m2m_fail(err, e.code, "%s %s", opt, e.msg); /* e.msg starts with the path */
+    snprintf(what, sizeof what, "%s %s", opt, path);
+    if (strlen((const char *)buf) != len)
+        m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one key in hex", what);
+    else
+        rc = m2m_secret_from_hex(key, (const char *)buf, what, err);
+    m2m_wipe(buf, len);
+    free(buf);
+    return rc;
+}
+
+/* One line of hex from standard input. read(2), not stdio, so that no copy stays behind in a stdio buffer. */
+static int key_from_stdin(m2m_secret *key, const char *opt, m2m_err *err)
+{
+    char line[KEY_LINE_MAX + 1], what[64];
+    size_t n = 0;
+    int rc = -1, eol = 0;
+
+    m2m_secret_clear(key);
+    snprintf(what, sizeof what, "%s - (standard input)", opt);
+    while (n < KEY_LINE_MAX && !eol) {
+        ssize_t got = read(STDIN_FILENO, line + n, KEY_LINE_MAX - n);
+        char *nl;
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            m2m_fail(err, M2M_E_IO, "%s: %s", what, strerror(errno));
+            goto done;
+        }
+        if (got == 0)
+            break;
+        nl = memchr(line + n, '\n', (size_t)got);
+        if (nl != NULL) {
+            n = (size_t)(nl - line);
+            eol = 1;
+        } else {
+            n += (size_t)got;
+        }
+    }
+    if (!eol && n == KEY_LINE_MAX) {
+        m2m_fail(err, M2M_E_PARSE, "%s: the first line is longer than %d characters; it should hold one key in hex",
+                 what, KEY_LINE_MAX);
+        goto done;
+    }
+    line[n] = '\0';
+    if (strlen(line) != n) {
+        m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one key in hex", what);
+        goto done;
+    }
+    rc = m2m_secret_from_hex(key, line, what, err);
+done:
+    m2m_wipe(line, sizeof line);
+    return rc;
+}
+
+int cli_key_from_arg(m2m_secret *key, const char *opt, const char *file_opt, char *value, m2m_err *err)
+{
+    int rc;
+    if (strcmp(value, "-") == 0)
+        return key_from_stdin(key, opt, err);
+    fprintf(stderr, "m2mattach: warning: a key on the command line is visible to other users in ps and shell "
+                    "history; use %s FILE or %s -\n", file_opt, opt);
+    rc = m2m_secret_from_hex(key, value, opt, err);
+    /* Too late for whoever looked already, but the rest of this process's life (and a core dump) is spared. */
+    m2m_wipe(value, strlen(value));
+    return rc;
+}
