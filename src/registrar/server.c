@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "registrar/listen_guard.h"
 #include "registrar/server.h"
 
 /* Limits before and after authentication (DESIGN.md section 3). */
@@ -229,6 +230,8 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         m2m_fail(err, M2M_E_ARG, "no store configured (--db)");
         goto fail;
     }
+    if (m2m_listen_guard(cfg->host, cfg->port, err) != 0)
+        goto fail;
     reg->nworkers = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (reg->nworkers < 1)
         reg->nworkers = 1;

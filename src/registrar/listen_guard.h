@@ -1,0 +1,11 @@
+/* A Registrar refuses to start on an address another process already listens on. */
+#ifndef M2M_REGISTRAR_LISTEN_GUARD_H
+#define M2M_REGISTRAR_LISTEN_GUARD_H
+
+#include "m2mattach/error.h"
+
+/* 0 when nothing listens on host:port (resolved as the workers resolve it), or when port is 0 (the kernel then
+ * picks a free port). -1 with an error naming the address when something already listens there. */
+int m2m_listen_guard(const char *host, const char *port, m2m_err *err);
+
+#endif
