@@ -27,7 +27,7 @@ static void registrar_usage(FILE *out)
             "       DER OCSP response (re-read when the file changes); --ocsp-url fetches one from a responder and\n"
             "       refreshes it at half its validity. Enrolments are read live from the store. Logs one line per\n"
             "       attachment to stderr. Stops cleanly on SIGTERM or SIGINT. Refuses to start when another process\n"
-            "       already listens on HOST:PORT.\n"
+            "       already listens on HOST:PORT, or when a certificate file recorded by init cannot be read.\n"
             "       Session resumption (x.y.4): TLS 1.2 and 1.3 tickets sealed with keys kept in the store, rotated\n"
             "       every --ticket-key-period (default 12h) and accepted for one more period. Key generation (x.y.8):\n"
             "       a generated key replaces the previous one when first used, or after --rekey-grace (default 7d).\n"

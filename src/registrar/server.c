@@ -2,6 +2,7 @@
  * connection and its own SO_REUSEPORT listening socket on the shared port, so workers never contend. */
 #include <event2/thread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <openssl/pem.h>
@@ -152,21 +153,44 @@ static int bound_port(struct evconnlistener *l)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-/* `registrar init --cert ...` recorded where the certificate lives; command-line paths win. */
+/* `registrar init --cert ...` recorded where the certificate lives; command-line paths win. A recorded file that
+ * cannot be read stops the start, naming it: serving on without it would quietly drop certificate and token
+ * attachment and leave only TLS-PSK. */
 static int load_recorded_cert(m2m_registrar_config *cfg, m2m_err *err)
 {
-    char cert[M2M_ID_MAX * 8] = "", key[sizeof cert] = "", chain[sizeof cert] = "";
+    static const char *const setting[3] = {"tls_cert", "tls_key", "tls_chain"};
+    static const char *const what[3] = {"certificate", "private key", "certificate chain"};
+    char path[3][sizeof cfg->cert];
+    m2m_err why = {0};
     m2m_store *st;
+    int rc = -1;
+
     if (cfg->cert[0] != '\0')
         return 0;
     st = m2m_store_open(cfg->db, 0, err);
     if (st == NULL)
         return -1;
-    m2m_store_get_meta(st, "tls_cert", cert, sizeof cert);
-    m2m_store_get_meta(st, "tls_key", key, sizeof key);
-    m2m_store_get_meta(st, "tls_chain", chain, sizeof chain);
+    for (int i = 0; i < 3; i++) {
+        int fd;
+        if (m2m_store_get_meta(st, setting[i], path[i], sizeof path[i], err) != 0)
+            goto done;
+        if (path[i][0] == '\0')
+            continue;
+        if ((fd = open(path[i], O_RDONLY | O_CLOEXEC)) < 0) {
+            m2m_fail(err, M2M_E_IO, "the Registrar %s that 'registrar init' recorded in %s cannot be read: %s: %s "
+                     "(put it back, or give serve --cert and --key)", what[i], cfg->db, path[i], strerror(errno));
+            goto done;
+        }
+        close(fd);
+    }
+    if (m2m_registrar_config_set_cert(cfg, path[0], path[1], path[2], &why) != 0) {
+        m2m_fail(err, why.code, "the certificate paths that 'registrar init' recorded in %s: %s", cfg->db, why.msg);
+        goto done;
+    }
+    rc = 0;
+done:
     m2m_store_close(st);
-    return m2m_registrar_config_set_cert(cfg, cert, key, chain, err);
+    return rc;
 }
 
 static int setup_stapling(struct m2m_registrar *reg, m2m_err *err)

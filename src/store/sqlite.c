@@ -285,14 +285,26 @@ int m2m_store_set_meta(m2m_store *st, const char *key, const char *value, m2m_er
     return meta_set(st, key, value, err);
 }
 
-void m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap)
+int m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_META_GET);
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = 0, step;
     out[0] = '\0';
-    if (sqlite3_step(s) == SQLITE_ROW)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(s, 0);
+        size_t n = v ? strlen(v) : 0;
+        if (n >= cap)
+            rc = m2m_fail(err, M2M_E_STORE, "store %s: setting %s is %zu characters long, at most %zu fit", st->path,
+                          key, n, cap - 1);
+        else
+            memcpy(out, v ? v : "", n + 1);
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(st, err, "read setting");
+    }
     sqlite3_reset(s);
+    return rc;
 }
 
 int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err)

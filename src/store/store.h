@@ -19,9 +19,10 @@ void m2m_store_close(m2m_store *st);
 
 int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err);
 int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err);
-/* Registrar settings kept with the store (e.g. certificate paths). get returns "" when absent. */
+/* Registrar settings kept with the store (e.g. certificate paths). get gives "" when the setting is absent; it
+ * fails (-1) when the store cannot be read or the value does not fit in cap, never by truncating it. */
 int m2m_store_set_meta(m2m_store *st, const char *key, const char *value, m2m_err *err);
-void m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap);
+int m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2m_err *err);
 
 /* ---- Step 1: enrolment ---- */
 /* The credential ID names what the Registree proves possession of, per mechanism: psk = Kca_ID/Kcc_ID (32 hex),
