@@ -105,7 +105,6 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
         return -1;
     w->tls.st = w->st;
-    w->tls.db_path = reg->cfg.db;
     w->tls.log = reg->cfg.log;
     w->tls.ticket_period = reg->cfg.ticket_period;
     w->tls.counters = &reg->metrics.tls;

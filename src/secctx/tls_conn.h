@@ -8,7 +8,6 @@
 #include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "m2mattach/error.h"
@@ -43,11 +42,11 @@ typedef struct m2m_tls_counters {
 
 /* ---- per event loop ---- */
 /* Each loop's cache of the PSK enrolments its handshakes found in the store, so that a Registree re-attaching
- * needs no store transaction. Direct-mapped by key ID; only what the store returned is cached (an unknown identity
- * always asks the store). A hit is used only while the store is provably unchanged since the enrolment generation
- * was last read: the SQLite write-ahead log (every commit, from any process, writes it) has the same inode, size
- * and times. Otherwise the generation is read again, and a new one empties the cache, keys wiped; the loop's
- * timer reads it every second whatever the file says (m2m_psk_cache_check). */
+ * needs no key lookup. Direct-mapped by key ID; only what the store returned is cached (an unknown identity always
+ * asks the store). A hit is used only while the store's enrolment generation -- bumped with every enrol, re-key
+ * and revoke, by any process or node -- is the one the entries were read under; a new one empties the cache, keys
+ * wiped. The loop's timer also checks once a second (m2m_psk_cache_check), so keys of revoked enrolments do not
+ * linger in memory. */
 #define M2M_PSK_CACHE_SLOTS 1024
 typedef struct m2m_psk_entry {
     char key_id[M2M_CRED_ID_MAX]; /* "" = free slot */
@@ -56,9 +55,7 @@ typedef struct m2m_psk_entry {
     int pending;
 } m2m_psk_entry;
 typedef struct m2m_psk_cache {
-    char wal[1040];
-    int have_sig;
-    struct stat wal_sig;
+    int have_gen;
     int64_t gen;
     int count;
     m2m_psk_entry slot[M2M_PSK_CACHE_SLOTS];
@@ -68,7 +65,6 @@ typedef struct m2m_psk_cache {
 
 typedef struct m2m_tls_env {
     m2m_store *st;
-    const char *db_path;            /* the store's file (its write-ahead log validates the PSK cache) */
     FILE *log;                      /* NULL = no log */
     char cert_fp[65];               /* m2m_tls_cert_fingerprint of the server context */
     int64_t ticket_period;

@@ -295,7 +295,6 @@ static int setup(void **state)
         m2m_store_enrol_cert(st, "Ccert", HASH_DEV, NULL, &err) != 0)
         return -1;
     env.st = st;
-    env.db_path = strdup(db);
     env.log = fopen(logpath, "w+");
     env.ticket_period = 3600;
     env.counters = &counters;
@@ -317,7 +316,6 @@ static int teardown(void **state)
     m2m_tls_env_clear(&env);
     if (env.log)
         fclose(env.log);
-    free((void *)env.db_path);
     m2m_store_close(st);
     fixture_rmdir(dir);
     return 0;
@@ -484,6 +482,47 @@ static void test_resumption_after_revoke(void **state)
     assert_unbound(&r);
     assert_false(r.client_reused);
     SSL_SESSION_free(o.session);
+}
+
+/* A revoke or re-key committed by another process applies to the very next handshake, however soon: the PSK cache
+ * re-reads the store's enrolment generation on every hit (it used to trust the log file's coarse times). */
+static void test_revoke_applies_to_next_handshake(void **state)
+{
+    char db[300];
+    unsigned char k4[16], k5[16];
+    char kid4[33], kid5[33];
+    m2m_secret k = {0};
+    m2m_err err;
+    m2m_store *other;
+    client_opts o;
+    outcome r;
+    (void)state;
+    snprintf(db, sizeof db, "%s/registrar.db", dir);
+    other = m2m_store_open(db, 0, &err);
+    assert_non_null(other);
+    RAND_bytes(k4, sizeof k4);
+    RAND_bytes(k5, sizeof k5);
+    assert_int_equal(m2m_secret_set(&k, k4, sizeof k4, &err), 0);
+    assert_int_equal(m2m_keyid(M2M_KEY_KCA, k4, sizeof k4, kid4, &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(other, "Clive", &k, kid4, &err), 0);
+    for (int round = 0; round < 20; round++) {
+        o = psk(TLS1_2_VERSION, kid4, k4);
+        r = run(srv_default, &o); /* fills the cache */
+        assert_string_equal(r.id, "Clive");
+        r = run(srv_default, &o); /* a cache hit */
+        assert_string_equal(r.id, "Clive");
+        /* re-key from another connection, then at once the old key again: refused */
+        assert_int_equal(m2m_secret_set(&k, k5, sizeof k5, &err), 0);
+        assert_int_equal(m2m_keyid(M2M_KEY_KCA, k5, sizeof k5, kid5, &err), 0);
+        assert_int_equal(m2m_store_enrol_psk(other, "Clive", &k, kid5, &err), 0);
+        r = run(srv_default, &o);
+        assert_false(r.completed);
+        /* and back, for the next round */
+        assert_int_equal(m2m_secret_set(&k, k4, sizeof k4, &err), 0);
+        assert_int_equal(m2m_store_enrol_psk(other, "Clive", &k, kid4, &err), 0);
+    }
+    m2m_secret_clear(&k);
+    m2m_store_close(other);
 }
 
 /* ---- the ticket attacks of issue 7 (an eavesdropper holds the ticket, not its secret) ---- */
@@ -795,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_cert_full_and_unbound),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
+        cmocka_unit_test(test_revoke_applies_to_next_handshake),
         cmocka_unit_test(test_attack_ticket_other_hash),
         cmocka_unit_test(test_attack_tls12_ticket_as_tls13),
         cmocka_unit_test(test_attack_cert_ticket_without_cert),
