@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Entry points for people and CI. Everything real lives in CMake; this file only installs, configures and runs.
 BUILD ?= build
 JOBS  ?= $(shell nproc)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2m-bench: load generator and raw-OpenSSL ceiling server for the Registrar's attachment benchmark
  * (bench/README.md): TLS-PSK, client certificates, identity tokens and session resumption. Everything runs on
  * loopback; nothing here links into the Registrar. */

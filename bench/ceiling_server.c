@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ceiling: a raw OpenSSL TLS server with nothing else in it.
  *
  * Per connection it does exactly this: accept; SSL_new; the TLS handshake; then it reads until the client's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The load-generating client: blocking sockets, one connection at a time per thread, many threads.
  *
  *   handshakes         TCP connect + TLS handshake + close_notify                           (against either server)

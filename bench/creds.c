@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Registree credentials for the benchmark client and the ceiling server: an ID and its PSK, with the key ID that
  * is the psk_identity (computed with the library's key-ID formula unless given); or a device certificate and key;
  * or an identity token. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2m-bench: the attachment benchmark's client and ceiling server. bench/run.sh drives it; bench/README.md
  * explains the numbers. */
 #include <getopt.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The attachment benchmark (issues 2, 3 and 4): one command, results in bench/results/latest.md.
 #
 #   bash bench/run.sh [BUILD_DIR]        (or: make bench)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Clocks, /proc readings and small helpers for m2m-bench. */
 #include <dirent.h>
 #include <openssl/err.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages m2mattach needs to build, test and benchmark.
 # Runs `apt-get update` once, and only when something is missing.
 set -euo pipefail

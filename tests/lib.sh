@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the shell tests: a real Registrar on 127.0.0.1 with a store in a temporary directory.
 # Usage: source "$M2M_SOURCE/tests/lib.sh"; start_registrar; ...; (cleanup runs on exit)
 set -euo pipefail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One error convention for all of m2mattach: functions return 0 (or a pointer) on success and -1 (or NULL) on
  * failure, and fill an m2m_err that the caller owns (or that the handle keeps). The code family is stable; the
  * message names the file, field or peer at fault and is meant for people. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key identifiers of seed clause a.b: Kcc_ID / Kca_ID = SHA-256(label || key) truncated to 128 bits. */
 #ifndef M2MATTACH_KEYID_H
 #define M2MATTACH_KEYID_H

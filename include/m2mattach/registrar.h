@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar CSE: an HTTPS (TLS-PSK) listener served by worker threads, each with its own event loop, store
  * connection and SO_REUSEPORT socket on the same port.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree (device) side of oneM2M attachment: Steps 2, 4, 5 and 6 of SEC-2014-0050, re-attachment (x.y.3),
  * session resumption (x.y.4) and Kcc/Kca generation (x.y.8).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* oneM2M HTTP binding, client half (see http_client.h). The parser is a byte-driven state machine, so the split of
  * the input never matters, and every length is checked against the caps before memory is touched. */
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The client half of the oneM2M HTTP binding (TS-0009) as pure protocol code: a request primitive to bytes, and
  * response bytes, fed in any split, to a parsed response. No sockets here, so tests drive it byte by byte.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The server half of the oneM2M HTTP binding (TS-0009): an HTTP request (already framed by the HTTP layer) to a
  * request primitive, and a response primitive to HTTP status, headers and body. Bytes in, bytes out: no sockets. */
 #ifndef M2M_BINDING_HTTP_SERVER_H

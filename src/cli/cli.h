@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Subcommands of the m2mattach binary. Each takes the arguments after its own name (argv[0] is the subcommand
  * name, as for getopt) and returns the process exit status: 0 success, 1 refused/failed, 2 usage error. */
 #ifndef M2M_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree's commands:
  *   m2mattach attach --details FILE [--rekey] [--no-resume] [--quiet]
  *   m2mattach request --details FILE -X METHOD PATH [--ty N] [--data JSON | --data-file F] [--from ID] [--raw] */

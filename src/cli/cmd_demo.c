@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2mattach demo: every step of the seed's PSK flows (x.y.2, x.y.3) over real TLS on loopback, against a real
  * Registrar with a temporary SQLite store, printing each step with its time. Nothing is faked: the Registrar and
  * the Registrees are the same code `registrar serve` and `attach` run. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2mattach enrol psk | list | revoke: Step 1 of the seed, the Service Provider's side. */
 #include <ctype.h>
 #include <errno.h>

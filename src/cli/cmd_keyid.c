@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2mattach keyid (--kcc-file FILE | --kca-file FILE | --kcc - | --kca -) */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2mattach pki root | registrar | device | pubkey-hash: a lab PKI for PKI attachment (seed x.y.6), so the
  * mechanism can be tried without an existing CA, and the public-key hash that enrolment stores. */
 #include <getopt.h>

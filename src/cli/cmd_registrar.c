@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2mattach registrar init | serve */
 #include <getopt.h>
 #include <pthread.h>

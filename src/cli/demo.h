@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pieces of `m2mattach demo` kept out of the main flow. */
 #ifndef M2M_CLI_DEMO_H
 #define M2M_CLI_DEMO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The demo's certificates, made with the same lab-PKI code as `m2mattach pki`. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading keys for `enrol psk` and `keyid` from a file or standard input; see key_input.h. */
 #include <errno.h>
 #include <limits.h>

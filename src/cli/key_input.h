@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Keys for the CLI, kept off the command line: ps, /proc/PID/cmdline and shell history would show a key given
  * there to anyone on the machine. A key comes from a file (hex) or from one line of standard input ("-"). */
 #ifndef M2M_CLI_KEY_INPUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* m2mattach: one binary, a table of subcommands. */
 #include <stdio.h>
 #include <string.h>

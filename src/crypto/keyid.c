@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seed clause a.b: Kcc_ID / Kca_ID generation. */
 #include <openssl/evp.h>
 #include <string.h>

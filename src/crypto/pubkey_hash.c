@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Public-key identifier: SHA-256 over the DER SubjectPublicKeyInfo (RFC 6920 sha-256), and reading it from the
  * files people have at hand: certificates, public keys and private keys, PEM or DER, made by us or by openssl. */
 #include <ctype.h>

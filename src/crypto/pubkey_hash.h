@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The public-key identifier of PKI attachment (seed x.y.6, TS-0003 10.1): SHA-256 over the DER
  * SubjectPublicKeyInfo, as RFC 6920 names it `sha-256`. Enrolment stores it; the Registrar compares it with the
  * client certificate's key on every handshake. Written as 64 lowercase hex characters. */

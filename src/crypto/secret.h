@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one buffer type for secrets (keys, tokens): it wipes itself with OPENSSL_cleanse when cleared, and secrets
  * are compared in constant time. Stack copies of secrets must be wiped with m2m_wipe before going out of scope. */
 #ifndef M2M_CRYPTO_SECRET_H

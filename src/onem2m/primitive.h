@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A oneM2M request/response primitive (TS-0004 clause 6), independent of the binding that carried it. */
 #ifndef M2M_ONEM2M_PRIMITIVE_H
 #define M2M_ONEM2M_PRIMITIVE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* oneM2M Response Status Codes (TS-0004 6.6) and their HTTP mapping (TS-0009 6.6). */
 #ifndef M2M_ONEM2M_STATUS_H
 #define M2M_ONEM2M_STATUS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a CA's files and writing new keys and certificates without ever exposing or clobbering one. */
 #include <errno.h>
 #include <fcntl.h>

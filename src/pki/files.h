@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Files of the lab PKI: reading a CA's certificate and key, and writing new keys and certificates so that an
  * existing file is never overwritten unless asked, a key is never readable by others even for an instant, and a
  * failed run leaves no half-written set behind. */

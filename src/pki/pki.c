@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Certificate issuance for the lab PKI (TS-0003 10.1 profile) and the checks run before anything is written. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The lab PKI behind `m2mattach pki`: a Registrar root, Registrar (server) certificates and device (client)
  * certificates in the TS-0003 10.1 profile, so PKI attachment (seed x.y.6) can be tried without an existing CA.
  * ECDSA P-256 keys, ecdsa-with-SHA256 signatures, 128-bit random serials, notBefore five minutes in the past.

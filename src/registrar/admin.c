@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The admin listener: plain HTTP on a loopback address by default, serving /metrics in the Prometheus text format.
  * It runs its own event loop in its own thread, so a slow scraper never touches the workers. */
 #include <event2/buffer.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which attributes a client may set on each resource type, of which JSON kind, and when (TS-0004 7.4). */
 #ifndef M2M_REGISTRAR_ATTRS_H
 #define M2M_REGISTRAR_ATTRS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar's configuration object: defaults that are safe, setters that say what is wrong. */
 #include <errno.h>
 #include <stdlib.h>

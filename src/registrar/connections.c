@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Connection lifecycle on a worker: creation for evhttp, the pre-authentication budget, and closing the
  * connections of Registrees whose enrolment was revoked or replaced while they were attached. */
 #include <event2/bufferevent_ssl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Request dispatch: addressing, originator binding (TS-0003 7.2.1, TS-0004 7.3.2.1) and privilege. */
 #include <stdio.h>
 #include <string.h>

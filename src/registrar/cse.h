@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar CSE's request handling, independent of bindings and sockets: who is speaking (the peer bound by
  * the security context), what they asked for (a request primitive), and the store. One place decides. */
 #ifndef M2M_REGISTRAR_CSE_H

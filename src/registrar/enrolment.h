@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Step 1, Enrolment, as one library call shared by the CLI and the demo. */
 #ifndef M2M_REGISTRAR_ENROLMENT_H
 #define M2M_REGISTRAR_ENROLMENT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The thin adapter between libevent's evhttp and the protocol code: headers and body out of the evhttp request,
  * into the HTTP binding, through the CSE with the connection's bound identity, and back. */
 #include <event2/buffer.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Step 6, Kcc/Kca generation (seed x.y.8), on the Registrar. Both ends derive the key from the session with the
  * TLS exporter (RFC 5705; label and size of TS-0003 10.3) and its ID with the seed's a.b formula, so the key never
  * crosses the wire: the response carries the ID only. Forward secrecy is the point (x.y.8.1), so a session whose

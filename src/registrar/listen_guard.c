@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Why a probe bind, and why this one.
  *
  * The workers listen with SO_REUSEPORT so that they can share one port. The kernel lets any other socket of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A Registrar refuses to start on an address another process already listens on. */
 #ifndef M2M_REGISTRAR_LISTEN_GUARD_H
 #define M2M_REGISTRAR_LISTEN_GUARD_H

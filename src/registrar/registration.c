@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Step 5, Registration: CREATE <AE> (ty 2) or <remoteCSE> (ty 16) under the CSEBase, bound to the Registree ID
  * fixed at enrolment (seed R02). The rules are TS-0004 7.4.5.2.1 / 7.4.4.2.1 narrowed by the security notes of
  * x.y.2: the Registrar, not the request, decides which ID a context speaks for. */

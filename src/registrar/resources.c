@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Resource representations and the non-registration resources an attached Registree works with:
  * <container> and <contentInstance>. */
 #include <openssl/rand.h>

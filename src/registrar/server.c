@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Starting and stopping the Registrar: one worker thread per core, each with its own event loop, its own store
  * connection and its own SO_REUSEPORT listening socket on the shared port, so workers never contend. */
 #include <event2/thread.h>

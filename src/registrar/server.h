@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by the Registrar's files: the server, its workers and their connections. */
 #ifndef M2M_REGISTRAR_SERVER_H
 #define M2M_REGISTRAR_SERVER_H

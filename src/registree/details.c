@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Step 2: reading the attachment-details INI file with inih. Every message names the file, the line and the key,
  * because the person who reads it is fixing a file on a device. */
 #include <arpa/inet.h>

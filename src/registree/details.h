@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Step 2, attachment details: the Registree's INI file (docs/attachment-details.md) parsed into the config object
  * that include/m2mattach/registree.h keeps opaque. Only the Registree code sees the fields. */
 #ifndef M2M_REGISTREE_DETAILS_H

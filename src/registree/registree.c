@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree (include/m2mattach/registree.h): Step 4 over tls_client (PSK, or the Registrar's certificate for
  * the PKI mechanisms), Step 5 as an HTTP CREATE built and parsed by binding/http_client (with the identity token for
  * x.y.7), and the state file that lets re-attachment (x.y.3, x.y.6) skip Step 5.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree state file (see state.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Blocking TLS client, PSK or certificate mode (see tls_client.h). The socket is non-blocking underneath so that
  * every wait goes through poll() with a deadline: a dead Registrar costs the device a bounded time and a clear
  * message. In certificate mode the checks of the Registrar's certificate run inside the handshake (the

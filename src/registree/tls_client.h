@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A blocking TLS client on OpenSSL 3: Step 4 of the Registree. One connection per object. Every wait is bounded by
  * the configured timeout, and every message names the peer. Two ways to authenticate the Registrar:
  *   - PSK (x.y.2 / x.y.3): TLS-PSK (RFC 4279) or a TLS 1.3 external PSK; no certificate is ever accepted.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one decision of who is speaking on a TLS connection (see binding.h for why it is made here and only here). */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

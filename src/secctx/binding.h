@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Who is speaking is decided here, once, from what the finished handshake did.
  *
  * The mechanism callbacks (PSK lookup, client-certificate verification, ticket decryption) run before anything is

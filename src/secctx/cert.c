@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKI with client certificate (x.y.6) on the Registrar: it presents its CSE-ID certificate (leaf + chain, loaded
  * once), requests a client certificate, and records as candidate the Registree whose enrolled public-key hash
  * matches the certificate's key (binding.c binds it if the finished handshake verified that certificate). Possession of the private key is proved by TLS itself (CertificateVerify); a

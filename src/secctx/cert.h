@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKI with client certificate on the Registrar (x.y.6): its own certificate and chain, and the client-certificate
  * check that records a candidate for binding.c. */
 #ifndef M2M_SECCTX_CERT_H

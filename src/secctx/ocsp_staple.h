@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OCSP stapling on the Registrar (x.y.6 Step 4, RFC 6066 status_request): the status of its own certificate,
  * from a DER response file (re-read when it changes) or fetched from an OCSP responder (refreshed at half its
  * validity), handed to every client that asks. */

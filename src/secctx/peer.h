@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Who is speaking on a security context, and what the request layer may ask of that context. The CSE core and
  * the bindings see only these two types; how the binding was decided is secctx/binding.c's business. */
 #ifndef M2M_SECCTX_PEER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS-PSK mechanism (seed x.y.2 initial attachment, x.y.3 re-attachment; RFC 4279): psk_identity = Kcc_ID/Kca_ID,
  * psk = Kcc/Kca. The identity selects the enrolment in the store; what it finds is only a candidate until
  * binding.c sees that the finished handshake used that PSK. */

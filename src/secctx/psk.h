@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS-PSK on the Registrar (x.y.2, x.y.3): the TLS 1.2 PSK callback and the TLS 1.3 external-PSK session callback,
  * both recording candidates for binding.c. */
 #ifndef M2M_SECCTX_PSK_H

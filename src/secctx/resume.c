@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS session resumption (x.y.4): TLS 1.2 session tickets (RFC 5077) and TLS 1.3 tickets, sealed with keys that
  * live in the store (so any Registrar on the store resumes, and a restarted one too), rotated every period and
  * accepted for one more. The binding (Registree ID, mechanism, credential ID), the Registrar certificate, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The per-connection state of a Registrar TLS context: its life tied to the SSL's, its peer address, and the
  * operations the CSE may use on it. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar side of a TLS security context, without sockets or event loops: the per-loop environment the
  * mechanism callbacks read (store, PSK cache, ticket keys, log), and the per-connection state they write
  * (candidates) and binding.c decides from (the binding). The Registrar embeds m2m_tls_conn at the start of its own

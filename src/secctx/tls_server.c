@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar's TLS context: TLS 1.2 and 1.3 only, the oneM2M suites of DESIGN.md section 2, every mechanism's
  * callbacks, and the moment the handshake completes, when binding.c decides who is speaking and one log line says
  * what the handshake did. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKI with identity token (x.y.7): tokens issued at enrolment (Step 1), presented in the registration CREATE
  * (Step 5) as `Authorization: Bearer <token>`. */
 #ifndef M2M_SECCTX_TOKEN_H

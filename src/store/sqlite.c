@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SQLite back-end of the store: WAL, synchronous=FULL (a reported write survives kill -9 and power loss),
  * secure_delete (wiped keys leave no trace in free pages), busy_timeout for the other workers' writes. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar's store: its identity, Step 1 enrolments, and the oneM2M resource tree. One interface; SQLite is
  * the embedded back-end (store/sqlite.c). A handle is used by one thread at a time: every Registrar worker opens
  * its own. Every write is committed before the call returns, so a response that reports it done never lies. */

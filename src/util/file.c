@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a small file that may hold key material: bounded, NUL-terminated, wiped on failure. */
 #include <errno.h>
 #include <openssl/crypto.h>

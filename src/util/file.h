@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef M2M_UTIL_FILE_H
 #define M2M_UTIL_FILE_H
 

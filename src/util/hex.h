@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hex encoding for key material and IDs. Decoding checks every length before writing. */
 #ifndef M2M_UTIL_HEX_H
 #define M2M_UTIL_HEX_H

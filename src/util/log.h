@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One log line at a time, timestamped, to a stdio stream: the Registrar's attachment and refusal lines. Lines stay
  * whole across threads (one fprintf per line; stdio locks the stream). Never pass key material. */
 #ifndef M2M_UTIL_LOG_H

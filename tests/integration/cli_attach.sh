@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Registree CLI end to end: initial attachment registers (Step 5), re-attachment does not (x.y.3), requests
 # carry the bound ID, the state file is private, and refusals are clear and non-zero.
 source "$M2M_SOURCE/tests/lib.sh"

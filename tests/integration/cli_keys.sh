@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Keys never on the command line (issue 7): `keyid` and `enrol psk` read a key from a file or one line of standard
 # input and give the known-answer key IDs; a literal key still works but warns exactly once; a bad key file is
 # named in the error and none of its characters are shown; keys appear neither in `enrol list` nor in the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # PKI attachment end to end with our own tools only: the lab PKI, the Registrar with its CSE-ID certificate and
 # OCSP stapling, and the Registree CLI (x.y.6 client certificate, x.y.7 identity token), with each check the
 # Registree makes refusing what it must (wrong CSE-ID, untrusted root, OCSP revoked / missing).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Issue 4, the Registree side, end to end with the CLI against the real daemon:
 #   resumption (x.y.4): PSK over TLS 1.2 and 1.3, cert, token; across a Registrar restart; an expired ticket falls
 #     back to a full handshake and is replaced; --no-resume and `resumption = no`; a revoked Registree is refused;

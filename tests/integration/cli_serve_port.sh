@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `registrar serve` refuses a HOST:PORT another process already listens on (issue 7). The workers' SO_REUSEPORT
 # sockets would otherwise let a second Registrar join the port silently and take part of the connections. The
 # first Registrar keeps serving; a restart on the same port (old connections in TIME_WAIT) still works; port 0

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `registrar serve` fails loudly when the certificate paths `registrar init --cert --key` recorded in the store
 # cannot be read (issue 7): a non-zero exit and a message naming the path, never a start with TLS-PSK only.
 source "$M2M_SOURCE/tests/lib.sh"

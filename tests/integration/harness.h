@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test harness for integration tests: a real `m2mattach registrar serve` process on 127.0.0.1 with a real
  * SQLite store in a temporary directory, and a raw TLS-PSK + HTTP/1.1 client that can say anything (including
  * what a well-behaved Registree never would). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hostile and broken input: each gets a clear oneM2M error (or, before authentication, a closed connection), the
  * Registrar keeps serving everyone else, and nothing acknowledged is lost. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Security-note rules of x.y.2 / TS-0003 7.2.1 over real TLS against the real daemon: the psk_identity selects the
  * enrolment, the connection is bound to it, and nothing else may speak on it. Each rule, positive and negative. */
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Nothing acknowledged is lost: after kill -9 of the Registrar, every resource whose CREATE returned 2001 is there
  * after restart, and the Registrees re-attach without registering again. */
 #include <signal.h>

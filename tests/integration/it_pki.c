@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKI attachment on the Registrar (x.y.6 client certificate, x.y.7 identity token) against the real daemon: every
  * check with a positive and a negative case. Certificates are made here, in C, so that validity periods and
  * chains can be exactly what each case needs. */

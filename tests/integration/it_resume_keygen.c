@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Session resumption (x.y.4) and Kcc/Kca generation (x.y.8) against the real daemon: resumption per mechanism and
  * TLS version, across a restart, with an expired ticket key, after revocation; key generation refused without
  * forward secrecy, both ends holding the same key, the lost-response case, the old key retired once the new one

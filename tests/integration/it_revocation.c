@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Live enrolment: a revoked or re-keyed Registree's next handshake fails and its open connections are closed
  * within a few seconds, while everyone else keeps working. */
 #include <signal.h>

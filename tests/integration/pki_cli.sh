@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The lab PKI end to end, checked with the real openssl CLI: root -> Registrar certificate -> device certificates
 # (self-signed and root-signed); the profile of each certificate, name constraints enforced (by the CLI and by
 # OpenSSL), private files, the public-key hash against openssl's own computation, and no silent overwrites.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Interop: curl (OpenSSL underneath, but its own TLS set-up, verification and HTTP) registers an AE over mutual TLS
 # with an enrolled device key, verifying the Registrar against the Registrar root; an unenrolled key is refused.
 source "$M2M_SOURCE/tests/lib.sh"

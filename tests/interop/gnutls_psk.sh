@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Interop: gnutls-cli (a TLS stack that shares no code with OpenSSL) registers AEs over TLS 1.2 and 1.3 PSK.
 # TLS 1.2 ECDHE-PSK-AES128-CBC-SHA256 is covered by openssl_psk.sh only: Debian 12's gnutls-cli 3.7.9 crashes
 # (SIGSEGV, client side, after the handshake) when it negotiates that suite.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Interop: the Registrar staples real OCSP responses made by `openssl ocsp` (from a file, and fetched from an
 # `openssl ocsp` responder on 127.0.0.1), and `openssl s_client -status` sees them.
 source "$M2M_SOURCE/tests/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Interop: the openssl CLI (an independent TLS-PSK client) registers AEs by sending raw HTTP over TLS 1.2 and 1.3.
 source "$M2M_SOURCE/tests/lib.sh"
 start_registrar

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Interop: `openssl s_client -sess_out` then `-sess_in` resumes against the Registrar (TLS 1.2 and 1.3 tickets,
 # PSK and client certificate), the binding comes back from the ticket, and the Registrar counts it as resumed.
 source "$M2M_SOURCE/tests/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Regression (found in development): a TLS 1.3 client names an enrolled Registree's psk_identity (a key ID, which
 # is not secret) without holding its key, and offers only TLS_AES_256_GCM_SHA384, a suite the SHA-256 external PSK
 # cannot be used with. OpenSSL used to ask the PSK callback, ignore the PSK and complete a certificate handshake,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Issue 7, against the real daemon with the attacker's tools: `openssl s_client -sess_in` replays session tickets
 # an eavesdropper saw (tickets travel in clear), edited with tests/tools/sess_edit.c (secret zeroed, version or
 # suite claimed otherwise). Before the fix, a ticket OpenSSL decrypted but did not resume bound the connection to

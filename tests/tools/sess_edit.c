@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An attacker's tool for the tests: edits a TLS session file written by `openssl s_client -sess_out` the way an
  * eavesdropper could, who saw the ticket (sent in clear) but not the session's secret, before replaying it with
  * `-sess_in`. The ticket bytes are never changed (they are sealed by the Registrar); only what the client side

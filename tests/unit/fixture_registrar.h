@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree API against a scripted Registrar in a thread of the test process (fixture_tls_server.h): its canned
  * oneM2M-over-HTTP answers, and the Registree sessions the tests open against it. Header-only (static inline).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A real TLS peer for the client tests: `openssl s_server` in a child process, on 127.0.0.1 with an ephemeral port
  * (-accept 127.0.0.1:0). The port is read from the "ACCEPT 127.0.0.1:PORT" line s_server prints once it listens: no
  * port guessing, no race. Header-only (static inline).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A TLS server in a thread of the test process, for tests that script the peer with OpenSSL directly (a fake
  * Registrar, a resumption peer). Header-only (static inline).
  *

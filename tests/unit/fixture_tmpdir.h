@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Throw-away directories and whole-file reads for the unit tests. Header-only: every function is static inline, so
  * a test program that uses only some of them builds without unused-function warnings. */
 #ifndef M2M_TEST_FIXTURE_TMPDIR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A throw-away PKI for the certificate tests (x.y.6 / x.y.7), made with the real openssl CLI where it can (P-256
  * everywhere) and with a few lines of libcrypto where the CLI cannot (an OCSP response that is already stale, one
  * that is not "successful"). Header-only (static inline): each test program that includes it gets its own copy.

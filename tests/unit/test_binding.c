@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The binding decision (secctx/binding.c), driven through real OpenSSL handshakes in memory (BIO pairs): the
  * Registrar's own SSL_CTX and callbacks against a scripted client, a real SQLite store with enrolments, no sockets,
  * no daemon. Covers every mechanism, the candidate/outcome combinations, and the ticket and PSK-identity attacks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CSE's decisions, driven in-process with a real SQLite store: registration (Step 5) and originator binding
  * for every rule, each with a positive and a negative case. The daemon-level tests repeat the key ones over TLS. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attachment-details INI parsing: the good files give the right fields, and every bad one is refused with a message
  * that names the file, the line and the key. The PKI keys (root-cert, ocsp-responder-cert, cert-file, chain-file,
  * token, token-file) are read from certificates made by pki_fixture.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hex decoding of key material (src/util/hex.c): every digit and case, the length checks, and errors that say
  * where a bad character is but never show it or any other character of the key. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The client half of the HTTP binding: exact request bytes, and a response parser that gives the same answer
  * whatever the split of its input, enforces its caps and refuses malformed responses. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The server half of the HTTP binding: request mapping, every refusal it makes, and status-code mapping. */
 #include <setjmp.h>
 #include <stdarg.h>

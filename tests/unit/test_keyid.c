@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Known-answer tests for seed clause a.b against ../shared/vectors/key-id.txt, plus hex and secret helpers. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The public-key identifier of x.y.6: SHA-256 of the DER SubjectPublicKeyInfo. A known answer computed with the
  * openssl CLI, the in-process definition, every file form of one key giving one hash, and every refusal naming
  * the file at fault. */

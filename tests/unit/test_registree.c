@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree API against a scripted Registrar in a thread of this process (TLS-PSK with OpenSSL, canned HTTP
  * answers): Step 5 happens once and is recorded; re-attachment skips it; a refusal names the RSC and the reason;
  * keep-alive connections are reused, Connection: close and idle closes lead to a new connection; a response to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree API with the PKI mechanisms against a scripted Registrar in a thread of this process: TLS with the
  * Registrar certificate of pki_fixture.h, asking every client for a certificate (as the real Registrar does on its
  * one port), canned HTTP answers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree state file: round trip, atomic replacement with mode 0600, and clear errors for damaged files. */
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TLS-PSK client against a real peer, `openssl s_server -nocert -psk`: the handshake succeeds with the right
  * key and fails with a wrong key, for TLS 1.2 and TLS 1.3, or with a wrong identity (TLS 1.3 only: s_server merely
  * warns about an unexpected TLS 1.2 identity, so that check belongs to the Registrar's tests); a refused or silent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TLS client in certificate mode (x.y.6 / x.y.7 Step 4) against a real peer, `openssl s_server` with
  * certificates and OCSP responses made by the openssl CLI (pki_fixture.h). Every check of the Registrar has a
  * positive and a negative case: the chain must verify to the configured root (an untrusted root, a missing

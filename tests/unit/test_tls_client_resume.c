@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The TLS client's part of x.y.4 and x.y.8 against an OpenSSL server in a thread of this process: sessions are
  * kept (TLS 1.3 tickets arrive after the handshake and are awaited without eating application data), offered and
  * resumed, and "resumed" means the offered session was used: in TLS 1.3 OpenSSL reports SSL_session_reused() for
