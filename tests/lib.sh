@@ -27,6 +27,7 @@ pass() { echo "ok: $*"; }
 # start_registrar [extra serve args...]
 start_registrar() {
   [ -f "$DB" ] || "$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
+  : >"$WORK/serve.out" # exists before the background job opens it: the loop below reads it at once
   "$M2M_BIN" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 2 "$@" >"$WORK/serve.out" 2>>"$LOG" &
   REG_PID=$!
   for _ in $(seq 1 100); do

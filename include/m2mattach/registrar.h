@@ -56,6 +56,13 @@ int m2m_registrar_config_set_ticket_period(m2m_registrar_config *cfg, long long 
 int m2m_registrar_config_set_rekey_grace(m2m_registrar_config *cfg, long long seconds, m2m_err *err);
 /* The admin listener serving /metrics: "PORT" (on 127.0.0.1) or "HOST:PORT"; port 0 picks one. Off by default. */
 int m2m_registrar_config_set_admin(m2m_registrar_config *cfg, const char *host_port, m2m_err *err);
+/* Admission control. max_connections: open connections in all (0 = the descriptor limit, raised to its hard limit
+ * at start, less a reserve); max_per_address: from one source address (0 = no limit, -1 = the default 1024: raise
+ * it for devices behind carrier-grade NAT); preauth_max: connections not yet bound to a Registree, in all (0 = the
+ * default 1024; when full, the one waiting longest is dropped); preauth_max_bytes: request bytes those may hold
+ * buffered, in all (0 = the default 16 MiB). */
+int m2m_registrar_config_set_limits(m2m_registrar_config *cfg, int max_connections, int max_per_address,
+                                    int preauth_max, long long preauth_max_bytes, m2m_err *err);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 

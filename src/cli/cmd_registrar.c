@@ -18,7 +18,9 @@ static void registrar_usage(FILE *out)
             "                                 [--cert PEM --key PEM [--chain PEM]]\n"
             "                                 [--ocsp-response DER | --ocsp-url http://HOST:PORT/] [--ocsp-issuer PEM]\n"
             "                                 [--ticket-key-period DURATION] [--rekey-grace DURATION]\n"
-            "                                 [--admin [HOST:]PORT] [--handshake-timeout S] [--idle-timeout S] [--quiet]\n\n"
+            "                                 [--admin [HOST:]PORT] [--handshake-timeout S] [--idle-timeout S] [--quiet]\n"
+            "                                 [--max-connections N] [--max-per-address N] [--preauth-max N]\n"
+            "                                 [--preauth-max-bytes SIZE]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
             "       existing file.\n"
@@ -33,7 +35,13 @@ static void registrar_usage(FILE *out)
             "       every --ticket-key-period (default 12h) and accepted for one more period. Key generation (x.y.8):\n"
             "       a generated key replaces the previous one when first used, or after --rekey-grace (default 7d).\n"
             "       --admin serves /metrics (Prometheus text) on HOST:PORT (a bare PORT means 127.0.0.1).\n"
-            "       DURATION: seconds, or a number with s, m, h or d.\n");
+            "       Limits: the descriptor limit is raised to its hard limit at start; --max-connections (default:\n"
+            "       that limit less a reserve) caps open connections, --max-per-address (default 1024, 0 = none;\n"
+            "       raise it for devices behind carrier-grade NAT) those from one address. Connections not yet\n"
+            "       bound to a Registree share a pre-authentication budget: --preauth-max (default 1024) at once\n"
+            "       and --preauth-max-bytes (default 16M) of buffered request bytes; when it is full the one that\n"
+            "       waited longest is dropped. An unbound context may send 4 KiB of headers and 4 KiB of body.\n"
+            "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
 }
 
 static int parse_int(const char *s, const char *opt, int *out)
@@ -67,6 +75,28 @@ static int parse_duration(const char *s, const char *opt, long long *out)
     return 0;
 bad:
     fprintf(stderr, "m2mattach registrar: %s '%s' is not a duration like 90, 30m, 12h or 7d\n", opt, s);
+    return -1;
+}
+
+static int parse_size(const char *s, const char *opt, long long *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10), mult = 1;
+    if (end == s || v < 0 || (*end != '\0' && end[1] != '\0'))
+        goto bad;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': mult = 1024; break;
+    case 'M': mult = 1024 * 1024; break;
+    case 'G': mult = 1024LL * 1024 * 1024; break;
+    default: goto bad;
+    }
+    if (v > (1LL << 40) / mult)
+        goto bad;
+    *out = v * mult;
+    return 0;
+bad:
+    fprintf(stderr, "m2mattach registrar: %s '%s' is not a size like 65536, 64k, 16M or 1G\n", opt, s);
     return -1;
 }
 
@@ -124,6 +154,10 @@ static int registrar_serve(int argc, char **argv)
                                          {"ticket-key-period", required_argument, NULL, 'P'},
                                          {"rekey-grace", required_argument, NULL, 'G'},
                                          {"admin", required_argument, NULL, 'A'},
+                                         {"max-connections", required_argument, NULL, 'M'},
+                                         {"max-per-address", required_argument, NULL, 'N'},
+                                         {"preauth-max", required_argument, NULL, 'B'},
+                                         {"preauth-max-bytes", required_argument, NULL, 'Y'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
@@ -131,7 +165,8 @@ static int registrar_serve(int argc, char **argv)
     m2m_err err = {0};
     const char *cert = NULL, *key = NULL, *chain = NULL, *ocsp_file = NULL, *ocsp_url = NULL, *ocsp_issuer = NULL;
     sigset_t set;
-    int c, n, sig = 0, rc = 2;
+    int c, n, sig = 0, rc = 2, max_conn = 0, max_addr = -1, preauth = 0;
+    long long preauth_bytes = 0;
 
     if (cfg == NULL)
         return 1;
@@ -167,6 +202,10 @@ static int registrar_serve(int argc, char **argv)
             break;
         }
         case 'A': bad = m2m_registrar_config_set_admin(cfg, optarg, &err); break;
+        case 'M': bad = parse_int(optarg, "--max-connections", &max_conn); break;
+        case 'N': bad = parse_int(optarg, "--max-per-address", &max_addr); break;
+        case 'B': bad = parse_int(optarg, "--preauth-max", &preauth); break;
+        case 'Y': bad = parse_size(optarg, "--preauth-max-bytes", &preauth_bytes); break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }
@@ -180,7 +219,8 @@ static int registrar_serve(int argc, char **argv)
         registrar_usage(stderr);
         goto done;
     }
-    if ((cert != NULL && m2m_registrar_config_set_cert(cfg, cert, key, chain, &err) != 0) ||
+    if (m2m_registrar_config_set_limits(cfg, max_conn, max_addr, preauth, preauth_bytes, &err) != 0 ||
+        (cert != NULL && m2m_registrar_config_set_cert(cfg, cert, key, chain, &err) != 0) ||
         ((ocsp_file != NULL || ocsp_url != NULL || ocsp_issuer != NULL) &&
          m2m_registrar_config_set_ocsp(cfg, ocsp_file, ocsp_url, ocsp_issuer, &err) != 0)) {
         fprintf(stderr, "m2mattach registrar serve: %s\n", err.msg);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registrar/limits.h"
 #include "registrar/server.h"
 
 struct m2m_admin {
@@ -40,6 +41,15 @@ void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
     EMIT("# HELP m2m_handshakes_unbound_total Handshakes that completed without proving a Registree credential "
          "(server-authenticated contexts, e.g. before a token registration).\n"
          "# TYPE m2m_handshakes_unbound_total counter\nm2m_handshakes_unbound_total %llu\n", load(&m->tls.unbound));
+    EMIT("# HELP m2m_connections_refused_total Connections refused or dropped by a limit (registrar/limits.c).\n"
+         "# TYPE m2m_connections_refused_total counter\n");
+    for (int i = 0; i < M2M_LIMIT_COUNT; i++)
+        EMIT("m2m_connections_refused_total{reason=\"%s\"} %llu\n", m2m_limit_name(i), load(&m->conn_refused[i]));
+    EMIT("# HELP m2m_accept_errors_total accept() failures, e.g. out of descriptors.\n"
+         "# TYPE m2m_accept_errors_total counter\nm2m_accept_errors_total %llu\n", load(&m->accept_errors));
+    EMIT("# HELP m2m_preauth_connections Open connections not bound to a Registree.\n"
+         "# TYPE m2m_preauth_connections gauge\nm2m_preauth_connections %lld\n",
+         (long long)__atomic_load_n(&m->preauth_connections, __ATOMIC_RELAXED));
     EMIT("# HELP m2m_requests_total oneM2M requests handled.\n# TYPE m2m_requests_total counter\n"
          "m2m_requests_total %llu\n", load(&m->requests));
     EMIT("# HELP m2m_keys_generated_total Kcc/Kca generated over a session (x.y.8).\n"

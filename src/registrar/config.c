@@ -19,6 +19,7 @@ m2m_registrar_config *m2m_registrar_config_new(void)
     cfg->log = stderr;
     cfg->ticket_period = 12 * 3600;
     cfg->rekey_grace = 7 * 86400;
+    cfg->max_per_address = -1; /* limits.c: the default */
     return cfg;
 }
 
@@ -170,5 +171,24 @@ int m2m_registrar_config_set_admin(m2m_registrar_config *cfg, const char *host_p
         return m2m_fail(err, M2M_E_ARG, "--admin: expected PORT or HOST:PORT");
     snprintf(cfg->admin_host, sizeof cfg->admin_host, "%s", probe.host);
     snprintf(cfg->admin_port, sizeof cfg->admin_port, "%s", probe.port);
+    return 0;
+}
+
+int m2m_registrar_config_set_limits(m2m_registrar_config *cfg, int max_connections, int max_per_address,
+                                    int preauth_max, long long preauth_max_bytes, m2m_err *err)
+{
+    if (max_connections < 0 || max_connections > 1 << 24)
+        return m2m_fail(err, M2M_E_ARG, "--max-connections %d is not in 0..16777216 (0 = from the descriptor limit)",
+                        max_connections);
+    if (max_per_address < -1 || max_per_address > 1 << 24)
+        return m2m_fail(err, M2M_E_ARG, "--max-per-address %d is not in 0..16777216 (0 = no limit)", max_per_address);
+    if (preauth_max < 0 || preauth_max > 1 << 24)
+        return m2m_fail(err, M2M_E_ARG, "--preauth-max %d is not in 0..16777216 (0 = the default)", preauth_max);
+    if (preauth_max_bytes < 0)
+        return m2m_fail(err, M2M_E_ARG, "--preauth-max-bytes must not be negative");
+    cfg->max_connections = max_connections;
+    cfg->max_per_address = max_per_address;
+    cfg->preauth_max = preauth_max;
+    cfg->preauth_max_bytes = preauth_max_bytes;
     return 0;
 }

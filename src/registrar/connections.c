@@ -7,12 +7,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "registrar/limits.h"
 #include "registrar/server.h"
 
 /* Runs on the worker thread that frees the SSL: unlink from that worker's list. */
 static void conn_unlink(m2m_tls_conn *tc)
 {
     conn *c = (conn *)tc;
+    m2m_limits_release(c);
     if (c->prev)
         c->prev->next = c->next;
     else if (c->w && c->w->conns == c)
@@ -21,6 +23,14 @@ static void conn_unlink(m2m_tls_conn *tc)
         c->next->prev = c->prev;
     if (c->w != NULL)
         __atomic_sub_fetch(&c->w->reg->metrics.open_connections, 1, __ATOMIC_RELAXED);
+}
+
+/* The handshake completed: a bound connection leaves the pre-authentication budget and may send full-size
+ * requests; an unbound one keeps the small limits until a token binds it. */
+static void conn_established(m2m_tls_conn *tc)
+{
+    if (tc->peer.registree_id[0] != '\0')
+        m2m_limits_bound((conn *)tc);
 }
 
 struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
@@ -50,6 +60,8 @@ struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
     /* A TLS alert is a normal end for an attacker's connection: do not let it look like a clean EOF. */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     c->bev = bev;
+    c->tls.on_established = conn_established;
+    m2m_limits_admit_later(c);
     return bev;
 }
 
@@ -59,6 +71,7 @@ void m2m_conn_close(conn *c, const char *why)
     if (c->closing)
         return;
     c->closing = 1;
+    m2m_limits_release(c);
     if (why != NULL)
         m2m_log(c->w->reg, "close registree=%s peer=%s reason=%s",
                 c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c->tls.addr, why);
@@ -99,6 +112,7 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     }
     /* The PSK cache (psk.c) looks at the store's log on every hit; this is its once-a-second backstop. */
     m2m_psk_cache_check(&w->tls);
+    m2m_limits_tick(w);
     for (conn *c = w->conns; c != NULL; c = c->next) {
         m2m_tls_conn_fill_addr(&c->tls);
         if (c->closing)

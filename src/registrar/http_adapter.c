@@ -9,6 +9,7 @@
 
 #include "binding/http_server.h"
 #include "onem2m/status.h"
+#include "registrar/limits.h"
 #include "registrar/server.h"
 
 static const char *method_name(enum evhttp_cmd_type t)
@@ -125,6 +126,7 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
             if (SSL_version(c->tls.ssl) == TLS1_3_VERSION)
                 SSL_new_session_ticket(c->tls.ssl);
             __atomic_add_fetch(&w->reg->metrics.tls.full[M2M_MECH_TOKEN], 1, __ATOMIC_RELAXED);
+            m2m_limits_bound(c);
             m2m_log(w->reg, "attach mechanism=%s registree=%s key_id=%.16s... peer=%s result=ok handshake=%s "
                     "version=%s cipher=%s ms=%.2f", c->tls.peer.mechanism, c->tls.peer.registree_id,
                     c->tls.peer.key_id, c->tls.addr, c->tls.reused ? "resumed" : "full",

@@ -12,11 +12,9 @@
 #include <unistd.h>
 
 #include "registrar/listen_guard.h"
+#include "registrar/limits.h"
 #include "registrar/server.h"
 
-/* Limits before and after authentication (DESIGN.md section 3). */
-#define MAX_HEADERS_SIZE (16 * 1024)
-#define MAX_BODY_SIZE (1024 * 1024)
 
 /* Records a certificate path for `serve`, absolute so serve may run from anywhere. */
 static int record_path(m2m_store *st, const char *key, const char *path, m2m_err *err)
@@ -60,6 +58,7 @@ int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    m2m_limits_enter_worker(w);
     event_base_dispatch(w->base);
     return NULL;
 }
@@ -68,6 +67,7 @@ static void worker_free(struct worker *w)
 {
     if (w->tick)
         event_free(w->tick);
+    m2m_limits_worker_free(w);
     if (w->http)
         evhttp_free(w->http); /* frees its listener and every open connection */
     else if (w->listener)
@@ -128,8 +128,11 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
         return m2m_fail(err, M2M_E_IO, "cannot attach HTTP to the listener");
     evhttp_set_bevcb(w->http, m2m_conn_new, w);
     evhttp_set_gencb(w->http, m2m_http_handle, w);
-    evhttp_set_max_headers_size(w->http, MAX_HEADERS_SIZE);
-    evhttp_set_max_body_size(w->http, MAX_BODY_SIZE);
+    /* Every connection starts with the small limits of an unbound context (limits.h); binding raises them. */
+    evhttp_set_max_headers_size(w->http, M2M_PREAUTH_MAX_HEADERS);
+    evhttp_set_max_body_size(w->http, M2M_PREAUTH_MAX_BODY);
+    if (m2m_limits_worker_init(w, err) != 0)
+        return -1;
     evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
     /* Ticket keys exist before the first handshake: worker 0 creates them if the store has none. */
@@ -260,7 +263,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     if (reg->nworkers < 1)
         reg->nworkers = 1;
     reg->workers = calloc((size_t)reg->nworkers, sizeof *reg->workers);
-    if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0)
+    if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0 || m2m_limits_init(reg, err) != 0)
         goto fail;
     tls.cert = reg->cfg.cert;
     tls.key = reg->cfg.key;
@@ -319,6 +322,7 @@ fail:
     free(reg->workers);
     SSL_CTX_free(reg->ctx);
     m2m_stapler_free(reg->stapler);
+    m2m_limits_free(reg);
     free(reg);
     return NULL;
 }
@@ -348,5 +352,6 @@ void m2m_registrar_stop(m2m_registrar *reg)
     free(reg->workers);
     m2m_stapler_free(reg->stapler);
     SSL_CTX_free(reg->ctx);
+    m2m_limits_free(reg);
     free(reg);
 }

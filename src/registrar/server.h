@@ -39,6 +39,10 @@ struct m2m_registrar_config {
     int64_t rekey_grace;      /* seconds a generated key may stay unused before the old one is retired */
     char admin_host[256];     /* admin listener (/metrics); "" = off */
     char admin_port[16];
+    int max_connections;      /* open connections in all; 0 = from the descriptor limit */
+    int max_per_address;      /* open connections from one source address; 0 = no limit */
+    int preauth_max;          /* connections not yet bound to a Registree, in all */
+    long long preauth_max_bytes; /* request bytes those may hold buffered, in all */
 };
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */
@@ -47,6 +51,9 @@ typedef struct m2m_metrics {
     unsigned long long requests;
     unsigned long long keys_generated;
     long long open_connections;
+    long long preauth_connections;        /* open and not bound to a Registree */
+    unsigned long long conn_refused[4];   /* registrar/limits.c: by M2M_LIMIT_* reason */
+    unsigned long long accept_errors;     /* accept() failures (descriptor exhaustion and others) */
 } m2m_metrics;
 
 struct worker;
@@ -58,6 +65,10 @@ typedef struct conn {
     struct worker *w;
     struct bufferevent *bev;
     int closing;
+    int admitted;         /* registrar/limits.c: counted against its address (addr_key set) */
+    int preauth;          /* counted in the pre-authentication budget */
+    unsigned char addr_key[17]; /* family + address, without the port */
+    struct conn *admit_next; /* waiting for the admission check */
     struct conn *prev, *next;
 } conn;
 
@@ -76,6 +87,10 @@ struct worker {
     int64_t enrol_gen;
     unsigned ticks;
     m2m_tls_env tls;      /* what this worker's handshakes read: store, PSK cache, ticket keys; wiped with it */
+    struct event *admit_ev;  /* registrar/limits.c: runs the admission check of new connections */
+    conn *admit_queue;
+    struct event *resume_accept_ev; /* re-enables the listener after descriptor exhaustion */
+    int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
 };
 
 struct m2m_registrar {
@@ -87,6 +102,11 @@ struct m2m_registrar {
     struct m2m_stapler *stapler;
     m2m_metrics metrics;
     struct m2m_admin *admin;
+    struct m2m_addr_table *addrs; /* registrar/limits.c: connections per source address */
+    int fd_limit;                 /* RLIMIT_NOFILE after start-up */
+    long long warn_at[8];         /* rate limit of the limits' warnings (monotonic seconds), by reason */
+    unsigned long long warn_skipped[8];
+    long long conn_peak;          /* open connections at the last memory trim (worker 0) */
 };
 
 /* registrar/admin.c: the admin listener with /metrics (Prometheus text format). */

@@ -122,6 +122,7 @@ struct m2m_tls_conn {
     struct timespec t0;  /* accepted */
     size_t size;         /* of the whole allocation (the owner's struct) */
     void (*on_free)(m2m_tls_conn *tc); /* the owner's clean-up, called when OpenSSL frees the SSL */
+    void (*on_established)(m2m_tls_conn *tc); /* the owner's, after the binding was decided; may be NULL */
 };
 
 /* Allocates size (>= sizeof(m2m_tls_conn)) zeroed bytes, the owner's struct starting with an m2m_tls_conn, and

@@ -52,6 +52,8 @@ static void established(m2m_tls_conn *tc)
 
     if (m2m_bind_decide(tc, NULL) < 0)
         return;
+    if (tc->on_established != NULL)
+        tc->on_established(tc);
     kind = tc->proof == M2M_PROOF_RESUMED ? "resumed" : "full";
     if (tc->peer.registree_id[0] != '\0') {
         int mech = m2m_mech_index(tc->peer.mechanism);
