@@ -22,10 +22,11 @@ extern "C" {
 typedef struct m2m_registrar_config m2m_registrar_config;
 typedef struct m2m_registrar m2m_registrar;
 
-/* Creates the store with the Registrar's identity (fails if the file exists). cse_id starts with '/'. cert, key and
+/* Creates the store with the Registrar's identity (fails if the file exists). cse_id starts with '/'; sp_id is the
+ * Service Provider's domain used in absolute addresses //SP-ID/CSE-ID/... (NULL = "m2m.localhost"). cert, key and
  * chain (each may be NULL) are recorded as absolute paths for `serve` to use. */
-int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, const char *cert,
-                             const char *key, const char *chain, m2m_err *err);
+int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, const char *sp_id,
+                             const char *cert, const char *key, const char *chain, m2m_err *err);
 
 m2m_registrar_config *m2m_registrar_config_new(void);
 void m2m_registrar_config_free(m2m_registrar_config *cfg);
@@ -63,6 +64,10 @@ int m2m_registrar_config_set_admin(m2m_registrar_config *cfg, const char *host_p
  * buffered, in all (0 = the default 16 MiB). */
 int m2m_registrar_config_set_limits(m2m_registrar_config *cfg, int max_connections, int max_per_address,
                                     int preauth_max, long long preauth_max_bytes, m2m_err *err);
+/* Per-Registree limits: resources it may own and bytes they may hold (0 = no limit; defaults 10000 and 64 MiB),
+ * requests a second on average with bursts of twice that (0 = no limit; default 100). Over a limit: 4005. */
+int m2m_registrar_config_set_quota(m2m_registrar_config *cfg, long long max_resources, long long max_bytes,
+                                   int requests_per_s, m2m_err *err);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 

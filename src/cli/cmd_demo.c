@@ -456,7 +456,7 @@ int cmd_demo(int argc, char **argv)
     d.registrar_log = fopen(d.log, "w");
     cfg = m2m_registrar_config_new();
     if (d.registrar_log == NULL || cfg == NULL ||
-        m2m_registrar_init_store(d.db, "/in-cse", "cse-base", NULL, NULL, NULL, &err) != 0 ||
+        m2m_registrar_init_store(d.db, "/in-cse", "cse-base", NULL, NULL, NULL, NULL, &err) != 0 ||
         m2m_registrar_config_set_db(cfg, d.db, &err) != 0 ||
         m2m_registrar_config_set_https(cfg, "127.0.0.1:0", &err) != 0 ||
         m2m_registrar_config_set_threads(cfg, 2, &err) != 0 ||

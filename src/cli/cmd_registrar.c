@@ -13,17 +13,20 @@
 static void registrar_usage(FILE *out)
 {
     fprintf(out,
-            "usage: m2mattach registrar init --db FILE --cse-id ID --cse-name NAME [--cert PEM --key PEM [--chain PEM]]\n"
+            "usage: m2mattach registrar init --db FILE --cse-id ID --cse-name NAME [--sp-id DOMAIN]\n"
+            "                                [--cert PEM --key PEM [--chain PEM]]\n"
             "       m2mattach registrar serve --db FILE [--https HOST:PORT] [--threads N]\n"
             "                                 [--cert PEM --key PEM [--chain PEM]]\n"
             "                                 [--ocsp-response DER | --ocsp-url http://HOST:PORT/] [--ocsp-issuer PEM]\n"
             "                                 [--ticket-key-period DURATION] [--rekey-grace DURATION]\n"
             "                                 [--admin [HOST:]PORT] [--handshake-timeout S] [--idle-timeout S] [--quiet]\n"
             "                                 [--max-connections N] [--max-per-address N] [--preauth-max N]\n"
-            "                                 [--preauth-max-bytes SIZE]\n\n"
+            "                                 [--preauth-max-bytes SIZE] [--max-resources N] [--max-bytes SIZE]\n"
+            "                                 [--max-request-rate N]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
-            "       existing file.\n"
+            "       existing file. --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/...\n"
+            "       (default m2m.localhost); addresses naming another SP-ID answer 4004.\n"
             "serve  serves the oneM2M HTTP binding over TLS (default --https 127.0.0.1:8443, one worker per core):\n"
             "       TLS-PSK always; with a certificate (subjectAltName DNS = the CSE's domain, URI = its CSE-ID) also\n"
             "       client-certificate and identity-token attachment on the same port. --ocsp-response staples a\n"
@@ -41,6 +44,8 @@ static void registrar_usage(FILE *out)
             "       bound to a Registree share a pre-authentication budget: --preauth-max (default 1024) at once\n"
             "       and --preauth-max-bytes (default 16M) of buffered request bytes; when it is full the one that\n"
             "       waited longest is dropped. An unbound context may send 4 KiB of headers and 4 KiB of body.\n"
+            "       Per Registree: --max-resources (default 10000), --max-bytes of stored attributes (default 64M),\n"
+            "       --max-request-rate a second, bursts of twice that (default 100); 0 = no limit; over: 4005.\n"
             "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
 }
 
@@ -108,9 +113,10 @@ static int registrar_init(int argc, char **argv)
                                          {"cert", required_argument, NULL, 'c'},
                                          {"key", required_argument, NULL, 'k'},
                                          {"chain", required_argument, NULL, 'C'},
+                                         {"sp-id", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *db = NULL, *id = NULL, *name = NULL, *cert = NULL, *key = NULL, *chain = NULL;
+    const char *db = NULL, *id = NULL, *name = NULL, *cert = NULL, *key = NULL, *chain = NULL, *sp = NULL;
     m2m_err err = {0};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -121,6 +127,7 @@ static int registrar_init(int argc, char **argv)
         case 'c': cert = optarg; break;
         case 'k': key = optarg; break;
         case 'C': chain = optarg; break;
+        case 'S': sp = optarg; break;
         case 'h': registrar_usage(stdout); return 0;
         default: registrar_usage(stderr); return 2;
         }
@@ -129,7 +136,7 @@ static int registrar_init(int argc, char **argv)
         fprintf(stderr, "m2mattach registrar init: --db, --cse-id and --cse-name are required\n");
         return 2;
     }
-    if (m2m_registrar_init_store(db, id, name, cert, key, chain, &err) != 0) {
+    if (m2m_registrar_init_store(db, id, name, sp, cert, key, chain, &err) != 0) {
         fprintf(stderr, "m2mattach registrar init: %s\n", err.msg);
         return 1;
     }
@@ -158,6 +165,9 @@ static int registrar_serve(int argc, char **argv)
                                          {"max-per-address", required_argument, NULL, 'N'},
                                          {"preauth-max", required_argument, NULL, 'B'},
                                          {"preauth-max-bytes", required_argument, NULL, 'Y'},
+                                         {"max-resources", required_argument, NULL, 'R'},
+                                         {"max-bytes", required_argument, NULL, 'Z'},
+                                         {"max-request-rate", required_argument, NULL, 'Q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
@@ -166,7 +176,8 @@ static int registrar_serve(int argc, char **argv)
     const char *cert = NULL, *key = NULL, *chain = NULL, *ocsp_file = NULL, *ocsp_url = NULL, *ocsp_issuer = NULL;
     sigset_t set;
     int c, n, sig = 0, rc = 2, max_conn = 0, max_addr = -1, preauth = 0;
-    long long preauth_bytes = 0;
+    long long preauth_bytes = 0, max_bytes = 64LL * 1024 * 1024;
+    int max_res = 10000, max_rate = 100;
 
     if (cfg == NULL)
         return 1;
@@ -206,6 +217,9 @@ static int registrar_serve(int argc, char **argv)
         case 'N': bad = parse_int(optarg, "--max-per-address", &max_addr); break;
         case 'B': bad = parse_int(optarg, "--preauth-max", &preauth); break;
         case 'Y': bad = parse_size(optarg, "--preauth-max-bytes", &preauth_bytes); break;
+        case 'R': bad = parse_int(optarg, "--max-resources", &max_res); break;
+        case 'Z': bad = parse_size(optarg, "--max-bytes", &max_bytes); break;
+        case 'Q': bad = parse_int(optarg, "--max-request-rate", &max_rate); break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }
@@ -220,6 +234,7 @@ static int registrar_serve(int argc, char **argv)
         goto done;
     }
     if (m2m_registrar_config_set_limits(cfg, max_conn, max_addr, preauth, preauth_bytes, &err) != 0 ||
+        m2m_registrar_config_set_quota(cfg, max_res, max_bytes, max_rate, &err) != 0 ||
         (cert != NULL && m2m_registrar_config_set_cert(cfg, cert, key, chain, &err) != 0) ||
         ((ocsp_file != NULL || ocsp_url != NULL || ocsp_issuer != NULL) &&
          m2m_registrar_config_set_ocsp(cfg, ocsp_file, ocsp_url, ocsp_issuer, &err) != 0)) {

@@ -29,6 +29,7 @@ static const struct rsc_row ROWS[] = {
     {5000, "INTERNAL_SERVER_ERROR", 500, 500},
     {5001, "NOT_IMPLEMENTED", 501, 501},
     {5106, "ALREADY_EXISTS", 409, 400},
+    {5207, "NOT_ACCEPTABLE", 406, 406},
 };
 
 static const struct rsc_row *find(int rsc)
@@ -66,6 +67,7 @@ const char *m2m_http_reason(int s)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";

@@ -45,6 +45,8 @@ void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
          "# TYPE m2m_connections_refused_total counter\n");
     for (int i = 0; i < M2M_LIMIT_COUNT; i++)
         EMIT("m2m_connections_refused_total{reason=\"%s\"} %llu\n", m2m_limit_name(i), load(&m->conn_refused[i]));
+    EMIT("# HELP m2m_quota_refused_total Requests refused by a per-Registree limit (resources, bytes, rate).\n"
+         "# TYPE m2m_quota_refused_total counter\nm2m_quota_refused_total %llu\n", load(&reg->quota.refused));
     EMIT("# HELP m2m_accept_errors_total accept() failures, e.g. out of descriptors.\n"
          "# TYPE m2m_accept_errors_total counter\nm2m_accept_errors_total %llu\n", load(&m->accept_errors));
     EMIT("# HELP m2m_preauth_connections Open connections not bound to a Registree.\n"

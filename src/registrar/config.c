@@ -20,6 +20,9 @@ m2m_registrar_config *m2m_registrar_config_new(void)
     cfg->ticket_period = 12 * 3600;
     cfg->rekey_grace = 7 * 86400;
     cfg->max_per_address = -1; /* limits.c: the default */
+    cfg->max_resources = 10000;
+    cfg->max_bytes = 64LL * 1024 * 1024;
+    cfg->max_request_rate = 100;
     return cfg;
 }
 
@@ -190,5 +193,16 @@ int m2m_registrar_config_set_limits(m2m_registrar_config *cfg, int max_connectio
     cfg->max_per_address = max_per_address;
     cfg->preauth_max = preauth_max;
     cfg->preauth_max_bytes = preauth_max_bytes;
+    return 0;
+}
+
+int m2m_registrar_config_set_quota(m2m_registrar_config *cfg, long long max_resources, long long max_bytes,
+                                   int requests_per_s, m2m_err *err)
+{
+    if (max_resources < 0 || max_bytes < 0 || requests_per_s < 0)
+        return m2m_fail(err, M2M_E_ARG, "quota limits must not be negative (0 = no limit)");
+    cfg->max_resources = max_resources;
+    cfg->max_bytes = max_bytes;
+    cfg->max_request_rate = requests_per_s;
     return 0;
 }

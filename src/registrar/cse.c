@@ -12,17 +12,24 @@ int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err)
 {
     memset(cse, 0, sizeof *cse);
     cse->st = st;
-    return m2m_store_get_identity(st, cse->cse_id, cse->cse_name, err);
+    if (m2m_store_get_identity(st, cse->cse_id, cse->cse_name, err) != 0 ||
+        m2m_store_get_meta(st, "sp_id", cse->sp_id, sizeof cse->sp_id, err) != 0)
+        return -1;
+    if (cse->sp_id[0] == '\0')
+        snprintf(cse->sp_id, sizeof cse->sp_id, "%s", M2M_DEFAULT_SP_ID);
+    return 0;
 }
 
 /* To -> the CSE-relative part, or NULL when it names another CSE (no forwarding here). */
 static const char *cse_relative(const m2m_cse *cse, const char *to)
 {
     size_t n = strlen(cse->cse_id);
-    if (to[0] == '/' && to[1] == '/') {       /* absolute: //sp-fqdn/cse-id/... -> drop the SP-ID */
-        to = strchr(to + 2, '/');
-        if (to == NULL)
-            return NULL;
+    if (to[0] == '/' && to[1] == '/') {       /* absolute: //sp-fqdn/cse-id/... -> ours only, then SP-relative */
+        const char *slash = strchr(to + 2, '/');
+        size_t sp = strlen(cse->sp_id);
+        if (slash == NULL || (size_t)(slash - (to + 2)) != sp || strncmp(to + 2, cse->sp_id, sp) != 0)
+            return NULL; /* another Service Provider: no forwarding here */
+        to = slash;
     }
     if (to[0] == '/') {                       /* SP-relative: /cse-id[/rest] */
         if (strncmp(to, cse->cse_id, n) != 0 || (to[n] != '\0' && to[n] != '/'))
@@ -45,7 +52,8 @@ static int resolve(m2m_cse *cse, const char *to, m2m_resource *out, m2m_prim_rsp
     int first = 1;
 
     if (p == NULL)
-        return m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "%s is not a resource of CSE %s", to, cse->cse_id), -1;
+        return m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "%.200s is not a resource of CSE //%s%s", to, cse->sp_id,
+                              cse->cse_id), -1;
     memset(out, 0, sizeof *out);
     while (*p != '\0') {
         const char *slash = strchr(p, '/');
@@ -162,14 +170,28 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
             m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
         goto done;
     }
+    if (cse->quota != NULL && cse->quota->rate != NULL && !m2m_rate_take(cse->quota->rate, peer->registree_id)) {
+        __atomic_add_fetch(&cse->quota->refused, 1, __ATOMIC_RELAXED);
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "request rate limit exceeded for %s; retry later",
+                       peer->registree_id);
+        goto done;
+    }
     if (resolve(cse, req->to, &target, rsp) != 0)
         goto done;
 
-    /* Privilege: the CSEBase is readable (and holds what registered Registrees create at top level); any other
-     * resource belongs to the Registree that created it. */
+    /* Privilege: the CSEBase is readable; any other resource belongs to the Registree that created it. Another
+     * Registree's resource answers exactly as a missing one (4004, same text): a device must not learn which
+     * other devices exist, or what they named their data, by probing. */
     if (target.ty != M2M_TY_CB && strcmp(target.owner, peer->registree_id) != 0) {
-        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "%s has no privilege on %s", peer->registree_id,
-                       req->to);
+        m2m_resource_clear(&target);
+        m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "no resource at %s", req->to);
+        goto done;
+    }
+    /* A Registree creates under its own registration only (TS-0001 gives an AE no right to create under the
+     * CSEBase without an ACP): otherwise it could take the name another device registers under. */
+    if (req->op == M2M_OP_CREATE && target.ty == M2M_TY_CB && req->ty != M2M_TY_KGN) {
+        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "%s may create resources only under its own "
+                       "registration (%s/%s)", peer->registree_id, cse->cse_id, reg.rn);
         goto done;
     }
 

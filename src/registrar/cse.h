@@ -5,13 +5,18 @@
 #define M2M_REGISTRAR_CSE_H
 
 #include "onem2m/primitive.h"
+#include "registrar/quota.h"
 #include "secctx/peer.h"
 #include "store/store.h"
+
+#define M2M_DEFAULT_SP_ID "m2m.localhost"
 
 typedef struct m2m_cse {
     m2m_store *st;
     char cse_id[M2M_ID_MAX];   /* "/in-cse" */
     char cse_name[M2M_ID_MAX]; /* CSEBase resource name */
+    char sp_id[M2M_ID_MAX];    /* the Service Provider's domain, for absolute addresses //SP-ID/... */
+    m2m_quota *quota;          /* per-Registree limits, shared by the workers; NULL = none */
 } m2m_cse;
 
 /* Loads the CSE's identity from the store. */

@@ -84,6 +84,24 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
         m2m_cse_new_ri("csr", r.ri);
         snprintf(r.rn, sizeof r.rn, "%s", rn ? rn : id + 1);
     }
+    /* The registration names of enrolled Registrees are theirs: another one choosing such a name (rn) would make
+     * that device's own registration fail with a conflict forever. */
+    if (rn != NULL && strcmp(rn, is_cse_id(id) ? id + 1 : id) != 0) {
+        char as_cse[M2M_ID_MAX + 1];
+        int known;
+        snprintf(as_cse, sizeof as_cse, "/%s", rn);
+        known = m2m_store_registree_known(cse->st, rn, &err);
+        if (known == 0)
+            known = m2m_store_registree_known(cse->st, as_cse, &err);
+        if (known != 0) {
+            if (known < 0)
+                m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+            else
+                m2m_prim_error(rsp, M2M_RSC_CONFLICT, "the resource name '%.64s' is reserved for another Registree",
+                               rn);
+            goto done;
+        }
+    }
     snprintf(r.pi, sizeof r.pi, "%s", parent->ri);
     snprintf(r.owner, sizeof r.owner, "%s", id);
     snprintf(r.reg_id, sizeof r.reg_id, "%s", id);

@@ -11,6 +11,27 @@
 #include "registrar/cse.h"
 #include "util/hex.h"
 
+/* A non-negative integer attribute, or 0 when absent (attrs.c checked the kind). */
+static int64_t int_attr(const cJSON *attrs, const char *name)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(attrs, name);
+    return cJSON_IsNumber(a) && a->valuedouble > 0 ? (int64_t)a->valuedouble : 0;
+}
+
+/* The content size (cs) of a contentInstance: the octets of con as a string, or of its JSON text. */
+static int64_t content_size(const cJSON *attrs)
+{
+    const cJSON *con = cJSON_GetObjectItemCaseSensitive(attrs, "con");
+    char *text;
+    int64_t cs;
+    if (cJSON_IsString(con))
+        return (int64_t)strlen(con->valuestring);
+    text = cJSON_PrintUnformatted(con);
+    cs = text ? (int64_t)strlen(text) : 0;
+    cJSON_free(text);
+    return cs;
+}
+
 const char *m2m_cse_root_name(int ty)
 {
     switch (ty) {
@@ -88,20 +109,20 @@ cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r)
         break;
     }
     case M2M_TY_CNT: {
-        int64_t cni = 0;
-        if (m2m_store_res_count_children(cse->st, r->ri, M2M_TY_CIN, &cni, &err) != 0)
+        int64_t cni = 0, cbs = 0, mia = int_attr(body, "mia");
+        int removed = 0;
+        /* instances older than mia leave when the container is read too, not only when one is added */
+        if ((mia > 0 && m2m_store_res_expire_children(cse->st, r->ri, M2M_TY_CIN, (int64_t)time(NULL) - mia,
+                                                      &removed, &err) != 0) ||
+            m2m_store_res_children_stats(cse->st, r->ri, M2M_TY_CIN, &cni, &cbs, &err) != 0)
             goto fail;
         cJSON_AddNumberToObject(body, "cni", (double)cni);
+        cJSON_AddNumberToObject(body, "cbs", (double)cbs);
         break;
     }
-    case M2M_TY_CIN: {
-        const cJSON *con = cJSON_GetObjectItemCaseSensitive(body, "con");
-        char *text = cJSON_IsString(con) ? NULL : cJSON_PrintUnformatted(con);
-        size_t cs = cJSON_IsString(con) ? strlen(con->valuestring) : text ? strlen(text) : 0;
-        cJSON_free(text);
-        cJSON_AddNumberToObject(body, "cs", (double)cs);
+    case M2M_TY_CIN:
+        cJSON_AddNumberToObject(body, "cs", (double)content_size(body));
         break;
-    }
     }
     doc = cJSON_CreateObject();
     if (doc == NULL)
@@ -155,6 +176,30 @@ cJSON *m2m_cse_create_attrs(const m2m_prim_req *req, const char **rn, m2m_prim_r
     return attrs;
 }
 
+/* 0 when peer may store one more resource of add_bytes; otherwise 4005 naming the limit. */
+static int within_quota(m2m_cse *cse, const m2m_peer *peer, size_t add_bytes, m2m_prim_rsp *rsp)
+{
+    int64_t count, bytes;
+    m2m_err err;
+    if (cse->quota == NULL || (cse->quota->max_resources <= 0 && cse->quota->max_bytes <= 0))
+        return 0;
+    if (m2m_store_res_usage(cse->st, peer->registree_id, &count, &bytes, &err) != 0)
+        return m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure"), -1;
+    if (cse->quota->max_resources > 0 && count + 1 > cse->quota->max_resources) {
+        __atomic_add_fetch(&cse->quota->refused, 1, __ATOMIC_RELAXED);
+        return m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "quota: %s owns %lld resources, the limit is %lld; "
+                              "delete some first", peer->registree_id, (long long)count,
+                              (long long)cse->quota->max_resources), -1;
+    }
+    if (cse->quota->max_bytes > 0 && bytes + (int64_t)add_bytes > cse->quota->max_bytes) {
+        __atomic_add_fetch(&cse->quota->refused, 1, __ATOMIC_RELAXED);
+        return m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "quota: %s stores %lld bytes, the limit is %lld; "
+                              "delete some first", peer->registree_id, (long long)bytes,
+                              (long long)cse->quota->max_bytes), -1;
+    }
+    return 0;
+}
+
 int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
                          m2m_prim_rsp *rsp)
 {
@@ -193,14 +238,31 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req 
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
-    if (m2m_store_res_insert(cse->st, &r, &err) != 0) {
-        if (err.code == M2M_E_EXISTS)
-            m2m_prim_error(rsp, M2M_RSC_CONFLICT, "a resource named '%s' already exists here", r.rn);
-        else
-            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+    if (within_quota(cse, peer, strlen(r.attrs), rsp) != 0)
         goto done;
-    }
+    if (req->ty == M2M_TY_CIN) {
+        /* TS-0001 9.6.7: the container's mni, mbs and mia bound its instances, the oldest leaving first */
+        cJSON *limits = cJSON_Parse(parent->attrs ? parent->attrs : "{}");
+        int64_t mni = int_attr(limits, "mni"), mbs = int_attr(limits, "mbs"), mia = int_attr(limits, "mia");
+        int removed = 0;
+        cJSON_Delete(limits);
+        r.cs = content_size(attrs);
+        if (mbs > 0 && r.cs > mbs) {
+            m2m_prim_error(rsp, M2M_RSC_NOT_ACCEPTABLE, "content of %lld bytes exceeds the container's maxByteSize "
+                           "(mbs) of %lld", (long long)r.cs, (long long)mbs);
+            goto done;
+        }
+        if (m2m_store_res_insert_capped(cse->st, &r, mni, mbs, mia > 0 ? r.ct - mia : 0, &removed, &err) != 0)
+            goto insert_failed;
+    } else if (m2m_store_res_insert(cse->st, &r, &err) != 0)
+        goto insert_failed;
     m2m_cse_created(cse, &r, rsp);
+    goto done;
+insert_failed:
+    if (err.code == M2M_E_EXISTS)
+        m2m_prim_error(rsp, M2M_RSC_CONFLICT, "a resource named '%s' already exists here", r.rn);
+    else
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
 done:
     cJSON_Delete(attrs);
     m2m_resource_clear(&r);

@@ -27,8 +27,8 @@ static int record_path(m2m_store *st, const char *key, const char *path, m2m_err
     return m2m_store_set_meta(st, key, abs, err);
 }
 
-int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, const char *cert,
-                             const char *key, const char *chain, m2m_err *err)
+int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char *cse_name, const char *sp_id,
+                             const char *cert, const char *key, const char *chain, m2m_err *err)
 {
     m2m_store *st;
     int rc;
@@ -39,6 +39,9 @@ int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char
     if (cse_name == NULL || cse_name[0] == '\0' || strchr(cse_name, '/') != NULL || strlen(cse_name) > 64)
         return m2m_fail(err, M2M_E_ARG, "--cse-name '%s': a CSEBase name has no '/' and at most 64 characters",
                         cse_name ? cse_name : "");
+    if (sp_id != NULL && (sp_id[0] == '\0' || strlen(sp_id) > 253 || strspn(sp_id,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(sp_id)))
+        return m2m_fail(err, M2M_E_ARG, "--sp-id '%s': an SP-ID is a domain name, e.g. m2m.example.com", sp_id);
     memset(&probe, 0, sizeof probe);
     if (m2m_registrar_config_set_cert(&probe, cert, key, chain, err) != 0)
         return -1;
@@ -46,6 +49,8 @@ int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char
     if (st == NULL)
         return -1;
     rc = m2m_store_set_identity(st, cse_id, cse_name, err);
+    if (rc == 0 && sp_id != NULL)
+        rc = m2m_store_set_meta(st, "sp_id", sp_id, err);
     if (rc == 0)
         rc = record_path(st, "tls_cert", cert, err) || record_path(st, "tls_key", key, err) ||
              record_path(st, "tls_chain", chain, err) ? -1 : 0;
@@ -105,6 +110,7 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     w->st = m2m_store_open(reg->cfg.db, 0, err);
     if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
         return -1;
+    w->cse.quota = &reg->quota;
     w->tls.st = w->st;
     w->tls.log = reg->cfg.log;
     w->tls.ticket_period = reg->cfg.ticket_period;
@@ -265,6 +271,13 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     reg->workers = calloc((size_t)reg->nworkers, sizeof *reg->workers);
     if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0 || m2m_limits_init(reg, err) != 0)
         goto fail;
+    reg->quota.max_resources = reg->cfg.max_resources;
+    reg->quota.max_bytes = reg->cfg.max_bytes;
+    if (reg->cfg.max_request_rate > 0 &&
+        (reg->quota.rate = m2m_rate_new(reg->cfg.max_request_rate, 2.0 * reg->cfg.max_request_rate, NULL)) == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        goto fail;
+    }
     tls.cert = reg->cfg.cert;
     tls.key = reg->cfg.key;
     tls.chain = reg->cfg.chain;
@@ -323,6 +336,7 @@ fail:
     SSL_CTX_free(reg->ctx);
     m2m_stapler_free(reg->stapler);
     m2m_limits_free(reg);
+    m2m_rate_free(reg->quota.rate);
     free(reg);
     return NULL;
 }
@@ -353,5 +367,6 @@ void m2m_registrar_stop(m2m_registrar *reg)
     m2m_stapler_free(reg->stapler);
     SSL_CTX_free(reg->ctx);
     m2m_limits_free(reg);
+    m2m_rate_free(reg->quota.rate);
     free(reg);
 }

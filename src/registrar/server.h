@@ -43,6 +43,9 @@ struct m2m_registrar_config {
     int max_per_address;      /* open connections from one source address; 0 = no limit */
     int preauth_max;          /* connections not yet bound to a Registree, in all */
     long long preauth_max_bytes; /* request bytes those may hold buffered, in all */
+    long long max_resources;  /* per Registree (registrar/quota.h); 0 = no limit */
+    long long max_bytes;
+    int max_request_rate;     /* per Registree, a second */
 };
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */
@@ -103,6 +106,7 @@ struct m2m_registrar {
     m2m_metrics metrics;
     struct m2m_admin *admin;
     struct m2m_addr_table *addrs; /* registrar/limits.c: connections per source address */
+    m2m_quota quota;              /* per-Registree limits, shared by every worker's CSE */
     int fd_limit;                 /* RLIMIT_NOFILE after start-up */
     long long warn_at[8];         /* rate limit of the limits' warnings (monotonic seconds), by reason */
     unsigned long long warn_skipped[8];

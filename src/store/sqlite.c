@@ -15,11 +15,12 @@
 
 /* The schema is versioned: SCHEMA creates version 1, MIGRATIONS[i] takes version i+1 to i+2. A store is
  * migrated forward in one transaction when opened; a store newer than this build is refused. */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 enum {
     Q_META_GET, Q_META_SET, Q_ENROL_FIND, Q_ENROL_ACTIVE, Q_RES_GET, Q_RES_CHILD, Q_RES_REG, Q_RES_INSERT,
-    Q_RES_UPDATE, Q_RES_COUNT, Q_RES_CHILDREN, Q_COUNT
+    Q_RES_UPDATE, Q_RES_COUNT, Q_RES_CHILDREN, Q_RES_USAGE, Q_RES_STATS, Q_RES_OLDEST, Q_RES_EXPIRE, Q_ENROL_KNOWN,
+    Q_COUNT
 };
 
 static const char *const SQL[Q_COUNT] = {
@@ -31,12 +32,18 @@ static const char *const SQL[Q_COUNT] = {
     [Q_RES_GET] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE ri = ?1",
     [Q_RES_CHILD] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE pi = ?1 AND rn = ?2",
     [Q_RES_REG] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE reg_id = ?1",
-    [Q_RES_INSERT] = "INSERT INTO resource(ri, pi, ty, rn, owner, reg_id, attrs, ct, lt) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_RES_INSERT] = "INSERT INTO resource(ri, pi, ty, rn, owner, reg_id, attrs, ct, lt, cs) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [Q_RES_UPDATE] = "UPDATE resource SET attrs = ?2, lt = ?3 WHERE ri = ?1",
     [Q_RES_COUNT] = "SELECT count(*) FROM resource WHERE pi = ?1 AND ty = ?2",
     [Q_RES_CHILDREN] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE pi = ?1 "
                        "ORDER BY rowid",
+    [Q_RES_USAGE] = "SELECT count, bytes FROM usage WHERE owner = ?1",
+    [Q_RES_STATS] = "SELECT count(*), coalesce(sum(cs), 0) FROM resource WHERE pi = ?1 AND ty = ?2",
+    [Q_RES_OLDEST] = "DELETE FROM resource WHERE ri = (SELECT ri FROM resource WHERE pi = ?1 AND ty = ?2 AND ri <> ?3 "
+                     "ORDER BY rowid LIMIT 1)",
+    [Q_RES_EXPIRE] = "DELETE FROM resource WHERE pi = ?1 AND ty = ?2 AND ct < ?3",
+    [Q_ENROL_KNOWN] = "SELECT 1 FROM enrolment WHERE registree_id = ?1 LIMIT 1",
 };
 
 static const char SCHEMA[] =
@@ -66,6 +73,24 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE enrolment ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;"
     "DROP INDEX enrolment_active_mech;"
     "CREATE UNIQUE INDEX enrolment_active_mech ON enrolment(registree_id, mechanism, pending) WHERE revoked = 0;",
+    /* 3 -> 4: quotas. cs = a contentInstance's content size (TS-0001 mbs counts it); usage = what each Registree
+     * owns, kept by triggers in the same transaction as every change, so a quota check is one indexed read. */
+    "ALTER TABLE resource ADD COLUMN cs INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE resource SET cs = CASE json_type(attrs, '$.con') WHEN 'text' THEN "
+    "  length(CAST(json_extract(attrs, '$.con') AS BLOB)) ELSE length(CAST(json_extract(attrs, '$.con') AS BLOB)) END "
+    "  WHERE ty = 4;"
+    "CREATE TABLE usage (owner TEXT PRIMARY KEY, count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    "INSERT INTO usage SELECT owner, count(*), sum(length(CAST(attrs AS BLOB))) FROM resource WHERE owner <> '' "
+    "  GROUP BY owner;"
+    "CREATE TRIGGER usage_insert AFTER INSERT ON resource WHEN NEW.owner <> '' BEGIN "
+    "  INSERT INTO usage(owner, count, bytes) VALUES (NEW.owner, 1, length(CAST(NEW.attrs AS BLOB))) "
+    "  ON CONFLICT(owner) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes; END;"
+    "CREATE TRIGGER usage_delete AFTER DELETE ON resource WHEN OLD.owner <> '' BEGIN "
+    "  UPDATE usage SET count = count - 1, bytes = bytes - length(CAST(OLD.attrs AS BLOB)) WHERE owner = OLD.owner; "
+    "END;"
+    "CREATE TRIGGER usage_update AFTER UPDATE OF attrs ON resource WHEN NEW.owner <> '' BEGIN "
+    "  UPDATE usage SET bytes = bytes - length(CAST(OLD.attrs AS BLOB)) + length(CAST(NEW.attrs AS BLOB)) "
+    "  WHERE owner = NEW.owner; END;",
 };
 
 struct m2m_store {
@@ -704,6 +729,7 @@ int m2m_store_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err)
     sqlite3_bind_text(s, 7, r->attrs ? r->attrs : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 8, r->ct);
     sqlite3_bind_int64(s, 9, r->lt);
+    sqlite3_bind_int64(s, 10, r->cs);
     step = sqlite3_step(s);
     sqlite3_reset(s);
     if (step == SQLITE_DONE)
@@ -984,4 +1010,108 @@ done:
     if (rc != 0)
         exec(st, "ROLLBACK", NULL);
     return rc;
+}
+
+int m2m_store_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_t *bytes, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_USAGE);
+    int step;
+    sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    *count = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    *bytes = step == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_reset(s);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_fail(st, err, "read usage");
+}
+
+int m2m_store_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t *count, int64_t *bytes,
+                                 m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_RES_STATS);
+    int step;
+    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, ty);
+    step = sqlite3_step(s);
+    *count = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    *bytes = step == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_reset(s);
+    return step == SQLITE_ROW ? 0 : db_fail(st, err, "count resources");
+}
+
+/* Deletes the leaves of type ty under pi created before min_ct (min_ct <= 0: none); adds the count to *removed. */
+static int expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed, m2m_err *err)
+{
+    sqlite3_stmt *s;
+    int step;
+    if (min_ct <= 0)
+        return 0;
+    s = stmt(st, Q_RES_EXPIRE);
+    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, ty);
+    sqlite3_bind_int64(s, 3, min_ct);
+    step = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (step != SQLITE_DONE)
+        return db_fail(st, err, "expire resources");
+    *removed += sqlite3_changes(st->db);
+    return 0;
+}
+
+int m2m_store_res_expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed,
+                                  m2m_err *err)
+{
+    *removed = 0;
+    return expire_children(st, pi, ty, min_ct, removed, err);
+}
+
+int m2m_store_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t max_count, int64_t max_bytes,
+                                int64_t min_ct, int *removed, m2m_err *err)
+{
+    int64_t count, bytes;
+    int rc = -1;
+
+    *removed = 0;
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    if (m2m_store_res_insert(st, r, err) != 0 || expire_children(st, r->pi, r->ty, min_ct, removed, err) != 0)
+        goto done;
+    for (;;) {
+        sqlite3_stmt *s;
+        int step;
+        if (m2m_store_res_children_stats(st, r->pi, r->ty, &count, &bytes, err) != 0)
+            goto done;
+        if ((max_count <= 0 || count <= max_count) && (max_bytes <= 0 || bytes <= max_bytes))
+            break;
+        /* the oldest first, never the one just made (its own size was checked against the limit before) */
+        s = stmt(st, Q_RES_OLDEST);
+        sqlite3_bind_text(s, 1, r->pi, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, r->ty);
+        sqlite3_bind_text(s, 3, r->ri, -1, SQLITE_STATIC);
+        step = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (step != SQLITE_DONE) {
+            db_fail(st, err, "remove oldest resource");
+            goto done;
+        }
+        if (sqlite3_changes(st->db) == 0)
+            break; /* only the new one is left */
+        ++*removed;
+    }
+    rc = exec(st, "COMMIT", err);
+done:
+    if (rc != 0)
+        exec(st, "ROLLBACK", NULL);
+    return rc;
+}
+
+int m2m_store_registree_known(m2m_store *st, const char *registree_id, m2m_err *err)
+{
+    sqlite3_stmt *s = stmt(st, Q_ENROL_KNOWN);
+    int step;
+    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (step == SQLITE_ROW)
+        return 1;
+    return step == SQLITE_DONE ? 0 : db_fail(st, err, "read enrolments");
 }

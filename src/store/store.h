@@ -112,6 +112,7 @@ typedef struct m2m_resource {
     char reg_id[M2M_ID_MAX]; /* for <AE>/<remoteCSE>: the registered Registree ID, else "" */
     char *attrs;             /* JSON object text of the client-settable attributes (owned) */
     int64_t ct, lt;          /* unix seconds */
+    int64_t cs;              /* <contentInstance>: content size in bytes (TS-0001 mbs counts it); else 0 */
 } m2m_resource;
 
 void m2m_resource_clear(m2m_resource *r);
@@ -127,6 +128,21 @@ int m2m_store_res_update(m2m_store *st, const char *ri, const char *attrs, int64
 int m2m_store_res_delete(m2m_store *st, const char *ri, m2m_err *err);
 /* Number of direct children of type ty (e.g. contentInstances in a container). */
 int m2m_store_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err);
+/* Quotas. What a Registree owns: resources and the bytes of their stored attributes (kept with every change). */
+int m2m_store_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_t *bytes, m2m_err *err);
+/* Number of direct children of type ty and the sum of their cs. */
+int m2m_store_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t *count, int64_t *bytes,
+                                 m2m_err *err);
+/* Inserts the leaf r (a <contentInstance>) and, in the same transaction, removes the leaves of its type under the
+ * same parent created before min_ct (<= 0: none), then the oldest ones until at most max_count remain and their cs
+ * add up to at most max_bytes (<= 0: no limit) -- TS-0001's mia, mni and mbs. *removed gets how many went. */
+int m2m_store_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t max_count, int64_t max_bytes,
+                                int64_t min_ct, int *removed, m2m_err *err);
+/* Removes the leaves of type ty under pi created before min_ct (mia, applied on reading too). */
+int m2m_store_res_expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed,
+                                  m2m_err *err);
+/* 1 when the ID was ever enrolled (any mechanism, revoked too), 0 when never, -1 on error. */
+int m2m_store_registree_known(m2m_store *st, const char *registree_id, m2m_err *err);
 typedef int (*m2m_resource_cb)(const m2m_resource *r, void *ctx);
 /* Direct children, oldest first. */
 int m2m_store_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err);

@@ -112,15 +112,15 @@ static void after_registration(h_registrar *r, int v)
     CHECK_EQ_INT(resp.rsc, 4106);
     CHECK(h_request(&a, "POST", "/~/in-cse/Cae1", "Cae2", 3, "{\"m2m:cnt\":{}}", &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 4106);
-    /* another Registree's resources: read, change, delete all refused */
+    /* another Registree's resources: read, change, delete all refused, answered as if missing (no oracle) */
     CHECK(h_request(&b, "GET", "/cse-base/Cae1/data", "Cae2", 0, NULL, &resp) == 0);
-    CHECK_EQ_INT(resp.rsc, 4103);
+    CHECK_EQ_INT(resp.rsc, 4004);
     CHECK(h_request(&b, "PUT", "/~/in-cse/Cae1", "Cae2", 0, "{\"m2m:ae\":{\"lbl\":[\"mine\"]}}", &resp) == 0);
-    CHECK_EQ_INT(resp.rsc, 4103);
+    CHECK_EQ_INT(resp.rsc, 4004);
     CHECK(h_request(&b, "DELETE", "/~/in-cse/Cae1", "Cae2", 0, NULL, &resp) == 0);
-    CHECK_EQ_INT(resp.rsc, 4103);
+    CHECK_EQ_INT(resp.rsc, 4004);
     CHECK(h_request(&b, "POST", "/cse-base/Cae1/data", "Cae2", 4, "{\"m2m:cin\":{\"con\":\"x\"}}", &resp) == 0);
-    CHECK_EQ_INT(resp.rsc, 4103);
+    CHECK_EQ_INT(resp.rsc, 4004);
     /* the owner's data is intact */
     CHECK(h_request(&a, "GET", "/cse-base/Cae1/data", "Cae1", 0, NULL, &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 2000);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture_tmpdir.h"
@@ -199,15 +200,25 @@ static void test_binding_after_registration(void **state)
     assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "Cdev2", 0, NULL, NULL),
                      M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
     assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", NULL, 0, NULL, NULL), M2M_RSC_BAD_REQUEST);
-    /* another Registree's resources: 4103, for every operation */
+    /* another Registree's resources: answered as if missing (4004, same text), for every operation */
     assert_int_equal(run(f, "Cdev2", M2M_OP_RETRIEVE, "cse-base/Cdev1/temp", "Cdev2", 0, NULL, NULL),
-                     M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+                     M2M_RSC_NOT_FOUND);
     assert_int_equal(run(f, "Cdev2", M2M_OP_UPDATE, "cse-base/Cdev1", "Cdev2", 0,
-                         "{\"m2m:ae\":{\"lbl\":[\"x\"]}}", NULL), M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+                         "{\"m2m:ae\":{\"lbl\":[\"x\"]}}", NULL), M2M_RSC_NOT_FOUND);
     assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "cse-base/Cdev1/temp", "Cdev2", 4,
-                         "{\"m2m:cin\":{\"con\":\"x\"}}", NULL), M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
-    assert_int_equal(run(f, "Cdev2", M2M_OP_DELETE, "cse-base/Cdev1", "Cdev2", 0, NULL, NULL),
-                     M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+                         "{\"m2m:cin\":{\"con\":\"x\"}}", NULL), M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev2", M2M_OP_DELETE, "cse-base/Cdev1", "Cdev2", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
+    {
+        /* no existence oracle: an existing foreign resource and a missing one give the same answer */
+        m2m_prim_rsp a, b;
+        run(f, "Cdev2", M2M_OP_RETRIEVE, "cse-base/Cdev1/temp", "Cdev2", 0, NULL, &a);
+        run(f, "Cdev2", M2M_OP_RETRIEVE, "cse-base/Cdev1/nothing", "Cdev2", 0, NULL, &b);
+        assert_int_equal(a.rsc, b.rsc);
+        assert_non_null(strstr(a.dbg, "no resource at cse-base/Cdev1/temp"));
+        assert_non_null(strstr(b.dbg, "no resource at cse-base/Cdev1/nothing"));
+        m2m_prim_rsp_clear(&a);
+        m2m_prim_rsp_clear(&b);
+    }
     /* and the owner still can */
     assert_int_equal(run(f, "Cdev1", M2M_OP_UPDATE, "cse-base/Cdev1", "Cdev1", 0,
                          "{\"m2m:ae\":{\"lbl\":[\"x\"]}}", NULL), M2M_RSC_UPDATED);
@@ -239,8 +250,15 @@ static void test_addressing_and_types(void **state)
     assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/other-cse/x", "Cdev1", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
     assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "cse-base/nothing", "Cdev1", 0, NULL, NULL),
                      M2M_RSC_NOT_FOUND);
-    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "//sp.example/in-cse/Cdev1", "Cdev1", 0, NULL, NULL),
+    /* absolute addresses: our SP-ID only (the default m2m.localhost); another Service Provider is not served */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "//m2m.localhost/in-cse/Cdev1", "Cdev1", 0, NULL, NULL),
                      M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "//evil.example.com/in-cse/Cdev1", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "//m2m.localhost.evil/in-cse/Cdev1", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "//m2m.localhos/in-cse/Cdev1", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
     assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 99, "{\"m2m:xyz\":{}}", NULL),
                      M2M_RSC_BAD_REQUEST);
     assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 4, "{\"m2m:cin\":{\"con\":\"x\"}}",
@@ -251,6 +269,150 @@ static void test_addressing_and_types(void **state)
                          NULL), M2M_RSC_CONFLICT);
     assert_int_equal(run(f, "Cdev1", M2M_OP_UPDATE, "/in-cse", "Cdev1", 0, "{\"m2m:cb\":{}}", NULL),
                      M2M_RSC_OPERATION_NOT_ALLOWED);
+}
+
+/* Issue 8 item 3: a registered Registree cannot take the name another device registers under. */
+static void test_name_squatting(void **state)
+{
+    fixture *f = *state;
+    m2m_secret k = {0};
+    m2m_err err;
+    assert_int_equal(m2m_secret_set(&k, "0123456789abcdef", 16, &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(f->st, "Cvictim", &k, "00112233445566778899aabbccddeeff", &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(f->st, "/mn-victim", &k, "0112233445566778899aabbccddeeff0", &err), 0);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    /* a <container> under the CSEBase named after the victim: refused (creation only under one's registration) */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 3, "{\"m2m:cnt\":{\"rn\":\"Cvictim\"}}",
+                         NULL), M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 3, "{\"m2m:cnt\":{}}", NULL),
+                     M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE);
+    /* registering under another enrolled Registree's name: refused */
+    assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "/in-cse", "Cdev2", 2,
+                         "{\"m2m:ae\":{\"rn\":\"Cvictim\",\"api\":\"Rx\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
+                     M2M_RSC_CONFLICT);
+    assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "/in-cse", "Cdev2", 2,
+                         "{\"m2m:ae\":{\"rn\":\"mn-victim\",\"api\":\"Rx\",\"rr\":false,\"srv\":[\"3\"]}}",
+                         NULL), M2M_RSC_CONFLICT);
+    /* a name of one's own choosing is fine, and so is one's own ID */
+    assert_int_equal(run(f, "Cdev2", M2M_OP_CREATE, "/in-cse", "Cdev2", 2,
+                         "{\"m2m:ae\":{\"rn\":\"sensor-2\",\"api\":\"Rx\",\"rr\":false,\"srv\":[\"3\"]}}",
+                         NULL), M2M_RSC_CREATED);
+    /* and the victim registers under its name */
+    assert_int_equal(run(f, "Cvictim", M2M_OP_CREATE, "/in-cse", "Cvictim", 2, AE, NULL), M2M_RSC_CREATED);
+    m2m_secret_clear(&k);
+}
+
+/* Issue 8 item 4: mni, mbs and mia bound a container's instances (the oldest leave first); per-Registree quotas. */
+static void test_container_limits_and_quotas(void **state)
+{
+    fixture *f = *state;
+    m2m_prim_rsp rsp;
+    m2m_quota q = {0};
+    char big[40];
+    const cJSON *cnt;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3,
+                         "{\"m2m:cnt\":{\"rn\":\"c\",\"mni\":2,\"mbs\":10}}", NULL), M2M_RSC_CREATED);
+    for (int i = 0; i < 5; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"m2m:cin\":{\"rn\":\"i%d\",\"con\":\"abcd\"}}", i);
+        assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1/c", "Cdev1", 4, body, NULL), M2M_RSC_CREATED);
+    }
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1/c", "Cdev1", 0, NULL, &rsp), M2M_RSC_OK);
+    cnt = cJSON_GetObjectItem(rsp.pc, "m2m:cnt");
+    assert_int_equal(cJSON_GetObjectItem(cnt, "cni")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(cnt, "cbs")->valueint, 8);
+    m2m_prim_rsp_clear(&rsp);
+    /* the newest two stayed */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1/c/i0", "Cdev1", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1/c/i3", "Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1/c/i4", "Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+    /* mbs: 6 + 4 > 10: one more goes; a single instance over mbs is refused */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1/c", "Cdev1", 4,
+                         "{\"m2m:cin\":{\"con\":\"abcdef\"}}", NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1/c/i3", "Cdev1", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
+    snprintf(big, sizeof big, "{\"m2m:cin\":{\"con\":\"%s\"}}", "0123456789a");
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1/c", "Cdev1", 4, big, NULL), M2M_RSC_NOT_ACCEPTABLE);
+    /* mia: instances older than it leave, when one is added and when the container is read */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3,
+                         "{\"m2m:cnt\":{\"rn\":\"aged\",\"mia\":3600}}", NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1/aged", "Cdev1", 4, "{\"m2m:cin\":{\"con\":\"x\"}}",
+                         NULL), M2M_RSC_CREATED);
+    {
+        /* an instance stored two hours ago, as if it had been created then */
+        m2m_resource aged = {0}, old = {0};
+        m2m_err err;
+        assert_int_equal(m2m_store_res_child(f->st, "Cdev1", "aged", &aged, &err), 0);
+        snprintf(old.ri, sizeof old.ri, "cin-old");
+        snprintf(old.rn, sizeof old.rn, "old");
+        snprintf(old.pi, sizeof old.pi, "%s", aged.ri);
+        snprintf(old.owner, sizeof old.owner, "Cdev1");
+        old.ty = M2M_TY_CIN;
+        old.attrs = (char *)"{\"con\":\"y\"}";
+        old.ct = old.lt = (int64_t)time(NULL) - 7200;
+        old.cs = 1;
+        assert_int_equal(m2m_store_res_insert(f->st, &old, &err), 0);
+        assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1/aged", "Cdev1", 0, NULL, &rsp), M2M_RSC_OK);
+        assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:cnt"), "cni")->valueint, 1);
+        m2m_prim_rsp_clear(&rsp);
+        assert_int_equal(m2m_store_res_get(f->st, "cin-old", &old, &err), -1); /* gone */
+        m2m_resource_clear(&aged);
+    }
+
+    /* quotas: Cdev1 owns 1 AE + 2 containers + 3 instances = 6 resources */
+    q.max_resources = 6;
+    f->cse.quota = &q;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3, "{\"m2m:cnt\":{}}", &rsp),
+                     M2M_RSC_OPERATION_NOT_ALLOWED);
+    assert_non_null(strstr(rsp.dbg, "quota"));
+    m2m_prim_rsp_clear(&rsp);
+    q.max_resources = 0;
+    q.max_bytes = 1;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3, "{\"m2m:cnt\":{}}", NULL),
+                     M2M_RSC_OPERATION_NOT_ALLOWED);
+    q.max_bytes = 0;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3, "{\"m2m:cnt\":{}}", NULL),
+                     M2M_RSC_CREATED);
+    assert_true(q.refused == 2);
+    f->cse.quota = NULL;
+}
+
+static int64_t fake_now;
+static int64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+/* Issue 8 item 4: the per-Registree request rate, with an injected clock. */
+static void test_request_rate(void **state)
+{
+    fixture *f = *state;
+    m2m_quota q = {0};
+    (void)f;
+    q.rate = m2m_rate_new(2, 4, fake_clock); /* 2 a second, bursts of 4 */
+    assert_non_null(q.rate);
+    fake_now = 1000;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(m2m_rate_take(q.rate, "Ca"), 1);
+    assert_int_equal(m2m_rate_take(q.rate, "Ca"), 0);
+    assert_int_equal(m2m_rate_take(q.rate, "Cb"), 1); /* another Registree has its own bucket */
+    fake_now += 499;
+    assert_int_equal(m2m_rate_take(q.rate, "Ca"), 0);
+    fake_now += 1;
+    assert_int_equal(m2m_rate_take(q.rate, "Ca"), 1);
+    fake_now += 10000; /* refills up to the burst, no more */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(m2m_rate_take(q.rate, "Ca"), 1);
+    assert_int_equal(m2m_rate_take(q.rate, "Ca"), 0);
+    /* through the CSE: 4005 naming the limit */
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    f->cse.quota = &q;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_OPERATION_NOT_ALLOWED);
+    f->cse.quota = NULL;
+    m2m_rate_free(q.rate);
 }
 
 static void test_unbound_context(void **state)
@@ -271,6 +433,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_binding_after_registration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deregistration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_addressing_and_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_squatting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_container_limits_and_quotas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unbound_context, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
