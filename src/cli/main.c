@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/harden.h"
 
 struct subcommand {
     const char *name;
@@ -27,7 +28,9 @@ static void usage(FILE *out)
                  "oneM2M secure attachment: Registrar, enrolment and Registree.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-    fprintf(out, "\n'm2mattach COMMAND --help' describes one command.\n");
+    fprintf(out, "\n'm2mattach COMMAND --help' describes one command.\n"
+                 "Every command runs without core dumps (keys must not end up in one); M2M_ALLOW_CORE_DUMPS=1 in the\n"
+                 "environment allows them, for debugging only.\n");
 }
 
 int main(int argc, char **argv)
@@ -43,6 +46,12 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0) {
         printf("m2mattach 0.1.0\n");
         return 0;
+    }
+    /* Every command may hold a key (enrol, keyid, attach, the Registrar): none leaves in a core file. */
+    if (m2m_no_core_dumps() != 0) {
+        fprintf(stderr, "m2mattach: cannot disable core dumps; refusing to handle keys (set M2M_ALLOW_CORE_DUMPS=1 "
+                        "to run anyway)\n");
+        return 1;
     }
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0)

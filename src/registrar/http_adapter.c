@@ -134,10 +134,14 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
         }
     }
     if (rsp.rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED || rsp.rsc == M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE ||
-        rsp.rsc == M2M_RSC_SECURITY_ASSOCIATION_REQUIRED)
+        rsp.rsc == M2M_RSC_SECURITY_ASSOCIATION_REQUIRED) {
+        /* To, From and the reason (which may quote them) are the peer's words: quoted */
+        char to[200], from[160], why[300];
         m2m_log(w->reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s",
-                c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c->tls.addr, hin.method, preq.to,
-                preq.has_fr ? preq.fr : "-", rsp.rsc, rsp.dbg);
+                c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c->tls.addr, hin.method,
+                m2m_log_quote(preq.to, to, sizeof to), preq.has_fr ? m2m_log_quote(preq.fr, from, sizeof from) : "-",
+                rsp.rsc, m2m_log_quote(rsp.dbg, why, sizeof why));
+    }
     reply(req, &rsp, rsp.close_connection);
 done:
     m2m_prim_req_clear(&preq);

@@ -3,9 +3,45 @@
 
 #include "util/log.h"
 
+/* Printable ASCII stays; everything else becomes \xHH (dst holds 4 * len + 1). */
+static void escape(const char *src, char *dst)
+{
+    static const char HEX[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
+        if (*p >= 0x20 && *p < 0x7f) {
+            *dst++ = (char)*p;
+            continue;
+        }
+        *dst++ = '\\';
+        *dst++ = 'x';
+        *dst++ = HEX[*p >> 4];
+        *dst++ = HEX[*p & 15];
+    }
+    *dst = '\0';
+}
+
+const char *m2m_log_quote(const char *in, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (cap < 3) {
+        if (cap > 0)
+            buf[0] = '\0';
+        return buf;
+    }
+    buf[n++] = '"';
+    for (const char *p = in ? in : ""; *p != '\0' && n + 3 < cap; p++) {
+        if (*p == '"' || *p == '\\')
+            buf[n++] = '\\';
+        buf[n++] = *p;
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
+    return buf;
+}
+
 void m2m_vlogf(FILE *out, const char *fmt, va_list ap)
 {
-    char line[1024], ts[32];
+    char line[1024], safe[4 * sizeof line], ts[32];
     struct timespec now;
     struct tm tm;
 
@@ -15,7 +51,8 @@ void m2m_vlogf(FILE *out, const char *fmt, va_list ap)
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     vsnprintf(line, sizeof line, fmt, ap);
-    fprintf(out, "%s.%03ldZ registrar: %s\n", ts, now.tv_nsec / 1000000, line);
+    escape(line, safe);
+    fprintf(out, "%s.%03ldZ registrar: %s\n", ts, now.tv_nsec / 1000000, safe);
     fflush(out);
 }
 

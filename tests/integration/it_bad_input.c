@@ -200,6 +200,32 @@ static void stalled_clients(h_registrar *r)
     healthy(r, "stalled clients");
 }
 
+/* Issue 8 item 6: From and To with ESC, BEL, CR/LF (raw, and percent-encoded in the path) must not reach the log
+ * as such: no byte outside printable ASCII in the log, no forged line. */
+static void log_injection(h_registrar *r)
+{
+    h_tls t;
+    h_resp resp;
+    /* a forged log line in the path (percent-encoded newline), terminal escapes and a quote in From */
+    static const char req1[] =
+        "GET /~/in-cse/%0a2026-01-01T00:00:00.000Z%20registrar:%20attach%20mechanism=psk%20registree=Cforged%1b[2J "
+        "HTTP/1.1\r\nHost: x\r\nX-M2M-RI: 1\r\nX-M2M-Origin: Cbad\r\n\r\n";
+    static const char req2[] = "GET /~/in-cse HTTP/1.1\r\nHost: x\r\nX-M2M-RI: 2\r\n"
+                               "X-M2M-Origin: Cx\x1b]0;owned\x07\"q\r\n\r\n";
+    CHECK(h_connect_psk(&t, r->port, "Cbad", K1, 0) == 0);
+    CHECK(h_raw(&t, req1, sizeof req1 - 1, &resp) == 0);
+    fprintf(stderr, "log injection: path answered %d\n", resp.rsc);
+    CHECK(h_raw(&t, req2, sizeof req2 - 1, &resp) == 0);
+    fprintf(stderr, "log injection: From answered %d\n", resp.rsc);
+    CHECK_EQ_INT(resp.rsc, 4106);
+    h_close(&t);
+    /* every byte of the log is printable ASCII or a newline, and no line was forged */
+    CHECK(h_sh("! LC_ALL=C grep -q '[^[:print:]]' '%s'", r->log) == 0);
+    CHECK(h_sh("! grep -q '^2026-01-01T00:00:00.000Z' '%s'", r->log) == 0);
+    /* the peer's From shows quoted and escaped: from="Cx\x1b]0;owned\x07\"q" */
+    CHECK(h_sh("grep -qF 'from=\"Cx\\x1b]0;owned\\x07\\\"q\"' '%s'", r->log) == 0);
+}
+
 int main(void)
 {
     h_registrar r;
@@ -218,6 +244,7 @@ int main(void)
     malformed_requests(&r);
     hundred_megabytes(&r);
     stalled_clients(&r);
+    log_injection(&r);
     CHECK_EQ_INT(h_registrar_stop(&r, SIGTERM), 0);
     h_registrar_cleanup(&r);
     return h_done("it_bad_input");

@@ -178,6 +178,50 @@ static int keygen(h_tls *t, const char *from, char kid[40])
     return resp.rsc;
 }
 
+/* Issue 8 item 8 (and issue 7): a key may be generated only where the credential was proved in this connection.
+ * A token Registree: in the connection where its token registration succeeded, yes; over its resumed session (a
+ * ticket an eavesdropper may hold), no. The same for a resumed TLS 1.3 PSK session. */
+static void key_generation_needs_proof_here(void)
+{
+    char out[512] = "", token[64] = "", req[600], kid[40];
+    const char body[] = "{\"m2m:ae\":{\"api\":\"Rtok\",\"rr\":false,\"srv\":[\"3\"]}}";
+    h_tls t;
+    h_resp resp;
+    SSL_SESSION *s;
+    int n;
+    CHECK(h_sh_out(out, sizeof out, "'%s' enrol token --db '%s' --registree-id Ctokgen", h_bin(), r.db) == 0);
+    CHECK(strstr(out, "\ntoken ") && sscanf(strstr(out, "\ntoken ") + 7, "%63s", token) == 1);
+    CHECK(h_connect_cert(&t, r.port, root_crt, NULL, NULL, 13, NULL) == 0);
+    /* before the token binds the context: 4107 */
+    CHECK_EQ_INT(keygen(&t, "Ctokgen", kid), 4107);
+    h_close(&t);
+    CHECK(h_connect_cert(&t, r.port, root_crt, NULL, NULL, 13, NULL) == 0);
+    n = snprintf(req, sizeof req, "POST /~/in-cse HTTP/1.1\r\nHost: x\r\nX-M2M-RI: 1\r\nX-M2M-Origin: Ctokgen\r\n"
+                                  "Authorization: Bearer %s\r\nContent-Type: application/json;ty=2\r\n"
+                                  "Content-Length: %zu\r\n\r\n%s", token, strlen(body), body);
+    CHECK(h_raw(&t, req, (size_t)n, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    /* the token was proved in this very connection (a full, forward-secret handshake): allowed */
+    CHECK_EQ_INT(keygen(&t, "Ctokgen", kid), 2001);
+    CHECK(strlen(kid) == 32);
+    s = h_session(&t);
+    h_close(&t);
+    /* its resumed session: refused, saying why */
+    h_next_session = s;
+    CHECK(h_connect_cert(&t, r.port, root_crt, NULL, NULL, 13, NULL) == 0);
+    CHECK(h_reused(&t));
+    CHECK(h_request(&t, "POST", "/~/in-cse", "Ctokgen", 10100, "{\"m2m:kgn\":{}}", &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 4005);
+    CHECK(strstr(resp.body, "resumed") != NULL);
+    h_close(&t);
+    /* a resumed TLS 1.3 PSK session (psk_dhe_ke, so forward secret): refused too */
+    h_next_session = ticket_psk("Cpsk", KP, 13, "/~/in-cse/Cpsk");
+    CHECK(h_connect_psk(&t, r.port, "Cpsk", KP, 13) == 0);
+    CHECK(h_reused(&t));
+    CHECK_EQ_INT(keygen(&t, "Cpsk", kid), 4005);
+    h_close(&t);
+}
+
 static void key_generation(void)
 {
     h_tls t;
@@ -312,6 +356,7 @@ int main(void)
     resumption();
     token_resumption();
     key_generation();
+    key_generation_needs_proof_here();
     resumption_after_revocation();
     metrics_and_secrecy();
     resumption_across_restart_and_expiry();
