@@ -24,11 +24,16 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $*"; }
 
+# The Registrar's clock (util/clock.h): clock_advance N moves it N seconds on, so tests never sleep for time to pass.
+CLOCK_OFFSET=0
+clock_advance() { CLOCK_OFFSET=$((CLOCK_OFFSET + $1)); printf '%s\n' "$CLOCK_OFFSET" >"$WORK/clock"; }
+
 # start_registrar [extra serve args...]
 start_registrar() {
   [ -f "$DB" ] || "$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
   : >"$WORK/serve.out" # exists before the background job opens it: the loop below reads it at once
-  "$M2M_BIN" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 2 "$@" >"$WORK/serve.out" 2>>"$LOG" &
+  M2M_INSECURE_TEST_CLOCK_FILE="$WORK/clock" \
+    "$M2M_BIN" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 2 "$@" >"$WORK/serve.out" 2>>"$LOG" &
   REG_PID=$!
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/^listening https port \([0-9]*\)$/\1/p' "$WORK/serve.out")

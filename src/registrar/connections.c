@@ -97,7 +97,7 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     m2m_tls_env_refresh_keys(&w->tls, w->index == 0);
     if (w->index == 0 && w->ticks % 60 == 1) {
         int promoted = 0;
-        if (m2m_store_expire_pending(w->st, (int64_t)time(NULL) - w->reg->cfg.rekey_grace, &promoted, &err) != 0)
+        if (m2m_store_expire_pending(w->st, m2m_clock_now() - w->reg->cfg.rekey_grace, &promoted, &err) != 0)
             m2m_log(w->reg, "generated keys: %s", err.msg);
         else if (promoted > 0)
             m2m_log(w->reg, "generated keys: %d grace period(s) over, previous keys retired", promoted);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "onem2m/status.h"
+#include "util/clock.h"
 #include "registrar/attrs.h"
 #include "registrar/cse.h"
 
@@ -31,7 +32,7 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
     cJSON *attrs = NULL;
     m2m_resource r = {0}, existing = {0};
     m2m_err err;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = m2m_clock_now();
 
     if (req->ty == M2M_TY_AE) {
         if (is_cse_id(id)) {

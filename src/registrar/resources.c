@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "onem2m/status.h"
+#include "util/clock.h"
 #include "registrar/attrs.h"
 #include "registrar/cse.h"
 #include "util/hex.h"
@@ -112,7 +113,7 @@ cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r)
         int64_t cni = 0, cbs = 0, mia = int_attr(body, "mia");
         int removed = 0;
         /* instances older than mia leave when the container is read too, not only when one is added */
-        if ((mia > 0 && m2m_store_res_expire_children(cse->st, r->ri, M2M_TY_CIN, (int64_t)time(NULL) - mia,
+        if ((mia > 0 && m2m_store_res_expire_children(cse->st, r->ri, M2M_TY_CIN, m2m_clock_now() - mia,
                                                       &removed, &err) != 0) ||
             m2m_store_res_children_stats(cse->st, r->ri, M2M_TY_CIN, &cni, &cbs, &err) != 0)
             goto fail;
@@ -232,7 +233,7 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req 
     snprintf(r.pi, sizeof r.pi, "%s", parent->ri);
     snprintf(r.owner, sizeof r.owner, "%s", peer->registree_id);
     r.ty = req->ty;
-    r.ct = r.lt = (int64_t)time(NULL);
+    r.ct = r.lt = m2m_clock_now();
     r.attrs = cJSON_PrintUnformatted(attrs);
     if (r.attrs == NULL) {
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
@@ -307,7 +308,7 @@ int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *ta
         }
     }
     text = cJSON_PrintUnformatted(attrs);
-    updated.lt = (int64_t)time(NULL);
+    updated.lt = m2m_clock_now();
     if (text == NULL || m2m_store_res_update(cse->st, target->ri, text, updated.lt, &err) != 0) {
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
         goto done;

@@ -14,6 +14,7 @@
 
 #include "secctx/binding.h"
 #include "secctx/resume.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* v3 adds the version and suite; tickets of earlier versions are not resumed (a full handshake issues a new one). */
@@ -39,7 +40,7 @@ void m2m_tls_env_refresh_keys(m2m_tls_env *env, int rotate)
     m2m_ticket_key keys[M2M_TICKET_KEYS];
     int n = 0;
     m2m_err err;
-    if (m2m_store_ticket_keys(env->st, (int64_t)time(NULL), env->ticket_period, rotate, keys, M2M_TICKET_KEYS, &n,
+    if (m2m_store_ticket_keys(env->st, m2m_clock_now(), env->ticket_period, rotate, keys, M2M_TICKET_KEYS, &n,
                               &err) != 0) {
         m2m_logf(env->log, "ticket keys: %s", err.msg);
         return;
@@ -52,6 +53,14 @@ void m2m_tls_env_refresh_keys(m2m_tls_env *env, int rotate)
     OPENSSL_cleanse(keys, sizeof keys);
 }
 
+static const m2m_ticket_key *find_key(const m2m_tls_env *env, const unsigned char name[16])
+{
+    for (int i = 0; i < env->nkeys; i++)
+        if (CRYPTO_memcmp(name, env->keys[i].name, 16) == 0)
+            return &env->keys[i];
+    return NULL;
+}
+
 static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                          EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
 {
@@ -61,19 +70,32 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[
     OSSL_PARAM params[2];
     int rc = 1;
 
-    if (env == NULL || env->nkeys == 0)
+    if (env == NULL)
         return enc ? -1 : 0;
+    /* The copy is refreshed once a second; a ticket sealed now must not use a key its period has left behind (a
+     * rotation due since the last refresh is done here: one store write per period at most). */
+    if (enc && (env->nkeys == 0 || env->keys[0].created + env->ticket_period <= m2m_clock_now()))
+        m2m_tls_env_refresh_keys(env, 1);
+    if (enc && env->nkeys == 0)
+        return -1;
     if (enc) {
         k = &env->keys[0];
         if (RAND_bytes(iv, 16) != 1)
             return -1;
         memcpy(key_name, k->name, 16);
     } else {
-        for (int i = 0; i < env->nkeys && k == NULL; i++)
-            if (CRYPTO_memcmp(key_name, env->keys[i].name, 16) == 0)
-                k = &env->keys[i];
-        if (k == NULL)
-            return 0; /* unknown or expired key: full handshake */
+        k = find_key(env, key_name);
+        if (k == NULL) {
+            /* Perhaps a key another worker or node created since this copy was read: look in the store again (a
+             * read of a table of at most a few rows, far cheaper than the handshake an unknown name costs anyway;
+             * a time limit here would refuse a fresh key right after a rotation). */
+            m2m_tls_env_refresh_keys(env, 0);
+            k = find_key(env, key_name);
+        }
+        /* Unknown, or older than two periods now (the copy is refreshed once a second; the age is exact): full
+         * handshake. */
+        if (k == NULL || k->created + 2 * env->ticket_period <= m2m_clock_now())
+            return 0;
         rc = k == &env->keys[0] ? 1 : 2; /* 2: still good, but renew the ticket under the current key */
     }
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);

@@ -10,6 +10,7 @@
 
 #include "secctx/binding.h"
 #include "secctx/tls_conn.h"
+#include "util/clock.h"
 
 static const char *const MECH_NAMES[M2M_MECH_COUNT] = {"psk", "cert", "token"};
 
@@ -71,7 +72,7 @@ m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*o
     tc->ssl = ssl;
     tc->size = size;
     snprintf(tc->addr, sizeof tc->addr, "?");
-    clock_gettime(CLOCK_MONOTONIC, &tc->t0);
+    m2m_clock_mark(&tc->t0);
     if (SSL_set_ex_data(ssl, index_of(0), tc) != 1) {
         OPENSSL_free(tc);
         return NULL;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "crypto/secret.h"
+#include "util/clock.h"
 #include "secctx/token.h"
 #include "util/hex.h"
 
@@ -64,7 +65,7 @@ int m2m_token_authenticate(m2m_store *st, const m2m_prim_req *req, m2m_peer *pee
         snprintf(why, why_len, "identity token is not valid");
         return -1;
     }
-    if (m2m_store_consume_token(st, hash, (int64_t)time(NULL), &e, &err) != 0) {
+    if (m2m_store_consume_token(st, hash, m2m_clock_now(), &e, &err) != 0) {
         snprintf(why, why_len, "%s", err.code == M2M_E_AUTH ? err.msg : "identity token is not valid");
         goto done;
     }

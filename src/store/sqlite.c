@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/clock.h"
 
 /* The schema is versioned: SCHEMA creates version 1, MIGRATIONS[i] takes version i+1 to i+2. A store is
  * migrated forward in one transaction when opened; a store newer than this build is refused. */
@@ -285,7 +286,7 @@ int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_na
 {
     m2m_resource cb = {0};
     int rc = -1;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = m2m_clock_now();
 
     if (exec(st, "BEGIN IMMEDIATE", err) != 0)
         return -1;
@@ -350,7 +351,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
 {
     sqlite3_stmt *s = NULL;
     int rc = -1, step;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = m2m_clock_now();
 
     if (exec(st, "BEGIN IMMEDIATE", err) != 0)
         return -1;
@@ -583,7 +584,7 @@ int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
         goto done;
     }
     sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+    sqlite3_bind_int64(s, 2, m2m_clock_now());
     if (sqlite3_step(s) != SQLITE_DONE) {
         db_fail(st, err, "revoke");
         goto done;
@@ -851,7 +852,7 @@ int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const
 {
     sqlite3_stmt *s = NULL;
     int rc = -1;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = m2m_clock_now();
 
     if (exec(st, "BEGIN IMMEDIATE", err) != 0)
         return -1;
@@ -888,7 +889,7 @@ done:
 int m2m_store_promote_psk(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
 {
     int rc = -1;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = m2m_clock_now();
     if (exec(st, "BEGIN IMMEDIATE", err) != 0)
         return -1;
     /* Only if it is still pending: two workers may race here, the second finds nothing to do. */

@@ -63,10 +63,3 @@ void m2m_logf(FILE *out, const char *fmt, ...)
     m2m_vlogf(out, fmt, ap);
     va_end(ap);
 }
-
-double m2m_ms_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
-}

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "util/clock.h"
+
 /* "<UTC time> registrar: <line>\n" to out; nothing when out is NULL. Any byte of the line outside printable ASCII
  * (newline, ESC, BEL, non-ASCII) is written as \xHH: what a peer sent cannot forge a line or drive a terminal. */
 void m2m_logf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -15,7 +17,5 @@ void m2m_vlogf(FILE *out, const char *fmt, va_list ap) __attribute__((format(pri
 /* in as a quoted log field: "…" with \" and \\ escaped and cut to fit cap (always NUL-terminated). Use it for
  * anything a peer chose (From, To, request IDs, reasons quoting them). Returns buf. */
 const char *m2m_log_quote(const char *in, char *buf, size_t cap);
-/* Milliseconds since t0 (CLOCK_MONOTONIC). */
-double m2m_ms_since(const struct timespec *t0);
 
 #endif

@@ -34,6 +34,7 @@ typedef struct h_registrar {
     char dir[256];
     char db[320];
     char log[320];
+    long clock_offset;        /* seconds the Registrar's clock is ahead (h_clock_advance) */
 } h_registrar;
 
 /* The m2mattach binary under test ($M2M_BIN). */
@@ -47,6 +48,9 @@ int h_sh_out(char *out, size_t cap, const char *fmt, ...) __attribute__((format(
 int h_registrar_init(h_registrar *r);
 /* Starts `registrar serve` on 127.0.0.1:port (0 = a free port) and waits until it listens. extra: more args. */
 int h_registrar_start(h_registrar *r, int threads, const char *extra);
+/* Moves the Registrar's clock (expiry, rotation, timeouts) forward by seconds: tests never sleep for time to pass.
+ * The Registrar reads the offset from a file in r->dir (M2M_INSECURE_TEST_CLOCK_FILE). */
+int h_clock_advance(h_registrar *r, long seconds);
 /* Sends sig and waits for the process. */
 int h_registrar_stop(h_registrar *r, int sig);
 /* Stops (if running) and removes the temporary directory. */

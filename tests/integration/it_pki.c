@@ -157,8 +157,8 @@ static void identity_tokens(void)
     CHECK(h_connect_cert(&t, r.port, root_crt, NULL, NULL, 0, NULL) == 0);
     CHECK_EQ_INT(token_register(&t, "Ctok1", other, &resp), 4106);
     h_close(&t);
-    /* expired */
-    sleep(2);
+    /* expired (issued with --ttl 1s; the Registrar's clock moves on) */
+    CHECK(h_clock_advance(&r, 2) == 0);
     CHECK(h_connect_cert(&t, r.port, root_crt, NULL, NULL, 0, NULL) == 0);
     CHECK_EQ_INT(token_register(&t, "Ctok2", tok2, &resp), 4106);
     CHECK(strstr(resp.body, "expired") != NULL);
@@ -200,7 +200,9 @@ static void unbound_budget(void)
     char c;
     int n;
     CHECK(h_connect_cert(&t, r.port, root_crt, NULL, NULL, 12, NULL) == 0);
-    sleep(4); /* --handshake-timeout 2: an unbound context must present its token by then */
+    /* --handshake-timeout 2: an unbound context must present its token by then; the Registrar's clock moves 3 s
+     * on, and its next once-a-second check closes the connection (the read below returns then) */
+    CHECK(h_clock_advance(&r, 3) == 0);
     n = SSL_read(t.ssl, &c, 1);
     CHECK(n <= 0);
     h_close(&t);
