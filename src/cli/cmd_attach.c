@@ -13,6 +13,7 @@
 #include "binding/http_client.h"
 #include "cli/cli.h"
 #include "m2mattach/registree.h"
+#include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 
 static void attach_usage(FILE *out)
@@ -233,7 +234,9 @@ static void print_reply(const m2m_reply *reply, int raw)
         printf("Content-Location: %s\n", reply->location);
     if (reply->body_len == 0)
         return;
-    if (!raw && (doc = cJSON_ParseWithLength(reply->body, reply->body_len)) != NULL)
+    /* a body that is not strict JSON (a duplicate member, a NUL in a string) is shown as it came, never as the
+     * cleaned-up tree cJSON would make of it */
+    if (!raw && (doc = m2m_json_parse_strict(reply->body, reply->body_len, NULL)) != NULL)
         pretty = cJSON_Print(doc);
     if (pretty != NULL)
         printf("%s\n", pretty);

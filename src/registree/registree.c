@@ -35,6 +35,7 @@
 #include "binding/http_client.h"
 #include "crypto/pubkey_hash.h"
 #include "crypto/secret.h"
+#include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "registree/details.h"
 #include "registree/state.h"
@@ -839,7 +840,8 @@ done:
 /* The Registrar's reason for an error: {"m2m:dbg": "..."} when it sent one, else the start of the body. */
 static void debug_text(const m2m_reply *reply, char *out, size_t cap)
 {
-    cJSON *doc = cJSON_ParseWithLength(reply->body, reply->body_len);
+    /* not strict JSON (a duplicate m2m:dbg, a NUL in it): the raw start of the body, as it came */
+    cJSON *doc = m2m_json_parse_strict(reply->body, reply->body_len, NULL);
     const cJSON *dbg = cJSON_GetObjectItemCaseSensitive(doc, "m2m:dbg");
     if (cJSON_IsString(dbg))
         snprintf(out, cap, "%s", dbg->valuestring);
@@ -850,16 +852,42 @@ static void debug_text(const m2m_reply *reply, char *out, size_t cap)
     cJSON_Delete(doc);
 }
 
-/* The assigned ID from the CREATE response: aei of an <AE>, csi of a <remoteCSE>. */
+/* A value the peer chose, for a message: printable ASCII, the rest as '?', at most 60 characters. */
+static void shown(const char *v, char *out, size_t cap)
+{
+    size_t j = 0;
+    for (; v[j] != '\0' && j < 60 && j + 4 < cap; j++)
+        out[j] = v[j] >= 0x20 && v[j] < 0x7f ? v[j] : '?';
+    snprintf(out + j, cap - j, "%s", v[j] != '\0' ? "..." : "");
+}
+
+/* 1 when the details file asks the Registrar to assign the AE-ID: id "C" (CSE-relative) or "S" (SP-relative). */
+static int asks_assignment(const m2m_registree_config *cfg)
+{
+    return !cfg->is_cse && (strcmp(cfg->id, "C") == 0 || strcmp(cfg->id, "S") == 0);
+}
+
+/* The assigned ID from the CREATE response: aei of an <AE>, csi of a <remoteCSE>. It must be the ID this Registree
+ * may take: the enrolled one exactly (seed R02: the enrolment fixes the ID; a Registrar that hands out another
+ * would make every later request speak for someone else), or, when the details file asks for assignment ("C" or
+ * "S"), a well-formed AE-ID of that kind. */
 static int assigned_id(m2m_registree *r, const m2m_reply *reply, char *out, size_t cap)
 {
     const m2m_registree_config *cfg = r->cfg;
-    cJSON *doc = cJSON_ParseWithLength(reply->body, reply->body_len);
+    m2m_err why = {0};
+    cJSON *doc = m2m_json_parse_strict(reply->body, reply->body_len, &why);
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(doc, cfg->is_cse ? "m2m:csr" : "m2m:ae");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, cfg->is_cse ? "csi" : "aei");
     const char *v = cJSON_IsString(id) ? id->valuestring : NULL;
+    const char *kind = cfg->is_cse ? "CSE-ID" : "AE-ID";
+    char seen[80];
     int rc = -1;
 
+    if (doc == NULL) {
+        m2m_fail(&r->err, why.code == M2M_E_NOMEM ? M2M_E_NOMEM : M2M_E_PROTO,
+                 "registration with Registrar %s: the 2001 response body: %s", cfg->authority, why.msg);
+        goto done;
+    }
     /* csi is optional in the answer; TS-0004 makes it the From of the CREATE, which is our CSE-ID. */
     if (v == NULL && cfg->is_cse && cJSON_IsObject(res))
         v = cfg->id;
@@ -868,9 +896,18 @@ static int assigned_id(m2m_registree *r, const m2m_reply *reply, char *out, size
                  cfg->is_cse ? "m2m:csr" : "m2m:ae aei");
         goto done;
     }
-    if (strlen(v) >= cap || !m2m_is_plain_token(v[0] == '/' ? v + 1 : v)) {
-        m2m_fail(&r->err, M2M_E_PROTO, "registration with Registrar %s: assigned ID '%.60s' is not a valid ID",
-                 cfg->authority, v);
+    shown(v, seen, sizeof seen);
+    if (asks_assignment(cfg)) {
+        if (strlen(v) < 2 || strlen(v) >= cap || v[0] != cfg->id[0] || !m2m_is_plain_token(v)) {
+            m2m_fail(&r->err, M2M_E_AUTH, "registration with Registrar %s: it assigned AE-ID '%s', but [registree] "
+                     "id = %s of %s asks for an AE-ID that starts with %s (then letters, digits, '-', '.', '_', '~'); "
+                     "nothing recorded", cfg->authority, seen, cfg->id, cfg->details_path, cfg->id);
+            goto done;
+        }
+    } else if (strcmp(v, cfg->id) != 0) {
+        m2m_fail(&r->err, M2M_E_AUTH, "registration with Registrar %s: it assigned %s '%s', not %s, the ID enrolled "
+                 "for this Registree ([registree] id of %s); nothing recorded", cfg->authority, kind, seen, cfg->id,
+                 cfg->details_path);
         goto done;
     }
     snprintf(out, cap, "%s", v);
@@ -942,8 +979,10 @@ static int do_register(m2m_registree *r, m2m_attach_info *info)
         m2m_registree_disconnect(r);
         goto done;
     }
-    if (assigned_id(r, &reply, st->assigned_id, sizeof st->assigned_id) != 0)
+    if (assigned_id(r, &reply, st->assigned_id, sizeof st->assigned_id) != 0) {
+        m2m_registree_disconnect(r); /* the Registrar bound this connection to an ID this Registree does not take */
         goto done;
+    }
     if (strlen(reply.location) >= sizeof st->resource) {
         m2m_fail(&r->err, M2M_E_PROTO, "registration with Registrar %s: Content-Location is too long",
                  cfg->authority);
@@ -1056,13 +1095,19 @@ int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info)
 /* The key ID the Registrar reported: {"m2m:kgn":{"ty":10100,"kcaid"|"kccid":ID,"kid":ID}}. */
 static int reported_kid(m2m_registree *r, const m2m_reply *reply, char out[M2M_KEYID_HEX_LEN + 1])
 {
-    cJSON *doc = cJSON_ParseWithLength(reply->body, reply->body_len);
+    m2m_err why = {0};
+    cJSON *doc = m2m_json_parse_strict(reply->body, reply->body_len, &why);
     const cJSON *kgn = cJSON_GetObjectItemCaseSensitive(doc, "m2m:kgn");
     const cJSON *kid = cJSON_GetObjectItemCaseSensitive(kgn, "kid");
     const cJSON *typed = cJSON_GetObjectItemCaseSensitive(kgn, r->cfg->is_cse ? "kccid" : "kcaid");
     const char *v = cJSON_IsString(kid) ? kid->valuestring : cJSON_IsString(typed) ? typed->valuestring : NULL;
     int rc = -1;
 
+    if (doc == NULL) {
+        m2m_fail(&r->err, why.code == M2M_E_NOMEM ? M2M_E_NOMEM : M2M_E_PROTO,
+                 "key generation with Registrar %s: the 2001 response body: %s", r->cfg->authority, why.msg);
+        goto done;
+    }
     if (v == NULL || strlen(v) != M2M_KEYID_HEX_LEN || strspn(v, "0123456789abcdef") != M2M_KEYID_HEX_LEN) {
         m2m_fail(&r->err, M2M_E_PROTO, "key generation with Registrar %s: the 2001 response has no valid key ID "
                  "(m2m:kgn kid)", r->cfg->authority);
