@@ -16,6 +16,9 @@
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 
+/* EX_TEMPFAIL of sysexits.h: the state lock is held by another attachment, and trying again later will work. */
+#define EXIT_BUSY 75
+
 static void attach_usage(FILE *out)
 {
     fprintf(out,
@@ -37,7 +40,8 @@ static void attach_usage(FILE *out)
             "      --no-resume      do not offer the saved session: a full handshake\n"
             "  -q, --quiet          print nothing on success\n"
             "  -h, --help           this text\n\n"
-            "Exit status: 0 attached, 1 failed or refused, 2 usage error.\n");
+            "Exit status: 0 attached, 1 failed or refused, 2 usage error, 75 busy: another attach or request\n"
+            "with the same state file is running (nothing was changed; try again).\n");
 }
 
 static void request_usage(FILE *out)
@@ -57,7 +61,8 @@ static void request_usage(FILE *out)
             "  -f, --from ID         originator; default: the ID the session is bound to; '' omits it\n"
             "      --raw             print the body as received instead of re-indented JSON\n"
             "  -h, --help            this text\n\n"
-            "Exit status: 0 when the RSC is 2xxx, 1 otherwise or on failure, 2 usage error.\n");
+            "Exit status: 0 when the RSC is 2xxx, 1 otherwise or on failure, 2 usage error, 75 busy: another\n"
+            "attach or request with the same state file is running (nothing was sent; try again).\n");
 }
 
 /* "psk", "psk with generated key ID, session resumed", "cert, full handshake: the saved session was not resumed" */
@@ -130,6 +135,8 @@ int cmd_attach(int argc, char **argv)
         if (info.notice[0] != '\0')
             fprintf(stderr, "m2mattach attach: note: %s\n", info.notice);
         fprintf(stderr, "m2mattach attach: %s\n", m2m_registree_error(r));
+        if (m2m_registree_error_code(r) == M2M_E_BUSY)
+            rc = EXIT_BUSY;
         goto done;
     }
     if (info.notice[0] != '\0')
@@ -326,6 +333,8 @@ int cmd_request(int argc, char **argv)
         if (m2m_registree_notice(r)[0] != '\0')
             fprintf(stderr, "m2mattach request: note: %s\n", m2m_registree_notice(r));
         fprintf(stderr, "m2mattach request: %s\n", m2m_registree_error(r));
+        if (m2m_registree_error_code(r) == M2M_E_BUSY)
+            rc = EXIT_BUSY;
         goto done;
     }
     if (m2m_registree_notice(r)[0] != '\0')

@@ -39,6 +39,7 @@
 #include "onem2m/status.h"
 #include "registree/details.h"
 #include "registree/state.h"
+#include "registree/state_lock.h"
 #include "registree/tls_client.h"
 #include "util/hex.h"
 
@@ -81,6 +82,8 @@ struct m2m_registree {
     int offer_sessions;              /* 0: m2m_registree_set_resumption(r, 0) */
     unsigned saved_sessions;         /* m2m_tls_client_sessions() when the state was last saved */
     char notice[512];                /* the last attachment's fallback (m2m_attach_info.notice) */
+    double deadline;                 /* when the current public call must be over ([tls] deadline), or 0 */
+    int lock_fd;                     /* the state lock while a public call holds it, else -1 */
 };
 
 static double now_ms(void)
@@ -116,6 +119,7 @@ m2m_registree *m2m_registree_new(const m2m_registree_config *cfg, m2m_err *err)
     r->cfg = cfg;
     r->active = -1;
     r->offer_sessions = 1;
+    r->lock_fd = -1;
     return r;
 }
 
@@ -445,6 +449,7 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         .range = cfg->tls_range,
         .ciphers12 = cfg->ciphers,
         .timeout_ms = cfg->timeout_ms,
+        .deadline = r->deadline,
         .session = sess,
         .keep_sessions = cfg->resumption,
     };
@@ -481,10 +486,10 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
 }
 
 /* A failed handshake that another credential might get past: the Registrar refused or could not be verified. A
- * failed TCP connect or a timeout would fail again. */
+ * failed TCP connect or a timeout (M2M_E_IO, M2M_E_TIMEOUT) would fail again. */
 static int was_refused(const m2m_err *e)
 {
-    return (e->code == M2M_E_TLS || e->code == M2M_E_AUTH) && strstr(e->msg, "no answer within") == NULL;
+    return e->code == M2M_E_TLS || e->code == M2M_E_AUTH;
 }
 
 /* x.y.7: the Registrar binds a token context at the CREATE, and the token works once; a registered token
@@ -764,6 +769,8 @@ static int exchange(m2m_registree *r, const m2m_request *req, m2m_reply *reply, 
             if (r->active < 0 || try_cred(r, r->active, 0, &offered) != 0)
                 goto fail_conn;
         }
+        /* a connection kept from an earlier call still has that call's deadline */
+        m2m_tls_client_set_deadline(r->tls, r->deadline);
         sent = m2m_tls_client_write(r->tls, bytes, len, &r->err) == 0;
         if (sent && read_response(r, &closed_idle) == 0)
             break;
@@ -1082,12 +1089,47 @@ static int attach(m2m_registree *r, m2m_attach_info *info, int rekey, int await)
     return save_state(r, changed);
 }
 
+/* ---- the public calls: one deadline and the state lock each ----------------------------------------------------- */
+
+/* The start of a public call: its deadline ([tls] deadline from now), and the state lock (state_lock.h), held until
+ * end_call. -1 with M2M_E_BUSY when another call (another handle, another process) holds it: nothing is read,
+ * sent or written then. */
+static int begin_call(m2m_registree *r)
+{
+    m2m_err_clear(&r->err);
+    r->deadline = m2m_tls_client_clock_ms() + r->cfg->deadline_ms;
+    r->lock_fd = m2m_state_lock(r->cfg->state_path, &r->err);
+    return r->lock_fd >= 0 ? 0 : -1;
+}
+
+/* The end of a public call: the lock released, and a timeout that the deadline caused says which setting bounds
+ * the exchange (the message already names the Registrar). Returns rc. */
+static int end_call(m2m_registree *r, int rc)
+{
+    m2m_state_unlock(r->lock_fd);
+    r->lock_fd = -1;
+    if (rc != 0 && r->err.code == M2M_E_TIMEOUT && m2m_tls_client_clock_ms() >= r->deadline) {
+        char why[sizeof r->err.msg];
+        copy_msg(why, sizeof why, r->err.msg);
+        m2m_fail(&r->err, M2M_E_TIMEOUT, "%.300s (the whole exchange with the Registrar may take %d s: [tls] "
+                 "deadline of %.120s)", why, r->cfg->deadline_ms / 1000, r->cfg->details_path);
+    }
+    return rc;
+}
+
 int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info)
 {
     m2m_attach_info local;
+    int rc = -1;
+
     if (r == NULL)
         return -1;
-    return attach(r, info != NULL ? info : &local, 0, 1);
+    if (info == NULL)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    if (begin_call(r) == 0)
+        rc = attach(r, info, 0, 1);
+    return end_call(r, rc);
 }
 
 /* ---- Step 6: Kcc/Kca generation (x.y.8) ------------------------------------------------------------------------ */
@@ -1179,9 +1221,14 @@ int m2m_registree_rekey(m2m_registree *r, m2m_attach_info *info)
     cfg = r->cfg;
     if (info == NULL)
         info = &local;
+    memset(info, 0, sizeof *info);
+    /* the lock spans the generation and both writes: another rekey in between would leave the generated-key file
+     * holding a key the Registrar replaced (state_lock.h) */
+    if (begin_call(r) != 0)
+        goto done;
     /* a full handshake (a token Registree: its TLS 1.3 session) and, if needed, Step 5 on the same connection */
     if (attach(r, info, 1, 0) != 0)
-        return -1;
+        goto done;
     snprintf(path, sizeof path, "/~%s", cfg->cse_id);
     req.method = "POST";
     req.path = path;
@@ -1232,6 +1279,30 @@ done:
     m2m_wipe(material, sizeof material);
     m2m_secret_clear(&key);
     m2m_reply_free(&reply);
+    return end_call(r, rc);
+}
+
+/* A call on a connection kept from an earlier one: the state file may have changed since this handle read it
+ * (another process attached or generated a key while the lock was free), and the file is what counts. */
+static int reload_state(m2m_registree *r)
+{
+    m2m_reg_state *fresh = malloc(sizeof *fresh);
+    int rc = -1;
+
+    if (fresh == NULL) {
+        m2m_fail(&r->err, M2M_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (m2m_state_load(r->cfg->state_path, fresh, &r->err) != 0)
+        goto done;
+    m2m_state_wipe(&r->state);
+    r->state = *fresh;
+    rc = 0;
+done:
+    if (fresh != NULL) {
+        m2m_state_wipe(fresh);
+        free(fresh);
+    }
     return rc;
 }
 
@@ -1239,7 +1310,7 @@ int m2m_registree_send(m2m_registree *r, const m2m_request *req, m2m_reply *repl
 {
     m2m_attach_info info;
     m2m_request q;
-    int rc;
+    int rc = -1;
 
     if (reply != NULL)
         memset(reply, 0, sizeof *reply);
@@ -1247,9 +1318,10 @@ int m2m_registree_send(m2m_registree *r, const m2m_request *req, m2m_reply *repl
         return -1;
     if (req == NULL || reply == NULL)
         return m2m_fail(&r->err, M2M_E_ARG, "no request or no reply");
-    m2m_err_clear(&r->err);
-    if (r->tls == NULL && attach(r, &info, 0, 0) != 0)
-        return -1;
+    if (begin_call(r) != 0)
+        goto done;
+    if (r->tls != NULL ? reload_state(r) != 0 : attach(r, &info, 0, 0) != 0)
+        goto done;
     q = *req;
     if (q.from == NULL)
         q.from = r->state.registered ? r->state.assigned_id : r->cfg->id; /* the ID the context is bound to */
@@ -1260,5 +1332,6 @@ int m2m_registree_send(m2m_registree *r, const m2m_request *req, m2m_reply *repl
         if (save_state(r, 0) != 0)
             r->err = keep;
     }
-    return rc;
+done:
+    return end_call(r, rc);
 }
