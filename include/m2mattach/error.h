@@ -23,7 +23,9 @@ typedef enum m2m_code {
     M2M_E_NOTFOUND,
     M2M_E_EXISTS,
     M2M_E_PROTO,    /* the peer answered something the protocol does not allow */
-    M2M_E_REFUSED   /* the peer answered with a oneM2M error status */
+    M2M_E_REFUSED,  /* the peer answered with a oneM2M error status */
+    M2M_E_TIMEOUT,  /* the peer did not answer in time: a step's timeout or the whole exchange's deadline passed */
+    M2M_E_BUSY      /* another holder has the resource (the Registree's state lock); retrying later may work */
 } m2m_code;
 
 typedef struct m2m_err {

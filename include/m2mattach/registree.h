@@ -9,7 +9,14 @@
  *   m2m_registree_rekey(r, &info);          // Step 6: a new Kca/Kcc; later attachments use TLS-PSK with it
  *   m2m_registree_free(r); m2m_registree_config_free(cfg);
  *
- * Blocking, one TLS connection per handle, not thread-safe (one handle per thread). */
+ * Blocking, one TLS connection per handle, not thread-safe (one handle per thread).
+ *
+ * Every call (attach, rekey, send) is bounded as a whole by [tls] deadline (each wait also by [tls] timeout) and
+ * fails with M2M_E_TIMEOUT when it passes; at most 4 interim (1xx) responses are skipped. Every call holds the
+ * lock of the state file ("<state>.lock", flock) from its first read of the state to its last write: while another
+ * call (another handle or process) holds it, a call fails at once with M2M_E_BUSY, having sent and changed
+ * nothing. Response bodies the Registree reads are strict JSON: a member named twice or a NUL inside a string is
+ * M2M_E_PROTO. */
 #ifndef M2MATTACH_REGISTREE_H
 #define M2MATTACH_REGISTREE_H
 
@@ -69,7 +76,8 @@ typedef struct m2m_attach_info {
 
 /* Connects and authenticates (Step 4), closing any open connection first; when the state file says the Registree
  * is not yet registered, sends the registration CREATE (Step 5) and records the result in the state file
- * (atomically, mode 0600).
+ * (atomically, mode 0600). The ID the Registrar assigns must be [registree] id exactly (or, for id "C" / "S", an
+ * AE-ID starting with that letter): otherwise M2M_E_AUTH, and nothing is recorded.
  *   psk:   TLS-PSK; re-attachment (x.y.3) is the handshake alone.
  *   cert:  the Registrar's certificate is checked against the root-cert and CSE-ID of the details file (and OCSP
  *          when configured), the Registree presents its certificate; re-attachment is the same handshake alone.

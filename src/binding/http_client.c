@@ -102,6 +102,7 @@ enum pstate { P_HEAD, P_BODY_LEN, P_CHUNK_SIZE, P_CHUNK_DATA, P_CHUNK_END, P_TRA
 struct m2m_http_parser {
     enum pstate st;
     int started;                 /* a byte of the current response arrived */
+    int interim;                 /* 1xx responses skipped before the current one */
     char head[M2M_HTTP_HEADER_MAX + 1];
     size_t head_len;
     struct {
@@ -139,6 +140,7 @@ void m2m_http_parser_reset(m2m_http_parser *p)
     /* The header block is overwritten, not cleared: 16 KiB of memset per response buys nothing. */
     p->st = P_HEAD;
     p->started = 0;
+    p->interim = 0;
     p->head_len = 0;
     p->nhdr = 0;
     p->status = p->rsc = p->close = 0;
@@ -400,6 +402,10 @@ int m2m_http_parser_feed(m2m_http_parser *p, const void *data, size_t len, size_
                 if (parse_head(p, err) != 0)
                     return -1;
                 if (p->status < 200) { /* 100 Continue and friends: the real response follows */
+                    /* ... but only a few times: each one would otherwise buy a peer another wait */
+                    if (++p->interim > M2M_HTTP_MAX_INTERIM)
+                        return failed(p, err, "more than %d interim (1xx) HTTP responses before the final one",
+                                      M2M_HTTP_MAX_INTERIM);
                     p->head_len = 0;
                     p->nhdr = 0;
                     p->rsc = 0;

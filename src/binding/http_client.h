@@ -18,6 +18,8 @@
 #define M2M_HTTP_HEADER_MAX (16 * 1024)       /* status line + headers, and chunked trailers */
 #define M2M_HTTP_BODY_MAX (8 * 1024 * 1024)
 #define M2M_HTTP_MAX_HEADER_LINES 100
+/* Interim (1xx) responses skipped before the final one: a peer that loops "100 Continue" is refused after these. */
+#define M2M_HTTP_MAX_INTERIM 4
 #define M2M_HTTP_RVI "3"                      /* the Release Version Indicator this project speaks */
 
 /* Builds the request bytes (malloc'd into *out, NUL-terminated; *out_len excludes the NUL). The headers are
@@ -41,7 +43,7 @@ void m2m_http_parser_reset(m2m_http_parser *p);
 
 /* Consumes up to len bytes; *used says how many (fewer than len only when the response completed before the end of
  * data). Returns M2M_HTTP_NEED_MORE, M2M_HTTP_COMPLETE, or -1 with err set; after an error the parser stays failed
- * until reset. 1xx interim responses are skipped. */
+ * until reset. 1xx interim responses are skipped, at most M2M_HTTP_MAX_INTERIM of them per response. */
 int m2m_http_parser_feed(m2m_http_parser *p, const void *data, size_t len, size_t *used, m2m_err *err);
 
 /* The connection ended. Completes a response whose body runs to the end of the connection; anything else cut

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "binding/http_server.h"
+#include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 
 /* Release versions this Registrar speaks; a missing X-M2M-RVI means Release 1 and is accepted. */
@@ -139,7 +140,7 @@ int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rs
             return -1;
     }
     if (req->op == M2M_OP_CREATE || req->op == M2M_OP_UPDATE) {
-        const char *end = NULL;
+        m2m_err why = {0};
         if (in->content_type == NULL)
             return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "missing Content-Type header"), -1;
         if (parse_content_type(in->content_type, &ty, rsp) != 0)
@@ -150,17 +151,12 @@ int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rs
         req->ty = ty;
         if (in->body == NULL || in->body_len == 0)
             return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a JSON body", m2m_op_name(req->op)), -1;
-        req->pc = cJSON_ParseWithLengthOpts(in->body, in->body_len, &end, 0);
-        if (req->pc == NULL) {
-            size_t at = end != NULL && end >= in->body ? (size_t)(end - in->body) : 0;
-            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "malformed JSON body near offset %zu", at), -1;
-        }
-        while (end != NULL && end < in->body + in->body_len && isspace((unsigned char)*end))
-            end++;
-        if (end != NULL && end < in->body + in->body_len) {
-            m2m_prim_req_clear(req);
-            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "trailing data after the JSON body"), -1;
-        }
+        /* strict: a duplicate member or a NUL inside a string would let the checks read one value and the store
+         * keep another (json_strict.h) */
+        req->pc = m2m_json_parse_strict(in->body, in->body_len, &why);
+        if (req->pc == NULL)
+            return m2m_prim_error(rsp, why.code == M2M_E_NOMEM ? M2M_RSC_INTERNAL_SERVER_ERROR : M2M_RSC_BAD_REQUEST,
+                                  "JSON body: %s", why.msg), -1;
         if (!cJSON_IsObject(req->pc)) {
             m2m_prim_req_clear(req);
             return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "JSON body must be an object"), -1;

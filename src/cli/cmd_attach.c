@@ -13,7 +13,11 @@
 #include "binding/http_client.h"
 #include "cli/cli.h"
 #include "m2mattach/registree.h"
+#include "onem2m/json_strict.h"
 #include "onem2m/status.h"
+
+/* EX_TEMPFAIL of sysexits.h: the state lock is held by another attachment, and trying again later will work. */
+#define EXIT_BUSY 75
 
 static void attach_usage(FILE *out)
 {
@@ -36,7 +40,8 @@ static void attach_usage(FILE *out)
             "      --no-resume      do not offer the saved session: a full handshake\n"
             "  -q, --quiet          print nothing on success\n"
             "  -h, --help           this text\n\n"
-            "Exit status: 0 attached, 1 failed or refused, 2 usage error.\n");
+            "Exit status: 0 attached, 1 failed or refused, 2 usage error, 75 busy: another attach or request\n"
+            "with the same state file is running (nothing was changed; try again).\n");
 }
 
 static void request_usage(FILE *out)
@@ -56,7 +61,8 @@ static void request_usage(FILE *out)
             "  -f, --from ID         originator; default: the ID the session is bound to; '' omits it\n"
             "      --raw             print the body as received instead of re-indented JSON\n"
             "  -h, --help            this text\n\n"
-            "Exit status: 0 when the RSC is 2xxx, 1 otherwise or on failure, 2 usage error.\n");
+            "Exit status: 0 when the RSC is 2xxx, 1 otherwise or on failure, 2 usage error, 75 busy: another\n"
+            "attach or request with the same state file is running (nothing was sent; try again).\n");
 }
 
 /* "psk", "psk with generated key ID, session resumed", "cert, full handshake: the saved session was not resumed" */
@@ -129,6 +135,8 @@ int cmd_attach(int argc, char **argv)
         if (info.notice[0] != '\0')
             fprintf(stderr, "m2mattach attach: note: %s\n", info.notice);
         fprintf(stderr, "m2mattach attach: %s\n", m2m_registree_error(r));
+        if (m2m_registree_error_code(r) == M2M_E_BUSY)
+            rc = EXIT_BUSY;
         goto done;
     }
     if (info.notice[0] != '\0')
@@ -233,7 +241,9 @@ static void print_reply(const m2m_reply *reply, int raw)
         printf("Content-Location: %s\n", reply->location);
     if (reply->body_len == 0)
         return;
-    if (!raw && (doc = cJSON_ParseWithLength(reply->body, reply->body_len)) != NULL)
+    /* a body that is not strict JSON (a duplicate member, a NUL in a string) is shown as it came, never as the
+     * cleaned-up tree cJSON would make of it */
+    if (!raw && (doc = m2m_json_parse_strict(reply->body, reply->body_len, NULL)) != NULL)
         pretty = cJSON_Print(doc);
     if (pretty != NULL)
         printf("%s\n", pretty);
@@ -323,6 +333,8 @@ int cmd_request(int argc, char **argv)
         if (m2m_registree_notice(r)[0] != '\0')
             fprintf(stderr, "m2mattach request: note: %s\n", m2m_registree_notice(r));
         fprintf(stderr, "m2mattach request: %s\n", m2m_registree_error(r));
+        if (m2m_registree_error_code(r) == M2M_E_BUSY)
+            rc = EXIT_BUSY;
         goto done;
     }
     if (m2m_registree_notice(r)[0] != '\0')

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "util/clock.h"
 #include "registrar/attrs.h"
@@ -84,7 +85,8 @@ cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r)
 
     if (root == NULL)
         return NULL;
-    body = cJSON_Parse(r->attrs ? r->attrs : "{}");
+    /* the stored text came from a strictly parsed body; read it with the same rules */
+    body = m2m_json_parse_strict(r->attrs ? r->attrs : "{}", r->attrs ? strlen(r->attrs) : 2, &err);
     if (body == NULL || !cJSON_IsObject(body))
         goto fail;
     cJSON_AddStringToObject(body, "rn", r->rn);
@@ -243,9 +245,18 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req 
         goto done;
     if (req->ty == M2M_TY_CIN) {
         /* TS-0001 9.6.7: the container's mni, mbs and mia bound its instances, the oldest leaving first */
-        cJSON *limits = cJSON_Parse(parent->attrs ? parent->attrs : "{}");
-        int64_t mni = int_attr(limits, "mni"), mbs = int_attr(limits, "mbs"), mia = int_attr(limits, "mia");
+        cJSON *limits = m2m_json_parse_strict(parent->attrs ? parent->attrs : "{}",
+                                              parent->attrs ? strlen(parent->attrs) : 2, &err);
+        int64_t mni, mbs, mia;
         int removed = 0;
+        if (limits == NULL) {
+            /* unreadable limits must not mean "no limits" */
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "stored container is corrupt");
+            goto done;
+        }
+        mni = int_attr(limits, "mni");
+        mbs = int_attr(limits, "mbs");
+        mia = int_attr(limits, "mia");
         cJSON_Delete(limits);
         r.cs = content_size(attrs);
         if (mbs > 0 && r.cs > mbs) {
@@ -292,7 +303,8 @@ int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *ta
         m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
         goto done;
     }
-    attrs = cJSON_Parse(target->attrs ? target->attrs : "{}");
+    attrs = m2m_json_parse_strict(target->attrs ? target->attrs : "{}", target->attrs ? strlen(target->attrs) : 2,
+                                  &err);
     if (attrs == NULL) {
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "stored resource is corrupt");
         goto done;

@@ -21,7 +21,7 @@ enum field {
     F_POA, F_CSE_ID, F_ROOT_CERT, F_OCSP_CERT,
     F_ID, F_APP_ID, F_NAME, F_CSE_BASE,
     F_MECHANISM, F_KEY_FILE, F_KEY, F_CERT_FILE, F_CHAIN_FILE, F_TOKEN, F_TOKEN_FILE,
-    F_TLS_VERSION, F_CIPHERS, F_TIMEOUT, F_RESUMPTION,
+    F_TLS_VERSION, F_CIPHERS, F_TIMEOUT, F_DEADLINE, F_RESUMPTION,
     F_STATE_FILE, F_GEN_KEY_FILE,
     F_COUNT
 };
@@ -38,7 +38,7 @@ static const struct {
     [F_CHAIN_FILE] = {"credentials", "chain-file"}, [F_TOKEN] = {"credentials", "token"},
     [F_TOKEN_FILE] = {"credentials", "token-file"}, [F_TLS_VERSION] = {"tls", "version"},
     [F_CIPHERS] = {"tls", "ciphers"},       [F_TIMEOUT] = {"tls", "timeout"},
-    [F_RESUMPTION] = {"tls", "resumption"},
+    [F_DEADLINE] = {"tls", "deadline"},     [F_RESUMPTION] = {"tls", "resumption"},
     [F_STATE_FILE] = {"state", "file"},     [F_GEN_KEY_FILE] = {"state", "generated-key-file"},
 };
 
@@ -889,6 +889,21 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
             return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not a number of seconds from 1 to 3600", loc, v);
         }
         cfg->timeout_ms = (int)s * 1000;
+    }
+    /* timeout bounds each wait; a peer that answers one byte at a time never lets a wait run out, so the whole
+     * exchange has a budget of its own */
+    cfg->deadline_ms = M2M_DEADLINE_TIMEOUTS * cfg->timeout_ms;
+    if ((v = c->value[F_DEADLINE]) != NULL) {
+        char *end;
+        long s;
+        errno = 0;
+        s = strtol(v, &end, 10);
+        if (errno != 0 || *end != '\0' || end == v || s < 1 || s > M2M_DEADLINE_MAX_S) {
+            where(c, F_DEADLINE, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not a number of seconds from 1 to %d", loc, v,
+                            M2M_DEADLINE_MAX_S);
+        }
+        cfg->deadline_ms = (int)s * 1000;
     }
 
     if (c->value[F_STATE_FILE] != NULL)

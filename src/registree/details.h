@@ -28,6 +28,10 @@ const char *m2m_mechanism_name(m2m_mechanism m);
 #define M2M_TOKEN_MAX_LEN 512
 
 #define M2M_DEFAULT_IO_TIMEOUT_S 10
+/* [tls] deadline: by default three timeouts (30 s with the default timeout), enough for a fallback between ways in
+ * and the registration; at most a day. */
+#define M2M_DEADLINE_TIMEOUTS 3
+#define M2M_DEADLINE_MAX_S 86400
 
 struct m2m_registree_config {
     char *details_path;      /* as the caller gave it; error messages use it */
@@ -70,6 +74,7 @@ struct m2m_registree_config {
     char *ciphers;           /* TLS 1.2 cipher list; default by mechanism */
     int ciphers_set;         /* 1: ciphers was given in the file (rekey then offers it as it is) */
     int timeout_ms;          /* connect, handshake and each read/write */
+    int deadline_ms;         /* one whole attach, rekey or request: every connect, handshake, request and response */
     int resumption;          /* x.y.4: 1 (default) offer and keep session tickets; 0: never */
 
     /* [state] */

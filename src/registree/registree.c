@@ -35,9 +35,11 @@
 #include "binding/http_client.h"
 #include "crypto/pubkey_hash.h"
 #include "crypto/secret.h"
+#include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "registree/details.h"
 #include "registree/state.h"
+#include "registree/state_lock.h"
 #include "registree/tls_client.h"
 #include "util/hex.h"
 
@@ -80,6 +82,8 @@ struct m2m_registree {
     int offer_sessions;              /* 0: m2m_registree_set_resumption(r, 0) */
     unsigned saved_sessions;         /* m2m_tls_client_sessions() when the state was last saved */
     char notice[512];                /* the last attachment's fallback (m2m_attach_info.notice) */
+    double deadline;                 /* when the current public call must be over ([tls] deadline), or 0 */
+    int lock_fd;                     /* the state lock while a public call holds it, else -1 */
 };
 
 static double now_ms(void)
@@ -115,6 +119,7 @@ m2m_registree *m2m_registree_new(const m2m_registree_config *cfg, m2m_err *err)
     r->cfg = cfg;
     r->active = -1;
     r->offer_sessions = 1;
+    r->lock_fd = -1;
     return r;
 }
 
@@ -444,6 +449,7 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         .range = cfg->tls_range,
         .ciphers12 = cfg->ciphers,
         .timeout_ms = cfg->timeout_ms,
+        .deadline = r->deadline,
         .session = sess,
         .keep_sessions = cfg->resumption,
     };
@@ -480,10 +486,10 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
 }
 
 /* A failed handshake that another credential might get past: the Registrar refused or could not be verified. A
- * failed TCP connect or a timeout would fail again. */
+ * failed TCP connect or a timeout (M2M_E_IO, M2M_E_TIMEOUT) would fail again. */
 static int was_refused(const m2m_err *e)
 {
-    return (e->code == M2M_E_TLS || e->code == M2M_E_AUTH) && strstr(e->msg, "no answer within") == NULL;
+    return e->code == M2M_E_TLS || e->code == M2M_E_AUTH;
 }
 
 /* x.y.7: the Registrar binds a token context at the CREATE, and the token works once; a registered token
@@ -763,6 +769,8 @@ static int exchange(m2m_registree *r, const m2m_request *req, m2m_reply *reply, 
             if (r->active < 0 || try_cred(r, r->active, 0, &offered) != 0)
                 goto fail_conn;
         }
+        /* a connection kept from an earlier call still has that call's deadline */
+        m2m_tls_client_set_deadline(r->tls, r->deadline);
         sent = m2m_tls_client_write(r->tls, bytes, len, &r->err) == 0;
         if (sent && read_response(r, &closed_idle) == 0)
             break;
@@ -839,7 +847,8 @@ done:
 /* The Registrar's reason for an error: {"m2m:dbg": "..."} when it sent one, else the start of the body. */
 static void debug_text(const m2m_reply *reply, char *out, size_t cap)
 {
-    cJSON *doc = cJSON_ParseWithLength(reply->body, reply->body_len);
+    /* not strict JSON (a duplicate m2m:dbg, a NUL in it): the raw start of the body, as it came */
+    cJSON *doc = m2m_json_parse_strict(reply->body, reply->body_len, NULL);
     const cJSON *dbg = cJSON_GetObjectItemCaseSensitive(doc, "m2m:dbg");
     if (cJSON_IsString(dbg))
         snprintf(out, cap, "%s", dbg->valuestring);
@@ -850,16 +859,42 @@ static void debug_text(const m2m_reply *reply, char *out, size_t cap)
     cJSON_Delete(doc);
 }
 
-/* The assigned ID from the CREATE response: aei of an <AE>, csi of a <remoteCSE>. */
+/* A value the peer chose, for a message: printable ASCII, the rest as '?', at most 60 characters. */
+static void shown(const char *v, char *out, size_t cap)
+{
+    size_t j = 0;
+    for (; v[j] != '\0' && j < 60 && j + 4 < cap; j++)
+        out[j] = v[j] >= 0x20 && v[j] < 0x7f ? v[j] : '?';
+    snprintf(out + j, cap - j, "%s", v[j] != '\0' ? "..." : "");
+}
+
+/* 1 when the details file asks the Registrar to assign the AE-ID: id "C" (CSE-relative) or "S" (SP-relative). */
+static int asks_assignment(const m2m_registree_config *cfg)
+{
+    return !cfg->is_cse && (strcmp(cfg->id, "C") == 0 || strcmp(cfg->id, "S") == 0);
+}
+
+/* The assigned ID from the CREATE response: aei of an <AE>, csi of a <remoteCSE>. It must be the ID this Registree
+ * may take: the enrolled one exactly (seed R02: the enrolment fixes the ID; a Registrar that hands out another
+ * would make every later request speak for someone else), or, when the details file asks for assignment ("C" or
+ * "S"), a well-formed AE-ID of that kind. */
 static int assigned_id(m2m_registree *r, const m2m_reply *reply, char *out, size_t cap)
 {
     const m2m_registree_config *cfg = r->cfg;
-    cJSON *doc = cJSON_ParseWithLength(reply->body, reply->body_len);
+    m2m_err why = {0};
+    cJSON *doc = m2m_json_parse_strict(reply->body, reply->body_len, &why);
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(doc, cfg->is_cse ? "m2m:csr" : "m2m:ae");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, cfg->is_cse ? "csi" : "aei");
     const char *v = cJSON_IsString(id) ? id->valuestring : NULL;
+    const char *kind = cfg->is_cse ? "CSE-ID" : "AE-ID";
+    char seen[80];
     int rc = -1;
 
+    if (doc == NULL) {
+        m2m_fail(&r->err, why.code == M2M_E_NOMEM ? M2M_E_NOMEM : M2M_E_PROTO,
+                 "registration with Registrar %s: the 2001 response body: %s", cfg->authority, why.msg);
+        goto done;
+    }
     /* csi is optional in the answer; TS-0004 makes it the From of the CREATE, which is our CSE-ID. */
     if (v == NULL && cfg->is_cse && cJSON_IsObject(res))
         v = cfg->id;
@@ -868,9 +903,18 @@ static int assigned_id(m2m_registree *r, const m2m_reply *reply, char *out, size
                  cfg->is_cse ? "m2m:csr" : "m2m:ae aei");
         goto done;
     }
-    if (strlen(v) >= cap || !m2m_is_plain_token(v[0] == '/' ? v + 1 : v)) {
-        m2m_fail(&r->err, M2M_E_PROTO, "registration with Registrar %s: assigned ID '%.60s' is not a valid ID",
-                 cfg->authority, v);
+    shown(v, seen, sizeof seen);
+    if (asks_assignment(cfg)) {
+        if (strlen(v) < 2 || strlen(v) >= cap || v[0] != cfg->id[0] || !m2m_is_plain_token(v)) {
+            m2m_fail(&r->err, M2M_E_AUTH, "registration with Registrar %s: it assigned AE-ID '%s', but [registree] "
+                     "id = %s of %s asks for an AE-ID that starts with %s (then letters, digits, '-', '.', '_', '~'); "
+                     "nothing recorded", cfg->authority, seen, cfg->id, cfg->details_path, cfg->id);
+            goto done;
+        }
+    } else if (strcmp(v, cfg->id) != 0) {
+        m2m_fail(&r->err, M2M_E_AUTH, "registration with Registrar %s: it assigned %s '%s', not %s, the ID enrolled "
+                 "for this Registree ([registree] id of %s); nothing recorded", cfg->authority, kind, seen, cfg->id,
+                 cfg->details_path);
         goto done;
     }
     snprintf(out, cap, "%s", v);
@@ -942,8 +986,10 @@ static int do_register(m2m_registree *r, m2m_attach_info *info)
         m2m_registree_disconnect(r);
         goto done;
     }
-    if (assigned_id(r, &reply, st->assigned_id, sizeof st->assigned_id) != 0)
+    if (assigned_id(r, &reply, st->assigned_id, sizeof st->assigned_id) != 0) {
+        m2m_registree_disconnect(r); /* the Registrar bound this connection to an ID this Registree does not take */
         goto done;
+    }
     if (strlen(reply.location) >= sizeof st->resource) {
         m2m_fail(&r->err, M2M_E_PROTO, "registration with Registrar %s: Content-Location is too long",
                  cfg->authority);
@@ -1043,12 +1089,47 @@ static int attach(m2m_registree *r, m2m_attach_info *info, int rekey, int await)
     return save_state(r, changed);
 }
 
+/* ---- the public calls: one deadline and the state lock each ----------------------------------------------------- */
+
+/* The start of a public call: its deadline ([tls] deadline from now), and the state lock (state_lock.h), held until
+ * end_call. -1 with M2M_E_BUSY when another call (another handle, another process) holds it: nothing is read,
+ * sent or written then. */
+static int begin_call(m2m_registree *r)
+{
+    m2m_err_clear(&r->err);
+    r->deadline = m2m_tls_client_clock_ms() + r->cfg->deadline_ms;
+    r->lock_fd = m2m_state_lock(r->cfg->state_path, &r->err);
+    return r->lock_fd >= 0 ? 0 : -1;
+}
+
+/* The end of a public call: the lock released, and a timeout that the deadline caused says which setting bounds
+ * the exchange (the message already names the Registrar). Returns rc. */
+static int end_call(m2m_registree *r, int rc)
+{
+    m2m_state_unlock(r->lock_fd);
+    r->lock_fd = -1;
+    if (rc != 0 && r->err.code == M2M_E_TIMEOUT && m2m_tls_client_clock_ms() >= r->deadline) {
+        char why[sizeof r->err.msg];
+        copy_msg(why, sizeof why, r->err.msg);
+        m2m_fail(&r->err, M2M_E_TIMEOUT, "%.300s (the whole exchange with the Registrar may take %d s: [tls] "
+                 "deadline of %.120s)", why, r->cfg->deadline_ms / 1000, r->cfg->details_path);
+    }
+    return rc;
+}
+
 int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info)
 {
     m2m_attach_info local;
+    int rc = -1;
+
     if (r == NULL)
         return -1;
-    return attach(r, info != NULL ? info : &local, 0, 1);
+    if (info == NULL)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    if (begin_call(r) == 0)
+        rc = attach(r, info, 0, 1);
+    return end_call(r, rc);
 }
 
 /* ---- Step 6: Kcc/Kca generation (x.y.8) ------------------------------------------------------------------------ */
@@ -1056,13 +1137,19 @@ int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info)
 /* The key ID the Registrar reported: {"m2m:kgn":{"ty":10100,"kcaid"|"kccid":ID,"kid":ID}}. */
 static int reported_kid(m2m_registree *r, const m2m_reply *reply, char out[M2M_KEYID_HEX_LEN + 1])
 {
-    cJSON *doc = cJSON_ParseWithLength(reply->body, reply->body_len);
+    m2m_err why = {0};
+    cJSON *doc = m2m_json_parse_strict(reply->body, reply->body_len, &why);
     const cJSON *kgn = cJSON_GetObjectItemCaseSensitive(doc, "m2m:kgn");
     const cJSON *kid = cJSON_GetObjectItemCaseSensitive(kgn, "kid");
     const cJSON *typed = cJSON_GetObjectItemCaseSensitive(kgn, r->cfg->is_cse ? "kccid" : "kcaid");
     const char *v = cJSON_IsString(kid) ? kid->valuestring : cJSON_IsString(typed) ? typed->valuestring : NULL;
     int rc = -1;
 
+    if (doc == NULL) {
+        m2m_fail(&r->err, why.code == M2M_E_NOMEM ? M2M_E_NOMEM : M2M_E_PROTO,
+                 "key generation with Registrar %s: the 2001 response body: %s", r->cfg->authority, why.msg);
+        goto done;
+    }
     if (v == NULL || strlen(v) != M2M_KEYID_HEX_LEN || strspn(v, "0123456789abcdef") != M2M_KEYID_HEX_LEN) {
         m2m_fail(&r->err, M2M_E_PROTO, "key generation with Registrar %s: the 2001 response has no valid key ID "
                  "(m2m:kgn kid)", r->cfg->authority);
@@ -1134,9 +1221,14 @@ int m2m_registree_rekey(m2m_registree *r, m2m_attach_info *info)
     cfg = r->cfg;
     if (info == NULL)
         info = &local;
+    memset(info, 0, sizeof *info);
+    /* the lock spans the generation and both writes: another rekey in between would leave the generated-key file
+     * holding a key the Registrar replaced (state_lock.h) */
+    if (begin_call(r) != 0)
+        goto done;
     /* a full handshake (a token Registree: its TLS 1.3 session) and, if needed, Step 5 on the same connection */
     if (attach(r, info, 1, 0) != 0)
-        return -1;
+        goto done;
     snprintf(path, sizeof path, "/~%s", cfg->cse_id);
     req.method = "POST";
     req.path = path;
@@ -1187,6 +1279,30 @@ done:
     m2m_wipe(material, sizeof material);
     m2m_secret_clear(&key);
     m2m_reply_free(&reply);
+    return end_call(r, rc);
+}
+
+/* A call on a connection kept from an earlier one: the state file may have changed since this handle read it
+ * (another process attached or generated a key while the lock was free), and the file is what counts. */
+static int reload_state(m2m_registree *r)
+{
+    m2m_reg_state *fresh = malloc(sizeof *fresh);
+    int rc = -1;
+
+    if (fresh == NULL) {
+        m2m_fail(&r->err, M2M_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (m2m_state_load(r->cfg->state_path, fresh, &r->err) != 0)
+        goto done;
+    m2m_state_wipe(&r->state);
+    r->state = *fresh;
+    rc = 0;
+done:
+    if (fresh != NULL) {
+        m2m_state_wipe(fresh);
+        free(fresh);
+    }
     return rc;
 }
 
@@ -1194,7 +1310,7 @@ int m2m_registree_send(m2m_registree *r, const m2m_request *req, m2m_reply *repl
 {
     m2m_attach_info info;
     m2m_request q;
-    int rc;
+    int rc = -1;
 
     if (reply != NULL)
         memset(reply, 0, sizeof *reply);
@@ -1202,9 +1318,10 @@ int m2m_registree_send(m2m_registree *r, const m2m_request *req, m2m_reply *repl
         return -1;
     if (req == NULL || reply == NULL)
         return m2m_fail(&r->err, M2M_E_ARG, "no request or no reply");
-    m2m_err_clear(&r->err);
-    if (r->tls == NULL && attach(r, &info, 0, 0) != 0)
-        return -1;
+    if (begin_call(r) != 0)
+        goto done;
+    if (r->tls != NULL ? reload_state(r) != 0 : attach(r, &info, 0, 0) != 0)
+        goto done;
     q = *req;
     if (q.from == NULL)
         q.from = r->state.registered ? r->state.assigned_id : r->cfg->id; /* the ID the context is bound to */
@@ -1215,5 +1332,6 @@ int m2m_registree_send(m2m_registree *r, const m2m_request *req, m2m_reply *repl
         if (save_state(r, 0) != 0)
             r->err = keep;
     }
-    return rc;
+done:
+    return end_call(r, rc);
 }

@@ -36,6 +36,7 @@ struct m2m_tls_client {
     SSL *ssl;
     int fd;
     int timeout_ms;
+    double deadline;  /* 0, or when everything must be over (CLOCK_MONOTONIC ms) */
     int broken;       /* a fatal TLS or socket error: no close_notify may follow */
     int eof;          /* 1: peer closed; 2: cleanly, with close_notify */
     double handshake_ms;
@@ -70,6 +71,33 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+double m2m_tls_client_clock_ms(void)
+{
+    return now_ms();
+}
+
+/* When the current wait must end: the step's timeout, or the deadline if that comes first. */
+static double wait_until(const m2m_tls_client *c)
+{
+    double t = now_ms() + c->timeout_ms;
+    return c->deadline > 0 && c->deadline < t ? c->deadline : t;
+}
+
+static int deadline_passed(const m2m_tls_client *c)
+{
+    return c->deadline > 0 && now_ms() >= c->deadline;
+}
+
+/* A wait that ran out: M2M_E_TIMEOUT, saying whether the deadline or the step's own timeout ended it, e.g.
+ * "PREFIXpeer: the deadline passed DURING" or "PREFIXpeer: STEP 10000 ms". */
+static int timed_out(const m2m_tls_client *c, m2m_err *err, const char *prefix, const char *during,
+                     const char *step)
+{
+    if (deadline_passed(c))
+        return m2m_fail(err, M2M_E_TIMEOUT, "%s%s: the deadline passed %s", prefix, c->peer, during);
+    return m2m_fail(err, M2M_E_TIMEOUT, "%s%s: %s %d ms", prefix, c->peer, step, c->timeout_ms);
 }
 
 /* A library must not change the process's signal disposition, yet a write to a reset TCP connection raises
@@ -540,7 +568,7 @@ static int tcp_connect(m2m_tls_client *c, const m2m_tls_client_config *cfg, m2m_
         return m2m_fail(err, M2M_E_IO, "%s: cannot resolve %s: %s", c->peer, cfg->host,
                         gai == EAI_SYSTEM ? errno_text(errno, eb, sizeof eb) : gai_strerror(gai));
     for (ai = res; ai != NULL; ai = ai->ai_next) {
-        double deadline = now_ms() + c->timeout_ms;
+        double deadline = wait_until(c);
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             last = errno;
@@ -570,8 +598,7 @@ static int tcp_connect(m2m_tls_client *c, const m2m_tls_client_config *cfg, m2m_
     freeaddrinfo(res);
     if (c->fd < 0) {
         if (last == ETIMEDOUT)
-            return m2m_fail(err, M2M_E_IO, "%s: no answer to the TCP connect within %d ms", c->peer,
-                            c->timeout_ms);
+            return timed_out(c, err, "", "during the TCP connect", "no answer to the TCP connect within");
         return m2m_fail(err, M2M_E_IO, "%s: %s", c->peer, errno_text(last, eb, sizeof eb));
     }
     /* Requests are small and each waits for its answer: Nagle would add a round trip's delay. */
@@ -757,7 +784,7 @@ static int after_cert_handshake(m2m_tls_client *c, m2m_err *err)
 
 static int handshake(m2m_tls_client *c, m2m_err *err)
 {
-    double start = now_ms(), deadline = start + c->timeout_ms;
+    double start = now_ms(), deadline = wait_until(c);
     char why[256];
 
     for (;;) {
@@ -772,8 +799,7 @@ static int handshake(m2m_tls_client *c, m2m_err *err)
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) != 0) {
                 c->broken = 1;
-                return m2m_fail(err, M2M_E_TLS, "TLS handshake with %s: no answer within %d ms", c->peer,
-                                c->timeout_ms);
+                return timed_out(c, err, "TLS handshake with ", "during the handshake", "no answer within");
             }
             continue;
         }
@@ -846,6 +872,7 @@ m2m_tls_client *m2m_tls_client_connect(const m2m_tls_client_config *cfg, m2m_err
     c->auth = cfg->auth;
     c->keep_sessions = cfg->keep_sessions != 0;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : M2M_TLS_DEFAULT_TIMEOUT_MS;
+    c->deadline = cfg->deadline;
     if (cfg->peer_name != NULL)
         snprintf(c->peer, sizeof c->peer, "%s", cfg->peer_name);
     else
@@ -908,9 +935,14 @@ int m2m_tls_client_write(m2m_tls_client *c, const void *buf, size_t len, m2m_err
         goto done;
     }
     while (len > 0) {
-        double deadline = now_ms() + c->timeout_ms;
+        double deadline = wait_until(c);
         size_t n = 0;
         int r, e, saved;
+        if (deadline_passed(c)) {
+            c->broken = 1; /* a request cut short: the stream is out of step */
+            timed_out(c, err, "", "while sending", "");
+            goto done;
+        }
         ERR_clear_error();
         errno = 0;
         r = SSL_write_ex(c->ssl, p, len, &n);
@@ -925,7 +957,7 @@ int m2m_tls_client_write(m2m_tls_client *c, const void *buf, size_t len, m2m_err
             if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) == 0)
                 continue; /* OpenSSL wants the same arguments again */
             c->broken = 1;
-            m2m_fail(err, M2M_E_IO, "%s: sending stalled for %d ms", c->peer, c->timeout_ms);
+            timed_out(c, err, "", "while sending", "sending stalled for");
             goto done;
         }
         c->broken = 1;
@@ -956,7 +988,12 @@ int m2m_tls_client_read(m2m_tls_client *c, void *buf, size_t cap, size_t *got, m
         rc = 0;
         goto done;
     }
-    deadline = now_ms() + c->timeout_ms;
+    /* A peer that trickles bytes keeps every single wait short: the deadline is checked before each read too. */
+    if (deadline_passed(c)) {
+        timed_out(c, err, "", "while receiving", "");
+        goto done;
+    }
+    deadline = wait_until(c);
     for (;;) {
         int r, e, saved;
         ERR_clear_error();
@@ -974,7 +1011,7 @@ int m2m_tls_client_read(m2m_tls_client *c, void *buf, size_t cap, size_t *got, m
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) == 0)
                 continue;
-            m2m_fail(err, M2M_E_IO, "%s: no answer within %d ms", c->peer, c->timeout_ms);
+            timed_out(c, err, "", "while receiving", "no answer within");
             goto done; /* not broken: the caller may still close politely */
         }
         /* A TCP FIN without close_notify: OpenSSL 3 calls it a protocol error; the caller decides whether the data
@@ -995,6 +1032,12 @@ int m2m_tls_client_read(m2m_tls_client *c, void *buf, size_t cap, size_t *got, m
 done:
     sigpipe_restore(&g);
     return rc;
+}
+
+void m2m_tls_client_set_deadline(m2m_tls_client *c, double deadline)
+{
+    if (c != NULL)
+        c->deadline = deadline;
 }
 
 int m2m_tls_client_closed_cleanly(const m2m_tls_client *c)
@@ -1083,6 +1126,8 @@ int m2m_tls_client_await_session(m2m_tls_client *c, int max_ms)
     if (c == NULL || c->ssl == NULL || c->broken || c->eof || !c->keep_sessions ||
         SSL_version(c->ssl) != TLS1_3_VERSION)
         return 0;
+    if (c->deadline > 0 && c->deadline < deadline)
+        deadline = c->deadline; /* the wait for a ticket is part of the exchange too */
     before = c->sessions;
     sigpipe_block(&g);
     for (;;) {

@@ -67,6 +67,9 @@ typedef struct m2m_tls_client_config {
     m2m_tls_auth auth;         /* 0 (PSK) unless set */
     const char *ciphers12;     /* TLS 1.2 cipher list; NULL: the default of the mode */
     int timeout_ms;            /* connect, handshake, and each read or write; 0: M2M_TLS_DEFAULT_TIMEOUT_MS */
+    double deadline;           /* when everything on this connection must be over, on m2m_tls_client_clock_ms()'s
+                                * clock; 0: none. Every wait ends at the earlier of its timeout and this, so a peer
+                                * that trickles bytes cannot stretch an exchange past it. */
 
     /* M2M_TLS_AUTH_PSK */
     const char *psk_identity;  /* the key ID (Kcc_ID / Kca_ID), at most 128 characters */
@@ -92,6 +95,9 @@ typedef struct m2m_tls_client_config {
 
 typedef struct m2m_tls_client m2m_tls_client;
 
+/* CLOCK_MONOTONIC in milliseconds: the clock of deadlines. */
+double m2m_tls_client_clock_ms(void);
+
 /* TCP connect (TCP_NODELAY) and the TLS handshake. NULL on failure, err naming the peer and OpenSSL's reason, e.g.
  * "TLS handshake with 127.0.0.1:8443 failed: tlsv1 alert unknown psk identity" (M2M_E_TLS). A Registrar certificate
  * that fails a check aborts the handshake (before the client certificate is sent, in TLS 1.3) with M2M_E_AUTH and
@@ -101,6 +107,13 @@ typedef struct m2m_tls_client m2m_tls_client;
  *   "Registrar 127.0.0.1:8443: certificate does not carry CSE-ID /in-cse (subjectAltName: URI:/other-cse, ...)"
  *   "Registrar 127.0.0.1:8443: no stapled OCSP response (ocsp-responder-cert ocsp.crt requires one)". */
 m2m_tls_client *m2m_tls_client_connect(const m2m_tls_client_config *cfg, m2m_err *err);
+
+/* A wait that runs out (in connect, read or write) fails with M2M_E_TIMEOUT: "... no answer within N ms" when the
+ * step's timeout passed, "... deadline passed ..." when the deadline did. Reads and writes also fail so once the
+ * deadline has passed, even when data is at hand. */
+
+/* Replaces the deadline (0: none), e.g. for the next exchange on a kept connection. */
+void m2m_tls_client_set_deadline(m2m_tls_client *c, double deadline);
 
 /* Writes all of buf. */
 int m2m_tls_client_write(m2m_tls_client *c, const void *buf, size_t len, m2m_err *err);

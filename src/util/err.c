@@ -29,7 +29,8 @@ const char *m2m_code_name(m2m_code code)
 {
     static const char *const names[] = {"ok", "invalid argument", "out of memory", "i/o error", "parse error",
                                         "tls error", "authentication refused", "store error", "not found",
-                                        "already exists", "protocol error", "refused by peer"};
+                                        "already exists", "protocol error", "refused by peer", "timed out",
+                                        "busy"};
     if ((size_t)code < sizeof names / sizeof names[0])
         return names[code];
     return "unknown error";

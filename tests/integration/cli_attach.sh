@@ -67,6 +67,21 @@ else
   grep -q 4004 <<<"$out" && pass "foreign DELETE refused with 4004 (as if missing)" || fail "foreign delete said: $out"
 fi
 
+# issue 8: while another process holds the state lock, attach and request fail at once with exit 75 (busy), name
+# the lock, and change nothing (flock(1) holds it while it runs the command)
+state_before=$(sha256sum <"$WORK/dev.ini.state")
+for cmd in "attach --details $WORK/dev.ini" "request --details $WORK/dev.ini -X GET /cse-base/Ccli/t"; do
+  if out=$(flock "$WORK/dev.ini.state.lock" $M2M_BIN $cmd 2>&1); then fail "${cmd%% *} ran under a held lock: $out"
+  else
+    rc=$?
+    [ "$rc" = 75 ] && grep -q "dev.ini.state.lock is locked" <<<"$out" && pass "${cmd%% *} while locked: exit 75, $out" ||
+      fail "${cmd%% *} while locked: exit $rc: $out"
+  fi
+done
+[ "$(sha256sum <"$WORK/dev.ini.state")" = "$state_before" ] && pass "the locked state file was not touched" ||
+  fail "the state file changed under a held lock"
+out=$("$M2M_BIN" attach --details "$WORK/dev.ini") && pass "lock released: attach works again" || fail "after lock: $out"
+
 # a wrong key: the handshake fails, the message names the Registrar
 printf '%s\n' "$(openssl rand -hex 32)" >"$WORK/dev.key"
 if out=$("$M2M_BIN" attach --details "$WORK/dev.ini" 2>&1); then fail "wrong key attached: $out"

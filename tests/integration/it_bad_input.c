@@ -63,6 +63,14 @@ static void malformed_requests(h_registrar *r)
         CHECK(h_request(&t, "POST", "/~/in-cse/Cbad", "Cbad", 3, deep, &resp) == 0);
         CHECK_EQ_INT(resp.rsc, 4000);
     }
+    /* issue 8: a body that says two things -- a member twice, a string cut at a NUL -- is refused naming it */
+    CHECK(h_request(&t, "POST", "/~/in-cse/Cbad", "Cbad", 3, "{\"m2m:cnt\":{\"rn\":\"a\",\"rn\":\"../b\"}}",
+                    &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 4000);
+    CHECK(strstr(resp.body, "duplicate member \\\"rn\\\" in m2m:cnt") != NULL);
+    CHECK(h_request(&t, "POST", "/~/in-cse/Cbad", "Cbad", 3, "{\"m2m:cnt\":{\"rn\":\"t1\\u0000x\"}}", &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 4000);
+    CHECK(strstr(resp.body, "string m2m:cnt.rn holds a NUL character") != NULL);
     /* unknown resource type */
     CHECK(h_request(&t, "POST", "/~/in-cse/Cbad", "Cbad", 99, "{\"m2m:xyz\":{}}", &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 4000);

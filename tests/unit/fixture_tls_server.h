@@ -7,7 +7,8 @@
  *   fake_server_start(srv, handle, arg) the thread: it accepts connections until fake_server_close, and for each
  *                                       calls handle(ssl, arg) with a fresh SSL on it (app data: arg), which does
  *                                       the handshake (SSL_accept) and what follows; SIGPIPE is blocked in it
- *   fake_server_close(srv)              stops and joins the thread, frees all (teardown)
+ *   fake_server_close(srv)              stops and joins the thread, frees all (teardown); a connection still open
+ *                                       (a test that failed half-way) is shut down, so the join never hangs
  *   fake_server_count(srv, &counter)    a counter the thread updates under srv->mu
  *   fake_server_wait(srv, &counter, n)  the same, after waiting up to 3 s for it to reach n: the server thread may
  *                                       still be finishing a handshake the client already considers done (TLS 1.3)
@@ -55,6 +56,7 @@ struct fake_server {
     int running;             /* the thread was started */
     volatile int stop;
     pthread_mutex_t mu;      /* guards what the thread and the test share */
+    int conn_fd;             /* the connection being handled, -1 when none (under mu) */
     void (*handle)(SSL *ssl, void *arg);
     void *arg;
 };
@@ -62,6 +64,7 @@ struct fake_server {
 static inline int fake_server_open(struct fake_server *srv)
 {
     pthread_mutex_init(&srv->mu, NULL);
+    srv->conn_fd = -1;
     srv->lfd = fixture_listen_loopback(&srv->port);
     if (srv->lfd < 0)
         return -1;
@@ -86,12 +89,18 @@ static inline void *fake_server_thread(void *arg)
             continue;
         if ((fd = accept(srv->lfd, NULL, NULL)) < 0)
             continue;
+        pthread_mutex_lock(&srv->mu);
+        srv->conn_fd = fd;
+        pthread_mutex_unlock(&srv->mu);
         ssl = SSL_new(srv->ctx);
         SSL_set_fd(ssl, fd);
         SSL_set_app_data(ssl, srv->arg);
         srv->handle(ssl, srv->arg);
         ERR_clear_error();
         SSL_free(ssl);
+        pthread_mutex_lock(&srv->mu);
+        srv->conn_fd = -1;
+        pthread_mutex_unlock(&srv->mu);
         close(fd);
     }
     return NULL;
@@ -110,6 +119,11 @@ static inline int fake_server_start(struct fake_server *srv, void (*handle)(SSL 
 static inline void fake_server_close(struct fake_server *srv)
 {
     srv->stop = 1;
+    /* a handler blocked reading from a client the test abandoned (a failed assertion skips its cleanup) */
+    pthread_mutex_lock(&srv->mu);
+    if (srv->conn_fd >= 0)
+        shutdown(srv->conn_fd, SHUT_RDWR);
+    pthread_mutex_unlock(&srv->mu);
     if (srv->running)
         pthread_join(srv->thread, NULL);
     if (srv->lfd >= 0)

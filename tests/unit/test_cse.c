@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binding/http_server.h"
 #include "fixture_tmpdir.h"
 #include "onem2m/status.h"
 #include "registrar/cse.h"
@@ -83,6 +84,29 @@ static int run(fixture *f, const char *as, m2m_op op, const char *to, const char
         *rsp_out = rsp;
     else
         m2m_prim_rsp_clear(&rsp);
+    m2m_prim_req_clear(&req);
+    return rsc;
+}
+
+/* Runs one request as the Registrar receives it over HTTP: the body goes through the binding's parser (the strict
+ * JSON of every request body), then the CSE. Returns the RSC; dbg (256 bytes) gets the reason of an error and
+ * loc (1024 bytes, or NULL) the Content-Location. */
+static int run_wire(fixture *f, const char *as, const char *method, const char *path, const char *from,
+                    const char *ctype, const char *body, char *dbg, char *loc)
+{
+    m2m_http_in in = {method, path, ctype, from, "t", "3", NULL, body, body ? strlen(body) : 0};
+    m2m_peer p = peer(as);
+    m2m_prim_req req;
+    m2m_prim_rsp rsp;
+    int rsc;
+    memset(&rsp, 0, sizeof rsp);
+    if (m2m_http_parse_request(&in, &req, &rsp) == 0)
+        m2m_cse_handle(&f->cse, &p, NULL, &req, &rsp);
+    rsc = rsp.rsc;
+    snprintf(dbg, 256, "%s", rsp.dbg);
+    if (loc != NULL)
+        snprintf(loc, 1024, "%s", rsp.location);
+    m2m_prim_rsp_clear(&rsp);
     m2m_prim_req_clear(&req);
     return rsc;
 }
@@ -415,6 +439,62 @@ static void test_request_rate(void **state)
     m2m_rate_free(q.rate);
 }
 
+/* Issue 8: a registration body that says two things -- a second csi claiming the Registrar's own CSE-ID, a second
+ * rn with a path in it, an ID cut at a NUL -- is refused with 4000 naming the member, and nothing is registered:
+ * the check reads one value and the store would keep another. */
+static void test_ambiguous_registration_bodies_refused(void **state)
+{
+    fixture *f = *state;
+    m2m_prim_rsp rsp;
+    char dbg[256], loc[1024];
+    const cJSON *m;
+    int csi_count = 0;
+
+    assert_int_equal(run_wire(f, "/mn-cse", "POST", "/~/in-cse", "/mn-cse", "application/json;ty=16",
+                              "{\"m2m:csr\":{\"cb\":\"/mn-cse/mn\",\"csi\":\"/mn-cse\",\"csi\":\"/in-cse\","
+                              "\"rr\":true,\"srv\":[\"3\"]}}", dbg, NULL),
+                     M2M_RSC_BAD_REQUEST);
+    assert_string_equal(dbg, "JSON body: duplicate member \"csi\" in m2m:csr");
+    assert_int_equal(run_wire(f, "Cdev1", "POST", "/~/in-cse", "Cdev1", "application/json;ty=2",
+                              "{\"m2m:ae\":{\"rn\":\"ok\",\"api\":\"Rapp\",\"rr\":false,\"srv\":[\"3\"],"
+                              "\"rn\":\"../x/y\"}}", dbg, NULL),
+                     M2M_RSC_BAD_REQUEST);
+    assert_string_equal(dbg, "JSON body: duplicate member \"rn\" in m2m:ae");
+    assert_int_equal(run_wire(f, "Cdev1", "POST", "/~/in-cse", "Cdev1", "application/json;ty=2",
+                              "{\"m2m:ae\":{\"rn\":\"Csensor1\\u0000evil\",\"api\":\"Rapp\",\"rr\":false,"
+                              "\"srv\":[\"3\"]}}", dbg, NULL),
+                     M2M_RSC_BAD_REQUEST);
+    assert_string_equal(dbg, "JSON body: string m2m:ae.rn holds a NUL character (\\u0000)");
+    /* nothing was registered: both are still strangers */
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_RETRIEVE, "/in-cse", "/mn-cse", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse", "Cdev1", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+
+    /* the registration said once: created, and its record carries one csi, the authenticated CSE-ID */
+    assert_int_equal(run_wire(f, "/mn-cse", "POST", "/~/in-cse", "/mn-cse", "application/json;ty=16", CSR, dbg, loc),
+                     M2M_RSC_CREATED);
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_RETRIEVE, loc, "/mn-cse", 0, NULL, &rsp), M2M_RSC_OK);
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(rsp.pc, "m2m:csr"))
+        if (strcmp(m->string, "csi") == 0) {
+            csi_count++;
+            assert_string_equal(m->valuestring, "/mn-cse");
+        }
+    assert_int_equal(csi_count, 1);
+    m2m_prim_rsp_clear(&rsp);
+
+    /* an UPDATE body is parsed the same way, and nothing of a refused one is kept */
+    assert_int_equal(run_wire(f, "Cdev1", "POST", "/~/in-cse", "Cdev1", "application/json;ty=2", AE, dbg, NULL),
+                     M2M_RSC_CREATED);
+    assert_int_equal(run_wire(f, "Cdev1", "PUT", "/~/in-cse/Cdev1", "Cdev1", "application/json",
+                              "{\"m2m:ae\":{\"lbl\":[\"a\"],\"lbl\":[\"b\"]}}", dbg, NULL),
+                     M2M_RSC_BAD_REQUEST);
+    assert_string_equal(dbg, "JSON body: duplicate member \"lbl\" in m2m:ae");
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "Cdev1", 0, NULL, &rsp), M2M_RSC_OK);
+    assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rsp.pc, "m2m:ae"), "lbl"));
+    m2m_prim_rsp_clear(&rsp);
+}
+
 static void test_unbound_context(void **state)
 {
     fixture *f = *state;
@@ -437,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_container_limits_and_quotas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unbound_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ambiguous_registration_bodies_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

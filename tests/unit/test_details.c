@@ -145,6 +145,7 @@ static void test_good_ae(void **state)
     assert_int_equal(cfg->tls_range, M2M_TLS_ONLY_1_2);
     assert_string_equal(cfg->ciphers, M2M_DEFAULT_TLS12_PSK_CIPHERS);
     assert_int_equal(cfg->timeout_ms, 10000);
+    assert_int_equal(cfg->deadline_ms, 30000); /* issue 8: three timeouts for the whole exchange */
     snprintf(want_state, sizeof want_state, "%s.state", ini);
     assert_string_equal(m2m_registree_config_state_path(cfg), want_state);
     /* issue 4 defaults: resumption on, the generated key beside the details file, the default cipher list */
@@ -201,7 +202,7 @@ static void test_good_cse_with_key_file(void **state)
     cfg = load_ok("[registrar]\npoa = https://[::1]:9443/\ncse-id = /in-cse\n"
                   "[registree]\n  id = /mn-cse\n" /* indented: a key, not a continuation */
                   "[credentials]\nkey-file = mn.key\n"
-                  "[tls]\nversion = auto\ntimeout = 3\n"
+                  "[tls]\nversion = auto\ntimeout = 3\ndeadline = 7\n"
                   "[state]\nfile = mn.state\n");
     assert_string_equal(cfg->host, "::1");
     assert_string_equal(cfg->authority, "[::1]:9443");
@@ -213,6 +214,7 @@ static void test_good_cse_with_key_file(void **state)
     assert_int_equal(cfg->key_kind, M2M_KEY_KCC);
     assert_int_equal(cfg->tls_range, M2M_TLS_AUTO);
     assert_int_equal(cfg->timeout_ms, 3000);
+    assert_int_equal(cfg->deadline_ms, 7000);
     snprintf(want, sizeof want, "%s/mn.state", dir);
     assert_string_equal(cfg->state_path, want);
     m2m_registree_config_free(cfg);
@@ -339,6 +341,12 @@ static void test_other_values(void **state)
     expect_error("[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\nid = Cdev\n"
                  "app-id = Rx\n[credentials]\nkey = " KEY16 "\n[tls]\ntimeout = 0\n",
                  "device.ini:10: [tls] timeout:");
+    expect_error("[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\nid = Cdev\n"
+                 "app-id = Rx\n[credentials]\nkey = " KEY16 "\n[tls]\ndeadline = 0\n",
+                 "device.ini:10: [tls] deadline: '0' is not a number of seconds from 1 to 86400");
+    expect_error("[registrar]\npoa = https://127.0.0.1:8443\ncse-id = /in-cse\n[registree]\nid = Cdev\n"
+                 "app-id = Rx\n[credentials]\nkey = " KEY16 "\n[tls]\ndeadline = 1.5\n",
+                 "device.ini:10: [tls] deadline: '1.5' is not a number of seconds from 1 to 86400");
     expect_error("[registrar]\npoa =\n", "device.ini:2: [registrar] poa: empty value");
 }
 

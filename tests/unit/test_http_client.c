@@ -356,6 +356,41 @@ static void test_body_cap(void **state)
     m2m_http_parser_free(p);
 }
 
+/* Issue 8: interim responses are skipped a bounded number of times per response, whatever the split of the input;
+ * reset starts the count again. */
+static void test_interim_responses_bounded(void **state)
+{
+    static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    static const char final[] = "HTTP/1.1 200 OK\r\nX-M2M-RSC: 2000\r\nContent-Length: 2\r\n\r\nok";
+    m2m_http_parser *p = m2m_http_parser_new();
+    m2m_err err = {0};
+    char text[512];
+    size_t used, n;
+    (void)state;
+
+    for (size_t step = 1; step <= sizeof text; step = step * 3 + 1) {
+        /* the most that is allowed, then the answer */
+        m2m_http_parser_reset(p);
+        n = 0;
+        for (int i = 0; i < M2M_HTTP_MAX_INTERIM; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s", i % 2 ? interim : "HTTP/1.1 102 Processing\r\n\r\n");
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s", final);
+        assert_int_equal(feed_in_steps(p, text, n, step, &used, &err), M2M_HTTP_COMPLETE);
+        assert_int_equal(m2m_http_parser_rsc(p), 2000);
+        assert_string_equal(m2m_http_parser_body(p, NULL), "ok");
+
+        /* one more: refused, however the loop continues */
+        m2m_http_parser_reset(p);
+        n = 0;
+        for (int i = 0; i < M2M_HTTP_MAX_INTERIM + 3; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s", interim);
+        assert_int_equal(feed_in_steps(p, text, n, step, &used, &err), -1);
+        assert_int_equal(err.code, M2M_E_PROTO);
+        assert_string_equal(err.msg, "more than 4 interim (1xx) HTTP responses before the final one");
+    }
+    m2m_http_parser_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_framing_and_connection),
         cmocka_unit_test(test_body_cap),
+        cmocka_unit_test(test_interim_responses_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,6 +136,39 @@ static void test_refusals(void **state)
     assert_int_equal(rsp.rsc, M2M_RSC_BAD_REQUEST);
 }
 
+/* Issue 8: a body with a duplicate member or a NUL inside a string is refused (4000) naming the member, at any
+ * depth and on UPDATE too, before the CSE ever sees it. */
+static void test_ambiguous_json_refused(void **state)
+{
+    static const struct {
+        const char *method, *body, *dbg;
+    } cases[] = {
+        {"POST", "{\"m2m:csr\":{\"cb\":\"/cse2/cb\",\"csi\":\"/cse2\",\"csi\":\"/in-cse\",\"rr\":true}}",
+         "JSON body: duplicate member \"csi\" in m2m:csr"},
+        {"POST", "{\"m2m:ae\":{\"rn\":\"ok\",\"api\":\"Rx\",\"rr\":false,\"rn\":\"../x/y\"}}",
+         "JSON body: duplicate member \"rn\" in m2m:ae"},
+        {"POST", "{\"m2m:ae\":{\"api\":\"Rx\"},\"m2m:ae\":{\"api\":\"Ry\"}}",
+         "JSON body: duplicate member \"m2m:ae\" at the top level"},
+        {"PUT", "{\"m2m:ae\":{\"lbl\":[{\"k\":1,\"k\":2}]}}", "JSON body: duplicate member \"k\" in m2m:ae.lbl[0]"},
+        {"POST", "{\"m2m:ae\":{\"api\":\"Rx\",\"rn\":\"Csensor1\\u0000evil\"}}",
+         "JSON body: string m2m:ae.rn holds a NUL character (\\u0000)"},
+        {"PUT", "{\"m2m:ae\":{\"lb\\u0000l\":[]}}", "JSON body: a member name in m2m:ae holds a NUL character (\\u0000)"},
+    };
+    m2m_prim_req req;
+    m2m_prim_rsp rsp;
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        m2m_http_in in = base_create();
+        in.method = cases[i].method;
+        in.body = cases[i].body;
+        in.body_len = strlen(cases[i].body);
+        assert_int_equal(parse(&in, &req, &rsp), -1);
+        assert_int_equal(rsp.rsc, M2M_RSC_BAD_REQUEST);
+        assert_string_equal(rsp.dbg, cases[i].dbg);
+        assert_null(req.pc);
+    }
+}
+
 static void test_token_and_rel1(void **state)
 {
     m2m_http_in in = base_create();
@@ -186,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_maps), cmocka_unit_test(test_paths),  cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_token_and_rel1), cmocka_unit_test(test_render), cmocka_unit_test(test_status_mapping),
+        cmocka_unit_test(test_ambiguous_json_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

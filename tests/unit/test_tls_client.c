@@ -205,6 +205,7 @@ static void test_silent_peer_times_out(void **state)
     assert_true(ms >= 290 && ms < 3000);
     if (strstr(err.msg, "TLS handshake with 127.0.0.1:") == NULL || strstr(err.msg, "no answer within 300 ms") == NULL)
         fail_msg("unexpected message: %s", err.msg);
+    assert_int_equal(err.code, M2M_E_TIMEOUT); /* typed: the Registree tells a timeout from a refusal by it */
 }
 
 static void test_bad_arguments(void **state)
