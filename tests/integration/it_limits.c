@@ -26,6 +26,14 @@
 
 #include "harness.h"
 
+/* Resident memory says nothing under AddressSanitizer (quarantine, shadow memory): the RSS bounds are checked in
+ * the normal build only; every other check runs in both. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_CHECKED 0
+#else
+#define RSS_CHECKED 1
+#endif
+
 #define KEY "000102030405060708090a0b0c0d0e0f"
 
 /* A TCP connection to 127.0.0.1:port from source address 127.0.0.<src>. -1 on failure. */
@@ -196,7 +204,7 @@ static void unbound_uploads(void)
     CHECK(n >= 290);
     CHECK(refused == n); /* every one was refused: 413 Request Entity Too Large, the body unread */
     fprintf(stderr, "unbound uploads: %d connections, RSS %ld KiB -> %ld KiB\n", n, before, during);
-    CHECK(during - before < 32 * 1024); /* before: 256 KiB buffered per connection (75 MiB) */
+    CHECK(!RSS_CHECKED || during - before < 32 * 1024); /* before: 256 KiB buffered per connection (75 MiB) */
     for (int i = 0; i < n; i++)
         h_close(&t[i]);
     h_registrar_cleanup(&r);
@@ -233,12 +241,12 @@ static void stalled_handshakes(void)
     /* each stalled handshake holds ~50 KiB of OpenSSL buffers until dropped; the dropped ones' memory goes back
      * once the burst is over (the Registrar trims the heap): wait for that, then 300 kept must cost < 36 MiB */
     during = rss_kib(r.pid);
-    for (int i = 0; i < 100 && during - before >= 36 * 1024; i++) {
+    for (int i = 0; RSS_CHECKED && i < 100 && during - before >= 36 * 1024; i++) {
         usleep(50 * 1000);
         during = rss_kib(r.pid);
     }
     fprintf(stderr, "stalled handshakes: %d sent, RSS %ld KiB -> %ld KiB\n", n, before, during);
-    CHECK(during - before < 36 * 1024); /* all 1,200 kept (before the budget): ~60 MiB */
+    CHECK(!RSS_CHECKED || during - before < 36 * 1024); /* all 1,200 kept (before the budget): ~60 MiB */
     CHECK(device_attaches(&r));
     close_all(fds, n);
     h_registrar_cleanup(&r);
