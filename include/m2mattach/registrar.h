@@ -68,6 +68,14 @@ int m2m_registrar_config_set_limits(m2m_registrar_config *cfg, int max_connectio
  * requests a second on average with bursts of twice that (0 = no limit; default 100). Over a limit: 4005. */
 int m2m_registrar_config_set_quota(m2m_registrar_config *cfg, long long max_resources, long long max_bytes,
                                    int requests_per_s, m2m_err *err);
+/* The CSEBase's pointOfAccess: adds a URL (repeatable; default: https://HOST:PORT of the listener). */
+int m2m_registrar_config_add_poa(m2m_registrar_config *cfg, const char *url, m2m_err *err);
+/* Restricts the App-IDs an <AE> may register with to those matching one of the patterns (fnmatch; repeatable;
+ * none = every valid App-ID). Others get 4126 APP_RULE_VALIDATION_FAILED. */
+int m2m_registrar_config_allow_app_id(m2m_registrar_config *cfg, const char *pattern, m2m_err *err);
+/* The expirationTime a registration gets when it asks for none (default 365 days); expired registrations are
+ * removed with everything under them. */
+int m2m_registrar_config_set_registration_lifetime(m2m_registrar_config *cfg, long long seconds, m2m_err *err);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 

@@ -22,7 +22,8 @@ static void registrar_usage(FILE *out)
             "                                 [--admin [HOST:]PORT] [--handshake-timeout S] [--idle-timeout S] [--quiet]\n"
             "                                 [--max-connections N] [--max-per-address N] [--preauth-max N]\n"
             "                                 [--preauth-max-bytes SIZE] [--max-resources N] [--max-bytes SIZE]\n"
-            "                                 [--max-request-rate N]\n\n"
+            "                                 [--max-request-rate N] [--poa URL]... [--allow-app-id PATTERN]...\n"
+            "                                 [--registration-lifetime DURATION]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
             "       existing file. --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/...\n"
@@ -46,6 +47,10 @@ static void registrar_usage(FILE *out)
             "       waited longest is dropped. An unbound context may send 4 KiB of headers and 4 KiB of body.\n"
             "       Per Registree: --max-resources (default 10000), --max-bytes of stored attributes (default 64M),\n"
             "       --max-request-rate a second, bursts of twice that (default 100); 0 = no limit; over: 4005.\n"
+            "       The CSEBase's pointOfAccess is each --poa URL (default https://HOST:PORT). --allow-app-id\n"
+            "       PATTERN (a shell glob, repeatable) restricts the App-IDs an <AE> may register with (others: 4126).\n"
+            "       A registration without expirationTime gets --registration-lifetime (default 365d); expired\n"
+            "       registrations are removed with everything under them.\n"
             "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
 }
 
@@ -168,6 +173,9 @@ static int registrar_serve(int argc, char **argv)
                                          {"max-resources", required_argument, NULL, 'R'},
                                          {"max-bytes", required_argument, NULL, 'Z'},
                                          {"max-request-rate", required_argument, NULL, 'Q'},
+                                         {"poa", required_argument, NULL, 'W'},
+                                         {"allow-app-id", required_argument, NULL, 'X'},
+                                         {"registration-lifetime", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
@@ -220,6 +228,14 @@ static int registrar_serve(int argc, char **argv)
         case 'R': bad = parse_int(optarg, "--max-resources", &max_res); break;
         case 'Z': bad = parse_size(optarg, "--max-bytes", &max_bytes); break;
         case 'Q': bad = parse_int(optarg, "--max-request-rate", &max_rate); break;
+        case 'W': bad = m2m_registrar_config_add_poa(cfg, optarg, &err); break;
+        case 'X': bad = m2m_registrar_config_allow_app_id(cfg, optarg, &err); break;
+        case 'L': {
+            long long s;
+            bad = parse_duration(optarg, "--registration-lifetime", &s) ||
+                  m2m_registrar_config_set_registration_lifetime(cfg, s, &err);
+            break;
+        }
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }

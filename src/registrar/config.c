@@ -23,6 +23,7 @@ m2m_registrar_config *m2m_registrar_config_new(void)
     cfg->max_resources = 10000;
     cfg->max_bytes = 64LL * 1024 * 1024;
     cfg->max_request_rate = 100;
+    cfg->reg_lifetime = 365LL * 86400;
     return cfg;
 }
 
@@ -204,5 +205,41 @@ int m2m_registrar_config_set_quota(m2m_registrar_config *cfg, long long max_reso
     cfg->max_resources = max_resources;
     cfg->max_bytes = max_bytes;
     cfg->max_request_rate = requests_per_s;
+    return 0;
+}
+
+int m2m_registrar_config_add_poa(m2m_registrar_config *cfg, const char *url, m2m_err *err)
+{
+    size_t n = strlen(cfg->poa);
+    if (url == NULL || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0 &&
+                        strncmp(url, "coaps://", 8) != 0 && strncmp(url, "coap://", 7) != 0) ||
+        strpbrk(url, "\"\\ ") != NULL)
+        return m2m_fail(err, M2M_E_ARG, "--poa '%s': a point of access is a URL (https://HOST:PORT, coaps://...)",
+                        url ? url : "");
+    if (n + strlen(url) + 4 >= sizeof cfg->poa)
+        return m2m_fail(err, M2M_E_ARG, "--poa: too many points of access");
+    if (n == 0)
+        snprintf(cfg->poa, sizeof cfg->poa, "[\"%s\"]", url);
+    else
+        snprintf(cfg->poa + n - 1, sizeof cfg->poa - n + 1, ",\"%s\"]", url);
+    return 0;
+}
+
+int m2m_registrar_config_allow_app_id(m2m_registrar_config *cfg, const char *pattern, m2m_err *err)
+{
+    if (pattern == NULL || pattern[0] == '\0' || strlen(pattern) >= sizeof cfg->app_ids[0])
+        return m2m_fail(err, M2M_E_ARG, "--allow-app-id: a pattern of 1..127 characters, e.g. 'Rmeter*'");
+    if (cfg->napp_ids >= (int)(sizeof cfg->app_ids / sizeof cfg->app_ids[0]))
+        return m2m_fail(err, M2M_E_ARG, "--allow-app-id: at most 32 patterns");
+    snprintf(cfg->app_ids[cfg->napp_ids++], sizeof cfg->app_ids[0], "%s", pattern);
+    return 0;
+}
+
+int m2m_registrar_config_set_registration_lifetime(m2m_registrar_config *cfg, long long seconds, m2m_err *err)
+{
+    if (seconds < 60 || seconds > 100LL * 365 * 86400)
+        return m2m_fail(err, M2M_E_ARG, "--registration-lifetime: %lld s is not between a minute and 100 years",
+                        seconds);
+    cfg->reg_lifetime = seconds;
     return 0;
 }

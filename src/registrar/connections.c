@@ -113,6 +113,14 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     /* The PSK cache (psk.c) looks at the store's log on every hit; this is its once-a-second backstop. */
     m2m_psk_cache_check(&w->tls);
     m2m_limits_tick(w);
+    if (w->index == 0) {
+        /* registrations (and any resource) past their expirationTime go, with everything under them */
+        int removed = 0;
+        if (m2m_cse_expire(&w->cse, 32, &removed, &err) != 0)
+            m2m_log(w->reg, "expiry: %s", err.msg);
+        else if (removed > 0)
+            m2m_log(w->reg, "expiry: %d resource(s) past their expirationTime removed with their subtrees", removed);
+    }
     for (conn *c = w->conns; c != NULL; c = c->next) {
         m2m_tls_conn_fill_addr(&c->tls);
         if (c->closing)

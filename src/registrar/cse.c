@@ -7,6 +7,7 @@
 #include "onem2m/status.h"
 #include "registrar/cse.h"
 #include "secctx/token.h"
+#include "util/clock.h"
 
 int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err)
 {
@@ -66,6 +67,8 @@ static int resolve(m2m_cse *cse, const char *to, m2m_resource *out, m2m_prim_rsp
         }
         memcpy(seg, p, n);
         seg[n] = '\0';
+        if (first && strcmp(seg, "-") == 0) /* TS-0004 6.2.3: "-" stands for the CSEBase's name */
+            snprintf(seg, sizeof seg, "%s", cse->cse_name);
         if (first)
             rc = m2m_store_res_get(cse->st, seg, &next, &err);
         else
@@ -135,7 +138,9 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
                    m2m_prim_rsp *rsp)
 {
     m2m_resource target = {0}, reg = {0};
+    m2m_originator o;
     m2m_err err;
+    int registered;
 
     if (peer->registree_id[0] == '\0') {
         register_by_token(cse, sec, req, rsp);
@@ -152,22 +157,12 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
         goto done;
     }
 
-    /* After Step 4 every request on the context speaks for the bound Registree and no one else. */
-    if (!req->has_fr) {
-        m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "missing originator (X-M2M-Origin)");
+    /* After Step 4 every request on the context speaks for the bound Registree (or, on a CSE's, an AE behind it). */
+    if (m2m_cse_originator(cse, peer, req, &o, rsp) != 0)
         goto done;
-    }
-    if (strcmp(req->fr, peer->registree_id) != 0) {
-        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED,
-                       "originator %s does not match the authenticated Registree of this connection", req->fr);
-        goto done;
-    }
-    if (m2m_store_res_registration(cse->st, peer->registree_id, &reg, &err) != 0) {
-        if (err.code == M2M_E_NOTFOUND)
-            m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "Registree %s is not registered; register "
-                           "first (CREATE <AE> or <remoteCSE>)", peer->registree_id);
-        else
-            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+    registered = m2m_store_res_registration(cse->st, peer->registree_id, &reg, &err) == 0;
+    if (!registered && err.code != M2M_E_NOTFOUND) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
         goto done;
     }
     if (cse->quota != NULL && cse->quota->rate != NULL && !m2m_rate_take(cse->quota->rate, peer->registree_id)) {
@@ -179,47 +174,58 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
     if (resolve(cse, req->to, &target, rsp) != 0)
         goto done;
 
-    /* Privilege: the CSEBase is readable; any other resource belongs to the Registree that created it. Another
-     * Registree's resource answers exactly as a missing one (4004, same text): a device must not learn which
-     * other devices exist, or what they named their data, by probing. */
-    if (target.ty != M2M_TY_CB && strcmp(target.owner, peer->registree_id) != 0) {
-        m2m_resource_clear(&target);
-        m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "no resource at %s", req->to);
+    if (target.ty == M2M_TY_CB) {
+        /* The CSEBase: readable on any authenticated context, registered or not (a CSE reads it before it
+         * registers); nothing is created under it but a registration and a <keyGeneration>. */
+        switch (req->op) {
+        case M2M_OP_RETRIEVE:
+            rsp->rsc = M2M_RSC_OK;
+            if ((rsp->pc = m2m_cse_represent(cse, &target, req->rvi)) == NULL)
+                m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent the CSEBase");
+            break;
+        case M2M_OP_CREATE:
+            if (req->ty != M2M_TY_KGN)
+                m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "%s may create resources only under its "
+                               "own registration", o.id);
+            else if (!registered || o.forwarded)
+                m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "%s must be registered (CREATE <AE> or "
+                               "<remoteCSE>) before it generates a key", o.id);
+            else
+                m2m_cse_keygen(cse, peer, sec, req, rsp);
+            break;
+        default:
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "the CSEBase cannot be %s",
+                           req->op == M2M_OP_UPDATE ? "updated" : "deleted");
+        }
         goto done;
     }
-    /* A Registree creates under its own registration only (TS-0001 gives an AE no right to create under the
-     * CSEBase without an ACP): otherwise it could take the name another device registers under. */
-    if (req->op == M2M_OP_CREATE && target.ty == M2M_TY_CB && req->ty != M2M_TY_KGN) {
-        m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "%s may create resources only under its own "
-                       "registration (%s/%s)", peer->registree_id, cse->cse_id, reg.rn);
+    /* Anything else belongs to the Registree that created it. Another Registree's resource answers exactly as a
+     * missing one (4004, same text): a device must not learn which other devices exist, or what they named their
+     * data, by probing. Before registration, and after deregistration, nothing is anyone's: 4004 as well (what
+     * TS-0004 answers a CSE that clears a stale <remoteCSE> before it registers). */
+    if (!registered || !m2m_cse_may_access(peer, &o, target.owner, req->op == M2M_OP_CREATE)) {
+        m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "no resource at %s", req->to);
         goto done;
     }
 
     switch (req->op) {
     case M2M_OP_RETRIEVE:
         rsp->rsc = M2M_RSC_OK;
-        rsp->pc = m2m_cse_represent(cse, &target);
+        rsp->pc = m2m_cse_represent(cse, &target, req->rvi);
         if (rsp->pc == NULL)
             m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent %s", target.ri);
         break;
     case M2M_OP_CREATE:
-        if (req->ty == M2M_TY_KGN)
-            m2m_cse_keygen(cse, peer, sec, req, rsp);
+        if (req->ty == M2M_TY_AE || req->ty == M2M_TY_CSR || req->ty == M2M_TY_KGN)
+            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "resource type %d is created under the CSEBase",
+                           req->ty);
         else
-            m2m_cse_create_child(cse, peer, req, &target, rsp);
+            m2m_cse_create_child(cse, &o, req, &target, rsp);
         break;
     case M2M_OP_UPDATE:
-        if (target.ty == M2M_TY_CB) {
-            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "the CSEBase cannot be updated");
-            break;
-        }
         m2m_cse_update(cse, req, &target, rsp);
         break;
     case M2M_OP_DELETE:
-        if (target.ty == M2M_TY_CB) {
-            m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "the CSEBase cannot be deleted");
-            break;
-        }
         /* Deleting <AE>/<remoteCSE> is deregistration: the subtree goes with it, in one transaction. */
         if (m2m_store_res_delete(cse->st, target.ri, &err) != 0) {
             m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
@@ -238,4 +244,24 @@ void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, c
 {
     snprintf(rsp->rqi, sizeof rsp->rqi, "%s", req->rqi);
     handle(cse, peer, sec, req, rsp);
+}
+
+int m2m_cse_expire(m2m_cse *cse, int max, int *removed, m2m_err *err)
+{
+    char ri[32][M2M_RI_MAX];
+    int n = 0;
+    *removed = 0;
+    if (max > 32)
+        max = 32;
+    if (m2m_store_res_expired(cse->st, m2m_clock_now(), ri, max, &n, err) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        m2m_err e;
+        /* a parent removed a moment ago took this one with it: not an error */
+        if (m2m_store_res_delete(cse->st, ri[i], &e) == 0)
+            ++*removed;
+        else if (e.code != M2M_E_NOTFOUND)
+            return m2m_fail(err, e.code, "%s", e.msg);
+    }
+    return 0;
 }

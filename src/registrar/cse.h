@@ -17,7 +17,26 @@ typedef struct m2m_cse {
     char cse_name[M2M_ID_MAX]; /* CSEBase resource name */
     char sp_id[M2M_ID_MAX];    /* the Service Provider's domain, for absolute addresses //SP-ID/... */
     m2m_quota *quota;          /* per-Registree limits, shared by the workers; NULL = none */
+    char poa[1024];            /* the CSEBase's pointOfAccess, a JSON array of URLs ("" = none) */
+    int64_t reg_lifetime;      /* seconds: the expirationTime given to a registration without one (0 = a year) */
+    const char *const *app_ids; /* App-ID patterns (fnmatch) an <AE> may register with; NULL = any valid one */
+    int napp_ids;
 } m2m_cse;
+
+/* The originator a request on a bound context speaks for (registrar/originator.c). */
+typedef struct m2m_originator {
+    char id[M2M_ID_MAX]; /* the bound Registree ID, or "<CSE-ID>/<AE-ID>" of an AE behind the bound CSE */
+    int forwarded;       /* an AE behind the bound CSE, whose traffic the CSE carries */
+} m2m_originator;
+/* From, in any form that names the bound Registree (or an AE behind a bound CSE): 0 and *out; otherwise -1 with
+ * rsp set (4000 without From, 4106 for anyone else). */
+int m2m_cse_originator(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, m2m_originator *out,
+                       m2m_prim_rsp *rsp);
+/* 1 when the originator may act on (creating: create under) a resource owned by owner. */
+int m2m_cse_may_access(const m2m_peer *peer, const m2m_originator *o, const char *owner, int creating);
+/* Removes up to max registrations (and any other resources) whose expirationTime has passed, with their subtrees;
+ * *removed gets how many. Run from the Registrar's timer. */
+int m2m_cse_expire(m2m_cse *cse, int max, int *removed, m2m_err *err);
 
 /* Loads the CSE's identity from the store. */
 int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err);
@@ -31,16 +50,16 @@ void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, c
 /* Creates <AE> or <remoteCSE> under CSEBase: Step 5. */
 int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
                      m2m_prim_rsp *rsp);
-/* Creates <container> / <contentInstance>. */
-int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
+/* Creates <container> / <contentInstance>, owned by the originator o (quotas count against o). */
+int m2m_cse_create_child(m2m_cse *cse, const m2m_originator *o, const m2m_prim_req *req, const m2m_resource *parent,
                          m2m_prim_rsp *rsp);
 /* x.y.8: CREATE <keyGeneration>: a fresh Kcc/Kca from the session's exporter, stored as the Registree's pending
  * PSK; the response carries its ID only. */
 int m2m_cse_keygen(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
                    m2m_prim_rsp *rsp);
 int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *target, m2m_prim_rsp *rsp);
-/* The JSON representation {"m2m:xx": {...}} of a stored resource. */
-cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r);
+/* The JSON representation {"m2m:xx": {...}} of a stored resource, as the release rvi shows it. */
+cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r, const char *rvi);
 const char *m2m_cse_root_name(int ty);
 /* A fresh resource identifier with a type prefix. */
 void m2m_cse_new_ri(const char *prefix, char out[M2M_RI_MAX]);
@@ -50,6 +69,6 @@ cJSON *m2m_cse_create_attrs(const m2m_prim_req *req, const char **rn, m2m_prim_r
 /* Checks a resource name (rn) a client asked for. */
 int m2m_cse_valid_rn(const char *rn);
 /* Sets rsp to 2001 with the new resource's representation and location. */
-void m2m_cse_created(m2m_cse *cse, const m2m_resource *r, m2m_prim_rsp *rsp);
+void m2m_cse_created(m2m_cse *cse, const m2m_resource *r, const char *rvi, m2m_prim_rsp *rsp);
 
 #endif

@@ -133,8 +133,8 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
                     SSL_get_version(c->tls.ssl), SSL_get_cipher_name(c->tls.ssl), m2m_ms_since(&c->tls.t0));
         }
     }
-    if (rsp.rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED || rsp.rsc == M2M_RSC_ORIGINATOR_HAS_NO_PRIVILEGE ||
-        rsp.rsc == M2M_RSC_SECURITY_ASSOCIATION_REQUIRED) {
+    if (rsp.rsc >= 4000) {
+        /* every refusal, so an operator sees why a device or a CSE cannot register or work */
         /* To, From and the reason (which may quote them) are the peer's words: quoted */
         char to[200], from[160], why[300];
         m2m_log(w->reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s",

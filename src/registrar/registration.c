@@ -2,6 +2,7 @@
 /* Step 5, Registration: CREATE <AE> (ty 2) or <remoteCSE> (ty 16) under the CSEBase, bound to the Registree ID
  * fixed at enrolment (seed R02). The rules are TS-0004 7.4.5.2.1 / 7.4.4.2.1 narrowed by the security notes of
  * x.y.2: the Registrar, not the request, decides which ID a context speaks for. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,17 @@
 #include "util/clock.h"
 #include "registrar/attrs.h"
 #include "registrar/cse.h"
+
+/* --allow-app-id: no patterns allow every valid App-ID; otherwise one must match (fnmatch, like a shell glob). */
+static int app_id_allowed(const m2m_cse *cse, const char *api)
+{
+    if (cse->napp_ids == 0)
+        return 1;
+    for (int i = 0; i < cse->napp_ids; i++)
+        if (fnmatch(cse->app_ids[i], api, 0) == 0)
+            return 1;
+    return 0;
+}
 
 static int is_cse_id(const char *id)
 {
@@ -67,7 +79,31 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
             m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "App-ID (api) '%.64s' must start with R, r or N", api);
             goto done;
         }
+        if (!app_id_allowed(cse, api)) {
+            /* TS-0004 7.4.5.2.1: an App-ID the Registrar's rules do not allow is APP_RULE_VALIDATION_FAILED */
+            m2m_prim_error(rsp, M2M_RSC_APP_RULE_VALIDATION_FAILED, "App-ID (api) '%.64s' is not allowed to "
+                           "register with this Registrar", api);
+            goto done;
+        }
+    } else {
+        /* csi is the registering CSE's own CSE-ID: the authenticated one, or the request is wrong */
+        const cJSON *csi = cJSON_GetObjectItemCaseSensitive(attrs, "csi");
+        if (csi != NULL && strcmp(csi->valuestring, id) != 0) {
+            m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "csi '%.64s' is not the authenticated CSE-ID %s",
+                           csi->valuestring, id);
+            goto done;
+        }
     }
+    /* A registration lives until its expirationTime: the Registree's, or the Registrar's default. */
+    if (cJSON_GetObjectItemCaseSensitive(attrs, "et") == NULL) {
+        char ts[16];
+        m2m_attrs_format_time(now + (cse->reg_lifetime > 0 ? cse->reg_lifetime : 365LL * 86400), ts);
+        if (!cJSON_AddStringToObject(attrs, "et", ts)) {
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+            goto done;
+        }
+    }
+    r.et = m2m_attrs_parse_time(cJSON_GetObjectItemCaseSensitive(attrs, "et")->valuestring);
     if (m2m_store_res_registration(cse->st, id, &existing, &err) == 0) {
         m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED, "%s is already registered", id);
         goto done;
@@ -80,9 +116,10 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
         snprintf(r.ri, sizeof r.ri, "%s", id);
         snprintf(r.rn, sizeof r.rn, "%s", rn ? rn : id);
     } else {
-        /* csi is always the authenticated CSE-ID. */
+        /* csi is always the authenticated CSE-ID, and the resource ID is that CSE-ID without its '/', so that
+         * the CSE finds its <remoteCSE> at /<our CSE-ID>/<its CSE-ID> (as an AE at /<our CSE-ID>/<AE-ID>). */
         cJSON_DeleteItemFromObjectCaseSensitive(attrs, "csi");
-        m2m_cse_new_ri("csr", r.ri);
+        snprintf(r.ri, sizeof r.ri, "%s", id + 1);
         snprintf(r.rn, sizeof r.rn, "%s", rn ? rn : id + 1);
     }
     /* The registration names of enrolled Registrees are theirs: another one choosing such a name (rn) would make
@@ -125,7 +162,7 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
         }
         goto done;
     }
-    m2m_cse_created(cse, &r, rsp);
+    m2m_cse_created(cse, &r, req->rvi, rsp);
 done:
     cJSON_Delete(attrs);
     m2m_resource_clear(&r);

@@ -34,6 +34,14 @@ static int64_t content_size(const cJSON *attrs)
     return cs;
 }
 
+/* The expirationTime attribute as unix seconds, 0 when absent (attrs.c checked its form). */
+static int64_t et_of(const cJSON *attrs)
+{
+    const cJSON *et = cJSON_GetObjectItemCaseSensitive(attrs, "et");
+    int64_t t = cJSON_IsString(et) ? m2m_attrs_parse_time(et->valuestring) : 0;
+    return t > 0 ? t : 0;
+}
+
 const char *m2m_cse_root_name(int ty)
 {
     switch (ty) {
@@ -68,15 +76,16 @@ int m2m_cse_valid_rn(const char *rn)
     return 1;
 }
 
-static void timestamp(int64_t t, char out[16])
+/* The resource types this Registrar serves, for the CSEBase's srt (TS-0004 7.4.3). */
+static const int SUPPORTED_TYPES[] = {M2M_TY_AE, M2M_TY_CNT, M2M_TY_CIN, M2M_TY_CB, M2M_TY_CSR, M2M_TY_KGN};
+
+/* Release 1 and 2 have no supportedReleaseVersions. */
+static int before_2a(const char *rvi)
 {
-    struct tm tm;
-    time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    strftime(out, 16, "%Y%m%dT%H%M%S", &tm);
+    return rvi == NULL || rvi[0] == '\0' || strcmp(rvi, "1") == 0 || strcmp(rvi, "2") == 0;
 }
 
-cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r)
+cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r, const char *rvi)
 {
     const char *root = m2m_cse_root_name(r->ty);
     cJSON *doc = NULL, *body = NULL;
@@ -91,11 +100,12 @@ cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r)
         goto fail;
     cJSON_AddStringToObject(body, "rn", r->rn);
     cJSON_AddStringToObject(body, "ri", r->ri);
-    cJSON_AddStringToObject(body, "pi", r->pi);
+    if (r->ty != M2M_TY_CB) /* the CSEBase has no parent (TS-0004: parentID NULL) */
+        cJSON_AddStringToObject(body, "pi", r->pi);
     cJSON_AddNumberToObject(body, "ty", r->ty);
-    timestamp(r->ct, ts);
+    m2m_attrs_format_time(r->ct, ts);
     cJSON_AddStringToObject(body, "ct", ts);
-    timestamp(r->lt, ts);
+    m2m_attrs_format_time(r->lt, ts);
     cJSON_AddStringToObject(body, "lt", ts);
     switch (r->ty) {
     case M2M_TY_AE:
@@ -105,10 +115,21 @@ cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r)
         cJSON_AddStringToObject(body, "csi", r->reg_id);
         break;
     case M2M_TY_CB: {
-        cJSON *srv = cJSON_AddArrayToObject(body, "srv");
+        static const char *const RELEASES[] = {"1", "2", "2a", "3", "4", "5"};
+        cJSON *srt = cJSON_AddArrayToObject(body, "srt"), *poa = NULL;
         cJSON_AddStringToObject(body, "csi", cse->cse_id);
-        cJSON_AddNumberToObject(body, "cst", 1);
-        cJSON_AddItemToArray(srv, cJSON_CreateString("3"));
+        cJSON_AddNumberToObject(body, "cst", 1); /* IN-CSE */
+        for (size_t i = 0; srt && i < sizeof SUPPORTED_TYPES / sizeof SUPPORTED_TYPES[0]; i++)
+            cJSON_AddItemToArray(srt, cJSON_CreateNumber(SUPPORTED_TYPES[i]));
+        if (cse->poa[0] != '\0' && (poa = cJSON_Parse(cse->poa)) != NULL)
+            cJSON_AddItemToObject(body, "poa", poa);
+        else
+            cJSON_AddArrayToObject(body, "poa");
+        if (!before_2a(rvi)) {
+            cJSON *srv = cJSON_AddArrayToObject(body, "srv");
+            for (size_t i = 0; srv && i < sizeof RELEASES / sizeof RELEASES[0]; i++)
+                cJSON_AddItemToArray(srv, cJSON_CreateString(RELEASES[i]));
+        }
         break;
     }
     case M2M_TY_CNT: {
@@ -137,11 +158,11 @@ fail:
     return NULL;
 }
 
-void m2m_cse_created(m2m_cse *cse, const m2m_resource *r, m2m_prim_rsp *rsp)
+void m2m_cse_created(m2m_cse *cse, const m2m_resource *r, const char *rvi, m2m_prim_rsp *rsp)
 {
     rsp->rsc = M2M_RSC_CREATED;
     snprintf(rsp->location, sizeof rsp->location, "%s/%s", cse->cse_id, r->ri);
-    rsp->pc = m2m_cse_represent(cse, r);
+    rsp->pc = m2m_cse_represent(cse, r, rvi);
     if (rsp->pc == NULL)
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent the new resource");
 }
@@ -159,7 +180,7 @@ cJSON *m2m_cse_create_attrs(const m2m_prim_req *req, const char **rn, m2m_prim_r
                        req->ty);
         return NULL;
     }
-    if (m2m_attrs_check(req->ty, body, 1, why, sizeof why) != 0) {
+    if (m2m_attrs_check(req->ty, body, 1, req->rvi, m2m_clock_now(), why, sizeof why) != 0) {
         m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
         return NULL;
     }
@@ -180,30 +201,30 @@ cJSON *m2m_cse_create_attrs(const m2m_prim_req *req, const char **rn, m2m_prim_r
 }
 
 /* 0 when peer may store one more resource of add_bytes; otherwise 4005 naming the limit. */
-static int within_quota(m2m_cse *cse, const m2m_peer *peer, size_t add_bytes, m2m_prim_rsp *rsp)
+static int within_quota(m2m_cse *cse, const char *owner, size_t add_bytes, m2m_prim_rsp *rsp)
 {
     int64_t count, bytes;
     m2m_err err;
     if (cse->quota == NULL || (cse->quota->max_resources <= 0 && cse->quota->max_bytes <= 0))
         return 0;
-    if (m2m_store_res_usage(cse->st, peer->registree_id, &count, &bytes, &err) != 0)
+    if (m2m_store_res_usage(cse->st, owner, &count, &bytes, &err) != 0)
         return m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure"), -1;
     if (cse->quota->max_resources > 0 && count + 1 > cse->quota->max_resources) {
         __atomic_add_fetch(&cse->quota->refused, 1, __ATOMIC_RELAXED);
         return m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "quota: %s owns %lld resources, the limit is %lld; "
-                              "delete some first", peer->registree_id, (long long)count,
+                              "delete some first", owner, (long long)count,
                               (long long)cse->quota->max_resources), -1;
     }
     if (cse->quota->max_bytes > 0 && bytes + (int64_t)add_bytes > cse->quota->max_bytes) {
         __atomic_add_fetch(&cse->quota->refused, 1, __ATOMIC_RELAXED);
         return m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "quota: %s stores %lld bytes, the limit is %lld; "
-                              "delete some first", peer->registree_id, (long long)bytes,
+                              "delete some first", owner, (long long)bytes,
                               (long long)cse->quota->max_bytes), -1;
     }
     return 0;
 }
 
-int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
+int m2m_cse_create_child(m2m_cse *cse, const m2m_originator *o, const m2m_prim_req *req, const m2m_resource *parent,
                          m2m_prim_rsp *rsp)
 {
     const char *rn = NULL;
@@ -233,7 +254,7 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req 
     m2m_cse_new_ri(req->ty == M2M_TY_CNT ? "cnt" : "cin", r.ri);
     snprintf(r.rn, sizeof r.rn, "%s", rn ? rn : r.ri);
     snprintf(r.pi, sizeof r.pi, "%s", parent->ri);
-    snprintf(r.owner, sizeof r.owner, "%s", peer->registree_id);
+    snprintf(r.owner, sizeof r.owner, "%s", o->id);
     r.ty = req->ty;
     r.ct = r.lt = m2m_clock_now();
     r.attrs = cJSON_PrintUnformatted(attrs);
@@ -241,7 +262,8 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req 
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
-    if (within_quota(cse, peer, strlen(r.attrs), rsp) != 0)
+    r.et = et_of(attrs);
+    if (within_quota(cse, o->id, strlen(r.attrs), rsp) != 0)
         goto done;
     if (req->ty == M2M_TY_CIN) {
         /* TS-0001 9.6.7: the container's mni, mbs and mia bound its instances, the oldest leaving first */
@@ -268,7 +290,7 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req 
             goto insert_failed;
     } else if (m2m_store_res_insert(cse->st, &r, &err) != 0)
         goto insert_failed;
-    m2m_cse_created(cse, &r, rsp);
+    m2m_cse_created(cse, &r, req->rvi, rsp);
     goto done;
 insert_failed:
     if (err.code == M2M_E_EXISTS)
@@ -299,7 +321,7 @@ int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *ta
         m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must hold a '%s' object", root ? root : "?");
         goto done;
     }
-    if (m2m_attrs_check(target->ty, body, 0, why, sizeof why) != 0) {
+    if (m2m_attrs_check(target->ty, body, 0, req->rvi, m2m_clock_now(), why, sizeof why) != 0) {
         m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s", why);
         goto done;
     }
@@ -321,13 +343,16 @@ int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *ta
     }
     text = cJSON_PrintUnformatted(attrs);
     updated.lt = m2m_clock_now();
-    if (text == NULL || m2m_store_res_update(cse->st, target->ri, text, updated.lt, &err) != 0) {
+    updated.et = et_of(attrs);
+    if (updated.et == 0 && (target->ty == M2M_TY_AE || target->ty == M2M_TY_CSR))
+        updated.et = target->et; /* a registration keeps its lifetime */
+    if (text == NULL || m2m_store_res_update(cse->st, target->ri, text, updated.lt, updated.et, &err) != 0) {
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
         goto done;
     }
     updated.attrs = text;
     rsp->rsc = M2M_RSC_UPDATED;
-    rsp->pc = m2m_cse_represent(cse, &updated);
+    rsp->pc = m2m_cse_represent(cse, &updated, req->rvi);
 done:
     cJSON_free(text);
     cJSON_Delete(attrs);

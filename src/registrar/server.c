@@ -111,6 +111,11 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
         return -1;
     w->cse.quota = &reg->quota;
+    w->cse.reg_lifetime = reg->cfg.reg_lifetime;
+    for (int i = 0; i < reg->cfg.napp_ids; i++)
+        reg->cfg.app_id_ptrs[i] = reg->cfg.app_ids[i];
+    w->cse.app_ids = reg->cfg.app_id_ptrs;
+    w->cse.napp_ids = reg->cfg.napp_ids;
     w->tls.st = w->st;
     w->tls.log = reg->cfg.log;
     w->tls.ticket_period = reg->cfg.ticket_period;
@@ -303,6 +308,14 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         if (i == 0)
             reg->port = bound_port(reg->workers[0].listener); /* the others join the same port, even for :0 */
     }
+    /* the CSEBase's pointOfAccess: what the operator said, or this listener */
+    if (reg->cfg.poa[0] == '\0') {
+        char url[300];
+        snprintf(url, sizeof url, strchr(cfg->host, ':') ? "https://[%s]:%d" : "https://%s:%d", cfg->host, reg->port);
+        m2m_registrar_config_add_poa(&reg->cfg, url, NULL);
+    }
+    for (int i = 0; i < reg->nworkers; i++)
+        snprintf(reg->workers[i].cse.poa, sizeof reg->workers[i].cse.poa, "%s", reg->cfg.poa);
     for (int i = 0; i < reg->nworkers; i++) {
         if (evconnlistener_enable(reg->workers[i].listener) != 0 ||
             pthread_create(&reg->workers[i].thread, NULL, worker_main, &reg->workers[i]) != 0) {

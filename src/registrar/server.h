@@ -46,6 +46,11 @@ struct m2m_registrar_config {
     long long max_resources;  /* per Registree (registrar/quota.h); 0 = no limit */
     long long max_bytes;
     int max_request_rate;     /* per Registree, a second */
+    char poa[1024];           /* the CSEBase's pointOfAccess as a JSON array; "" = https://HOST:PORT */
+    char app_ids[32][128];    /* --allow-app-id patterns */
+    int napp_ids;
+    const char *app_id_ptrs[32];
+    int64_t reg_lifetime;     /* default expirationTime of a registration, seconds */
 };
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */

@@ -113,6 +113,7 @@ typedef struct m2m_resource {
     char *attrs;             /* JSON object text of the client-settable attributes (owned) */
     int64_t ct, lt;          /* unix seconds */
     int64_t cs;              /* <contentInstance>: content size in bytes (TS-0001 mbs counts it); else 0 */
+    int64_t et;              /* expirationTime, unix seconds; 0 = none */
 } m2m_resource;
 
 void m2m_resource_clear(m2m_resource *r);
@@ -123,7 +124,9 @@ int m2m_store_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resou
 int m2m_store_res_registration(m2m_store *st, const char *reg_id, m2m_resource *out, m2m_err *err);
 /* Inserts; -1 with M2M_E_EXISTS when (pi, rn) or reg_id is taken. */
 int m2m_store_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err);
-int m2m_store_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, m2m_err *err);
+int m2m_store_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, int64_t et, m2m_err *err);
+/* Up to max resources whose expirationTime is at or before now, soonest first (ri[0..*n)). */
+int m2m_store_res_expired(m2m_store *st, int64_t now, char (*ri)[M2M_RI_MAX], int max, int *n, m2m_err *err);
 /* Deletes the resource and all its descendants in one transaction. */
 int m2m_store_res_delete(m2m_store *st, const char *ri, m2m_err *err);
 /* Number of direct children of type ty (e.g. contentInstances in a container). */

@@ -129,7 +129,7 @@ static void after_registration(h_registrar *r, int v)
     CHECK(h_request(&a, "DELETE", "/~/in-cse/Cae1", "Cae1", 0, NULL, &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 2002);
     CHECK(h_request(&a, "GET", "/~/in-cse/Cae1", "Cae1", 0, NULL, &resp) == 0);
-    CHECK_EQ_INT(resp.rsc, 4106); /* no longer registered */
+    CHECK_EQ_INT(resp.rsc, 4004); /* no longer registered: its registration path is not found */
     h_close(&a);
     h_close(&b);
 }

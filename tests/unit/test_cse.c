@@ -15,8 +15,12 @@
 #include "binding/http_server.h"
 #include "fixture_tmpdir.h"
 #include "onem2m/status.h"
+#include "registrar/attrs.h"
 #include "registrar/cse.h"
+#include "util/clock.h"
 #include "store/store.h"
+
+static const char *next_rvi = ""; /* the X-M2M-RVI of the next run(): "" = Release 1 */
 
 typedef struct fixture {
     char dir[64];
@@ -27,6 +31,7 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
+    next_rvi = "";
     fixture *f = calloc(1, sizeof *f);
     m2m_err err;
     if (fixture_mkdtemp(f->dir, sizeof f->dir, "cse") != 0)
@@ -76,10 +81,13 @@ static int run(fixture *f, const char *as, m2m_op op, const char *to, const char
         req.has_fr = 1;
     }
     snprintf(req.rqi, sizeof req.rqi, "t");
+    snprintf(req.rvi, sizeof req.rvi, "%s", next_rvi);
     req.ty = ty;
     req.pc = body ? cJSON_Parse(body) : NULL;
     m2m_cse_handle(&f->cse, &p, NULL, &req, &rsp);
     rsc = rsp.rsc;
+    if (getenv("M2M_TEST_VERBOSE") != NULL && rsc >= 4000)
+        fprintf(stderr, "  %s %s from %s: %d %s\n", m2m_op_name(op), to, from ? from : "-", rsc, rsp.dbg);
     if (rsp_out != NULL)
         *rsp_out = rsp;
     else
@@ -136,8 +144,8 @@ static void test_ae_registration_from_rules(void **state)
                      M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
     assert_int_equal(run(f, "Cdev4", M2M_OP_CREATE, "/in-cse", "Cother", 2, AE, NULL),
                      M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
-    assert_int_equal(run(f, "Cdev4", M2M_OP_RETRIEVE, "/in-cse/Cother", "Cdev4", 0, NULL, NULL),
-                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED); /* still not registered */
+    assert_int_equal(run(f, "Cdev4", M2M_OP_RETRIEVE, "/in-cse/Cdev4", "Cdev4", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND); /* still not registered: its registration path is not found */
 }
 
 static void test_register_twice(void **state)
@@ -259,9 +267,12 @@ static void test_deregistration(void **state)
     assert_int_equal(run(f, "Cdev1", M2M_OP_DELETE, "/in-cse", "Cdev1", 0, NULL, NULL),
                      M2M_RSC_OPERATION_NOT_ALLOWED);
     assert_int_equal(run(f, "Cdev1", M2M_OP_DELETE, "/in-cse/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_DELETED);
-    /* deregistered: its subtree is gone and it must register again */
+    /* deregistered: its subtree is gone (4004, as TS-0004 answers) and it must register again */
     assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "cse-base/Cdev1/c", "Cdev1", 0, NULL, NULL),
-                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+                     M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_DELETE, "/in-cse/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse/Cdev1", "Cdev1", 3, "{\"m2m:cnt\":{}}", NULL),
+                     M2M_RSC_NOT_FOUND);
     assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
     assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "cse-base/Cdev1/c", "Cdev1", 0, NULL, NULL),
                      M2M_RSC_NOT_FOUND);
@@ -466,10 +477,12 @@ static void test_ambiguous_registration_bodies_refused(void **state)
                      M2M_RSC_BAD_REQUEST);
     assert_string_equal(dbg, "JSON body: string m2m:ae.rn holds a NUL character (\\u0000)");
     /* nothing was registered: both are still strangers */
-    assert_int_equal(run(f, "/mn-cse", M2M_OP_RETRIEVE, "/in-cse", "/mn-cse", 0, NULL, NULL),
-                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
-    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse", "Cdev1", 0, NULL, NULL),
-                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    {
+        m2m_resource none;
+        m2m_err err;
+        assert_int_equal(m2m_store_res_registration(f->st, "/mn-cse", &none, &err), -1);
+        assert_int_equal(m2m_store_res_registration(f->st, "Cdev1", &none, &err), -1);
+    }
 
     /* the registration said once: created, and its record carries one csi, the authenticated CSE-ID */
     assert_int_equal(run_wire(f, "/mn-cse", "POST", "/~/in-cse", "/mn-cse", "application/json;ty=16", CSR, dbg, loc),
@@ -503,6 +516,189 @@ static void test_unbound_context(void **state)
     assert_int_equal(run(f, "", M2M_OP_CREATE, "/in-cse", "C", 2, AE, NULL), M2M_RSC_SECURITY_ASSOCIATION_REQUIRED);
 }
 
+
+/* ---- issue 9: what real CSEs and conformance suites do ---- */
+
+static const cJSON *member(const m2m_prim_rsp *rsp, const char *root, const char *name)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(rsp->pc, root), name);
+}
+
+/* 1, 5: Release 1 has no srv; from 2a it is mandatory; its values are real releases. */
+static void test_releases(void **state)
+{
+    fixture *f = *state;
+    m2m_prim_rsp rsp;
+    next_rvi = "";
+    assert_int_equal(run(f, "Crel1", M2M_OP_CREATE, "/in-cse", "Crel1", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rold\",\"rr\":false}}", NULL), M2M_RSC_CREATED);
+    next_rvi = "1";
+    assert_int_equal(run(f, "Crel1b", M2M_OP_CREATE, "/in-cse", "Crel1b", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rold\",\"rr\":false}}", NULL), M2M_RSC_CREATED);
+    next_rvi = "3";
+    assert_int_equal(run(f, "Crel3", M2M_OP_CREATE, "/in-cse", "Crel3", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rnew\",\"rr\":false}}", &rsp), M2M_RSC_BAD_REQUEST);
+    assert_non_null(strstr(rsp.dbg, "'srv'"));
+    m2m_prim_rsp_clear(&rsp);
+    assert_int_equal(run(f, "Crel3", M2M_OP_CREATE, "/in-cse", "Crel3", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rnew\",\"rr\":false,\"srv\":[\"3\",\"7\"]}}", &rsp),
+                     M2M_RSC_BAD_REQUEST);
+    assert_non_null(strstr(rsp.dbg, "'7'"));
+    m2m_prim_rsp_clear(&rsp);
+    assert_int_equal(run(f, "Crel3", M2M_OP_CREATE, "/in-cse", "Crel3", 2,
+                         "{\"m2m:ae\":{\"api\":\"Rnew\",\"rr\":false,\"srv\":[\"2a\",\"3\",\"4\",\"5\"]}}", NULL),
+                     M2M_RSC_CREATED);
+    /* the CSEBase shows srv to releases that have it */
+    assert_int_equal(run(f, "Crel3", M2M_OP_RETRIEVE, "/in-cse", "Crel3", 0, NULL, &rsp), M2M_RSC_OK);
+    assert_non_null(member(&rsp, "m2m:cb", "srv"));
+    m2m_prim_rsp_clear(&rsp);
+    next_rvi = "";
+    assert_int_equal(run(f, "Crel1", M2M_OP_RETRIEVE, "/in-cse", "Crel1", 0, NULL, &rsp), M2M_RSC_OK);
+    assert_null(member(&rsp, "m2m:cb", "srv"));
+    m2m_prim_rsp_clear(&rsp);
+}
+
+/* 2, 3, 4, 6: a CSE clears a stale <remoteCSE>, reads the CSEBase, registers with optional attributes, updates,
+ * carries its AEs' traffic, deregisters. */
+static void test_registering_cse(void **state)
+{
+    fixture *f = *state;
+    m2m_prim_rsp rsp;
+    const char *full = "{\"m2m:csr\":{\"rn\":\"mn\",\"cb\":\"/id-mn/mn-base\",\"csi\":\"/id-mn\",\"cst\":2,"
+                       "\"rr\":true,\"srv\":[\"3\"],\"poa\":[\"https://mn.example:8443\"],\"nl\":\"n1\","
+                       "\"lbl\":[\"x\"],\"dcse\":[],\"csz\":[\"application/json\"],\"st\":0,\"ici\":true,"
+                       "\"et\":\"20991231T235959\"}}";
+    next_rvi = "3";
+    /* before registration: its own would-be <remoteCSE> is not found, and nothing else is anyone's either */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_DELETE, "/in-cse/id-mn", "/id-mn", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "/in-cse/cse-base/mn", "/id-mn", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
+    /* the CSEBase: everything a registering CSE copies */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "/in-cse", "/id-mn", 0, NULL, &rsp), M2M_RSC_OK);
+    assert_string_equal(member(&rsp, "m2m:cb", "csi")->valuestring, "/in-cse");
+    assert_int_equal(member(&rsp, "m2m:cb", "cst")->valueint, 1);
+    assert_true(cJSON_IsArray(member(&rsp, "m2m:cb", "srt")));
+    assert_true(cJSON_IsArray(member(&rsp, "m2m:cb", "poa")));
+    assert_null(member(&rsp, "m2m:cb", "pi"));
+    assert_non_null(member(&rsp, "m2m:cb", "ri"));
+    assert_non_null(member(&rsp, "m2m:cb", "ct"));
+    m2m_prim_rsp_clear(&rsp);
+    /* attribute rules: unknown names refused by name; csi must be the authenticated one; et a future timestamp */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_CREATE, "/in-cse", "/id-mn", 16,
+                         "{\"m2m:csr\":{\"cb\":\"/id-mn/b\",\"rr\":true,\"srv\":[\"3\"],\"zzz\":1}}", &rsp),
+                     M2M_RSC_BAD_REQUEST);
+    assert_non_null(strstr(rsp.dbg, "'zzz'"));
+    m2m_prim_rsp_clear(&rsp);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_CREATE, "/in-cse", "/id-mn", 16,
+                         "{\"m2m:csr\":{\"cb\":\"/id-mn/b\",\"rr\":true,\"srv\":[\"3\"],\"csi\":\"/in-cse\"}}", NULL),
+                     M2M_RSC_BAD_REQUEST);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_CREATE, "/in-cse", "/id-mn", 16,
+                         "{\"m2m:csr\":{\"cb\":\"/id-mn/b\",\"rr\":true,\"srv\":[\"3\"],\"et\":\"2099-12-31\"}}",
+                         NULL), M2M_RSC_BAD_REQUEST);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_CREATE, "/in-cse", "/id-mn", 16,
+                         "{\"m2m:csr\":{\"cb\":\"/id-mn/b\",\"rr\":true,\"srv\":[\"3\"],\"et\":\"20000101T000000\"}}",
+                         NULL), M2M_RSC_BAD_REQUEST);
+    /* registration with the optional attributes */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_CREATE, "/in-cse", "/id-mn", 16, full, &rsp), M2M_RSC_CREATED);
+    assert_string_equal(member(&rsp, "m2m:csr", "et")->valuestring, "20991231T235959");
+    assert_string_equal(member(&rsp, "m2m:csr", "csi")->valuestring, "/id-mn");
+    m2m_prim_rsp_clear(&rsp);
+    /* update of what a registered CSE updates */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_UPDATE, "/in-cse/id-mn", "/id-mn", 0,
+                         "{\"m2m:csr\":{\"dcse\":[\"/id-asn\"],\"poa\":[\"https://mn2.example\"],\"srv\":[\"3\",\"4\"]}}",
+                         NULL), M2M_RSC_UPDATED);
+    /* its own forms of identity */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "/in-cse/id-mn", "//m2m.localhost/id-mn", 0, NULL, NULL),
+                     M2M_RSC_OK);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "/in-cse/id-mn", "//other.example/id-mn", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    /* an AE registered with the MN: its traffic over the MN's context */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_CREATE, "/in-cse/id-mn", "/id-mn/Cae1", 3, "{\"m2m:cnt\":{\"rn\":\"a1\"}}",
+                         NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "cse-base/mn/a1", "/id-mn/Cae1", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "cse-base/mn/a1", "/id-mn", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "cse-base/mn/a1", "/id-mn/Cae2", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND); /* another AE behind the same CSE */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_UPDATE, "/in-cse/id-mn", "/id-mn/Cae1", 0,
+                         "{\"m2m:csr\":{\"lbl\":[\"mine\"]}}", NULL), M2M_RSC_NOT_FOUND); /* not its CSE's record */
+    /* another CSE part, nesting, an AE registered directly with us: refused */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "cse-base/mn/a1", "/id-other/Cae1", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "cse-base/mn/a1", "/id-mn/Cae1/x", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdirect", M2M_OP_CREATE, "/in-cse", "Cdirect", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "cse-base/mn/a1", "/id-mn/Cdirect", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_CREATE, "/in-cse", "/id-mn/Cae1", 10100, "{\"m2m:kgn\":{}}", NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED); /* keys belong to the CSE itself */
+    /* deregistration: 2002, then its path is not found again */
+    assert_int_equal(run(f, "/id-mn", M2M_OP_DELETE, "/in-cse/id-mn", "/id-mn", 0, NULL, NULL), M2M_RSC_DELETED);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "/in-cse/id-mn", "/id-mn", 0, NULL, NULL), M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "/id-mn", M2M_OP_RETRIEVE, "cse-base/mn/a1", "/id-mn/Cae1", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
+    next_rvi = "";
+}
+
+/* 7: the identity forms of an AE registered with us, and "-" for the CSEBase's name */
+static void test_identity_forms(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "/in-cse/Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "//m2m.localhost/in-cse/Cdev1", 0, NULL, NULL),
+                     M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "//evil.example/in-cse/Cdev1", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/Cdev1", "/other-cse/Cdev1", 0, NULL, NULL),
+                     M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "/in-cse/-/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+    assert_int_equal(run(f, "Cdev1", M2M_OP_RETRIEVE, "-/Cdev1", "Cdev1", 0, NULL, NULL), M2M_RSC_OK);
+}
+
+/* 5: a registration past its expirationTime is removed with its subtree (the clock is moved, not waited for) */
+static void test_registration_expiry(void **state)
+{
+    fixture *f = *state;
+    char body[160], ts[16];
+    int removed = 0;
+    m2m_err err;
+    m2m_attrs_format_time(m2m_clock_now() + 5, ts);
+    snprintf(body, sizeof body, "{\"m2m:ae\":{\"api\":\"Rx\",\"rr\":false,\"et\":\"%s\"}}", ts);
+    assert_int_equal(run(f, "Cshort", M2M_OP_CREATE, "/in-cse", "Cshort", 2, body, NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cshort", M2M_OP_CREATE, "/in-cse/Cshort", "Cshort", 3, "{\"m2m:cnt\":{\"rn\":\"c\"}}",
+                         NULL), M2M_RSC_CREATED);
+    /* a registration without et gets the default lifetime */
+    assert_int_equal(run(f, "Clong", M2M_OP_CREATE, "/in-cse", "Clong", 2, AE, NULL), M2M_RSC_CREATED);
+    assert_int_equal(m2m_cse_expire(&f->cse, 32, &removed, &err), 0);
+    assert_int_equal(removed, 0);
+    m2m_clock_set_offset(10);
+    assert_int_equal(m2m_cse_expire(&f->cse, 32, &removed, &err), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(run(f, "Cshort", M2M_OP_RETRIEVE, "/in-cse/Cshort/c", "Cshort", 0, NULL, NULL),
+                     M2M_RSC_NOT_FOUND);
+    assert_int_equal(run(f, "Clong", M2M_OP_RETRIEVE, "/in-cse/Clong", "Clong", 0, NULL, NULL), M2M_RSC_OK);
+    /* the device registers again */
+    assert_int_equal(run(f, "Cshort", M2M_OP_CREATE, "/in-cse", "Cshort", 2, AE, NULL), M2M_RSC_CREATED);
+    m2m_clock_set_offset(0);
+}
+
+/* 8: --allow-app-id */
+static void test_app_id_policy(void **state)
+{
+    fixture *f = *state;
+    static const char *const allow[] = {"Rmeter*", "Nfleet?"};
+    f->cse.app_ids = allow;
+    f->cse.napp_ids = 2;
+    assert_int_equal(run(f, "Ca", M2M_OP_CREATE, "/in-cse", "Ca", 2, "{\"m2m:ae\":{\"api\":\"Rmeter-7\",\"rr\":false}}",
+                         NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cb", M2M_OP_CREATE, "/in-cse", "Cb", 2, "{\"m2m:ae\":{\"api\":\"Nfleet1\",\"rr\":false}}",
+                         NULL), M2M_RSC_CREATED);
+    assert_int_equal(run(f, "Cc", M2M_OP_CREATE, "/in-cse", "Cc", 2, "{\"m2m:ae\":{\"api\":\"Rcamera\",\"rr\":false}}",
+                         NULL), M2M_RSC_APP_RULE_VALIDATION_FAILED);
+    f->cse.app_ids = NULL;
+    f->cse.napp_ids = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +712,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_name_squatting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_limits_and_quotas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_releases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registering_cse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registration_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_id_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unbound_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ambiguous_registration_bodies_refused, setup, teardown),
     };
