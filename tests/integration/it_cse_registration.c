@@ -3,6 +3,7 @@
  * and a Release-1 device. Every refusal is logged with its RSC and reason. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -22,7 +23,8 @@ int main(void)
     const char *ae_rel1 = "{\"m2m:ae\":{\"api\":\"Rlegacy\",\"rr\":false}}";
 
     if (h_registrar_init(&r) != 0 || h_enrol(&r, "/id-mn", KMN) != 0 || h_enrol(&r, "Clegacy", KAE) != 0 ||
-        h_registrar_start(&r, 2, NULL) != 0) {
+        h_enrol(&r, "Cother", KAE "00") != 0 ||
+        h_registrar_start(&r, 2, "--allow-app-id 'Rlegacy*' --registration-lifetime 1h") != 0) {
         fprintf(stderr, "setup failed\n");
         return 1;
     }
@@ -69,6 +71,26 @@ int main(void)
                  strlen(ae_rel1), ae_rel1);
     CHECK(h_raw(&t, req, (size_t)n, &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 2001);
+    /* its identity in SP-relative and absolute form; "-" for the CSEBase's name */
+    CHECK(h_request(&t, "GET", "/~/in-cse/Clegacy", "/in-cse/Clegacy", 0, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2000);
+    CHECK(h_request(&t, "GET", "/~/in-cse/-/Clegacy", "//m2m.localhost/in-cse/Clegacy", 0, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2000);
+    CHECK(h_request(&t, "GET", "/~/in-cse/Clegacy", "//other.example/in-cse/Clegacy", 0, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 4106);
+    /* the registration lives --registration-lifetime (1h): an hour later the Registrar has removed it */
+    CHECK(h_clock_advance(&r, 3601) == 0);
+    for (int i = 0; i < 100 && h_sh("grep -q 'expiry: 1 resource' '%s'", r.log) != 0; i++)
+        usleep(50 * 1000);
+    CHECK(h_request(&t, "GET", "/~/in-cse/Clegacy", "Clegacy", 0, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 4004);
+    CHECK(h_raw(&t, req, (size_t)n, &resp) == 0); /* and the device registers again */
+    CHECK_EQ_INT(resp.rsc, 2001);
+    h_close(&t);
+
+    /* --allow-app-id 'Rlegacy*': another App-ID is not allowed */
+    CHECK(h_connect_psk(&t, r.port, "Cother", KAE "00", 0) == 0);
+    CHECK(h_register_ae(&t, "Cother", "Rcamera", &resp) == 4126);
     h_close(&t);
 
     /* every refusal above is in the log with its RSC and reason */
