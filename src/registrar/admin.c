@@ -47,6 +47,25 @@ void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
         EMIT("m2m_connections_refused_total{reason=\"%s\"} %llu\n", m2m_limit_name(i), load(&m->conn_refused[i]));
     EMIT("# HELP m2m_quota_refused_total Requests refused by a per-Registree limit (resources, bytes, rate).\n"
          "# TYPE m2m_quota_refused_total counter\nm2m_quota_refused_total %llu\n", load(&reg->quota.refused));
+    {
+        /* group commit (store/writer.c): batches committed, and jobs per batch */
+        static const char *const LE[M2M_STORE_BATCH_BUCKETS] = {"1", "2", "4", "8", "16", "32", "64", "128", "256",
+                                                                "+Inf"};
+        m2m_store_writer_stats ws;
+        unsigned long long cum = 0;
+        m2m_store_writer_stats_read(reg->writer, &ws);
+        EMIT("# HELP m2m_store_commits_total Transactions the store's writer committed (one fsync each).\n"
+             "# TYPE m2m_store_commits_total counter\nm2m_store_commits_total %llu\n", ws.commits);
+        EMIT("# HELP m2m_store_writes_failed_total Writes that failed (each answered for itself).\n"
+             "# TYPE m2m_store_writes_failed_total counter\nm2m_store_writes_failed_total %llu\n", ws.failed);
+        EMIT("# HELP m2m_store_batch_size Writes committed together in one transaction.\n"
+             "# TYPE m2m_store_batch_size histogram\n");
+        for (int i = 0; i < M2M_STORE_BATCH_BUCKETS; i++) {
+            cum += ws.batch_le[i];
+            EMIT("m2m_store_batch_size_bucket{le=\"%s\"} %llu\n", LE[i], cum);
+        }
+        EMIT("m2m_store_batch_size_sum %llu\nm2m_store_batch_size_count %llu\n", ws.jobs, ws.commits);
+    }
     EMIT("# HELP m2m_accept_errors_total accept() failures, e.g. out of descriptors.\n"
          "# TYPE m2m_accept_errors_total counter\nm2m_accept_errors_total %llu\n", load(&m->accept_errors));
     EMIT("# HELP m2m_preauth_connections Open connections not bound to a Registree.\n"

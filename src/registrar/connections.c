@@ -15,6 +15,7 @@ static void conn_unlink(m2m_tls_conn *tc)
 {
     conn *c = (conn *)tc;
     m2m_limits_release(c);
+    m2m_http_forget(c);
     if (c->prev)
         c->prev->next = c->next;
     else if (c->w && c->w->conns == c)
@@ -82,45 +83,70 @@ void m2m_conn_close(conn *c, const char *why)
         shutdown(fd, SHUT_RDWR);
 }
 
-/* Once a second: the budget for unauthenticated connections, and the live enrolment check. */
+typedef struct grace_job {
+    m2m_store_job job; /* first */
+    struct worker *w;
+    int64_t older_than;
+    int promoted;
+} grace_job;
+
+static int grace_run(m2m_store *st, m2m_store_job *job, m2m_err *err)
+{
+    grace_job *g = (grace_job *)job;
+    return m2m_store_expire_pending(st, g->older_than, &g->promoted, err);
+}
+
+static void grace_done(m2m_store_job *job, int rc, const m2m_err *err)
+{
+    grace_job *g = (grace_job *)job;
+    if (rc != 0)
+        m2m_log(g->w->reg, "generated keys: %s", err->msg);
+    else if (g->promoted > 0)
+        m2m_log(g->w->reg, "generated keys: %d grace period(s) over, previous keys retired", g->promoted);
+    free(g);
+}
+
+/* Once a second: the budget for unauthenticated connections, the live enrolment check, and the housekeeping
+ * writes (ticket-key rotation, generated keys' grace periods, expired resources), handed to the store's writer. */
 void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    int64_t v = m2m_store_data_version(w->st), gen = w->enrol_gen;
+    int64_t gen = w->enrol_gen;
     int recheck = 0;
     m2m_err err;
     (void)fd, (void)what;
 
-    /* Ticket keys: every worker keeps a fresh copy; worker 0 also rotates them and retires generated-key grace
-     * periods (any node on the store may; the store's locking makes one of them do it). */
+    /* Ticket keys: every worker keeps a fresh copy; worker 0 also rotates them (any node on the store may; the
+     * store's locking makes one of them do it). */
     w->ticks++;
-    m2m_tls_env_refresh_keys(&w->tls, w->index == 0);
+    m2m_tls_env_read_keys(&w->tls);
+    if (w->index == 0)
+        m2m_tls_env_rotate_keys(&w->tls);
     if (w->index == 0 && w->ticks % 60 == 1) {
-        int promoted = 0;
-        if (m2m_store_expire_pending(w->st, m2m_clock_now() - w->reg->cfg.rekey_grace, &promoted, &err) != 0)
-            m2m_log(w->reg, "generated keys: %s", err.msg);
-        else if (promoted > 0)
-            m2m_log(w->reg, "generated keys: %d grace period(s) over, previous keys retired", promoted);
-    }
-
-    if (v != w->data_version) {
-        w->data_version = v;
-        if (m2m_store_enrol_generation(w->st, &gen, &err) == 0 && gen != w->enrol_gen) {
-            w->enrol_gen = gen;
-            recheck = 1;
+        grace_job *g = calloc(1, sizeof *g);
+        if (g != NULL) {
+            g->job.run = grace_run;
+            g->job.done = grace_done;
+            g->w = w;
+            g->older_than = m2m_clock_now() - w->reg->cfg.rekey_grace;
+            m2m_store_submit(w->reg->writer, w->st, w->done, &g->job);
         }
     }
-    /* The PSK cache (psk.c) looks at the store's log on every hit; this is its once-a-second backstop. */
+    if (w->index == 0) {
+        /* registrations (and any resource) past their expirationTime go, with everything under them (each
+         * removal is logged when it is committed) */
+        int found = 0;
+        if (m2m_cse_expire(&w->cse, 32, &found, &err) != 0)
+            m2m_log(w->reg, "expiry: %s", err.msg);
+    }
+    /* One indexed read a second: has any enrolment changed (here, in another process, on another node)? */
+    if (m2m_store_enrol_generation(w->st, &gen, &err) == 0 && gen != w->enrol_gen) {
+        w->enrol_gen = gen;
+        recheck = 1;
+    }
+    /* The PSK cache (psk.c) checks the generation on every hit; this is its once-a-second backstop. */
     m2m_psk_cache_check(&w->tls);
     m2m_limits_tick(w);
-    if (w->index == 0) {
-        /* registrations (and any resource) past their expirationTime go, with everything under them */
-        int removed = 0;
-        if (m2m_cse_expire(&w->cse, 32, &removed, &err) != 0)
-            m2m_log(w->reg, "expiry: %s", err.msg);
-        else if (removed > 0)
-            m2m_log(w->reg, "expiry: %d resource(s) past their expirationTime removed with their subtrees", removed);
-    }
     for (conn *c = w->conns; c != NULL; c = c->next) {
         m2m_tls_conn_fill_addr(&c->tls);
         if (c->closing)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Request dispatch: addressing, originator binding (TS-0003 7.2.1, TS-0004 7.3.2.1) and privilege. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include "registrar/cse.h"
 #include "secctx/token.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 int m2m_cse_init(m2m_cse *cse, m2m_store *st, m2m_err *err)
 {
@@ -94,58 +96,54 @@ static int is_registration(const m2m_prim_req *req)
 }
 
 /* x.y.7 Step 5: on a server-authenticated-only context, a registration with a valid identity token registers the
- * token's Registree and then binds the context to it. Any token failure closes the context (a guesser gets one
- * try per handshake); a failed registration gives the token back. */
-static void register_by_token(m2m_cse *cse, const m2m_secctx *sec, const m2m_prim_req *req, m2m_prim_rsp *rsp)
+ * token's Registree; the token is used up in the same write, and the answer carries the binding the context gets.
+ * Any token failure closes the context (a guesser gets one try per handshake). */
+static int register_by_token(m2m_cse *cse, const m2m_secctx *sec, const m2m_prim_req *req, const m2m_cse_call *call,
+                             m2m_prim_rsp *rsp)
 {
     m2m_resource target = {0};
     m2m_peer cand;
-    char why[160];
+    char why[160], hash[65];
+    int pending = 0;
 
     memset(&cand, 0, sizeof cand);
     if (!is_registration(req) || req->token[0] == '\0') {
         m2m_prim_error(rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "this connection is not bound to an "
                        "authenticated Registree: register with an identity token first");
-        return;
+        return 0;
     }
     if (sec == NULL || sec->bind_token == NULL) {
         m2m_prim_error(rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "identity tokens need a TLS security context");
-        return;
+        return 0;
     }
-    if (m2m_token_authenticate(cse->st, req, &cand, why, sizeof why) != 0) {
+    if (m2m_token_check(cse->st, req, &cand, hash, why, sizeof why) != 0) {
         m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "%s", why);
         rsp->close_connection = 1;
-        return;
+        return 0;
     }
     if (resolve(cse, req->to, &target, rsp) == 0) {
         if (target.ty != M2M_TY_CB)
             m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "registration must target the CSEBase");
         else
-            m2m_cse_register(cse, &cand, req, &target, rsp);
-    }
-    if (rsp->rsc != M2M_RSC_CREATED)
-        m2m_token_release(cse->st, &cand); /* the device may try again */
-    else if (sec->bind_token(sec->arg, &cand) != 0) {
-        /* Cannot happen on an unbound, established context; if it does, this connection speaks for nobody. */
-        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "the security context could not be bound");
-        rsp->close_connection = 1;
+            pending = m2m_cse_register(cse, &cand, req, &target, hash, call, rsp);
     }
     m2m_resource_clear(&target);
+    OPENSSL_cleanse(hash, sizeof hash);
     memset(&cand, 0, sizeof cand);
+    return pending;
 }
 
-static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
-                   m2m_prim_rsp *rsp)
+static int handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
+                  const m2m_cse_call *call, m2m_prim_rsp *rsp)
 {
     m2m_resource target = {0}, reg = {0};
     m2m_originator o;
     m2m_err err;
-    int registered;
+    m2m_cse_write *w;
+    int registered, pending = 0;
 
-    if (peer->registree_id[0] == '\0') {
-        register_by_token(cse, sec, req, rsp);
-        return;
-    }
+    if (peer->registree_id[0] == '\0')
+        return register_by_token(cse, sec, req, call, rsp);
     if (is_registration(req)) {
         if (resolve(cse, req->to, &target, rsp) != 0)
             goto done;
@@ -153,7 +151,7 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
             m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "registration must target the CSEBase");
             goto done;
         }
-        m2m_cse_register(cse, peer, req, &target, rsp);
+        pending = m2m_cse_register(cse, peer, req, &target, NULL, call, rsp);
         goto done;
     }
 
@@ -191,7 +189,7 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
                 m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "%s must be registered (CREATE <AE> or "
                                "<remoteCSE>) before it generates a key", o.id);
             else
-                m2m_cse_keygen(cse, peer, sec, req, rsp);
+                pending = m2m_cse_keygen(cse, peer, sec, req, call, rsp);
             break;
         default:
             m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "the CSEBase cannot be %s",
@@ -220,48 +218,74 @@ static void handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
             m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "resource type %d is created under the CSEBase",
                            req->ty);
         else
-            m2m_cse_create_child(cse, &o, req, &target, rsp);
+            pending = m2m_cse_create_child(cse, &o, req, &target, call, rsp);
         break;
     case M2M_OP_UPDATE:
-        m2m_cse_update(cse, req, &target, rsp);
+        pending = m2m_cse_update(cse, req, &target, call, rsp);
         break;
     case M2M_OP_DELETE:
-        /* Deleting <AE>/<remoteCSE> is deregistration: the subtree goes with it, in one transaction. */
-        if (m2m_store_res_delete(cse->st, target.ri, &err) != 0) {
-            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+        /* Deleting <AE>/<remoteCSE> is deregistration: the subtree goes with it, in one unit. */
+        if ((w = m2m_cse_write_new(M2M_W_DELETE)) == NULL) {
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
             break;
         }
-        rsp->rsc = M2M_RSC_DELETED;
+        snprintf(w->r.ri, sizeof w->r.ri, "%s", target.ri);
+        snprintf(w->r.rn, sizeof w->r.rn, "%.100s", req->to);
+        m2m_cse_write_submit(cse, call, w);
+        pending = 1;
         break;
     }
 done:
     m2m_resource_clear(&target);
     m2m_resource_clear(&reg);
+    return pending;
 }
 
 void m2m_cse_handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
-                    m2m_prim_rsp *rsp)
+                    m2m_cse_done done, void *arg)
 {
-    snprintf(rsp->rqi, sizeof rsp->rqi, "%s", req->rqi);
-    handle(cse, peer, sec, req, rsp);
+    m2m_cse_call call = {done, arg, "", ""};
+    m2m_prim_rsp rsp;
+
+    memset(&rsp, 0, sizeof rsp);
+    snprintf(call.rqi, sizeof call.rqi, "%s", req->rqi);
+    snprintf(call.rvi, sizeof call.rvi, "%s", req->rvi);
+    snprintf(rsp.rqi, sizeof rsp.rqi, "%s", req->rqi);
+    if (handle(cse, peer, sec, req, &call, &rsp) == 0)
+        done(arg, &rsp, NULL);
+    m2m_prim_rsp_clear(&rsp);
 }
 
-int m2m_cse_expire(m2m_cse *cse, int max, int *removed, m2m_err *err)
+/* The removal of an expired resource, logged once it is committed. */
+static void expired(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
+{
+    m2m_cse *cse = arg;
+    (void)bind;
+    if (rsp->rsc == M2M_RSC_DELETED)
+        m2m_logf(cse->log, "expiry: removed %s (its expirationTime passed) with everything under it", rsp->dbg);
+}
+
+int m2m_cse_expire(m2m_cse *cse, int max, int *found, m2m_err *err)
 {
     char ri[32][M2M_RI_MAX];
     int n = 0;
-    *removed = 0;
+    m2m_cse_call call = {expired, cse, "", ""};
+    *found = 0;
     if (max > 32)
         max = 32;
     if (m2m_store_res_expired(cse->st, m2m_clock_now(), ri, max, &n, err) != 0)
         return -1;
     for (int i = 0; i < n; i++) {
-        m2m_err e;
-        /* a parent removed a moment ago took this one with it: not an error */
-        if (m2m_store_res_delete(cse->st, ri[i], &e) == 0)
-            ++*removed;
-        else if (e.code != M2M_E_NOTFOUND)
-            return m2m_fail(err, e.code, "%s", e.msg);
+        /* each in a unit of its own; one whose parent went a moment ago simply is not found */
+        m2m_cse_write *w = m2m_cse_write_new(M2M_W_DELETE);
+        if (w == NULL)
+            return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        memcpy(w->r.ri, ri[i], sizeof w->r.ri);
+        w->r.ri[sizeof w->r.ri - 1] = '\0';
+        memcpy(w->r.rn, ri[i], sizeof w->r.rn);
+        w->r.rn[sizeof w->r.rn - 1] = '\0';
+        m2m_cse_write_submit(cse, &call, w);
+        ++*found;
     }
     return 0;
 }

@@ -78,6 +78,81 @@ static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, int close
     m2m_http_out_clear(&h);
 }
 
+/* A request whose answer waits for its write (store/writer.c). It lives until the CSE answers; if the connection
+ * goes first, conn is set to NULL (m2m_http_forget) and the answer goes nowhere. */
+struct m2m_http_pending {
+    struct worker *w;
+    conn *c;
+    struct evhttp_request *req;
+    char method[8];
+    char to[200];
+    char from[160];
+    int has_from;
+    int kgn;
+};
+
+void m2m_http_forget(conn *c)
+{
+    if (c->pending != NULL) {
+        c->pending->c = NULL;
+        c->pending->req = NULL; /* evhttp frees it with the connection */
+        c->pending = NULL;
+    }
+}
+
+/* The CSE's answer: now, or once the request's write is durable. */
+static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
+{
+    struct m2m_http_pending *p = arg;
+    struct worker *w = p->w;
+    conn *c = p->c;
+    struct evhttp_request *req = p->req;
+
+    if (c == NULL) {
+        /* the connection went away first: the write stands (it was committed), the answer has nowhere to go */
+        free(p);
+        return;
+    }
+    c->pending = NULL;
+    if (bind != NULL) {
+        /* x.y.7 Step 5 is committed: the context gets its binding through the one decision */
+        m2m_secctx sec;
+        m2m_tls_conn_secctx(&c->tls, &sec);
+        if (sec.bind_token(sec.arg, bind) != 0) {
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "the security context could not be bound");
+            rsp->close_connection = 1;
+        } else {
+            /* The tickets of the handshake carried no binding; TLS 1.3 can send one that does. */
+            if (SSL_version(c->tls.ssl) == TLS1_3_VERSION)
+                SSL_new_session_ticket(c->tls.ssl);
+            __atomic_add_fetch(&w->reg->metrics.tls.full[M2M_MECH_TOKEN], 1, __ATOMIC_RELAXED);
+            m2m_limits_bound(c);
+            m2m_log(w->reg, "attach mechanism=%s registree=%s key_id=%.16s... peer=%s result=ok handshake=%s "
+                    "version=%s cipher=%s ms=%.2f", c->tls.peer.mechanism, c->tls.peer.registree_id,
+                    c->tls.peer.key_id, c->tls.addr, c->tls.reused ? "resumed" : "full",
+                    SSL_get_version(c->tls.ssl), SSL_get_cipher_name(c->tls.ssl), m2m_ms_since(&c->tls.t0));
+        }
+    }
+    if (p->kgn && rsp->rsc == M2M_RSC_CREATED) {
+        __atomic_add_fetch(&w->reg->metrics.keys_generated, 1, __ATOMIC_RELAXED);
+        m2m_log(w->reg, "keygen registree=%s peer=%s result=ok pending_key_id=%s (previous key valid until the new "
+                        "one is used)", c->tls.peer.registree_id, c->tls.addr,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(rsp->pc, "m2m:kgn"), "kid")->valuestring);
+    }
+    if (rsp->rsc >= 4000) {
+        /* every refusal, so an operator sees why a device or a CSE cannot register or work; To, From and the
+         * reason (which may quote them) are the peer's words: quoted */
+        char to[200], from[160], why[300];
+        m2m_log(w->reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s",
+                c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c->tls.addr, p->method,
+                m2m_log_quote(p->to, to, sizeof to), p->has_from ? m2m_log_quote(p->from, from, sizeof from) : "-",
+                rsp->rsc, m2m_log_quote(rsp->dbg, why, sizeof why));
+    }
+    free(p);
+    /* last: a failed write may free the connection (and c) under us */
+    reply(req, rsp, rsp->close_connection);
+}
+
 void m2m_http_handle(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
@@ -87,14 +162,17 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
     size_t body_len = evbuffer_get_length(body);
+    struct m2m_http_pending *p = NULL;
     m2m_http_in hin;
     m2m_prim_req preq;
     m2m_prim_rsp rsp;
+    m2m_secctx sec;
 
     memset(&rsp, 0, sizeof rsp);
     memset(&preq, 0, sizeof preq);
-    if (c == NULL || !c->tls.established || c->closing) {
-        /* evhttp reads requests only after the handshake; kept as the fail-closed default. */
+    if (c == NULL || !c->tls.established || c->closing || c->pending != NULL ||
+        (p = calloc(1, sizeof *p)) == NULL) {
+        /* evhttp reads requests only after the handshake, and one at a time; kept as the fail-closed default. */
         m2m_prim_error(&rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "connection is not authenticated");
         reply(req, &rsp, 1);
         goto done;
@@ -109,40 +187,25 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
     hin.authorization = evhttp_find_header(in, "Authorization");
     hin.body = body_len ? (const char *)evbuffer_pullup(body, -1) : NULL;
     hin.body_len = body_len;
-    if (m2m_http_parse_request(&hin, &preq, &rsp) == 0) {
-        int was_bound = c->tls.peer.registree_id[0] != '\0';
-        m2m_secctx sec;
-        m2m_tls_conn_secctx(&c->tls, &sec);
-        m2m_cse_handle(&w->cse, &c->tls.peer, &sec, &preq, &rsp);
-        if (preq.ty == M2M_TY_KGN && rsp.rsc == M2M_RSC_CREATED) {
-            __atomic_add_fetch(&w->reg->metrics.keys_generated, 1, __ATOMIC_RELAXED);
-            m2m_log(w->reg, "keygen registree=%s peer=%s result=ok pending_key_id=%s (previous key valid until "
-                            "the new one is used)", c->tls.peer.registree_id, c->tls.addr,
-                    cJSON_GetObjectItem(cJSON_GetObjectItem(rsp.pc, "m2m:kgn"), "kid")->valuestring);
-        }
-        __atomic_add_fetch(&w->reg->metrics.requests, 1, __ATOMIC_RELAXED);
-        if (!was_bound && c->tls.peer.registree_id[0] != '\0') {
-            /* The tickets of the handshake carried no binding; TLS 1.3 can send one that does. */
-            if (SSL_version(c->tls.ssl) == TLS1_3_VERSION)
-                SSL_new_session_ticket(c->tls.ssl);
-            __atomic_add_fetch(&w->reg->metrics.tls.full[M2M_MECH_TOKEN], 1, __ATOMIC_RELAXED);
-            m2m_limits_bound(c);
-            m2m_log(w->reg, "attach mechanism=%s registree=%s key_id=%.16s... peer=%s result=ok handshake=%s "
-                    "version=%s cipher=%s ms=%.2f", c->tls.peer.mechanism, c->tls.peer.registree_id,
-                    c->tls.peer.key_id, c->tls.addr, c->tls.reused ? "resumed" : "full",
-                    SSL_get_version(c->tls.ssl), SSL_get_cipher_name(c->tls.ssl), m2m_ms_since(&c->tls.t0));
-        }
+    p->w = w;
+    p->c = c;
+    p->req = req;
+    snprintf(p->method, sizeof p->method, "%s", hin.method);
+    __atomic_add_fetch(&w->reg->metrics.requests, 1, __ATOMIC_RELAXED);
+    if (m2m_http_parse_request(&hin, &preq, &rsp) != 0) {
+        snprintf(p->to, sizeof p->to, "%.199s", hin.uri ? hin.uri : "");
+        c->pending = p;
+        answer(p, &rsp, NULL);
+        goto done;
     }
-    if (rsp.rsc >= 4000) {
-        /* every refusal, so an operator sees why a device or a CSE cannot register or work */
-        /* To, From and the reason (which may quote them) are the peer's words: quoted */
-        char to[200], from[160], why[300];
-        m2m_log(w->reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s",
-                c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c->tls.addr, hin.method,
-                m2m_log_quote(preq.to, to, sizeof to), preq.has_fr ? m2m_log_quote(preq.fr, from, sizeof from) : "-",
-                rsp.rsc, m2m_log_quote(rsp.dbg, why, sizeof why));
-    }
-    reply(req, &rsp, rsp.close_connection);
+    snprintf(p->to, sizeof p->to, "%.199s", preq.to);
+    snprintf(p->from, sizeof p->from, "%.159s", preq.fr);
+    p->has_from = preq.has_fr;
+    p->kgn = preq.ty == M2M_TY_KGN;
+    c->pending = p;
+    m2m_tls_conn_secctx(&c->tls, &sec);
+    /* answers through answer(): at once, or when its write is durable */
+    m2m_cse_handle(&w->cse, &c->tls.peer, &sec, &preq, answer, p);
 done:
     m2m_prim_req_clear(&preq);
     m2m_prim_rsp_clear(&rsp);

@@ -19,14 +19,15 @@
 #define KEY_OFFSET 16 /* the key is the last 32 octets */
 
 int m2m_cse_keygen(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
-                   m2m_prim_rsp *rsp)
+                   const m2m_cse_call *call, m2m_prim_rsp *rsp)
 {
+    m2m_cse_write *w = NULL;
+    int pending = 0;
     unsigned char material[EXPORTER_LEN];
     char why[160], kid[M2M_KEYID_HEX_LEN + 1];
     const cJSON *body = req->pc ? cJSON_GetObjectItemCaseSensitive(req->pc, "m2m:kgn") : NULL;
     m2m_secret key = {0};
     m2m_err err;
-    cJSON *doc = NULL, *kgn;
 
     if (body == NULL || !cJSON_IsObject(body) || cJSON_GetArraySize(body) != 0) {
         m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "body must be {\"m2m:kgn\":{}} (ty=%d)", M2M_TY_KGN);
@@ -49,23 +50,17 @@ int m2m_cse_keygen(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, co
     }
     /* Committed before the response: if the response is lost, the device still has its old key (valid until
      * the new one is used) and can generate again, replacing this pending key. */
-    if (m2m_store_enrol_generated_psk(cse->st, peer->registree_id, &key, kid, &err) != 0) {
-        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot store the generated key");
-        goto done;
-    }
-    doc = cJSON_CreateObject();
-    kgn = doc ? cJSON_AddObjectToObject(doc, "m2m:kgn") : NULL;
-    if (kgn == NULL || !cJSON_AddNumberToObject(kgn, "ty", M2M_TY_KGN) ||
-        !cJSON_AddStringToObject(kgn, peer->registree_id[0] == '/' ? "kccid" : "kcaid", kid) ||
-        !cJSON_AddStringToObject(kgn, "kid", kid)) {
-        cJSON_Delete(doc);
+    if ((w = m2m_cse_write_new(M2M_W_KEYGEN)) == NULL) {
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
-    rsp->rsc = M2M_RSC_CREATED;
-    rsp->pc = doc;
+    w->key = key;
+    snprintf(w->kid, sizeof w->kid, "%s", kid);
+    snprintf(w->owner, sizeof w->owner, "%s", peer->registree_id);
+    m2m_cse_write_submit(cse, call, w);
+    pending = 1;
 done:
     m2m_wipe(material, sizeof material);
     m2m_secret_clear(&key);
-    return rsp->rsc;
+    return pending;
 }

@@ -37,8 +37,10 @@ static int ae_originator_ok(const m2m_prim_req *req, const char *enrolled)
 }
 
 int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req, const m2m_resource *parent,
-                     m2m_prim_rsp *rsp)
+                     const char *token_hash, const m2m_cse_call *call, m2m_prim_rsp *rsp)
 {
+    m2m_cse_write *w = NULL;
+    int pending = 0;
     const char *id = peer->registree_id;
     const char *rn = NULL;
     cJSON *attrs = NULL;
@@ -146,26 +148,22 @@ int m2m_cse_register(m2m_cse *cse, const m2m_peer *peer, const m2m_prim_req *req
     r.ty = req->ty;
     r.ct = r.lt = now;
     r.attrs = cJSON_PrintUnformatted(attrs);
-    if (r.attrs == NULL) {
+    if (r.attrs == NULL || (w = m2m_cse_write_new(M2M_W_REGISTER)) == NULL) {
         m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
-    if (m2m_store_res_insert(cse->st, &r, &err) != 0) {
-        if (err.code == M2M_E_EXISTS) {
-            /* Either a concurrent registration of the same ID won, or the name is taken. */
-            if (m2m_store_res_registration(cse->st, id, &existing, &err) == 0)
-                m2m_prim_error(rsp, M2M_RSC_ORIGINATOR_HAS_ALREADY_REGISTERED, "%s is already registered", id);
-            else
-                m2m_prim_error(rsp, M2M_RSC_CONFLICT, "a resource named '%s' already exists", r.rn);
-        } else {
-            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
-        }
-        goto done;
+    /* the write takes the resource; it answers once the registration (and the token's use) is durable */
+    w->r = r;
+    memset(&r, 0, sizeof r);
+    if (token_hash != NULL) {
+        snprintf(w->token_hash, sizeof w->token_hash, "%s", token_hash);
+        w->bind = *peer;
     }
-    m2m_cse_created(cse, &r, req->rvi, rsp);
+    m2m_cse_write_submit(cse, call, w);
+    pending = 1;
 done:
     cJSON_Delete(attrs);
     m2m_resource_clear(&r);
     m2m_resource_clear(&existing);
-    return rsp->rsc;
+    return pending;
 }

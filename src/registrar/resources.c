@@ -133,13 +133,18 @@ cJSON *m2m_cse_represent(m2m_cse *cse, const m2m_resource *r, const char *rvi)
         break;
     }
     case M2M_TY_CNT: {
-        int64_t cni = 0, cbs = 0, mia = int_attr(body, "mia");
-        int removed = 0;
-        /* instances older than mia leave when the container is read too, not only when one is added */
-        if ((mia > 0 && m2m_store_res_expire_children(cse->st, r->ri, M2M_TY_CIN, m2m_clock_now() - mia,
-                                                      &removed, &err) != 0) ||
-            m2m_store_res_children_stats(cse->st, r->ri, M2M_TY_CIN, &cni, &cbs, &err) != 0)
+        int64_t cni = 0, cbs = 0, mia = int_attr(body, "mia"), min_ct = mia > 0 ? m2m_clock_now() - mia : 0;
+        /* instances older than mia are gone as far as a reader can tell; their removal is a write of its own */
+        if (m2m_store_res_children_stats(cse->st, r->ri, M2M_TY_CIN, min_ct, &cni, &cbs, &err) != 0)
             goto fail;
+        if (min_ct > 0) {
+            m2m_cse_write *w = m2m_cse_write_new(M2M_W_PURGE);
+            if (w != NULL) {
+                snprintf(w->r.ri, sizeof w->r.ri, "%s", r->ri);
+                w->min_ct = min_ct;
+                m2m_cse_write_submit(cse, NULL, w);
+            }
+        }
         cJSON_AddNumberToObject(body, "cni", (double)cni);
         cJSON_AddNumberToObject(body, "cbs", (double)cbs);
         break;
@@ -225,8 +230,10 @@ static int within_quota(m2m_cse *cse, const char *owner, size_t add_bytes, m2m_p
 }
 
 int m2m_cse_create_child(m2m_cse *cse, const m2m_originator *o, const m2m_prim_req *req, const m2m_resource *parent,
-                         m2m_prim_rsp *rsp)
+                         const m2m_cse_call *call, m2m_prim_rsp *rsp)
 {
+    m2m_cse_write *w = NULL;
+    int pending = 0;
     const char *rn = NULL;
     cJSON *attrs = NULL;
     m2m_resource r = {0};
@@ -265,46 +272,44 @@ int m2m_cse_create_child(m2m_cse *cse, const m2m_originator *o, const m2m_prim_r
     r.et = et_of(attrs);
     if (within_quota(cse, o->id, strlen(r.attrs), rsp) != 0)
         goto done;
+    if ((w = m2m_cse_write_new(M2M_W_INSERT)) == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
     if (req->ty == M2M_TY_CIN) {
-        /* TS-0001 9.6.7: the container's mni, mbs and mia bound its instances, the oldest leaving first */
+        /* TS-0001 9.6.7: the container's mni, mbs and mia bound its instances, the oldest leaving first, in the
+         * insert's own unit */
         cJSON *limits = m2m_json_parse_strict(parent->attrs ? parent->attrs : "{}",
                                               parent->attrs ? strlen(parent->attrs) : 2, &err);
-        int64_t mni, mbs, mia;
-        int removed = 0;
-        if (limits == NULL) {
-            /* unreadable limits must not mean "no limits" */
-            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "stored container is corrupt");
-            goto done;
-        }
-        mni = int_attr(limits, "mni");
-        mbs = int_attr(limits, "mbs");
-        mia = int_attr(limits, "mia");
+        int64_t mia = int_attr(limits, "mia");
+        w->mni = int_attr(limits, "mni");
+        w->mbs = int_attr(limits, "mbs");
         cJSON_Delete(limits);
         r.cs = content_size(attrs);
-        if (mbs > 0 && r.cs > mbs) {
+        if (w->mbs > 0 && r.cs > w->mbs) {
             m2m_prim_error(rsp, M2M_RSC_NOT_ACCEPTABLE, "content of %lld bytes exceeds the container's maxByteSize "
-                           "(mbs) of %lld", (long long)r.cs, (long long)mbs);
+                           "(mbs) of %lld", (long long)r.cs, (long long)w->mbs);
+            free(w);
             goto done;
         }
-        if (m2m_store_res_insert_capped(cse->st, &r, mni, mbs, mia > 0 ? r.ct - mia : 0, &removed, &err) != 0)
-            goto insert_failed;
-    } else if (m2m_store_res_insert(cse->st, &r, &err) != 0)
-        goto insert_failed;
-    m2m_cse_created(cse, &r, req->rvi, rsp);
-    goto done;
-insert_failed:
-    if (err.code == M2M_E_EXISTS)
-        m2m_prim_error(rsp, M2M_RSC_CONFLICT, "a resource named '%s' already exists here", r.rn);
-    else
-        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+        w->min_ct = mia > 0 ? r.ct - mia : 0;
+        w->capped = w->mni > 0 || w->mbs > 0 || w->min_ct > 0;
+    }
+    w->r = r;
+    memset(&r, 0, sizeof r);
+    m2m_cse_write_submit(cse, call, w);
+    pending = 1;
 done:
     cJSON_Delete(attrs);
     m2m_resource_clear(&r);
-    return rsp->rsc;
+    return pending;
 }
 
-int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *target, m2m_prim_rsp *rsp)
+int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *target, const m2m_cse_call *call,
+                   m2m_prim_rsp *rsp)
 {
+    m2m_cse_write *w = NULL;
+    int pending = 0;
     const char *root = m2m_cse_root_name(target->ty);
     const cJSON *body = root ? cJSON_GetObjectItemCaseSensitive(req->pc, root) : NULL;
     const cJSON *a;
@@ -346,15 +351,18 @@ int m2m_cse_update(m2m_cse *cse, const m2m_prim_req *req, const m2m_resource *ta
     updated.et = et_of(attrs);
     if (updated.et == 0 && (target->ty == M2M_TY_AE || target->ty == M2M_TY_CSR))
         updated.et = target->et; /* a registration keeps its lifetime */
-    if (text == NULL || m2m_store_res_update(cse->st, target->ri, text, updated.lt, updated.et, &err) != 0) {
-        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+    if (text == NULL || (w = m2m_cse_write_new(M2M_W_UPDATE)) == NULL) {
+        m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
+    /* the write answers with the updated representation once it is durable */
     updated.attrs = text;
-    rsp->rsc = M2M_RSC_UPDATED;
-    rsp->pc = m2m_cse_represent(cse, &updated, req->rvi);
+    text = NULL;
+    w->r = updated;
+    m2m_cse_write_submit(cse, call, w);
+    pending = 1;
 done:
     cJSON_free(text);
     cJSON_Delete(attrs);
-    return rsp->rsc;
+    return pending;
 }

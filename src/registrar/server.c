@@ -68,8 +68,28 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The store's writer committed some of this worker's writes: answer their requests, on this loop. */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd, (void)what;
+    m2m_store_done_queue_drain(w->done);
+}
+
+/* From the writer's thread (libevent is set up for threads: event_active is safe there). */
+static void wake_worker(void *arg)
+{
+    struct worker *w = arg;
+    event_active(w->done_ev, EV_READ, 1);
+}
+
 static void worker_free(struct worker *w)
 {
+    /* every write of this worker was committed or failed (the writer has stopped): their answers go out into
+     * connections that still exist, before evhttp frees them */
+    m2m_store_done_queue_free(w->done);
+    if (w->done_ev)
+        event_free(w->done_ev);
     if (w->tick)
         event_free(w->tick);
     m2m_limits_worker_free(w);
@@ -121,7 +141,6 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     w->tls.ticket_period = reg->cfg.ticket_period;
     w->tls.counters = &reg->metrics.tls;
     m2m_tls_cert_fingerprint(reg->ctx, w->tls.cert_fp);
-    w->data_version = m2m_store_data_version(w->st);
     if (m2m_store_enrol_generation(w->st, &w->enrol_gen, err) != 0)
         return -1;
     w->base = worker_base();
@@ -147,9 +166,19 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
     /* Ticket keys exist before the first handshake: worker 0 creates them if the store has none. */
-    m2m_tls_env_refresh_keys(&w->tls, w->index == 0);
+    if (w->index == 0)
+        m2m_tls_env_rotate_keys(&w->tls); /* no writer yet: at once, before any handshake */
+    m2m_tls_env_read_keys(&w->tls);
     if (w->tls.nkeys == 0)
         return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", reg->cfg.db);
+    /* from here on every write of this worker goes to the store's writer */
+    w->done = m2m_store_done_queue_new(wake_worker, w);
+    w->done_ev = event_new(w->base, -1, 0, done_cb, w);
+    if (w->done == NULL || w->done_ev == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's store completions");
+    w->tls.writer = w->cse.writer = reg->writer;
+    w->tls.queue = w->cse.queue = w->done;
+    w->cse.log = reg->cfg.log;
     w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
     if (w->tick == NULL || event_add(w->tick, &one) != 0)
         return m2m_fail(err, M2M_E_NOMEM, "cannot start the worker timer");
@@ -276,6 +305,8 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     reg->workers = calloc((size_t)reg->nworkers, sizeof *reg->workers);
     if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0 || m2m_limits_init(reg, err) != 0)
         goto fail;
+    if ((reg->writer = m2m_store_writer_start(reg->cfg.db, err)) == NULL)
+        goto fail;
     reg->quota.max_resources = reg->cfg.max_resources;
     reg->quota.max_bytes = reg->cfg.max_bytes;
     if (reg->cfg.max_request_rate > 0 &&
@@ -342,6 +373,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
 fail:
     if (ai != NULL)
         freeaddrinfo(ai);
+    m2m_store_writer_stop(reg->writer); /* finishes what was submitted; the completions wait in the queues */
     if (reg->workers != NULL)
         for (int i = 0; i < reg->nworkers; i++)
             worker_free(&reg->workers[i]);
@@ -371,10 +403,12 @@ void m2m_registrar_stop(m2m_registrar *reg)
     m2m_admin_stop(reg->admin);
     for (int i = 0; i < reg->nworkers; i++)
         event_base_loopexit(reg->workers[i].base, NULL);
-    for (int i = 0; i < reg->nworkers; i++) {
+    for (int i = 0; i < reg->nworkers; i++)
         pthread_join(reg->workers[i].thread, NULL);
+    /* what the workers submitted is committed (or failed) before their connections go */
+    m2m_store_writer_stop(reg->writer);
+    for (int i = 0; i < reg->nworkers; i++)
         worker_free(&reg->workers[i]);
-    }
     m2m_log(reg, "stopped");
     free(reg->workers);
     m2m_stapler_free(reg->stapler);

@@ -73,6 +73,7 @@ typedef struct conn {
     struct worker *w;
     struct bufferevent *bev;
     int closing;
+    struct m2m_http_pending *pending; /* registrar/http_adapter.c: the request waiting for its write, if any */
     int admitted;         /* registrar/limits.c: counted against its address (addr_key set) */
     int preauth;          /* counted in the pre-authentication budget */
     unsigned char addr_key[17]; /* family + address, without the port */
@@ -91,7 +92,6 @@ struct worker {
     m2m_store *st;
     m2m_cse cse;
     conn *conns;
-    int64_t data_version;
     int64_t enrol_gen;
     unsigned ticks;
     m2m_tls_env tls;      /* what this worker's handshakes read: store, PSK cache, ticket keys; wiped with it */
@@ -99,6 +99,8 @@ struct worker {
     conn *admit_queue;
     struct event *resume_accept_ev; /* re-enables the listener after descriptor exhaustion */
     int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
+    m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
+    struct event *done_ev;      /* made active by the writer's thread: drains done */
 };
 
 struct m2m_registrar {
@@ -112,6 +114,7 @@ struct m2m_registrar {
     struct m2m_admin *admin;
     struct m2m_addr_table *addrs; /* registrar/limits.c: connections per source address */
     m2m_quota quota;              /* per-Registree limits, shared by every worker's CSE */
+    m2m_store_writer *writer;     /* the store's writer: group commit of every worker's writes */
     int fd_limit;                 /* RLIMIT_NOFILE after start-up */
     long long warn_at[8];         /* rate limit of the limits' warnings (monotonic seconds), by reason */
     unsigned long long warn_skipped[8];
@@ -136,6 +139,8 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg);
 
 /* registrar/http_adapter.c */
 void m2m_http_handle(struct evhttp_request *req, void *worker);
+/* The connection is going away: a request of it still waiting for its write must not answer into it. */
+void m2m_http_forget(conn *c);
 
 /* registrar/log.c */
 void m2m_log(const struct m2m_registrar *reg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -3,6 +3,7 @@
  * psk = Kcc/Kca. The identity selects the enrolment in the store; what it finds is only a candidate until
  * binding.c sees that the finished handshake used that PSK. */
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "m2mattach/keyid.h"
@@ -202,15 +203,46 @@ void m2m_psk_install(SSL_CTX *ctx)
     SSL_CTX_set_psk_find_session_callback(ctx, find_session_cb);
 }
 
+typedef struct promote_job {
+    m2m_store_job job; /* first */
+    m2m_tls_env *env;
+    char registree_id[M2M_ID_MAX];
+    char key_id[M2M_CRED_ID_MAX];
+    char addr[64];
+} promote_job;
+
+static int promote_run(m2m_store *st, m2m_store_job *job, m2m_err *err)
+{
+    promote_job *p = (promote_job *)job;
+    return m2m_store_promote_psk(st, p->registree_id, p->key_id, err);
+}
+
+static void promote_done(m2m_store_job *job, int rc, const m2m_err *err)
+{
+    promote_job *p = (promote_job *)job;
+    if (rc != 0)
+        m2m_logf(p->env->log, "promote generated key of %s: %s", p->registree_id, err->msg);
+    else
+        m2m_logf(p->env->log, "key registree=%s key_id=%s peer=%s result=generated key now current, previous key "
+                              "retired", p->registree_id, p->key_id, p->addr);
+    free(p);
+}
+
 void m2m_psk_promote(m2m_tls_conn *tc)
 {
-    m2m_err err;
+    promote_job *p;
     if (!tc->pending_key)
         return;
     tc->pending_key = 0;
-    if (m2m_store_promote_psk(tc->env->st, tc->peer.registree_id, tc->peer.key_id, &err) != 0)
-        m2m_logf(tc->env->log, "promote generated key of %s: %s", tc->peer.registree_id, err.msg);
-    else
-        m2m_logf(tc->env->log, "key registree=%s key_id=%s peer=%s result=generated key now current, previous key "
-                               "retired", tc->peer.registree_id, tc->peer.key_id, tc->addr);
+    /* The writer commits it with the other workers' writes; the handshake does not wait for a disk. If it is lost
+     * (a crash first), the key stays pending and the next handshake with it promotes it again. */
+    if ((p = calloc(1, sizeof *p)) == NULL)
+        return;
+    p->job.run = promote_run;
+    p->job.done = promote_done;
+    p->env = tc->env;
+    snprintf(p->registree_id, sizeof p->registree_id, "%s", tc->peer.registree_id);
+    snprintf(p->key_id, sizeof p->key_id, "%s", tc->peer.key_id);
+    snprintf(p->addr, sizeof p->addr, "%s", tc->addr);
+    m2m_store_submit(tc->env->writer, tc->env->st, tc->env->queue, &p->job);
 }

@@ -35,22 +35,69 @@ void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-void m2m_tls_env_refresh_keys(m2m_tls_env *env, int rotate)
+static void take_keys(m2m_tls_env *env, m2m_ticket_key *keys, int n, int log)
+{
+    if (log && n > 0 && (env->nkeys == 0 || memcmp(keys[0].name, env->keys[0].name, 16) != 0))
+        m2m_logf(env->log, "ticket keys: current key created %lld, %d accepted", (long long)keys[0].created, n);
+    OPENSSL_cleanse(env->keys, sizeof env->keys);
+    memcpy(env->keys, keys, sizeof env->keys);
+    env->nkeys = n;
+}
+
+void m2m_tls_env_read_keys(m2m_tls_env *env)
 {
     m2m_ticket_key keys[M2M_TICKET_KEYS];
     int n = 0;
     m2m_err err;
-    if (m2m_store_ticket_keys(env->st, m2m_clock_now(), env->ticket_period, rotate, keys, M2M_TICKET_KEYS, &n,
-                              &err) != 0) {
+    if (m2m_store_ticket_keys(env->st, m2m_clock_now(), env->ticket_period, 0, keys, M2M_TICKET_KEYS, &n, &err) !=
+        0) {
         m2m_logf(env->log, "ticket keys: %s", err.msg);
         return;
     }
-    if (rotate && n > 0 && (env->nkeys == 0 || memcmp(keys[0].name, env->keys[0].name, 16) != 0))
-        m2m_logf(env->log, "ticket keys: current key created %lld, %d accepted", (long long)keys[0].created, n);
-    OPENSSL_cleanse(env->keys, sizeof env->keys);
-    memcpy(env->keys, keys, sizeof keys);
-    env->nkeys = n;
+    take_keys(env, keys, n, 0);
     OPENSSL_cleanse(keys, sizeof keys);
+}
+
+typedef struct rotate_job {
+    m2m_store_job job; /* first */
+    m2m_tls_env *env;
+    int64_t now, period;
+    m2m_ticket_key keys[M2M_TICKET_KEYS];
+    int n;
+} rotate_job;
+
+static int rotate_run(m2m_store *st, m2m_store_job *job, m2m_err *err)
+{
+    rotate_job *r = (rotate_job *)job;
+    return m2m_store_ticket_keys(st, r->now, r->period, 1, r->keys, M2M_TICKET_KEYS, &r->n, err);
+}
+
+static void rotate_done(m2m_store_job *job, int rc, const m2m_err *err)
+{
+    rotate_job *r = (rotate_job *)job;
+    r->env->rotating = 0;
+    if (rc != 0)
+        m2m_logf(r->env->log, "ticket keys: %s", err->msg);
+    else
+        take_keys(r->env, r->keys, r->n, 1);
+    OPENSSL_clear_free(r, sizeof *r);
+}
+
+void m2m_tls_env_rotate_keys(m2m_tls_env *env)
+{
+    int64_t now = m2m_clock_now();
+    rotate_job *r;
+    if (env->rotating || (env->nkeys > 0 && env->keys[0].created + env->ticket_period > now))
+        return;
+    if ((r = OPENSSL_zalloc(sizeof *r)) == NULL)
+        return;
+    r->job.run = rotate_run;
+    r->job.done = rotate_done;
+    r->env = env;
+    r->now = now;
+    r->period = env->ticket_period;
+    env->rotating = 1;
+    m2m_store_submit(env->writer, env->st, env->queue, &r->job);
 }
 
 static const m2m_ticket_key *find_key(const m2m_tls_env *env, const unsigned char name[16])
@@ -72,12 +119,15 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[
 
     if (env == NULL)
         return enc ? -1 : 0;
-    /* The copy is refreshed once a second; a ticket sealed now must not use a key its period has left behind (a
-     * rotation due since the last refresh is done here: one store write per period at most). */
-    if (enc && (env->nkeys == 0 || env->keys[0].created + env->ticket_period <= m2m_clock_now()))
-        m2m_tls_env_refresh_keys(env, 1);
-    if (enc && env->nkeys == 0)
-        return -1;
+    /* The copy is refreshed once a second. A ticket sealed now uses the newest key the store has; if its period is
+     * over, a rotation goes to the writer, and while it is committed the key is still good for one more period
+     * (tickets are accepted for two): no write ever waits on the handshake. */
+    if (enc && (env->nkeys == 0 || env->keys[0].created + env->ticket_period <= m2m_clock_now())) {
+        m2m_tls_env_read_keys(env);
+        m2m_tls_env_rotate_keys(env);
+    }
+    if (enc && (env->nkeys == 0 || env->keys[0].created + 2 * env->ticket_period <= m2m_clock_now()))
+        return 0; /* no key a Registrar would still accept: no ticket this time */
     if (enc) {
         k = &env->keys[0];
         if (RAND_bytes(iv, 16) != 1)
@@ -89,7 +139,7 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[
             /* Perhaps a key another worker or node created since this copy was read: look in the store again (a
              * read of a table of at most a few rows, far cheaper than the handshake an unknown name costs anyway;
              * a time limit here would refuse a fresh key right after a rotation). */
-            m2m_tls_env_refresh_keys(env, 0);
+            m2m_tls_env_read_keys(env);
             k = find_key(env, key_name);
         }
         /* Unknown, or older than two periods now (the copy is refreshed once a second; the age is exact): full

@@ -72,13 +72,19 @@ typedef struct m2m_tls_env {
     m2m_tls_counters *counters;     /* may be NULL */
     m2m_ticket_key keys[M2M_TICKET_KEYS]; /* newest first */
     int nkeys;
+    int rotating;                   /* a rotation job is with the writer */
+    m2m_store_writer *writer;       /* where this loop's writes go; NULL = at once (tests) */
+    m2m_store_done_queue *queue;    /* this loop's completions */
     m2m_psk_cache psk_cache;
 } m2m_tls_env;
 
 /* Wipes the keys and the cache. */
 void m2m_tls_env_clear(m2m_tls_env *env);
-/* Reads the ticket keys from the store; with rotate, first adds a new one when due (any node may). */
-void m2m_tls_env_refresh_keys(m2m_tls_env *env, int rotate);
+/* Reads the ticket keys from the store (a read: synchronous). */
+void m2m_tls_env_read_keys(m2m_tls_env *env);
+/* When the newest key is a period old: has the writer add a new one (any node may; the store makes one do it) and
+ * takes the keys when that is committed. At most one such job at a time. */
+void m2m_tls_env_rotate_keys(m2m_tls_env *env);
 /* Empties the PSK cache if the store's enrolments changed. */
 void m2m_psk_cache_check(m2m_tls_env *env);
 

@@ -44,14 +44,15 @@ int m2m_token_new(char out[M2M_TOKEN_LEN + 1], char hash_hex[65], m2m_err *err)
     return m2m_token_hash(out, hash_hex, err);
 }
 
-int m2m_token_authenticate(m2m_store *st, const m2m_prim_req *req, m2m_peer *peer, char *why, size_t why_len)
+int m2m_token_check(m2m_store *st, const m2m_prim_req *req, m2m_peer *peer, char hash[65], char *why,
+                    size_t why_len)
 {
-    char hash[65];
     m2m_enrolment e;
     m2m_err err;
     int rc = -1;
 
     memset(&e, 0, sizeof e);
+    hash[0] = '\0';
     if (req->token[0] == '\0') {
         snprintf(why, why_len, "no identity token: send the registration with 'Authorization: Bearer <token>'");
         return -1;
@@ -65,15 +66,22 @@ int m2m_token_authenticate(m2m_store *st, const m2m_prim_req *req, m2m_peer *pee
         snprintf(why, why_len, "identity token is not valid");
         return -1;
     }
-    if (m2m_store_consume_token(st, hash, m2m_clock_now(), &e, &err) != 0) {
-        snprintf(why, why_len, "%s", err.code == M2M_E_AUTH ? err.msg : "identity token is not valid");
+    if (m2m_store_find_token(st, hash, &e, &err) != 0) {
+        snprintf(why, why_len, "identity token is not valid");
+        goto done;
+    }
+    if (e.used != 0) {
+        snprintf(why, why_len, "identity token for %.64s was already used", e.registree_id);
+        goto done;
+    }
+    if (e.expires != 0 && m2m_clock_now() >= e.expires) {
+        snprintf(why, why_len, "identity token for %.64s has expired", e.registree_id);
         goto done;
     }
     /* Issued for one Registree: a From naming anyone else is refused (C, S or absent ask for the enrolled ID). */
     if (req->has_fr && strcmp(req->fr, "C") != 0 && strcmp(req->fr, "S") != 0 &&
         strcmp(req->fr, e.registree_id) != 0) {
         snprintf(why, why_len, "identity token was not issued for %.64s", req->fr);
-        m2m_store_release_token(st, hash, &err);
         goto done;
     }
     snprintf(peer->registree_id, sizeof peer->registree_id, "%s", e.registree_id);
@@ -81,14 +89,8 @@ int m2m_token_authenticate(m2m_store *st, const m2m_prim_req *req, m2m_peer *pee
     snprintf(peer->mechanism, sizeof peer->mechanism, "token");
     rc = 0;
 done:
+    if (rc != 0)
+        m2m_wipe(hash, 65);
     m2m_enrolment_clear(&e);
-    m2m_wipe(hash, sizeof hash);
     return rc;
-}
-
-void m2m_token_release(m2m_store *st, const m2m_peer *peer)
-{
-    m2m_err err;
-    if (strcmp(peer->mechanism, "token") == 0)
-        m2m_store_release_token(st, peer->key_id, &err);
 }

@@ -18,10 +18,12 @@
 int m2m_token_new(char out[M2M_TOKEN_LEN + 1], char hash_hex[65], m2m_err *err);
 /* SHA-256 of the token text, hex. */
 int m2m_token_hash(const char *token, char hash_hex[65], m2m_err *err);
-/* Checks the request's token against the store and consumes it: valid, unused, unexpired, and issued for the ID
- * in From (or From is C, S or absent). On success fills peer (mechanism "token") -- a candidate: the caller binds it through m2m_secctx.bind_token once the registration succeeded. why gets a reason otherwise. */
-int m2m_token_authenticate(m2m_store *st, const m2m_prim_req *req, m2m_peer *peer, char *why, size_t why_len);
-/* Gives back the token of peer (the registration it was presented with failed). */
-void m2m_token_release(m2m_store *st, const m2m_peer *peer);
+/* Checks the request's token against the store without using it up: valid, unused, unexpired, and issued for the
+ * ID in From (or From is C, S or absent). On success fills peer (mechanism "token") -- a candidate: the binding
+ * happens once the registration it came with is committed, with the token used up in the same unit
+ * (m2m_store_consume_token, registrar/cse_write.c) -- and hash, the token's SHA-256 (hex). why gets a reason
+ * otherwise. */
+int m2m_token_check(m2m_store *st, const m2m_prim_req *req, m2m_peer *peer, char hash[65], char *why,
+                    size_t why_len);
 
 #endif

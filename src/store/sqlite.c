@@ -40,7 +40,7 @@ static const char *const SQL[Q_COUNT] = {
     [Q_RES_CHILDREN] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE pi = ?1 "
                        "ORDER BY rowid",
     [Q_RES_USAGE] = "SELECT count, bytes FROM usage WHERE owner = ?1",
-    [Q_RES_STATS] = "SELECT count(*), coalesce(sum(cs), 0) FROM resource WHERE pi = ?1 AND ty = ?2",
+    [Q_RES_STATS] = "SELECT count(*), coalesce(sum(cs), 0) FROM resource WHERE pi = ?1 AND ty = ?2 AND ct >= ?3",
     [Q_RES_OLDEST] = "DELETE FROM resource WHERE ri = (SELECT ri FROM resource WHERE pi = ?1 AND ty = ?2 AND ri <> ?3 "
                      "ORDER BY rowid LIMIT 1)",
     [Q_RES_EXPIRE] = "DELETE FROM resource WHERE pi = ?1 AND ty = ?2 AND ct < ?3",
@@ -120,6 +120,24 @@ static int exec(m2m_store *st, const char *sql, m2m_err *err)
     return 0;
 }
 
+/* One unit of work is atomic: a transaction of its own, or -- inside a transaction already open, such as the
+ * writer's batch (store/writer.c) -- a savepoint, so that a unit that fails undoes only itself. *sp says which. */
+static int tx_begin(m2m_store *st, int *sp, m2m_err *err)
+{
+    *sp = !sqlite3_get_autocommit(st->db);
+    return exec(st, *sp ? "SAVEPOINT unit" : "BEGIN IMMEDIATE", err);
+}
+
+static int tx_commit(m2m_store *st, int sp, m2m_err *err)
+{
+    return exec(st, sp ? "RELEASE unit" : "COMMIT", err);
+}
+
+static void tx_rollback(m2m_store *st, int sp)
+{
+    exec(st, sp ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK", NULL);
+}
+
 static sqlite3_stmt *stmt(m2m_store *st, int which)
 {
     sqlite3_stmt *s = st->q[which];
@@ -154,7 +172,8 @@ static int migrate(m2m_store *st, m2m_err *err)
     if (version > SCHEMA_VERSION)
         return m2m_fail(err, M2M_E_STORE, "store %s has schema version %d, newer than this build's %d", st->path,
                         version, SCHEMA_VERSION);
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     /* Another process may have migrated while we waited for the lock. */
     if (schema_version(st, &version, err) != 0)
@@ -165,10 +184,10 @@ static int migrate(m2m_store *st, m2m_err *err)
     snprintf(sql, sizeof sql, "UPDATE meta SET v = '%d' WHERE k = 'schema_version'", SCHEMA_VERSION);
     if (exec(st, sql, err) != 0)
         goto done;
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -292,7 +311,8 @@ int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_na
     int rc = -1;
     int64_t now = m2m_clock_now();
 
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     if (meta_set(st, "cse_id", cse_id, err) != 0 || meta_set(st, "cse_name", cse_name, err) != 0)
         goto done;
@@ -304,10 +324,10 @@ int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_na
     cb.ct = cb.lt = now;
     if (m2m_store_res_insert(st, &cb, err) != 0)
         goto done;
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -357,7 +377,8 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     int rc = -1, step;
     int64_t now = m2m_clock_now();
 
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     /* A credential names one Registree, ever: reusing it for another would let the old holder speak as the new
      * one. */
@@ -418,11 +439,11 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     s = NULL;
     if (bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -442,6 +463,11 @@ int m2m_store_enrol_token(m2m_store *st, const char *registree_id, const char *t
                           m2m_err *err)
 {
     return enrol(st, registree_id, "token", token_hash, NULL, NULL, expires, err);
+}
+
+int m2m_store_find_token(m2m_store *st, const char *token_hash, m2m_enrolment *out, m2m_err *err)
+{
+    return find_enrolment(st, "token", token_hash, out, err);
 }
 
 int m2m_store_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err)
@@ -580,7 +606,8 @@ int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1;
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
                                    "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
@@ -599,11 +626,11 @@ int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
     }
     if (bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -642,14 +669,6 @@ int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
 done:
     sqlite3_finalize(s);
     return rc;
-}
-
-int64_t m2m_store_data_version(m2m_store *st)
-{
-    int v = 0;
-    if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
-        return -1;
-    return v;
 }
 
 /* ---- resources ---- */
@@ -860,7 +879,8 @@ int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const
     int rc = -1;
     int64_t now = m2m_clock_now();
 
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     /* A key generated again before the last one was used replaces that pending one (its response was lost). */
     if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
@@ -884,11 +904,11 @@ int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const
     }
     if (bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -896,7 +916,8 @@ int m2m_store_promote_psk(m2m_store *st, const char *registree_id, const char *k
 {
     int rc = -1;
     int64_t now = m2m_clock_now();
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     /* Only if it is still pending: two workers may race here, the second finds nothing to do. */
     if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
@@ -907,10 +928,10 @@ int m2m_store_promote_psk(m2m_store *st, const char *registree_id, const char *k
         goto done;
     if (sqlite3_changes(st->db) > 0 && bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -978,7 +999,8 @@ int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate
         return -1;
     if (!rotate || (*n > 0 && out[0].created > now - period))
         return 0;
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     /* Look again under the write lock: another node may have rotated meanwhile. */
     if (load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
@@ -1012,10 +1034,10 @@ int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate
             load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
             goto done;
     }
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -1031,13 +1053,14 @@ int m2m_store_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_fail(st, err, "read usage");
 }
 
-int m2m_store_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t *count, int64_t *bytes,
-                                 m2m_err *err)
+int m2m_store_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t min_ct, int64_t *count,
+                                 int64_t *bytes, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_STATS);
     int step;
     sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, ty);
+    sqlite3_bind_int64(s, 3, min_ct);
     step = sqlite3_step(s);
     *count = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     *bytes = step == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
@@ -1078,14 +1101,15 @@ int m2m_store_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t ma
     int rc = -1;
 
     *removed = 0;
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    int sp = 0;
+    if (tx_begin(st, &sp, err) != 0)
         return -1;
     if (m2m_store_res_insert(st, r, err) != 0 || expire_children(st, r->pi, r->ty, min_ct, removed, err) != 0)
         goto done;
     for (;;) {
         sqlite3_stmt *s;
         int step;
-        if (m2m_store_res_children_stats(st, r->pi, r->ty, &count, &bytes, err) != 0)
+        if (m2m_store_res_children_stats(st, r->pi, r->ty, 0, &count, &bytes, err) != 0)
             goto done;
         if ((max_count <= 0 || count <= max_count) && (max_bytes <= 0 || bytes <= max_bytes))
             break;
@@ -1104,10 +1128,10 @@ int m2m_store_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t ma
             break; /* only the new one is left */
         ++*removed;
     }
-    rc = exec(st, "COMMIT", err);
+    rc = tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        exec(st, "ROLLBACK", NULL);
+        tx_rollback(st, sp);
     return rc;
 }
 
@@ -1134,4 +1158,17 @@ int m2m_store_res_expired(m2m_store *st, int64_t now, char (*ri)[M2M_RI_MAX], in
         copy_col(s, 0, ri[(*n)++], M2M_RI_MAX);
     sqlite3_reset(s);
     return step == SQLITE_DONE || step == SQLITE_ROW ? 0 : db_fail(st, err, "find expired resources");
+}
+
+int m2m_store_unit_begin(m2m_store *st, int *sp, m2m_err *err)
+{
+    return tx_begin(st, sp, err);
+}
+
+int m2m_store_unit_end(m2m_store *st, int sp, int ok, m2m_err *err)
+{
+    if (ok)
+        return tx_commit(st, sp, err);
+    tx_rollback(st, sp);
+    return 0;
 }

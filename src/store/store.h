@@ -64,6 +64,8 @@ int m2m_store_enrol_token(m2m_store *st, const char *registree_id, const char *t
  * the enrolment either way when it exists. Returns 0 when this call consumed it; -1 with M2M_E_NOTFOUND (no such
  * active token), M2M_E_AUTH (used or expired; err says which). */
 int m2m_store_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err);
+/* The active token enrolment with this hash (used or not, expired or not), or -1 with M2M_E_NOTFOUND. */
+int m2m_store_find_token(m2m_store *st, const char *token_hash, m2m_enrolment *out, m2m_err *err);
 /* Gives a consumed token back (the registration it was used for did not happen). */
 int m2m_store_release_token(m2m_store *st, const char *token_hash, m2m_err *err);
 /* Looks an active PSK enrolment up by key ID (the TLS psk_identity). Returns 0 and fills out (wipe out->key
@@ -99,8 +101,51 @@ typedef struct m2m_ticket_key {
 int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
                           int *n, m2m_err *err);
 
-/* Changes whenever another connection commits to the store (SQLite's data_version): a cheap "look again". */
-int64_t m2m_store_data_version(m2m_store *st);
+/* ---- units of work and asynchronous writes ---- */
+/* A unit of work is atomic: its own transaction, or a savepoint inside one already open (a writer's batch), so that
+ * a unit that fails undoes only itself. *sp is what m2m_store_unit_end needs; ok = 0 undoes the unit. */
+int m2m_store_unit_begin(m2m_store *st, int *sp, m2m_err *err);
+int m2m_store_unit_end(m2m_store *st, int sp, int ok, m2m_err *err);
+
+/* Reads are synchronous: each is a few microseconds against the page cache (one indexed lookup), cheaper than
+ * handing it to another thread. Writes that a request waits for are jobs: submitted by an event loop, run by the
+ * store's writer together with every other pending job in one transaction with one fsync (group commit), and
+ * completed on the submitting loop only once that transaction is durable. A job that fails undoes only itself. */
+typedef struct m2m_store_job m2m_store_job;
+typedef struct m2m_store_done_queue m2m_store_done_queue;
+typedef struct m2m_store_writer m2m_store_writer;
+struct m2m_store_job {
+    /* On the writer's thread, with its own store handle, inside the batch: 0, or -1 with err. */
+    int (*run)(m2m_store *st, m2m_store_job *job, m2m_err *err);
+    /* On the submitting loop, after the batch committed (rc 0) or failed (rc -1, err says why). May free job. */
+    void (*done)(m2m_store_job *job, int rc, const m2m_err *err);
+    /* private to the writer */
+    m2m_store_done_queue *queue;
+    int rc;
+    m2m_err err;
+    m2m_store_job *next;
+};
+
+/* What the writer did, for /metrics: batches committed, jobs, and a histogram of jobs per batch. */
+#define M2M_STORE_BATCH_BUCKETS 10 /* <= 1, 2, 4, ... 256, more */
+typedef struct m2m_store_writer_stats {
+    unsigned long long commits, jobs, failed;
+    unsigned long long batch_le[M2M_STORE_BATCH_BUCKETS];
+} m2m_store_writer_stats;
+
+/* Starts the writer of the store at path (its own connection and thread). */
+m2m_store_writer *m2m_store_writer_start(const char *path, m2m_err *err);
+/* Finishes every job submitted so far (their completions wait in their queues), then stops. */
+void m2m_store_writer_stop(m2m_store_writer *w);
+void m2m_store_writer_stats_read(m2m_store_writer *w, m2m_store_writer_stats *out);
+/* The completions of one event loop. wake(arg) is called from the writer's thread when one arrives; the loop then
+ * calls m2m_store_done_queue_drain. */
+m2m_store_done_queue *m2m_store_done_queue_new(void (*wake)(void *arg), void *arg);
+void m2m_store_done_queue_free(m2m_store_done_queue *q);
+void m2m_store_done_queue_drain(m2m_store_done_queue *q);
+/* Submits job. With a writer: asynchronously, done runs later on q's loop. Without (w NULL: tools, tests): runs
+ * it now on st in a transaction of its own and calls done before returning. */
+void m2m_store_submit(m2m_store_writer *w, m2m_store *st, m2m_store_done_queue *q, m2m_store_job *job);
 
 /* ---- resource tree ---- */
 typedef struct m2m_resource {
@@ -133,9 +178,9 @@ int m2m_store_res_delete(m2m_store *st, const char *ri, m2m_err *err);
 int m2m_store_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err);
 /* Quotas. What a Registree owns: resources and the bytes of their stored attributes (kept with every change). */
 int m2m_store_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_t *bytes, m2m_err *err);
-/* Number of direct children of type ty and the sum of their cs. */
-int m2m_store_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t *count, int64_t *bytes,
-                                 m2m_err *err);
+/* Number of direct children of type ty created at or after min_ct (0: all), and the sum of their cs. */
+int m2m_store_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t min_ct, int64_t *count,
+                                 int64_t *bytes, m2m_err *err);
 /* Inserts the leaf r (a <contentInstance>) and, in the same transaction, removes the leaves of its type under the
  * same parent created before min_ct (<= 0: none), then the oldest ones until at most max_count remain and their cs
  * add up to at most max_bytes (<= 0: no limit) -- TS-0001's mia, mni and mbs. *removed gets how many went. */

@@ -80,7 +80,7 @@ int main(void)
     CHECK_EQ_INT(resp.rsc, 4106);
     /* the registration lives --registration-lifetime (1h): an hour later the Registrar has removed it */
     CHECK(h_clock_advance(&r, 3601) == 0);
-    for (int i = 0; i < 100 && h_sh("grep -q 'expiry: 1 resource' '%s'", r.log) != 0; i++)
+    for (int i = 0; i < 100 && h_sh("grep -q 'expiry: removed Clegacy ' '%s'", r.log) != 0; i++)
         usleep(50 * 1000);
     CHECK(h_request(&t, "GET", "/~/in-cse/Clegacy", "Clegacy", 0, NULL, &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 4004);
