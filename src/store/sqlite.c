@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 #include "util/clock.h"
 
 /* The schema is versioned: SCHEMA creates version 1, MIGRATIONS[i] takes version i+1 to i+2. A store is
@@ -98,22 +98,26 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX resource_et ON resource(et) WHERE et > 0;",
 };
 
-struct m2m_store {
+/* The SQLite store: the interface's handle first, so a m2m_store * is a sq_store *. */
+struct sq_store {
+    struct m2m_store base;
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     char path[512];
 };
+#define SQ(st) ((struct sq_store *)(st))
+static const struct m2m_store_ops SQLITE_OPS;
 
 static int db_fail(m2m_store *st, m2m_err *err, const char *what)
 {
-    return m2m_fail(err, M2M_E_STORE, "store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    return m2m_fail(err, M2M_E_STORE, "store %s: %s: %s", SQ(st)->path, what, sqlite3_errmsg(SQ(st)->db));
 }
 
 static int exec(m2m_store *st, const char *sql, m2m_err *err)
 {
     char *msg = NULL;
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        m2m_fail(err, M2M_E_STORE, "store %s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+    if (sqlite3_exec(SQ(st)->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        m2m_fail(err, M2M_E_STORE, "store %s: %s", SQ(st)->path, msg ? msg : sqlite3_errmsg(SQ(st)->db));
         sqlite3_free(msg);
         return -1;
     }
@@ -124,7 +128,7 @@ static int exec(m2m_store *st, const char *sql, m2m_err *err)
  * writer's batch (store/writer.c) -- a savepoint, so that a unit that fails undoes only itself. *sp says which. */
 static int tx_begin(m2m_store *st, int *sp, m2m_err *err)
 {
-    *sp = !sqlite3_get_autocommit(st->db);
+    *sp = !sqlite3_get_autocommit(SQ(st)->db);
     return exec(st, *sp ? "SAVEPOINT unit" : "BEGIN IMMEDIATE", err);
 }
 
@@ -140,7 +144,7 @@ static void tx_rollback(m2m_store *st, int sp)
 
 static sqlite3_stmt *stmt(m2m_store *st, int which)
 {
-    sqlite3_stmt *s = st->q[which];
+    sqlite3_stmt *s = SQ(st)->q[which];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return s;
@@ -150,14 +154,14 @@ static int schema_version(m2m_store *st, int *version, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int step;
-    if (sqlite3_prepare_v2(st->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &s, NULL) != SQLITE_OK)
-        return m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", st->path,
-                        sqlite3_errmsg(st->db));
+    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &s, NULL) != SQLITE_OK)
+        return m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", SQ(st)->path,
+                        sqlite3_errmsg(SQ(st)->db));
     step = sqlite3_step(s);
     *version = step == SQLITE_ROW ? atoi((const char *)sqlite3_column_text(s, 0)) : 0;
     sqlite3_finalize(s);
     if (*version < 1)
-        return m2m_fail(err, M2M_E_STORE, "store %s has no schema version", st->path);
+        return m2m_fail(err, M2M_E_STORE, "store %s has no schema version", SQ(st)->path);
     return 0;
 }
 
@@ -170,7 +174,7 @@ static int migrate(m2m_store *st, m2m_err *err)
     if (version == SCHEMA_VERSION)
         return 0;
     if (version > SCHEMA_VERSION)
-        return m2m_fail(err, M2M_E_STORE, "store %s has schema version %d, newer than this build's %d", st->path,
+        return m2m_fail(err, M2M_E_STORE, "store %s has schema version %d, newer than this build's %d", SQ(st)->path,
                         version, SCHEMA_VERSION);
     int sp = 0;
     if (tx_begin(st, &sp, err) != 0)
@@ -191,27 +195,29 @@ done:
     return rc;
 }
 
-void m2m_store_close(m2m_store *st)
+static void sq_close(m2m_store *st)
 {
     if (st == NULL)
         return;
     for (int i = 0; i < Q_COUNT; i++)
-        sqlite3_finalize(st->q[i]);
-    sqlite3_close(st->db);
-    free(st);
+        sqlite3_finalize(SQ(st)->q[i]);
+    sqlite3_close(SQ(st)->db);
+    free(SQ(st));
 }
 
-m2m_store *m2m_store_open(const char *path, int create, m2m_err *err)
+m2m_store *m2m_sqlite_open(const char *path, int create, m2m_err *err)
 {
-    m2m_store *st = calloc(1, sizeof *st);
+    struct sq_store *sq = calloc(1, sizeof *sq);
+    m2m_store *st = &sq->base;
     struct stat sb;
     int exists = stat(path, &sb) == 0;
 
-    if (st == NULL) {
+    if (sq == NULL) {
         m2m_fail(err, M2M_E_NOMEM, "out of memory");
         return NULL;
     }
-    snprintf(st->path, sizeof st->path, "%s", path);
+    st->ops = &SQLITE_OPS;
+    snprintf(SQ(st)->path, sizeof SQ(st)->path, "%s", path);
     if (create && exists) {
         m2m_fail(err, M2M_E_EXISTS, "store %s already exists; refusing to overwrite it", path);
         goto fail;
@@ -229,11 +235,11 @@ m2m_store *m2m_store_open(const char *path, int create, m2m_err *err)
         }
         close(fd);
     }
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &SQ(st)->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         db_fail(st, err, "cannot open");
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, 10000);
+    sqlite3_busy_timeout(SQ(st)->db, 10000);
     if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;", err) != 0)
         goto fail;
     if (create) {
@@ -244,14 +250,14 @@ m2m_store *m2m_store_open(const char *path, int create, m2m_err *err)
     if (migrate(st, err) != 0)
         goto fail;
     for (int i = 0; i < Q_COUNT; i++) {
-        if (sqlite3_prepare_v3(st->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(SQ(st)->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &SQ(st)->q[i], NULL) != SQLITE_OK) {
             db_fail(st, err, "prepare");
             goto fail;
         }
     }
     return st;
 fail:
-    m2m_store_close(st);
+    sq_close(st);
     return NULL;
 }
 
@@ -275,7 +281,7 @@ static int bump_enrol_gen(m2m_store *st, m2m_err *err)
                     "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err);
 }
 
-int m2m_store_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err)
+static int sq_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err)
 {
     char v[M2M_ID_MAX];
     m2m_err e;
@@ -301,11 +307,11 @@ static int meta_get(m2m_store *st, const char *k, char out[M2M_ID_MAX], m2m_err 
     if (rc == SQLITE_ROW)
         return 0;
     if (rc == SQLITE_DONE)
-        return m2m_fail(err, M2M_E_NOTFOUND, "store %s has no %s", st->path, k);
+        return m2m_fail(err, M2M_E_NOTFOUND, "store %s has no %s", SQ(st)->path, k);
     return db_fail(st, err, "read identity");
 }
 
-int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err)
+static int sq_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err)
 {
     m2m_resource cb = {0};
     int rc = -1;
@@ -331,12 +337,12 @@ done:
     return rc;
 }
 
-int m2m_store_set_meta(m2m_store *st, const char *key, const char *value, m2m_err *err)
+static int sq_set_meta(m2m_store *st, const char *key, const char *value, m2m_err *err)
 {
     return meta_set(st, key, value, err);
 }
 
-int m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2m_err *err)
+static int sq_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_META_GET);
     int rc = 0, step;
@@ -347,7 +353,7 @@ int m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2
         const char *v = (const char *)sqlite3_column_text(s, 0);
         size_t n = v ? strlen(v) : 0;
         if (n >= cap)
-            rc = m2m_fail(err, M2M_E_STORE, "store %s: setting %s is %zu characters long, at most %zu fit", st->path,
+            rc = m2m_fail(err, M2M_E_STORE, "store %s: setting %s is %zu characters long, at most %zu fit", SQ(st)->path,
                           key, n, cap - 1);
         else
             memcpy(out, v ? v : "", n + 1);
@@ -358,7 +364,7 @@ int m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2
     return rc;
 }
 
-int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err)
+static int sq_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err)
 {
     if (meta_get(st, "cse_id", cse_id, err) != 0 || meta_get(st, "cse_name", cse_name, err) != 0)
         return -1;
@@ -382,7 +388,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
         return -1;
     /* A credential names one Registree, ever: reusing it for another would let the old holder speak as the new
      * one. */
-    if (sqlite3_prepare_v2(st->db, "SELECT registree_id FROM enrolment WHERE key_id = ?1 AND registree_id <> ?2",
+    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT registree_id FROM enrolment WHERE key_id = ?1 AND registree_id <> ?2",
                            -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "enrol");
         goto done;
@@ -398,7 +404,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     sqlite3_finalize(s);
     s = NULL;
     /* An operator's enrolment replaces both the current and any pending generated key of that mechanism. */
-    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND "
+    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND "
                                    "mechanism = ?2 AND revoked = 0", -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "enrol");
         goto done;
@@ -412,7 +418,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     }
     sqlite3_finalize(s);
     s = NULL;
-    if (sqlite3_prepare_v2(st->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, "
+    if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, "
                                    "chain_root, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &s, NULL) !=
         SQLITE_OK) {
         db_fail(st, err, "enrol");
@@ -447,30 +453,30 @@ done:
     return rc;
 }
 
-int m2m_store_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
+static int sq_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
                         m2m_err *err)
 {
     return enrol(st, registree_id, "psk", key_id, key, NULL, 0, err);
 }
 
-int m2m_store_enrol_cert(m2m_store *st, const char *registree_id, const char *pubkey_hash, const char *root_pem,
+static int sq_enrol_cert(m2m_store *st, const char *registree_id, const char *pubkey_hash, const char *root_pem,
                          m2m_err *err)
 {
     return enrol(st, registree_id, "cert", pubkey_hash, NULL, root_pem, 0, err);
 }
 
-int m2m_store_enrol_token(m2m_store *st, const char *registree_id, const char *token_hash, int64_t expires,
+static int sq_enrol_token(m2m_store *st, const char *registree_id, const char *token_hash, int64_t expires,
                           m2m_err *err)
 {
     return enrol(st, registree_id, "token", token_hash, NULL, NULL, expires, err);
 }
 
-int m2m_store_find_token(m2m_store *st, const char *token_hash, m2m_enrolment *out, m2m_err *err)
+static int sq_find_token(m2m_store *st, const char *token_hash, m2m_enrolment *out, m2m_err *err)
 {
     return find_enrolment(st, "token", token_hash, out, err);
 }
 
-int m2m_store_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err)
+static int sq_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1;
@@ -482,7 +488,7 @@ int m2m_store_consume_token(m2m_store *st, const char *token_hash, int64_t now, 
     if (out->expires != 0 && now >= out->expires)
         return m2m_fail(err, M2M_E_AUTH, "identity token for %s has expired", out->registree_id);
     /* The guard in WHERE makes a race between two connections with the same token leave exactly one winner. */
-    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET used = ?2 WHERE key_id = ?1 AND mechanism = 'token' AND "
+    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET used = ?2 WHERE key_id = ?1 AND mechanism = 'token' AND "
                                    "revoked = 0 AND used = 0 AND (expires = 0 OR expires > ?2)", -1, &s, NULL) !=
         SQLITE_OK) {
         db_fail(st, err, "use token");
@@ -494,7 +500,7 @@ int m2m_store_consume_token(m2m_store *st, const char *token_hash, int64_t now, 
         db_fail(st, err, "use token");
         goto done;
     }
-    if (sqlite3_changes(st->db) != 1) {
+    if (sqlite3_changes(SQ(st)->db) != 1) {
         m2m_fail(err, M2M_E_AUTH, "identity token for %s was already used", out->registree_id);
         goto done;
     }
@@ -505,11 +511,11 @@ done:
     return rc;
 }
 
-int m2m_store_release_token(m2m_store *st, const char *token_hash, m2m_err *err)
+static int sq_release_token(m2m_store *st, const char *token_hash, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET used = 0 WHERE key_id = ?1 AND mechanism = 'token' AND "
+    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET used = 0 WHERE key_id = ?1 AND mechanism = 'token' AND "
                                    "revoked = 0", -1, &s, NULL) != SQLITE_OK ||
         sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
         db_fail(st, err, "release token");
@@ -517,15 +523,6 @@ int m2m_store_release_token(m2m_store *st, const char *token_hash, m2m_err *err)
         rc = 0;
     sqlite3_finalize(s);
     return rc;
-}
-
-void m2m_enrolment_clear(m2m_enrolment *e)
-{
-    if (e != NULL) {
-        free(e->chain_root);
-        m2m_secret_clear(&e->key);
-        memset(e, 0, sizeof *e);
-    }
 }
 
 /* Reads one Q_ENROL_FIND row into out. */
@@ -571,23 +568,23 @@ static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred
     return rc;
 }
 
-int m2m_store_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err)
+static int sq_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err)
 {
     if (find_enrolment(st, "psk", key_id, out, err) != 0)
         return -1;
     if (out->key.len == 0) {
         m2m_enrolment_clear(out);
-        return m2m_fail(err, M2M_E_STORE, "store %s: enrolment %s has no usable key", st->path, key_id);
+        return m2m_fail(err, M2M_E_STORE, "store %s: enrolment %s has no usable key", SQ(st)->path, key_id);
     }
     return 0;
 }
 
-int m2m_store_find_cert(m2m_store *st, const char *pubkey_hash, m2m_enrolment *out, m2m_err *err)
+static int sq_find_cert(m2m_store *st, const char *pubkey_hash, m2m_enrolment *out, m2m_err *err)
 {
     return find_enrolment(st, "cert", pubkey_hash, out, err);
 }
 
-int m2m_store_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
+static int sq_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_ENROL_ACTIVE);
     int step;
@@ -602,14 +599,14 @@ int m2m_store_enrolment_active(m2m_store *st, const char *registree_id, const ch
     return db_fail(st, err, "check enrolment");
 }
 
-int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
+static int sq_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1;
     int sp = 0;
     if (tx_begin(st, &sp, err) != 0)
         return -1;
-    if (sqlite3_prepare_v2(st->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
+    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
                                    "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "revoke");
         goto done;
@@ -620,7 +617,7 @@ int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
         db_fail(st, err, "revoke");
         goto done;
     }
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(SQ(st)->db) == 0) {
         m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for Registree %s", registree_id);
         goto done;
     }
@@ -634,7 +631,7 @@ done:
     return rc;
 }
 
-int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err)
+static int sq_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1, step;
@@ -643,7 +640,7 @@ int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
                             "chain_root IS NOT NULL, pending FROM enrolment ORDER BY id"
                           : "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
                             "chain_root IS NOT NULL, pending FROM enrolment WHERE revoked = 0 ORDER BY id";
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "list");
         goto done;
     }
@@ -672,14 +669,6 @@ done:
 }
 
 /* ---- resources ---- */
-
-void m2m_resource_clear(m2m_resource *r)
-{
-    if (r != NULL) {
-        free(r->attrs);
-        memset(r, 0, sizeof *r);
-    }
-}
 
 static void copy_col(sqlite3_stmt *s, int col, char *out, size_t cap)
 {
@@ -715,14 +704,14 @@ static int res_fetch(m2m_store *st, sqlite3_stmt *s, m2m_resource *out, const ch
     return rc;
 }
 
-int m2m_store_res_get(m2m_store *st, const char *ri, m2m_resource *out, m2m_err *err)
+static int sq_res_get(m2m_store *st, const char *ri, m2m_resource *out, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_GET);
     sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
     return res_fetch(st, s, out, ri, err);
 }
 
-int m2m_store_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resource *out, m2m_err *err)
+static int sq_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resource *out, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_CHILD);
     sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
@@ -730,14 +719,14 @@ int m2m_store_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resou
     return res_fetch(st, s, out, rn, err);
 }
 
-int m2m_store_res_registration(m2m_store *st, const char *reg_id, m2m_resource *out, m2m_err *err)
+static int sq_res_registration(m2m_store *st, const char *reg_id, m2m_resource *out, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_REG);
     sqlite3_bind_text(s, 1, reg_id, -1, SQLITE_STATIC);
     return res_fetch(st, s, out, reg_id, err);
 }
 
-int m2m_store_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err)
+static int sq_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_INSERT);
     int step;
@@ -764,7 +753,7 @@ int m2m_store_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err)
     return db_fail(st, err, "insert resource");
 }
 
-int m2m_store_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, int64_t et, m2m_err *err)
+static int sq_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, int64_t et, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_UPDATE);
     int step;
@@ -776,19 +765,19 @@ int m2m_store_res_update(m2m_store *st, const char *ri, const char *attrs, int64
     sqlite3_reset(s);
     if (step != SQLITE_DONE)
         return db_fail(st, err, "update resource");
-    if (sqlite3_changes(st->db) == 0)
+    if (sqlite3_changes(SQ(st)->db) == 0)
         return m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
     return 0;
 }
 
-int m2m_store_res_delete(m2m_store *st, const char *ri, m2m_err *err)
+static int sq_res_delete(m2m_store *st, const char *ri, m2m_err *err)
 {
     static const char sql[] = "WITH RECURSIVE sub(ri) AS (SELECT ?1 UNION ALL "
                               "SELECT resource.ri FROM resource JOIN sub ON resource.pi = sub.ri) "
                               "DELETE FROM resource WHERE ri IN (SELECT ri FROM sub)";
     sqlite3_stmt *s = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "delete resource");
         goto done;
     }
@@ -797,7 +786,7 @@ int m2m_store_res_delete(m2m_store *st, const char *ri, m2m_err *err)
         db_fail(st, err, "delete resource");
         goto done;
     }
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(SQ(st)->db) == 0) {
         m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
         goto done;
     }
@@ -807,7 +796,7 @@ done:
     return rc;
 }
 
-int m2m_store_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err)
+static int sq_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_COUNT);
     int step;
@@ -820,7 +809,7 @@ int m2m_store_res_count_children(m2m_store *st, const char *pi, int ty, int64_t 
     return step == SQLITE_ROW ? 0 : db_fail(st, err, "count resources");
 }
 
-int m2m_store_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err)
+static int sq_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_CHILDREN);
     int rc = 0;
@@ -857,7 +846,7 @@ static int run(m2m_store *st, const char *sql, const char *a, const char *b, int
 {
     sqlite3_stmt *s = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK)
         return db_fail(st, err, "update enrolment");
     if (a != NULL)
         sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
@@ -872,7 +861,7 @@ static int run(m2m_store *st, const char *sql, const char *a, const char *b, int
     return rc;
 }
 
-int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const m2m_secret *key,
+static int sq_enrol_generated_psk(m2m_store *st, const char *registree_id, const m2m_secret *key,
                                   const char *key_id, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -886,7 +875,7 @@ int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const
     if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
                 "pending = 1 AND revoked = 0", registree_id, NULL, now, err) != 0)
         goto done;
-    if (sqlite3_prepare_v2(st->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, pending) "
+    if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, pending) "
                                    "VALUES (?1, 'psk', ?2, ?3, ?4, 1)", -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "store generated key");
         goto done;
@@ -896,7 +885,7 @@ int m2m_store_enrol_generated_psk(m2m_store *st, const char *registree_id, const
     sqlite3_bind_blob(s, 3, key->bytes, (int)key->len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, now);
     if (sqlite3_step(s) != SQLITE_DONE) {
-        if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
+        if (sqlite3_errcode(SQ(st)->db) == SQLITE_CONSTRAINT)
             m2m_fail(err, M2M_E_EXISTS, "generated key ID %s already exists", key_id);
         else
             db_fail(st, err, "store generated key");
@@ -912,7 +901,7 @@ done:
     return rc;
 }
 
-int m2m_store_promote_psk(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
+static int sq_promote_psk(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
 {
     int rc = -1;
     int64_t now = m2m_clock_now();
@@ -926,7 +915,7 @@ int m2m_store_promote_psk(m2m_store *st, const char *registree_id, const char *k
         run(st, "UPDATE enrolment SET pending = 0 WHERE registree_id = ?1 AND key_id = ?2 AND pending = 1 AND "
                 "revoked = 0", registree_id, key_id, 0, err) != 0)
         goto done;
-    if (sqlite3_changes(st->db) > 0 && bump_enrol_gen(st, err) != 0)
+    if (sqlite3_changes(SQ(st)->db) > 0 && bump_enrol_gen(st, err) != 0)
         goto done;
     rc = tx_commit(st, sp, err);
 done:
@@ -935,12 +924,12 @@ done:
     return rc;
 }
 
-int m2m_store_expire_pending(m2m_store *st, int64_t older_than, int *promoted, m2m_err *err)
+static int sq_expire_pending(m2m_store *st, int64_t older_than, int *promoted, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1, step;
     *promoted = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT registree_id, key_id FROM enrolment WHERE mechanism = 'psk' AND "
+    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT registree_id, key_id FROM enrolment WHERE mechanism = 'psk' AND "
                                    "pending = 1 AND revoked = 0 AND created < ?1", -1, &s, NULL) != SQLITE_OK)
         return db_fail(st, err, "expire pending keys");
     sqlite3_bind_int64(s, 1, older_than);
@@ -971,7 +960,7 @@ static int load_ticket_keys(m2m_store *st, int64_t since, m2m_ticket_key *out, i
     sqlite3_stmt *s = NULL;
     int step;
     *n = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT name, aes, hmac, created FROM ticket_key WHERE created > ?1 "
+    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT name, aes, hmac, created FROM ticket_key WHERE created > ?1 "
                                    "ORDER BY created DESC, rowid DESC", -1, &s, NULL) != SQLITE_OK)
         return db_fail(st, err, "read ticket keys");
     sqlite3_bind_int64(s, 1, since);
@@ -990,7 +979,7 @@ static int load_ticket_keys(m2m_store *st, int64_t since, m2m_ticket_key *out, i
     return 0;
 }
 
-int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
+static int sq_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
                           int *n, m2m_err *err)
 {
     int rc = -1;
@@ -1012,7 +1001,7 @@ int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate
             m2m_fail(err, M2M_E_TLS, "the random generator failed");
             goto done;
         }
-        if (sqlite3_prepare_v2(st->db, "INSERT INTO ticket_key(name, aes, hmac, created) VALUES (?1, ?2, ?3, ?4)",
+        if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO ticket_key(name, aes, hmac, created) VALUES (?1, ?2, ?3, ?4)",
                                -1, &s, NULL) != SQLITE_OK) {
             m2m_wipe(k, sizeof k);
             db_fail(st, err, "rotate ticket keys");
@@ -1041,7 +1030,7 @@ done:
     return rc;
 }
 
-int m2m_store_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_t *bytes, m2m_err *err)
+static int sq_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_t *bytes, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_USAGE);
     int step;
@@ -1053,7 +1042,7 @@ int m2m_store_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_fail(st, err, "read usage");
 }
 
-int m2m_store_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t min_ct, int64_t *count,
+static int sq_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t min_ct, int64_t *count,
                                  int64_t *bytes, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_STATS);
@@ -1083,18 +1072,18 @@ static int expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct
     sqlite3_reset(s);
     if (step != SQLITE_DONE)
         return db_fail(st, err, "expire resources");
-    *removed += sqlite3_changes(st->db);
+    *removed += sqlite3_changes(SQ(st)->db);
     return 0;
 }
 
-int m2m_store_res_expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed,
+static int sq_res_expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed,
                                   m2m_err *err)
 {
     *removed = 0;
     return expire_children(st, pi, ty, min_ct, removed, err);
 }
 
-int m2m_store_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t max_count, int64_t max_bytes,
+static int sq_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t max_count, int64_t max_bytes,
                                 int64_t min_ct, int *removed, m2m_err *err)
 {
     int64_t count, bytes;
@@ -1124,7 +1113,7 @@ int m2m_store_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t ma
             db_fail(st, err, "remove oldest resource");
             goto done;
         }
-        if (sqlite3_changes(st->db) == 0)
+        if (sqlite3_changes(SQ(st)->db) == 0)
             break; /* only the new one is left */
         ++*removed;
     }
@@ -1135,7 +1124,7 @@ done:
     return rc;
 }
 
-int m2m_store_registree_known(m2m_store *st, const char *registree_id, m2m_err *err)
+static int sq_registree_known(m2m_store *st, const char *registree_id, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_ENROL_KNOWN);
     int step;
@@ -1147,7 +1136,7 @@ int m2m_store_registree_known(m2m_store *st, const char *registree_id, m2m_err *
     return step == SQLITE_DONE ? 0 : db_fail(st, err, "read enrolments");
 }
 
-int m2m_store_res_expired(m2m_store *st, int64_t now, char (*ri)[M2M_RI_MAX], int max, int *n, m2m_err *err)
+static int sq_res_expired(m2m_store *st, int64_t now, char (*ri)[M2M_RI_MAX], int max, int *n, m2m_err *err)
 {
     sqlite3_stmt *s = stmt(st, Q_RES_EXPIRED);
     int step;
@@ -1160,15 +1149,56 @@ int m2m_store_res_expired(m2m_store *st, int64_t now, char (*ri)[M2M_RI_MAX], in
     return step == SQLITE_DONE || step == SQLITE_ROW ? 0 : db_fail(st, err, "find expired resources");
 }
 
-int m2m_store_unit_begin(m2m_store *st, int *sp, m2m_err *err)
+static int sq_unit_begin(m2m_store *st, int *sp, m2m_err *err)
 {
     return tx_begin(st, sp, err);
 }
 
-int m2m_store_unit_end(m2m_store *st, int sp, int ok, m2m_err *err)
+static int sq_unit_end(m2m_store *st, int sp, int ok, m2m_err *err)
 {
     if (ok)
         return tx_commit(st, sp, err);
     tx_rollback(st, sp);
     return 0;
 }
+
+static const struct m2m_store_ops SQLITE_OPS = {
+    .name = "sqlite",
+    .close = sq_close,
+    .set_identity = sq_set_identity,
+    .get_identity = sq_get_identity,
+    .set_meta = sq_set_meta,
+    .get_meta = sq_get_meta,
+    .enrol_psk = sq_enrol_psk,
+    .enrol_cert = sq_enrol_cert,
+    .find_cert = sq_find_cert,
+    .enrol_token = sq_enrol_token,
+    .consume_token = sq_consume_token,
+    .find_token = sq_find_token,
+    .release_token = sq_release_token,
+    .find_psk = sq_find_psk,
+    .enrolment_active = sq_enrolment_active,
+    .revoke = sq_revoke,
+    .list = sq_list,
+    .enrol_generation = sq_enrol_generation,
+    .enrol_generated_psk = sq_enrol_generated_psk,
+    .promote_psk = sq_promote_psk,
+    .expire_pending = sq_expire_pending,
+    .ticket_keys = sq_ticket_keys,
+    .unit_begin = sq_unit_begin,
+    .unit_end = sq_unit_end,
+    .res_get = sq_res_get,
+    .res_child = sq_res_child,
+    .res_registration = sq_res_registration,
+    .res_insert = sq_res_insert,
+    .res_update = sq_res_update,
+    .res_expired = sq_res_expired,
+    .res_delete = sq_res_delete,
+    .res_count_children = sq_res_count_children,
+    .res_usage = sq_res_usage,
+    .res_children_stats = sq_res_children_stats,
+    .res_insert_capped = sq_res_insert_capped,
+    .res_expire_children = sq_res_expire_children,
+    .registree_known = sq_registree_known,
+    .res_children = sq_res_children,
+};

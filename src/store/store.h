@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The Registrar's store: its identity, Step 1 enrolments, and the oneM2M resource tree. One interface; SQLite is
- * the embedded back-end (store/sqlite.c). A handle is used by one thread at a time: every Registrar worker opens
- * its own. Every write is committed before the call returns, so a response that reports it done never lies. */
+/* The Registrar's store: its identity, Step 1 enrolments, and the oneM2M resource tree. One interface over
+ * back-ends (backend.h: a table of operations; store.c picks one from the location): SQLite (store/sqlite.c) is
+ * the embedded one. A handle is used by one thread at a time: every Registrar worker opens its own.
+ *
+ * Reads are synchronous (an indexed lookup, microseconds). Every function below commits what it writes before it
+ * returns (inside a unit of work: when the unit ends); tools and tests call them directly. The Registrar's request
+ * path instead submits its writes as jobs to the store's writer (below), which commits many together and tells
+ * each submitter when its write is durable; nothing answers "done" before that. */
 #ifndef M2M_STORE_H
 #define M2M_STORE_H
 
@@ -14,8 +19,9 @@ typedef struct m2m_store m2m_store;
 #define M2M_ID_MAX 128
 #define M2M_RI_MAX 128
 
-/* Opens an existing store (create = 0) or creates a new one (create = 1, fails if the file exists). */
-m2m_store *m2m_store_open(const char *path, int create, m2m_err *err);
+/* Opens an existing store (create = 0) or creates a new one (create = 1, fails if it exists). location is a file
+ * path or "sqlite:PATH" (SQLite); a postgresql:// URL is refused until that back-end exists. */
+m2m_store *m2m_store_open(const char *location, int create, m2m_err *err);
 void m2m_store_close(m2m_store *st);
 
 int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err);

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The store interface (src/store/): choosing a back-end from the location, units of work that undo only
+ * themselves, and the writer's group commit -- each job completed on its own queue with its own result, a failing
+ * job failing alone, nothing reported done that a fresh handle cannot read back. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture_tmpdir.h"
+#include "store/store.h"
+
+static void res_fill(m2m_resource *r, const char *ri, const char *pi, const char *rn)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->ri, sizeof r->ri, "%s", ri);
+    snprintf(r->pi, sizeof r->pi, "%s", pi);
+    snprintf(r->rn, sizeof r->rn, "%s", rn);
+    snprintf(r->owner, sizeof r->owner, "%s", "Cae1");
+    r->ty = 3;
+    r->attrs = (char *)"{}";
+    r->ct = r->lt = 1700000000;
+}
+
+static m2m_store *fresh(char *dir, size_t cap, char *path, size_t pcap)
+{
+    m2m_err err = {0};
+    m2m_store *st;
+    assert_int_equal(fixture_mkdtemp(dir, cap, "store"), 0);
+    snprintf(path, pcap, "%s/reg.db", dir);
+    st = m2m_store_open(path, 1, &err);
+    assert_non_null(st);
+    assert_int_equal(m2m_store_set_identity(st, "/in-cse", "in-name", &err), 0);
+    return st;
+}
+
+static void test_location_forms(void **state)
+{
+    char dir[64], path[128], loc[160], id[M2M_ID_MAX], name[M2M_ID_MAX];
+    m2m_err err = {0};
+    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path), *again;
+    (void)state;
+    m2m_store_close(st);
+
+    snprintf(loc, sizeof loc, "sqlite:%s", path);
+    again = m2m_store_open(loc, 0, &err);
+    assert_non_null(again);
+    assert_int_equal(m2m_store_get_identity(again, id, name, &err), 0);
+    assert_string_equal(id, "/in-cse");
+    m2m_store_close(again);
+
+    /* creating over an existing store is refused, opening a missing one names it */
+    assert_null(m2m_store_open(path, 1, &err));
+    assert_int_equal(err.code, M2M_E_EXISTS);
+    snprintf(loc, sizeof loc, "%s/missing.db", dir);
+    assert_null(m2m_store_open(loc, 0, &err));
+    assert_int_equal(err.code, M2M_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "missing.db"));
+
+    /* a back-end this build does not have is an argument error, and the URL (it may hold a password) is not
+     * repeated past its scheme */
+    assert_null(m2m_store_open("postgresql://m2m:s3cret@localhost/m2m", 0, &err));
+    assert_int_equal(err.code, M2M_E_ARG);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_null(m2m_store_open("", 0, &err));
+    assert_int_equal(err.code, M2M_E_ARG);
+    fixture_rmdir(dir);
+}
+
+static void test_unit_undoes_only_itself(void **state)
+{
+    char dir[64], path[128];
+    m2m_err err = {0};
+    m2m_resource r, got;
+    int outer = 0, inner = 0;
+    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path), *other;
+    (void)state;
+
+    assert_int_equal(m2m_store_unit_begin(st, &outer, &err), 0);
+    res_fill(&r, "c1", "/in-cse", "one");
+    assert_int_equal(m2m_store_res_insert(st, &r, &err), 0);
+    assert_int_equal(m2m_store_unit_begin(st, &inner, &err), 0);
+    res_fill(&r, "c2", "/in-cse", "two");
+    assert_int_equal(m2m_store_res_insert(st, &r, &err), 0);
+    assert_int_equal(m2m_store_unit_end(st, inner, 0, NULL), 0); /* undo c2 only */
+    assert_int_equal(m2m_store_unit_begin(st, &inner, &err), 0);
+    res_fill(&r, "c3", "/in-cse", "three");
+    assert_int_equal(m2m_store_res_insert(st, &r, &err), 0);
+    assert_int_equal(m2m_store_unit_end(st, inner, 1, &err), 0);
+    assert_int_equal(m2m_store_unit_end(st, outer, 1, &err), 0);
+
+    other = m2m_store_open(path, 0, &err);
+    assert_non_null(other);
+    assert_int_equal(m2m_store_res_get(other, "c1", &got, &err), 0);
+    m2m_resource_clear(&got);
+    assert_int_equal(m2m_store_res_get(other, "c2", &got, &err), -1);
+    assert_int_equal(err.code, M2M_E_NOTFOUND);
+    assert_int_equal(m2m_store_res_get(other, "c3", &got, &err), 0);
+    m2m_resource_clear(&got);
+    m2m_store_close(other);
+    m2m_store_close(st);
+    fixture_rmdir(dir);
+}
+
+/* ---- the writer ---- */
+#define JOBS 64
+
+struct insert_job {
+    m2m_store_job job; /* first: done gets it back */
+    m2m_resource r;
+    int rc, finished;
+    m2m_code code;
+};
+
+static int insert_run(m2m_store *st, m2m_store_job *job, m2m_err *err)
+{
+    struct insert_job *j = (struct insert_job *)job;
+    return m2m_store_res_insert(st, &j->r, err);
+}
+
+static void insert_done(m2m_store_job *job, int rc, const m2m_err *err)
+{
+    struct insert_job *j = (struct insert_job *)job;
+    j->rc = rc;
+    j->code = rc == 0 ? M2M_OK : err->code;
+    j->finished++;
+}
+
+/* The loop's side of a done queue: the writer wakes it through a pipe, as an event loop would be. */
+static void wake_pipe(void *arg)
+{
+    int fd = *(int *)arg;
+    ssize_t n;
+    do
+        n = write(fd, "x", 1);
+    while (n < 0 && errno == EINTR);
+}
+
+static void test_writer_group_commit(void **state)
+{
+    char dir[64], path[128], rn[32], ri[32];
+    m2m_err err = {0};
+    static struct insert_job jobs[JOBS];
+    int fds[2], finished = 0;
+    m2m_store_writer_stats stats;
+    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path), *check;
+    m2m_store_writer *w;
+    m2m_store_done_queue *q;
+    (void)state;
+
+    assert_int_equal(pipe(fds), 0);
+    w = m2m_store_writer_start(path, &err);
+    assert_non_null(w);
+    q = m2m_store_done_queue_new(wake_pipe, &fds[1]);
+    assert_non_null(q);
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < JOBS; i++) {
+        snprintf(ri, sizeof ri, "cnt%d", i);
+        snprintf(rn, sizeof rn, "n%d", i);
+        /* job 17 takes job 3's name: it fails, alone */
+        res_fill(&jobs[i].r, ri, "/in-cse", i == 17 ? "n3" : rn);
+        jobs[i].job.run = insert_run;
+        jobs[i].job.done = insert_done;
+        m2m_store_submit(w, st, q, &jobs[i].job);
+    }
+    while (finished < JOBS) {
+        char b;
+        ssize_t n = read(fds[0], &b, 1);
+        assert_true(n == 1 || (n < 0 && errno == EINTR));
+        m2m_store_done_queue_drain(q);
+        finished = 0;
+        for (int i = 0; i < JOBS; i++)
+            finished += jobs[i].finished;
+    }
+
+    check = m2m_store_open(path, 0, &err);
+    assert_non_null(check);
+    for (int i = 0; i < JOBS; i++) {
+        m2m_resource got;
+        assert_int_equal(jobs[i].finished, 1);
+        if (i == 17) {
+            assert_int_equal(jobs[i].rc, -1);
+            assert_int_equal(jobs[i].code, M2M_E_EXISTS);
+            assert_int_equal(m2m_store_res_get(check, jobs[i].r.ri, &got, &err), -1);
+            continue;
+        }
+        assert_int_equal(jobs[i].rc, 0);
+        /* reported done: a fresh handle reads it */
+        assert_int_equal(m2m_store_res_get(check, jobs[i].r.ri, &got, &err), 0);
+        m2m_resource_clear(&got);
+    }
+    m2m_store_writer_stats_read(w, &stats);
+    assert_int_equal(stats.jobs, JOBS);
+    assert_int_equal(stats.failed, 1);
+    assert_true(stats.commits >= 1 && stats.commits <= JOBS);
+    {
+        unsigned long long sum = 0;
+        for (int b = 0; b < M2M_STORE_BATCH_BUCKETS; b++)
+            sum += stats.batch_le[b];
+        assert_int_equal(sum, stats.commits);
+    }
+    m2m_store_close(check);
+    m2m_store_writer_stop(w);
+    m2m_store_done_queue_free(q);
+    m2m_store_close(st);
+    close(fds[0]);
+    close(fds[1]);
+    fixture_rmdir(dir);
+}
+
+/* Without a writer (tools), a job runs at once in its own transaction and completes before submit returns. */
+static void test_submit_without_writer(void **state)
+{
+    char dir[64], path[128];
+    struct insert_job j;
+    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path);
+    (void)state;
+    memset(&j, 0, sizeof j);
+    res_fill(&j.r, "c9", "/in-cse", "nine");
+    j.job.run = insert_run;
+    j.job.done = insert_done;
+    m2m_store_submit(NULL, st, NULL, &j.job);
+    assert_int_equal(j.finished, 1);
+    assert_int_equal(j.rc, 0);
+    memset(&j.job, 0, sizeof j.job);
+    j.finished = 0;
+    j.job.run = insert_run;
+    j.job.done = insert_done;
+    m2m_store_submit(NULL, st, NULL, &j.job); /* same ri again */
+    assert_int_equal(j.finished, 1);
+    assert_int_equal(j.rc, -1);
+    assert_int_equal(j.code, M2M_E_EXISTS);
+    m2m_store_close(st);
+    fixture_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_location_forms),
+        cmocka_unit_test(test_unit_undoes_only_itself),
+        cmocka_unit_test(test_writer_group_commit),
+        cmocka_unit_test(test_submit_without_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
