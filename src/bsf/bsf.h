@@ -26,8 +26,6 @@ typedef struct m2m_bsf_config {
 #define M2M_BSF_DEFAULT_LIFETIME 3600
 #define M2M_BSF_DEFAULT_MAX_FAILURES 5
 #define M2M_BSF_DEFAULT_LOCKOUT 300
-/* The Nbsp_GBA-shaped Zn resource */
-#define M2M_ZN_PATH "/nbsp-gba/v1/bootstrapping-info"
 
 typedef struct m2m_bsf m2m_bsf;
 

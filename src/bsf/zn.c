@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "bsf/bsf_internal.h"
+#include "crypto/gba_id.h"
 #include "crypto/gba_kdf.h"
 #include "util/base64.h"
 #include "util/log.h"

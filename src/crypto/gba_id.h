@@ -11,6 +11,8 @@
 
 #define M2M_GBA_IDENTITY_PREFIX "3GPP-bootstrapping."
 #define M2M_GBA_HINT "3GPP-bootstrapping"
+/* The Nbsp_GBA-shaped Zn resource (bsf/zn.c serves it, secctx/zn_client.c asks it) */
+#define M2M_ZN_PATH "/nbsp-gba/v1/bootstrapping-info"
 /* the longest psk_identity that can carry a B-TID */
 #define M2M_GBA_IDENTITY_MAX (sizeof M2M_GBA_IDENTITY_PREFIX - 1 + M2M_BTID_MAX - 1)
 

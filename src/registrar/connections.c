@@ -9,6 +9,7 @@
 
 #include "registrar/limits.h"
 #include "registrar/server.h"
+#include "secctx/gba.h"
 
 /* Runs on the worker thread that frees the SSL: unlink from that worker's list. */
 static void conn_unlink(m2m_tls_conn *tc)
@@ -113,6 +114,7 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     int64_t gen = w->enrol_gen;
     int recheck = 0;
+    int64_t now = m2m_tls_env_now(&w->tls);
     m2m_err err;
     (void)fd, (void)what;
 
@@ -146,6 +148,8 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     }
     /* The PSK cache (psk.c) checks the generation on every hit; this is its once-a-second backstop. */
     m2m_psk_cache_check(&w->tls);
+    if (w->tls.gba != NULL)
+        m2m_gba_naf_expire(w->tls.gba, now);
     m2m_limits_tick(w);
     for (conn *c = w->conns; c != NULL; c = c->next) {
         m2m_tls_conn_fill_addr(&c->tls);
@@ -158,7 +162,10 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
                 m2m_conn_close(c, c->tls.established ? "no identity token presented in time" : "handshake timeout");
             continue;
         }
-        if (recheck && m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, c->tls.peer.key_id, &err) == 0)
+        if (recheck && m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer),
+                                                  &err) == 0)
             m2m_conn_close(c, "enrolment revoked or replaced");
+        else if (c->tls.peer.not_after != 0 && now >= c->tls.peer.not_after)
+            m2m_conn_close(c, "the key's lifetime (GBA bootstrapping) is over");
     }
 }

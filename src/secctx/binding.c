@@ -9,6 +9,7 @@
 #include "crypto/pubkey_hash.h"
 #include "crypto/secret.h"
 #include "secctx/binding.h"
+#include "secctx/gba.h"
 
 m2m_candidate *m2m_bind_candidate(m2m_tls_conn *tc, m2m_cand_kind kind)
 {
@@ -94,7 +95,8 @@ int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, i
         c = voucher(tc, sess);
         if (c == NULL)
             return refuse(why, why_len, "the session resumed was vouched for by no credential of this handshake");
-        if (c->kind == M2M_CAND_PSK && version == TLS1_3_VERSION) {
+        /* a TLS 1.3 external PSK: an enrolled key, or Ks_NAF of a B-TID (x.y.5) */
+        if ((c->kind == M2M_CAND_PSK || c->kind == M2M_CAND_GBA) && version == TLS1_3_VERSION) {
             *out = c->peer;
             *proof = M2M_PROOF_FULL;
             *pending = c->pending;
@@ -108,7 +110,8 @@ int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, i
             return refuse(why, why_len, "session ticket issued for another cipher suite");
         /* TLS 1.2 resumes the issuing suite: a PSK binding on a PSK suite, a certificate or token binding on a
          * certificate suite (the check above makes this hold; it is kept as the rule it is). */
-        if (version != TLS1_3_VERSION && psk_suite != (strcmp(c->peer.mechanism, "psk") == 0))
+        if (version != TLS1_3_VERSION &&
+            psk_suite != (strcmp(c->peer.mechanism, "psk") == 0 || strcmp(c->peer.mechanism, "gba") == 0))
             return refuse(why, why_len, "session ticket mechanism does not match the cipher suite");
         *out = c->peer;
         *proof = M2M_PROOF_RESUMED;
@@ -118,7 +121,14 @@ int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, i
     if (psk_suite) {
         /* A full TLS 1.2 PSK handshake: the Finished messages proved the key of the identity the client sent. */
         const char *identity = SSL_get_psk_identity(ssl);
+        char btid[M2M_BTID_MAX], kid[33];
         c = identity != NULL ? find(tc, M2M_CAND_PSK, identity) : NULL;
+        /* a GBA identity: the candidate of its B-TID (either form of the identity names the same B-TID) */
+        if (c == NULL && identity != NULL &&
+            m2m_gba_identity_btid((const unsigned char *)identity, strlen(identity), btid)) {
+            m2m_gba_btid_key_id(btid, kid);
+            c = find(tc, M2M_CAND_GBA, kid);
+        }
         if (c == NULL)
             return refuse(why, why_len, "PSK suite negotiated without an enrolled psk_identity");
         *out = c->peer;
@@ -144,7 +154,8 @@ int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, i
 /* A short account of the candidates the handshake did not use, for the log. */
 static void unused_candidates(const m2m_tls_conn *tc, const m2m_peer *bound, char *out, size_t cap)
 {
-    static const char *const KIND[] = {"", "psk_identity", "client certificate", "session ticket"};
+    static const char *const KIND[] = {"", "psk_identity", "client certificate", "session ticket",
+                                       "GBA psk_identity (B-TID)"};
     size_t n = 0;
     out[0] = '\0';
     for (int i = 0; i < tc->ncand && n < cap; i++) {

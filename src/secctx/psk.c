@@ -8,6 +8,7 @@
 
 #include "m2mattach/keyid.h"
 #include "secctx/binding.h"
+#include "secctx/gba.h"
 #include "secctx/psk.h"
 #include "util/log.h"
 
@@ -142,6 +143,16 @@ done:
     return rc;
 }
 
+/* A psk_identity carrying a B-TID (x.y.5) goes to the NAF (gba.c); any other to the enrolments. */
+static int lookup_any(m2m_tls_conn *tc, const unsigned char *identity, size_t len, m2m_secret *key,
+                      m2m_candidate **out)
+{
+    char btid[M2M_BTID_MAX];
+    if (m2m_gba_identity_btid(identity, len, btid))
+        return m2m_gba_lookup(tc, btid, key, out);
+    return lookup(tc, identity, len, key, out);
+}
+
 /* TLS 1.2 (RFC 4279). Returning 0 refuses the identity: unknown_psk_identity. TLS 1.3 external PSKs go through
  * find_session_cb below, which can vouch for the session it makes; this one never serves TLS 1.3. */
 static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk_len)
@@ -153,7 +164,7 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
 
     if (tc == NULL || identity == NULL || SSL_version(ssl) == TLS1_3_VERSION)
         return 0;
-    if (lookup(tc, (const unsigned char *)identity, strlen(identity), &key, &c) != 0)
+    if (lookup_any(tc, (const unsigned char *)identity, strlen(identity), &key, &c) != 0)
         return 0;
     if (key.len > max_psk_len) {
         c->kind = M2M_CAND_FREE;
@@ -177,11 +188,14 @@ static int find_session_cb(SSL *ssl, const unsigned char *identity, size_t len, 
     m2m_candidate *c = NULL;
     SSL_SESSION *s = NULL;
     const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, AES128GCM_SHA256);
+    char btid[M2M_BTID_MAX];
 
     *sess = NULL;
-    if (tc == NULL || cipher == NULL || len > M2M_KEYID_HEX_LEN)
+    if (tc == NULL || cipher == NULL)
         return 1;
-    if (lookup(tc, identity, len, &key, &c) != 0)
+    /* a GBA identity, or a key ID; anything longer is a ticket, for the ticket callback */
+    if (m2m_gba_identity_btid(identity, len, btid) ? m2m_gba_lookup(tc, btid, &key, &c) != 0
+                                                   : len > M2M_KEYID_HEX_LEN || lookup(tc, identity, len, &key, &c) != 0)
         return 1;
     s = SSL_SESSION_new();
     if (s == NULL || SSL_SESSION_set1_master_key(s, key.bytes, key.len) != 1 ||
@@ -197,8 +211,11 @@ static int find_session_cb(SSL *ssl, const unsigned char *identity, size_t len, 
     return 1;
 }
 
-void m2m_psk_install(SSL_CTX *ctx)
+void m2m_psk_install(SSL_CTX *ctx, int gba)
 {
+    /* TS 33.222: a NAF's hint tells the UE to use GBA (OpenSSL sends a ServerKeyExchange only with a hint) */
+    if (gba)
+        SSL_CTX_use_psk_identity_hint(ctx, M2M_GBA_HINT);
     SSL_CTX_set_psk_server_callback(ctx, psk_server_cb);
     SSL_CTX_set_psk_find_session_callback(ctx, find_session_cb);
 }

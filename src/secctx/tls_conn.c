@@ -12,7 +12,7 @@
 #include "secctx/tls_conn.h"
 #include "util/clock.h"
 
-static const char *const MECH_NAMES[M2M_MECH_COUNT] = {"psk", "cert", "token"};
+static const char *const MECH_NAMES[M2M_MECH_COUNT] = {"psk", "cert", "token", "gba"};
 
 int m2m_mech_index(const char *mechanism)
 {
@@ -129,6 +129,11 @@ void m2m_tls_conn_secctx(m2m_tls_conn *tc, m2m_secctx *out)
     out->keygen_allowed = keygen_allowed;
     out->bind_token = bind_token;
     out->arg = tc;
+}
+
+int64_t m2m_tls_env_now(const m2m_tls_env *env)
+{
+    return env->now != NULL ? env->now() : (int64_t)time(NULL);
 }
 
 void m2m_tls_env_clear(m2m_tls_env *env)

@@ -22,6 +22,7 @@ typedef struct m2m_tls_server_config {
     const char *chain;         /* intermediates, without the root; may be NULL */
     const char *tls13_suites;  /* NULL = the default (SHA-256 suites only: external PSKs and tickets are SHA-256) */
     int64_t ticket_period;     /* seconds; the session lifetime is two periods */
+    int gba;                   /* a NAF (x.y.5): send the GBA hint */
 } m2m_tls_server_config;
 
 /* The server context with every mechanism this Registrar offers. */
@@ -30,7 +31,7 @@ SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err);
 void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65]);
 
 /* ---- counters shared by every environment (atomics) ---- */
-enum { M2M_MECH_PSK, M2M_MECH_CERT, M2M_MECH_TOKEN, M2M_MECH_COUNT };
+enum { M2M_MECH_PSK, M2M_MECH_CERT, M2M_MECH_TOKEN, M2M_MECH_GBA, M2M_MECH_COUNT };
 int m2m_mech_index(const char *mechanism);
 const char *m2m_mech_name(int index);
 
@@ -64,6 +65,8 @@ typedef struct m2m_psk_cache {
 
 #define M2M_TICKET_KEYS 4
 
+struct m2m_gba_naf; /* secctx/gba.h */
+
 typedef struct m2m_tls_env {
     m2m_store *st;
     FILE *log;                      /* NULL = no log */
@@ -76,7 +79,12 @@ typedef struct m2m_tls_env {
     m2m_store_writer *writer;       /* where this loop's writes go; NULL = at once (tests) */
     m2m_store_done_queue *queue;    /* this loop's completions */
     m2m_psk_cache psk_cache;
+    struct m2m_gba_naf *gba;        /* x.y.5: this loop's NAF (Ks_NAF cache, Zn client); NULL = no GBA */
+    int64_t (*now)(void);           /* the wall clock for expiries; NULL = time(NULL) (tests move it) */
 } m2m_tls_env;
+
+/* Unix seconds by env's clock. */
+int64_t m2m_tls_env_now(const m2m_tls_env *env);
 
 /* Wipes the keys and the cache. */
 void m2m_tls_env_clear(m2m_tls_env *env);
@@ -90,11 +98,12 @@ void m2m_psk_cache_check(m2m_tls_env *env);
 
 /* ---- per connection ---- */
 /* What a mechanism callback saw, before the handshake proved anything. */
-typedef enum m2m_cand_kind { M2M_CAND_FREE, M2M_CAND_PSK, M2M_CAND_CERT, M2M_CAND_TICKET } m2m_cand_kind;
+typedef enum m2m_cand_kind { M2M_CAND_FREE, M2M_CAND_PSK, M2M_CAND_CERT, M2M_CAND_TICKET, M2M_CAND_GBA } m2m_cand_kind;
 typedef struct m2m_candidate {
     m2m_cand_kind kind;
     m2m_peer peer;     /* the binding this credential would give */
     int pending;       /* PSK: a generated key (x.y.8) not used before */
+    /* GBA: a PSK too (Ks_NAF for one B-TID and NAF_Id); peer.key_id names the B-TID, peer.enrol_id the IMPI */
     int version;       /* TICKET: the protocol version it was issued under */
     int suite;         /* TICKET: TLS 1.2 cipher suite ID, or TLS 1.3 handshake digest NID */
 } m2m_candidate;

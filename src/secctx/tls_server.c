@@ -135,7 +135,7 @@ SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err)
     m2m_resume_install(ctx, cfg->ticket_period > 0 ? cfg->ticket_period : 12 * 3600);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_info_callback(ctx, info_cb);
-    m2m_psk_install(ctx);
+    m2m_psk_install(ctx, cfg->gba);
     if (m2m_cert_install(ctx, cfg, err) != 0)
         goto fail;
     return ctx;
