@@ -76,6 +76,12 @@ int m2m_registrar_config_allow_app_id(m2m_registrar_config *cfg, const char *pat
 /* The expirationTime a registration gets when it asks for none (default 365 days); expired registrations are
  * removed with everything under them. */
 int m2m_registrar_config_set_registration_lifetime(m2m_registrar_config *cfg, long long seconds, m2m_err *err);
+/* x.y.5, the Registrar as a GBA NAF: Zn at bsf_url ("https://HOST:PORT") whose certificate chains to bsf_root,
+ * with this NAF's client certificate and key (its subjectAltName DNS must be naf_fqdn, the name devices address the
+ * Registrar by, which NAF_Id carries); zn_timeout_ms bounds a Zn request (0 = 2000). */
+int m2m_registrar_config_set_gba(m2m_registrar_config *cfg, const char *bsf_url, const char *bsf_root,
+                                 const char *naf_cert, const char *naf_key, const char *naf_fqdn, int zn_timeout_ms,
+                                 m2m_err *err);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 

@@ -27,6 +27,7 @@ static void enrol_usage(FILE *out)
             "                           (--key-file FILE | --key - | --generate [--key-bytes 16|32]) [--key-out FILE]\n"
             "       m2mattach enrol cert --db FILE --registree-id ID --pubkey-hash HEX [--require-chain ROOTFILE]\n"
             "       m2mattach enrol token --db FILE --registree-id ID [--ttl DURATION]\n"
+            "       m2mattach enrol gba --db FILE --registree-id ID --impi IMPI\n"
             "       m2mattach enrol list --db FILE [--all]\n"
             "       m2mattach enrol revoke --db FILE --registree-id ID\n\n"
             "psk     enrols a Registree with a pre-shared key (Kca for an AE-ID, Kcc for a CSE-ID, i.e. an ID\n"
@@ -41,6 +42,10 @@ static void enrol_usage(FILE *out)
             "token   issues a fresh 128-bit identity token for the Registree (x.y.7), shown once; the store keeps only\n"
             "        its SHA-256. It is single-use and expires after --ttl (default 7d; units s, m, h, d). It\n"
             "        replaces any unused token of that Registree.\n"
+            "gba     x.y.5: the GBA subscriber IMPI (as the BSF knows it, e.g.\n"
+            "        001010000000001@ims.mnc001.mcc001.3gppnetwork.org) may register as ID. No key is enrolled: the\n"
+            "        Registrar (as NAF) gets Ks_NAF for the device's B-TID from the BSF. An IMPI names one Registree;\n"
+            "        enrolling the ID again replaces its IMPI.\n"
             "list    shows enrolments (ID, mechanism, key ID, dates); never keys. --all includes revoked ones.\n"
             "        A PSK generated over a session (x.y.8) shows as pending beside the current one until the\n"
             "        Registree first uses it.\n"
@@ -268,6 +273,37 @@ done:
     return rc;
 }
 
+static int enrol_gba(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"registree-id", required_argument, NULL, 'r'},
+                                         {"impi", required_argument, NULL, 'i'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *id = NULL, *impi = NULL;
+    m2m_err err = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'r': id = optarg; break;
+        case 'i': impi = optarg; break;
+        case 'h': enrol_usage(stdout); return 0;
+        default: enrol_usage(stderr); return 2;
+        }
+    }
+    if (db == NULL || id == NULL || impi == NULL || optind != argc) {
+        fprintf(stderr, "m2mattach enrol gba: --db, --registree-id and --impi are required\n");
+        return 2;
+    }
+    if (m2m_enrol_gba(db, id, impi, &err) != 0) {
+        fprintf(stderr, "m2mattach enrol gba: %s\n", err.msg);
+        return 1;
+    }
+    printf("enrolled %s (gba, IMPI %s)\n", id, impi);
+    return 0;
+}
+
 static void print_enrolment(const m2m_enrolment *e, void *ctx)
 {
     char created[32], revoked[32] = "-", note[96] = "";
@@ -292,6 +328,8 @@ static void print_enrolment(const m2m_enrolment *e, void *ctx)
     } else if (strcmp(e->mechanism, "psk") == 0 && !e->revoked) {
         snprintf(note, sizeof note, "%s", e->pending ? "pending: generated over a session (x.y.8), not used yet"
                                                      : "current");
+    } else if (strcmp(e->mechanism, "gba") == 0) {
+        snprintf(note, sizeof note, "IMPI %.80s", e->impi);
     } else if (strcmp(e->mechanism, "cert") == 0 && e->chain_root != NULL) {
         snprintf(note, sizeof note, "chain to enrolled root required");
     }
@@ -374,10 +412,12 @@ int cmd_enrol(int argc, char **argv)
         return enrol_cert(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0)
         return enrol_token(argc - 1, argv + 1);
+    if (strcmp(argv[1], "gba") == 0)
+        return enrol_gba(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return enrol_list(argc - 1, argv + 1);
     if (strcmp(argv[1], "revoke") == 0)
         return enrol_revoke(argc - 1, argv + 1);
-    fprintf(stderr, "m2mattach enrol: unknown action '%s' (psk, cert, token, list, revoke)\n", argv[1]);
+    fprintf(stderr, "m2mattach enrol: unknown action '%s' (psk, cert, token, gba, list, revoke)\n", argv[1]);
     return 2;
 }

@@ -23,7 +23,9 @@ static void registrar_usage(FILE *out)
             "                                 [--max-connections N] [--max-per-address N] [--preauth-max N]\n"
             "                                 [--preauth-max-bytes SIZE] [--max-resources N] [--max-bytes SIZE]\n"
             "                                 [--max-request-rate N] [--poa URL]... [--allow-app-id PATTERN]...\n"
-            "                                 [--registration-lifetime DURATION]\n\n"
+            "                                 [--registration-lifetime DURATION]\n"
+            "                                 [--bsf https://HOST:PORT --bsf-root PEM --naf-cert PEM --naf-key PEM\n"
+            "                                  --naf-fqdn NAME [--zn-timeout MS]]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
             "       existing file. --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/...\n"
@@ -51,6 +53,14 @@ static void registrar_usage(FILE *out)
             "       PATTERN (a shell glob, repeatable) restricts the App-IDs an <AE> may register with (others: 4126).\n"
             "       A registration without expirationTime gets --registration-lifetime (default 365d); expired\n"
             "       registrations are removed with everything under them.\n"
+            "       GBA (x.y.5): with --bsf the Registrar is a NAF. A TLS-PSK handshake whose psk_identity is\n"
+            "       '3GPP-bootstrapping.<B-TID>' (or the bare B-TID) is keyed with Ks_NAF, which the BSF gives over\n"
+            "       Zn (HTTPS, the BSF's certificate chained to --bsf-root, this NAF authenticated by --naf-cert and\n"
+            "       --naf-key, whose subjectAltName must name --naf-fqdn) for NAF_Id = --naf-fqdn || the Ua id of the\n"
+            "       negotiated suite; the connection is bound to the Registree enrolled for the B-TID's IMPI ('enrol\n"
+            "       gba'). Keys are cached per B-TID and suite until the bootstrapping expires; a Zn request waits\n"
+            "       at most --zn-timeout (default 2000 ms). TLS 1.2 PSK handshakes carry the hint\n"
+            "       '3GPP-bootstrapping'.\n"
             "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
 }
 
@@ -176,12 +186,20 @@ static int registrar_serve(int argc, char **argv)
                                          {"poa", required_argument, NULL, 'W'},
                                          {"allow-app-id", required_argument, NULL, 'X'},
                                          {"registration-lifetime", required_argument, NULL, 'L'},
+                                         {"bsf", required_argument, NULL, 'b'},
+                                         {"bsf-root", required_argument, NULL, 'r'},
+                                         {"naf-cert", required_argument, NULL, 'x'},
+                                         {"naf-key", required_argument, NULL, 'y'},
+                                         {"naf-fqdn", required_argument, NULL, 'f'},
+                                         {"zn-timeout", required_argument, NULL, 'z'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
     m2m_registrar *reg = NULL;
     m2m_err err = {0};
     const char *cert = NULL, *key = NULL, *chain = NULL, *ocsp_file = NULL, *ocsp_url = NULL, *ocsp_issuer = NULL;
+    const char *bsf = NULL, *bsf_root = NULL, *naf_cert = NULL, *naf_key = NULL, *naf_fqdn = NULL;
+    int zn_timeout = 0;
     sigset_t set;
     int c, n, sig = 0, rc = 2, max_conn = 0, max_addr = -1, preauth = 0;
     long long preauth_bytes = 0, max_bytes = 64LL * 1024 * 1024;
@@ -236,6 +254,12 @@ static int registrar_serve(int argc, char **argv)
                   m2m_registrar_config_set_registration_lifetime(cfg, s, &err);
             break;
         }
+        case 'b': bsf = optarg; break;
+        case 'r': bsf_root = optarg; break;
+        case 'x': naf_cert = optarg; break;
+        case 'y': naf_key = optarg; break;
+        case 'f': naf_fqdn = optarg; break;
+        case 'z': bad = parse_int(optarg, "--zn-timeout", &zn_timeout); break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }
@@ -253,7 +277,9 @@ static int registrar_serve(int argc, char **argv)
         m2m_registrar_config_set_quota(cfg, max_res, max_bytes, max_rate, &err) != 0 ||
         (cert != NULL && m2m_registrar_config_set_cert(cfg, cert, key, chain, &err) != 0) ||
         ((ocsp_file != NULL || ocsp_url != NULL || ocsp_issuer != NULL) &&
-         m2m_registrar_config_set_ocsp(cfg, ocsp_file, ocsp_url, ocsp_issuer, &err) != 0)) {
+         m2m_registrar_config_set_ocsp(cfg, ocsp_file, ocsp_url, ocsp_issuer, &err) != 0) ||
+        ((bsf != NULL || bsf_root != NULL || naf_cert != NULL || naf_key != NULL || naf_fqdn != NULL) &&
+         m2m_registrar_config_set_gba(cfg, bsf, bsf_root, naf_cert, naf_key, naf_fqdn, zn_timeout, &err) != 0)) {
         fprintf(stderr, "m2mattach registrar serve: %s\n", err.msg);
         goto done;
     }

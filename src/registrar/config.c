@@ -197,6 +197,30 @@ int m2m_registrar_config_set_limits(m2m_registrar_config *cfg, int max_connectio
     return 0;
 }
 
+int m2m_registrar_config_set_gba(m2m_registrar_config *cfg, const char *bsf_url, const char *bsf_root,
+                                 const char *naf_cert, const char *naf_key, const char *naf_fqdn, int zn_timeout_ms,
+                                 m2m_err *err)
+{
+    uint8_t id[M2M_GBA_NAF_ID_MAX], ua[M2M_GBA_UA_ID_LEN] = {1, 0, 0, 0, 7};
+    size_t len;
+    if (bsf_url == NULL || strncmp(bsf_url, "https://", 8) != 0 || strlen(bsf_url) >= sizeof cfg->bsf_url)
+        return m2m_fail(err, M2M_E_ARG, "--bsf '%s': Zn is https://HOST:PORT", bsf_url ? bsf_url : "");
+    if (bsf_root == NULL || naf_cert == NULL || naf_key == NULL || naf_fqdn == NULL)
+        return m2m_fail(err, M2M_E_ARG, "--bsf needs --bsf-root, --naf-cert, --naf-key and --naf-fqdn");
+    if (m2m_gba_naf_id(naf_fqdn, ua, id, &len, err) != 0)
+        return m2m_fail(err, M2M_E_ARG, "--naf-fqdn '%.64s': not a host name (letters, digits, '.', '-')", naf_fqdn);
+    if (zn_timeout_ms < 0 || zn_timeout_ms > 60000)
+        return m2m_fail(err, M2M_E_ARG, "--zn-timeout: %d ms is not in 1..60000", zn_timeout_ms);
+    if (set_path(cfg->bsf_root, sizeof cfg->bsf_root, bsf_root, "--bsf-root", err) != 0 ||
+        set_path(cfg->naf_cert, sizeof cfg->naf_cert, naf_cert, "--naf-cert", err) != 0 ||
+        set_path(cfg->naf_key, sizeof cfg->naf_key, naf_key, "--naf-key", err) != 0)
+        return -1;
+    snprintf(cfg->bsf_url, sizeof cfg->bsf_url, "%s", bsf_url);
+    snprintf(cfg->naf_fqdn, sizeof cfg->naf_fqdn, "%s", naf_fqdn);
+    cfg->zn_timeout_ms = zn_timeout_ms;
+    return 0;
+}
+
 int m2m_registrar_config_set_quota(m2m_registrar_config *cfg, long long max_resources, long long max_bytes,
                                    int requests_per_s, m2m_err *err)
 {

@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
+#include "crypto/gba_id.h"
 #include "registrar/enrolment.h"
 #include "secctx/token.h"
 #include "store/store.h"
@@ -95,6 +96,22 @@ int m2m_enrol_cert(const char *db_path, const char *registree_id, const char *pu
         return m2m_fail(err, M2M_E_ARG, "registree ID '%s' is not an AE-ID or a CSE-ID", registree_id);
     st = m2m_store_open(db_path, 0, err);
     rc = st ? m2m_store_enrol_cert(st, registree_id, pubkey_hash, root_pem, err) : -1;
+    m2m_store_close(st);
+    return rc;
+}
+
+int m2m_enrol_gba(const char *db_path, const char *registree_id, const char *impi, m2m_err *err)
+{
+    char impi_id[65];
+    m2m_store *st;
+    int rc;
+    if (!m2m_valid_registree_id(registree_id))
+        return m2m_fail(err, M2M_E_ARG, "registree ID '%s' is not an AE-ID or a CSE-ID", registree_id);
+    if (!m2m_gba_impi_ok(impi) || m2m_gba_impi_id(impi, impi_id) != 0)
+        return m2m_fail(err, M2M_E_ARG, "--impi: an IMPI is user@realm, 1 to %d printable characters without "
+                                        "spaces, quotes, backslashes or commas", M2M_IMPI_MAX - 1);
+    st = m2m_store_open(db_path, 0, err);
+    rc = st ? m2m_store_enrol_gba(st, registree_id, impi_id, impi, err) : -1;
     m2m_store_close(st);
     return rc;
 }

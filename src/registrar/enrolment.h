@@ -22,6 +22,8 @@ int m2m_enrol_cert(const char *db_path, const char *registree_id, const char *pu
                    m2m_err *err);
 /* Issues an identity token for the Registree, valid until expires (unix seconds); token gets the text. */
 int m2m_enrol_token(const char *db_path, const char *registree_id, int64_t expires, char token[23], m2m_err *err);
+/* x.y.5 Step 1: the GBA subscriber impi may register as registree_id (replacing an earlier IMPI of that ID). */
+int m2m_enrol_gba(const char *db_path, const char *registree_id, const char *impi, m2m_err *err);
 /* Revokes the Registree's active enrolment (its key is wiped from the store). */
 int m2m_enrol_revoke(const char *db_path, const char *registree_id, m2m_err *err);
 

@@ -90,6 +90,8 @@ static void worker_free(struct worker *w)
     m2m_store_done_queue_free(w->done);
     if (w->done_ev)
         event_free(w->done_ev);
+    m2m_gba_naf_free(w->tls.gba);
+    w->tls.gba = NULL;
     if (w->tick)
         event_free(w->tick);
     m2m_limits_worker_free(w);
@@ -141,6 +143,16 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     w->tls.ticket_period = reg->cfg.ticket_period;
     w->tls.counters = &reg->metrics.tls;
     m2m_tls_cert_fingerprint(reg->ctx, w->tls.cert_fp);
+    if (reg->cfg.bsf_url[0] != '\0') {
+        /* x.y.5: each worker its own Ks_NAF cache and Zn client (and TLS session with the BSF) */
+        m2m_zn_client *zn = m2m_zn_client_new(reg->cfg.bsf_url, reg->cfg.bsf_root, reg->cfg.naf_cert,
+                                              reg->cfg.naf_key, reg->cfg.zn_timeout_ms, err);
+        if (zn == NULL || (w->tls.gba = m2m_gba_naf_new(reg->cfg.naf_fqdn, zn, err)) == NULL) {
+            m2m_zn_client_free(zn);
+            return -1;
+        }
+        w->tls.gba->counters = &reg->metrics.gba;
+    }
     if (m2m_store_enrol_generation(w->st, &w->enrol_gen, err) != 0)
         return -1;
     w->base = worker_base();
@@ -318,6 +330,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     tls.key = reg->cfg.key;
     tls.chain = reg->cfg.chain;
     tls.ticket_period = reg->cfg.ticket_period;
+    tls.gba = reg->cfg.bsf_url[0] != '\0';
     reg->ctx = m2m_tls_server_ctx(&tls, err);
     if (reg->ctx == NULL || setup_stapling(reg, err) != 0)
         goto fail;
@@ -366,9 +379,11 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         goto fail;
     }
     freeaddrinfo(ai);
-    m2m_log(reg, "listening on https://%s:%d (%s%s), %d workers, store %s", cfg->host, reg->port,
+    m2m_log(reg, "listening on https://%s:%d (%s%s%s), %d workers, store %s", cfg->host, reg->port,
             reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
-            reg->nworkers, cfg->db);
+            reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, cfg->db);
+    if (reg->cfg.bsf_url[0] != '\0')
+        m2m_log(reg, "GBA: NAF %s, Zn %s", reg->cfg.naf_fqdn, reg->cfg.bsf_url);
     return reg;
 fail:
     if (ai != NULL)

@@ -16,6 +16,7 @@
 
 #include "m2mattach/registrar.h"
 #include "registrar/cse.h"
+#include "secctx/gba.h"
 #include "secctx/ocsp_staple.h"
 #include "secctx/tls_conn.h"
 #include "store/store.h"
@@ -51,11 +52,19 @@ struct m2m_registrar_config {
     int napp_ids;
     const char *app_id_ptrs[32];
     int64_t reg_lifetime;     /* default expirationTime of a registration, seconds */
+    /* x.y.5: the Registrar as NAF; bsf_url "" = no GBA */
+    char bsf_url[300];        /* Zn: https://HOST:PORT */
+    char bsf_root[1024];      /* the BSF's certificate chains to it */
+    char naf_cert[1024];      /* the NAF's client certificate for Zn (subjectAltName DNS = naf_fqdn) */
+    char naf_key[1024];
+    char naf_fqdn[254];       /* the name devices address this Registrar by: NAF_Id's FQDN */
+    int zn_timeout_ms;
 };
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */
 typedef struct m2m_metrics {
     m2m_tls_counters tls;     /* handshakes by mechanism and kind, refusals (secctx/tls_server.c) */
+    m2m_gba_counters gba;     /* Zn fetches and the Ks_NAF cache (secctx/gba.c, gate.c) */
     unsigned long long requests;
     unsigned long long keys_generated;
     long long open_connections;
