@@ -82,6 +82,9 @@ int m2m_registrar_config_set_registration_lifetime(m2m_registrar_config *cfg, lo
 int m2m_registrar_config_set_gba(m2m_registrar_config *cfg, const char *bsf_url, const char *bsf_root,
                                  const char *naf_cert, const char *naf_key, const char *naf_fqdn, int zn_timeout_ms,
                                  m2m_err *err);
+/* Diagnostic, for measuring what the asynchronous Zn request saves: 1 = ask Zn inside the PSK callback, blocking
+ * the worker's loop for the round trip (default 0: the request runs on the loop while the handshake waits). */
+void m2m_registrar_config_set_zn_blocking(m2m_registrar_config *cfg, int blocking);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 

@@ -25,7 +25,7 @@ static void registrar_usage(FILE *out)
             "                                 [--max-request-rate N] [--poa URL]... [--allow-app-id PATTERN]...\n"
             "                                 [--registration-lifetime DURATION]\n"
             "                                 [--bsf https://HOST:PORT --bsf-root PEM --naf-cert PEM --naf-key PEM\n"
-            "                                  --naf-fqdn NAME [--zn-timeout MS]]\n\n"
+            "                                  --naf-fqdn NAME [--zn-timeout MS] [--zn-blocking]]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
             "       existing file. --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/...\n"
@@ -59,8 +59,10 @@ static void registrar_usage(FILE *out)
             "       --naf-key, whose subjectAltName must name --naf-fqdn) for NAF_Id = --naf-fqdn || the Ua id of the\n"
             "       negotiated suite; the connection is bound to the Registree enrolled for the B-TID's IMPI ('enrol\n"
             "       gba'). Keys are cached per B-TID and suite until the bootstrapping expires; a Zn request waits\n"
-            "       at most --zn-timeout (default 2000 ms). TLS 1.2 PSK handshakes carry the hint\n"
-            "       '3GPP-bootstrapping'.\n"
+            "       at most --zn-timeout (default 2000 ms) and runs on the worker's event loop while that handshake\n"
+            "       waits (other devices are served meanwhile); --zn-blocking, a diagnostic for measuring this,\n"
+            "       asks Zn inside the TLS callback instead and blocks the worker for the round trip. TLS 1.2 PSK\n"
+            "       handshakes carry the hint '3GPP-bootstrapping'.\n"
             "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
 }
 
@@ -192,6 +194,7 @@ static int registrar_serve(int argc, char **argv)
                                          {"naf-key", required_argument, NULL, 'y'},
                                          {"naf-fqdn", required_argument, NULL, 'f'},
                                          {"zn-timeout", required_argument, NULL, 'z'},
+                                         {"zn-blocking", no_argument, NULL, 'W'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
@@ -260,6 +263,7 @@ static int registrar_serve(int argc, char **argv)
         case 'y': naf_key = optarg; break;
         case 'f': naf_fqdn = optarg; break;
         case 'z': bad = parse_int(optarg, "--zn-timeout", &zn_timeout); break;
+        case 'W': m2m_registrar_config_set_zn_blocking(cfg, 1); break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }

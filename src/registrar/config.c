@@ -221,6 +221,11 @@ int m2m_registrar_config_set_gba(m2m_registrar_config *cfg, const char *bsf_url,
     return 0;
 }
 
+void m2m_registrar_config_set_zn_blocking(m2m_registrar_config *cfg, int blocking)
+{
+    cfg->zn_blocking = blocking != 0;
+}
+
 int m2m_registrar_config_set_quota(m2m_registrar_config *cfg, long long max_resources, long long max_bytes,
                                    int requests_per_s, m2m_err *err)
 {

@@ -2,6 +2,7 @@
 /* Connection lifecycle on a worker: creation for evhttp, the pre-authentication budget, and closing the
  * connections of Registrees whose enrolment was revoked or replaced while they were attached. */
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -35,6 +36,14 @@ static void conn_established(m2m_tls_conn *tc)
         m2m_limits_bound((conn *)tc);
 }
 
+/* gate.c: Zn answered; run the handshake again. bufferevent_openssl drives a handshake from its read event, whose
+ * callback calls SSL_do_handshake; making that event active is what a readable socket would have done. */
+static void conn_wake(void *arg)
+{
+    struct bufferevent *bev = arg;
+    event_active(&bev->ev_read, EV_READ, 1);
+}
+
 struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
 {
     struct worker *w = arg;
@@ -63,6 +72,8 @@ struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     c->bev = bev;
     c->tls.on_established = conn_established;
+    c->tls.wake = conn_wake;
+    c->tls.wake_arg = bev;
     m2m_limits_admit_later(c);
     return bev;
 }

@@ -14,6 +14,7 @@
 #include "registrar/listen_guard.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
+#include "secctx/gate.h"
 
 
 /* Records a certificate path for `serve`, absolute so serve may run from anywhere. */
@@ -90,8 +91,6 @@ static void worker_free(struct worker *w)
     m2m_store_done_queue_free(w->done);
     if (w->done_ev)
         event_free(w->done_ev);
-    m2m_gba_naf_free(w->tls.gba);
-    w->tls.gba = NULL;
     if (w->tick)
         event_free(w->tick);
     m2m_limits_worker_free(w);
@@ -99,8 +98,13 @@ static void worker_free(struct worker *w)
         evhttp_free(w->http); /* frees its listener and every open connection */
     else if (w->listener)
         evconnlistener_free(w->listener);
+    /* after the connections (and their gates), before the loop: Zn requests under way end here */
+    if (w->tls.gba != NULL)
+        m2m_gate_cancel_all(w->tls.gba);
     if (w->base)
         event_base_free(w->base);
+    m2m_gba_naf_free(w->tls.gba);
+    w->tls.gba = NULL;
     m2m_store_close(w->st);
     m2m_tls_env_clear(&w->tls);
     OPENSSL_cleanse(w, sizeof *w);
@@ -152,10 +156,14 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
             return -1;
         }
         w->tls.gba->counters = &reg->metrics.gba;
+        w->tls.gba->log = reg->cfg.log;
+        w->tls.gba->blocking = reg->cfg.zn_blocking;
     }
     if (m2m_store_enrol_generation(w->st, &w->enrol_gen, err) != 0)
         return -1;
     w->base = worker_base();
+    if (w->tls.gba != NULL)
+        w->tls.gba->base = w->base;
     w->http = w->base ? evhttp_new(w->base) : NULL;
     if (w->http == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot create an event loop");

@@ -59,6 +59,7 @@ struct m2m_registrar_config {
     char naf_key[1024];
     char naf_fqdn[254];       /* the name devices address this Registrar by: NAF_Id's FQDN */
     int zn_timeout_ms;
+    int zn_blocking;          /* diagnostic: Zn inside the PSK callback, blocking the worker (for measurement) */
 };
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */

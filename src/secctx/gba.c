@@ -74,13 +74,14 @@ const m2m_gba_entry *m2m_gba_cache_get(m2m_gba_naf *naf, const char *btid, const
 }
 
 void m2m_gba_cache_put(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN], int found,
-                       const m2m_secret *ks_naf, const char *impi, int64_t expires)
+                       const m2m_secret *ks_naf, const char *impi, int64_t expires, int failed)
 {
     m2m_gba_entry *e = slot_of(naf, btid, ua);
     drop(naf, e);
     snprintf(e->btid, sizeof e->btid, "%s", btid);
     memcpy(e->ua, ua, M2M_GBA_UA_ID_LEN);
     e->found = found;
+    e->failed = failed;
     if (found) {
         e->ks_naf = *ks_naf;
         snprintf(e->impi, sizeof e->impi, "%s", impi);
@@ -140,7 +141,7 @@ static int fetch_now(m2m_tls_conn *tc, m2m_gba_naf *naf, const char *btid, const
         return -1;
     }
     m2m_gba_cache_put(naf, btid, ua, a.found, &a.ks_naf, a.impi,
-                      a.found ? a.expires : m2m_tls_env_now(tc->env) + M2M_GBA_NEGATIVE_TTL);
+                      a.found ? a.expires : m2m_tls_env_now(tc->env) + M2M_GBA_NEGATIVE_TTL, 0);
     m2m_secret_clear(&a.ks_naf);
     return 0;
 }
@@ -168,10 +169,16 @@ int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_cand
     e = m2m_gba_cache_get(naf, btid, ua, now);
     if (e != NULL && naf->counters != NULL)
         count(&naf->counters->cache_hits, 1);
+    if (e == NULL && tc->gated) {
+        /* the gate asks Zn ahead of OpenSSL without blocking; what it did not get, this handshake does not get */
+        snprintf(tc->failure, sizeof tc->failure, "no Ks_NAF for this B-TID (Zn gave none in time)");
+        return -1;
+    }
     if (e == NULL && (fetch_now(tc, naf, btid, ua) != 0 || (e = m2m_gba_cache_get(naf, btid, ua, now)) == NULL))
         return -1;
     if (!e->found) {
-        snprintf(tc->failure, sizeof tc->failure, "unknown or expired B-TID");
+        snprintf(tc->failure, sizeof tc->failure, "%s", e->failed ? "the BSF could not be asked for this B-TID (Zn)"
+                                                                  : "unknown or expired B-TID");
         return -1;
     }
     /* Step 1 of x.y.5: the IMPI's enrolment says which Registree this subscriber is; read live, so a revoke applies

@@ -26,6 +26,7 @@ typedef struct m2m_gba_entry {
     char btid[M2M_BTID_MAX];   /* "" = free */
     uint8_t ua[M2M_GBA_UA_ID_LEN];
     int found;                 /* 0: the BSF said unknown or expired (until expires) */
+    int failed;                /* not found because the BSF could not be asked (until expires) */
     m2m_secret ks_naf;
     char impi[M2M_IMPI_MAX];
     int64_t expires;           /* unix seconds */
@@ -40,7 +41,11 @@ typedef struct m2m_gba_naf {
     char fqdn[M2M_GBA_FQDN_MAX + 1];
     m2m_zn_client *zn;         /* NULL: no Zn (only what is put in the cache is known) */
     m2m_gba_counters *counters; /* may be NULL; shared by every worker (atomics) */
-    struct m2m_gate_pending *pending; /* gate.c: fetches under way on this loop */
+    FILE *log;                 /* the Registrar's log, NULL = none */
+    struct event_base *base;   /* the worker's loop, for Zn requests that do not block it (gate.c); NULL: none */
+    int blocking;              /* diagnostic (--zn-blocking): no gate, Zn inside the PSK callback */
+    struct m2m_gate_pending *pending; /* gate.c: Zn requests under way on this loop */
+    int npending;
     int count;
     m2m_gba_entry slot[M2M_GBA_CACHE_SLOTS];
 } m2m_gba_naf;
@@ -59,9 +64,10 @@ int m2m_gba_naf_id_of(const m2m_gba_naf *naf, const uint8_t ua[M2M_GBA_UA_ID_LEN
 /* The cache entry of (btid, ua) valid at now, or NULL. */
 const m2m_gba_entry *m2m_gba_cache_get(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN],
                                        int64_t now);
-/* Records what Zn said about (btid, ua): a key (found) or that there is none. */
+/* Records what Zn said about (btid, ua): a key (found), that there is none, or that Zn could not be asked
+ * (failed). */
 void m2m_gba_cache_put(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN], int found,
-                       const m2m_secret *ks_naf, const char *impi, int64_t expires);
+                       const m2m_secret *ks_naf, const char *impi, int64_t expires, int failed);
 
 /* The PSK callbacks' lookup of a GBA identity carrying btid: Ks_NAF into key and a new candidate bound to the IMPI's
  * enrolled Registree. 0, or -1 (unknown or expired B-TID, IMPI not enrolled, Zn unreachable: tc->failure says

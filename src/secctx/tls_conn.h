@@ -138,6 +138,10 @@ struct m2m_tls_conn {
     size_t size;         /* of the whole allocation (the owner's struct) */
     void (*on_free)(m2m_tls_conn *tc); /* the owner's clean-up, called when OpenSSL frees the SSL */
     void (*on_established)(m2m_tls_conn *tc); /* the owner's, after the binding was decided; may be NULL */
+    /* x.y.5 (gate.c): how the owner makes its event loop run this handshake again; NULL = no asynchronous Zn */
+    void (*wake)(void *wake_arg);
+    void *wake_arg;
+    int gated;           /* gate.c sits under the SSL: the PSK callback must not block on Zn */
 };
 
 /* Allocates size (>= sizeof(m2m_tls_conn)) zeroed bytes, the owner's struct starting with an m2m_tls_conn, and

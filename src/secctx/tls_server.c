@@ -10,6 +10,7 @@
 
 #include "secctx/binding.h"
 #include "secctx/cert.h"
+#include "secctx/gate.h"
 #include "secctx/psk.h"
 #include "secctx/resume.h"
 #include "util/log.h"
@@ -87,6 +88,9 @@ static void info_cb(const SSL *ssl, int where, int ret)
         int one = 1, fd = SSL_get_fd(ssl);
         if (fd >= 0)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* x.y.5: the socket is set now; Zn requests for GBA identities will not block the loop */
+        if (tc->env->gba != NULL)
+            m2m_gate_attach(tc);
     }
     if (where & (SSL_CB_HANDSHAKE_DONE | SSL_CB_WRITE_ALERT))
         m2m_tls_conn_fill_addr(tc);

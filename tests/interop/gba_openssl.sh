@@ -75,6 +75,11 @@ for k in "$k_cbc" "$k_gcm" "$k_13" "$k2"; do grep -q "$k" "$LOG" "$BSF_LOG" && f
 metrics=$(curl -s "http://127.0.0.1:$ADMIN/metrics")
 grep -q 'm2m_handshakes_total{mechanism="gba",kind="full"} [1-9]' <<<"$metrics" && pass "metrics count gba handshakes" ||
   fail "metrics: $(grep gba <<<"$metrics")"
+# the Zn requests ran on the workers' loops (the gate), none blocked a worker
+grep -q 'm2m_gba_zn_requests_total{wait="none"} [1-9]' <<<"$metrics" &&
+  grep -q 'm2m_gba_zn_requests_total{wait="blocking"} 0$' <<<"$metrics" && pass "Zn asked without blocking the worker" ||
+  fail "Zn metrics: $(grep zn <<<"$metrics")"
+grep -q 'm2m_gba_key_cache_hits_total [1-9]' <<<"$metrics" && pass "Ks_NAF cache hits" || fail "no cache hits"
 
 # expiry: a bootstrapping of a BSF with a 4 s lifetime works, and once it has expired the same key is refused
 stop_bsf

@@ -849,7 +849,7 @@ static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
         gba_key(d, v, suite, ks_naf);
         m2m_gba_ua_id(v, suite, ua);
         assert_int_equal(m2m_secret_set(&k, ks_naf, 32, &err), 0);
-        m2m_gba_cache_put(env.gba, d->btid, ua, 1, &k, impi, d->expires);
+        m2m_gba_cache_put(env.gba, d->btid, ua, 1, &k, impi, d->expires, 0);
     }
     m2m_secret_clear(&k);
 }
