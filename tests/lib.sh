@@ -121,7 +121,7 @@ GBA_K=465b5ce8b199b49faa5f0a2ee238a6bc
 GBA_OPC=cd63cb71954a9f4e48a5994e37a02baf
 
 # start_bsf [extra serve args...]: a BSF on 127.0.0.1 (Ub plain HTTP, Zn mutual TLS) with two test subscribers
-# (the same USIM keys under two IMPIs).
+# (the same USIM keys under two IMPIs), on the same test clock as the Registrar (clock_advance moves both).
 start_bsf() {
   (cd "$WORK" && [ -f gba-root.crt ] || gba_pki)
   if [ ! -f "$BSF_DB" ]; then
@@ -134,7 +134,7 @@ start_bsf() {
     done
   fi
   : >"$WORK/bsf.out"
-  "$M2M_BIN" bsf serve --db "$BSF_DB" --ub 127.0.0.1:0 --zn 127.0.0.1:0 --zn-cert "$WORK/bsf.crt" \
+  M2M_INSECURE_TEST_CLOCK_FILE="$WORK/clock" "$M2M_BIN" bsf serve --db "$BSF_DB" --ub 127.0.0.1:0 --zn 127.0.0.1:0 --zn-cert "$WORK/bsf.crt" \
     --zn-key "$WORK/bsf.key" --zn-client-root "$WORK/gba-root.crt" "$@" >"$WORK/bsf.out" 2>>"$BSF_LOG" &
   BSF_PID=$!
   for _ in $(seq 1 100); do

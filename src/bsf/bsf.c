@@ -18,6 +18,7 @@
 #include "crypto/gba_id.h"
 #include "crypto/milenage.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 int64_t m2m_bsf_mono(void)
 {
@@ -195,7 +196,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     int removed = 0;
     m2m_err err;
     (void)fd, (void)what;
-    if (m2m_store_gba_bootstrap_expire(b->st, (int64_t)time(NULL), &removed, &err) != 0)
+    if (m2m_store_gba_bootstrap_expire(b->st, m2m_clock_now(), &removed, &err) != 0)
         m2m_bsf_log(b, "expire bootstrappings: %s", err.msg);
     else if (removed > 0)
         m2m_bsf_log(b, "%d bootstrapping record(s) expired", removed);

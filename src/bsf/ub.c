@@ -28,6 +28,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/rfc3339.h"
+#include "util/clock.h"
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *type, const char *body)
 {
@@ -179,7 +180,7 @@ static void bootstrapped(m2m_bsf *b, struct evhttp_request *req, const ub_challe
     m2m_gba_bootstrap rec;
     m2m_err err;
     char body[800], life[M2M_RFC3339_LEN + 1], q[300];
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = m2m_clock_now();
 
     memset(&rec, 0, sizeof rec);
     m2m_b64_encode(c->av.rand, 16, rec.btid);

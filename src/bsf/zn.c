@@ -20,6 +20,7 @@
 #include "util/base64.h"
 #include "util/log.h"
 #include "util/rfc3339.h"
+#include "util/clock.h"
 
 #define ZN_BODY_MAX 4096
 
@@ -108,7 +109,7 @@ void m2m_zn_handle(struct evhttp_request *req, void *arg)
         problem(b, req, 403, "Forbidden", "NAF_NOT_AUTHORIZED", "the client certificate does not name the NAF_Id FQDN");
         goto done;
     }
-    if (m2m_store_gba_bootstrap_get(b->st, btid->valuestring, (int64_t)time(NULL), &rec, &err) != 0) {
+    if (m2m_store_gba_bootstrap_get(b->st, btid->valuestring, m2m_clock_now(), &rec, &err) != 0) {
         if (err.code != M2M_E_NOTFOUND) {
             m2m_bsf_log(b, "zn store error: %s", err.msg);
             problem(b, req, 503, "Service Unavailable", "SYSTEM_FAILURE", "the BSF cannot read its records");

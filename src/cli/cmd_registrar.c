@@ -194,7 +194,7 @@ static int registrar_serve(int argc, char **argv)
                                          {"naf-key", required_argument, NULL, 'y'},
                                          {"naf-fqdn", required_argument, NULL, 'f'},
                                          {"zn-timeout", required_argument, NULL, 'z'},
-                                         {"zn-blocking", no_argument, NULL, 'W'},
+                                         {"zn-blocking", no_argument, NULL, 1001},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
@@ -263,7 +263,7 @@ static int registrar_serve(int argc, char **argv)
         case 'y': naf_key = optarg; break;
         case 'f': naf_fqdn = optarg; break;
         case 'z': bad = parse_int(optarg, "--zn-timeout", &zn_timeout); break;
-        case 'W': m2m_registrar_config_set_zn_blocking(cfg, 1); break;
+        case 1001: m2m_registrar_config_set_zn_blocking(cfg, 1); break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;
         }

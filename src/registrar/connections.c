@@ -11,6 +11,7 @@
 #include "registrar/limits.h"
 #include "registrar/server.h"
 #include "secctx/gba.h"
+#include "util/clock.h"
 
 /* Runs on the worker thread that frees the SSL: unlink from that worker's list. */
 static void conn_unlink(m2m_tls_conn *tc)
@@ -125,7 +126,7 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     int64_t gen = w->enrol_gen;
     int recheck = 0;
-    int64_t now = m2m_tls_env_now(&w->tls);
+    int64_t now = m2m_clock_now();
     m2m_err err;
     (void)fd, (void)what;
 

@@ -46,6 +46,7 @@
 #include "crypto/gba_kdf.h"
 #include "util/hex.h"
 #include "util/rfc3339.h"
+#include "util/clock.h"
 
 /* x.y.8 on the wire: the <keyGeneration> resource type of this project (README), the exporter of TS-0003 10.3. */
 #define KGN_TY 10100
@@ -399,7 +400,7 @@ static int gba_ensure(m2m_registree *r, m2m_attach_info *info, int force)
     int rc;
 
     if (force || g->btid[0] == '\0' || strcmp(g->impi, cfg->gba_impi) != 0 || strcmp(g->bsf, cfg->gba_bsf) != 0 ||
-        g->expires <= (int64_t)time(NULL) + GBA_EXPIRY_MARGIN_S) {
+        g->expires <= m2m_clock_now() + GBA_EXPIRY_MARGIN_S) {
         OPENSSL_cleanse(g, sizeof *g);
         g->sqn = sqn;
         rc = m2m_ub_bootstrap(cfg, g, &r->err);

@@ -11,6 +11,7 @@
 
 #include "secctx/gate.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 /* Two maximal TLS records: a ClientHello may span records, and a TLS 1.2 client's second flight comes at once. */
 #define GATE_BUF (2 * (16384 + 2048 + 5))
@@ -84,7 +85,7 @@ static void count(unsigned long long *field)
 static void finish(struct m2m_gate_pending *p, int rc, const m2m_zn_answer *a, const char *why)
 {
     m2m_gba_naf *naf = p->naf;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = m2m_clock_now();
     if (rc == 0 && a->found) {
         m2m_gba_cache_put(naf, p->btid, p->ua, 1, &a->ks_naf, a->impi, a->expires, 0);
     } else {
@@ -150,7 +151,7 @@ static int wait_for(gate *g, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LE
         p->naf = naf;
         snprintf(p->btid, sizeof p->btid, "%s", btid);
         memcpy(p->ua, ua, M2M_GBA_UA_ID_LEN);
-        clock_gettime(CLOCK_MONOTONIC, &p->started);
+        m2m_clock_mark(&p->started);
         m2m_gba_naf_id_of(naf, ua, naf_id, &len);
         p->next = naf->pending;
         naf->pending = p;
@@ -193,7 +194,7 @@ static void want(gate *g, const unsigned char *identity, size_t len, int version
     if (g->hold || !m2m_gba_identity_btid(identity, len, btid))
         return;
     m2m_gba_ua_id(version, suite, ua);
-    if (m2m_gba_cache_get(g->naf, btid, ua, (int64_t)time(NULL)) != NULL)
+    if (m2m_gba_cache_get(g->naf, btid, ua, m2m_clock_now()) != NULL)
         return; /* known (or known to be unknown): nothing to wait for */
     wait_for(g, btid, ua);
 }

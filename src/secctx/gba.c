@@ -8,6 +8,7 @@
 #include "secctx/binding.h"
 #include "secctx/gba.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 m2m_gba_naf *m2m_gba_naf_new(const char *fqdn, m2m_zn_client *zn, m2m_err *err)
 {
@@ -125,7 +126,7 @@ static int fetch_now(m2m_tls_conn *tc, m2m_gba_naf *naf, const char *btid, const
         return -1;
     }
     m2m_gba_naf_id_of(naf, ua, naf_id, &len);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    m2m_clock_mark(&t0);
     rc = m2m_zn_fetch(naf->zn, btid, naf_id, len, &a, &err);
     ms = m2m_ms_since(&t0);
     if (naf->counters != NULL) {
@@ -141,7 +142,7 @@ static int fetch_now(m2m_tls_conn *tc, m2m_gba_naf *naf, const char *btid, const
         return -1;
     }
     m2m_gba_cache_put(naf, btid, ua, a.found, &a.ks_naf, a.impi,
-                      a.found ? a.expires : m2m_tls_env_now(tc->env) + M2M_GBA_NEGATIVE_TTL, 0);
+                      a.found ? a.expires : m2m_clock_now() + M2M_GBA_NEGATIVE_TTL, 0);
     m2m_secret_clear(&a.ks_naf);
     return 0;
 }
@@ -149,7 +150,7 @@ static int fetch_now(m2m_tls_conn *tc, m2m_gba_naf *naf, const char *btid, const
 int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_candidate **out)
 {
     m2m_gba_naf *naf = tc->env->gba;
-    int64_t now = m2m_tls_env_now(tc->env);
+    int64_t now = m2m_clock_now();
     const m2m_gba_entry *e;
     m2m_enrolment en;
     m2m_candidate *c;

@@ -186,7 +186,7 @@ static int gen_cb(SSL *ssl, void *arg)
         return SSL_SESSION_set1_ticket_appdata(sess, "", 0);
     if (p.not_after != 0) {
         /* OpenSSL's own check too: the ticket's lifetime (and hint) ends with the key's */
-        int64_t left = p.not_after - m2m_tls_env_now(tc->env);
+        int64_t left = p.not_after - m2m_clock_now();
         if (left < (int64_t)SSL_SESSION_get_timeout(sess))
             SSL_SESSION_set_timeout(sess, left > 0 ? (long)left : 1);
     }
@@ -277,7 +277,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     }
     /* A key past its lifetime (a GBA bootstrapping that expired) resumes nothing: the Registree bootstraps
      * again. */
-    if (parsed.peer.not_after != 0 && m2m_tls_env_now(tc->env) >= parsed.peer.not_after) {
+    if (parsed.peer.not_after != 0 && m2m_clock_now() >= parsed.peer.not_after) {
         m2m_logf(tc->env->log, "resume registree=%s mechanism=%s peer=%s result=refused reason=the key's lifetime "
                                "(bootstrapping) is over; full handshake required", parsed.peer.registree_id,
                  parsed.peer.mechanism, tc->addr);

@@ -131,11 +131,6 @@ void m2m_tls_conn_secctx(m2m_tls_conn *tc, m2m_secctx *out)
     out->arg = tc;
 }
 
-int64_t m2m_tls_env_now(const m2m_tls_env *env)
-{
-    return env->now != NULL ? env->now() : (int64_t)time(NULL);
-}
-
 void m2m_tls_env_clear(m2m_tls_env *env)
 {
     OPENSSL_cleanse(env->keys, sizeof env->keys);

@@ -80,11 +80,7 @@ typedef struct m2m_tls_env {
     m2m_store_done_queue *queue;    /* this loop's completions */
     m2m_psk_cache psk_cache;
     struct m2m_gba_naf *gba;        /* x.y.5: this loop's NAF (Ks_NAF cache, Zn client); NULL = no GBA */
-    int64_t (*now)(void);           /* the wall clock for expiries; NULL = time(NULL) (tests move it) */
 } m2m_tls_env;
-
-/* Unix seconds by env's clock. */
-int64_t m2m_tls_env_now(const m2m_tls_env *env);
 
 /* Wipes the keys and the cache. */
 void m2m_tls_env_clear(m2m_tls_env *env);

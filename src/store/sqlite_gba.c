@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "store/sqlite_internal.h"
+#include "util/clock.h"
 
 /* Prepares sql on st; NULL with err. */
 static sqlite3_stmt *prep(m2m_store *st, const char *sql, const char *what, m2m_err *err)
@@ -47,7 +48,7 @@ int m2m_sqlite_gba_subscriber_add(m2m_store *st, const m2m_gba_subscriber *sub, 
     sqlite3_bind_blob(s, 3, sub->opc, sizeof sub->opc, SQLITE_STATIC);
     sqlite3_bind_blob(s, 4, sub->amf, sizeof sub->amf, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, (sqlite3_int64)sub->sqn);
-    sqlite3_bind_int64(s, 6, sub->created ? sub->created : (int64_t)time(NULL));
+    sqlite3_bind_int64(s, 6, sub->created ? sub->created : m2m_clock_now());
     if (sqlite3_step(s) != SQLITE_DONE) {
         int constraint = sqlite3_errcode(m2m_sqlite_db(st)) == SQLITE_CONSTRAINT;
         sqlite3_finalize(s);
