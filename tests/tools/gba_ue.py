@@ -3,6 +3,10 @@
   bootstrap --out FILE [--sqn-ms N]   Ub against the BSF; FILE (0600) gets {btid, lifetime, impi, rand, ks}
   ksnaf --in FILE --fqdn NAME --ua HEX   Ks_NAF of that bootstrapping for NAF_Id = NAME || Ua id (hex)
   ub-checks                           the Ub protocol checks (resync, wrong RES, replay, unknown IMPI, hostile input)
+  bench-ids --out FILE --fqdn NAME --ua HEX [--impis FILE]   bootstraps each IMPI of FILE (one a line; default the
+                                      --impi) and writes m2m-bench lines "ID Ks_NAF-hex 3GPP-bootstrapping.B-TID"
+                                      (ID = the second field of the IMPIs file, or Cgba)
+  bench-rate --seconds S --threads N --impis FILE   bootstraps per second, one IMPI per thread
 """
 import argparse
 import base64
@@ -163,7 +167,10 @@ def main():
     ap.add_argument("--impi", required=True)
     ap.add_argument("--k-file", required=True)
     ap.add_argument("--opc-file", required=True)
-    ap.add_argument("cmd", choices=["bootstrap", "ksnaf", "ub-checks"])
+    ap.add_argument("cmd", choices=["bootstrap", "ksnaf", "ub-checks", "bench-ids", "bench-rate"])
+    ap.add_argument("--impis")
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--out")
     ap.add_argument("--in", dest="inp")
     ap.add_argument("--fqdn")
@@ -183,6 +190,34 @@ def main():
             b = json.load(f)
         print(g.ks_naf(bytes.fromhex(b["ks"]), bytes.fromhex(b["rand"]), b["impi"], a.fqdn,
                        bytes.fromhex(a.ua)).hex())
+    elif a.cmd == "bench-ids":
+        rows = [l.split() for l in open(a.impis)] if a.impis else [[a.impi, "Cgba"]]
+        fd = os.open(a.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            for impi, rid in rows:
+                u = g.UE(a.bsf, impi, ue.k, ue.opc)
+                btid, _, rand, ks = u.bootstrap()
+                f.write(f"{rid} {g.ks_naf(ks, rand, impi, a.fqdn, bytes.fromhex(a.ua)).hex()} "
+                        f"3GPP-bootstrapping.{btid}\n")
+    elif a.cmd == "bench-rate":
+        import threading
+        impis = [l.split()[0] for l in open(a.impis)][:a.threads]
+        counts = [0] * len(impis)
+        stop = time.perf_counter() + a.seconds
+
+        def run(i):
+            u = g.UE(a.bsf, impis[i], ue.k, ue.opc)
+            while time.perf_counter() < stop:
+                u.bootstrap()
+                counts[i] += 1
+        t0 = time.perf_counter()
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(len(impis))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        secs = time.perf_counter() - t0
+        print(f"RESULT bootstraps={sum(counts)} seconds={secs:.3f} rate={sum(counts) / secs:.1f}")
     else:
         ub_checks(ue)
         sys.exit(1 if FAILS else 0)
