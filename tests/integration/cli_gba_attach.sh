@@ -85,6 +85,12 @@ sed '/^opc-file/d' "$WORK/ue.ini" >"$WORK/noopc.ini"
 if out=$("$M2M_BIN" attach --details "$WORK/noopc.ini" 2>&1); then fail "no opc accepted"
 else grep -q 'noopc.ini: \[gba\] opc' <<<"$out" && pass "missing OPc: $out" || fail "missing opc said: $out"; fi
 
+# x.y.8 over a GBA context: a generated key, then TLS-PSK with it (the generated key goes first from now on)
+out=$("$M2M_BIN" attach --details "$WORK/ue.ini" --rekey 2>&1) && grep -q '^key generated: Kca_ID' <<<"$out" &&
+  pass "key generation over a GBA context: $(tail -1 <<<"$out")" || fail "rekey over gba: $out"
+out=$("$M2M_BIN" attach --details "$WORK/ue.ini" --no-resume 2>&1) && grep -q 'with generated key' <<<"$out" &&
+  pass "re-attachment with the generated key: $(tail -1 <<<"$out")" || fail "after rekey: $out"
+
 # no secrets anywhere they could be seen
 for s in "$GBA_K" "$GBA_OPC"; do
   grep -rq "$s" "$LOG" "$BSF_LOG" && fail "USIM key in a log"

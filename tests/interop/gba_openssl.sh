@@ -81,6 +81,13 @@ grep -q 'm2m_gba_zn_requests_total{wait="none"} [1-9]' <<<"$metrics" &&
   fail "Zn metrics: $(grep zn <<<"$metrics")"
 grep -q 'm2m_gba_key_cache_hits_total [1-9]' <<<"$metrics" && pass "Ks_NAF cache hits" || fail "no cache hits"
 
+# hostile ClientHellos at the gate (malformed PSK lengths, trickled, abandoned, more Zn requests than a worker
+# runs), then a real device still attaches
+python3 "$M2M_SOURCE/tests/tools/gba_hostile_hello.py" "$PORT" || fail "hostile ClientHellos (see above)"
+kill -0 "$REG_PID" && pass "the Registrar is alive" || fail "the Registrar died"
+attach Cgba "after the hostile hellos" -tls1_3 "3GPP-bootstrapping.$btid" "$k_13" -ciphersuites TLS_AES_128_GCM_SHA256 &&
+  pass "and still attaches a real GBA device" || fail "after hostile hellos: $(cat "$WORK/ossl.err")"
+
 # expiry: the bootstrapping's lifetime (1 h) passes on the test clock of the BSF and the Registrar (no waiting):
 # the key that worked a second before is refused, and so is the ticket the Registrar issued with it
 gba_ue bootstrap --out "$WORK/boot3.json" >/dev/null || fail "bootstrap 3"
