@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A bounded parser of RFC 2617 auth-param lists: token "=" ( token | quoted-string ), separated by commas. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>

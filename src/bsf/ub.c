@@ -193,7 +193,7 @@ static void bootstrapped(m2m_bsf *b, struct evhttp_request *req, const ub_challe
     rec.expires = now + b->cfg.lifetime;
     /* committed before the answer: Zn may be asked for this B-TID as soon as the UE has it */
     if (m2m_store_gba_bootstrap_put(b->st, &rec, &err) != 0 ||
-        m2m_store_gba_subscriber_set_sqn(b->st, c->impi, c->sqn, &err) != 0) {
+        m2m_store_gba_subscriber_set_sqn(b->st, c->impi, c->sqn, 1, &err) != 0) {
         OPENSSL_cleanse(&rec, sizeof rec);
         m2m_bsf_log(b, "ub store error: %s", err.msg);
         plain(req, 503, "Service Unavailable", "the BSF cannot record the bootstrapping\n");
@@ -251,7 +251,7 @@ static void answer(m2m_bsf *b, struct evhttp_request *req, const m2m_digest_para
              m2m_store_gba_subscriber_get(b->st, c->impi, &sub, &err) == 0;
         if (ok) {
             ok = m2m_aka_resync(sub.k, sub.opc, c->av.rand, auts, &sqn_ms, &err) == 0 &&
-                 m2m_store_gba_subscriber_set_sqn(b->st, c->impi, sqn_ms, &err) == 0;
+                 m2m_store_gba_subscriber_set_sqn(b->st, c->impi, sqn_ms, 0, &err) == 0;
             OPENSSL_cleanse(&sub, sizeof sub);
         }
         if (!ok) {

@@ -56,7 +56,7 @@ struct m2m_store_ops {
     int (*find_gba)(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err);
     int (*gba_subscriber_add)(m2m_store *st, const m2m_gba_subscriber *s, m2m_err *err);
     int (*gba_subscriber_get)(m2m_store *st, const char *impi, m2m_gba_subscriber *out, m2m_err *err);
-    int (*gba_subscriber_set_sqn)(m2m_store *st, const char *impi, uint64_t sqn, m2m_err *err);
+    int (*gba_subscriber_set_sqn)(m2m_store *st, const char *impi, uint64_t sqn, int raise_only, m2m_err *err);
     int (*gba_subscriber_remove)(m2m_store *st, const char *impi, m2m_err *err);
     int (*gba_subscriber_list)(m2m_store *st, void (*cb)(const m2m_gba_subscriber *s, void *ctx), void *ctx,
                                m2m_err *err);

@@ -87,9 +87,11 @@ int m2m_sqlite_gba_subscriber_get(m2m_store *st, const char *impi, m2m_gba_subsc
     return rc;
 }
 
-int m2m_sqlite_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, m2m_err *err)
+int m2m_sqlite_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, int raise_only,
+                                      m2m_err *err)
 {
-    sqlite3_stmt *s = prep(st, "UPDATE gba_subscriber SET sqn = ?2 WHERE impi = ?1", "update SQN", err);
+    sqlite3_stmt *s = prep(st, raise_only ? "UPDATE gba_subscriber SET sqn = max(sqn, ?2) WHERE impi = ?1"
+                                          : "UPDATE gba_subscriber SET sqn = ?2 WHERE impi = ?1", "update SQN", err);
     int changed = 0;
     if (s == NULL)
         return -1;

@@ -17,7 +17,8 @@ int m2m_sqlite_exec(m2m_store *st, const char *sql, m2m_err *err);
 /* The BSF's tables (sqlite_gba.c): the operations of store.h's m2m_store_gba_* (backend.h). */
 int m2m_sqlite_gba_subscriber_add(m2m_store *st, const m2m_gba_subscriber *sub, m2m_err *err);
 int m2m_sqlite_gba_subscriber_get(m2m_store *st, const char *impi, m2m_gba_subscriber *out, m2m_err *err);
-int m2m_sqlite_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, m2m_err *err);
+int m2m_sqlite_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, int raise_only,
+                                      m2m_err *err);
 int m2m_sqlite_gba_subscriber_remove(m2m_store *st, const char *impi, m2m_err *err);
 int m2m_sqlite_gba_subscriber_list(m2m_store *st, void (*cb)(const m2m_gba_subscriber *s, void *ctx), void *ctx,
                                    m2m_err *err);

@@ -254,9 +254,9 @@ int m2m_store_gba_subscriber_get(m2m_store *st, const char *impi, m2m_gba_subscr
     return st->ops->gba_subscriber_get(st, impi, out, err);
 }
 
-int m2m_store_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, m2m_err *err)
+int m2m_store_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, int raise_only, m2m_err *err)
 {
-    return st->ops->gba_subscriber_set_sqn(st, impi, sqn, err);
+    return st->ops->gba_subscriber_set_sqn(st, impi, sqn, raise_only, err);
 }
 
 int m2m_store_gba_subscriber_remove(m2m_store *st, const char *impi, m2m_err *err)

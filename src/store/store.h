@@ -175,8 +175,9 @@ typedef struct m2m_gba_subscriber {
 int m2m_store_gba_subscriber_add(m2m_store *st, const m2m_gba_subscriber *s, m2m_err *err);
 /* -1 with M2M_E_NOTFOUND when absent. Wipe out after use. */
 int m2m_store_gba_subscriber_get(m2m_store *st, const char *impi, m2m_gba_subscriber *out, m2m_err *err);
-/* Sets SQN_HE (a new vector, or a resynchronisation). */
-int m2m_store_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, m2m_err *err);
+/* Sets SQN_HE: to sqn (a resynchronisation), or with raise_only to sqn only when that is higher (a vector
+ * answered: an older challenge answered late never lowers it). */
+int m2m_store_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, int raise_only, m2m_err *err);
 /* Removes the subscriber and its bootstrapping records; -1 with M2M_E_NOTFOUND when absent. */
 int m2m_store_gba_subscriber_remove(m2m_store *st, const char *impi, m2m_err *err);
 /* Lists subscribers (IMPI, SQN, AMF, created); keys are never filled. */
