@@ -25,6 +25,58 @@ static unsigned long long load(const unsigned long long *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* The store's health: calls and their latency, by who makes them (the workers' reads, on their loops; the writer's
+ * statements and commits, on its thread), the calls that failed in the store, and whether it answers now. Returns
+ * what it wrote (or would have). */
+static size_t store_metrics(const struct m2m_registrar *reg, char *out, size_t cap)
+{
+    m2m_store_stats by[2];
+    static const char *const ROLE[2] = {"worker", "writer"};
+    size_t n = 0;
+    int up = reg->notifier == NULL || m2m_store_notifier_up(reg->notifier);
+#define EMIT(...) (n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__))
+    memset(by, 0, sizeof by);
+    for (int i = 0; i < reg->nworkers; i++) {
+        m2m_store_stats s;
+        if (reg->workers[i].st == NULL)
+            continue;
+        m2m_store_stats_read(reg->workers[i].st, &s);
+        by[0].calls += s.calls;
+        by[0].errors += s.errors;
+        by[0].nanos += s.nanos;
+        for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++)
+            by[0].le[b] += s.le[b];
+        up &= m2m_store_available(reg->workers[i].st);
+    }
+    m2m_store_writer_store_stats(reg->writer, &by[1]);
+    EMIT("# HELP m2m_store_calls_total Store calls: the workers' reads (on their event loops) and the writer's "
+         "statements (on its thread).\n# TYPE m2m_store_calls_total counter\n");
+    for (int r = 0; r < 2; r++)
+        EMIT("m2m_store_calls_total{role=\"%s\"} %llu\n", ROLE[r], by[r].calls);
+    EMIT("# HELP m2m_store_errors_total Store calls that failed in the store (unreachable, timed out, refused by the "
+         "database).\n# TYPE m2m_store_errors_total counter\n");
+    for (int r = 0; r < 2; r++)
+        EMIT("m2m_store_errors_total{role=\"%s\"} %llu\n", ROLE[r], by[r].errors);
+    EMIT("# HELP m2m_store_call_seconds Latency of store calls.\n# TYPE m2m_store_call_seconds histogram\n");
+    for (int r = 0; r < 2; r++) {
+        unsigned long long cum = 0;
+        for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++) {
+            cum += by[r].le[b];
+            if (b < M2M_STORE_LAT_BUCKETS - 1)
+                EMIT("m2m_store_call_seconds_bucket{role=\"%s\",le=\"%g\"} %llu\n", ROLE[r], M2M_STORE_LAT_LE[b], cum);
+            else
+                EMIT("m2m_store_call_seconds_bucket{role=\"%s\",le=\"+Inf\"} %llu\n", ROLE[r], cum);
+        }
+        EMIT("m2m_store_call_seconds_sum{role=\"%s\"} %.6f\nm2m_store_call_seconds_count{role=\"%s\"} %llu\n", ROLE[r],
+             (double)by[r].nanos / 1e9, ROLE[r], by[r].calls);
+    }
+    EMIT("# HELP m2m_store_up 1 while the store answers; 0 when its change notifier lost the database or a worker's "
+         "last call could not reach it (new attachments then fail until it is back).\n"
+         "# TYPE m2m_store_up gauge\nm2m_store_up %d\n", up);
+#undef EMIT
+    return n;
+}
+
 void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
 {
     const m2m_metrics *m = &reg->metrics;
@@ -66,6 +118,7 @@ void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
         }
         EMIT("m2m_store_batch_size_sum %llu\nm2m_store_batch_size_count %llu\n", ws.jobs, ws.commits);
     }
+    n += store_metrics(reg, out + (n < cap ? n : cap), n < cap ? cap - n : 0);
     EMIT("# HELP m2m_accept_errors_total accept() failures, e.g. out of descriptors.\n"
          "# TYPE m2m_accept_errors_total counter\nm2m_accept_errors_total %llu\n", load(&m->accept_errors));
     EMIT("# HELP m2m_preauth_connections Open connections not bound to a Registree.\n"
@@ -98,7 +151,7 @@ static void handle(struct evhttp_request *req, void *arg)
     struct m2m_admin *a = arg;
     struct evbuffer *body = evbuffer_new();
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    char text[4096];
+    char text[16384];
 
     if (body == NULL) {
         evhttp_send_error(req, 500, NULL);

@@ -89,6 +89,7 @@ typedef struct conn {
     unsigned char addr_key[17]; /* family + address, without the port */
     struct conn *admit_next; /* waiting for the admission check */
     struct conn *prev, *next;
+    int64_t gen0;            /* the worker's enrolment generation when this connection was accepted */
 } conn;
 
 struct worker {
@@ -111,6 +112,7 @@ struct worker {
     int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
     m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
     struct event *done_ev;      /* made active by the writer's thread: drains done */
+    struct event *recheck_ev;   /* made active by the store's notifier: an enrolment changed somewhere */
 };
 
 struct m2m_registrar {
@@ -125,6 +127,7 @@ struct m2m_registrar {
     struct m2m_addr_table *addrs; /* registrar/limits.c: connections per source address */
     m2m_quota quota;              /* per-Registree limits, shared by every worker's CSE */
     m2m_store_writer *writer;     /* the store's writer: group commit of every worker's writes */
+    m2m_store_notifier *notifier; /* tells every worker at once when an enrolment changed, on any node */
     int fd_limit;                 /* RLIMIT_NOFILE after start-up */
     long long warn_at[8];         /* rate limit of the limits' warnings (monotonic seconds), by reason */
     unsigned long long warn_skipped[8];
@@ -146,6 +149,7 @@ static inline conn *m2m_conn_of(SSL *ssl)
 struct bufferevent *m2m_conn_new(struct event_base *base, void *worker);
 void m2m_conn_close(conn *c, const char *why);
 void m2m_worker_tick(evutil_socket_t fd, short what, void *arg);
+void m2m_worker_recheck(struct worker *w);
 
 /* registrar/http_adapter.c */
 void m2m_http_handle(struct evhttp_request *req, void *worker);

@@ -66,8 +66,12 @@ static int find_psk(m2m_tls_env *env, const char *identity, m2m_psk_entry *e, m2
     m2m_psk_cache *pc = &env->psk_cache;
     m2m_psk_entry *slot = cache_slot(pc, identity);
     m2m_enrolment en;
+    /* A store whose generation may lag a commit (PostgreSQL's, fed by notifications) cannot vouch for a cached key:
+     * a revoke applies to the next handshake on every back-end, so there every lookup reads the enrolment and
+     * nothing is cached. */
+    int exact = m2m_store_generation_exact(env->st);
 
-    if (slot->key_id[0] != '\0' && strcmp(slot->key_id, identity) == 0 && cache_fresh(env) &&
+    if (exact && slot->key_id[0] != '\0' && strcmp(slot->key_id, identity) == 0 && cache_fresh(env) &&
         slot->key_id[0] != '\0') {
         *e = *slot;
         return 0;
@@ -82,7 +86,7 @@ static int find_psk(m2m_tls_env *env, const char *identity, m2m_psk_entry *e, m2
     e->key = en.key;
     e->pending = en.pending;
     m2m_enrolment_clear(&en);
-    if (strcmp(e->key_id, identity) == 0) {
+    if (exact && strcmp(e->key_id, identity) == 0) {
         if (slot->key_id[0] != '\0')
             OPENSSL_cleanse(slot, sizeof *slot);
         else

@@ -549,6 +549,11 @@ static void pg_use_notifier(m2m_store *st, m2m_store_notifier *n)
     PG(st)->notifier = n;
 }
 
+static int pg_generation_exact(m2m_store *st)
+{
+    return PG(st)->notifier == NULL;
+}
+
 static int pg_changed_since(m2m_store *st, int64_t since, const char *registree_id)
 {
     return PG(st)->notifier != NULL ? pg_notifier_changed(PG(st)->notifier, since, registree_id) : 1;
@@ -606,4 +611,5 @@ static const struct m2m_store_ops PG_OPS = {
     .available = pg_available,
     .use_notifier = pg_use_notifier,
     .enrol_changed = pg_changed_since,
+    .generation_exact = pg_generation_exact,
 };

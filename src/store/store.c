@@ -118,6 +118,11 @@ void m2m_store_use_notifier(m2m_store *st, m2m_store_notifier *n)
     st->ops->use_notifier(st, n);
 }
 
+int m2m_store_generation_exact(m2m_store *st)
+{
+    return st->ops->generation_exact(st);
+}
+
 int m2m_store_enrol_changed(m2m_store *st, int64_t since, const char *registree_id)
 {
     return st->ops->enrol_changed(st, since, registree_id);

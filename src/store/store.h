@@ -139,6 +139,11 @@ int m2m_store_notifier_up(m2m_store_notifier *n);
 /* st answers m2m_store_enrol_generation from n while n listens (no round trip), from the database otherwise. n
  * must outlive st's use of it. */
 void m2m_store_use_notifier(m2m_store *st, m2m_store_notifier *n);
+/* 1 when m2m_store_enrol_generation reflects every committed change the moment it commits (SQLite; PostgreSQL
+ * without a notifier, at the cost of a round trip), so that a cache checked against it is exact: a revoke applies
+ * to the next lookup. 0 with a notifier, whose generation arrives with the notification (normally well under a
+ * millisecond later): good for finding what to re-check, not for trusting a cached key. */
+int m2m_store_generation_exact(m2m_store *st);
 /* 1 when registree_id's enrolments may have changed after generation since (or it cannot tell), 0 when they
  * certainly did not: the open connections to re-check after the generation moved. */
 int m2m_store_enrol_changed(m2m_store *st, int64_t since, const char *registree_id);
