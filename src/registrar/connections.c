@@ -192,6 +192,8 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
         if (m2m_cse_expire(&w->cse, 32, &found, &err) != 0)
             m2m_log(w->reg, "expiry: %s", err.msg);
     }
+    /* a database that went away: the next step of reconnecting, never a wait */
+    m2m_store_poll(w->st);
     /* Has any enrolment changed (here, in another process, on another node)? One indexed read a second on SQLite;
      * from memory with PostgreSQL's notifier, which also runs this at once on every change. */
     m2m_worker_recheck(w);

@@ -65,6 +65,7 @@ struct m2m_store_ops {
     int (*gba_bootstrap_expire)(m2m_store *st, int64_t now, int *removed, m2m_err *err);
     /* health and change notification (store.h) */
     int (*available)(m2m_store *st);
+    void (*poll)(m2m_store *st);
     void (*use_notifier)(m2m_store *st, m2m_store_notifier *n);
     int (*enrol_changed)(m2m_store *st, int64_t since, const char *registree_id);
     int (*generation_exact)(m2m_store *st);

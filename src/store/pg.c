@@ -544,6 +544,12 @@ static int pg_available(m2m_store *st)
     return PG(st)->conn != NULL && !PG(st)->broken;
 }
 
+static void pg_poll(m2m_store *st)
+{
+    if (!pg_available(st))
+        ensure(PG(st), NULL);
+}
+
 static void pg_use_notifier(m2m_store *st, m2m_store_notifier *n)
 {
     PG(st)->notifier = n;
@@ -609,6 +615,7 @@ static const struct m2m_store_ops PG_OPS = {
     .gba_bootstrap_get = pg_gba_bootstrap_get,
     .gba_bootstrap_expire = pg_gba_bootstrap_expire,
     .available = pg_available,
+    .poll = pg_poll,
     .use_notifier = pg_use_notifier,
     .enrol_changed = pg_changed_since,
     .generation_exact = pg_generation_exact,

@@ -1217,6 +1217,11 @@ static int sq_available(m2m_store *st)
     return 1;
 }
 
+static void sq_poll(m2m_store *st)
+{
+    (void)st;
+}
+
 /* A commit by any process changes the generation this handle reads: nothing to listen to. */
 static void sq_use_notifier(m2m_store *st, m2m_store_notifier *n)
 {
@@ -1287,6 +1292,7 @@ static const struct m2m_store_ops SQLITE_OPS = {
     .gba_bootstrap_get = m2m_sqlite_gba_bootstrap_get,
     .gba_bootstrap_expire = m2m_sqlite_gba_bootstrap_expire,
     .available = sq_available,
+    .poll = sq_poll,
     .use_notifier = sq_use_notifier,
     .enrol_changed = sq_enrol_changed,
     .generation_exact = sq_generation_exact,

@@ -49,6 +49,11 @@ int m2m_store_available(m2m_store *st)
     return st->ops->available(st);
 }
 
+void m2m_store_poll(m2m_store *st)
+{
+    st->ops->poll(st);
+}
+
 /* ---- counting ---- */
 
 static void mark(struct timespec *t0)

@@ -40,6 +40,9 @@ int m2m_store_location_is_file(const char *location);
 void m2m_store_set_fail_fast(m2m_store *st, int on);
 /* 0 when the handle knows its database is unreachable (its last call failed to reach it), else 1. */
 int m2m_store_available(m2m_store *st);
+/* Lets a handle whose database went away take the next step of reconnecting, without waiting (an event loop's
+ * timer calls it; calls made anyway do the same). */
+void m2m_store_poll(m2m_store *st);
 
 /* Calls and their latency, counted per handle for /metrics (every call through store.c; relaxed atomics, so
  * another thread may read them). errors counts M2M_E_STORE failures (not "not found" or "exists"). */
