@@ -3,8 +3,11 @@
 # Installs the Debian 12 packages m2mattach needs to build, test and benchmark.
 # Runs `apt-get update` once, and only when something is missing.
 set -euo pipefail
+# libpq-dev: the PostgreSQL store back-end; postgresql: the server binaries (initdb, pg_ctl) the tests start a
+# throw-away cluster with (tests/pg/cluster.sh) -- the package's own cluster service is not needed.
 pkgs=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libsqlite3-dev sqlite3
-      libcjson-dev libinih-dev libcmocka-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography)
+      libcjson-dev libinih-dev libcmocka-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography
+      libpq-dev postgresql util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
