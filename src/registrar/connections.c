@@ -160,18 +160,13 @@ void m2m_worker_recheck(struct worker *w)
         w->enrol_gen = gen;
 }
 
-/* Once a second: the budget for unauthenticated connections, the live enrolment check, and the housekeeping
- * writes (ticket-key rotation, generated keys' grace periods, expired resources), handed to the store's writer. */
-void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
+/* The store's side of the tick: fresh ticket keys, the housekeeping writes (ticket-key rotation, generated keys'
+ * grace periods, expired resources: handed to the store's writer), and the live enrolment check. */
+static void housekeeping(struct worker *w)
 {
-    struct worker *w = arg;
-    int64_t now = m2m_clock_now();
     m2m_err err;
-    (void)fd, (void)what;
-
     /* Ticket keys: every worker keeps a fresh copy; worker 0 also rotates them (any node on the store may; the
      * store's locking makes one of them do it). */
-    w->ticks++;
     m2m_tls_env_read_keys(&w->tls);
     if (w->index == 0)
         m2m_tls_env_rotate_keys(&w->tls);
@@ -192,11 +187,34 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
         if (m2m_cse_expire(&w->cse, 32, &found, &err) != 0)
             m2m_log(w->reg, "expiry: %s", err.msg);
     }
-    /* a database that went away: the next step of reconnecting, never a wait */
-    m2m_store_poll(w->st);
     /* Has any enrolment changed (here, in another process, on another node)? One indexed read a second on SQLite;
      * from memory with PostgreSQL's notifier, which also runs this at once on every change. */
     m2m_worker_recheck(w);
+}
+
+/* Once a second: the budget for unauthenticated connections, the store's housekeeping, and the live enrolment
+ * check. */
+void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    int64_t now = m2m_clock_now();
+    (void)fd, (void)what;
+
+    w->ticks++;
+    /* A database that went away (a shared store): the next step of reconnecting, never a wait. While it is away
+     * the housekeeping below would only fail, once a second: say so once, and once when it is back. */
+    m2m_store_poll(w->st);
+    if (!m2m_store_available(w->st)) {
+        if (!w->store_down)
+            m2m_log(w->reg, "store: worker %d cannot reach the store; new attachments fail and requests are answered "
+                    "5000 until it is back", w->index);
+        w->store_down = 1;
+    } else {
+        if (w->store_down)
+            m2m_log(w->reg, "store: worker %d reaches the store again", w->index);
+        w->store_down = 0;
+        housekeeping(w);
+    }
     /* The PSK cache (psk.c) checks the generation on every hit; this is its once-a-second backstop. */
     m2m_psk_cache_check(&w->tls);
     if (w->tls.gba != NULL)

@@ -113,6 +113,7 @@ struct worker {
     m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
     struct event *done_ev;      /* made active by the writer's thread: drains done */
     struct event *recheck_ev;   /* made active by the store's notifier: an enrolment changed somewhere */
+    int store_down;             /* the tick found the store unreachable (logged once) */
 };
 
 struct m2m_registrar {

@@ -185,8 +185,10 @@ long pg_ms_until_retry(pg_store *p)
     return p->conn != NULL ? 0 : ms_left(&p->next_retry);
 }
 
-/* A connection to run a statement on, or -1: reconnects a broken one (at most once a second). */
-static int ensure(pg_store *p, m2m_err *err)
+/* A connection to run a statement on, or -1: reconnects a broken one (at most once a second). A fail-fast handle
+ * waits at most wait_ms for it (0 for a call; its timer's poll allows a few milliseconds, once a second, so that a
+ * database that is back is reached within a tick). */
+static int ensure_within(pg_store *p, long wait_ms, m2m_err *err)
 {
     int rc;
     if (p->conn != NULL && !p->broken)
@@ -202,7 +204,7 @@ static int ensure(pg_store *p, m2m_err *err)
             return -1;
         }
     }
-    rc = connect_step(p, p->base.fail_fast ? 0 : M2M_PG_CALL_TIMEOUT_MS * 2, err);
+    rc = connect_step(p, p->base.fail_fast ? wait_ms : M2M_PG_CALL_TIMEOUT_MS * 2, err);
     if (rc == 1) {
         if (!p->base.fail_fast) {
             m2m_fail(err, M2M_E_STORE, "store %s: cannot connect: no answer in time", p->safe);
@@ -212,6 +214,11 @@ static int ensure(pg_store *p, m2m_err *err)
         return m2m_fail(err, M2M_E_STORE, "store %s is unavailable (reconnecting)", p->safe);
     }
     return rc;
+}
+
+static int ensure(pg_store *p, m2m_err *err)
+{
+    return ensure_within(p, 0, err);
 }
 
 /* ---- statements ---- */
@@ -547,7 +554,7 @@ static int pg_available(m2m_store *st)
 static void pg_poll(m2m_store *st)
 {
     if (!pg_available(st))
-        ensure(PG(st), NULL);
+        ensure_within(PG(st), 10, NULL);
 }
 
 static void pg_use_notifier(m2m_store *st, m2m_store_notifier *n)
