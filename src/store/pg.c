@@ -144,6 +144,7 @@ static int setup(pg_store *p, m2m_err *err)
     }
     p->broken = 0;
     p->nprepared = 0;
+    p->epoch++;
     /* "done" means committed: a server whose default is synchronous_commit=off would acknowledge commits it can
      * still lose, so this connection asks for the durable kind (a stricter setting, e.g. remote_apply, stays). */
     r = pg_q_once(p, "SELECT current_setting('synchronous_commit')", NULL, "read settings", err);
@@ -191,6 +192,10 @@ long pg_ms_until_retry(pg_store *p)
 static int ensure_within(pg_store *p, long wait_ms, m2m_err *err)
 {
     int rc;
+    if (p->depth > 0 && (p->conn == NULL || p->broken || p->epoch != p->tx_epoch))
+        /* Never on a new connection: a statement of a transaction that was lost would run on its own there and
+         * commit at once, outside the unit that will report failure. */
+        return m2m_fail(err, M2M_E_STORE, "store %s: the transaction was lost with its connection", p->safe);
     if (p->conn != NULL && !p->broken)
         return 0;
     if (p->conn == NULL) {
@@ -388,18 +393,44 @@ int pg_tx_begin(pg_store *p, int *sp, m2m_err *err)
 {
     /* inside a transaction (a writer's batch, or an outer unit): a savepoint, so a failing unit undoes only itself
      * and leaves the transaction usable (PostgreSQL aborts the whole transaction on any error otherwise) */
-    *sp = p->conn != NULL && !p->broken && PQtransactionStatus(p->conn) != PQTRANS_IDLE;
-    return pg_exec(p, *sp ? "SAVEPOINT unit" : "BEGIN", *sp ? "begin unit" : "begin transaction", err);
+    *sp = p->depth > 0;
+    if (pg_exec(p, *sp ? "SAVEPOINT unit" : "BEGIN", *sp ? "begin unit" : "begin transaction", err) != 0)
+        return -1;
+    if (!*sp)
+        p->tx_epoch = p->epoch;
+    p->depth++;
+    return 0;
 }
 
+/* The caller rolls back when this fails (one cleanup path); the unit stays open until then. */
 int pg_tx_commit(pg_store *p, int sp, m2m_err *err)
 {
-    return pg_exec(p, sp ? "RELEASE unit" : "COMMIT", sp ? "end unit" : "commit", err);
+    PGresult *r;
+    int committed;
+    if (sp) {
+        if (pg_exec(p, "RELEASE unit", "end unit", err) != 0)
+            return -1;
+        p->depth--;
+        return 0;
+    }
+    /* COMMIT of a transaction that an error aborted "succeeds" with the tag ROLLBACK: only COMMIT means done */
+    if ((r = pg_q_once(p, "COMMIT", NULL, "commit", err)) == NULL)
+        return -1;
+    committed = strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    PQclear(r);
+    if (!committed)
+        return m2m_fail(err, M2M_E_STORE, "store %s: the transaction was rolled back (an error aborted it)", p->safe);
+    p->depth--;
+    return 0;
 }
 
 void pg_tx_rollback(pg_store *p, int sp)
 {
-    if (p->conn != NULL && !p->broken && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+    if (p->depth == 0)
+        return;
+    p->depth--;
+    /* on a connection that broke the server has rolled back already; on a new one there is nothing to undo */
+    if (p->conn != NULL && !p->broken && p->epoch == p->tx_epoch)
         pg_exec(p, sp ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK", "roll back", NULL);
 }
 
@@ -410,10 +441,10 @@ static int pg_unit_begin(m2m_store *st, int *sp, m2m_err *err)
 
 static int pg_unit_end(m2m_store *st, int sp, int ok, m2m_err *err)
 {
-    if (ok)
-        return pg_tx_commit(PG(st), sp, err);
-    pg_tx_rollback(PG(st), sp);
-    return 0;
+    if (ok && pg_tx_commit(PG(st), sp, err) == 0)
+        return 0;
+    pg_tx_rollback(PG(st), sp); /* a unit that could not end is undone here: store.h's callers do not retry */
+    return ok ? -1 : 0;
 }
 
 /* ---- columns ---- */

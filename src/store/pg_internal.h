@@ -27,6 +27,9 @@ typedef struct pg_store {
     const char *prepared[M2M_PG_PREPARED_MAX];
     int nprepared;
     int broken;            /* the connection failed: reconnect before the next statement */
+    unsigned epoch;        /* bumped by every (re)connection */
+    unsigned tx_epoch;     /* the connection the open transaction began on */
+    int depth;             /* units of work open (1 = the transaction, more = savepoints in it) */
     struct timespec next_retry; /* not before this (a dead database costs one attempt a second, not one a call) */
     struct m2m_store_notifier *notifier; /* enrolment generation without a round trip, while it listens */
 } pg_store;
