@@ -14,9 +14,9 @@
 m2m_candidate *m2m_bind_candidate(m2m_tls_conn *tc, m2m_cand_kind kind)
 {
     m2m_candidate *c;
-    if (tc->established || tc->ncand >= M2M_TLS_CANDIDATES)
+    if (tc->established || tc->hs == NULL || tc->hs->ncand >= M2M_TLS_CANDIDATES)
         return NULL;
-    c = &tc->cand[tc->ncand++];
+    c = &tc->hs->cand[tc->hs->ncand++];
     memset(c, 0, sizeof *c);
     c->kind = kind;
     return c;
@@ -32,8 +32,8 @@ int m2m_bind_vouch(SSL_SESSION *sess, const m2m_candidate *c)
 static const m2m_candidate *voucher(const m2m_tls_conn *tc, const SSL_SESSION *sess)
 {
     const m2m_candidate *c = SSL_SESSION_get_ex_data(sess, m2m_tls_session_index());
-    for (int i = 0; c != NULL && i < tc->ncand; i++)
-        if (c == &tc->cand[i])
+    for (int i = 0; c != NULL && tc->hs != NULL && i < tc->hs->ncand; i++)
+        if (c == &tc->hs->cand[i])
             return c->kind != M2M_CAND_FREE ? c : NULL;
     return NULL;
 }
@@ -41,9 +41,9 @@ static const m2m_candidate *voucher(const m2m_tls_conn *tc, const SSL_SESSION *s
 /* The most recent candidate of kind whose credential ID is cred_id. */
 static const m2m_candidate *find(const m2m_tls_conn *tc, m2m_cand_kind kind, const char *cred_id)
 {
-    for (int i = tc->ncand - 1; i >= 0; i--)
-        if (tc->cand[i].kind == kind && strcmp(tc->cand[i].peer.key_id, cred_id) == 0)
-            return &tc->cand[i];
+    for (int i = tc->hs != NULL ? tc->hs->ncand - 1 : -1; i >= 0; i--)
+        if (tc->hs->cand[i].kind == kind && strcmp(tc->hs->cand[i].peer.key_id, cred_id) == 0)
+            return &tc->hs->cand[i];
     return NULL;
 }
 
@@ -158,8 +158,8 @@ static void unused_candidates(const m2m_tls_conn *tc, const m2m_peer *bound, cha
                                        "GBA psk_identity (B-TID)"};
     size_t n = 0;
     out[0] = '\0';
-    for (int i = 0; i < tc->ncand && n < cap; i++) {
-        const m2m_candidate *c = &tc->cand[i];
+    for (int i = 0; i < tc->hs->ncand && n < cap; i++) {
+        const m2m_candidate *c = &tc->hs->cand[i];
         if (c->kind == M2M_CAND_FREE || (bound != NULL && memcmp(&c->peer, bound, sizeof *bound) == 0))
             continue;
         n += (size_t)snprintf(out + n, cap - n, "%s%s of %.64s", n ? ", " : "", KIND[c->kind],
@@ -182,7 +182,7 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
         tc->proof = M2M_PROOF_TOKEN;
         return 0;
     }
-    if (tc->established)
+    if (tc->established || tc->hs == NULL)
         return -1;
     ok = m2m_bind_evaluate(tc, &p, &proof, &pending, why, sizeof why);
     unused_candidates(tc, ok ? &p : NULL, unused, sizeof unused);
@@ -195,7 +195,7 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
         tc->peer = p;
         tc->proof = proof;
         tc->pending_key = pending;
-        tc->failure[0] = '\0';
+        tc->hs->failure[0] = '\0';
     } else {
         /* why, then the credentials offered but not used; cut to fit */
         const char *parts[] = {why, why[0] && unused[0] ? "; " : "", unused[0] ? "not used by the handshake: " : "",
@@ -203,15 +203,15 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
         size_t n = 0;
         for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
             size_t len = strlen(parts[i]);
-            if (len > sizeof tc->failure - 1 - n)
-                len = sizeof tc->failure - 1 - n;
-            memcpy(tc->failure + n, parts[i], len);
+            if (len > sizeof tc->hs->failure - 1 - n)
+                len = sizeof tc->hs->failure - 1 - n;
+            memcpy(tc->hs->failure + n, parts[i], len);
             n += len;
         }
-        tc->failure[n] = '\0';
+        tc->hs->failure[n] = '\0';
     }
-    OPENSSL_cleanse(tc->cand, sizeof tc->cand);
-    tc->ncand = 0;
+    OPENSSL_cleanse(tc->hs->cand, sizeof tc->hs->cand);
+    tc->hs->ncand = 0;
     OPENSSL_cleanse(&p, sizeof p);
     return ok;
 }

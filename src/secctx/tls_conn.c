@@ -39,6 +39,7 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     /* Runs on the thread that frees the SSL. */
     if (tc->on_free != NULL)
         tc->on_free(tc);
+    m2m_tls_conn_handshake_over(tc);
     OPENSSL_clear_free(tc, tc->size);
 }
 
@@ -68,18 +69,32 @@ m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*o
     tc = OPENSSL_zalloc(size);
     if (tc == NULL)
         return NULL;
+    tc->hs = OPENSSL_zalloc(sizeof *tc->hs);
+    if (tc->hs == NULL) {
+        OPENSSL_free(tc);
+        return NULL;
+    }
     tc->env = env;
     tc->ssl = ssl;
     tc->size = size;
     snprintf(tc->addr, sizeof tc->addr, "?");
     m2m_clock_mark(&tc->t0);
     if (SSL_set_ex_data(ssl, index_of(0), tc) != 1) {
+        OPENSSL_free(tc->hs);
         OPENSSL_free(tc);
         return NULL;
     }
     /* Set last: a failure above frees tc here, not through the owner. */
     tc->on_free = on_free;
     return tc;
+}
+
+void m2m_tls_conn_handshake_over(m2m_tls_conn *tc)
+{
+    if (tc->hs != NULL) {
+        OPENSSL_clear_free(tc->hs, sizeof *tc->hs);
+        tc->hs = NULL;
+    }
 }
 
 m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl)

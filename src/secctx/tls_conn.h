@@ -116,6 +116,15 @@ typedef enum m2m_proof {
  * HelloRetryRequest repeats it); more than this many credentials in one handshake are refused unexamined. */
 #define M2M_TLS_CANDIDATES 6
 
+/* What only the handshake needs: the callbacks' candidates and why a mechanism refused. Freed, wiped, as soon as the
+ * handshake's outcome is logged, so an idle attached connection does not carry ~2 KiB it no longer needs. */
+typedef struct m2m_tls_hs {
+    int lookups;         /* credential lookups this handshake made (bounded) */
+    int ncand;
+    m2m_candidate cand[M2M_TLS_CANDIDATES];
+    char failure[256];   /* why a mechanism refused, or why nothing was bound, for the log line */
+} m2m_tls_hs;
+
 typedef struct m2m_tls_conn m2m_tls_conn;
 struct m2m_tls_conn {
     m2m_tls_env *env;
@@ -125,10 +134,7 @@ struct m2m_tls_conn {
     int established;     /* the handshake completed and the binding was decided */
     int reused;          /* OpenSSL resumed a session (a ticket, or a TLS 1.3 external PSK) */
     int pending_key;     /* bound by a generated key (x.y.8) not used before: promote it */
-    int lookups;         /* credential lookups this handshake made (bounded) */
-    int ncand;
-    m2m_candidate cand[M2M_TLS_CANDIDATES];
-    char failure[256];   /* why a mechanism refused, or why nothing was bound, for the log line */
+    m2m_tls_hs *hs;      /* during the handshake only (NULL once it is logged) */
     char addr[64];       /* peer address, "?" until known */
     struct timespec t0;  /* accepted */
     size_t size;         /* of the whole allocation (the owner's struct) */
@@ -144,6 +150,9 @@ struct m2m_tls_conn {
  * ties it to ssl: it is freed (on_free first) exactly when OpenSSL frees the SSL. NULL on failure. */
 m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*on_free)(m2m_tls_conn *tc));
 m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl);
+/* Frees the handshake's state (tc->hs), wiped; the callbacks then refuse anything offered (there is no second
+ * handshake: renegotiation is off). Called once the handshake's outcome is logged, and when the SSL is freed. */
+void m2m_tls_conn_handshake_over(m2m_tls_conn *tc);
 /* Fills addr from the SSL's socket, once. */
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc);
 /* The operations the CSE may use on this connection (export, key-generation rule, token binding). */
