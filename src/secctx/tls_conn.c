@@ -102,24 +102,29 @@ m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl)
     return ssl ? SSL_get_ex_data(ssl, index_of(0)) : NULL;
 }
 
+void m2m_tls_conn_set_addr(m2m_tls_conn *tc, const struct sockaddr *sa)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(tc->addr, sizeof tc->addr, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(tc->addr, sizeof tc->addr, "[%s]:%u", host, ntohs(in6->sin6_port));
+    }
+}
+
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    char host[INET6_ADDRSTRLEN] = "?";
     int fd = SSL_get_fd(tc->ssl);
 
     if (tc->addr[0] != '?' || fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
         return;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        snprintf(tc->addr, sizeof tc->addr, "%s:%u", host, ntohs(in->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        snprintf(tc->addr, sizeof tc->addr, "[%s]:%u", host, ntohs(in6->sin6_port));
-    }
+    m2m_tls_conn_set_addr(tc, (const struct sockaddr *)&ss);
 }
 
 static int export_key(void *arg, const char *label, unsigned char *out, size_t len)

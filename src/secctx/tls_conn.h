@@ -153,7 +153,9 @@ m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl);
 /* Frees the handshake's state (tc->hs), wiped; the callbacks then refuse anything offered (there is no second
  * handshake: renegotiation is off). Called once the handshake's outcome is logged, and when the SSL is freed. */
 void m2m_tls_conn_handshake_over(m2m_tls_conn *tc);
-/* Fills addr from the SSL's socket, once. */
+/* Fills addr from the SSL's socket, once (fill_addr), or from an address the caller already has (set_addr). */
+struct sockaddr;
+void m2m_tls_conn_set_addr(m2m_tls_conn *tc, const struct sockaddr *sa);
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc);
 /* The operations the CSE may use on this connection (export, key-generation rule, token binding). */
 void m2m_tls_conn_secctx(m2m_tls_conn *tc, m2m_secctx *out);
