@@ -25,7 +25,8 @@ static void registrar_usage(FILE *out)
             "                                 [--max-request-rate N] [--poa URL]... [--allow-app-id PATTERN]...\n"
             "                                 [--registration-lifetime DURATION]\n"
             "                                 [--bsf https://HOST:PORT --bsf-root PEM --naf-cert PEM --naf-key PEM\n"
-            "                                  --naf-fqdn NAME [--zn-timeout MS] [--zn-blocking]]\n\n"
+            "                                  --naf-fqdn NAME [--zn-timeout MS] [--zn-blocking]]\n"
+            "                                 [--local-socket PATH --local-ae UID:AE-ID...]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
             "       existing file. --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/...\n"
@@ -53,6 +54,11 @@ static void registrar_usage(FILE *out)
             "       PATTERN (a shell glob, repeatable) restricts the App-IDs an <AE> may register with (others: 4126).\n"
             "       A registration without expirationTime gets --registration-lifetime (default 365d); expired\n"
             "       registrations are removed with everything under them.\n"
+            "       Same-equipment AEs: --local-socket PATH also serves the HTTP binding, without TLS, on a Unix\n"
+            "       socket (mode 0660; never TCP). A process connecting there speaks as the AE-ID that --local-ae\n"
+            "       UID:AE-ID (repeatable; UID a number or a user name) gives its uid, which the kernel reports\n"
+            "       (SO_PEERCRED); any other uid gets 4107. Such an AE registers and works like any other, but has no\n"
+            "       security context: no key generation, no identity token.\n"
             "       GBA (x.y.5): with --bsf the Registrar is a NAF. A TLS-PSK handshake whose psk_identity is\n"
             "       '3GPP-bootstrapping.<B-TID>' (or the bare B-TID) is keyed with Ks_NAF, which the BSF gives over\n"
             "       Zn (HTTPS, the BSF's certificate chained to --bsf-root, this NAF authenticated by --naf-cert and\n"
@@ -195,6 +201,8 @@ static int registrar_serve(int argc, char **argv)
                                          {"naf-fqdn", required_argument, NULL, 'f'},
                                          {"zn-timeout", required_argument, NULL, 'z'},
                                          {"zn-blocking", no_argument, NULL, 1001},
+                                         {"local-socket", required_argument, NULL, 1002},
+                                         {"local-ae", required_argument, NULL, 1003},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     m2m_registrar_config *cfg = m2m_registrar_config_new();
@@ -251,6 +259,8 @@ static int registrar_serve(int argc, char **argv)
         case 'Q': bad = parse_int(optarg, "--max-request-rate", &max_rate); break;
         case 'W': bad = m2m_registrar_config_add_poa(cfg, optarg, &err); break;
         case 'X': bad = m2m_registrar_config_allow_app_id(cfg, optarg, &err); break;
+        case 1002: bad = m2m_registrar_config_set_local_socket(cfg, optarg, &err); break;
+        case 1003: bad = m2m_registrar_config_add_local_ae(cfg, optarg, &err); break;
         case 'L': {
             long long s;
             bad = parse_duration(optarg, "--registration-lifetime", &s) ||

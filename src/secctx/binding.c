@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "crypto/pubkey_hash.h"
 #include "crypto/secret.h"
@@ -69,13 +70,34 @@ static int refuse(char *why, size_t why_len, const char *reason)
     return 0;
 }
 
+/* Same equipment: the kernel says which local user is at the other end of the Unix socket (SO_PEERCRED, taken
+ * when it connected); --local-ae says which AE that user speaks as. Nothing the peer sent takes part. */
+static int evaluate_local(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, char *why, size_t why_len)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(tc->local_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred)
+        return refuse(why, why_len, "the local peer's credentials cannot be read (SO_PEERCRED)");
+    for (int i = 0; i < tc->env->nlocal_aes; i++) {
+        if (tc->env->local_aes[i].uid != (unsigned)cred.uid)
+            continue;
+        snprintf(out->registree_id, sizeof out->registree_id, "%s", tc->env->local_aes[i].ae_id);
+        snprintf(out->mechanism, sizeof out->mechanism, "local");
+        snprintf(out->key_id, sizeof out->key_id, "uid:%u", (unsigned)cred.uid);
+        *proof = M2M_PROOF_LOCAL;
+        return 1;
+    }
+    snprintf(why, why_len, "local uid %u is not a --local-ae", (unsigned)cred.uid);
+    return 0;
+}
+
 int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, int *pending, char *why,
                       size_t why_len)
 {
     SSL *ssl = tc->ssl;
-    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
-    SSL_SESSION *sess = SSL_get0_session(ssl);
-    int version = SSL_version(ssl), psk_suite;
+    const SSL_CIPHER *cipher;
+    SSL_SESSION *sess;
+    int version, psk_suite;
     const m2m_candidate *c;
     X509 *cert;
     char hash[M2M_PUBKEY_HASH_HEX_LEN + 1];
@@ -85,6 +107,12 @@ int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, i
     *proof = M2M_PROOF_NONE;
     *pending = 0;
     why[0] = '\0';
+    if (ssl == NULL)
+        return tc->local_fd >= 0 ? evaluate_local(tc, out, proof, why, why_len)
+                                 : refuse(why, why_len, "no security context");
+    cipher = SSL_get_current_cipher(ssl);
+    sess = SSL_get0_session(ssl);
+    version = SSL_version(ssl);
     if (cipher == NULL || sess == NULL)
         return refuse(why, why_len, "no negotiated session");
     psk_suite = version != TLS1_3_VERSION && SSL_CIPHER_get_auth_nid(cipher) == NID_auth_psk;
@@ -175,7 +203,8 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
     char why[128], unused[256];
 
     if (token != NULL) {
-        if (!tc->established || tc->proof != M2M_PROOF_NONE || tc->peer.registree_id[0] != '\0' ||
+        /* a token authenticates over a server-authenticated TLS context only (not a local socket) */
+        if (!tc->established || tc->ssl == NULL || tc->proof != M2M_PROOF_NONE || tc->peer.registree_id[0] != '\0' ||
             token->registree_id[0] == '\0' || strcmp(token->mechanism, "token") != 0)
             return -1;
         tc->peer = *token;
@@ -187,7 +216,7 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
     ok = m2m_bind_evaluate(tc, &p, &proof, &pending, why, sizeof why);
     unused_candidates(tc, ok ? &p : NULL, unused, sizeof unused);
     tc->established = 1;
-    tc->reused = SSL_session_reused(tc->ssl) == 1;
+    tc->reused = tc->ssl != NULL && SSL_session_reused(tc->ssl) == 1;
     OPENSSL_cleanse(&tc->peer, sizeof tc->peer);
     tc->proof = M2M_PROOF_NONE;
     tc->pending_key = 0;
@@ -219,7 +248,13 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
 int m2m_bind_keygen_allowed(const m2m_tls_conn *tc, char *why, size_t why_len)
 {
     SSL *ssl = tc->ssl;
-    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+    const SSL_CIPHER *cipher;
+
+    if (ssl == NULL) {
+        snprintf(why, why_len, "a same-equipment AE has no security context to generate a key from");
+        return 0;
+    }
+    cipher = SSL_get_current_cipher(ssl);
 
     if (tc->proof == M2M_PROOF_RESUMED || tc->reused) {
         if (tc->proof != M2M_PROOF_FULL || SSL_version(ssl) != TLS1_3_VERSION) {

@@ -77,6 +77,7 @@ m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*o
     tc->env = env;
     tc->ssl = ssl;
     tc->size = size;
+    tc->local_fd = -1;
     snprintf(tc->addr, sizeof tc->addr, "?");
     m2m_clock_mark(&tc->t0);
     if (SSL_set_ex_data(ssl, index_of(0), tc) != 1) {
@@ -87,6 +88,34 @@ m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*o
     /* Set last: a failure above frees tc here, not through the owner. */
     tc->on_free = on_free;
     return tc;
+}
+
+m2m_tls_conn *m2m_tls_conn_new_local(int fd, m2m_tls_env *env, size_t size, void (*on_free)(m2m_tls_conn *tc))
+{
+    m2m_tls_conn *tc;
+    if (fd < 0 || size < sizeof *tc || (tc = OPENSSL_zalloc(size)) == NULL)
+        return NULL;
+    if ((tc->hs = OPENSSL_zalloc(sizeof *tc->hs)) == NULL) {
+        OPENSSL_free(tc);
+        return NULL;
+    }
+    tc->env = env;
+    tc->size = size;
+    tc->local_fd = fd;
+    tc->on_free = on_free;
+    snprintf(tc->addr, sizeof tc->addr, "local");
+    m2m_clock_mark(&tc->t0);
+    return tc;
+}
+
+void m2m_tls_conn_free_local(m2m_tls_conn *tc)
+{
+    if (tc == NULL)
+        return;
+    if (tc->on_free != NULL)
+        tc->on_free(tc);
+    m2m_tls_conn_handshake_over(tc);
+    OPENSSL_clear_free(tc, tc->size);
 }
 
 void m2m_tls_conn_handshake_over(m2m_tls_conn *tc)
@@ -120,9 +149,9 @@ void m2m_tls_conn_fill_addr(m2m_tls_conn *tc)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int fd = SSL_get_fd(tc->ssl);
+    int fd = tc->ssl != NULL && tc->addr[0] == '?' ? SSL_get_fd(tc->ssl) : -1;
 
-    if (tc->addr[0] != '?' || fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
         return;
     m2m_tls_conn_set_addr(tc, (const struct sockaddr *)&ss);
 }
@@ -130,6 +159,8 @@ void m2m_tls_conn_fill_addr(m2m_tls_conn *tc)
 static int export_key(void *arg, const char *label, unsigned char *out, size_t len)
 {
     m2m_tls_conn *tc = arg;
+    if (tc->ssl == NULL) /* same equipment: no security context, nothing to export */
+        return -1;
     return SSL_export_keying_material(tc->ssl, out, len, label, strlen(label), NULL, 0, 0) == 1 ? 0 : -1;
 }
 
