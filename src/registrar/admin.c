@@ -30,8 +30,8 @@ static unsigned long long load(const unsigned long long *p)
  * what it wrote (or would have). */
 static size_t store_metrics(const struct m2m_registrar *reg, char *out, size_t cap)
 {
-    m2m_store_stats by[2];
-    static const char *const ROLE[2] = {"worker", "writer"};
+    m2m_store_stats by[3];
+    static const char *const ROLE[3] = {"worker", "writer", "reader"};
     size_t n = 0;
     int up = reg->notifier == NULL || m2m_store_notifier_up(reg->notifier);
 #define EMIT(...) (n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__))
@@ -40,25 +40,31 @@ static size_t store_metrics(const struct m2m_registrar *reg, char *out, size_t c
         m2m_store_stats s;
         if (reg->workers[i].st == NULL)
             continue;
-        m2m_store_stats_read(reg->workers[i].st, &s);
-        by[0].calls += s.calls;
-        by[0].errors += s.errors;
-        by[0].nanos += s.nanos;
-        for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++)
-            by[0].le[b] += s.le[b];
+        for (int k = 0; k < 2; k++) {
+            if (k == 0)
+                m2m_store_stats_read(reg->workers[i].st, &s);
+            else
+                m2m_store_reader_stats(reg->workers[i].tls.reader, &s);
+            by[2 * k].calls += s.calls; /* worker, reader */
+            by[2 * k].errors += s.errors;
+            by[2 * k].nanos += s.nanos;
+            for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++)
+                by[2 * k].le[b] += s.le[b];
+        }
         up &= m2m_store_available(reg->workers[i].st);
     }
     m2m_store_writer_store_stats(reg->writer, &by[1]);
-    EMIT("# HELP m2m_store_calls_total Store calls: the workers' reads (on their event loops) and the writer's "
-         "statements (on its thread).\n# TYPE m2m_store_calls_total counter\n");
-    for (int r = 0; r < 2; r++)
+    EMIT("# HELP m2m_store_calls_total Store calls: the workers' reads on their event loops (worker: waited for; "
+         "reader: sent without waiting, the PSK lookups of handshakes on PostgreSQL) and the writer's statements (on "
+         "its thread).\n# TYPE m2m_store_calls_total counter\n");
+    for (int r = 0; r < 3; r++)
         EMIT("m2m_store_calls_total{role=\"%s\"} %llu\n", ROLE[r], by[r].calls);
     EMIT("# HELP m2m_store_errors_total Store calls that failed in the store (unreachable, timed out, refused by the "
          "database).\n# TYPE m2m_store_errors_total counter\n");
-    for (int r = 0; r < 2; r++)
+    for (int r = 0; r < 3; r++)
         EMIT("m2m_store_errors_total{role=\"%s\"} %llu\n", ROLE[r], by[r].errors);
     EMIT("# HELP m2m_store_call_seconds Latency of store calls.\n# TYPE m2m_store_call_seconds histogram\n");
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 3; r++) {
         unsigned long long cum = 0;
         for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++) {
             cum += by[r].le[b];

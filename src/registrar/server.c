@@ -116,9 +116,11 @@ static void worker_free(struct worker *w)
         evhttp_free(w->http); /* frees its listener and every open connection */
     else if (w->listener)
         evconnlistener_free(w->listener);
-    /* after the connections (and their gates), before the loop: Zn requests under way end here */
+    /* after the connections (and their gates), before the loop: Zn requests and store reads under way end here */
     if (w->tls.gba != NULL)
         m2m_gate_cancel_all(w->tls.gba);
+    m2m_store_reader_close(w->tls.reader);
+    w->tls.reader = NULL;
     if (w->base)
         event_base_free(w->base);
     m2m_gba_naf_free(w->tls.gba);
@@ -185,6 +187,10 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     w->base = worker_base();
     if (w->tls.gba != NULL)
         w->tls.gba->base = w->base;
+    /* a store whose reads are round trips (PostgreSQL): the handshakes' PSK lookups go through this, on the loop */
+    if (w->base != NULL && (w->tls.reader = m2m_store_reader_open(reg->cfg.db, w->base, err)) == NULL &&
+        err->code != M2M_OK)
+        return -1;
     w->http = w->base ? evhttp_new(w->base) : NULL;
     if (w->http == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot create an event loop");

@@ -87,6 +87,12 @@ m2m_store *m2m_pg_open(const char *location, int create, m2m_err *err);
 m2m_store_notifier *m2m_pg_notifier_start(const char *location, void (*on_change)(void *arg), void *arg,
                                           m2m_err *err);
 void m2m_pg_notifier_stop(m2m_store_notifier *n);
+/* store/pg_async.c: store.h's reader, on PostgreSQL. */
+m2m_store_reader *m2m_pg_reader_open(const char *location, struct event_base *base, m2m_err *err);
+void m2m_pg_reader_close(m2m_store_reader *r);
+m2m_store_read *m2m_pg_read_psk(m2m_store_reader *r, const char *key_id, m2m_store_psk_done done, void *arg);
+void m2m_pg_read_cancel(m2m_store_read *q);
+void m2m_pg_reader_stats(m2m_store_reader *r, m2m_store_stats *out);
 int m2m_pg_notifier_up(m2m_store_notifier *n);
 
 #endif

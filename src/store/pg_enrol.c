@@ -55,7 +55,7 @@ static const char TK_INSERT[] = "INSERT INTO ticket_key(name, aes, hmac, created
 static const char TK_DELETE[] = "DELETE FROM ticket_key WHERE created <= $1";
 
 /* One FIND row into out (the key into a self-wiping buffer). */
-static int enrolment_row(pg_store *p, PGresult *r, int row, m2m_enrolment *out, m2m_err *err)
+int pg_enrolment_row(pg_store *p, PGresult *r, int row, m2m_enrolment *out, m2m_err *err)
 {
     unsigned char key[M2M_SECRET_MAX];
     size_t klen = 0;
@@ -95,7 +95,7 @@ static int find_enrolment(pg_store *p, const char *mechanism, const char *cred_i
     if ((r = pg_q(p, FIND, &pp, "find enrolment", err)) == NULL)
         return -1;
     if (PQntuples(r) == 1)
-        rc = enrolment_row(p, r, 0, out, err);
+        rc = pg_enrolment_row(p, r, 0, out, err);
     else
         m2m_fail(err, M2M_E_NOTFOUND, "no active %s enrolment for %s", mechanism, cred_id);
     pg_clear_wipe(r); /* the key was in it */
@@ -224,7 +224,7 @@ int pg_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enr
     if ((r = pg_q(p, CONSUME, &pp, "use token", err)) == NULL)
         return -1;
     if (PQntuples(r) == 1) {
-        rc = enrolment_row(p, r, 0, out, err);
+        rc = pg_enrolment_row(p, r, 0, out, err);
         PQclear(r);
         return rc;
     }

@@ -92,6 +92,10 @@ int pg_enrol_changed(pg_store *p, const char *registree_id, m2m_err *err);
 int pg_notifier_generation(struct m2m_store_notifier *n, int64_t *gen);
 int pg_notifier_changed(struct m2m_store_notifier *n, int64_t since, const char *registree_id);
 
+/* One row of enrolment columns (registree_id, mechanism, key_id, key, created, chain_root, expires, used, pending,
+ * impi) into out, the key into its self-wiping buffer. */
+int pg_enrolment_row(pg_store *p, PGresult *r, int row, m2m_enrolment *out, m2m_err *err);
+
 /* The operations of each file, for the table in pg.c. */
 int pg_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err);
 int pg_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err);

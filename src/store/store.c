@@ -99,6 +99,36 @@ void m2m_store_stats_read(m2m_store *st, m2m_store_stats *out)
         return counted((st), &t0_, (expr), (err));                                                                 \
     } while (0)
 
+/* ---- reads without waiting ---- */
+
+m2m_store_reader *m2m_store_reader_open(const char *location, struct event_base *base, m2m_err *err)
+{
+    m2m_err_clear(err);
+    if (location == NULL || !m2m_pg_location(location))
+        return NULL; /* SQLite: its reads are microseconds */
+    return m2m_pg_reader_open(location, base, err);
+}
+
+void m2m_store_reader_close(m2m_store_reader *r)
+{
+    m2m_pg_reader_close(r);
+}
+
+m2m_store_read *m2m_store_read_psk(m2m_store_reader *r, const char *key_id, m2m_store_psk_done done, void *arg)
+{
+    return r != NULL ? m2m_pg_read_psk(r, key_id, done, arg) : NULL;
+}
+
+void m2m_store_read_cancel(m2m_store_read *q)
+{
+    m2m_pg_read_cancel(q);
+}
+
+void m2m_store_reader_stats(m2m_store_reader *r, m2m_store_stats *out)
+{
+    m2m_pg_reader_stats(r, out);
+}
+
 /* ---- change notification ---- */
 
 m2m_store_notifier *m2m_store_notifier_start(const char *location, void (*on_change)(void *arg), void *arg,

@@ -171,6 +171,28 @@ typedef struct m2m_ticket_key {
 int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
                           int *n, m2m_err *err);
 
+/* ---- reads without waiting (an event loop's) ---- */
+/* PostgreSQL: one more connection per event loop, in libpq's pipeline mode, its socket watched by the loop: a read
+ * goes out at once, reads asked meanwhile queue behind it on the same connection, and the answers come back in
+ * order, each handed to its caller from the loop; the loop serves others while they travel. SQLite has none (its
+ * reads are microseconds): m2m_store_reader_open returns NULL with err->code M2M_OK. Only the PSK lookup of a
+ * handshake uses it today (secctx/gate.c). */
+typedef struct m2m_store_reader m2m_store_reader;
+typedef struct m2m_store_read m2m_store_read;
+struct event_base;
+m2m_store_reader *m2m_store_reader_open(const char *location, struct event_base *base, m2m_err *err);
+/* Reads under way are dropped (their done is not called). Before the loop's base is freed. */
+void m2m_store_reader_close(m2m_store_reader *r);
+/* Reads the active PSK enrolment of key_id, as m2m_store_find_psk does; done(arg, ...) runs later on the loop,
+ * never inside this call (e: the enrolment when rc is 0; wipe nothing, it is wiped after done returns). NULL when
+ * the reader cannot take it now (not connected, too many under way): the caller reads synchronously. */
+typedef void (*m2m_store_psk_done)(void *arg, int rc, const m2m_enrolment *e, const m2m_err *err);
+m2m_store_read *m2m_store_read_psk(m2m_store_reader *r, const char *key_id, m2m_store_psk_done done, void *arg);
+/* done will not be called (the caller went away); q is freed by the reader. */
+void m2m_store_read_cancel(m2m_store_read *q);
+/* The reads it served and their latency (from asking to answer), for /metrics. */
+void m2m_store_reader_stats(m2m_store_reader *r, m2m_store_stats *out);
+
 /* ---- units of work and asynchronous writes ---- */
 /* A unit of work is atomic: its own transaction, or a savepoint inside one already open (a writer's batch), so that
  * a unit that fails undoes only itself. *sp is what m2m_store_unit_end needs; ok = 0 undoes the unit. */
