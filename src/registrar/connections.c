@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "registrar/coap.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
 
@@ -161,4 +162,7 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
         if (recheck && m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, c->tls.peer.key_id, &err) == 0)
             m2m_conn_close(c, "enrolment revoked or replaced");
     }
+    /* the CoAPS worker's DTLS sessions: the same checks, and libcoap's housekeeping */
+    if (w->coap != NULL)
+        m2m_coap_tick(w->coap, recheck);
 }

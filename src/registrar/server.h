@@ -51,7 +51,19 @@ struct m2m_registrar_config {
     int napp_ids;
     const char *app_id_ptrs[32];
     int64_t reg_lifetime;     /* default expirationTime of a registration, seconds */
+    char coaps_host[256];     /* the CoAPS (DTLS) listener; "" = none */
+    char coaps_port[16];
+    int coaps_max_sessions;   /* DTLS sessions in all (they hold no descriptor: a limit of their own) */
 };
+
+/* The CoAPS listener's counters (registrar/coap_server.c), beside the HTTPS ones. */
+typedef struct m2m_coap_metrics {
+    m2m_tls_counters tls;                 /* handshakes by mechanism and kind, refusals */
+    unsigned long long requests;
+    long long open_sessions;
+    long long preauth_sessions;           /* open and not bound to a Registree */
+    unsigned long long refused[4];        /* ClientHellos refused or sessions dropped, by M2M_LIMIT_* reason */
+} m2m_coap_metrics;
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */
 typedef struct m2m_metrics {
@@ -62,6 +74,7 @@ typedef struct m2m_metrics {
     long long preauth_connections;        /* open and not bound to a Registree */
     unsigned long long conn_refused[4];   /* registrar/limits.c: by M2M_LIMIT_* reason */
     unsigned long long accept_errors;     /* accept() failures (descriptor exhaustion and others) */
+    m2m_coap_metrics coap;
 } m2m_metrics;
 
 struct worker;
@@ -101,14 +114,17 @@ struct worker {
     int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
     m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
     struct event *done_ev;      /* made active by the writer's thread: drains done */
+    struct m2m_coap *coap;      /* the CoAPS listener this worker runs (registrar/coap.h); NULL for HTTPS ones */
 };
 
 struct m2m_registrar {
     m2m_registrar_config cfg;
     SSL_CTX *ctx;
     int port;
-    int nworkers;
-    struct worker *workers;
+    int nworkers;             /* HTTPS workers */
+    struct worker *workers;   /* nworkers, then the CoAPS worker if any */
+    struct worker *coap_worker;
+    int coaps_port;
     struct m2m_stapler *stapler;
     m2m_metrics metrics;
     struct m2m_admin *admin;

@@ -7,6 +7,8 @@
 #include "secctx/tls_conn.h"
 
 void m2m_psk_install(SSL_CTX *ctx);
+/* The same for one SSL made before its context was set up (libcoap makes its first DTLS SSL early). */
+void m2m_psk_install_ssl(SSL *ssl);
 /* The first handshake bound by a generated key (x.y.8) makes it current and retires the old key; logged with the
  * peer address. A no-op unless tc->pending_key. */
 void m2m_psk_promote(m2m_tls_conn *tc);

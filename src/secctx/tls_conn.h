@@ -22,10 +22,16 @@ typedef struct m2m_tls_server_config {
     const char *chain;         /* intermediates, without the root; may be NULL */
     const char *tls13_suites;  /* NULL = the default (SHA-256 suites only: external PSKs and tickets are SHA-256) */
     int64_t ticket_period;     /* seconds; the session lifetime is two periods */
+    int dtls;                  /* a DTLS context: DTLS 1.2 only, the DTLS suites of DESIGN.md section 2 */
 } m2m_tls_server_config;
 
 /* The server context with every mechanism this Registrar offers. */
 SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err);
+/* The same on a context someone else made (libcoap's DTLS context). Sets no info callback for a DTLS context:
+ * its owner chains m2m_tls_info_cb with its own per SSL. */
+int m2m_tls_server_setup(SSL_CTX *ctx, const m2m_tls_server_config *cfg, m2m_err *err);
+/* The info callback that decides the binding when a handshake completes and logs refusals. */
+void m2m_tls_info_cb(const SSL *ssl, int where, int ret);
 /* SHA-256 of the context's certificate in hex, "-" without one (tickets carry it). */
 void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65]);
 
@@ -76,6 +82,7 @@ typedef struct m2m_tls_env {
     m2m_store_writer *writer;       /* where this loop's writes go; NULL = at once (tests) */
     m2m_store_done_queue *queue;    /* this loop's completions */
     m2m_psk_cache psk_cache;
+    const char *binding;            /* "https" or "coap": in every log line of a handshake; NULL = not said */
 } m2m_tls_env;
 
 /* Wipes the keys and the cache. */
@@ -121,6 +128,7 @@ struct m2m_tls_conn {
     int reused;          /* OpenSSL resumed a session (a ticket, or a TLS 1.3 external PSK) */
     int pending_key;     /* bound by a generated key (x.y.8) not used before: promote it */
     int lookups;         /* credential lookups this handshake made (bounded) */
+    int refused;         /* m2m_tls_conn_refused said so already */
     int ncand;
     m2m_candidate cand[M2M_TLS_CANDIDATES];
     char failure[256];   /* why a mechanism refused, or why nothing was bound, for the log line */
@@ -137,6 +145,9 @@ m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*o
 m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl);
 /* Fills addr from the SSL's socket, once. */
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc);
+/* A handshake that will not complete (an alert was sent, or it timed out): counted and logged once, with what was
+ * offered (nothing of it proved) and why. */
+void m2m_tls_conn_refused(m2m_tls_conn *tc, const char *what);
 /* The operations the CSE may use on this connection (export, key-generation rule, token binding). */
 void m2m_tls_conn_secctx(m2m_tls_conn *tc, m2m_secctx *out);
 /* The session ex_data slot that ties a session OpenSSL may resume to the candidate that vouched for it. */
