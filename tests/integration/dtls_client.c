@@ -290,7 +290,7 @@ static size_t put_ext(unsigned char *p, unsigned v, unsigned char *nibble)
 }
 
 static size_t encode(unsigned char *buf, size_t cap, int type, int code, uint16_t mid, uint8_t token,
-                     h_coap_opt *opts, int n, const char *body)
+                     h_coap_opt *opts, int n, const char *body, size_t bl)
 {
     size_t len = 0;
     unsigned prev = 0;
@@ -320,8 +320,7 @@ static size_t encode(unsigned char *buf, size_t cap, int type, int code, uint16_
         len += opts[i].len;
         prev = opts[i].num;
     }
-    if (body != NULL && body[0] != '\0') {
-        size_t bl = strlen(body);
+    if (body != NULL && bl > 0) {
         if (len + 1 + bl >= cap)
             return 0;
         buf[len++] = 0xff;
@@ -371,6 +370,7 @@ static int decode(const unsigned char *m, size_t len, int *type, int *code, uint
     memset(out, 0, sizeof *out);
     out->rsc = -1;
     out->format = -1;
+    out->size1 = -1;
     out->code = (*code >> 5) * 100 + (*code & 31);
     while (p < end && *p != 0xff) {
         unsigned char h = *p++;
@@ -378,14 +378,18 @@ static int decode(const unsigned char *m, size_t len, int *type, int *code, uint
         if (bad || p + l > end)
             return -1;
         num += delta;
-        if (num == 307 || num == 12) {
+        if (num == 307 || num == 12 || num == 23 || num == 60) {
             unsigned v = 0;
             for (unsigned i = 0; i < l; i++)
                 v = v << 8 | p[i];
             if (num == 307)
                 out->rsc = (int)v;
-            else
+            else if (num == 12)
                 out->format = (int)v;
+            else if (num == 23)
+                out->blocks = (int)(v | 0x80000000u); /* Block2 seen: decoded by the caller */
+            else
+                out->size1 = (int)v;
         } else if (num == 283 && l < sizeof out->rqi) {
             memcpy(out->rqi, p, l);
         } else if (num == 8) {
@@ -429,40 +433,23 @@ static int read_dgram(h_dtls *t, unsigned char *buf, size_t cap, size_t *len, in
     }
 }
 
-int h_coap_request_opts(h_dtls *t, int code, const char *path, const char *query, const h_coap_opt *in, int n,
-                        const char *body, h_coap_resp *out)
+/* One Confirmable message and its answer (piggybacked, or separate after an empty ACK). */
+static int exchange(h_dtls *t, int code, const h_coap_opt *in, int k, const char *body, size_t body_len,
+                    h_coap_resp *out)
 {
-    h_coap_opt opts[96];
-    char segs[1024], q[1024];
+    h_coap_opt opts[96]; /* encode() sorts them: a copy, so the caller's stay where it put them */
     unsigned char msg[4096], rx[4096];
-    int k = 0, type, rcode, token;
+    int type, rcode, token;
     uint16_t mid, rmid;
     size_t len, rlen;
     long end;
 
-    memset(out, 0, sizeof *out);
-    out->rsc = -1;
-    snprintf(segs, sizeof segs, "%s", path ? path : "");
-    for (char *s = segs, *e; s != NULL && *s != '\0' && k < 48; s = e) {
-        e = strchr(s, '/');
-        if (e != NULL)
-            *e++ = '\0';
-        opts[k++] = (h_coap_opt){11, s, strlen(s)};
-    }
-    snprintf(q, sizeof q, "%s", query ? query : "");
-    for (char *s = q, *e; *s != '\0' && k < 64; s = e) {
-        e = strchr(s, '&');
-        if (e != NULL)
-            *e++ = '\0';
-        else
-            e = s + strlen(s);
-        opts[k++] = (h_coap_opt){15, s, strlen(s)};
-    }
-    for (int i = 0; i < n && k < 96; i++)
-        opts[k++] = in[i];
+    if (k > 96)
+        return -1;
+    memcpy(opts, in, (size_t)k * sizeof *opts);
     mid = ++t->mid;
     t->token++;
-    len = encode(msg, sizeof msg, 0 /* CON */, code, mid, t->token, opts, k, body);
+    len = encode(msg, sizeof msg, 0 /* CON */, code, mid, t->token, opts, k, body, body_len);
     if (len == 0 || t->closed || SSL_write(t->ssl, msg, (int)len) != (int)len)
         return -1;
     memcpy(t->request, t->last, t->last_len);
@@ -490,6 +477,92 @@ int h_coap_request_opts(h_dtls *t, int code, const char *path, const char *query
         }
     }
     return -1;
+}
+
+static size_t block_opt(unsigned char b[3], unsigned num, int more, int szx)
+{
+    unsigned v = num << 4 | (unsigned)more << 3 | (unsigned)szx;
+    if (v < 256) {
+        b[0] = (unsigned char)v;
+        return 1;
+    }
+    if (v < 65536) {
+        b[0] = (unsigned char)(v >> 8), b[1] = (unsigned char)v;
+        return 2;
+    }
+    b[0] = (unsigned char)(v >> 16), b[1] = (unsigned char)(v >> 8), b[2] = (unsigned char)v;
+    return 3;
+}
+
+int h_coap_request_opts(h_dtls *t, int code, const char *path, const char *query, const h_coap_opt *in, int n,
+                        const char *body, h_coap_resp *out)
+{
+    h_coap_opt opts[96];
+    char segs[1024], q[1024];
+    unsigned char b1[3], b2[3];
+    size_t blen = body ? strlen(body) : 0;
+    int k = 0, rc;
+
+    memset(out, 0, sizeof *out);
+    out->rsc = -1;
+    snprintf(segs, sizeof segs, "%s", path ? path : "");
+    for (char *s = segs, *e; s != NULL && *s != '\0' && k < 48; s = e) {
+        e = strchr(s, '/');
+        if (e != NULL)
+            *e++ = '\0';
+        opts[k++] = (h_coap_opt){11, s, strlen(s)};
+    }
+    snprintf(q, sizeof q, "%s", query ? query : "");
+    for (char *s = q, *e; *s != '\0' && k < 64; s = e) {
+        e = strchr(s, '&');
+        if (e != NULL)
+            *e++ = '\0';
+        else
+            e = s + strlen(s);
+        opts[k++] = (h_coap_opt){15, s, strlen(s)};
+    }
+    for (int i = 0; i < n && k < 94; i++)
+        opts[k++] = in[i];
+    if (blen <= 1024) {
+        rc = exchange(t, code, opts, k, body, blen, out);
+    } else {
+        /* Block1: 512-byte blocks (szx 5); each but the last is answered 2.31 Continue */
+        rc = -1;
+        for (unsigned num = 0; (size_t)num * 512 < blen; num++) {
+            size_t off = (size_t)num * 512, len = blen - off > 512 ? 512 : blen - off;
+            int more = off + len < blen;
+            opts[k] = (h_coap_opt){27, b1, block_opt(b1, num, more, 5)};
+            if ((rc = exchange(t, code, opts, k + 1, body + off, len, out)) != 0)
+                return rc;
+            if (more && out->code != 231)
+                return 0; /* refused on the way (e.g. 4.13) */
+        }
+    }
+    /* Block2: fetch the rest of a body the Registrar sent in blocks */
+    while (rc == 0 && (out->blocks & 0x80000000) && (out->blocks & 8)) {
+        h_coap_resp next;
+        unsigned v = (unsigned)out->blocks & 0x7fffffff;
+        unsigned num = (v >> 4) + 1;
+        int szx = (int)(v & 7), blocks = out->blocks, kk = 0;
+        h_coap_opt o2[96];
+        /* a GET for the next block: Uri-Path, Uri-Query and Block2 (RFC 7959 2.4) */
+        for (int i = 0; i < k; i++)
+            if (opts[i].num == 11 || opts[i].num == 15 || opts[i].num == 279 || opts[i].num == 283)
+                o2[kk++] = opts[i];
+        o2[kk++] = (h_coap_opt){23, b2, block_opt(b2, num, 0, szx)};
+        if ((rc = exchange(t, 1, o2, kk, NULL, 0, &next)) != 0)
+            break;
+        if (out->body_len + next.body_len < sizeof out->body) {
+            memcpy(out->body + out->body_len, next.body, next.body_len);
+            out->body_len += next.body_len;
+            out->body[out->body_len] = '\0';
+        }
+        out->blocks = next.blocks;
+        (void)blocks;
+    }
+    if (rc == 0 && (out->blocks & 0x80000000))
+        out->blocks = (int)(((unsigned)out->blocks & 0x7fffffff) >> 4) + 1;
+    return rc;
 }
 
 int h_coap_request(h_dtls *t, const char *method, const char *path, const char *from, int ty, const char *query,

@@ -57,8 +57,10 @@ typedef struct h_coap_resp {
     char rqi[256];
     char location[512];   /* Location-Path segments joined with '/' */
     int format;           /* Content-Format, -1 = absent */
-    char body[65536];
+    char body[65536];     /* the whole body: Block2 blocks are fetched and joined */
     size_t body_len;
+    int blocks;           /* Block2 blocks that made it up (0: none) */
+    int size1;            /* Size1 option (a 4.13 names the largest body accepted), -1 = absent */
 } h_coap_resp;
 
 /* A Confirmable request; path "~/in-cse/x" (segments split at '/'), query e.g. "tkns=..." or NULL, body JSON or
@@ -66,7 +68,9 @@ typedef struct h_coap_resp {
  * always. 0 when an answer came within 5 s. */
 int h_coap_request(h_dtls *t, const char *method, const char *path, const char *from, int ty, const char *query,
                    const char *body, h_coap_resp *out);
-/* The same with exactly these options (besides Uri-Path and Uri-Query from path and query). */
+/* The same with exactly these options (besides Uri-Path and Uri-Query from path and query). A body longer than
+ * 1024 bytes goes in 512-byte Block1 blocks (RFC 7959); the answer to the last one is returned (or the first
+ * refusal). */
 int h_coap_request_opts(h_dtls *t, int code, const char *path, const char *query, const h_coap_opt *opts, int n,
                         const char *body, h_coap_resp *out);
 int h_coap_register_ae(h_dtls *t, const char *from, const char *api, h_coap_resp *out);
