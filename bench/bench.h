@@ -15,11 +15,12 @@
 /* How a Registree authenticates (--mech): TLS-PSK (x.y.2/3), client certificate (x.y.6), identity token (x.y.7). */
 enum bench_mech { MECH_PSK, MECH_CERT, MECH_TOKEN };
 
-/* One Registree credential. psk: psk_identity = key_id, psk = key. cert: the device certificate and key.
+/* One Registree credential. psk: psk_identity = key_id, psk = key (a GBA Registree: psk_identity =
+ * "3GPP-bootstrapping." B-TID, psk = Ks_NAF for the suite the run uses). cert: the device certificate and key.
  * token: the identity token sent in the registration CREATE. */
 typedef struct bench_cred {
     char id[BENCH_ID_MAX];
-    char key_id[33];
+    char key_id[257];
     unsigned char key[BENCH_KEY_MAX];
     size_t key_len;
     SSL_SESSION *sess13; /* the TLS 1.3 external PSK as a session (client side only) */

@@ -63,7 +63,7 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
     const bench_cred *c;
     if (identity == NULL || strlen(identity) != 32)
         return 0;
-    memcpy(key.key_id, identity, 33);
+    memcpy(key.key_id, identity, 33); /* the ceiling serves key IDs only */
     c = bsearch(&key, g_creds.v, g_creds.n, sizeof *g_creds.v, cred_cmp);
     if (c == NULL || c->key_len > max_psk_len)
         return 0;

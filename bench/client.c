@@ -320,6 +320,9 @@ struct load {
     double deadline;
 };
 
+#define LAT_STEP_MS 0.1
+#define LAT_BUCKETS 20000
+
 struct loader {
     pthread_t t;
     struct load *L;
@@ -328,6 +331,10 @@ struct loader {
     SSL_SESSION *sess;      /* resume: the session every connection offers */
     long ops, errors, resumed;
     char first_error[600];
+    /* each operation's time as the client sees it, from connect to close, in LAT_STEP_MS buckets (the last one
+     * holds everything longer): what a device waits, including time spent queued behind others on the server */
+    unsigned lat[LAT_BUCKETS];
+    double lat_max;
 };
 
 #define MAX_ERRORS_PER_THREAD 200 /* a broken setup stops instead of spinning */
@@ -383,6 +390,7 @@ static void *loader_main(void *arg)
     while (bench_now() < L->deadline && w->errors < MAX_ERRORS_PER_THREAD) {
         const bench_cred *c;
         size_t req_len = 0;
+        double op_t0;
         SSL *ssl;
         if (L->mode == MODE_ATTACH) {
             size_t i = atomic_fetch_add(&L->next, 1);
@@ -400,6 +408,7 @@ static void *loader_main(void *arg)
             w->errors++;
             break;
         }
+        op_t0 = bench_now();
         ssl = bench_attach_once(w->ctx, o, c, resume ? w->sess : NULL, request ? req : NULL, req_len,
                                 L->mode == MODE_ATTACH ? 201 : 200, L->mode == MODE_ATTACH ? "2001" : "2000", err,
                                 sizeof err);
@@ -423,8 +432,28 @@ static void *loader_main(void *arg)
         } else
             bench_close(ssl, 1, o->linger0);
         w->ops++;
+        {
+            double ms = (bench_now() - op_t0) * 1e3;
+            size_t b = (size_t)(ms / LAT_STEP_MS);
+            w->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+            if (ms > w->lat_max)
+                w->lat_max = ms;
+        }
     }
     return NULL;
+}
+
+/* The latency below which a share q of all operations fell, in ms. */
+static double lat_quantile(const struct loader *w, int n, long ops, double q)
+{
+    long want = (long)(q * (double)ops), seen = 0;
+    for (size_t b = 0; b < LAT_BUCKETS; b++) {
+        for (int i = 0; i < n; i++)
+            seen += w[i].lat[b];
+        if (seen > want)
+            return (double)(b + 1) * LAT_STEP_MS;
+    }
+    return (double)LAT_BUCKETS * LAT_STEP_MS;
 }
 
 int cmd_load(const char *mode_name, bench_opts *o)
@@ -433,7 +462,8 @@ int cmd_load(const char *mode_name, bench_opts *o)
     struct loader *w = NULL;
     bench_creds creds = {0};
     double t0 = 0, t1, scpu0 = -1, scpu1, ccpu0 = 0, ccpu1, secs;
-    long ops = 0, errors = 0, resumed = 0;
+    long ops = 0, errors = 0, resumed = 0, over20 = 0;
+    double lat_max = 0;
     int rc = 1, started = 0;
     const char *first_error = NULL;
 
@@ -491,6 +521,12 @@ join:
     }
     if (started < o->clients)
         goto done;
+    for (int i = 0; i < o->clients; i++) {
+        if (w[i].lat_max > lat_max)
+            lat_max = w[i].lat_max;
+        for (size_t b = (size_t)(20.0 / LAT_STEP_MS); b < LAT_BUCKETS; b++)
+            over20 += w[i].lat[b];
+    }
     t1 = bench_now();
     scpu1 = bench_proc_cpu(o->server_pid);
     ccpu1 = bench_self_cpu();
@@ -506,9 +542,11 @@ join:
                              : o->mech == MECH_PSK ? "PSK-AES128-CBC-SHA256"
                                                    : "ECDHE-ECDSA-AES128-GCM-SHA256";
         printf("RESULT label=%s mode=%s mech=%s tls=%s cipher=%s clients=%d ops=%ld errors=%ld resumed=%ld "
-               "seconds=%.3f rate=%.1f server_cpu_us_per_op=%.1f server_cpu_util=%.2f client_cpu_us_per_op=%.1f\n",
+               "seconds=%.3f rate=%.1f server_cpu_us_per_op=%.1f server_cpu_util=%.2f client_cpu_us_per_op=%.1f "
+               "lat_p50_ms=%.1f lat_p99_ms=%.1f lat_max_ms=%.1f lat_over_20ms=%ld\n",
                o->label ? o->label : mode_name, mode_name, MECH[o->mech], o->tls == 13 ? "1.3" : "1.2", cipher,
-               o->clients, ops, errors, resumed, secs, rate, s_us, s_util, c_us);
+               o->clients, ops, errors, resumed, secs, rate, s_us, s_util, c_us, lat_quantile(w, o->clients, ops, .5),
+               lat_quantile(w, o->clients, ops, .99), lat_max, over20);
         fflush(stdout);
     }
     if (first_error != NULL)

@@ -25,11 +25,13 @@ int bench_creds_add(bench_creds *c, const char *id, const char *key_hex, const c
         return -1;
     }
     if (key_id != NULL && key_id[0] != '\0') {
-        if (strlen(key_id) != 32) {
-            fprintf(stderr, "m2m-bench: %s: key ID must be 32 hex characters\n", id);
+        int gba = strncmp(key_id, "3GPP-bootstrapping.", 19) == 0;
+        if (gba ? strlen(key_id) >= sizeof e->key_id : strlen(key_id) != 32) {
+            fprintf(stderr, "m2m-bench: %s: key ID must be 32 hex characters (or a GBA identity "
+                            "3GPP-bootstrapping.B-TID)\n", id);
             return -1;
         }
-        memcpy(e->key_id, key_id, 33);
+        snprintf(e->key_id, sizeof e->key_id, "%s", key_id);
     } else if (m2m_keyid(m2m_key_kind_for_id(id), e->key, e->key_len, e->key_id, &err) != 0) {
         fprintf(stderr, "m2m-bench: %s: %s\n", id, err.msg);
         return -1;
@@ -95,7 +97,7 @@ int bench_creds_add_token(bench_creds *c, const char *id, const char *token)
     return 0;
 }
 
-/* One Registree per line; '#' starts a comment. psk: "ID KEYHEX [KEYID]"; cert: "ID CERTFILE KEYFILE";
+/* One Registree per line; '#' starts a comment. psk: "ID KEYHEX [KEYID or GBA IDENTITY]"; cert: "ID CERTFILE KEYFILE";
  * token: "ID TOKEN". */
 int bench_creds_load(bench_creds *c, const char *path, long max, int mech)
 {

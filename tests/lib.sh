@@ -15,8 +15,10 @@ FAILS=0
 cleanup() {
   local rc=$?
   if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
+  if [ -n "${BSF_PID:-}" ]; then kill "$BSF_PID" 2>/dev/null || true; wait "$BSF_PID" 2>/dev/null || true; fi
   if [ "$FAILS" -ne 0 ] || [ "$rc" -ne 0 ]; then
     echo "--- registrar log ---" >&2; tail -n 30 "$LOG" >&2 2>/dev/null || true
+    [ -f "$WORK/bsf.log" ] && { echo "--- bsf log ---" >&2; tail -n 30 "$WORK/bsf.log" >&2; }
   fi
   rm -rf "$WORK"
 }
@@ -89,4 +91,76 @@ openssl_pki() {
 finish() {
   if [ "$FAILS" -ne 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
   echo "all checks passed"
+}
+
+# ---- GBA (x.y.5) ----
+# gba_pki: in the current directory, with the openssl CLI: gba-root.crt/.key (a lab CA), bsf.crt/.key (the BSF's
+# Zn certificate, subjectAltName IP 127.0.0.1) and naf.crt/.key (the Registrar's Zn client certificate, DNS
+# $NAF_FQDN), both issued by gba-root.
+NAF_FQDN=cse.m2m.localhost
+gba_pki() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout gba-root.key -out gba-root.crt \
+    -days 2 -subj "/CN=GBA Lab Root" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  local n san
+  for n in bsf naf; do
+    if [ $n = bsf ]; then san="IP:127.0.0.1"; else san="DNS:$NAF_FQDN"; fi
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj "/CN=$n" 2>/dev/null
+    printf 'subjectAltName=%s\n' "$san" >$n.ext
+    openssl x509 -req -in $n.csr -CA gba-root.crt -CAkey gba-root.key -CAcreateserial -days 1 -extfile $n.ext \
+      -out $n.crt 2>/dev/null
+  done
+}
+
+BSF_PID=
+BSF_DB=$WORK/bsf.db
+BSF_LOG=$WORK/bsf.log
+UB_PORT=
+ZN_PORT=
+# The 3GPP test USIM of Milenage set 1 (TS 35.208), as the independent UE (tests/tools/gba_ref.py) uses it.
+GBA_IMPI=001010000000001@ims.mnc001.mcc001.3gppnetwork.org
+GBA_IMPI2=001010000000002@ims.mnc001.mcc001.3gppnetwork.org
+GBA_K=465b5ce8b199b49faa5f0a2ee238a6bc
+GBA_OPC=cd63cb71954a9f4e48a5994e37a02baf
+
+# start_bsf [extra serve args...]: a BSF on 127.0.0.1 (Ub plain HTTP, Zn mutual TLS) with two test subscribers
+# (the same USIM keys under two IMPIs), on the same test clock as the Registrar (clock_advance moves both).
+start_bsf() {
+  (cd "$WORK" && [ -f gba-root.crt ] || gba_pki)
+  if [ ! -f "$BSF_DB" ]; then
+    "$M2M_BIN" bsf init --db "$BSF_DB" --domain bsf.m2m.localhost >/dev/null
+    (umask 077; printf '%s\n' "$GBA_K" >"$WORK/usim.k"; printf '%s\n' "$GBA_OPC" >"$WORK/usim.opc")
+    local i
+    for i in "$GBA_IMPI" "$GBA_IMPI2"; do
+      "$M2M_BIN" bsf subscriber add --db "$BSF_DB" --impi "$i" --k-file "$WORK/usim.k" --opc-file "$WORK/usim.opc" \
+        >/dev/null
+    done
+  fi
+  : >"$WORK/bsf.out"
+  M2M_INSECURE_TEST_CLOCK_FILE="$WORK/clock" "$M2M_BIN" bsf serve --db "$BSF_DB" --ub 127.0.0.1:0 --zn 127.0.0.1:0 --zn-cert "$WORK/bsf.crt" \
+    --zn-key "$WORK/bsf.key" --zn-client-root "$WORK/gba-root.crt" "$@" >"$WORK/bsf.out" 2>>"$BSF_LOG" &
+  BSF_PID=$!
+  for _ in $(seq 1 100); do
+    UB_PORT=$(sed -n 's/^listening ub port \([0-9]*\)$/\1/p' "$WORK/bsf.out")
+    ZN_PORT=$(sed -n 's/^listening zn port \([0-9]*\)$/\1/p' "$WORK/bsf.out")
+    [ -n "$UB_PORT" ] && [ -n "$ZN_PORT" ] && return 0
+    sleep 0.05
+  done
+  echo "bsf did not start" >&2; cat "$BSF_LOG" >&2; return 1
+}
+
+stop_bsf() {
+  [ -n "$BSF_PID" ] && { kill -TERM "$BSF_PID"; wait "$BSF_PID" || true; BSF_PID=; }
+}
+
+# The serve options that make the Registrar the NAF of that BSF.
+gba_serve_args() {
+  echo --bsf "https://127.0.0.1:$ZN_PORT" --bsf-root "$WORK/gba-root.crt" --naf-cert "$WORK/naf.crt" \
+    --naf-key "$WORK/naf.key" --naf-fqdn "$NAF_FQDN"
+}
+
+# gba_ue ARGS...: the independent UE (Python, tests/tools/gba_ue.py) against the BSF on $UB_PORT.
+gba_ue() {
+  python3 "$M2M_SOURCE/tests/tools/gba_ue.py" --bsf "http://127.0.0.1:$UB_PORT" --impi "$GBA_IMPI" \
+    --k-file "$WORK/usim.k" --opc-file "$WORK/usim.opc" "$@"
 }

@@ -79,9 +79,24 @@ int m2m_registrar_config_add_poa(m2m_registrar_config *cfg, const char *url, m2m
 /* Restricts the App-IDs an <AE> may register with to those matching one of the patterns (fnmatch; repeatable;
  * none = every valid App-ID). Others get 4126 APP_RULE_VALIDATION_FAILED. */
 int m2m_registrar_config_allow_app_id(m2m_registrar_config *cfg, const char *pattern, m2m_err *err);
+/* Same-equipment AEs (seed note on Step 5): also serve the HTTP binding, without TLS, on the Unix socket at path
+ * (mode 0660, never TCP). A connection there is bound by the connecting process's uid (SO_PEERCRED) to the AE-ID
+ * given for that uid with add_local_ae (repeatable; the uid a number or a user name: "1001:Cmeter" or
+ * "meter:Cmeter"); any other uid gets 4107 for every request. */
+int m2m_registrar_config_set_local_socket(m2m_registrar_config *cfg, const char *path, m2m_err *err);
+int m2m_registrar_config_add_local_ae(m2m_registrar_config *cfg, const char *uid_colon_ae_id, m2m_err *err);
 /* The expirationTime a registration gets when it asks for none (default 365 days); expired registrations are
  * removed with everything under them. */
 int m2m_registrar_config_set_registration_lifetime(m2m_registrar_config *cfg, long long seconds, m2m_err *err);
+/* x.y.5, the Registrar as a GBA NAF: Zn at bsf_url ("https://HOST:PORT") whose certificate chains to bsf_root,
+ * with this NAF's client certificate and key (its subjectAltName DNS must be naf_fqdn, the name devices address the
+ * Registrar by, which NAF_Id carries); zn_timeout_ms bounds a Zn request (0 = 2000). */
+int m2m_registrar_config_set_gba(m2m_registrar_config *cfg, const char *bsf_url, const char *bsf_root,
+                                 const char *naf_cert, const char *naf_key, const char *naf_fqdn, int zn_timeout_ms,
+                                 m2m_err *err);
+/* Diagnostic, for measuring what the asynchronous Zn request saves: 1 = ask Zn inside the PSK callback, blocking
+ * the worker's loop for the round trip (default 0: the request runs on the loop while the handshake waits). */
+void m2m_registrar_config_set_zn_blocking(m2m_registrar_config *cfg, int blocking);
 /* Where one line per attachment and per refusal goes; NULL = nowhere (default stderr). */
 void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 

@@ -54,7 +54,7 @@ m2m_code m2m_registree_error_code(const m2m_registree *r);
 typedef struct m2m_attach_info {
     int created;             /* 1: this call performed Step 5 (CREATE); 0: re-attachment, handshake only */
     char assigned_id[256];   /* the Registree ID the Registrar bound and assigned */
-    char mechanism[16];      /* "psk" (x.y.2/x.y.3), "cert" (x.y.6), "token" (x.y.7) */
+    char mechanism[16];      /* "psk" (x.y.2/x.y.3), "cert" (x.y.6), "token" (x.y.7), "gba" (x.y.5) */
     char tls_version[16];    /* "TLSv1.2" / "TLSv1.3" */
     char cipher[64];
     int ocsp_checked;        /* cert / token: 1 when a good, fresh, signed OCSP status of the Registrar was checked */
@@ -72,6 +72,10 @@ typedef struct m2m_attach_info {
     char generated_key_id[33]; /* m2m_registree_rekey: the ID of the new key ("" otherwise); the key is never
                               * shown, only written to the generated-key file */
     char notice[512];        /* a fallback that happened (a refused generated key, discarded), "" when none */
+    /* x.y.5 (mechanism gba) */
+    int gba_bootstrapped;    /* 1: this call bootstrapped with the BSF (Ub); 0: it used the saved B-TID */
+    char gba_btid[280];      /* the B-TID attached with, "" for other mechanisms */
+    char gba_lifetime[32];   /* when it expires (UTC, xs:dateTime) */
 } m2m_attach_info;
 
 /* Connects and authenticates (Step 4), closing any open connection first; when the state file says the Registree

@@ -31,6 +31,11 @@ static void attach_usage(FILE *out)
             "The newest session the Registrar issued is kept in the state file and resumed first (x.y.4); the\n"
             "output says whether it was, and the handshake time saved. A token is single-use: a registered token\n"
             "Registree gets back in only by resuming its TLS 1.3 session (or with a generated key).\n"
+            "gba (x.y.5): without a valid B-TID in the state file, the Registree first bootstraps with the BSF\n"
+            "over Ub (HTTP Digest AKA; its USIM's SQN is kept in the state file) and prints the B-TID and its\n"
+            "lifetime, never a key; then TLS-PSK with identity 3GPP-bootstrapping.<B-TID> and Ks_NAF derived for\n"
+            "the Registrar's FQDN and the suite negotiated. A B-TID the Registrar refuses is bootstrapped again,\n"
+            "once.\n"
             "Once --rekey has generated a key, attach uses TLS-PSK with it (x.y.3) and falls back to the details\n"
             "file's credentials, saying so, if the Registrar refuses it.\n\n"
             "  -d, --details FILE   attachment-details INI file (required)\n"
@@ -145,7 +150,11 @@ int cmd_attach(int argc, char **argv)
         /* What was proven about the Registrar: with a PSK, knowing the key; with PKI, its certificate (in a resumed
          * session: at the full handshake that created it). */
         char proof[400] = "", mode[200], times[160];
-        if (strcmp(info.mechanism, "psk") != 0)
+        if (info.gba_btid[0] != '\0')
+            printf("%s B-TID %s, valid until %s\n", info.gba_bootstrapped ? "bootstrapped with the BSF (Ub):"
+                                                                           : "GBA: saved bootstrapping,",
+                   info.gba_btid, info.gba_lifetime);
+        if (strcmp(info.mechanism, "psk") != 0 && strcmp(info.mechanism, "gba") != 0)
             snprintf(proof, sizeof proof, ", Registrar %s verified against root%s%s", m2m_registree_config_cse_id(cfg),
                      info.resumed ? " when the session was made" : "", info.ocsp_checked ? ", OCSP good" : "");
         how(&info, mode, sizeof mode);

@@ -33,6 +33,7 @@ typedef struct demo {
     int failures;
     FILE *registrar_log;
     m2m_registrar *registrar;
+    demo_gba gba;
 } demo;
 
 static double now_ms(void)
@@ -101,11 +102,15 @@ static int enrol_and_brief(demo *d, const char *id, const char *file, const char
     char hex[2 * M2M_SECRET_MAX + 2], path[256], ini[1024];
     double t0 = now_ms();
     int rc = -1;
+    m2m_enrol_spec spec = {.registree_id = id, .mechanism = "psk", .key = &key};
+    m2m_enrol_result res;
 
-    if (m2m_secret_random(&key, 32, &err) != 0 || m2m_enrol_psk(d->db, id, &key, key_id, &err) != 0) {
+    if (m2m_secret_random(&key, 32, &err) != 0 || m2m_enrol(d->db, &spec, &res, &err) != 0) {
         fprintf(stderr, "demo: enrolment of %s failed: %s\n", id, err.msg);
         goto done;
     }
+    memcpy(key_id, res.key_id, 33); /* a key ID is 32 hex */
+    key_id[32] = '\0';
     step("Step 1", "Enrolment", now_ms() - t0, "%-4s %-14s %s %s (key shared out of band)",
          id[0] == '/' ? "CSE" : "AE", id, id[0] == '/' ? "Kcc_ID" : "Kca_ID", key_id);
     m2m_hex_encode(key.bytes, key.len, hex);
@@ -191,10 +196,13 @@ static void pki_flows(demo *d)
     m2m_err err = {0};
     char ini[1024], path[256], token[64];
     double t0;
+    m2m_enrol_spec spec = {.registree_id = "Cdemo-camera", .mechanism = "cert", .pubkey_hash = d->camera_hash};
+    m2m_enrol_result res;
+    int erc;
 
     printf("\n-- x.y.6 Initial attachment with PKI and a client certificate --------------------------------\n");
     t0 = now_ms();
-    if (m2m_enrol_cert(d->db, "Cdemo-camera", d->camera_hash, NULL, &err) != 0) {
+    if (m2m_enrol(d->db, &spec, &res, &err) != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d->failures++;
         return;
@@ -223,7 +231,11 @@ static void pki_flows(demo *d)
 
     printf("\n-- x.y.7 Initial attachment with PKI and an identity token ----------------------------------\n");
     t0 = now_ms();
-    if (m2m_enrol_token(d->db, "Cdemo-meter", (int64_t)time(NULL) + 3600, token, &err) != 0) {
+    spec = (m2m_enrol_spec){.registree_id = "Cdemo-meter", .mechanism = "token", .expires = (int64_t)time(NULL) + 3600};
+    erc = m2m_enrol(d->db, &spec, &res, &err);
+    snprintf(token, sizeof token, "%s", res.token);
+    m2m_wipe(&res, sizeof res);
+    if (erc != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d->failures++;
         return;
@@ -410,12 +422,74 @@ done:
     close_registree(gw, gw_cfg);
 }
 
+/* x.y.5: GBA. The device holds a USIM (K, OPc), bootstraps with the BSF over Ub and attaches with Ks_NAF; the
+ * Registrar, a NAF, gets Ks_NAF over Zn. */
+static void gba_flow(demo *d)
+{
+    m2m_registree_config *cfg = NULL;
+    m2m_registree *r = NULL;
+    m2m_attach_info info;
+    m2m_err err = {0};
+    char ini[1024], path[256];
+    double t0;
+    m2m_enrol_spec spec = {.registree_id = "Cdemo-phone", .mechanism = "gba", .impi = d->gba.impi};
+    m2m_enrol_result res;
+
+    printf("\n-- x.y.5 GBA-based attachment: the Registree bootstraps with an HSS + BSF --------------------\n");
+    step("Step 0", "HSS + BSF", -1, "bsf.m2m.localhost: Ub http://127.0.0.1:%d, Zn https://localhost:%d (mutual TLS)",
+         d->gba.ub_port, d->gba.zn_port);
+    detail("subscriber %s: a USIM with fresh K and OPc (Milenage), in usim.k and usim.opc (0600)", d->gba.impi);
+    t0 = now_ms();
+    if (m2m_enrol(d->db, &spec, &res, &err) != 0) {
+        fprintf(stderr, "demo: %s\n", err.msg);
+        d->failures++;
+        return;
+    }
+    step("Step 1", "Enrolment", now_ms() - t0, "AE   Cdemo-phone    IMPI %.40s... (no key at the Registrar)",
+         d->gba.impi);
+    snprintf(ini, sizeof ini,
+             "; attachment details (Step 2) for Cdemo-phone\n[registrar]\npoa = https://127.0.0.1:%d\ncse-id = /in-cse\n\n"
+             "[registree]\nid = Cdemo-phone\napp-id = Rphone\n\n[credentials]\nmechanism = gba\n\n[gba]\n"
+             "bsf = http://127.0.0.1:%d\nimpi = %s\nk-file = usim.k\nopc-file = usim.opc\nnaf-fqdn = %s\n",
+             d->port, d->gba.ub_port, d->gba.impi, DEMO_NAF_FQDN);
+    snprintf(path, sizeof path, "%s/phone.ini", d->dir);
+    if (write_file(path, ini, 0600) != 0) {
+        d->failures++;
+        return;
+    }
+    step("Step 2", "Attachment details", -1, "phone.ini: Registrar PoA + CSE-ID, BSF, IMPI, the USIM's key files");
+    t0 = now_ms();
+    r = attach(d, "phone", &cfg, &info, EXPECT_OK);
+    if (r != NULL && info.assigned_id[0] != '\0') {
+        step("Step 3", "Bootstrapping (Ub)", -1, "HTTP Digest AKA (AKAv1-MD5): %s", info.gba_bootstrapped
+             ? "AUTN verified by the USIM, RES accepted by the BSF" : "!! no bootstrapping");
+        detail("B-TID %s, valid until %s; Ks = CK || IK at both ends", info.gba_btid, info.gba_lifetime);
+        step("Step 4", "Security context", info.handshake_ms, "%s %s, psk_identity 3GPP-bootstrapping.<B-TID>, key "
+             "Ks_NAF", info.tls_version, info.cipher);
+        detail("the Registrar (NAF %s) got Ks_NAF and the IMPI from the BSF over Zn", DEMO_NAF_FQDN);
+        step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s (the IMPI's "
+             "enrolled ID)", info.assigned_id);
+        detail("all of Steps 3-5 took %.2f ms", now_ms() - t0);
+    }
+    verdict(d, r != NULL && info.created && info.gba_bootstrapped, "GBA attachment %s",
+            r != NULL && info.created ? "done" : "failed");
+    close_registree(r, cfg);
+    r = attach(d, "phone", &cfg, &info, EXPECT_OK);
+    if (r != NULL && info.assigned_id[0] != '\0')
+        step("Step 4", "Re-attachment", info.handshake_ms, "%s: the saved B-TID, no Ub; %s", info.assigned_id,
+             info.resumed ? "session resumed (x.y.4)" : "full handshake, Ks_NAF cached at the NAF");
+    verdict(d, r != NULL && !info.created && !info.gba_bootstrapped, "no new bootstrapping, no registration");
+    close_registree(r, cfg);
+}
+
 static void demo_usage(FILE *out)
 {
     fprintf(out, "usage: m2mattach demo [--keep]\n\n"
                  "Starts a Registrar on 127.0.0.1 with a temporary SQLite store, enrols an AE and a CSE, and runs\n"
                  "initial attachment, work over the attached session, re-attachment, a spoofed originator, a\n"
-                 "foreign-resource access and a revoked key, printing each seed step with its time; then stops.\n"
+                 "foreign-resource access and a revoked key, printing each seed step with its time; then the\n"
+                 "PKI mechanisms (x.y.6, x.y.7), key generation (x.y.8) and GBA (x.y.5: an HSS + BSF is started,\n"
+                 "a USIM subscriber added, the device bootstraps over Ub and attaches through the Registrar as NAF).\n"
                  "--keep leaves the temporary directory (store, Registrar log, details files) for inspection.\n");
 }
 
@@ -461,7 +535,23 @@ int cmd_demo(int argc, char **argv)
         m2m_registrar_config_set_https(cfg, "127.0.0.1:0", &err) != 0 ||
         m2m_registrar_config_set_threads(cfg, 2, &err) != 0 ||
         demo_make_pki(d.dir, "Cdemo-camera", "camera", d.camera_hash, &err) != 0 ||
-        m2m_registrar_config_set_cert(cfg, reg_crt, reg_key, NULL, &err) != 0) {
+        m2m_registrar_config_set_cert(cfg, reg_crt, reg_key, NULL, &err) != 0 ||
+        demo_gba_start(d.dir, &d.gba, &err) != 0) {
+        fprintf(stderr, "demo: %s\n", err.msg);
+        d.failures++;
+        goto done;
+    }
+    {
+        /* x.y.5: the Registrar is also the NAF of the demo's BSF */
+        char bsf_url[64], root[128], naf_crt[128], naf_key[128];
+        snprintf(bsf_url, sizeof bsf_url, "https://localhost:%d", d.gba.zn_port);
+        snprintf(root, sizeof root, "%s/gba-root.crt", d.dir);
+        snprintf(naf_crt, sizeof naf_crt, "%s/naf.crt", d.dir);
+        snprintf(naf_key, sizeof naf_key, "%s/naf.key", d.dir);
+        if (m2m_registrar_config_set_gba(cfg, bsf_url, root, naf_crt, naf_key, DEMO_NAF_FQDN, 0, &err) != 0)
+            d.failures++;
+    }
+    if (d.failures != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d.failures++;
         goto done;
@@ -480,15 +570,24 @@ int cmd_demo(int argc, char **argv)
     detail("one port: TLS-PSK (TLS 1.2 ECDHE-PSK / PSK suites, TLS 1.3 PSK), client certificates, identity tokens");
 
     run(&d);
+    gba_flow(&d);
 
 done:
     m2m_registrar_stop(d.registrar);
     m2m_registrar_config_free(cfg);
+    demo_gba_stop(&d.gba);
     if (d.registrar_log != NULL) {
         char line[1024];
         fclose(d.registrar_log);
         printf("\n-- The Registrar's log (one line per attachment; keys never appear) -------------------------\n");
         d.registrar_log = fopen(d.log, "r");
+        while (d.registrar_log != NULL && fgets(line, sizeof line, d.registrar_log) != NULL)
+            fputs(line, stdout);
+        if (d.registrar_log != NULL)
+            fclose(d.registrar_log);
+        d.registrar_log = fopen(d.gba.log_path, "r");
+        if (d.registrar_log != NULL)
+            printf("\n-- The BSF's log (Ub bootstrappings and Zn requests; keys never appear) ----------------------\n");
         while (d.registrar_log != NULL && fgets(line, sizeof line, d.registrar_log) != NULL)
             fputs(line, stdout);
         if (d.registrar_log != NULL)

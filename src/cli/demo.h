@@ -3,6 +3,9 @@
 #ifndef M2M_CLI_DEMO_H
 #define M2M_CLI_DEMO_H
 
+#include <stdio.h>
+
+#include "bsf/bsf.h"
 #include "m2mattach/error.h"
 
 /* A lab PKI in dir: root.crt/.key (Registrar Root, name-constrained to m2m.localhost), registrar.crt/.key
@@ -10,5 +13,19 @@
  * device_id; pubkey_hash gets the device key's SHA-256 SPKI hash (what the operator enrols). */
 int demo_make_pki(const char *dir, const char *device_id, const char *device_file, char pubkey_hash[65],
                   m2m_err *err);
+
+/* x.y.5: the demo's HSS + BSF (cli/demo_gba.c). The Registrar is the NAF DEMO_NAF_FQDN. */
+#define DEMO_NAF_FQDN "cse.localhost"
+typedef struct demo_gba {
+    m2m_bsf *bsf;
+    FILE *log;
+    char db[160], log_path[160];
+    char impi[64];
+    int ub_port, zn_port;
+} demo_gba;
+/* Zn certificates in dir (gba-root.crt, bsf.crt/.key, naf.crt/.key), a BSF store with one subscriber whose fresh K
+ * and OPc go to dir/usim.k and dir/usim.opc (0600), and the BSF on 127.0.0.1 (Ub plain HTTP, Zn mutual TLS). */
+int demo_gba_start(const char *dir, demo_gba *g, m2m_err *err);
+void demo_gba_stop(demo_gba *g);
 
 #endif

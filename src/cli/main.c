@@ -19,6 +19,7 @@ static const struct subcommand COMMANDS[] = {
     {"attach", cmd_attach, "Registree: attach to the Registrar from an attachment-details file"},
     {"request", cmd_request, "Registree: send one oneM2M request over an attached session"},
     {"pki", cmd_pki, "lab PKI: Registrar root, Registrar and device certificates, public-key hashes"},
+    {"bsf", cmd_bsf, "GBA: a simulated HSS + BSF (Ub bootstrapping, Zn for the Registrar)"},
     {"demo", cmd_demo, "run every flow on loopback with a temporary store and print each step"},
 };
 

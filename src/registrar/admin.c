@@ -94,6 +94,17 @@ void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
     if (coap)
         EMIT("m2m_preauth_connections{binding=\"coap\"} %lld\n",
              (long long)__atomic_load_n(&cm->preauth_sessions, __ATOMIC_RELAXED));
+    EMIT("# HELP m2m_gba_zn_requests_total Zn requests to the BSF for Ks_NAF (x.y.5), by how the worker waited.\n"
+         "# TYPE m2m_gba_zn_requests_total counter\n"
+         "m2m_gba_zn_requests_total{wait=\"none\"} %llu\nm2m_gba_zn_requests_total{wait=\"blocking\"} %llu\n",
+         load(&m->gba.zn_fetches) - load(&m->gba.zn_blocking), load(&m->gba.zn_blocking));
+    EMIT("# HELP m2m_gba_zn_failures_total Zn requests that got no answer (unreachable BSF, timeout).\n"
+         "# TYPE m2m_gba_zn_failures_total counter\nm2m_gba_zn_failures_total %llu\n", load(&m->gba.zn_failures));
+    EMIT("# HELP m2m_gba_zn_blocked_seconds_total Time worker loops spent waiting in blocking Zn requests.\n"
+         "# TYPE m2m_gba_zn_blocked_seconds_total counter\nm2m_gba_zn_blocked_seconds_total %.6f\n",
+         (double)load(&m->gba.zn_blocked_us) / 1e6);
+    EMIT("# HELP m2m_gba_key_cache_hits_total GBA handshakes whose Ks_NAF was cached (no Zn request).\n"
+         "# TYPE m2m_gba_key_cache_hits_total counter\nm2m_gba_key_cache_hits_total %llu\n", load(&m->gba.cache_hits));
     EMIT("# HELP m2m_requests_total oneM2M requests handled.\n# TYPE m2m_requests_total counter\n"
          "m2m_requests_total %llu\n", load(&m->requests));
     if (coap)

@@ -457,7 +457,7 @@ static int setup_dtls(struct m2m_coap *srv, m2m_err *err)
     spsk.validate_id_call_back = no_psk;
     if (coap_context_set_psk2(srv->ctx, &spsk) != 1)
         return m2m_fail(err, M2M_E_TLS, "libcoap refused the DTLS set-up");
-    m2m_psk_install(srv->ssl_ctx);
+    m2m_psk_install(srv->ssl_ctx, 0);
     return 0;
 }
 
@@ -611,8 +611,11 @@ void m2m_coap_tick(struct m2m_coap *srv, int recheck)
             }
             continue;
         }
-        if (recheck && m2m_store_enrolment_active(srv->w->st, c->tls.peer.registree_id, c->tls.peer.key_id, &err) == 0)
+        if (recheck && m2m_store_enrolment_active(srv->w->st, c->tls.peer.registree_id,
+                                                  m2m_peer_enrol_id(&c->tls.peer), &err) == 0)
             m2m_coap_close(c, "enrolment revoked or replaced");
+        else if (c->tls.peer.not_after != 0 && m2m_clock_now() >= c->tls.peer.not_after)
+            m2m_coap_close(c, "the key's lifetime is over");
         else if (c->npending == 0 && m2m_ms_since(&c->last) > 1000.0 * cfg->idle_timeout)
             m2m_coap_close(c, "idle");
     }

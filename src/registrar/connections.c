@@ -2,6 +2,7 @@
 /* Connection lifecycle on a worker: creation for evhttp, the pre-authentication budget, and closing the
  * connections of Registrees whose enrolment was revoked or replaced while they were attached. */
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "registrar/coap.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
+#include "secctx/gba.h"
+#include "util/clock.h"
 
 /* Runs on the worker thread that frees the SSL: unlink from that worker's list. */
 static void conn_unlink(m2m_tls_conn *tc)
@@ -33,6 +36,14 @@ static void conn_established(m2m_tls_conn *tc)
 {
     if (tc->peer.registree_id[0] != '\0')
         m2m_limits_bound((conn *)tc);
+}
+
+/* gate.c: Zn answered; run the handshake again. bufferevent_openssl drives a handshake from its read event, whose
+ * callback calls SSL_do_handshake; making that event active is what a readable socket would have done. */
+static void conn_wake(void *arg)
+{
+    struct bufferevent *bev = arg;
+    event_active(&bev->ev_read, EV_READ, 1);
 }
 
 struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
@@ -63,6 +74,8 @@ struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     c->bev = bev;
     c->tls.on_established = conn_established;
+    c->tls.wake = conn_wake;
+    c->tls.wake_arg = bev;
     m2m_limits_admit_later(c);
     return bev;
 }
@@ -114,6 +127,7 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     int64_t gen = w->enrol_gen;
     int recheck = 0;
+    int64_t now = m2m_clock_now();
     m2m_err err;
     (void)fd, (void)what;
 
@@ -147,6 +161,8 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     }
     /* The PSK cache (psk.c) checks the generation on every hit; this is its once-a-second backstop. */
     m2m_psk_cache_check(&w->tls);
+    if (w->tls.gba != NULL)
+        m2m_gba_naf_expire(w->tls.gba, now);
     m2m_limits_tick(w);
     for (conn *c = w->conns; c != NULL; c = c->next) {
         m2m_tls_conn_fill_addr(&c->tls);
@@ -159,8 +175,11 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
                 m2m_conn_close(c, c->tls.established ? "no identity token presented in time" : "handshake timeout");
             continue;
         }
-        if (recheck && m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, c->tls.peer.key_id, &err) == 0)
+        if (recheck && m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer),
+                                                  &err) == 0)
             m2m_conn_close(c, "enrolment revoked or replaced");
+        else if (c->tls.peer.not_after != 0 && now >= c->tls.peer.not_after)
+            m2m_conn_close(c, "the key's lifetime (GBA bootstrapping) is over");
     }
     /* the CoAPS worker's DTLS sessions: the same checks, and libcoap's housekeeping */
     if (w->coap != NULL)

@@ -15,6 +15,7 @@
 #include "registrar/listen_guard.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
+#include "secctx/gate.h"
 
 
 /* Records a certificate path for `serve`, absolute so serve may run from anywhere. */
@@ -102,12 +103,18 @@ static void worker_free(struct worker *w)
     if (w->tick)
         event_free(w->tick);
     m2m_limits_worker_free(w);
+    m2m_local_socket_stop(w);
     if (w->http)
         evhttp_free(w->http); /* frees its listener and every open connection */
     else if (w->listener)
         evconnlistener_free(w->listener);
+    /* after the connections (and their gates), before the loop: Zn requests under way end here */
+    if (w->tls.gba != NULL)
+        m2m_gate_cancel_all(w->tls.gba);
     if (w->base)
         event_base_free(w->base);
+    m2m_gba_naf_free(w->tls.gba);
+    w->tls.gba = NULL;
     m2m_store_close(w->st);
     m2m_tls_env_clear(&w->tls);
     OPENSSL_cleanse(w, sizeof *w);
@@ -131,7 +138,7 @@ static struct event_base *worker_base(void)
 
 /* What every worker has, whichever binding it serves: its store connection and CSE, its TLS environment (store,
  * PSK cache, ticket keys), its event loop, its store completions and its timer. */
-static int worker_core(struct m2m_registrar *reg, struct worker *w, m2m_err *err)
+static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m_err *err)
 {
     struct timeval one = {1, 0};
 
@@ -152,11 +159,25 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, m2m_err *err
     w->tls.counters = &reg->metrics.tls;
     w->tls.binding = "https";
     m2m_tls_cert_fingerprint(reg->ctx, w->tls.cert_fp);
+    if (gba && reg->cfg.bsf_url[0] != '\0') {
+        /* x.y.5: each worker its own Ks_NAF cache and Zn client (and TLS session with the BSF) */
+        m2m_zn_client *zn = m2m_zn_client_new(reg->cfg.bsf_url, reg->cfg.bsf_root, reg->cfg.naf_cert,
+                                              reg->cfg.naf_key, reg->cfg.zn_timeout_ms, err);
+        if (zn == NULL || (w->tls.gba = m2m_gba_naf_new(reg->cfg.naf_fqdn, zn, err)) == NULL) {
+            m2m_zn_client_free(zn);
+            return -1;
+        }
+        w->tls.gba->counters = &reg->metrics.gba;
+        w->tls.gba->log = reg->cfg.log;
+        w->tls.gba->blocking = reg->cfg.zn_blocking;
+    }
     if (m2m_store_enrol_generation(w->st, &w->enrol_gen, err) != 0)
         return -1;
     w->base = worker_base();
     if (w->base == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot create an event loop");
+    if (w->tls.gba != NULL)
+        w->tls.gba->base = w->base;
     /* Ticket keys exist before the first handshake: worker 0 creates them if the store has none. */
     if (w->index == 0)
         m2m_tls_env_rotate_keys(&w->tls); /* no writer yet: at once, before any handshake */
@@ -181,7 +202,7 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, m2m_err *err
 static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struct addrinfo *ai, const char *port,
                         m2m_err *err)
 {
-    if (worker_core(reg, w, err) != 0)
+    if (worker_core(reg, w, 1, err) != 0)
         return -1;
     w->http = evhttp_new(w->base);
     if (w->http == NULL)
@@ -200,7 +221,7 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     /* Every connection starts with the small limits of an unbound context (limits.h); binding raises them. */
     evhttp_set_max_headers_size(w->http, M2M_PREAUTH_MAX_HEADERS);
     evhttp_set_max_body_size(w->http, M2M_PREAUTH_MAX_BODY);
-    if (m2m_limits_worker_init(w, err) != 0)
+    if (m2m_limits_worker_init(w, err) != 0 || m2m_local_socket_start(w, err) != 0)
         return -1;
     evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
@@ -208,10 +229,11 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
 }
 
 /* The CoAPS worker: one loop for the one UDP socket (libcoap 4.3.1 cannot share a port between loops; DTLS
- * sessions need no descriptor of their own, so one socket serves every device). */
+ * sessions need no descriptor of their own, so one socket serves every device). No GBA: a Zn request would block
+ * this one loop for every device (the asynchronous gate, secctx/gate.c, sits under a TCP socket's SSL). */
 static int coap_worker_setup(struct m2m_registrar *reg, struct worker *w, m2m_err *err)
 {
-    if (worker_core(reg, w, err) != 0)
+    if (worker_core(reg, w, 0, err) != 0)
         return -1;
     w->tls.binding = "coap";
     w->tls.counters = &reg->metrics.coap.tls;
@@ -358,6 +380,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     tls.key = reg->cfg.key;
     tls.chain = reg->cfg.chain;
     tls.ticket_period = reg->cfg.ticket_period;
+    tls.gba = reg->cfg.bsf_url[0] != '\0';
     reg->ctx = m2m_tls_server_ctx(&tls, err);
     if (reg->ctx == NULL || setup_stapling(reg, err) != 0)
         goto fail;
@@ -413,9 +436,11 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         goto fail;
     }
     freeaddrinfo(ai);
-    m2m_log(reg, "listening on https://%s:%d (%s%s), %d workers, store %s", cfg->host, reg->port,
+    m2m_log(reg, "listening on https://%s:%d (%s%s%s), %d workers, store %s", cfg->host, reg->port,
             reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
-            reg->nworkers, cfg->db);
+            reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, cfg->db);
+    if (reg->cfg.bsf_url[0] != '\0')
+        m2m_log(reg, "GBA: NAF %s, Zn %s", reg->cfg.naf_fqdn, reg->cfg.bsf_url);
     if (reg->coap_worker != NULL)
         m2m_log(reg, "listening on coaps://%s:%d (DTLS 1.2: %s; cookies always), store %s", cfg->coaps_host,
                 reg->coaps_port, reg->cfg.cert[0] ? "PSK and certificates" : "PSK", cfg->db);

@@ -16,6 +16,7 @@
 
 #include "m2mattach/registrar.h"
 #include "registrar/cse.h"
+#include "secctx/gba.h"
 #include "secctx/ocsp_staple.h"
 #include "secctx/tls_conn.h"
 #include "store/store.h"
@@ -51,6 +52,17 @@ struct m2m_registrar_config {
     int napp_ids;
     const char *app_id_ptrs[32];
     int64_t reg_lifetime;     /* default expirationTime of a registration, seconds */
+    char local_socket[108];   /* same-equipment AEs: a Unix socket path; "" = none (registrar/local_socket.c) */
+    m2m_local_ae local_aes[64];
+    int nlocal_aes;
+    /* x.y.5: the Registrar as NAF; bsf_url "" = no GBA */
+    char bsf_url[300];        /* Zn: https://HOST:PORT */
+    char bsf_root[1024];      /* the BSF's certificate chains to it */
+    char naf_cert[1024];      /* the NAF's client certificate for Zn (subjectAltName DNS = naf_fqdn) */
+    char naf_key[1024];
+    char naf_fqdn[254];       /* the name devices address this Registrar by: NAF_Id's FQDN */
+    int zn_timeout_ms;
+    int zn_blocking;          /* diagnostic: Zn inside the PSK callback, blocking the worker (for measurement) */
     char coaps_host[256];     /* the CoAPS (DTLS) listener; "" = none */
     char coaps_port[16];
     int coaps_max_sessions;   /* DTLS sessions in all (they hold no descriptor: a limit of their own) */
@@ -68,6 +80,7 @@ typedef struct m2m_coap_metrics {
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */
 typedef struct m2m_metrics {
     m2m_tls_counters tls;     /* handshakes by mechanism and kind, refusals (secctx/tls_server.c) */
+    m2m_gba_counters gba;     /* Zn fetches and the Ks_NAF cache (secctx/gba.c, gate.c) */
     unsigned long long requests;
     unsigned long long keys_generated;
     long long open_connections;
@@ -114,6 +127,9 @@ struct worker {
     int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
     m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
     struct event *done_ev;      /* made active by the writer's thread: drains done */
+    struct evhttp *local_http;  /* registrar/local_socket.c (worker 0 only): same-equipment AEs */
+    conn *local_conns;
+    int nlocal_conns;
     struct m2m_coap *coap;      /* the CoAPS listener this worker runs (registrar/coap.h); NULL for HTTPS ones */
 };
 
@@ -155,6 +171,11 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg);
 
 /* registrar/http_adapter.c */
 void m2m_http_handle(struct evhttp_request *req, void *worker);
+/* Serves one request of connection c (found by the caller: TLS or local). */
+void m2m_http_serve(struct worker *w, conn *c, struct evhttp_request *req);
+/* registrar/local_socket.c: the Unix socket for same-equipment AEs, served by worker 0. */
+int m2m_local_socket_start(struct worker *w, m2m_err *err);
+void m2m_local_socket_stop(struct worker *w);
 /* The connection is going away: a request of it still waiting for its write must not answer into it. */
 void m2m_http_forget(conn *c);
 

@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "crypto/gba_id.h"
+#include "crypto/gba_kdf.h"
+#include "crypto/milenage.h"
 #include "registree/details.h"
 
 enum field {
@@ -23,6 +26,8 @@ enum field {
     F_MECHANISM, F_KEY_FILE, F_KEY, F_CERT_FILE, F_CHAIN_FILE, F_TOKEN, F_TOKEN_FILE,
     F_TLS_VERSION, F_CIPHERS, F_TIMEOUT, F_DEADLINE, F_RESUMPTION,
     F_STATE_FILE, F_GEN_KEY_FILE,
+    F_GBA_BSF, F_GBA_BSF_ROOT, F_GBA_IMPI, F_GBA_K_FILE, F_GBA_OPC, F_GBA_OP, F_GBA_OPC_FILE, F_GBA_OP_FILE,
+    F_GBA_NAF_FQDN,
     F_COUNT
 };
 
@@ -40,9 +45,14 @@ static const struct {
     [F_CIPHERS] = {"tls", "ciphers"},       [F_TIMEOUT] = {"tls", "timeout"},
     [F_DEADLINE] = {"tls", "deadline"},     [F_RESUMPTION] = {"tls", "resumption"},
     [F_STATE_FILE] = {"state", "file"},     [F_GEN_KEY_FILE] = {"state", "generated-key-file"},
+    [F_GBA_BSF] = {"gba", "bsf"},           [F_GBA_BSF_ROOT] = {"gba", "bsf-root"},
+    [F_GBA_IMPI] = {"gba", "impi"},         [F_GBA_K_FILE] = {"gba", "k-file"},
+    [F_GBA_OPC] = {"gba", "opc"},           [F_GBA_OP] = {"gba", "op"},
+    [F_GBA_OPC_FILE] = {"gba", "opc-file"}, [F_GBA_OP_FILE] = {"gba", "op-file"},
+    [F_GBA_NAF_FQDN] = {"gba", "naf-fqdn"},
 };
 
-static const char *const SECTIONS[] = {"registrar", "registree", "credentials", "tls", "state"};
+static const char *const SECTIONS[] = {"registrar", "registree", "credentials", "tls", "state", "gba"};
 
 /* Which mechanisms each credential key belongs to (bits 1 << m2m_mechanism); 0: every mechanism. */
 #define MECH_BIT(m) (1u << (m))
@@ -54,6 +64,11 @@ static const unsigned FIELD_MECHS[F_COUNT] = {
     [F_TOKEN] = MECH_BIT(M2M_MECH_TOKEN),
     [F_TOKEN_FILE] = MECH_BIT(M2M_MECH_TOKEN),
     [F_OCSP_CERT] = MECH_BIT(M2M_MECH_CERT) | MECH_BIT(M2M_MECH_TOKEN),
+    [F_GBA_BSF] = MECH_BIT(M2M_MECH_GBA),   [F_GBA_BSF_ROOT] = MECH_BIT(M2M_MECH_GBA),
+    [F_GBA_IMPI] = MECH_BIT(M2M_MECH_GBA),  [F_GBA_K_FILE] = MECH_BIT(M2M_MECH_GBA),
+    [F_GBA_OPC] = MECH_BIT(M2M_MECH_GBA),   [F_GBA_OP] = MECH_BIT(M2M_MECH_GBA),
+    [F_GBA_OPC_FILE] = MECH_BIT(M2M_MECH_GBA), [F_GBA_OP_FILE] = MECH_BIT(M2M_MECH_GBA),
+    [F_GBA_NAF_FQDN] = MECH_BIT(M2M_MECH_GBA),
 };
 
 /* A key file holds at most 64 octets as hex; anything much longer is not a key file. */
@@ -82,6 +97,7 @@ const char *m2m_mechanism_name(m2m_mechanism m)
     case M2M_MECH_PSK: return "psk";
     case M2M_MECH_CERT: return "cert";
     case M2M_MECH_TOKEN: return "token";
+    case M2M_MECH_GBA: return "gba";
     }
     return "?";
 }
@@ -245,7 +261,7 @@ static char *read_line(char *str, int num, void *stream)
         if (str[1 + end] == ']' && !known_section(str + 1, end)) {
             c->failed = 1;
             m2m_fail(c->err, M2M_E_PARSE, "%s:%d: unknown section [%.*s] (known: registrar, registree, "
-                     "credentials, tls, state)", c->path, c->line, (int)end, str + 1);
+                     "credentials, tls, state, gba)", c->path, c->line, (int)end, str + 1);
             return NULL;
         }
     }
@@ -331,7 +347,8 @@ static char *resolve(const char *details_path, const char *rel)
     return out;
 }
 
-static int load_key_file(struct parse_ctx *c, m2m_err *err)
+/* The hex key in the file field f names, into dst. */
+static int load_key_file(struct parse_ctx *c, enum field f, m2m_secret *dst, m2m_err *err)
 {
     char loc[600], *path = NULL, buf[KEY_FILE_MAX + 1];
     FILE *fp = NULL;
@@ -339,8 +356,8 @@ static int load_key_file(struct parse_ctx *c, m2m_err *err)
     size_t n;
     int rc = -1;
 
-    where(c, F_KEY_FILE, loc, sizeof loc);
-    path = resolve(c->path, c->value[F_KEY_FILE]);
+    where(c, f, loc, sizeof loc);
+    path = resolve(c->path, c->value[f]);
     if (path == NULL) {
         m2m_fail(err, M2M_E_NOMEM, "out of memory");
         goto done;
@@ -369,7 +386,7 @@ static int load_key_file(struct parse_ctx *c, m2m_err *err)
         goto done;
     }
     buf[n] = '\0';
-    if (m2m_secret_from_hex(&c->cfg->key, buf, path, err) != 0)
+    if (m2m_secret_from_hex(dst, buf, path, err) != 0)
         goto done;
     rc = 0;
 done:
@@ -687,6 +704,109 @@ done:
     return rc;
 }
 
+/* x.y.5: [gba] bsf (Ub), impi, the USIM's K (k-file) and OPc (opc, opc-file, or op / op-file from which OPc is
+ * computed), optionally bsf-root (for an https BSF) and naf-fqdn (the Registrar's name in NAF_Id when the poa does
+ * not carry it, e.g. an IP address). */
+static int check_gba(struct parse_ctx *c, m2m_err *err)
+{
+    m2m_registree_config *cfg = c->cfg;
+    static const enum field OPS[4] = {F_GBA_OPC, F_GBA_OPC_FILE, F_GBA_OP, F_GBA_OP_FILE};
+    static const enum field NEED[3] = {F_GBA_BSF, F_GBA_IMPI, F_GBA_K_FILE};
+    m2m_secret op = {0};
+    char loc[600], *authority = NULL;
+    enum field which = F_COUNT;
+    m2m_err why = {0};
+    int rc = -1;
+
+    for (int i = 0; i < 3; i++)
+        if (c->value[NEED[i]] == NULL)
+            return m2m_fail(err, M2M_E_PARSE, "%s: [gba] %s: missing (required for mechanism gba)", c->path,
+                            FIELDS[NEED[i]].key);
+    for (int i = 0; i < 4; i++)
+        if (c->value[OPS[i]] != NULL) {
+            if (which != F_COUNT) {
+                where(c, OPS[i], loc, sizeof loc);
+                return m2m_fail(err, M2M_E_PARSE, "%s: and [gba] %s (line %d) are both set; keep one", loc,
+                                FIELDS[which].key, c->at_line[which]);
+            }
+            which = OPS[i];
+        }
+    if (which == F_COUNT)
+        return m2m_fail(err, M2M_E_PARSE, "%s: [gba] opc, opc-file, op or op-file: missing (required for mechanism "
+                        "gba: the USIM's OPc, or the operator's OP)", c->path);
+    /* Ub: http:// is for a BSF on the device's own host or a lab; the BSF is authenticated by AUTN either way */
+    if (strncmp(c->value[F_GBA_BSF], "http://", 7) == 0 || strncmp(c->value[F_GBA_BSF], "https://", 8) == 0) {
+        char *as_https = NULL;
+        cfg->gba_bsf_tls = c->value[F_GBA_BSF][4] == 's';
+        if (asprintf(&as_https, "https://%s", c->value[F_GBA_BSF] + (cfg->gba_bsf_tls ? 8 : 7)) < 0)
+            return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        rc = m2m_https_poa_parse(as_https, &cfg->gba_bsf_host, cfg->gba_bsf_port, &authority, &why);
+        free(as_https);
+        free(authority);
+        if (!cfg->gba_bsf_tls && rc == 0 && strcmp(cfg->gba_bsf_port, "443") == 0 &&
+            strstr(c->value[F_GBA_BSF] + 7, ":443") == NULL)
+            snprintf(cfg->gba_bsf_port, sizeof cfg->gba_bsf_port, "80");
+    }
+    if (rc != 0) {
+        where(c, F_GBA_BSF, loc, sizeof loc);
+        return m2m_fail(err, M2M_E_PARSE, "%s: '%.100s' is not http://HOST[:PORT] or https://HOST[:PORT]%s%s", loc,
+                        c->value[F_GBA_BSF], why.msg[0] ? ": " : "", why.msg);
+    }
+    rc = -1;
+    cfg->gba_bsf = c->value[F_GBA_BSF];
+    c->value[F_GBA_BSF] = NULL;
+    if (cfg->gba_bsf_tls && c->value[F_GBA_BSF_ROOT] == NULL)
+        return m2m_fail(err, M2M_E_PARSE, "%s: [gba] bsf-root: missing (required for an https BSF)", c->path);
+    if (c->value[F_GBA_BSF_ROOT] != NULL) {
+        char *ignored = NULL;
+        cfg->gba_bsf_root = load_one_cert(c, F_GBA_BSF_ROOT, "the BSF's root certificate", &ignored, err);
+        free(ignored);
+        if (cfg->gba_bsf_root == NULL)
+            return -1;
+    }
+    if (!m2m_gba_impi_ok(c->value[F_GBA_IMPI])) {
+        where(c, F_GBA_IMPI, loc, sizeof loc);
+        return m2m_fail(err, M2M_E_PARSE, "%s: not an IMPI (user@realm, printable, no spaces, quotes or commas)", loc);
+    }
+    cfg->gba_impi = c->value[F_GBA_IMPI];
+    c->value[F_GBA_IMPI] = NULL;
+    cfg->gba_naf_fqdn = strdup(c->value[F_GBA_NAF_FQDN] != NULL ? c->value[F_GBA_NAF_FQDN] : cfg->host);
+    if (cfg->gba_naf_fqdn == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+    {
+        uint8_t id[M2M_GBA_NAF_ID_MAX], ua[M2M_GBA_UA_ID_LEN] = {1, 0, 0, 0, 7};
+        size_t len;
+        if (m2m_gba_naf_id(cfg->gba_naf_fqdn, ua, id, &len, NULL) != 0) {
+            where(c, c->value[F_GBA_NAF_FQDN] != NULL ? F_GBA_NAF_FQDN : F_POA, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: '%.100s' cannot be a NAF FQDN (a host name, no brackets); set "
+                            "[gba] naf-fqdn to the name the Registrar serves as NAF", loc, cfg->gba_naf_fqdn);
+        }
+    }
+    if (load_key_file(c, F_GBA_K_FILE, &cfg->gba_k, err) != 0)
+        goto done;
+    if (which == F_GBA_OPC_FILE || which == F_GBA_OP_FILE) {
+        if (load_key_file(c, which, which == F_GBA_OPC_FILE ? &cfg->gba_opc : &op, err) != 0)
+            goto done;
+    } else if (m2m_secret_from_hex(which == F_GBA_OPC ? &cfg->gba_opc : &op, c->value[which], FIELDS[which].key,
+                                   err) != 0) {
+        goto done;
+    }
+    if (cfg->gba_k.len != 16 || (which == F_GBA_OP || which == F_GBA_OP_FILE ? op.len : cfg->gba_opc.len) != 16) {
+        where(c, cfg->gba_k.len != 16 ? F_GBA_K_FILE : which, loc, sizeof loc);
+        m2m_fail(err, M2M_E_PARSE, "%s: Milenage takes 16 octets (32 hex characters)", loc);
+        goto done;
+    }
+    if (op.len == 16) {
+        cfg->gba_opc.len = 16;
+        if (m2m_milenage_opc(cfg->gba_k.bytes, op.bytes, cfg->gba_opc.bytes, err) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    m2m_secret_clear(&op);
+    return rc;
+}
+
 /* "mechanism = cert (line 7)" or "mechanism psk (the default: no mechanism is set)" */
 static void mechanism_text(const struct parse_ctx *c, char *out, size_t cap)
 {
@@ -709,9 +829,11 @@ static int check_credentials(struct parse_ctx *c, m2m_err *err)
         cfg->mechanism = M2M_MECH_CERT;
     } else if (strcmp(m, "token") == 0) {
         cfg->mechanism = M2M_MECH_TOKEN;
+    } else if (strcmp(m, "gba") == 0) {
+        cfg->mechanism = M2M_MECH_GBA;
     } else {
         where(c, F_MECHANISM, loc, sizeof loc);
-        return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not one of psk, cert, token", loc, m);
+        return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not one of psk, cert, token, gba", loc, m);
     }
     mechanism_text(c, mech, sizeof mech);
 
@@ -721,7 +843,7 @@ static int check_credentials(struct parse_ctx *c, m2m_err *err)
         char belongs[64] = "";
         if (c->at_line[f] == 0 || allowed == 0 || (allowed & MECH_BIT(cfg->mechanism)) != 0)
             continue;
-        for (int k = M2M_MECH_PSK; k <= M2M_MECH_TOKEN; k++)
+        for (int k = M2M_MECH_PSK; k <= M2M_MECH_GBA; k++)
             if (allowed & MECH_BIT(k))
                 snprintf(belongs + strlen(belongs), sizeof belongs - strlen(belongs), "%s%s",
                          belongs[0] != '\0' ? " or " : "", m2m_mechanism_name((m2m_mechanism)k));
@@ -741,7 +863,7 @@ static int check_credentials(struct parse_ctx *c, m2m_err *err)
         /* Step 2 may hand a root certificate to a PSK device too; it is checked, and not used. */
         if (c->value[F_ROOT_CERT] != NULL && check_root_cert(c, err) != 0)
             return -1;
-        if (c->value[F_KEY_FILE] != NULL && load_key_file(c, err) != 0)
+        if (c->value[F_KEY_FILE] != NULL && load_key_file(c, F_KEY_FILE, &cfg->key, err) != 0)
             return -1;
         if (cfg->key.len < M2M_KEY_MIN_LEN || cfg->key.len > M2M_KEY_MAX_LEN) {
             where(c, c->at_line[F_KEY] != 0 ? F_KEY : F_KEY_FILE, loc, sizeof loc);
@@ -751,6 +873,9 @@ static int check_credentials(struct parse_ctx *c, m2m_err *err)
         cfg->key_kind = m2m_key_kind_for_id(cfg->id);
         return m2m_keyid(cfg->key_kind, cfg->key.bytes, cfg->key.len, cfg->key_id, err);
     }
+
+    if (cfg->mechanism == M2M_MECH_GBA)
+        return check_gba(c, err);
 
     /* cert and token: the Registrar shows a certificate chained to the root of Step 2. */
     if (cfg->mechanism == M2M_MECH_CERT) {
@@ -833,7 +958,8 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
         return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not one of auto, 1.2, 1.3", loc, v);
     }
     if (c->value[F_CIPHERS] == NULL &&
-        (c->value[F_CIPHERS] = strdup(cfg->mechanism == M2M_MECH_PSK ? M2M_DEFAULT_TLS12_PSK_CIPHERS
+        (c->value[F_CIPHERS] = strdup(cfg->mechanism == M2M_MECH_PSK || cfg->mechanism == M2M_MECH_GBA
+                                          ? M2M_DEFAULT_TLS12_PSK_CIPHERS
                                                                      : M2M_DEFAULT_TLS12_CERT_CIPHERS)) == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "out of memory");
     if (!ciphers_known(c->value[F_CIPHERS])) {
@@ -848,7 +974,7 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
                             "ECDHE-ECDSA-AES128-SHA256 for TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256)", loc, bad);
         }
     }
-    if (cfg->mechanism != M2M_MECH_PSK) {
+    if (cfg->mechanism != M2M_MECH_PSK && cfg->mechanism != M2M_MECH_GBA) {
         char *with = NULL;
         int ok;
         if (asprintf(&with, "%s" M2M_TLS12_CERT_EXCLUDE, c->value[F_CIPHERS]) < 0)
@@ -975,10 +1101,12 @@ m2m_registree_config *m2m_registree_config_load(const char *details_path, m2m_er
     if (check_registrar(&c, err) != 0 || check_registree(&c, err) != 0 || check_credentials(&c, err) != 0 ||
         check_tls_and_state(&c, err) != 0)
         goto done;
-    if ((c.at_line[F_KEY] != 0 || c.at_line[F_TOKEN] != 0) && fstat(fileno(c.fp), &st) == 0 &&
+    if ((c.at_line[F_KEY] != 0 || c.at_line[F_TOKEN] != 0 || c.at_line[F_GBA_OPC] != 0 || c.at_line[F_GBA_OP] != 0) &&
+        fstat(fileno(c.fp), &st) == 0 &&
         (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
         fprintf(stderr, "m2mattach: warning: %s holds a %s inline and is accessible by group or others "
-                        "(mode %04o); chmod 600 it\n", details_path, c.at_line[F_KEY] != 0 ? "key" : "token",
+                        "(mode %04o); chmod 600 it\n", details_path,
+                c.at_line[F_KEY] != 0 ? "key" : c.at_line[F_TOKEN] != 0 ? "token" : "Milenage OP/OPc",
                 (unsigned)(st.st_mode & 07777));
     ok = 1;
 done:
@@ -988,8 +1116,9 @@ done:
         m2m_wipe(c.linebuf, c.linecap);
         free(c.linebuf);
     }
-    if (c.value[F_TOKEN] != NULL)
-        m2m_wipe(c.value[F_TOKEN], strlen(c.value[F_TOKEN]));
+    for (int f = 0; f < F_COUNT; f++)
+        if ((f == F_TOKEN || f == F_GBA_OPC || f == F_GBA_OP) && c.value[f] != NULL)
+            m2m_wipe(c.value[f], strlen(c.value[f]));
     for (int f = 0; f < F_COUNT; f++)
         free(c.value[f]);
     if (!ok) {
@@ -1029,6 +1158,13 @@ void m2m_registree_config_free(m2m_registree_config *cfg)
     free(cfg->ciphers);
     free(cfg->state_path);
     free(cfg->generated_key_path);
+    free(cfg->gba_bsf);
+    free(cfg->gba_bsf_host);
+    X509_free(cfg->gba_bsf_root);
+    free(cfg->gba_impi);
+    free(cfg->gba_naf_fqdn);
+    m2m_secret_clear(&cfg->gba_k);
+    m2m_secret_clear(&cfg->gba_opc);
     free(cfg);
 }
 

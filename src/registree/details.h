@@ -16,10 +16,11 @@
 typedef enum m2m_mechanism {
     M2M_MECH_PSK = 1,  /* x.y.2 / x.y.3: TLS-PSK with Kcc / Kca */
     M2M_MECH_CERT = 2, /* x.y.6: PKI, the Registree presents its certificate */
-    M2M_MECH_TOKEN = 3 /* x.y.7: PKI, the Registree sends an identity token in Step 5 */
+    M2M_MECH_TOKEN = 3, /* x.y.7: PKI, the Registree sends an identity token in Step 5 */
+    M2M_MECH_GBA = 4    /* x.y.5: TLS-PSK with Ks_NAF from a GBA bootstrapping (the Registree is the GBA UE) */
 } m2m_mechanism;
 
-/* "psk", "cert", "token" */
+/* "psk", "cert", "token", "gba" */
 const char *m2m_mechanism_name(m2m_mechanism m);
 
 /* An identity token on the wire is an RFC 6750 b64token (base64url in practice): these bounds catch a truncated
@@ -68,6 +69,16 @@ struct m2m_registree_config {
     STACK_OF(X509) *chain;   /* what follows it in cert-file, then chain-file; NULL when empty */
     /* token */
     char *token;             /* NUL-terminated, wiped when the config is freed; never printed */
+    /* gba ([gba]) */
+    char *gba_bsf;           /* the BSF's Ub as written: http://HOST:PORT or https://HOST:PORT */
+    char *gba_bsf_host;      /* without brackets */
+    char gba_bsf_port[6];
+    int gba_bsf_tls;         /* https */
+    X509 *gba_bsf_root;      /* https: the BSF's certificate chains to it */
+    char *gba_impi;
+    m2m_secret gba_k;        /* the USIM's K (16 octets) */
+    m2m_secret gba_opc;      /* OPc (given, or computed from OP) */
+    char *gba_naf_fqdn;      /* the Registrar's name in NAF_Id: [gba] naf-fqdn, else the poa's host */
 
     /* [tls] */
     m2m_tls_range tls_range;

@@ -41,7 +41,12 @@
 #include "registree/state.h"
 #include "registree/state_lock.h"
 #include "registree/tls_client.h"
+#include "registree/ub_client.h"
+#include "crypto/gba_id.h"
+#include "crypto/gba_kdf.h"
 #include "util/hex.h"
+#include "util/rfc3339.h"
+#include "util/clock.h"
 
 /* x.y.8 on the wire: the <keyGeneration> resource type of this project (README), the exporter of TS-0003 10.3. */
 #define KGN_TY 10100
@@ -55,6 +60,8 @@
 #define GENERATED_KEY_FILE_MAX 1024
 /* TLS 1.3 tickets come after the handshake: how long a handshake-only attach waits for one, at least. */
 #define AWAIT_SESSION_MIN_MS 250
+/* x.y.5: a B-TID this close to its expiry is not used; the UE bootstraps again first. */
+#define GBA_EXPIRY_MARGIN_S 30
 
 typedef enum cred_kind { CRED_GENERATED = 0, CRED_PREVIOUS = 1, CRED_DETAILS = 2, CRED_COUNT = 3 } cred_kind;
 
@@ -84,6 +91,7 @@ struct m2m_registree {
     char notice[512];                /* the last attachment's fallback (m2m_attach_info.notice) */
     double deadline;                 /* when the current public call must be over ([tls] deadline), or 0 */
     int lock_fd;                     /* the state lock while a public call holds it, else -1 */
+    char gba_identity[M2M_GBA_IDENTITY_MAX + 1]; /* x.y.5: "3GPP-bootstrapping." B-TID */
 };
 
 static double now_ms(void)
@@ -259,7 +267,8 @@ static int make_binding(const m2m_registree_config *cfg, cred *c, m2m_err *err)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
 
-    if (c->mech == M2M_MECH_PSK) {
+    if (c->mech == M2M_MECH_PSK || c->mech == M2M_MECH_GBA) {
+        /* gba: the key ID is the B-TID's: a session never outlives its bootstrapping */
         snprintf(cred_id, sizeof cred_id, "%s", c->key_id);
     } else {
         if (c->mech == M2M_MECH_CERT) {
@@ -326,6 +335,8 @@ static int load_creds(m2m_registree *r)
     r->creds[CRED_DETAILS].mech = cfg->mechanism;
     r->creds[CRED_DETAILS].slot = M2M_SLOT_DETAILS;
     snprintf(r->creds[CRED_DETAILS].key_id, sizeof r->creds[CRED_DETAILS].key_id, "%s", cfg->key_id);
+    if (cfg->mechanism == M2M_MECH_GBA)
+        m2m_gba_btid_key_id(r->state.gba.btid, r->creds[CRED_DETAILS].key_id);
     if (make_binding(cfg, &r->creds[CRED_DETAILS], &r->err) != 0)
         goto done;
     rc = 0;
@@ -344,6 +355,8 @@ static void cred_name(const m2m_registree *r, int i, char *out, size_t cap)
         snprintf(out, cap, "previous generated key %s", c->key_id[0] ? c->key_id : "(unreadable)");
     else if (c->mech == M2M_MECH_PSK)
         snprintf(out, cap, "psk key %s of %s", c->key_id, r->cfg->details_path);
+    else if (c->mech == M2M_MECH_GBA)
+        snprintf(out, cap, "GBA B-TID %.120s", r->state.gba.btid);
     else
         snprintf(out, cap, "%s credentials of %s", m2m_mechanism_name(c->mech), r->cfg->details_path);
 }
@@ -355,7 +368,52 @@ static void cred_name(const m2m_registree *r, int i, char *out, size_t cap)
  * certificate). */
 static int resumable_mech(const m2m_registree_config *cfg, m2m_mechanism mech)
 {
-    return mech == M2M_MECH_PSK || cfg->ocsp_cert == NULL;
+    return mech == M2M_MECH_PSK || mech == M2M_MECH_GBA || cfg->ocsp_cert == NULL;
+}
+
+/* ---- x.y.5: the GBA UE ----------------------------------------------------------------------------------------- */
+
+/* Ks_NAF for this Registrar (TS 33.220 Annex B): NAF_Id = the Registrar's FQDN || the Ua id of the version and the
+ * suite the handshake negotiates (tls_client asks once they are known). */
+static int gba_derive(void *arg, int version, unsigned suite, unsigned char *out, size_t *out_len)
+{
+    m2m_registree *r = arg;
+    const m2m_gba_state *g = &r->state.gba;
+    uint8_t ua[M2M_GBA_UA_ID_LEN], naf_id[M2M_GBA_NAF_ID_MAX];
+    size_t len = 0;
+    m2m_gba_ua_id(version, (uint16_t)suite, ua);
+    if (m2m_gba_naf_id(r->cfg->gba_naf_fqdn, ua, naf_id, &len, NULL) != 0 ||
+        m2m_gba_ks_naf(g->ks, g->rand, g->impi, naf_id, len, out, NULL) != 0)
+        return -1;
+    *out_len = M2M_GBA_KS_NAF_LEN;
+    return 0;
+}
+
+/* A bootstrapping to attach with: the saved one while it lasts (and belongs to this IMPI and BSF), else a new one
+ * over Ub (force: always a new one). The USIM's SQN is saved whatever Ub's outcome. */
+static int gba_ensure(m2m_registree *r, m2m_attach_info *info, int force)
+{
+    const m2m_registree_config *cfg = r->cfg;
+    m2m_gba_state *g = &r->state.gba;
+    m2m_err save_err;
+    uint64_t sqn = g->sqn;
+    int rc;
+
+    if (force || g->btid[0] == '\0' || strcmp(g->impi, cfg->gba_impi) != 0 || strcmp(g->bsf, cfg->gba_bsf) != 0 ||
+        g->expires <= m2m_clock_now() + GBA_EXPIRY_MARGIN_S) {
+        OPENSSL_cleanse(g, sizeof *g);
+        g->sqn = sqn;
+        rc = m2m_ub_bootstrap(cfg, g, &r->err);
+        if (rc != 0)
+            OPENSSL_cleanse(g->btid, sizeof g->btid); /* no half bootstrapping stays */
+        if (m2m_state_save(cfg->state_path, &r->state, rc == 0 ? &r->err : &save_err) != 0 || rc != 0)
+            return -1;
+        info->gba_bootstrapped = 1;
+    }
+    snprintf(r->gba_identity, sizeof r->gba_identity, M2M_GBA_IDENTITY_PREFIX "%s", g->btid);
+    snprintf(info->gba_btid, sizeof info->gba_btid, "%s", g->btid);
+    m2m_rfc3339_format(g->expires, info->gba_lifetime);
+    return 0;
 }
 
 /* The saved session to offer with way i, or NULL. rekey: none -- the Registrar generates a key only over a full
@@ -454,7 +512,15 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         .keep_sessions = cfg->resumption,
     };
     m2m_registree_disconnect(r);
-    if (c->mech == M2M_MECH_PSK) {
+    if (c->mech == M2M_MECH_GBA) {
+        /* x.y.5: TLS-PSK, identity "3GPP-bootstrapping." B-TID, key Ks_NAF derived for the suite negotiated */
+        tc.auth = M2M_TLS_AUTH_PSK;
+        tc.psk_identity = r->gba_identity;
+        tc.psk_derive = gba_derive;
+        tc.psk_arg = r;
+        if (rekey && !cfg->ciphers_set)
+            tc.ciphers12 = REKEY_TLS12_PSK_CIPHERS;
+    } else if (c->mech == M2M_MECH_PSK) {
         tc.auth = M2M_TLS_AUTH_PSK;
         tc.psk_identity = c->key_id;
         tc.psk = i == CRED_DETAILS ? cfg->key.bytes : c->key.bytes;
@@ -1050,13 +1116,27 @@ static int attach(m2m_registree *r, m2m_attach_info *info, int rekey, int await)
     m2m_registree_disconnect(r);
     r->notice[0] = '\0';
     snprintf(info->mechanism, sizeof info->mechanism, "%s", m2m_mechanism_name(cfg->mechanism));
-    if (m2m_state_load(cfg->state_path, &r->state, &r->err) != 0 || load_creds(r) != 0)
+    if (m2m_state_load(cfg->state_path, &r->state, &r->err) != 0 ||
+        (cfg->mechanism == M2M_MECH_GBA && gba_ensure(r, info, 0) != 0) || load_creds(r) != 0)
         return -1;
     memcpy(old_gen, r->state.generated_key_id, sizeof old_gen);
     memcpy(old_prev, r->state.previous_generated_key_id, sizeof old_prev);
     /* a failed attach discards nothing: a refused key is discarded only once another way got in */
-    if (establish(r, info, rekey) != 0)
-        return -1;
+    if (establish(r, info, rekey) != 0) {
+        char first[sizeof r->err.msg];
+        /* x.y.5: a B-TID the Registrar refuses (expired at the BSF, or unknown there) is bootstrapped again, once */
+        if (cfg->mechanism != M2M_MECH_GBA || info->gba_bootstrapped || !was_refused(&r->err) ||
+            r->err.code == M2M_E_EXISTS)
+            return -1;
+        if (gba_ensure(r, info, 1) != 0 || load_creds(r) != 0)
+            return -1;
+        if (establish(r, info, rekey) != 0) {
+            copy_msg(first, sizeof first, r->err.msg);
+            return m2m_fail(&r->err, r->err.code, "%.300s -- with B-TID %.80s bootstrapped just now: is IMPI %.80s "
+                            "enrolled for %.60s ('enrol gba'), and is the Registrar the NAF %.60s of this BSF?",
+                            first, r->state.gba.btid, cfg->gba_impi, cfg->id, cfg->gba_naf_fqdn);
+        }
+    }
     copy_msg(r->notice, sizeof r->notice, info->notice);
 
     /* A registration is with one Registrar: a state file that names another (the details file was pointed

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "registree/state.h"
+#include "util/hex.h"
 
 /* A state file is a few hundred bytes, plus two saved sessions in base64; a bigger one is not ours. */
 #define STATE_MAX (4 * (M2M_SESSION_DER_MAX / 3 + 1) * M2M_SLOTS + 16384)
@@ -20,12 +21,14 @@ static const char HEADER[] = "# m2mattach Registree state: written by m2mattach,
 
 enum state_key {
     K_REGISTERED, K_ASSIGNED_ID, K_RESOURCE, K_REGISTRAR, K_KEY_ID, K_GEN_KEY_ID, K_PREV_GEN_KEY_ID,
-    K_SESSION, K_SESSION_FOR, K_SESSION_MS, K_GSESSION, K_GSESSION_FOR, K_GSESSION_MS, K_COUNT
+    K_SESSION, K_SESSION_FOR, K_SESSION_MS, K_GSESSION, K_GSESSION_FOR, K_GSESSION_MS,
+    K_GBA_SQN, K_GBA_BTID, K_GBA_IMPI, K_GBA_BSF, K_GBA_EXPIRES, K_GBA_RAND, K_GBA_KS, K_COUNT
 };
 static const char *const KEYS[K_COUNT] = {
     "registered", "assigned-id", "resource", "registrar-cse-id", "key-id", "generated-key-id",
     "previous-generated-key-id", "session", "session-for", "session-full-handshake-ms", "generated-session",
-    "generated-session-for", "generated-session-full-handshake-ms"};
+    "generated-session-for", "generated-session-full-handshake-ms", "gba-sqn", "gba-btid", "gba-impi", "gba-bsf",
+    "gba-expires", "gba-rand", "gba-ks"};
 
 static char *trim(char *s, char *end)
 {
@@ -89,12 +92,48 @@ static int set_ms(double *out, const char *v, const char *path, int line, const 
     return 0;
 }
 
+/* Exactly len octets of hex into out. */
+static int set_hex(unsigned char *out, size_t len, const char *v, const char *path, int line, const char *key,
+                   m2m_err *err)
+{
+    size_t got = 0;
+    if (m2m_hex_decode(v, out, len, &got, key, NULL) != 0 || got != len)
+        return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s must be %zu octets of hex", path, line, key, len);
+    return 0;
+}
+
+static int set_number(int64_t *out, int64_t max, const char *v, const char *path, int line, const char *key,
+                      m2m_err *err)
+{
+    char *end;
+    long long n;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno != 0 || *end != '\0' || end == v || n < 0 || n > max)
+        return m2m_fail(err, M2M_E_PARSE, "%s:%d: %s must be a number from 0 to %lld, not '%.40s'", path, line, key,
+                        (long long)max, v);
+    *out = n;
+    return 0;
+}
+
 static int set_value(m2m_reg_state *st, enum state_key k, const char *v, const char *path, int line, m2m_err *err)
 {
     char *dst = NULL;
     size_t cap = 0;
+    int64_t n;
 
     switch (k) {
+    case K_GBA_SQN:
+        if (set_number(&n, 0xffffffffffffLL, v, path, line, KEYS[k], err) != 0)
+            return -1;
+        st->gba.sqn = (uint64_t)n;
+        return 0;
+    case K_GBA_EXPIRES: return set_number(&st->gba.expires, INT64_MAX, v, path, line, KEYS[k], err);
+    case K_GBA_RAND: return set_hex(st->gba.rand, sizeof st->gba.rand, v, path, line, KEYS[k], err);
+    case K_GBA_KS: return set_hex(st->gba.ks, sizeof st->gba.ks, v, path, line, KEYS[k], err);
+    case K_GBA_BTID: dst = st->gba.btid; cap = sizeof st->gba.btid; break;
+    case K_GBA_IMPI: dst = st->gba.impi; cap = sizeof st->gba.impi; break;
+    case K_GBA_BSF: dst = st->gba.bsf; cap = sizeof st->gba.bsf; break;
     case K_REGISTERED:
         if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
             return m2m_fail(err, M2M_E_PARSE, "%s:%d: registered must be 0 or 1, not '%s'", path, line, v);
@@ -172,6 +211,9 @@ static int parse(char *text, size_t len, const char *path, m2m_reg_state *st, m2
     if (!seen[K_REGISTERED])
         return m2m_fail(err, M2M_E_PARSE, "%s: no 'registered' line: the file is truncated or not a state file",
                         path);
+    if (st->gba.btid[0] != '\0' && (!seen[K_GBA_RAND] || !seen[K_GBA_KS] || !seen[K_GBA_EXPIRES]))
+        return m2m_fail(err, M2M_E_PARSE, "%s: gba-btid without gba-rand, gba-ks and gba-expires: the file is "
+                        "damaged", path);
     if (st->registered && (st->assigned_id[0] == '\0' || st->registrar_cse_id[0] == '\0'))
         return m2m_fail(err, M2M_E_PARSE, "%s: registered = 1 without assigned-id and registrar-cse-id: the file "
                         "is damaged", path);
@@ -343,12 +385,14 @@ static char *session_text(const m2m_saved_session *s)
 int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
 {
     char *text = NULL, *sess[M2M_SLOTS] = {NULL, NULL}, ms[M2M_SLOTS][32];
+    char gba[M2M_BTID_MAX + M2M_IMPI_MAX + 300 + 300], rand_hex[33], ks_hex[65];
     int rc = -1, len = -1;
 
     /* The values come partly from the Registrar: a line break in one would forge another key. */
     if (!printable(st->assigned_id) || !printable(st->resource) || !printable(st->registrar_cse_id) ||
         !printable(st->key_id) || !printable(st->generated_key_id) || !printable(st->previous_generated_key_id) ||
-        !printable(st->session[0].binding) || !printable(st->session[1].binding)) {
+        !printable(st->session[0].binding) || !printable(st->session[1].binding) || !printable(st->gba.btid) ||
+        !printable(st->gba.impi) || !printable(st->gba.bsf)) {
         m2m_fail(err, M2M_E_ARG, "%s: refusing to store a value with control characters", path);
         goto done;
     }
@@ -367,9 +411,21 @@ int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
         else
             ms[i][0] = '\0';
     }
+    /* x.y.5: the USIM's SQN once it has one, the bootstrapping while there is one */
+    gba[0] = '\0';
+    if (st->gba.sqn != 0 || st->gba.btid[0] != '\0')
+        snprintf(gba, sizeof gba, "gba-sqn = %llu\n", (unsigned long long)st->gba.sqn);
+    if (st->gba.btid[0] != '\0') {
+        m2m_hex_encode(st->gba.rand, sizeof st->gba.rand, rand_hex);
+        m2m_hex_encode(st->gba.ks, sizeof st->gba.ks, ks_hex);
+        snprintf(gba + strlen(gba), sizeof gba - strlen(gba),
+                 "gba-btid = %s\ngba-impi = %s\ngba-bsf = %s\ngba-expires = %lld\ngba-rand = %s\ngba-ks = %s\n",
+                 st->gba.btid, st->gba.impi, st->gba.bsf, (long long)st->gba.expires, rand_hex, ks_hex);
+        OPENSSL_cleanse(ks_hex, sizeof ks_hex);
+    }
     len = asprintf(&text, "%sregistered = %d\nassigned-id = %s\nresource = %s\nregistrar-cse-id = %s\nkey-id = %s\n"
                           "generated-key-id = %s\nprevious-generated-key-id = %s\n"
-                          "%s%s%s%s%s%s%s%s%s" "%s%s%s%s%s%s%s%s%s",
+                          "%s%s%s%s%s%s%s%s%s" "%s%s%s%s%s%s%s%s%s" "%s",
                    HEADER, st->registered ? 1 : 0, st->assigned_id, st->resource, st->registrar_cse_id,
                    st->key_id, st->generated_key_id, st->previous_generated_key_id,
                    sess[0][0] ? "session-for = " : "", st->session[0].binding, sess[0][0] ? "\n" : "",
@@ -379,7 +435,8 @@ int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
                    sess[1][0] ? "generated-session-for = " : "", st->session[1].binding, sess[1][0] ? "\n" : "",
                    sess[1][0] && ms[1][0] ? "generated-session-full-handshake-ms = " : "", sess[1][0] ? ms[1] : "",
                    sess[1][0] && ms[1][0] ? "\n" : "",
-                   sess[1][0] ? "generated-session = " : "", sess[1], sess[1][0] ? "\n" : "");
+                   sess[1][0] ? "generated-session = " : "", sess[1], sess[1][0] ? "\n" : "", gba);
+    OPENSSL_cleanse(gba, sizeof gba);
     if (len < 0) {
         text = NULL;
         m2m_fail(err, M2M_E_NOMEM, "out of memory");

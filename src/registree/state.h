@@ -11,8 +11,11 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "m2mattach/error.h"
 #include "m2mattach/keyid.h"
+#include "store/store.h"
 
 /* i2d_SSL_SESSION of a client session: a TLS 1.3 ticket with the Registrar's certificate chain is 2-4 KiB. */
 #define M2M_SESSION_DER_MAX 12288
@@ -34,6 +37,19 @@ typedef struct m2m_saved_session {
     double full_ms;                    /* the last full handshake with this binding (ms), 0 = unknown */
 } m2m_saved_session;
 
+/* x.y.5: what the USIM and the GBA UE keep. SQN_MS must survive every run (a USIM that forgot it would accept a
+ * replayed challenge); the bootstrapping (B-TID, RAND, Ks) is reused until it expires. Ks is a secret: the file is
+ * 0600 and wiped after use, as for the saved sessions. */
+typedef struct m2m_gba_state {
+    uint64_t sqn;                 /* SQN_MS: the highest sequence number the USIM accepted */
+    char btid[M2M_BTID_MAX];      /* "" = no bootstrapping */
+    char impi[M2M_IMPI_MAX];      /* whose it is */
+    char bsf[300];                /* and from which BSF */
+    int64_t expires;              /* unix seconds */
+    unsigned char rand[16];
+    unsigned char ks[32];         /* CK || IK */
+} m2m_gba_state;
+
 typedef struct m2m_reg_state {
     int registered;                     /* Step 5 succeeded with registrar_cse_id */
     char assigned_id[256];              /* the ID the Registrar assigned (aei / csi) */
@@ -46,6 +62,7 @@ typedef struct m2m_reg_state {
     /* the generated key it replaced, kept (in "<generated-key-file>.previous") until the new one has worked once */
     char previous_generated_key_id[M2M_KEYID_HEX_LEN + 1];
     m2m_saved_session session[M2M_SLOTS];
+    m2m_gba_state gba;
 } m2m_reg_state;
 
 /* Fills st from path; a missing file gives an all-empty, not-registered state and returns 0. Errors name the

@@ -27,7 +27,7 @@
 #include "crypto/secret.h"
 #include "registree/tls_client.h"
 
-#define PSK_IDENTITY_MAX 128
+#define PSK_IDENTITY_MAX 256 /* OpenSSL's PSK_MAX_IDENTITY_LEN */
 /* sizeof(SSL_SESSION.master_key): the most SSL_SESSION_set1_master_key accepts for a TLS 1.3 external PSK. */
 #define TLS13_PSK_MAX 48
 
@@ -41,6 +41,8 @@ struct m2m_tls_client {
     int eof;          /* 1: peer closed; 2: cleanly, with close_notify */
     double handshake_ms;
     m2m_secret psk;
+    int (*psk_derive)(void *arg, int version, unsigned suite, unsigned char *out, size_t *out_len);
+    void *psk_arg;
     char identity[PSK_IDENTITY_MAX + 1];
     char peer[300];
 
@@ -166,22 +168,47 @@ static void ssl_reason(int ssl_err, int saved_errno, char *out, size_t cap)
 
 /* ---- PSK callbacks ---------------------------------------------------------------------------------------------- */
 
-/* TLS 1.2 (RFC 4279): identity and key on request. The hint is ignored: the Registrar's GBA hint is for later
- * issues, and plain PSK needs none. */
+/* The key for this handshake: the configured one, or the derived one (x.y.5) for its version and suite. */
+static int key_for(const struct m2m_tls_client *c, SSL *ssl, int version, m2m_secret *out)
+{
+    const SSL_CIPHER *cipher;
+    unsigned char buf[M2M_SECRET_MAX];
+    size_t len = 0;
+    int rc;
+    if (c->psk_derive == NULL) {
+        *out = c->psk;
+        return 0;
+    }
+    cipher = SSL_get_pending_cipher(ssl);
+    if (cipher == NULL)
+        cipher = SSL_get_current_cipher(ssl);
+    rc = version == TLS1_3_VERSION ? c->psk_derive(c->psk_arg, version, 0x1301, buf, &len)
+         : cipher != NULL ? c->psk_derive(c->psk_arg, version, SSL_CIPHER_get_protocol_id(cipher), buf, &len) : -1;
+    rc = rc == 0 ? m2m_secret_set(out, buf, len, NULL) : -1;
+    OPENSSL_cleanse(buf, sizeof buf);
+    return rc;
+}
+
+/* TLS 1.2 (RFC 4279): identity and key on request. The hint is ignored: a GBA Registrar's "3GPP-bootstrapping"
+ * changes nothing for a Registree that was told to use GBA, and plain PSK needs none. */
 static unsigned int psk_client_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,
                                   unsigned char *psk, unsigned int max_psk_len)
 {
     const struct m2m_tls_client *c = SSL_get_app_data(ssl);
+    m2m_secret key = {0};
     size_t idlen;
+    unsigned int rc = 0;
     (void)hint;
-    if (c == NULL)
+    if (c == NULL || key_for(c, ssl, TLS1_2_VERSION, &key) != 0)
         return 0;
     idlen = strlen(c->identity);
-    if (idlen + 1 > max_identity_len || c->psk.len > max_psk_len)
-        return 0;
-    memcpy(identity, c->identity, idlen + 1);
-    memcpy(psk, c->psk.bytes, c->psk.len);
-    return (unsigned int)c->psk.len;
+    if (idlen + 1 <= max_identity_len && key.len <= max_psk_len) {
+        memcpy(identity, c->identity, idlen + 1);
+        memcpy(psk, key.bytes, key.len);
+        rc = (unsigned int)key.len;
+    }
+    m2m_secret_clear(&key);
+    return rc;
 }
 
 /* TLS 1.3 external PSK: a session carrying the key, bound to TLS_AES_128_GCM_SHA256, i.e. to SHA-256. OpenSSL
@@ -202,11 +229,17 @@ static int psk_use_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **
         return 0;
     if (md != NULL && SSL_CIPHER_get_handshake_digest(cipher) != md)
         return 1;
-    s = SSL_SESSION_new();
-    if (s == NULL || SSL_SESSION_set1_master_key(s, c->psk.bytes, c->psk.len) != 1 ||
-        SSL_SESSION_set_cipher(s, cipher) != 1 || SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
-        SSL_SESSION_free(s);
-        return 0;
+    {
+        m2m_secret key = {0};
+        int ok = key_for(c, ssl, TLS1_3_VERSION, &key) == 0;
+        s = ok ? SSL_SESSION_new() : NULL;
+        ok = s != NULL && SSL_SESSION_set1_master_key(s, key.bytes, key.len) == 1 &&
+             SSL_SESSION_set_cipher(s, cipher) == 1 && SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) == 1;
+        m2m_secret_clear(&key);
+        if (!ok) {
+            SSL_SESSION_free(s);
+            return 0;
+        }
     }
     *sess = s;
     *id = (const unsigned char *)c->identity;
@@ -842,7 +875,7 @@ m2m_tls_client *m2m_tls_client_connect(const m2m_tls_client_config *cfg, m2m_err
         goto done;
     }
     if (cfg->auth == M2M_TLS_AUTH_PSK) {
-        if (cfg->psk_identity == NULL || cfg->psk == NULL) {
+        if (cfg->psk_identity == NULL || (cfg->psk == NULL && cfg->psk_derive == NULL)) {
             m2m_fail(err, M2M_E_ARG, "TLS client: PSK identity and PSK are required");
             goto done;
         }
@@ -896,9 +929,11 @@ m2m_tls_client *m2m_tls_client_connect(const m2m_tls_client_config *cfg, m2m_err
         }
     } else {
         snprintf(c->identity, sizeof c->identity, "%s", cfg->psk_identity);
-        if (m2m_secret_set(&c->psk, cfg->psk, cfg->psk_len, err) != 0)
+        c->psk_derive = cfg->psk_derive;
+        c->psk_arg = cfg->psk_arg;
+        if (c->psk_derive == NULL && m2m_secret_set(&c->psk, cfg->psk, cfg->psk_len, err) != 0)
             goto done;
-        if (c->psk.len == 0) {
+        if (c->psk.len == 0 && c->psk_derive == NULL) {
             m2m_fail(err, M2M_E_ARG, "TLS client: empty PSK");
             goto done;
         }

@@ -72,9 +72,15 @@ typedef struct m2m_tls_client_config {
                                 * that trickles bytes cannot stretch an exchange past it. */
 
     /* M2M_TLS_AUTH_PSK */
-    const char *psk_identity;  /* the key ID (Kcc_ID / Kca_ID), at most 128 characters */
+    const char *psk_identity;  /* the key ID (Kcc_ID / Kca_ID), or a GBA "3GPP-bootstrapping." B-TID; at most 256
+                                * characters */
     const unsigned char *psk;  /* copied into the client, wiped on close */
     size_t psk_len;            /* 1..64; TLS 1.3 takes at most 48 (OpenSSL's session key size) */
+    /* Instead of psk, a key that depends on the handshake (x.y.5: Ks_NAF is derived for the negotiated suite):
+     * called with the protocol version and, in TLS 1.2, the negotiated cipher suite's ID (0x1301 in TLS 1.3);
+     * fills out (wiped after use), 0 or -1. */
+    int (*psk_derive)(void *arg, int version, unsigned suite, unsigned char *out, size_t *out_len);
+    void *psk_arg;
 
     /* M2M_TLS_AUTH_CERT. The objects are borrowed for the duration of connect (the client takes references). */
     X509 *root;                /* required: the Registrar Root Certificate, the only trust anchor */

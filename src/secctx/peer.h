@@ -5,6 +5,7 @@
 #define M2M_SECCTX_PEER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -12,9 +13,19 @@
  * Registrar was authenticated). */
 typedef struct m2m_peer {
     char registree_id[M2M_ID_MAX];
-    char key_id[M2M_CRED_ID_MAX]; /* the credential: key ID, public-key hash or token hash */
-    char mechanism[16];           /* "psk", "cert", "token" */
+    char key_id[M2M_CRED_ID_MAX]; /* the credential: key ID, public-key hash, token hash; gba: the B-TID's hash */
+    char mechanism[16];           /* "psk", "cert", "token", "gba" */
+    /* The enrolment whose revocation ends this binding, when it is not key_id: gba, the IMPI's credential ID. */
+    char enrol_id[M2M_CRED_ID_MAX];
+    int64_t not_after;            /* unix seconds after which the key is no longer valid (gba: the bootstrapping's
+                                   * expiry); 0 = none */
 } m2m_peer;
+
+/* The credential ID of the enrolment behind a binding (m2m_store_enrolment_active takes it). */
+static inline const char *m2m_peer_enrol_id(const m2m_peer *p)
+{
+    return p->enrol_id[0] != '\0' ? p->enrol_id : p->key_id;
+}
 
 /* What the CSE may ask of the security context a request arrived on. A NULL m2m_secctx means there is none. */
 typedef struct m2m_secctx {

@@ -17,10 +17,13 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-/* v3 adds the version and suite; tickets of earlier versions are not resumed (a full handshake issues a new one). */
-#define APPDATA_VERSION "m2m3"
-#define APPDATA_FIELDS 7
-#define APPDATA_MAX (4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65 + 1 + 11 + 1 + 11)
+/* v3 added the version and suite, v4 the enrolment behind the binding and the key's end of life (x.y.5: a GBA
+ * binding lives no longer than its bootstrapping); tickets of earlier versions are not resumed (a full handshake
+ * issues a new one). */
+#define APPDATA_VERSION "m2m4"
+#define APPDATA_FIELDS 9
+#define APPDATA_MAX (4 + 1 + 16 + 1 + M2M_ID_MAX + 1 + M2M_CRED_ID_MAX + 1 + 65 + 1 + 11 + 1 + 11 + 1 + \
+                     M2M_CRED_ID_MAX + 1 + 21)
 
 void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65])
 {
@@ -181,8 +184,15 @@ static int gen_cb(SSL *ssl, void *arg)
         bound = m2m_bind_evaluate(tc, &p, &proof, &pending, why, sizeof why);
     if (!bound)
         return SSL_SESSION_set1_ticket_appdata(sess, "", 0);
-    n = snprintf(data, sizeof data, "%s\n%s\n%s\n%s\n%s\n%d\n%d", APPDATA_VERSION, p.mechanism, p.registree_id,
-                 p.key_id, tc->env->cert_fp, SSL_version(ssl), m2m_bind_suite_of(ssl));
+    if (p.not_after != 0) {
+        /* OpenSSL's own check too: the ticket's lifetime (and hint) ends with the key's */
+        int64_t left = p.not_after - m2m_clock_now();
+        if (left < (int64_t)SSL_SESSION_get_timeout(sess))
+            SSL_SESSION_set_timeout(sess, left > 0 ? (long)left : 1);
+    }
+    n = snprintf(data, sizeof data, "%s\n%s\n%s\n%s\n%s\n%d\n%d\n%s\n%lld", APPDATA_VERSION, p.mechanism,
+                 p.registree_id, p.key_id, tc->env->cert_fp, SSL_version(ssl), m2m_bind_suite_of(ssl),
+                 p.enrol_id[0] ? p.enrol_id : "-", (long long)p.not_after);
     OPENSSL_cleanse(&p, sizeof p);
     if (n < 0 || (size_t)n >= sizeof data)
         return 0;
@@ -196,6 +206,7 @@ static int parse_appdata(const char *data, size_t len, m2m_candidate *c, char fp
 {
     char buf[APPDATA_MAX + 1], *f[APPDATA_FIELDS], *save = NULL, *end;
     long version, suite;
+    long long not_after;
     int i = 0;
 
     if (len == 0 || len >= sizeof buf)
@@ -214,6 +225,12 @@ static int parse_appdata(const char *data, size_t len, m2m_candidate *c, char fp
     suite = strtol(f[6], &end, 10);
     if (*end != '\0' || suite <= 0 || suite > 0xffffff)
         return -1;
+    not_after = strtoll(f[8], &end, 10);
+    if (*end != '\0' || not_after < 0 || strlen(f[7]) >= sizeof c->peer.enrol_id)
+        return -1;
+    if (strcmp(f[7], "-") != 0)
+        snprintf(c->peer.enrol_id, sizeof c->peer.enrol_id, "%s", f[7]);
+    c->peer.not_after = not_after;
     snprintf(fp, 65, "%s", f[4]);
     snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "%s", f[1]);
     snprintf(c->peer.registree_id, sizeof c->peer.registree_id, "%s", f[2]);
@@ -235,7 +252,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     char fp[65];
     (void)keyname, (void)keyname_len, (void)arg;
 
-    if (tc == NULL)
+    if (tc == NULL || tc->hs == NULL)
         return SSL_TICKET_RETURN_ABORT;
     if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* no ticket, or one we cannot open: full handshake */
@@ -243,7 +260,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* an unbound context is not worth resuming */
     memset(&parsed, 0, sizeof parsed);
     if (parse_appdata(data, len, &parsed, fp) != 0) {
-        snprintf(tc->failure, sizeof tc->failure, "ticket carries no valid binding");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "ticket carries no valid binding");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     if (strcmp(fp, tc->env->cert_fp) != 0)
@@ -251,15 +268,24 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     /* OpenSSL would decline a TLS 1.2 session in TLS 1.3 and the reverse itself; refusing it here means no
      * candidate is recorded for it at all. */
     if (parsed.version != SSL_version(ssl) || SSL_SESSION_get_protocol_version(ss) != SSL_version(ssl)) {
-        snprintf(tc->failure, sizeof tc->failure, "ticket issued for another protocol version");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "ticket issued for another protocol version");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    if (++tc->lookups > M2M_TLS_CANDIDATES) {
-        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+    if (++tc->hs->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many credentials offered");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    /* A key past its lifetime (a GBA bootstrapping that expired) resumes nothing: the Registree bootstraps
+     * again. */
+    if (parsed.peer.not_after != 0 && m2m_clock_now() >= parsed.peer.not_after) {
+        m2m_logf(tc->env->log, "resume registree=%s mechanism=%s peer=%s result=refused reason=the key's lifetime "
+                               "(bootstrapping) is over; full handshake required", parsed.peer.registree_id,
+                 parsed.peer.mechanism, tc->addr);
+        return SSL_TICKET_RETURN_IGNORE;
     }
     /* The enrolment is checked on every resumption, exactly as on a full handshake. */
-    if (m2m_store_enrolment_active(tc->env->st, parsed.peer.registree_id, parsed.peer.key_id, &err) != 1) {
+    if (m2m_store_enrolment_active(tc->env->st, parsed.peer.registree_id, m2m_peer_enrol_id(&parsed.peer), &err) !=
+        1) {
         m2m_logf(tc->env->log, "resume registree=%s mechanism=%s peer=%s result=refused reason=enrolment revoked or "
                                "replaced; full handshake required", parsed.peer.registree_id, parsed.peer.mechanism,
                  tc->addr);

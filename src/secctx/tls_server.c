@@ -10,6 +10,7 @@
 
 #include "secctx/binding.h"
 #include "secctx/cert.h"
+#include "secctx/gate.h"
 #include "secctx/psk.h"
 #include "secctx/resume.h"
 #include "util/log.h"
@@ -62,7 +63,7 @@ static const char *binding_of(const m2m_tls_env *env, char *buf, size_t cap)
 }
 
 /* The handshake completed: decide, count, log, and promote a generated key on its first use. */
-static void established(m2m_tls_conn *tc)
+static void decide_and_log(m2m_tls_conn *tc)
 {
     m2m_tls_env *env = tc->env;
     m2m_tls_counters *m = env->counters;
@@ -88,9 +89,9 @@ static void established(m2m_tls_conn *tc)
     }
     if (m != NULL)
         count(env, &m->unbound);
-    if (tc->failure[0] != '\0')
+    if (tc->hs->failure[0] != '\0')
         m2m_logf(env->log, "handshake peer=%s result=unbound reason=%s; server-authenticated only version=%s "
-                           "cipher=%s session_reused=%d ms=%.2f%s", tc->addr, tc->failure, SSL_get_version(ssl),
+                           "cipher=%s session_reused=%d ms=%.2f%s", tc->addr, tc->hs->failure, SSL_get_version(ssl),
                  SSL_get_cipher_name(ssl), SSL_session_reused(ssl), m2m_ms_since(&tc->t0),
                  binding_of(env, b, sizeof b));
     else
@@ -102,7 +103,8 @@ static void established(m2m_tls_conn *tc)
 void m2m_tls_conn_refused(m2m_tls_conn *tc, const char *what)
 {
     /* What was offered, for the operator: nothing here was proved. */
-    const m2m_peer *offered = tc->ncand > 0 ? &tc->cand[tc->ncand - 1].peer : NULL;
+    const m2m_tls_hs *hs = tc->hs;
+    const m2m_peer *offered = hs != NULL && hs->ncand > 0 ? &hs->cand[hs->ncand - 1].peer : NULL;
     char b[32];
     if (tc->refused || tc->established)
         return;
@@ -112,8 +114,14 @@ void m2m_tls_conn_refused(m2m_tls_conn *tc, const char *what)
     m2m_logf(tc->env->log, "attach mechanism=%s registree=%s peer=%s result=refused %s reason=%s ms=%.2f%s",
              offered && offered->mechanism[0] ? offered->mechanism : "-",
              offered && offered->registree_id[0] ? offered->registree_id : "-", tc->addr, what,
-             tc->failure[0] ? tc->failure : "handshake failed", m2m_ms_since(&tc->t0),
+             hs != NULL && hs->failure[0] ? hs->failure : "handshake failed", m2m_ms_since(&tc->t0),
              binding_of(tc->env, b, sizeof b));
+}
+
+static void established(m2m_tls_conn *tc)
+{
+    decide_and_log(tc);
+    m2m_tls_conn_handshake_over(tc);
 }
 
 void m2m_tls_info_cb(const SSL *ssl, int where, int ret)
@@ -126,6 +134,9 @@ void m2m_tls_info_cb(const SSL *ssl, int where, int ret)
         int one = 1, fd = SSL_get_fd(ssl);
         if (fd >= 0)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* x.y.5: the socket is set now; Zn requests for GBA identities will not block the loop */
+        if (tc->env->gba != NULL)
+            m2m_gate_attach(tc);
     }
     if (where & (SSL_CB_HANDSHAKE_DONE | SSL_CB_WRITE_ALERT))
         m2m_tls_conn_fill_addr(tc);
@@ -172,9 +183,13 @@ int m2m_tls_server_setup(SSL_CTX *ctx, const m2m_tls_server_config *cfg, m2m_err
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"m2mattach", 9);
     m2m_resume_install(ctx, cfg->ticket_period > 0 ? cfg->ticket_period : 12 * 3600);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+    /* No read-ahead, although it would save half the read() calls (a PSK re-attachment makes 12): libevent 2.1's
+     * bufferevent_openssl asks SSL_pending, which does not count bytes read ahead but not yet decrypted, so a request
+     * that arrives with the client's Finished waits for the idle timeout (seen with GBA's gate, 10 s). (libcoap turns
+     * read-ahead on for its DTLS context; it reads datagrams itself.) */
     if (!cfg->dtls)
         SSL_CTX_set_info_callback(ctx, m2m_tls_info_cb);
-    m2m_psk_install(ctx);
+    m2m_psk_install(ctx, cfg->gba);
     return m2m_cert_install(ctx, cfg, err);
 }
 

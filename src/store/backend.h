@@ -51,6 +51,18 @@ struct m2m_store_ops {
     int (*res_expire_children)(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed, m2m_err *err);
     int (*registree_known)(m2m_store *st, const char *registree_id, m2m_err *err);
     int (*res_children)(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err);
+    /* x.y.5 */
+    int (*enrol_gba)(m2m_store *st, const char *registree_id, const char *impi_id, const char *impi, m2m_err *err);
+    int (*find_gba)(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err);
+    int (*gba_subscriber_add)(m2m_store *st, const m2m_gba_subscriber *s, m2m_err *err);
+    int (*gba_subscriber_get)(m2m_store *st, const char *impi, m2m_gba_subscriber *out, m2m_err *err);
+    int (*gba_subscriber_set_sqn)(m2m_store *st, const char *impi, uint64_t sqn, int raise_only, m2m_err *err);
+    int (*gba_subscriber_remove)(m2m_store *st, const char *impi, m2m_err *err);
+    int (*gba_subscriber_list)(m2m_store *st, void (*cb)(const m2m_gba_subscriber *s, void *ctx), void *ctx,
+                               m2m_err *err);
+    int (*gba_bootstrap_put)(m2m_store *st, const m2m_gba_bootstrap *b, m2m_err *err);
+    int (*gba_bootstrap_get)(m2m_store *st, const char *btid, int64_t now, m2m_gba_bootstrap *out, m2m_err *err);
+    int (*gba_bootstrap_expire)(m2m_store *st, int64_t now, int *removed, m2m_err *err);
 };
 
 struct m2m_store {

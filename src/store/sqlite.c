@@ -12,11 +12,12 @@
 #include <unistd.h>
 
 #include "store/backend.h"
+#include "store/sqlite_internal.h"
 #include "util/clock.h"
 
 /* The schema is versioned: SCHEMA creates version 1, MIGRATIONS[i] takes version i+1 to i+2. A store is
  * migrated forward in one transaction when opened; a store newer than this build is refused. */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 enum {
     Q_META_GET, Q_META_SET, Q_ENROL_FIND, Q_ENROL_ACTIVE, Q_RES_GET, Q_RES_CHILD, Q_RES_REG, Q_RES_INSERT,
@@ -27,7 +28,7 @@ enum {
 static const char *const SQL[Q_COUNT] = {
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [Q_META_SET] = "INSERT INTO meta(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-    [Q_ENROL_FIND] = "SELECT registree_id, mechanism, key_id, key, created, chain_root, expires, used, pending "
+    [Q_ENROL_FIND] = "SELECT registree_id, mechanism, key_id, key, created, chain_root, expires, used, pending, impi "
                      "FROM enrolment WHERE key_id = ?1 AND revoked = 0 AND mechanism = ?2",
     [Q_ENROL_ACTIVE] = "SELECT 1 FROM enrolment WHERE registree_id = ?1 AND key_id = ?2 AND revoked = 0",
     [Q_RES_GET] = "SELECT ri, pi, ty, rn, owner, reg_id, attrs, ct, lt FROM resource WHERE ri = ?1",
@@ -96,6 +97,15 @@ static const char *const MIGRATIONS[] = {
     /* 4 -> 5: expirationTime as a number, indexed, so the Registrar finds what has expired without a scan. */
     "ALTER TABLE resource ADD COLUMN et INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX resource_et ON resource(et) WHERE et > 0;",
+    /* 5 -> 6: GBA (x.y.5). On a Registrar, a gba enrolment maps an IMPI (kept beside its hash, the credential ID)
+     * to a Registree ID. On a BSF (store/sqlite_gba.c), the HSS's subscribers and the bootstrapping records Zn
+     * serves. */
+    "ALTER TABLE enrolment ADD COLUMN impi TEXT;"
+    "CREATE TABLE gba_subscriber (impi TEXT PRIMARY KEY, k BLOB NOT NULL, opc BLOB NOT NULL, amf BLOB NOT NULL,"
+    "  sqn INTEGER NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE gba_bootstrap (btid TEXT PRIMARY KEY, impi TEXT NOT NULL, rand BLOB NOT NULL, ks BLOB NOT NULL,"
+    "  created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+    "CREATE INDEX gba_bootstrap_expires ON gba_bootstrap(expires);",
 };
 
 /* The SQLite store: the interface's handle first, so a m2m_store * is a sq_store *. */
@@ -111,6 +121,16 @@ static const struct m2m_store_ops SQLITE_OPS;
 static int db_fail(m2m_store *st, m2m_err *err, const char *what)
 {
     return m2m_fail(err, M2M_E_STORE, "store %s: %s: %s", SQ(st)->path, what, sqlite3_errmsg(SQ(st)->db));
+}
+
+sqlite3 *m2m_sqlite_db(m2m_store *st)
+{
+    return SQ(st)->db;
+}
+
+int m2m_sqlite_fail(m2m_store *st, m2m_err *err, const char *what)
+{
+    return db_fail(st, err, what);
 }
 
 static int exec(m2m_store *st, const char *sql, m2m_err *err)
@@ -140,6 +160,11 @@ static int tx_commit(m2m_store *st, int sp, m2m_err *err)
 static void tx_rollback(m2m_store *st, int sp)
 {
     exec(st, sp ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK", NULL);
+}
+
+int m2m_sqlite_exec(m2m_store *st, const char *sql, m2m_err *err)
+{
+    return exec(st, sql, err);
 }
 
 static sqlite3_stmt *stmt(m2m_store *st, int which)
@@ -377,7 +402,7 @@ static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred
 /* One enrolment, in one transaction: refuse a credential ID already used by another Registree, retire the
  * Registree's active enrolment of the same mechanism (wiping its key), insert the new one. */
 static int enrol(m2m_store *st, const char *registree_id, const char *mechanism, const char *cred_id,
-                 const m2m_secret *key, const char *root_pem, int64_t expires, m2m_err *err)
+                 const m2m_secret *key, const char *root_pem, int64_t expires, const char *impi, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1, step;
@@ -419,7 +444,8 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     sqlite3_finalize(s);
     s = NULL;
     if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, "
-                                   "chain_root, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &s, NULL) !=
+                                   "chain_root, expires, impi) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &s,
+                           NULL) !=
         SQLITE_OK) {
         db_fail(st, err, "enrol");
         goto done;
@@ -437,6 +463,10 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     else
         sqlite3_bind_null(s, 6);
     sqlite3_bind_int64(s, 7, expires);
+    if (impi != NULL)
+        sqlite3_bind_text(s, 8, impi, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 8);
     if (sqlite3_step(s) != SQLITE_DONE) {
         db_fail(st, err, "enrol");
         goto done;
@@ -456,19 +486,33 @@ done:
 static int sq_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
                         m2m_err *err)
 {
-    return enrol(st, registree_id, "psk", key_id, key, NULL, 0, err);
+    return enrol(st, registree_id, "psk", key_id, key, NULL, 0, NULL, err);
 }
 
 static int sq_enrol_cert(m2m_store *st, const char *registree_id, const char *pubkey_hash, const char *root_pem,
                          m2m_err *err)
 {
-    return enrol(st, registree_id, "cert", pubkey_hash, NULL, root_pem, 0, err);
+    return enrol(st, registree_id, "cert", pubkey_hash, NULL, root_pem, 0, NULL, err);
 }
 
 static int sq_enrol_token(m2m_store *st, const char *registree_id, const char *token_hash, int64_t expires,
                           m2m_err *err)
 {
-    return enrol(st, registree_id, "token", token_hash, NULL, NULL, expires, err);
+    return enrol(st, registree_id, "token", token_hash, NULL, NULL, expires, NULL, err);
+}
+
+static int sq_enrol_gba(m2m_store *st, const char *registree_id, const char *impi_id, const char *impi,
+                        m2m_err *err)
+{
+    return enrol(st, registree_id, "gba", impi_id, NULL, NULL, 0, impi, err);
+}
+
+static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred_id, m2m_enrolment *out,
+                          m2m_err *err);
+
+static int sq_find_gba(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err)
+{
+    return find_enrolment(st, "gba", impi_id, out, err);
 }
 
 static int sq_find_token(m2m_store *st, const char *token_hash, m2m_enrolment *out, m2m_err *err)
@@ -538,6 +582,8 @@ static int enrolment_row(m2m_store *st, sqlite3_stmt *s, m2m_enrolment *out, m2m
     out->expires = sqlite3_column_int64(s, 6);
     out->used = sqlite3_column_int64(s, 7);
     out->pending = sqlite3_column_int(s, 8);
+    if (sqlite3_column_text(s, 9) != NULL)
+        snprintf(out->impi, sizeof out->impi, "%s", (const char *)sqlite3_column_text(s, 9));
     if (key != NULL && klen > 0 && m2m_secret_set(&out->key, key, (size_t)klen, err) != 0)
         return -1;
     if (root != NULL && (out->chain_root = strdup((const char *)root)) == NULL)
@@ -637,9 +683,9 @@ static int sq_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
     int rc = -1, step;
     const char *sql = include_revoked
                           ? "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
-                            "chain_root IS NOT NULL, pending FROM enrolment ORDER BY id"
+                            "chain_root IS NOT NULL, pending, impi FROM enrolment ORDER BY id"
                           : "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
-                            "chain_root IS NOT NULL, pending FROM enrolment WHERE revoked = 0 ORDER BY id";
+                            "chain_root IS NOT NULL, pending, impi FROM enrolment WHERE revoked = 0 ORDER BY id";
     if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK) {
         db_fail(st, err, "list");
         goto done;
@@ -656,6 +702,8 @@ static int sq_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
         e.used = sqlite3_column_int64(s, 6);
         e.chain_root = sqlite3_column_int(s, 7) ? (char *)"" : NULL; /* presence only; never the PEM */
         e.pending = sqlite3_column_int(s, 8);
+        if (sqlite3_column_text(s, 9) != NULL)
+            snprintf(e.impi, sizeof e.impi, "%s", (const char *)sqlite3_column_text(s, 9));
         cb(&e, ctx);
     }
     if (step != SQLITE_DONE) {
@@ -1201,4 +1249,14 @@ static const struct m2m_store_ops SQLITE_OPS = {
     .res_expire_children = sq_res_expire_children,
     .registree_known = sq_registree_known,
     .res_children = sq_res_children,
+    .enrol_gba = sq_enrol_gba,
+    .find_gba = sq_find_gba,
+    .gba_subscriber_add = m2m_sqlite_gba_subscriber_add,
+    .gba_subscriber_get = m2m_sqlite_gba_subscriber_get,
+    .gba_subscriber_set_sqn = m2m_sqlite_gba_subscriber_set_sqn,
+    .gba_subscriber_remove = m2m_sqlite_gba_subscriber_remove,
+    .gba_subscriber_list = m2m_sqlite_gba_subscriber_list,
+    .gba_bootstrap_put = m2m_sqlite_gba_bootstrap_put,
+    .gba_bootstrap_get = m2m_sqlite_gba_bootstrap_get,
+    .gba_bootstrap_expire = m2m_sqlite_gba_bootstrap_expire,
 };

@@ -230,3 +230,57 @@ int m2m_store_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, vo
 {
     return st->ops->res_children(st, pi, cb, ctx, err);
 }
+
+/* ---- x.y.5 ---- */
+
+int m2m_store_enrol_gba(m2m_store *st, const char *registree_id, const char *impi_id, const char *impi,
+                        m2m_err *err)
+{
+    return st->ops->enrol_gba(st, registree_id, impi_id, impi, err);
+}
+
+int m2m_store_find_gba(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err)
+{
+    return st->ops->find_gba(st, impi_id, out, err);
+}
+
+int m2m_store_gba_subscriber_add(m2m_store *st, const m2m_gba_subscriber *s, m2m_err *err)
+{
+    return st->ops->gba_subscriber_add(st, s, err);
+}
+
+int m2m_store_gba_subscriber_get(m2m_store *st, const char *impi, m2m_gba_subscriber *out, m2m_err *err)
+{
+    return st->ops->gba_subscriber_get(st, impi, out, err);
+}
+
+int m2m_store_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, int raise_only, m2m_err *err)
+{
+    return st->ops->gba_subscriber_set_sqn(st, impi, sqn, raise_only, err);
+}
+
+int m2m_store_gba_subscriber_remove(m2m_store *st, const char *impi, m2m_err *err)
+{
+    return st->ops->gba_subscriber_remove(st, impi, err);
+}
+
+int m2m_store_gba_subscriber_list(m2m_store *st, void (*cb)(const m2m_gba_subscriber *s, void *ctx), void *ctx,
+                                  m2m_err *err)
+{
+    return st->ops->gba_subscriber_list(st, cb, ctx, err);
+}
+
+int m2m_store_gba_bootstrap_put(m2m_store *st, const m2m_gba_bootstrap *b, m2m_err *err)
+{
+    return st->ops->gba_bootstrap_put(st, b, err);
+}
+
+int m2m_store_gba_bootstrap_get(m2m_store *st, const char *btid, int64_t now, m2m_gba_bootstrap *out, m2m_err *err)
+{
+    return st->ops->gba_bootstrap_get(st, btid, now, out, err);
+}
+
+int m2m_store_gba_bootstrap_expire(m2m_store *st, int64_t now, int *removed, m2m_err *err)
+{
+    return st->ops->gba_bootstrap_expire(st, now, removed, err);
+}

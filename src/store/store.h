@@ -35,6 +35,9 @@ int m2m_store_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2
 /* The credential ID names what the Registree proves possession of, per mechanism: psk = Kca_ID/Kcc_ID (32 hex),
  * cert = SHA-256 of the DER SubjectPublicKeyInfo (64 hex), token = SHA-256 of the token (64 hex). */
 #define M2M_CRED_ID_MAX 65
+/* GBA: an IMPI (an NAI, TS 23.003 13.3) and a B-TID (base64(RAND) "@" BSF domain) */
+#define M2M_IMPI_MAX 256
+#define M2M_BTID_MAX 280
 
 typedef struct m2m_enrolment {
     char registree_id[M2M_ID_MAX];
@@ -47,6 +50,7 @@ typedef struct m2m_enrolment {
     int64_t expires;         /* token: unix seconds, 0 = never */
     int64_t used;            /* token: when it was used, 0 = unused */
     int pending;             /* psk: a generated key (x.y.8) not yet used; the previous key stays valid meanwhile */
+    char impi[M2M_IMPI_MAX]; /* gba: the subscriber's IMPI ("" otherwise) */
 } m2m_enrolment;
 
 /* Frees what an enrolment owns and wipes its key. */
@@ -84,6 +88,12 @@ int m2m_store_revoke(m2m_store *st, const char *registree_id, m2m_err *err);
 typedef void (*m2m_enrolment_cb)(const m2m_enrolment *e, void *ctx);
 /* Lists enrolments (active ones, and revoked ones when include_revoked). Keys and roots are never filled. */
 int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err);
+/* x.y.5: maps a GBA subscriber (IMPI) to the Registree ID it may register as. impi_id is the credential ID
+ * (m2m_gba_impi_id: the SHA-256 of the IMPI in hex); the IMPI itself is kept for listing. Replaces an active gba
+ * enrolment of the same ID; an IMPI enrolled for another Registree is refused. */
+int m2m_store_enrol_gba(m2m_store *st, const char *registree_id, const char *impi_id, const char *impi,
+                        m2m_err *err);
+int m2m_store_find_gba(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err);
 /* A counter bumped by every enrolment change (enrol, replace, revoke). */
 int m2m_store_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err);
 /* x.y.8: stores a key generated over a session as the Registree's pending PSK (replacing an older pending one).
@@ -152,6 +162,41 @@ void m2m_store_done_queue_drain(m2m_store_done_queue *q);
 /* Submits job. With a writer: asynchronously, done runs later on q's loop. Without (w NULL: tools, tests): runs
  * it now on st in a transaction of its own and calls done before returning. */
 void m2m_store_submit(m2m_store_writer *w, m2m_store *st, m2m_store_done_queue *q, m2m_store_job *job);
+/* ---- the HSS + BSF simulator (x.y.5; store/sqlite_gba.c) ---- */
+typedef struct m2m_gba_subscriber {
+    char impi[M2M_IMPI_MAX];
+    unsigned char k[16];
+    unsigned char opc[16];
+    unsigned char amf[2];
+    uint64_t sqn;            /* SQN_HE: the last sequence number used in a vector */
+    int64_t created;
+} m2m_gba_subscriber;
+/* Adds a subscriber; -1 with M2M_E_EXISTS when the IMPI is there already. */
+int m2m_store_gba_subscriber_add(m2m_store *st, const m2m_gba_subscriber *s, m2m_err *err);
+/* -1 with M2M_E_NOTFOUND when absent. Wipe out after use. */
+int m2m_store_gba_subscriber_get(m2m_store *st, const char *impi, m2m_gba_subscriber *out, m2m_err *err);
+/* Sets SQN_HE: to sqn (a resynchronisation), or with raise_only to sqn only when that is higher (a vector
+ * answered: an older challenge answered late never lowers it). */
+int m2m_store_gba_subscriber_set_sqn(m2m_store *st, const char *impi, uint64_t sqn, int raise_only, m2m_err *err);
+/* Removes the subscriber and its bootstrapping records; -1 with M2M_E_NOTFOUND when absent. */
+int m2m_store_gba_subscriber_remove(m2m_store *st, const char *impi, m2m_err *err);
+/* Lists subscribers (IMPI, SQN, AMF, created); keys are never filled. */
+int m2m_store_gba_subscriber_list(m2m_store *st, void (*cb)(const m2m_gba_subscriber *s, void *ctx), void *ctx,
+                                  m2m_err *err);
+
+typedef struct m2m_gba_bootstrap {
+    char btid[M2M_BTID_MAX];
+    char impi[M2M_IMPI_MAX];
+    unsigned char rand[16];
+    unsigned char ks[32];    /* CK || IK */
+    int64_t created, expires; /* unix seconds */
+} m2m_gba_bootstrap;
+/* Records a bootstrapping (replacing a record of the same B-TID). */
+int m2m_store_gba_bootstrap_put(m2m_store *st, const m2m_gba_bootstrap *b, m2m_err *err);
+/* The record of btid valid at now; -1 with M2M_E_NOTFOUND when absent or expired. Wipe out after use. */
+int m2m_store_gba_bootstrap_get(m2m_store *st, const char *btid, int64_t now, m2m_gba_bootstrap *out, m2m_err *err);
+/* Deletes the records expired at now; *removed gets how many. */
+int m2m_store_gba_bootstrap_expire(m2m_store *st, int64_t now, int *removed, m2m_err *err);
 
 /* ---- resource tree ---- */
 typedef struct m2m_resource {

@@ -3,6 +3,14 @@
 
 #include "util/log.h"
 
+/* Which program speaks: set once at start, before any thread logs. */
+static const char *log_name = "registrar";
+
+void m2m_log_name(const char *name)
+{
+    log_name = name;
+}
+
 /* Printable ASCII stays; everything else becomes \xHH (dst holds 4 * len + 1). */
 static void escape(const char *src, char *dst)
 {
@@ -52,7 +60,7 @@ void m2m_vlogf(FILE *out, const char *fmt, va_list ap)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     vsnprintf(line, sizeof line, fmt, ap);
     escape(line, safe);
-    fprintf(out, "%s.%03ldZ registrar: %s\n", ts, now.tv_nsec / 1000000, safe);
+    fprintf(out, "%s.%03ldZ %s: %s\n", ts, now.tv_nsec / 1000000, log_name, safe);
     fflush(out);
 }
 

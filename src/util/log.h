@@ -12,6 +12,8 @@
 
 /* "<UTC time> registrar: <line>\n" to out; nothing when out is NULL. Any byte of the line outside printable ASCII
  * (newline, ESC, BEL, non-ASCII) is written as \xHH: what a peer sent cannot forge a line or drive a terminal. */
+/* The program name of every line ("registrar" unless set; the BSF says "bsf"). Call before any thread logs. */
+void m2m_log_name(const char *name);
 void m2m_logf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void m2m_vlogf(FILE *out, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* in as a quoted log field: "…" with \" and \\ escaped and cut to fit cap (always NUL-terminated). Use it for

@@ -8,12 +8,18 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "crypto/gba_id.h"
+#include "crypto/gba_kdf.h"
 #include "crypto/pubkey_hash.h"
 #include "m2mattach/keyid.h"
 #include "pki_fixture.h"
 #include "secctx/binding.h"
+#include "secctx/gba.h"
 #include "secctx/tls_conn.h"
+#include "util/clock.h"
 
 static char dir[128], logpath[300];
 static m2m_store *st;
@@ -23,6 +29,19 @@ static SSL_CTX *srv_default, *srv_384;
 static unsigned char K1[16], K2[16];
 static char KID1[33], KID2[33], HASH_DEV[65];
 
+/* x.y.5: this Registrar is the NAF cse.example.org. Its Ks_NAF cache is filled the way Zn fills it (Zn itself is
+ * tested against the real BSF in tests/interop); the clock is the test's, so expiry needs no waiting. */
+#define NAF_FQDN "cse.example.org"
+#define IMPI1 "001010000000001@ims.mnc001.mcc001.3gppnetwork.org"
+#define IMPI2 "001010000000002@ims.mnc001.mcc001.3gppnetwork.org"
+#define IMPI3 "001010000000003@ims.mnc001.mcc001.3gppnetwork.org"
+/* Moves this process's clock (util/clock.h) so that it reads t; 0 puts it back. */
+static void clock_at(int64_t t)
+{
+    m2m_clock_set_offset(0);
+    if (t != 0)
+        m2m_clock_set_offset(t - m2m_clock_now());
+}
 /* ---- the scripted client ---- */
 
 typedef struct client_opts {
@@ -191,7 +210,7 @@ static outcome run(SSL_CTX *sctx, const client_opts *o)
         out.proof = tc->proof;
         out.keygen = m2m_bind_keygen_allowed(tc, why, sizeof why);
         assert_int_equal(tc->established, 1);
-        assert_int_equal(tc->ncand, 0); /* every candidate wiped */
+        assert_null(tc->hs); /* the handshake state (every candidate) is gone once the outcome is logged */
     }
     last_log_line(out.log, sizeof out.log);
     if (getenv("M2M_TEST_VERBOSE") != NULL)
@@ -269,6 +288,15 @@ static SSL_CTX *server_ctx(const char *tls13_suites)
     return ctx;
 }
 
+static const char *impi_id(const char *impi)
+{
+    static char id[4][65];
+    static int n;
+    char *out = id[n++ % 4];
+    m2m_gba_impi_id(impi, out);
+    return out;
+}
+
 static int setup(void **state)
 {
     char db[300], path[300];
@@ -299,6 +327,10 @@ static int setup(void **state)
     env.log = fopen(logpath, "w+");
     env.ticket_period = 3600;
     env.counters = &counters;
+    env.gba = m2m_gba_naf_new(NAF_FQDN, NULL, &err);
+    if (env.gba == NULL || m2m_store_enrol_gba(st, "Cgba1", impi_id(IMPI1), IMPI1, &err) != 0 ||
+        m2m_store_enrol_gba(st, "Cgba2", impi_id(IMPI2), IMPI2, &err) != 0)
+        return -1;
     srv_default = server_ctx(NULL);
     srv_384 = server_ctx("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384");
     if (env.log == NULL || srv_default == NULL || srv_384 == NULL)
@@ -314,6 +346,7 @@ static int teardown(void **state)
     SSL_SESSION_free(last_session);
     SSL_CTX_free(srv_default);
     SSL_CTX_free(srv_384);
+    m2m_gba_naf_free(env.gba);
     m2m_tls_env_clear(&env);
     if (env.log)
         fclose(env.log);
@@ -772,6 +805,261 @@ static void test_property_binding_equals_proof(void **state)
     assert_int_equal(runs, 2 * 3 * 2 * 2 * 4);
 }
 
+
+/* ---- x.y.5: GBA, the Registrar as NAF ---- */
+
+typedef struct gba_dev {
+    char impi[M2M_IMPI_MAX];
+    char btid[M2M_BTID_MAX];
+    char identity[M2M_BTID_MAX + 32]; /* "3GPP-bootstrapping." B-TID */
+    uint8_t ks[32], rand[16];
+    int64_t expires;
+} gba_dev;
+
+/* The TLS 1.2 PSK suites this Registrar offers, by their Ua ids. */
+static const struct { const char *name; uint16_t id; } GBA_SUITES[] = {
+    {"PSK-AES128-CBC-SHA256", 0x00ae}, {"PSK-AES128-GCM-SHA256", 0x00a8}, {"ECDHE-PSK-AES128-CBC-SHA256", 0xc037}};
+
+/* Ks_NAF of dev for this NAF under (version, suite), as the UE derives it. */
+static void gba_key(const gba_dev *d, int version, uint16_t suite, uint8_t out[32])
+{
+    uint8_t ua[5], naf_id[M2M_GBA_NAF_ID_MAX];
+    size_t len;
+    m2m_err err;
+    m2m_gba_ua_id(version, suite, ua);
+    assert_int_equal(m2m_gba_naf_id(NAF_FQDN, ua, naf_id, &len, &err), 0);
+    assert_int_equal(m2m_gba_ks_naf(d->ks, d->rand, d->impi, naf_id, len, out, &err), 0);
+}
+
+/* A bootstrapping of impi valid for lifetime seconds, and what Zn would have told this NAF about it. */
+static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
+{
+    static int n;
+    uint8_t ks_naf[32], ua[5];
+    m2m_secret k = {0};
+    m2m_err err;
+    memset(d, 0, sizeof *d);
+    snprintf(d->impi, sizeof d->impi, "%s", impi);
+    RAND_bytes(d->ks, sizeof d->ks);
+    RAND_bytes(d->rand, sizeof d->rand);
+    EVP_EncodeBlock((unsigned char *)d->btid, d->rand, 16);
+    snprintf(d->btid + 24, sizeof d->btid - 24, "@bsf%d.example.org", n++);
+    snprintf(d->identity, sizeof d->identity, "3GPP-bootstrapping.%s", d->btid);
+    d->expires = m2m_clock_now() + lifetime;
+    for (int i = -1; i < 3; i++) {
+        int v = i < 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
+        uint16_t suite = i < 0 ? 0x1301 : GBA_SUITES[i].id;
+        gba_key(d, v, suite, ks_naf);
+        m2m_gba_ua_id(v, suite, ua);
+        assert_int_equal(m2m_secret_set(&k, ks_naf, 32, &err), 0);
+        m2m_gba_cache_put(env.gba, d->btid, ua, 1, &k, impi, d->expires, 0);
+    }
+    m2m_secret_clear(&k);
+}
+
+static client_opts gba_opts(int version, int suite, const char *identity, const uint8_t *key)
+{
+    client_opts o = {.min_version = version, .max_version = version, .psk_identity = identity, .psk = key,
+                     .psk_len = 32, .ciphers12 = version == TLS1_2_VERSION ? GBA_SUITES[suite].name : NULL};
+    return o;
+}
+
+static void assert_gba_bound(const outcome *r, const char *id, const gba_dev *d)
+{
+    char kid[33], m[96];
+    m2m_gba_btid_key_id(d->btid, kid);
+    assert_true(r->completed);
+    assert_string_equal(r->id, id);
+    assert_string_equal(r->mech, "gba");
+    assert_string_equal(r->cred, kid);
+    assert_int_equal(r->proof, M2M_PROOF_FULL);
+    snprintf(m, sizeof m, "attach mechanism=gba registree=%s ", id);
+    assert_non_null(strstr(r->log, m));
+}
+
+/* The right Ks_NAF binds the IMPI's Registree, with either form of the identity, under every suite: TLS 1.3
+ * (Ua 01 00 00 00 07) and each TLS 1.2 PSK suite (01 00 01 yy zz, a key of its own). */
+static void test_gba_bound(void **state)
+{
+    gba_dev d;
+    uint8_t key[32], other[32];
+    outcome r;
+    (void)state;
+    gba_bootstrap(&d, IMPI1, 3600);
+    for (int form = 0; form < 2; form++) {
+        const char *identity = form ? d.btid : d.identity;
+        client_opts o;
+        gba_key(&d, TLS1_3_VERSION, 0x1301, key);
+        o = gba_opts(TLS1_3_VERSION, 0, identity, key);
+        r = run(srv_default, &o);
+        assert_gba_bound(&r, "Cgba1", &d);
+        assert_int_equal(r.keygen, 1); /* psk_dhe_ke: forward secret, proved here */
+        for (int i = 0; i < 3; i++) {
+            gba_key(&d, TLS1_2_VERSION, GBA_SUITES[i].id, key);
+            o = gba_opts(TLS1_2_VERSION, i, identity, key);
+            r = run(srv_default, &o);
+            assert_gba_bound(&r, "Cgba1", &d);
+            assert_non_null(strstr(r.log, GBA_SUITES[i].name));
+            /* the key of another suite is another key */
+            gba_key(&d, TLS1_2_VERSION, GBA_SUITES[(i + 1) % 3].id, other);
+            assert_memory_not_equal(key, other, 32);
+        }
+    }
+}
+
+/* A wrong Ks_NAF (a random one, another suite's, another NAF's) proves nothing: no handshake. */
+static void test_gba_wrong_key(void **state)
+{
+    gba_dev d;
+    uint8_t key[32];
+    client_opts o;
+    outcome r;
+    (void)state;
+    gba_bootstrap(&d, IMPI1, 3600);
+    RAND_bytes(key, sizeof key);
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        o = gba_opts(v, 0, d.identity, key);
+        r = run(srv_default, &o);
+        assert_false(r.completed);
+        assert_non_null(strstr(r.log, "result=refused"));
+    }
+    /* TLS 1.2: the GCM suite's key offered on the CBC suite */
+    gba_key(&d, TLS1_2_VERSION, GBA_SUITES[1].id, key);
+    o = gba_opts(TLS1_2_VERSION, 0, d.identity, key);
+    r = run(srv_default, &o);
+    assert_false(r.completed);
+    assert_non_null(strstr(r.log, "wrong key (Ks_NAF)"));
+    /* the TLS 1.2 key under TLS 1.3 */
+    gba_key(&d, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+    o = gba_opts(TLS1_3_VERSION, 0, d.identity, key);
+    r = run(srv_default, &o);
+    assert_false(r.completed);
+}
+
+/* A B-TID this NAF cannot get a key for: refused (TLS 1.2: unknown_psk_identity), or in TLS 1.3 a
+ * server-authenticated handshake that binds nobody, as for an unknown key ID. */
+static void test_gba_unknown_btid(void **state)
+{
+    gba_dev d, never;
+    uint8_t key[32];
+    (void)state;
+    gba_bootstrap(&d, IMPI1, 3600);
+    memcpy(&never, &d, sizeof never);
+    never.btid[0] = never.btid[0] == 'A' ? 'B' : 'A'; /* a B-TID no BSF issued */
+    snprintf(never.identity, sizeof never.identity, "3GPP-bootstrapping.%s", never.btid);
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o;
+        outcome r;
+        gba_key(&never, v, v == TLS1_3_VERSION ? 0x1301 : GBA_SUITES[0].id, key);
+        o = gba_opts(v, 0, never.identity, key);
+        r = run(srv_default, &o);
+        assert_int_equal(r.completed, v == TLS1_3_VERSION);
+        assert_unbound(&r);
+        if (!r.completed) {
+            assert_non_null(strstr(r.log, "unknown or expired B-TID"));
+            assert_non_null(strstr(r.log, "alert=unknown PSK identity"));
+        }
+    }
+}
+
+/* A bootstrapping whose subscriber no enrolment names binds nobody; one enrolled for another Registree binds that
+ * one, whatever the client wants to be (the registration then refuses any other From: 4106). */
+static void test_gba_enrolment(void **state)
+{
+    gba_dev d3, d2;
+    uint8_t key[32];
+    client_opts o;
+    outcome r;
+    (void)state;
+    gba_bootstrap(&d3, IMPI3, 3600);
+    gba_key(&d3, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+    o = gba_opts(TLS1_2_VERSION, 0, d3.identity, key);
+    r = run(srv_default, &o);
+    assert_false(r.completed);
+    assert_non_null(strstr(r.log, "subscriber (IMPI) is not enrolled"));
+    gba_bootstrap(&d2, IMPI2, 3600);
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        gba_key(&d2, v, v == TLS1_3_VERSION ? 0x1301 : GBA_SUITES[0].id, key);
+        o = gba_opts(v, 0, d2.identity, key);
+        r = run(srv_default, &o);
+        assert_gba_bound(&r, "Cgba2", &d2);
+    }
+}
+
+/* Resumption of a GBA binding: it resumes as gba, the enrolment of the IMPI is checked again, and no ticket
+ * outlives the bootstrapping (Ks_NAF's lifetime). The clock is moved, not waited for. */
+static void test_gba_resumption_and_expiry(void **state)
+{
+    gba_dev d;
+    uint8_t key[32];
+    m2m_err err;
+    (void)state;
+    gba_bootstrap(&d, IMPI1, 600);
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o;
+        outcome r;
+        SSL_SESSION *t[3];
+        gba_key(&d, v, v == TLS1_3_VERSION ? 0x1301 : GBA_SUITES[0].id, key);
+        o = gba_opts(v, 0, d.identity, key);
+        /* three tickets issued now (a TLS 1.3 client offers each one once) */
+        for (int i = 0; i < 3; i++)
+            t[i] = ticket_from(srv_default, &o, "Cgba1");
+        if (v == TLS1_3_VERSION)
+            o.psk_identity = NULL; /* the ticket alone (a TLS 1.2 client needs its PSK suites' callback) */
+        o.session = t[0];
+        r = run(srv_default, &o);
+        assert_true(r.completed && r.client_reused);
+        assert_string_equal(r.id, "Cgba1");
+        assert_string_equal(r.mech, "gba");
+        assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+        assert_non_null(strstr(r.log, "handshake=resumed"));
+        /* one second before the bootstrapping ends it still resumes; at the end it does not, nor does the full
+         * handshake (an expired B-TID is an unknown one) */
+        clock_at(d.expires - 1);
+        o.session = t[1];
+        r = run(srv_default, &o);
+        assert_true(r.completed && r.client_reused);
+        clock_at(d.expires);
+        o.session = t[2];
+        r = run(srv_default, &o);
+        assert_false(r.completed && r.client_reused);
+        assert_unbound(&r);
+        if (r.completed)
+            assert_non_null(strstr(r.log, "result=server-authenticated"));
+        o.psk_identity = d.identity;
+        o.session = NULL;
+        r = run(srv_default, &o);
+        assert_int_equal(r.completed, v == TLS1_3_VERSION);
+        assert_unbound(&r);
+        for (int i = 0; i < 3; i++)
+            SSL_SESSION_free(t[i]);
+        clock_at(0);
+        gba_bootstrap(&d, IMPI1, 600);
+    }
+    /* revoking the IMPI's enrolment ends resumption and new handshakes alike */
+    {
+        client_opts o;
+        outcome r;
+        gba_key(&d, TLS1_3_VERSION, 0x1301, key);
+        o = gba_opts(TLS1_3_VERSION, 0, d.identity, key);
+        o.session = ticket_from(srv_default, &o, "Cgba1");
+        assert_int_equal(m2m_store_revoke(st, "Cgba1", &err), 0);
+        r = run(srv_default, &o);
+        assert_false(r.completed && r.client_reused);
+        assert_unbound(&r);
+        SSL_SESSION_free(o.session);
+        o.session = NULL;
+        gba_key(&d, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+        o = gba_opts(TLS1_2_VERSION, 0, d.identity, key);
+        r = run(srv_default, &o);
+        assert_false(r.completed);
+        assert_non_null(strstr(r.log, "not enrolled"));
+        assert_int_equal(m2m_store_enrol_gba(st, "Cgba1", impi_id(IMPI1), IMPI1, &err), 0);
+        r = run(srv_default, &o);
+        assert_gba_bound(&r, "Cgba1", &d);
+    }
+}
+
 /* ---- the token path and the decision's own rules ---- */
 
 static void test_token_binds_through_the_decision(void **state)
@@ -816,11 +1104,63 @@ static void test_token_binds_through_the_decision(void **state)
 }
 
 /* A handshake offering more credentials than the bound allows is refused unexamined past it. */
+/* Same equipment: the kernel's uid of the other end of a Unix socket decides, through the same m2m_bind_decide. */
+static void test_local_socket_binding(void **state)
+{
+    m2m_tls_env lenv;
+    m2m_local_ae aes[2];
+    m2m_tls_conn *tc;
+    m2m_peer token;
+    char why[160];
+    int sv[2];
+    (void)state;
+
+    memset(&lenv, 0, sizeof lenv);
+    memset(aes, 0, sizeof aes);
+    aes[0].uid = (unsigned)getuid() + 1; /* someone else */
+    snprintf(aes[0].ae_id, sizeof aes[0].ae_id, "Cother");
+    aes[1].uid = (unsigned)getuid();
+    snprintf(aes[1].ae_id, sizeof aes[1].ae_id, "Cme");
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+
+    lenv.local_aes = aes;
+    lenv.nlocal_aes = 2;
+    tc = m2m_tls_conn_new_local(sv[0], &lenv, sizeof *tc, NULL);
+    assert_non_null(tc);
+    assert_int_equal(m2m_bind_decide(tc, NULL), 1);
+    assert_string_equal(tc->peer.registree_id, "Cme");
+    assert_string_equal(tc->peer.mechanism, "local");
+    assert_int_equal(tc->proof, M2M_PROOF_LOCAL);
+    assert_int_equal(m2m_bind_decide(tc, NULL), -1); /* decided once */
+    assert_int_equal(m2m_bind_keygen_allowed(tc, why, sizeof why), 0);
+    m2m_tls_conn_free_local(tc);
+
+    /* this uid is not listed: nobody, and a token cannot bind such a context either */
+    lenv.nlocal_aes = 1;
+    tc = m2m_tls_conn_new_local(sv[0], &lenv, sizeof *tc, NULL);
+    assert_non_null(tc);
+    assert_int_equal(m2m_bind_decide(tc, NULL), 0);
+    assert_string_equal(tc->peer.registree_id, "");
+    assert_non_null(strstr(tc->hs->failure, "is not a --local-ae"));
+    memset(&token, 0, sizeof token);
+    snprintf(token.registree_id, sizeof token.registree_id, "Cme");
+    snprintf(token.mechanism, sizeof token.mechanism, "token");
+    assert_int_equal(m2m_bind_decide(tc, &token), -1);
+    assert_string_equal(tc->peer.registree_id, "");
+    m2m_tls_conn_free_local(tc);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_candidates_are_bounded(void **state)
 {
     m2m_tls_conn tc;
+    m2m_tls_hs hs;
     (void)state;
     memset(&tc, 0, sizeof tc);
+    memset(&hs, 0, sizeof hs);
+    assert_null(m2m_bind_candidate(&tc, M2M_CAND_PSK)); /* the handshake is over: nothing is taken */
+    tc.hs = &hs;
     for (int i = 0; i < M2M_TLS_CANDIDATES; i++)
         assert_non_null(m2m_bind_candidate(&tc, M2M_CAND_PSK));
     assert_null(m2m_bind_candidate(&tc, M2M_CAND_TICKET));
@@ -844,8 +1184,14 @@ int main(void)
         cmocka_unit_test(test_attack_ticket_then_other_kid),
         cmocka_unit_test(test_garbage_ticket_then_real_credential),
         cmocka_unit_test(test_property_binding_equals_proof),
+        cmocka_unit_test(test_gba_bound),
+        cmocka_unit_test(test_gba_wrong_key),
+        cmocka_unit_test(test_gba_unknown_btid),
+        cmocka_unit_test(test_gba_enrolment),
+        cmocka_unit_test(test_gba_resumption_and_expiry),
         cmocka_unit_test(test_token_binds_through_the_decision),
         cmocka_unit_test(test_candidates_are_bounded),
+        cmocka_unit_test(test_local_socket_binding),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
