@@ -16,7 +16,9 @@
  * peer with a session it goes to libcoap; from anyone else only a ClientHello with a cookie the gate issued for
  * that address does (and only within the limits below); a ClientHello without one gets a HelloVerifyRequest no
  * larger than itself, and everything else is dropped unread by libcoap (secctx/dtls_gate.h). libcoap reads one
- * datagram per coap_io_process, the one we peeked: nothing reaches it that the gate did not see.
+ * datagram per coap_io_process, the one we peeked: nothing reaches it that the gate did not see. A new ClientHello
+ * (epoch 0) from a peer whose session is established -- a device that restarted on the same port -- goes through
+ * the gate too and, with a valid cookie, replaces that session (RFC 6347 4.2.8).
  *
  * Limits before authentication: sessions in all (--coaps-max-sessions), per source address (--max-per-address),
  * unauthenticated sessions (--preauth-max: the one waiting longest is closed to admit a new one), a handshake or
@@ -325,42 +327,64 @@ static void close_marked(struct m2m_coap *srv)
     }
 }
 
+/* A ClientHello in epoch 0 (record header: type 22, epoch bytes 3-4 zero; handshake type 1 at byte 13). */
+static int fresh_hello(const unsigned char *d, size_t len)
+{
+    return len > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
+}
+
+/* libcoap's timer work without reading its socket: retransmissions, DTLS timers, delayed answers whose writes
+ * completed (coap_async), and the sessions closed since, freed; then re-arms its timer. */
+static void timers(struct m2m_coap *srv)
+{
+    struct epoll_event timer = {.events = EPOLLIN, .data.ptr = NULL};
+    coap_io_do_epoll(srv->ctx, &timer, 1);
+}
+
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct m2m_coap *srv = arg;
-    struct epoll_event timer = {.events = EPOLLIN, .data.ptr = NULL};
     (void)fd, (void)what;
 
     for (int i = 0; i < PUMP_BATCH; i++) {
         struct sockaddr_storage from;
         socklen_t flen = sizeof from;
         unsigned char reply[256];
-        size_t rlen = 0;
+        size_t rlen = 0, len;
         ssize_t n = recvfrom(srv->fd, srv->dgram, sizeof srv->dgram, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
                              (struct sockaddr *)&from, &flen);
+        struct sockaddr *sa = (struct sockaddr *)&from;
         m2m_gate_verdict v;
+        coap_conn *c;
 
         if (n < 0)
             break; /* EAGAIN: nothing more (or an ICMP error, which the next read clears) */
-        if (lookup(srv, (struct sockaddr *)&from, flen) != NULL) {
-            process_one(srv, (struct sockaddr *)&from, flen);
+        len = (size_t)n < sizeof srv->dgram ? (size_t)n : sizeof srv->dgram;
+        c = lookup(srv, sa, flen);
+        if (c != NULL && !(c->tls.established && fresh_hello(srv->dgram, len))) {
+            process_one(srv, sa, flen);
             continue;
         }
-        v = m2m_dtls_gate_check(srv->gate, (struct sockaddr *)&from, flen, srv->dgram,
-                                (size_t)n < sizeof srv->dgram ? (size_t)n : sizeof srv->dgram, reply, sizeof reply,
-                                &rlen);
-        if (v == M2M_GATE_PASS && admit(srv, (struct sockaddr *)&from, flen)) {
-            process_one(srv, (struct sockaddr *)&from, flen);
+        /* A peer without a session -- or with an established one that starts a new handshake from the same address
+         * and port: a device that restarted. OpenSSL would drop that epoch-0 ClientHello inside the old session
+         * and lock the device out until the session idles away; RFC 6347 4.2.8 wants a new handshake. Once the
+         * cookie shows the sender receives at that address (an off-path attacker cannot close sessions this way),
+         * the old session goes and the new handshake proceeds. */
+        v = m2m_dtls_gate_check(srv->gate, sa, flen, srv->dgram, len, reply, sizeof reply, &rlen);
+        if (v == M2M_GATE_PASS && c != NULL) {
+            m2m_coap_close(c, "a new DTLS handshake from its address and port (the device restarted?)");
+            timers(srv); /* libcoap frees the closed session now, so that the ClientHello finds none */
+        }
+        if (v == M2M_GATE_PASS && admit(srv, sa, flen)) {
+            process_one(srv, sa, flen);
             continue;
         }
         /* libcoap never sees it: consumed here (a 1-byte read discards the rest of a datagram) */
         (void)recv(srv->fd, srv->dgram, 1, MSG_DONTWAIT);
         if (v == M2M_GATE_REPLY)
-            (void)sendto(srv->fd, reply, rlen, MSG_DONTWAIT, (struct sockaddr *)&from, flen);
+            (void)sendto(srv->fd, reply, rlen, MSG_DONTWAIT, sa, flen);
     }
-    /* libcoap's timer work without reading its socket: retransmissions, DTLS timers, delayed answers whose
-     * writes completed (coap_async), expired sessions; then re-arms its timer */
-    coap_io_do_epoll(srv->ctx, &timer, 1);
+    timers(srv);
     close_marked(srv);
     ERR_clear_error();
 }
@@ -494,6 +518,11 @@ static int open_endpoint(struct m2m_coap *srv, const char *host, const char *por
     }
     srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                                : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    {
+        /* One socket takes every device's datagrams: room for bursts (the kernel caps it at net.core.rmem_max) */
+        int size = 4 << 20;
+        (void)setsockopt(srv->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
     rc = 0;
 done:
     freeaddrinfo(ai);

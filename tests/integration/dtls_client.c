@@ -17,6 +17,7 @@
 const char *h_dtls_ciphers = NULL;
 SSL_SESSION *h_dtls_next_session = NULL;
 int h_dtls_handshake_ms = 3000;
+int h_dtls_local_port = 0;
 
 /* ---- the datagram BIO: one write is one datagram on the connected socket, and the last is kept ---- */
 
@@ -121,11 +122,19 @@ static unsigned int psk_cb(SSL *ssl, const char *hint, char *identity, unsigned 
 static int udp_connect(int port)
 {
     struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && h_dtls_local_port != 0) {
+        a.sin_port = htons((uint16_t)h_dtls_local_port);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    a.sin_port = htons((uint16_t)port);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         fd = -1;
@@ -228,6 +237,12 @@ void h_dtls_close(h_dtls *t)
     SSL_CTX_free(t->ctx);
     memset(t, 0, sizeof *t);
     t->fd = -1;
+}
+
+void h_dtls_abandon(h_dtls *t)
+{
+    t->closed = 1; /* h_dtls_close then sends nothing */
+    h_dtls_close(t);
 }
 
 SSL_SESSION *h_dtls_session(h_dtls *t)

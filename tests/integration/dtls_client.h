@@ -31,6 +31,8 @@ extern const char *h_dtls_ciphers;
 extern SSL_SESSION *h_dtls_next_session;
 /* How long a handshake may take before the client gives up (default 3000 ms). */
 extern int h_dtls_handshake_ms;
+/* The client's UDP port for the next connections (0: any), as a device with a fixed port has. */
+extern int h_dtls_local_port;
 
 /* DTLS-PSK with the key ID of key_hex for id. 0 when the handshake completed in time. */
 int h_dtls_connect_psk(h_dtls *t, int port, const char *id, const char *key_hex);
@@ -38,6 +40,8 @@ int h_dtls_connect_psk_identity(h_dtls *t, int port, const char *identity, const
 /* Certificates: ca verifies the Registrar (NULL: no check), cert/key the client's (NULL: none). */
 int h_dtls_connect_cert(h_dtls *t, int port, const char *ca, const char *cert, const char *key);
 void h_dtls_close(h_dtls *t);
+/* Goes away without a word (no close_notify), as a device that loses power does. */
+void h_dtls_abandon(h_dtls *t);
 SSL_SESSION *h_dtls_session(h_dtls *t);
 /* RFC 5705, "EXPORTER-oneM2M-Connection", 48 octets: the last 32 as hex (the x.y.8 key). */
 int h_dtls_exported_key(h_dtls *t, char key_hex[65]);

@@ -434,6 +434,33 @@ static void key_generation(void)
     CHECK(h_sh("grep -q '%s' '%s'", key, r.log) != 0);
 }
 
+/* A device that restarts (no close_notify) and comes back from the same address and port gets in at once: its new
+ * handshake replaces the old session (RFC 6347 4.2.8) instead of being dropped inside it until it idles away. */
+static void restart_same_port(void)
+{
+    h_dtls t;
+    h_coap_resp resp;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    close(fd);
+    h_dtls_local_port = ntohs(a.sin_port);
+    CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Ccoap1", K1) == 0);
+    CHECK(h_coap_request(&t, "GET", "~/in-cse/Ccoap1", "Ccoap1", 0, NULL, NULL, &resp) == 0);
+    h_dtls_abandon(&t);
+    CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Ccoap1", K1) == 0);
+    CHECK(h_coap_request(&t, "GET", "~/in-cse/Ccoap1", "Ccoap1", 0, NULL, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2000);
+    h_dtls_close(&t);
+    h_dtls_local_port = 0;
+    CHECK(wait_log("close registree=Ccoap1 .*reason=a new DTLS handshake from its address and port", 1000));
+    CHECK(wait_metric(COAP_OPEN, 0, 2000));
+}
+
 static void idle_expiry(void)
 {
     h_dtls t;
@@ -507,6 +534,7 @@ int main(void)
     resumption();
     key_generation();
     revoked_mid_session();
+    restart_same_port();
     refused_handshakes();
     idle_expiry();
     limits();
