@@ -32,8 +32,10 @@ AE='{"m2m:ae":{"api":"Rcoap","rr":false,"srv":["3"]}}'
 # would wait for its -B timeout (it never takes our answers): stopped as soon as a final answer shows up.
 client() {
   local tool=$1 n=$2 port=$3; shift 3
-  local key id pid out="$WORK/client.out"
+  local key id pid out
   key=$(ascii_key "$n"); id=$(keyid "Ccoap$n" "$(hex_of "$key")")
+  # a file of its own, made before the client starts: the background job's redirection happens after the fork
+  out=$(mktemp "$WORK/client.XXXXXX")
   "$tool" -B "${WAIT:-10}" -v 7 -k "$key" -u "$id" "$@" >"$out" 2>&1 & pid=$!
   for _ in $(seq 1 $((${WAIT:-10} * 20))); do
     grep -qE '^v:1 t:(ACK|CON|NON) c:(2\.0[0-9]|[45]\.[0-9]{2})' "$out" && break
@@ -109,7 +111,8 @@ blocks=$(grep -c 'c:2.31' <<<"$out" || true)
 
 # 7. a lossy path: every 4th datagram each way lost, every 5th held back behind the next (DTLS and CoAP
 # retransmissions take seconds)
-relay() { "$M2M_UDP_RELAY" --to "$COAPS_PORT" "$@" >"$WORK/relay.out" 2>>"$WORK/relay.log" & RELAY_PID=$!
+relay() { : >"$WORK/relay.out"; RELAY= # emptied first: the job's own redirection happens after the fork
+  "$M2M_UDP_RELAY" --to "$COAPS_PORT" "$@" >>"$WORK/relay.out" 2>>"$WORK/relay.log" & RELAY_PID=$!
   for _ in $(seq 1 50); do RELAY=$(sed -n 's/^relay port //p' "$WORK/relay.out"); [ -n "$RELAY" ] && return; sleep 0.05; done; }
 relay --drop-every 4 --reorder-every 5
 out=$(WAIT=30 client coap-client-openssl 4 "$RELAY" -m post -t 50 -O 279,Ccoap4 -O 283,lossy -O 271,3 -O 267,0x02 -e "$AE" \
