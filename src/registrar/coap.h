@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The Registrar's CoAPS listener (TS-0008 over DTLS 1.2), shared by its two files: coap_server.c (libcoap's
- * context and endpoint, our DTLS context inside it, the cookie gate in front of it, sessions and their limits, the
- * event loop) and coap_adapter.c (a CoAP request -> binding/coap_map.c -> the CSE core -> the CoAP response). */
+/* The Registrar's CoAPS listener (TS-0008 over DTLS 1.2), shared by its files: coap_server.c (our DTLS context
+ * inside libcoap's, the cookie gate in front of it, sessions and their limits, the event loop), coap_endpoint.c
+ * (libcoap's context and endpoint), coap_options.c (the oneM2M options) and coap_adapter.c (a CoAP request ->
+ * binding/coap_map.c -> the CSE core -> the CoAP response). */
 #ifndef M2M_REGISTRAR_COAP_H
 #define M2M_REGISTRAR_COAP_H
 
@@ -72,6 +73,11 @@ void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out);
 void m2m_coap_close(coap_conn *c, const char *why);
 /* The session is bound to a Registree now: it leaves the unauthenticated budget. */
 void m2m_coap_bound(coap_conn *c);
+
+/* coap_endpoint.c: libcoap's context with its DTLS SSL_CTX in srv->ssl_ctx (before libcoap makes an SSL from it);
+ * the DTLS endpoint on host:port, its UDP socket in srv->fd and its port in srv->port. */
+int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err);
+int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err);
 
 /* coap_options.c: makes the context know every oneM2M option (libcoap 4.3.1 knows at most two above 255). */
 int m2m_coap_register_options(coap_context_t *ctx, m2m_err *err);

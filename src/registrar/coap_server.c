@@ -26,11 +26,7 @@
  * move it), bodies of 4 KiB until bound (coap_adapter.c). A session whose enrolment is revoked or replaced is
  * closed within a second. */
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
-#include <netdb.h>
 #include <openssl/err.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -42,29 +38,6 @@
 
 #define PUMP_BATCH 64         /* datagrams per loop callback: the worker's other events get their turn */
 #define COOKIE_PERIOD 60      /* seconds between cookie-secret rotations */
-
-/* ---- libcoap, once per process ---- */
-
-static pthread_once_t coap_once = PTHREAD_ONCE_INIT;
-static int capture_index = -1;
-static _Thread_local SSL_CTX **capture;
-
-static void capture_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-    SSL_CTX *ctx = parent;
-    (void)ptr, (void)ad, (void)idx, (void)argl, (void)argp;
-    if (capture != NULL && *capture == NULL && SSL_CTX_get_ssl_method(ctx) == DTLS_method())
-        *capture = ctx;
-}
-
-static void coap_init_once(void)
-{
-    coap_startup();
-    /* libcoap's own log lines are not ours (format, and request contents a peer chose, tokens among them) */
-    coap_set_log_level(LOG_EMERG);
-    coap_dtls_set_log_level(LOG_EMERG);
-    capture_index = SSL_CTX_get_ex_new_index(0, "m2m libcoap context", capture_new, NULL, NULL);
-}
 
 /* ---- sessions ---- */
 
@@ -391,67 +364,6 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- start and stop ---- */
 
-/* libcoap 4.3.1 does not say which socket its endpoint has. The new unconnected UDP socket bound to our address,
- * which was not open before coap_new_endpoint, is it. */
-typedef struct fd_list {
-    int fd[64];
-    int n;
-} fd_list;
-
-static int udp_candidate(int fd, const struct sockaddr *want)
-{
-    struct sockaddr_storage ss, peer;
-    socklen_t len = sizeof ss, plen = sizeof peer;
-    int type = 0;
-    socklen_t tlen = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_DGRAM ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || ss.ss_family != want->sa_family ||
-        getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
-        return 0;
-    if (want->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss, *b = (const struct sockaddr_in *)want;
-        return a->sin_addr.s_addr == b->sin_addr.s_addr && (b->sin_port == 0 || a->sin_port == b->sin_port);
-    }
-    if (want->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss, *b = (const struct sockaddr_in6 *)want;
-        return memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0 && (b->sin6_port == 0 || a->sin6_port == b->sin6_port);
-    }
-    return 0;
-}
-
-static void udp_sockets(const struct sockaddr *want, fd_list *out)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    out->n = 0;
-    while (d != NULL && (e = readdir(d)) != NULL && out->n < (int)(sizeof out->fd / sizeof out->fd[0])) {
-        char *end;
-        long fd = strtol(e->d_name, &end, 10);
-        if (*end == '\0' && fd >= 0 && fd != dirfd(d) && udp_candidate((int)fd, want))
-            out->fd[out->n++] = (int)fd;
-    }
-    if (d != NULL)
-        closedir(d);
-}
-
-static int endpoint_fd(const fd_list *before, const struct sockaddr *want)
-{
-    fd_list after;
-    int found = -1;
-    udp_sockets(want, &after);
-    for (int i = 0; i < after.n; i++) {
-        int old = 0;
-        for (int j = 0; j < before->n; j++)
-            old |= before->fd[j] == after.fd[i];
-        if (old)
-            continue;
-        if (found >= 0)
-            return -1; /* two new ones: cannot tell */
-        found = after.fd[i];
-    }
-    return found;
-}
-
 /* libcoap's PSK lookup is never used (our callback is on every SSL); if it ever were, it refuses. */
 static const coap_bin_const_t *no_psk(coap_bin_const_t *identity, coap_session_t *s, void *arg)
 {
@@ -485,50 +397,6 @@ static int setup_dtls(struct m2m_coap *srv, m2m_err *err)
     return 0;
 }
 
-static int open_endpoint(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err)
-{
-    struct addrinfo hints = {0}, *ai = NULL;
-    coap_address_t addr;
-    fd_list before;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int gai, rc = -1;
-
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
-        return m2m_fail(err, M2M_E_ARG, "cannot resolve CoAPS address %s: %s", host, gai_strerror(gai));
-    coap_address_init(&addr);
-    if (ai->ai_addrlen > sizeof addr.addr) {
-        m2m_fail(err, M2M_E_ARG, "CoAPS address %s: unsupported address family", host);
-        goto done;
-    }
-    memcpy(&addr.addr, ai->ai_addr, ai->ai_addrlen);
-    addr.size = ai->ai_addrlen;
-    udp_sockets(ai->ai_addr, &before);
-    if (coap_new_endpoint(srv->ctx, &addr, COAP_PROTO_DTLS) == NULL) {
-        m2m_fail(err, M2M_E_IO, "cannot listen on coaps://%s:%s (UDP): %s", host, port, strerror(errno));
-        goto done;
-    }
-    srv->fd = endpoint_fd(&before, ai->ai_addr);
-    if (srv->fd < 0 || getsockname(srv->fd, (struct sockaddr *)&ss, &len) != 0) {
-        m2m_fail(err, M2M_E_IO, "cannot find the UDP socket libcoap opened for coaps://%s:%s", host, port);
-        goto done;
-    }
-    srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                               : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    {
-        /* One socket takes every device's datagrams: room for bursts (the kernel caps it at net.core.rmem_max) */
-        int size = 4 << 20;
-        (void)setsockopt(srv->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    }
-    rc = 0;
-done:
-    freeaddrinfo(ai);
-    return rc;
-}
-
 struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *port, m2m_err *err)
 {
     struct m2m_coap *srv = calloc(1, sizeof *srv);
@@ -541,21 +409,8 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
     }
     srv->w = w;
     srv->fd = srv->epfd = -1;
-    pthread_once(&coap_once, coap_init_once);
-    if (capture_index < 0 || coap_get_tls_library_version()->type != COAP_TLS_LIBRARY_OPENSSL) {
-        m2m_fail(err, M2M_E_TLS, "libcoap is not the OpenSSL build (libcoap-3-openssl)");
-        goto fail;
-    }
-    if ((srv->gate = m2m_dtls_gate_new(COOKIE_PERIOD, err)) == NULL)
-        goto fail;
-    capture = &srv->ssl_ctx;
-    srv->ctx = coap_new_context(NULL);
-    capture = NULL;
-    if (srv->ctx == NULL || srv->ssl_ctx == NULL) {
-        m2m_fail(err, M2M_E_TLS, "libcoap made no OpenSSL DTLS context");
-        goto fail;
-    }
-    if (setup_dtls(srv, err) != 0)
+    if ((srv->gate = m2m_dtls_gate_new(COOKIE_PERIOD, err)) == NULL || m2m_coap_context_new(srv, err) != 0 ||
+        setup_dtls(srv, err) != 0)
         goto fail;
     /* Block-wise answers (Block2) by libcoap; request bodies (Block1) block by block to us (coap.h) */
     coap_context_set_block_mode(srv->ctx, COAP_BLOCK_USE_LIBCOAP);
@@ -579,7 +434,7 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
         coap_resource_set_userdata(r, srv);
         coap_add_resource(srv->ctx, r);
     }
-    if (open_endpoint(srv, host, port, err) != 0)
+    if (m2m_coap_endpoint_open(srv, host, port, err) != 0)
         goto fail;
     srv->epfd = coap_context_get_coap_fd(srv->ctx);
     srv->ev = srv->epfd >= 0 ? event_new(w->base, srv->epfd, EV_READ | EV_PERSIST, pump_cb, srv) : NULL;
