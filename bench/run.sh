@@ -725,7 +725,9 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "## Memory"
     echo
-    echo "Resident memory of the Registrar (VmRSS), idle attached connections (each did a TLS-PSK handshake + RETRIEVE):"
+    echo "Resident memory of the Registrar (VmRSS), idle attached connections (each did a TLS-PSK handshake + RETRIEVE)."
+    echo "What those KiB are made of (OpenSSL's objects, libevent's, the Registrar's) and what \`SSL_MODE_RELEASE_BUFFERS\`"
+    echo "saves: bench/results/memory.md. Where the CPU time goes: bench/results/profile.md (\`bash bench/profile.sh\`)."
     echo
     echo "| state | connections | VmRSS MiB | KiB per connection | Registrar fds | idle CPU |"
     echo "|---|---:|---:|---:|---:|---:|"
