@@ -378,6 +378,16 @@ struct loader {
 
 #define MAX_ERRORS_PER_THREAD 200 /* a broken setup stops instead of spinning */
 
+/* One operation done, begun at t0 (bench_now()): its latency goes into the thread's histogram. */
+static void record_latency(struct loader *w, double t0)
+{
+    double ms = (bench_now() - t0) * 1e3;
+    size_t b = (size_t)(ms / LAT_STEP_MS);
+    w->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+    if (ms > w->lat_max)
+        w->lat_max = ms;
+}
+
 /* resume: the first, full attachment of this thread's Registree, which yields the session to resume. Against the
  * Registrar it makes one request (a token Registree registers with its token here, and TLS 1.3 sends the ticket
  * carrying the binding after that); against the ceiling it closes and reads until the ceiling's close_notify, so
@@ -437,6 +447,7 @@ static void stream_main(struct loader *w)
     while (!atomic_load(&L->go))
         ;
     while (ssl != NULL && bench_now() < L->deadline) {
+        double op_t0 = bench_now(); /* a request's latency: from its first byte sent to its response read */
         ri++;
         if (create) {
             snprintf(con, sizeof con, "{\"m2m:cin\":{\"cnf\":\"text/plain:0\",\"con\":\"reading %lu\"}}", ri);
@@ -452,6 +463,7 @@ static void stream_main(struct loader *w)
             break;
         }
         w->ops++;
+        record_latency(w, op_t0);
     }
     if (ssl != NULL)
         bench_close(ssl, 1, o->linger0);
@@ -525,13 +537,7 @@ static void *loader_main(void *arg)
         } else
             bench_close(ssl, 1, o->linger0);
         w->ops++;
-        {
-            double ms = (bench_now() - op_t0) * 1e3;
-            size_t b = (size_t)(ms / LAT_STEP_MS);
-            w->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
-            if (ms > w->lat_max)
-                w->lat_max = ms;
-        }
+        record_latency(w, op_t0);
     }
     return NULL;
 }

@@ -187,6 +187,7 @@ declare -A SLICES=()
 start_server() { # name, command... ; sets SPID and SPORT (and SAPORT for the Registrar's admin listener)
     local name=$1 out=$WORK/$1.out
     shift
+    : >"$out" # exists before the loop below reads it (the background job may open it later)
     "${PIN_S[@]}" "$@" >"$out" 2>"$WORK/$name.err" &
     SPID=$!
     PIDS+=("$SPID")
