@@ -138,7 +138,7 @@ dso_table() {
 }
 # Inclusive time of the entry points that say which part of the request path costs what (unresolved frames of
 # the stripped libraries are skipped; a symbol seen under itself counts once).
-WATCH='SSL_do_handshake|SSL_read|SSL_write|m2m_http_handle|m2m_http_parse_request|m2m_http_render_response|m2m_cse_handle|m2m_cse_create_child|m2m_store_[a-z_]*|writer_main|run_unit|sqlite3_step|sqlite3_prepare_v[23]|sqlite3_exec|evhttp_send_reply|evhttp_[a-z_]*parse[a-z_]*|cJSON_Parse[A-Za-z]*|cJSON_Print[A-Za-z]*|m2m_json_parse_strict|malloc|free|cfree[@A-Z_.0-9]*|__x64_sys_[a-z_0-9]*|tls_[a-z_]*|ssl3_[a-z_]*|m2m_psk[a-z_]*|m2m_tls[a-z_]*|m2m_limits[a-z_]*|event_base_loop|worker_main'
+WATCH='SSL_do_handshake|SSL_read|SSL_write|m2m_http_handle|m2m_http_parse_request|m2m_http_render_response|m2m_cse_handle|m2m_cse_create_child|m2m_store_[a-z_]*|sq_[a-z_]*|writer_main|run_unit|sqlite3_step|sqlite3_prepare_v[23]|sqlite3_exec|evhttp_send_reply|evhttp_[a-z_]*parse[a-z_]*|cJSON_Parse[A-Za-z]*|cJSON_Print[A-Za-z]*|m2m_json_parse_strict|malloc|free|cfree[@A-Z_.0-9]*|__x64_sys_[a-z_0-9]*|tls_[a-z_]*|ssl3_[a-z_]*|m2m_psk[a-z_]*|m2m_tls[a-z_]*|m2m_limits[a-z_]*|event_base_loop|worker_main'
 children_table() {
     echo "| inclusive | self | object | symbol |"
     echo "|---:|---:|---|---|"
@@ -181,6 +181,31 @@ phase_table() {
             total++
         }
         END {for (p in n) printf "%.1f %s\n", 100 * n[p] / total, p}' | sort -rn | awk '{p = $1; $1 = ""; printf "| %s%% |%s |\n", p, $0}'
+}
+# Inside the request handler: of the samples under m2m_http_handle, the share under each named function (each
+# counted once per sample, so the shares overlap: a caller includes its callees).
+handler_table() {
+    echo "| share of the handler's samples | function |"
+    echo "|---:|---|"
+    perf script -i "$1" -F ip,sym 2>/dev/null | awk 'BEGIN {RS = ""}
+        /m2m_http_handle/ {
+            n = split($0, line, "\n")
+            total++
+            delete seen
+            for (i = 1; i <= n; i++) {
+                f = line[i]
+                sub(/^[ \t]*[0-9a-f]+ /, "", f)
+                sub(/ \(inlined\)$/, "", f)
+                if (f == "m2m_http_handle")
+                    break
+                if (f !~ /^\[unknown\]/ && !(f in seen)) {
+                    seen[f] = 1
+                    c[f]++
+                }
+            }
+        }
+        END {for (f in c) if (total > 0 && c[f] >= total / 40) printf "%.0f %s\n", 100 * c[f] / total, f}' |
+        sort -rn | head -"$2" | awk '{printf "| %s %% | `%s` |\n", $1, $2}'
 }
 samples() { perf report -i "$1" --stdio -g none 2>/dev/null | sed -n 's/^# Samples: \([^ ]*\).*/\1/p' | head -1; }
 result() { tr ' ' '\n' <<<"${RES[$1]}" | sed -n "s/^$2=//p"; }
@@ -232,6 +257,10 @@ mkdir -p "$(dirname "$OUT")"
         echo "Entry points (inclusive):"
         echo
         children_table "$WORK/$name.data" 40
+        echo
+        echo "Inside the request handler (\`m2m_http_handle\`; shares overlap, a caller includes its callees):"
+        echo
+        handler_table "$WORK/$name.data" 30
     done
     echo
     if [[ -n $NOTES ]]; then
