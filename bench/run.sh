@@ -693,7 +693,7 @@ mkdir -p "$(dirname "$OUT")"
     echo "\`<contentInstance>\` in its container (201 / 2001, sent by the Registrar only once the write is durable)."
     echo "*writes per fsync* is the store writer's batch size at that load: store writes ÷ transactions committed"
     echo "(each one fsync), from the Registrar's /metrics before and after each row (\`m2m_store_batch_size_sum\`,"
-    echo "\`m2m_store_commits_total\`), over all rounds; background writes of the Registrar (ticket keys, expiry) count too."
+    echo "\`m2m_store_commits_total\`), over all rounds; each thread's \`<container>\` (one write) and any background write count too."
     echo
     echo "| measurement | connections | requests/s | server CPU µs/request | server core busy | writes per fsync | fsyncs/s | errors |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
