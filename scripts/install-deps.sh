@@ -6,7 +6,7 @@ set -euo pipefail
 # libpq-dev: the PostgreSQL store back-end; postgresql: the server binaries (initdb, pg_ctl) the tests start a
 # throw-away cluster with (tests/pg/cluster.sh) -- the package's own cluster service is not needed.
 pkgs=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libsqlite3-dev sqlite3
-      libcjson-dev libinih-dev libcmocka-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography
+      libcjson-dev libinih-dev libcmocka-dev libcoap3-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography
       libpq-dev postgresql util-linux)
 missing=()
 for p in "${pkgs[@]}"; do

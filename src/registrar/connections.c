@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "registrar/coap.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
 #include "secctx/gba.h"
@@ -156,6 +157,9 @@ void m2m_worker_recheck(struct worker *w)
             m2m_conn_close(c, "enrolment revoked or replaced");
         failed |= active < 0;
     }
+    /* the CoAPS worker's DTLS sessions (registrar/coap_server.c): each re-checked */
+    if (w->coap != NULL)
+        m2m_coap_tick(w->coap, 1);
     if (!failed)
         w->enrol_gen = gen;
 }
@@ -234,4 +238,8 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
         if (c->tls.peer.not_after != 0 && now >= c->tls.peer.not_after)
             m2m_conn_close(c, "the key's lifetime (GBA bootstrapping) is over");
     }
+    /* the CoAPS worker's DTLS sessions: the same checks (their enrolments in m2m_worker_recheck), and libcoap's
+     * housekeeping */
+    if (w->coap != NULL)
+        m2m_coap_tick(w->coap, 0);
 }

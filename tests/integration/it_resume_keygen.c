@@ -283,10 +283,10 @@ static void key_generation(void)
     CHECK(h_request(&t, "GET", "/~/in-cse/Cgen", "Cgen", 0, NULL, &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 2000); /* same Registree, same registration */
     h_close(&t);
-    /* ... and the old key is refused from now on: once the promotion, which the handshake hands to the store's
-     * writer without waiting for it, has committed (under load that can come after the GET's answer) */
+    /* ... and once the promotion is committed (the writer's job, logged when durable; the handshake does not
+     * wait for it), the old key is refused */
     for (int i = 0; i < 100 && h_sh("grep -q 'key registree=Cgen .*generated key now current' '%s'", r.log) != 0; i++)
-        usleep(50 * 1000); /* polling, with a deadline */
+        usleep(50 * 1000);
     CHECK(h_sh("grep -q 'key registree=Cgen .*generated key now current' '%s'", r.log) == 0);
     CHECK(h_connect_psk(&t, r.port, "Cgen", KG, 12) != 0);
     CHECK(h_connect_psk(&t, r.port, "Cgen", KG, 13) != 0);
