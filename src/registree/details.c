@@ -415,6 +415,7 @@ static int check_registrar(struct parse_ctx *c, m2m_err *err)
                         "'~')", loc, c->value[F_CSE_ID]);
     }
     cfg->poa = c->value[F_POA];
+    cfg->binding = M2M_BINDING_HTTP;
     cfg->cse_id = c->value[F_CSE_ID];
     c->value[F_POA] = c->value[F_CSE_ID] = NULL;
     return 0;

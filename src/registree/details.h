@@ -12,6 +12,7 @@
 #include "m2mattach/keyid.h"
 #include "m2mattach/registree.h"
 #include "registree/tls_client.h"
+#include "registree/transport.h"
 
 typedef enum m2m_mechanism {
     M2M_MECH_PSK = 1,  /* x.y.2 / x.y.3: TLS-PSK with Kcc / Kca */
@@ -38,7 +39,8 @@ struct m2m_registree_config {
     char *details_path;      /* as the caller gave it; error messages use it */
 
     /* [registrar] */
-    char *poa;               /* as written, e.g. "https://127.0.0.1:8443" */
+    char *poa;               /* as written, e.g. "https://127.0.0.1:8443" or "coaps://[::1]:5684" */
+    m2m_binding binding;     /* https: HTTP over TLS; coaps: CoAP over DTLS */
     char *host;              /* without IPv6 brackets: what getaddrinfo and SNI take */
     char port[6];
     char *authority;         /* "host:port", brackets kept: the Host header and the peer name in messages */
