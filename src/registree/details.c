@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "registree/details_internal.h"
+#include "registree/dtls_client.h"
 
 const m2m_field_name m2m_details_fields[F_COUNT] = {
     [F_POA] = {"registrar", "poa"},         [F_CSE_ID] = {"registrar", "cse-id"},
@@ -397,11 +398,20 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
         m2m_details_where(c, F_TLS_VERSION, loc, sizeof loc);
         return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not one of auto, 1.2, 1.3", loc, v);
     }
-    if (c->value[F_CIPHERS] == NULL &&
-        (c->value[F_CIPHERS] = strdup(cfg->mechanism == M2M_MECH_PSK || cfg->mechanism == M2M_MECH_GBA
-                                          ? M2M_DEFAULT_TLS12_PSK_CIPHERS
-                                                                     : M2M_DEFAULT_TLS12_CERT_CIPHERS)) == NULL)
-        return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+    if (cfg->binding == M2M_BINDING_COAP && cfg->tls_range == M2M_TLS_ONLY_1_3) {
+        m2m_details_where(c, F_TLS_VERSION, loc, sizeof loc);
+        return m2m_fail(err, M2M_E_PARSE, "%s: a coaps:// Registrar speaks DTLS 1.2 (there is no DTLS 1.3 here); use "
+                        "auto or 1.2", loc);
+    }
+    if (c->value[F_CIPHERS] == NULL) {
+        int psk = cfg->mechanism == M2M_MECH_PSK || cfg->mechanism == M2M_MECH_GBA;
+        const char *list = cfg->binding == M2M_BINDING_COAP ? (psk ? M2M_DEFAULT_DTLS_PSK_CIPHERS
+                                                                   : M2M_DEFAULT_DTLS_CERT_CIPHERS)
+                                                            : (psk ? M2M_DEFAULT_TLS12_PSK_CIPHERS
+                                                                   : M2M_DEFAULT_TLS12_CERT_CIPHERS);
+        if ((c->value[F_CIPHERS] = strdup(list)) == NULL)
+            return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+    }
     if (!ciphers_known(c->value[F_CIPHERS])) {
         m2m_details_where(c, F_CIPHERS, loc, sizeof loc);
         return m2m_fail(err, M2M_E_PARSE, "%s: OpenSSL knows no cipher suite in '%s'", loc, c->value[F_CIPHERS]);

@@ -105,6 +105,11 @@ typedef struct m2m_tls_client_config {
      * (wire.h). A pump that answers -1 is a silent peer: the wait ends as a timeout, without waiting for time. */
     BIO *bio;
     m2m_pump pump;
+
+    /* DTLS (the CoAP binding, dtls_client.h) only: riding out a lossy link. 0: the defaults there. */
+    int dtls_timer_ms;         /* first handshake retransmission; doubles up to 60 s */
+    int coap_ack_timeout_ms;   /* CoAP ACK_TIMEOUT of a confirmable request */
+    int coap_max_retransmit;   /* CoAP MAX_RETRANSMIT (also bounds the handshake's retransmissions) */
 } m2m_tls_client_config;
 
 typedef struct m2m_tls_client m2m_tls_client;
