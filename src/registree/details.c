@@ -30,6 +30,8 @@ const m2m_field_name m2m_details_fields[F_COUNT] = {
     [F_CIPHERS] = {"tls", "ciphers"},       [F_TIMEOUT] = {"tls", "timeout"},
     [F_DEADLINE] = {"tls", "deadline"},     [F_RESUMPTION] = {"tls", "resumption"},
     [F_STATE_FILE] = {"state", "file"},     [F_GEN_KEY_FILE] = {"state", "generated-key-file"},
+    [F_COAP_ACK_TIMEOUT] = {"coap", "ack-timeout"}, [F_COAP_MAX_RETRANSMIT] = {"coap", "max-retransmit"},
+    [F_COAP_DTLS_TIMER] = {"coap", "handshake-timer"},
     [F_GBA_BSF] = {"gba", "bsf"},           [F_GBA_BSF_ROOT] = {"gba", "bsf-root"},
     [F_GBA_IMPI] = {"gba", "impi"},         [F_GBA_K_FILE] = {"gba", "k-file"},
     [F_GBA_OPC] = {"gba", "opc"},           [F_GBA_OP] = {"gba", "op"},
@@ -37,7 +39,7 @@ const m2m_field_name m2m_details_fields[F_COUNT] = {
     [F_GBA_NAF_FQDN] = {"gba", "naf-fqdn"},
 };
 
-static const char *const SECTIONS[] = {"registrar", "registree", "credentials", "tls", "state", "gba"};
+static const char *const SECTIONS[] = {"registrar", "registree", "credentials", "tls", "state", "gba", "coap"};
 
 /* Which mechanisms each credential key belongs to (bits 1 << m2m_mechanism); 0: every mechanism. */
 #define MECH_BIT(m) (1u << (m))
@@ -96,7 +98,7 @@ static char *read_line(char *str, int num, void *stream)
         if (str[1 + end] == ']' && !known_section(str + 1, end)) {
             c->failed = 1;
             m2m_fail(c->err, M2M_E_PARSE, "%s:%d: unknown section [%.*s] (known: registrar, registree, "
-                     "credentials, tls, state, gba)", c->path, c->line, (int)end, str + 1);
+                     "credentials, tls, state, gba, coap)", c->path, c->line, (int)end, str + 1);
             return NULL;
         }
     }
@@ -511,6 +513,76 @@ static int check_tls_and_state(struct parse_ctx *c, m2m_err *err)
     return 0;
 }
 
+/* Seconds with up to three decimals ("2", "0.25") between min_ms and max_ms, as milliseconds; -1 when not. */
+static int parse_seconds_ms(const char *v, int min_ms, int max_ms)
+{
+    long whole = 0, frac = 0, scale = 100;
+    const char *p = v;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if ((whole = whole * 10 + (*p - '0')) > max_ms / 1000 + 1)
+            return -1;
+    if (*p == '.') {
+        if (p[1] < '0' || p[1] > '9')
+            return -1;
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            if (scale == 0)
+                return -1; /* more than three decimals */
+            frac += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    if (*p != '\0' || whole * 1000 + frac < min_ms || whole * 1000 + frac > max_ms)
+        return -1;
+    return (int)(whole * 1000 + frac);
+}
+
+/* [coap]: the timers of a lossy link, for a coaps:// Registrar only (with https:// they would be ignored, and a key
+ * that is ignored is an error here). */
+static int check_coap(struct parse_ctx *c, m2m_err *err)
+{
+    static const enum field KEYS[] = {F_COAP_ACK_TIMEOUT, F_COAP_MAX_RETRANSMIT, F_COAP_DTLS_TIMER};
+    m2m_registree_config *cfg = c->cfg;
+    char loc[600];
+    int v;
+
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+        if (c->value[KEYS[i]] != NULL && cfg->binding != M2M_BINDING_COAP) {
+            m2m_details_where(c, KEYS[i], loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: belongs to a coaps:// Registrar, and poa is %s", loc, cfg->poa);
+        }
+    if (c->value[F_COAP_ACK_TIMEOUT] != NULL) {
+        if ((v = parse_seconds_ms(c->value[F_COAP_ACK_TIMEOUT], 10, 60000)) < 0) {
+            m2m_details_where(c, F_COAP_ACK_TIMEOUT, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not a number of seconds from 0.01 to 60", loc,
+                            c->value[F_COAP_ACK_TIMEOUT]);
+        }
+        cfg->coap_ack_timeout_ms = v;
+    }
+    if (c->value[F_COAP_DTLS_TIMER] != NULL) {
+        if ((v = parse_seconds_ms(c->value[F_COAP_DTLS_TIMER], 10, 60000)) < 0) {
+            m2m_details_where(c, F_COAP_DTLS_TIMER, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not a number of seconds from 0.01 to 60", loc,
+                            c->value[F_COAP_DTLS_TIMER]);
+        }
+        cfg->coap_dtls_timer_ms = v;
+    }
+    if (c->value[F_COAP_MAX_RETRANSMIT] != NULL) {
+        char *end;
+        long n;
+        errno = 0;
+        n = strtol(c->value[F_COAP_MAX_RETRANSMIT], &end, 10);
+        if (errno != 0 || *end != '\0' || end == c->value[F_COAP_MAX_RETRANSMIT] || n < 1 || n > 20) {
+            m2m_details_where(c, F_COAP_MAX_RETRANSMIT, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not a number from 1 to 20", loc,
+                            c->value[F_COAP_MAX_RETRANSMIT]);
+        }
+        cfg->coap_max_retransmit = (int)n;
+    }
+    return 0;
+}
+
 m2m_registree_config *m2m_registree_config_load(const char *details_path, m2m_err *err)
 {
     struct parse_ctx c = {0};
@@ -549,7 +621,7 @@ m2m_registree_config *m2m_registree_config_load(const char *details_path, m2m_er
         goto done;
     }
     if (check_registrar(&c, err) != 0 || check_registree(&c, err) != 0 || check_credentials(&c, err) != 0 ||
-        check_tls_and_state(&c, err) != 0)
+        check_tls_and_state(&c, err) != 0 || check_coap(&c, err) != 0)
         goto done;
     if ((c.at_line[F_KEY] != 0 || c.at_line[F_TOKEN] != 0 || c.at_line[F_GBA_OPC] != 0 || c.at_line[F_GBA_OP] != 0) &&
         fstat(fileno(c.fp), &st) == 0 &&

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registree/dtls_client.h"
 #include "registree/registree_internal.h"
 
 /* The handshake with way i, offering sess when not NULL; r->outcome says what became of it. */
@@ -27,6 +28,9 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         .deadline = r->deadline,
         .session = sess,
         .keep_sessions = cfg->resumption,
+        .dtls_timer_ms = cfg->coap_dtls_timer_ms,
+        .coap_ack_timeout_ms = cfg->coap_ack_timeout_ms,
+        .coap_max_retransmit = cfg->coap_max_retransmit,
     };
     m2m_registree_disconnect(r);
     if (c->mech == M2M_MECH_GBA) {
@@ -47,7 +51,9 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
             tc.ciphers12 = M2M_REKEY_TLS12_PSK_CIPHERS;
         /* a generated key goes with the default PSK suites whatever the details file's mechanism says */
         if (i != CRED_DETAILS && cfg->mechanism != M2M_MECH_PSK)
-            tc.ciphers12 = rekey ? M2M_REKEY_TLS12_PSK_CIPHERS : M2M_DEFAULT_TLS12_PSK_CIPHERS;
+            tc.ciphers12 = rekey                                ? M2M_REKEY_TLS12_PSK_CIPHERS
+                           : cfg->binding == M2M_BINDING_COAP ? M2M_DEFAULT_DTLS_PSK_CIPHERS
+                                                               : M2M_DEFAULT_TLS12_PSK_CIPHERS;
     } else {
         tc.auth = M2M_TLS_AUTH_CERT;
         tc.root = cfg->root_cert;

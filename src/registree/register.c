@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binding/coap_client.h"
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "registree/registree_internal.h"
@@ -55,6 +56,20 @@ void m2m_rtee_debug_text(const m2m_reply *reply, char *out, size_t cap)
     else
         snprintf(out, cap, "no reason given");
     cJSON_Delete(doc);
+}
+
+/* An answer without a oneM2M status, in the binding's words: "HTTP 403 without X-M2M-RSC", "CoAP 4.02 without
+ * oneM2M-RSC". */
+const char *m2m_rtee_no_rsc(const m2m_registree *r, const m2m_reply *reply, char *out, size_t cap)
+{
+    char code[8];
+    if (r->cfg->binding == M2M_BINDING_COAP) {
+        m2m_coap_code_text(reply->http_status, code);
+        snprintf(out, cap, "CoAP %s without oneM2M-RSC", code);
+    } else {
+        snprintf(out, cap, "HTTP %d without X-M2M-RSC", reply->http_status);
+    }
+    return out;
 }
 
 /* A value the peer chose, for a message: printable ASCII, the rest as '?', at most 60 characters. */
@@ -126,7 +141,7 @@ done:
 int m2m_rtee_register(m2m_registree *r, m2m_attach_info *info)
 {
     const m2m_registree_config *cfg = r->cfg;
-    char path[300], dbg[300];
+    char path[300], dbg[300], status[64];
     const char *token = NULL;
     m2m_reply reply = {0};
     m2m_request req = {0};
@@ -156,8 +171,8 @@ int m2m_rtee_register(m2m_registree *r, m2m_attach_info *info)
     if (reply.rsc != M2M_RSC_CREATED) {
         m2m_rtee_debug_text(&reply, dbg, sizeof dbg);
         if (reply.rsc == 0)
-            m2m_fail(&r->err, M2M_E_PROTO, "registration with Registrar %s failed: HTTP %d without X-M2M-RSC: %s",
-                     cfg->authority, reply.http_status, dbg);
+            m2m_fail(&r->err, M2M_E_PROTO, "registration with Registrar %s failed: %s: %s", cfg->authority,
+                     m2m_rtee_no_rsc(r, &reply, status, sizeof status), dbg);
         else
             m2m_fail(&r->err, M2M_E_REFUSED, "registration refused by Registrar %s: %d %s: %s%s", cfg->authority,
                      reply.rsc, m2m_rsc_name(reply.rsc), dbg,

@@ -122,5 +122,6 @@ int m2m_rtee_exchange(m2m_registree *r, const m2m_request *req, const char *toke
 /* register.c */
 int m2m_rtee_register(m2m_registree *r, m2m_attach_info *info);
 void m2m_rtee_debug_text(const m2m_reply *reply, char *out, size_t cap);
+const char *m2m_rtee_no_rsc(const m2m_registree *r, const m2m_reply *reply, char *out, size_t cap);
 
 #endif

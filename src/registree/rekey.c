@@ -90,7 +90,7 @@ int m2m_registree_rekey(m2m_registree *r, m2m_attach_info *info)
     const m2m_registree_config *cfg;
     m2m_attach_info local;
     unsigned char material[M2M_EXPORTER_LEN];
-    char path[300], dbg[300], kid[M2M_KEYID_HEX_LEN + 1], mine[M2M_KEYID_HEX_LEN + 1];
+    char path[300], dbg[300], status[64], kid[M2M_KEYID_HEX_LEN + 1], mine[M2M_KEYID_HEX_LEN + 1];
     m2m_request req = {0};
     m2m_reply reply = {0};
     m2m_secret key = {0};
@@ -121,8 +121,8 @@ int m2m_registree_rekey(m2m_registree *r, m2m_attach_info *info)
     if (reply.rsc != M2M_RSC_CREATED) {
         m2m_rtee_debug_text(&reply, dbg, sizeof dbg);
         if (reply.rsc == 0)
-            m2m_fail(&r->err, M2M_E_PROTO, "key generation with Registrar %s failed: HTTP %d without X-M2M-RSC: %s",
-                     cfg->authority, reply.http_status, dbg);
+            m2m_fail(&r->err, M2M_E_PROTO, "key generation with Registrar %s failed: %s: %s", cfg->authority,
+                     m2m_rtee_no_rsc(r, &reply, status, sizeof status), dbg);
         else
             m2m_fail(&r->err, M2M_E_REFUSED, "key generation refused by Registrar %s: %d %s: %s (this connection: "
                      "%s %s%s)", cfg->authority, reply.rsc, m2m_rsc_name(reply.rsc), dbg, info->tls_version,

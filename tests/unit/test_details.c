@@ -251,6 +251,32 @@ static void test_coaps_poa(void **state)
     m2m_registree_config_free(cfg);
 }
 
+/* [coap]: the timers of a lossy link, with a coaps:// Registrar only */
+static void test_coap_timers(void **state)
+{
+    m2m_registree_config *cfg;
+    (void)state;
+    cfg = load_ok("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                  "[credentials]\nkey = " KEY16 "\n[coap]\nack-timeout = 0.25\nmax-retransmit = 6\n"
+                  "handshake-timer = 3\n");
+    assert_int_equal(cfg->coap_ack_timeout_ms, 250);
+    assert_int_equal(cfg->coap_max_retransmit, 6);
+    assert_int_equal(cfg->coap_dtls_timer_ms, 3000);
+    m2m_registree_config_free(cfg);
+    expect_error("[registrar]\npoa = https://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[coap]\nack-timeout = 1\n",
+                 "device.ini:10: [coap] ack-timeout: belongs to a coaps:// Registrar");
+    expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[coap]\nack-timeout = 0.0001\n",
+                 "'0.0001' is not a number of seconds from 0.01 to 60");
+    expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[coap]\nmax-retransmit = 0\n",
+                 "'0' is not a number from 1 to 20");
+    expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[tls]\nversion = 1.3\n",
+                 "a coaps:// Registrar speaks DTLS 1.2");
+}
+
 static void test_missing_required(void **state)
 {
     (void)state;
@@ -673,6 +699,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resumption_and_generated_key_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_defaults_to_443, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coaps_poa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coap_timers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_and_section, setup, teardown),
         cmocka_unit_test_setup_teardown(test_odd_hex, setup, teardown),
