@@ -34,8 +34,10 @@
 #include "registree/tls_client.h"
 
 /* DTLS 1.2 suites (DESIGN.md section 2): PSK-AES128-CCM8 is the oneM2M mandatory one, then GCM, then the
- * forward-secret ECDHE-PSK; with certificates ECDHE-ECDSA-AES128-CCM8 (mandatory), then GCM, then CBC. */
-#define M2M_DEFAULT_DTLS_PSK_CIPHERS "PSK-AES128-CCM8:PSK-AES128-GCM-SHA256:ECDHE-PSK-AES128-CBC-SHA256"
+ * forward-secret ECDHE-PSK ones (OpenSSL has them with ChaCha20-Poly1305 and CBC-SHA256 only; a Registrar that
+ * prefers forward secrecy picks them); with certificates ECDHE-ECDSA-AES128-CCM8 (mandatory), then GCM, then CBC. */
+#define M2M_DEFAULT_DTLS_PSK_CIPHERS                                                                                \
+    "PSK-AES128-CCM8:PSK-AES128-GCM-SHA256:ECDHE-PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256"
 #define M2M_DEFAULT_DTLS_CERT_CIPHERS "ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256"
 #define M2M_DTLS_DEFAULT_TIMER_MS 1000
 #define M2M_COAP_DEFAULT_ACK_TIMEOUT_MS 2000

@@ -32,6 +32,9 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         .coap_ack_timeout_ms = cfg->coap_ack_timeout_ms,
         .coap_max_retransmit = cfg->coap_max_retransmit,
     };
+    int coap = cfg->binding == M2M_BINDING_COAP;
+    const char *rekey_psk = coap ? M2M_REKEY_DTLS_PSK_CIPHERS : M2M_REKEY_TLS12_PSK_CIPHERS;
+
     m2m_registree_disconnect(r);
     if (c->mech == M2M_MECH_GBA) {
         /* x.y.5: TLS-PSK, identity "3GPP-bootstrapping." B-TID, key Ks_NAF derived for the suite negotiated */
@@ -40,7 +43,7 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         tc.psk_derive = m2m_rtee_gba_derive;
         tc.psk_arg = r;
         if (rekey && !cfg->ciphers_set)
-            tc.ciphers12 = M2M_REKEY_TLS12_PSK_CIPHERS;
+            tc.ciphers12 = rekey_psk;
     } else if (c->mech == M2M_MECH_PSK) {
         tc.auth = M2M_TLS_AUTH_PSK;
         tc.psk_identity = c->key_id;
@@ -48,12 +51,10 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         tc.psk_len = i == CRED_DETAILS ? cfg->key.len : c->key.len;
         /* the default list starts with the oneM2M mandatory suite, which has no ephemeral key exchange */
         if (rekey && !cfg->ciphers_set)
-            tc.ciphers12 = M2M_REKEY_TLS12_PSK_CIPHERS;
+            tc.ciphers12 = rekey_psk;
         /* a generated key goes with the default PSK suites whatever the details file's mechanism says */
         if (i != CRED_DETAILS && cfg->mechanism != M2M_MECH_PSK)
-            tc.ciphers12 = rekey                                ? M2M_REKEY_TLS12_PSK_CIPHERS
-                           : cfg->binding == M2M_BINDING_COAP ? M2M_DEFAULT_DTLS_PSK_CIPHERS
-                                                               : M2M_DEFAULT_TLS12_PSK_CIPHERS;
+            tc.ciphers12 = rekey ? rekey_psk : coap ? M2M_DEFAULT_DTLS_PSK_CIPHERS : M2M_DEFAULT_TLS12_PSK_CIPHERS;
     } else {
         tc.auth = M2M_TLS_AUTH_CERT;
         tc.root = cfg->root_cert;

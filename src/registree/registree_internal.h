@@ -36,6 +36,9 @@
 /* TLS 1.2 key generation needs an ephemeral (EC)DH exchange: with the default PSK list only this suite is offered
  * (TLS 1.3 handshakes always have one). */
 #define M2M_REKEY_TLS12_PSK_CIPHERS "ECDHE-PSK-AES128-CBC-SHA256"
+/* DTLS 1.2 likewise; OpenSSL has ECDHE-PSK with ChaCha20-Poly1305 and CBC-SHA256 only (and a libcoap server's
+ * default list, "TLSv1.2:!NULL", holds only the former). */
+#define M2M_REKEY_DTLS_PSK_CIPHERS "ECDHE-PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256"
 /* TLS 1.3 tickets come after the handshake: how long a handshake-only attach waits for one, at least. */
 #define M2M_AWAIT_SESSION_MIN_MS 250
 /* x.y.5: a B-TID this close to its expiry is not used; the UE bootstraps again first. */
