@@ -450,9 +450,11 @@ static int handshake_failed(m2m_dtls_client *c, m2m_outcome *why, m2m_err *err)
                         r != NULL ? r : "refused here", SSL_alert_desc_string_long(c->alert_out - 1));
     }
     if (c->last_state == TLS_ST_CW_FINISHED) {
+        /* every retransmission of the last flight went unanswered: DTLS drops records it cannot decrypt */
         *why = M2M_OUTCOME_HANDSHAKE;
-        return m2m_fail(err, M2M_E_TLS, "DTLS handshake with %s failed: no answer to this end's Finished (DTLS drops "
-                        "what it cannot decrypt instead of answering: %s)", c->peer,
+        return m2m_fail(err, M2M_E_TLS, "DTLS handshake with %s failed: no answer to this end's Finished after %u "
+                        "retransmissions (DTLS drops what it cannot decrypt instead of answering: %s)", c->peer,
+                        (unsigned)coap_session_get_max_retransmit(c->session),
                         c->auth == M2M_TLS_AUTH_PSK ? "a wrong key?" : "the client certificate refused?");
     }
     if (c->unreachable) {
@@ -590,14 +592,16 @@ m2m_dtls_client *m2m_dtls_client_open(const m2m_tls_client_config *cfg, m2m_outc
         coap_session_set_ack_timeout(c->session, t);
     }
     if (run_until(c, &c->connected, until) != 0) {
-        /* a Finished that got no answer is a refusal DTLS does not announce; anything else is silence */
-        if (c->last_state == TLS_ST_CW_FINISHED && !m2m_budget_passed(&c->budget)) {
-            handshake_failed(c, why, err);
-            goto done;
-        }
+        /* a Finished without an answer may be a wrong key (DTLS announces no refusal of what it cannot decrypt) or a
+         * lossy link: both are said, and it counts as a timeout, so no credential is judged on it */
         *why = M2M_OUTCOME_TIMEOUT;
         c->failed = 1;
-        m2m_budget_timed_out(&c->budget, err, "DTLS handshake with ", "during the handshake", "no answer within");
+        if (c->last_state == TLS_ST_CW_FINISHED && !m2m_budget_passed(&c->budget))
+            m2m_fail(err, M2M_E_TIMEOUT, "DTLS handshake with %s: no answer to this end's Finished within %d ms (DTLS "
+                     "drops what it cannot decrypt, so a wrong key looks like this; so does a lossy link: see [coap] "
+                     "handshake-timer and [tls] timeout)", c->peer, c->budget.timeout_ms);
+        else
+            m2m_budget_timed_out(&c->budget, err, "DTLS handshake with ", "during the handshake", "no answer within");
         goto done;
     }
     if (!c->connected) {
