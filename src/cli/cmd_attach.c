@@ -174,9 +174,10 @@ int cmd_attach(int argc, char **argv)
             printf("attached: re-attachment (%s) as %s, no registration needed (%s %s%s, %s)\n", mode,
                    info.assigned_id, info.tls_version, info.cipher, proof, times);
         if (rekey)
-            printf("key generated: %s %s (x.y.8 over %s %s), stored in %s; later attachments use TLS-PSK with it "
+            printf("key generated: %s %s (x.y.8 over %s %s), stored in %s; later attachments use %s-PSK with it "
                    "(x.y.3)\n", info.assigned_id[0] == '/' ? "Kcc_ID" : "Kca_ID", info.generated_key_id,
-                   info.tls_version, info.cipher, m2m_registree_config_generated_key_path(cfg));
+                   info.tls_version, info.cipher, m2m_registree_config_generated_key_path(cfg),
+                   cfg->binding == M2M_BINDING_COAP ? "DTLS" : "TLS");
     }
     rc = 0;
 done:
