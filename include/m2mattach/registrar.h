@@ -73,6 +73,12 @@ int m2m_registrar_config_add_poa(m2m_registrar_config *cfg, const char *url, m2m
 /* Restricts the App-IDs an <AE> may register with to those matching one of the patterns (fnmatch; repeatable;
  * none = every valid App-ID). Others get 4126 APP_RULE_VALIDATION_FAILED. */
 int m2m_registrar_config_allow_app_id(m2m_registrar_config *cfg, const char *pattern, m2m_err *err);
+/* Same-equipment AEs (seed note on Step 5): also serve the HTTP binding, without TLS, on the Unix socket at path
+ * (mode 0660, never TCP). A connection there is bound by the connecting process's uid (SO_PEERCRED) to the AE-ID
+ * given for that uid with add_local_ae (repeatable; the uid a number or a user name: "1001:Cmeter" or
+ * "meter:Cmeter"); any other uid gets 4107 for every request. */
+int m2m_registrar_config_set_local_socket(m2m_registrar_config *cfg, const char *path, m2m_err *err);
+int m2m_registrar_config_add_local_ae(m2m_registrar_config *cfg, const char *uid_colon_ae_id, m2m_err *err);
 /* The expirationTime a registration gets when it asks for none (default 365 days); expired registrations are
  * removed with everything under them. */
 int m2m_registrar_config_set_registration_lifetime(m2m_registrar_config *cfg, long long seconds, m2m_err *err);

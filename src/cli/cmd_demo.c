@@ -102,11 +102,15 @@ static int enrol_and_brief(demo *d, const char *id, const char *file, const char
     char hex[2 * M2M_SECRET_MAX + 2], path[256], ini[1024];
     double t0 = now_ms();
     int rc = -1;
+    m2m_enrol_spec spec = {.registree_id = id, .mechanism = "psk", .key = &key};
+    m2m_enrol_result res;
 
-    if (m2m_secret_random(&key, 32, &err) != 0 || m2m_enrol_psk(d->db, id, &key, key_id, &err) != 0) {
+    if (m2m_secret_random(&key, 32, &err) != 0 || m2m_enrol(d->db, &spec, &res, &err) != 0) {
         fprintf(stderr, "demo: enrolment of %s failed: %s\n", id, err.msg);
         goto done;
     }
+    memcpy(key_id, res.key_id, 33); /* a key ID is 32 hex */
+    key_id[32] = '\0';
     step("Step 1", "Enrolment", now_ms() - t0, "%-4s %-14s %s %s (key shared out of band)",
          id[0] == '/' ? "CSE" : "AE", id, id[0] == '/' ? "Kcc_ID" : "Kca_ID", key_id);
     m2m_hex_encode(key.bytes, key.len, hex);
@@ -192,10 +196,13 @@ static void pki_flows(demo *d)
     m2m_err err = {0};
     char ini[1024], path[256], token[64];
     double t0;
+    m2m_enrol_spec spec = {.registree_id = "Cdemo-camera", .mechanism = "cert", .pubkey_hash = d->camera_hash};
+    m2m_enrol_result res;
+    int erc;
 
     printf("\n-- x.y.6 Initial attachment with PKI and a client certificate --------------------------------\n");
     t0 = now_ms();
-    if (m2m_enrol_cert(d->db, "Cdemo-camera", d->camera_hash, NULL, &err) != 0) {
+    if (m2m_enrol(d->db, &spec, &res, &err) != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d->failures++;
         return;
@@ -224,7 +231,11 @@ static void pki_flows(demo *d)
 
     printf("\n-- x.y.7 Initial attachment with PKI and an identity token ----------------------------------\n");
     t0 = now_ms();
-    if (m2m_enrol_token(d->db, "Cdemo-meter", (int64_t)time(NULL) + 3600, token, &err) != 0) {
+    spec = (m2m_enrol_spec){.registree_id = "Cdemo-meter", .mechanism = "token", .expires = (int64_t)time(NULL) + 3600};
+    erc = m2m_enrol(d->db, &spec, &res, &err);
+    snprintf(token, sizeof token, "%s", res.token);
+    m2m_wipe(&res, sizeof res);
+    if (erc != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d->failures++;
         return;
@@ -421,13 +432,15 @@ static void gba_flow(demo *d)
     m2m_err err = {0};
     char ini[1024], path[256];
     double t0;
+    m2m_enrol_spec spec = {.registree_id = "Cdemo-phone", .mechanism = "gba", .impi = d->gba.impi};
+    m2m_enrol_result res;
 
     printf("\n-- x.y.5 GBA-based attachment: the Registree bootstraps with an HSS + BSF --------------------\n");
     step("Step 0", "HSS + BSF", -1, "bsf.m2m.localhost: Ub http://127.0.0.1:%d, Zn https://localhost:%d (mutual TLS)",
          d->gba.ub_port, d->gba.zn_port);
     detail("subscriber %s: a USIM with fresh K and OPc (Milenage), in usim.k and usim.opc (0600)", d->gba.impi);
     t0 = now_ms();
-    if (m2m_enrol_gba(d->db, "Cdemo-phone", d->gba.impi, &err) != 0) {
+    if (m2m_enrol(d->db, &spec, &res, &err) != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d->failures++;
         return;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/key_input.h"
 #include "crypto/secret.h"
@@ -20,6 +21,10 @@
 #include "store/store.h"
 #include "util/hex.h"
 
+/* How a result line and an error line read in each mode. */
+#define VERB(mode) ((mode) == M2M_ENROL_REPLACE ? "replaced the credential of" : "enrolled")
+#define PREFIX(mode) ((mode) == M2M_ENROL_REPLACE ? "replace " : "")
+
 static void enrol_usage(FILE *out)
 {
     fprintf(out,
@@ -28,6 +33,7 @@ static void enrol_usage(FILE *out)
             "       m2mattach enrol cert --db FILE --registree-id ID --pubkey-hash HEX [--require-chain ROOTFILE]\n"
             "       m2mattach enrol token --db FILE --registree-id ID [--ttl DURATION]\n"
             "       m2mattach enrol gba --db FILE --registree-id ID --impi IMPI\n"
+            "       m2mattach enrol replace --db FILE --registree-id ID (psk ... | cert ... | token ... | gba ...)\n"
             "       m2mattach enrol list --db FILE [--all]\n"
             "       m2mattach enrol revoke --db FILE --registree-id ID\n\n"
             "psk     enrols a Registree with a pre-shared key (Kca for an AE-ID, Kcc for a CSE-ID, i.e. an ID\n"
@@ -46,6 +52,10 @@ static void enrol_usage(FILE *out)
             "        001010000000001@ims.mnc001.mcc001.3gppnetwork.org) may register as ID. No key is enrolled: the\n"
             "        Registrar (as NAF) gets Ks_NAF for the device's B-TID from the BSF. An IMPI names one Registree;\n"
             "        enrolling the ID again replaces its IMPI.\n"
+            "replace device replacement: the ID gets the new credential (any mechanism, with that mechanism's\n"
+            "        options) and, in the same transaction, loses every credential it had (pending generated keys\n"
+            "        too). Its registration and resources stay; the old device's connections are closed on every\n"
+            "        Registrar and its session tickets no longer resume. The ID must be enrolled already.\n"
             "list    shows enrolments (ID, mechanism, key ID, dates); never keys. --all includes revoked ones.\n"
             "        A PSK generated over a session (x.y.8) shows as pending beside the current one until the\n"
             "        Registree first uses it.\n"
@@ -75,7 +85,7 @@ static int write_key_file(const char *path, const m2m_secret *key, m2m_err *err)
     return rc;
 }
 
-static int enrol_psk(int argc, char **argv)
+static int enrol_psk(int argc, char **argv, m2m_enrol_mode mode)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},        {"registree-id", required_argument, NULL, 'r'},
@@ -123,12 +133,18 @@ static int enrol_psk(int argc, char **argv)
     /* The key file is written first so that a full disk cannot leave an enrolled key nobody holds. */
     if (out != NULL && write_key_file(out, &key, &err) != 0)
         goto done;
-    if (m2m_enrol_psk(db, id, &key, kid, &err) != 0) {
-        if (out != NULL)
-            unlink(out);
-        goto done;
+    {
+        m2m_enrol_spec spec = {.registree_id = id, .mechanism = "psk", .mode = mode, .key = &key};
+        m2m_enrol_result res;
+        if (m2m_enrol(db, &spec, &res, &err) != 0) {
+            if (out != NULL)
+                unlink(out);
+            goto done;
+        }
+        memcpy(kid, res.key_id, sizeof kid - 1); /* a key ID is 32 hex */
+        kid[sizeof kid - 1] = '\0';
     }
-    printf("enrolled %s (psk, %s_ID %s)\n", id, id[0] == '/' ? "Kcc" : "Kca", kid);
+    printf("%s %s (psk, %s_ID %s)\n", VERB(mode), id, id[0] == '/' ? "Kcc" : "Kca", kid);
     if (generate && out == NULL) {
         char khex[2 * M2M_SECRET_MAX + 1];
         m2m_hex_encode(key.bytes, key.len, khex);
@@ -140,12 +156,12 @@ static int enrol_psk(int argc, char **argv)
     rc = 0;
 done:
     if (rc != 0)
-        fprintf(stderr, "m2mattach enrol psk: %s\n", err.msg);
+        fprintf(stderr, "m2mattach enrol %spsk: %s\n", PREFIX(mode), err.msg);
     m2m_secret_clear(&key);
     return rc;
 }
 
-static int enrol_cert(int argc, char **argv)
+static int enrol_cert(int argc, char **argv, m2m_enrol_mode mode)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"registree-id", required_argument, NULL, 'r'},
@@ -185,41 +201,24 @@ static int enrol_cert(int argc, char **argv)
         lower[i] = (char)tolower((unsigned char)hash[i]);
     if (root != NULL && m2m_read_root_pem(root, &pem, &err) != 0)
         goto done;
-    if (m2m_enrol_cert(db, id, lower, pem, &err) != 0)
-        goto done;
-    printf("enrolled %s (cert, public-key hash %s%s%s)\n", id, lower, root ? ", chain to " : "", root ? root : "");
+    {
+        m2m_enrol_spec spec = {.registree_id = id, .mechanism = "cert", .mode = mode, .pubkey_hash = lower,
+                               .root_pem = pem};
+        m2m_enrol_result res;
+        if (m2m_enrol(db, &spec, &res, &err) != 0)
+            goto done;
+    }
+    printf("%s %s (cert, public-key hash %s%s%s)\n", VERB(mode), id, lower, root ? ", chain to " : "",
+           root ? root : "");
     rc = 0;
 done:
     if (rc != 0)
-        fprintf(stderr, "m2mattach enrol cert: %s\n", err.msg);
+        fprintf(stderr, "m2mattach enrol %scert: %s\n", PREFIX(mode), err.msg);
     free(pem);
     return rc;
 }
 
-/* "90", "30s", "15m", "12h", "7d" -> seconds. */
-static int parse_duration(const char *s, int64_t *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    long long mult = 1;
-    if (end == s || v <= 0)
-        return -1;
-    switch (*end) {
-    case '\0': case 's': break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    default: return -1;
-    }
-    if (*end != '\0' && end[1] != '\0')
-        return -1;
-    if (v > 3650LL * 86400 / mult)
-        return -1;
-    *out = v * mult;
-    return 0;
-}
-
-static int enrol_token(int argc, char **argv)
+static int enrol_token(int argc, char **argv, m2m_enrol_mode mode)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"registree-id", required_argument, NULL, 'r'},
@@ -239,11 +238,8 @@ static int enrol_token(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'r': id = optarg; break;
         case 't':
-            if (parse_duration(optarg, &ttl) != 0) {
-                fprintf(stderr, "m2mattach enrol token: --ttl '%s' is not a duration like 3600, 30m, 12h or 7d\n",
-                        optarg);
+            if (cli_duration("enrol token", "--ttl", optarg, 3650, &ttl) != 0)
                 return 2;
-            }
             break;
         case 'h': enrol_usage(stdout); return 0;
         default: enrol_usage(stderr); return 2;
@@ -258,14 +254,21 @@ static int enrol_token(int argc, char **argv)
         return 2;
     }
     expires = (int64_t)time(NULL) + ttl;
-    if (m2m_enrol_token(db, id, expires, token, &err) != 0) {
-        fprintf(stderr, "m2mattach enrol token: %s\n", err.msg);
-        goto done;
+    {
+        m2m_enrol_spec spec = {.registree_id = id, .mechanism = "token", .mode = mode, .expires = expires};
+        m2m_enrol_result res;
+        int erc = m2m_enrol(db, &spec, &res, &err);
+        memcpy(token, res.token, sizeof token < sizeof res.token ? sizeof token : sizeof res.token);
+        m2m_wipe(&res, sizeof res);
+        if (erc != 0) {
+            fprintf(stderr, "m2mattach enrol %stoken: %s\n", PREFIX(mode), err.msg);
+            goto done;
+        }
     }
     t = (time_t)expires;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("enrolled %s (token, single use, expires %s)\n", id, when);
+    printf("%s %s (token, single use, expires %s)\n", VERB(mode), id, when);
     printf("token %s\n(shown once: give it to the Registree; the Registrar keeps only its hash)\n", token);
     rc = 0;
 done:
@@ -273,7 +276,7 @@ done:
     return rc;
 }
 
-static int enrol_gba(int argc, char **argv)
+static int enrol_gba(int argc, char **argv, m2m_enrol_mode mode)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"registree-id", required_argument, NULL, 'r'},
@@ -296,11 +299,15 @@ static int enrol_gba(int argc, char **argv)
         fprintf(stderr, "m2mattach enrol gba: --db, --registree-id and --impi are required\n");
         return 2;
     }
-    if (m2m_enrol_gba(db, id, impi, &err) != 0) {
-        fprintf(stderr, "m2mattach enrol gba: %s\n", err.msg);
-        return 1;
+    {
+        m2m_enrol_spec spec = {.registree_id = id, .mechanism = "gba", .mode = mode, .impi = impi};
+        m2m_enrol_result res;
+        if (m2m_enrol(db, &spec, &res, &err) != 0) {
+            fprintf(stderr, "m2mattach enrol %sgba: %s\n", PREFIX(mode), err.msg);
+            return 1;
+        }
     }
-    printf("enrolled %s (gba, IMPI %s)\n", id, impi);
+    printf("%s %s (gba, IMPI %s)\n", VERB(mode), id, impi);
     return 0;
 }
 
@@ -400,24 +407,68 @@ static int enrol_revoke(int argc, char **argv)
     return rc;
 }
 
+/* enrol replace [--db F --registree-id ID] MECH [the options of enrol MECH]: the mechanism word may stand anywhere
+ * except as an option's value; the rest is parsed by that mechanism's own parser, in replace mode. */
+static int enrol_replace(int argc, char **argv)
+{
+    static const char *const VALUED[] = {"--db", "--registree-id", "--key-file", "--key", "--key-bytes", "--key-out",
+                                         "--pubkey-hash", "--require-chain", "--ttl", "--impi"};
+    static const char *const MECH[] = {"psk", "cert", "token", "gba"};
+    char *args[64];
+    int at = -1, m = -1, n = 0;
+
+    for (int i = 1; i < argc && at < 0; i++) {
+        int valued = 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            enrol_usage(stdout);
+            return 0;
+        }
+        for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
+            valued |= strcmp(argv[i - 1], VALUED[k]) == 0;
+        for (int k = 0; k < 4 && !valued; k++)
+            if (strcmp(argv[i], MECH[k]) == 0)
+                at = i, m = k;
+    }
+    if (at < 0 || argc > (int)(sizeof args / sizeof args[0])) {
+        fprintf(stderr, "m2mattach enrol replace: name the new credential's mechanism: psk, cert, token or gba "
+                        "(e.g. enrol replace --db F --registree-id ID cert --pubkey-hash HEX)\n");
+        return 2;
+    }
+    /* argv without the mechanism word, argv[0] standing for the mechanism */
+    args[n++] = argv[at];
+    for (int i = 1; i < argc; i++)
+        if (i != at)
+            args[n++] = argv[i];
+    args[n] = NULL;
+    optind = 0;
+    switch (m) {
+    case 0: return enrol_psk(n, args, M2M_ENROL_REPLACE);
+    case 1: return enrol_cert(n, args, M2M_ENROL_REPLACE);
+    case 2: return enrol_token(n, args, M2M_ENROL_REPLACE);
+    default: return enrol_gba(n, args, M2M_ENROL_REPLACE);
+    }
+}
+
 int cmd_enrol(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         enrol_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "replace") == 0)
+        return enrol_replace(argc - 1, argv + 1);
     if (strcmp(argv[1], "psk") == 0)
-        return enrol_psk(argc - 1, argv + 1);
+        return enrol_psk(argc - 1, argv + 1, M2M_ENROL_ADD);
     if (strcmp(argv[1], "cert") == 0)
-        return enrol_cert(argc - 1, argv + 1);
+        return enrol_cert(argc - 1, argv + 1, M2M_ENROL_ADD);
     if (strcmp(argv[1], "token") == 0)
-        return enrol_token(argc - 1, argv + 1);
+        return enrol_token(argc - 1, argv + 1, M2M_ENROL_ADD);
     if (strcmp(argv[1], "gba") == 0)
-        return enrol_gba(argc - 1, argv + 1);
+        return enrol_gba(argc - 1, argv + 1, M2M_ENROL_ADD);
     if (strcmp(argv[1], "list") == 0)
         return enrol_list(argc - 1, argv + 1);
     if (strcmp(argv[1], "revoke") == 0)
         return enrol_revoke(argc - 1, argv + 1);
-    fprintf(stderr, "m2mattach enrol: unknown action '%s' (psk, cert, token, gba, list, revoke)\n", argv[1]);
+    fprintf(stderr, "m2mattach enrol: unknown action '%s' (psk, cert, token, gba, replace, list, revoke)\n", argv[1]);
     return 2;
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar's configuration object: defaults that are safe, setters that say what is wrong. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
+#include "registrar/enrolment.h"
 #include "registrar/server.h"
 
 m2m_registrar_config *m2m_registrar_config_new(void)
@@ -261,6 +263,53 @@ int m2m_registrar_config_allow_app_id(m2m_registrar_config *cfg, const char *pat
     if (cfg->napp_ids >= (int)(sizeof cfg->app_ids / sizeof cfg->app_ids[0]))
         return m2m_fail(err, M2M_E_ARG, "--allow-app-id: at most 32 patterns");
     snprintf(cfg->app_ids[cfg->napp_ids++], sizeof cfg->app_ids[0], "%s", pattern);
+    return 0;
+}
+
+int m2m_registrar_config_set_local_socket(m2m_registrar_config *cfg, const char *path, m2m_err *err)
+{
+    if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof cfg->local_socket)
+        return m2m_fail(err, M2M_E_ARG, "--local-socket: a file path of 1..%zu characters",
+                        sizeof cfg->local_socket - 1);
+    if (strchr(path, ':') != NULL && strchr(path, '/') == NULL)
+        return m2m_fail(err, M2M_E_ARG, "--local-socket %s: a Unix socket path (never TCP), e.g. /run/m2mattach/local.sock",
+                        path);
+    snprintf(cfg->local_socket, sizeof cfg->local_socket, "%s", path);
+    return 0;
+}
+
+int m2m_registrar_config_add_local_ae(m2m_registrar_config *cfg, const char *spec, m2m_err *err)
+{
+    const char *colon = spec ? strchr(spec, ':') : NULL;
+    char user[64];
+    unsigned long uid;
+    char *end;
+    m2m_local_ae *a;
+
+    if (colon == NULL || colon == spec || (size_t)(colon - spec) >= sizeof user || colon[1] == '\0')
+        return m2m_fail(err, M2M_E_ARG, "--local-ae %s: UID:AE-ID, e.g. 1001:Cmeter or meter:Cmeter",
+                        spec ? spec : "");
+    if (cfg->nlocal_aes >= (int)(sizeof cfg->local_aes / sizeof cfg->local_aes[0]))
+        return m2m_fail(err, M2M_E_ARG, "--local-ae: at most 64");
+    memcpy(user, spec, (size_t)(colon - spec));
+    user[colon - spec] = '\0';
+    errno = 0;
+    uid = strtoul(user, &end, 10);
+    if (*end != '\0' || errno != 0 || uid > 0xfffffffeUL) {
+        struct passwd pw, *found = NULL;
+        char buf[1024];
+        if (getpwnam_r(user, &pw, buf, sizeof buf, &found) != 0 || found == NULL)
+            return m2m_fail(err, M2M_E_ARG, "--local-ae %s: no user '%s'", spec, user);
+        uid = found->pw_uid;
+    }
+    if (!m2m_valid_registree_id(colon + 1) || colon[1] == '/')
+        return m2m_fail(err, M2M_E_ARG, "--local-ae %s: '%s' is not an AE-ID", spec, colon + 1);
+    for (int i = 0; i < cfg->nlocal_aes; i++)
+        if (cfg->local_aes[i].uid == (unsigned)uid)
+            return m2m_fail(err, M2M_E_ARG, "--local-ae %s: uid %lu is given twice", spec, uid);
+    a = &cfg->local_aes[cfg->nlocal_aes++];
+    a->uid = (unsigned)uid;
+    snprintf(a->ae_id, sizeof a->ae_id, "%s", colon + 1);
     return 0;
 }
 

@@ -123,7 +123,7 @@ static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
             rsp->close_connection = 1;
         } else {
             /* The tickets of the handshake carried no binding; TLS 1.3 can send one that does. */
-            if (SSL_version(c->tls.ssl) == TLS1_3_VERSION)
+            if (c->tls.ssl != NULL && SSL_version(c->tls.ssl) == TLS1_3_VERSION)
                 SSL_new_session_ticket(c->tls.ssl);
             __atomic_add_fetch(&w->reg->metrics.tls.full[M2M_MECH_TOKEN], 1, __ATOMIC_RELAXED);
             m2m_limits_bound(c);
@@ -155,10 +155,13 @@ static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
 
 void m2m_http_handle(struct evhttp_request *req, void *arg)
 {
-    struct worker *w = arg;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    conn *c = bev ? m2m_conn_of(bufferevent_openssl_get_ssl(bev)) : NULL;
+    m2m_http_serve(arg, bev ? m2m_conn_of(bufferevent_openssl_get_ssl(bev)) : NULL, req);
+}
+
+void m2m_http_serve(struct worker *w, conn *c, struct evhttp_request *req)
+{
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
     size_t body_len = evbuffer_get_length(body);
@@ -174,6 +177,13 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
         (p = calloc(1, sizeof *p)) == NULL) {
         /* evhttp reads requests only after the handshake, and one at a time; kept as the fail-closed default. */
         m2m_prim_error(&rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "connection is not authenticated");
+        reply(req, &rsp, 1);
+        goto done;
+    }
+    if (c->tls.ssl == NULL && c->tls.peer.registree_id[0] == '\0') {
+        /* same equipment, and this uid is not a --local-ae: nothing it sends is read */
+        free(p);
+        m2m_prim_error(&rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "this local user is not a same-equipment AE");
         reply(req, &rsp, 1);
         goto done;
     }
@@ -204,8 +214,9 @@ void m2m_http_handle(struct evhttp_request *req, void *arg)
     p->kgn = preq.ty == M2M_TY_KGN;
     c->pending = p;
     m2m_tls_conn_secctx(&c->tls, &sec);
-    /* answers through answer(): at once, or when its write is durable */
-    m2m_cse_handle(&w->cse, &c->tls.peer, &sec, &preq, answer, p);
+    /* answers through answer(): at once, or when its write is durable; a same-equipment AE has no security
+     * context (no key to export, no token to bind) */
+    m2m_cse_handle(&w->cse, &c->tls.peer, c->tls.ssl != NULL ? &sec : NULL, &preq, answer, p);
 done:
     m2m_prim_req_clear(&preq);
     m2m_prim_rsp_clear(&rsp);

@@ -228,13 +228,14 @@ static void admit(conn *c)
     while (open > peak && !__atomic_compare_exchange_n(&reg->conn_peak, &peak, open, 1, __ATOMIC_RELAXED,
                                                       __ATOMIC_RELAXED))
         ;
-    m2m_tls_conn_fill_addr(&c->tls);
     if (open > cfg->max_connections) {
+        m2m_tls_conn_fill_addr(&c->tls);
         refuse(c, M2M_LIMIT_TOTAL, "connection refused: --max-connections reached");
         return;
     }
     memset(c->addr_key, 0, sizeof c->addr_key);
     if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+        m2m_tls_conn_set_addr(&c->tls, (const struct sockaddr *)&ss);
         c->addr_key[0] = (unsigned char)ss.ss_family;
         if (ss.ss_family == AF_INET)
             memcpy(c->addr_key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);

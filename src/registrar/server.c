@@ -94,6 +94,7 @@ static void worker_free(struct worker *w)
     if (w->tick)
         event_free(w->tick);
     m2m_limits_worker_free(w);
+    m2m_local_socket_stop(w);
     if (w->http)
         evhttp_free(w->http); /* frees its listener and every open connection */
     else if (w->listener)
@@ -181,7 +182,7 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     /* Every connection starts with the small limits of an unbound context (limits.h); binding raises them. */
     evhttp_set_max_headers_size(w->http, M2M_PREAUTH_MAX_HEADERS);
     evhttp_set_max_body_size(w->http, M2M_PREAUTH_MAX_BODY);
-    if (m2m_limits_worker_init(w, err) != 0)
+    if (m2m_limits_worker_init(w, err) != 0 || m2m_local_socket_start(w, err) != 0)
         return -1;
     evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);

@@ -52,6 +52,9 @@ struct m2m_registrar_config {
     int napp_ids;
     const char *app_id_ptrs[32];
     int64_t reg_lifetime;     /* default expirationTime of a registration, seconds */
+    char local_socket[108];   /* same-equipment AEs: a Unix socket path; "" = none (registrar/local_socket.c) */
+    m2m_local_ae local_aes[64];
+    int nlocal_aes;
     /* x.y.5: the Registrar as NAF; bsf_url "" = no GBA */
     char bsf_url[300];        /* Zn: https://HOST:PORT */
     char bsf_root[1024];      /* the BSF's certificate chains to it */
@@ -111,6 +114,9 @@ struct worker {
     int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
     m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
     struct event *done_ev;      /* made active by the writer's thread: drains done */
+    struct evhttp *local_http;  /* registrar/local_socket.c (worker 0 only): same-equipment AEs */
+    conn *local_conns;
+    int nlocal_conns;
 };
 
 struct m2m_registrar {
@@ -149,6 +155,11 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg);
 
 /* registrar/http_adapter.c */
 void m2m_http_handle(struct evhttp_request *req, void *worker);
+/* Serves one request of connection c (found by the caller: TLS or local). */
+void m2m_http_serve(struct worker *w, conn *c, struct evhttp_request *req);
+/* registrar/local_socket.c: the Unix socket for same-equipment AEs, served by worker 0. */
+int m2m_local_socket_start(struct worker *w, m2m_err *err);
+void m2m_local_socket_stop(struct worker *w);
 /* The connection is going away: a request of it still waiting for its write must not answer into it. */
 void m2m_http_forget(conn *c);
 

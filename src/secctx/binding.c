@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "crypto/pubkey_hash.h"
 #include "crypto/secret.h"
@@ -14,9 +15,9 @@
 m2m_candidate *m2m_bind_candidate(m2m_tls_conn *tc, m2m_cand_kind kind)
 {
     m2m_candidate *c;
-    if (tc->established || tc->ncand >= M2M_TLS_CANDIDATES)
+    if (tc->established || tc->hs == NULL || tc->hs->ncand >= M2M_TLS_CANDIDATES)
         return NULL;
-    c = &tc->cand[tc->ncand++];
+    c = &tc->hs->cand[tc->hs->ncand++];
     memset(c, 0, sizeof *c);
     c->kind = kind;
     return c;
@@ -32,8 +33,8 @@ int m2m_bind_vouch(SSL_SESSION *sess, const m2m_candidate *c)
 static const m2m_candidate *voucher(const m2m_tls_conn *tc, const SSL_SESSION *sess)
 {
     const m2m_candidate *c = SSL_SESSION_get_ex_data(sess, m2m_tls_session_index());
-    for (int i = 0; c != NULL && i < tc->ncand; i++)
-        if (c == &tc->cand[i])
+    for (int i = 0; c != NULL && tc->hs != NULL && i < tc->hs->ncand; i++)
+        if (c == &tc->hs->cand[i])
             return c->kind != M2M_CAND_FREE ? c : NULL;
     return NULL;
 }
@@ -41,9 +42,9 @@ static const m2m_candidate *voucher(const m2m_tls_conn *tc, const SSL_SESSION *s
 /* The most recent candidate of kind whose credential ID is cred_id. */
 static const m2m_candidate *find(const m2m_tls_conn *tc, m2m_cand_kind kind, const char *cred_id)
 {
-    for (int i = tc->ncand - 1; i >= 0; i--)
-        if (tc->cand[i].kind == kind && strcmp(tc->cand[i].peer.key_id, cred_id) == 0)
-            return &tc->cand[i];
+    for (int i = tc->hs != NULL ? tc->hs->ncand - 1 : -1; i >= 0; i--)
+        if (tc->hs->cand[i].kind == kind && strcmp(tc->hs->cand[i].peer.key_id, cred_id) == 0)
+            return &tc->hs->cand[i];
     return NULL;
 }
 
@@ -69,13 +70,34 @@ static int refuse(char *why, size_t why_len, const char *reason)
     return 0;
 }
 
+/* Same equipment: the kernel says which local user is at the other end of the Unix socket (SO_PEERCRED, taken
+ * when it connected); --local-ae says which AE that user speaks as. Nothing the peer sent takes part. */
+static int evaluate_local(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, char *why, size_t why_len)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(tc->local_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred)
+        return refuse(why, why_len, "the local peer's credentials cannot be read (SO_PEERCRED)");
+    for (int i = 0; i < tc->env->nlocal_aes; i++) {
+        if (tc->env->local_aes[i].uid != (unsigned)cred.uid)
+            continue;
+        snprintf(out->registree_id, sizeof out->registree_id, "%s", tc->env->local_aes[i].ae_id);
+        snprintf(out->mechanism, sizeof out->mechanism, "local");
+        snprintf(out->key_id, sizeof out->key_id, "uid:%u", (unsigned)cred.uid);
+        *proof = M2M_PROOF_LOCAL;
+        return 1;
+    }
+    snprintf(why, why_len, "local uid %u is not a --local-ae", (unsigned)cred.uid);
+    return 0;
+}
+
 int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, int *pending, char *why,
                       size_t why_len)
 {
     SSL *ssl = tc->ssl;
-    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
-    SSL_SESSION *sess = SSL_get0_session(ssl);
-    int version = SSL_version(ssl), psk_suite;
+    const SSL_CIPHER *cipher;
+    SSL_SESSION *sess;
+    int version, psk_suite;
     const m2m_candidate *c;
     X509 *cert;
     char hash[M2M_PUBKEY_HASH_HEX_LEN + 1];
@@ -85,6 +107,12 @@ int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, i
     *proof = M2M_PROOF_NONE;
     *pending = 0;
     why[0] = '\0';
+    if (ssl == NULL)
+        return tc->local_fd >= 0 ? evaluate_local(tc, out, proof, why, why_len)
+                                 : refuse(why, why_len, "no security context");
+    cipher = SSL_get_current_cipher(ssl);
+    sess = SSL_get0_session(ssl);
+    version = SSL_version(ssl);
     if (cipher == NULL || sess == NULL)
         return refuse(why, why_len, "no negotiated session");
     psk_suite = version != TLS1_3_VERSION && SSL_CIPHER_get_auth_nid(cipher) == NID_auth_psk;
@@ -158,8 +186,8 @@ static void unused_candidates(const m2m_tls_conn *tc, const m2m_peer *bound, cha
                                        "GBA psk_identity (B-TID)"};
     size_t n = 0;
     out[0] = '\0';
-    for (int i = 0; i < tc->ncand && n < cap; i++) {
-        const m2m_candidate *c = &tc->cand[i];
+    for (int i = 0; i < tc->hs->ncand && n < cap; i++) {
+        const m2m_candidate *c = &tc->hs->cand[i];
         if (c->kind == M2M_CAND_FREE || (bound != NULL && memcmp(&c->peer, bound, sizeof *bound) == 0))
             continue;
         n += (size_t)snprintf(out + n, cap - n, "%s%s of %.64s", n ? ", " : "", KIND[c->kind],
@@ -175,19 +203,20 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
     char why[128], unused[256];
 
     if (token != NULL) {
-        if (!tc->established || tc->proof != M2M_PROOF_NONE || tc->peer.registree_id[0] != '\0' ||
+        /* a token authenticates over a server-authenticated TLS context only (not a local socket) */
+        if (!tc->established || tc->ssl == NULL || tc->proof != M2M_PROOF_NONE || tc->peer.registree_id[0] != '\0' ||
             token->registree_id[0] == '\0' || strcmp(token->mechanism, "token") != 0)
             return -1;
         tc->peer = *token;
         tc->proof = M2M_PROOF_TOKEN;
         return 0;
     }
-    if (tc->established)
+    if (tc->established || tc->hs == NULL)
         return -1;
     ok = m2m_bind_evaluate(tc, &p, &proof, &pending, why, sizeof why);
     unused_candidates(tc, ok ? &p : NULL, unused, sizeof unused);
     tc->established = 1;
-    tc->reused = SSL_session_reused(tc->ssl) == 1;
+    tc->reused = tc->ssl != NULL && SSL_session_reused(tc->ssl) == 1;
     OPENSSL_cleanse(&tc->peer, sizeof tc->peer);
     tc->proof = M2M_PROOF_NONE;
     tc->pending_key = 0;
@@ -195,7 +224,7 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
         tc->peer = p;
         tc->proof = proof;
         tc->pending_key = pending;
-        tc->failure[0] = '\0';
+        tc->hs->failure[0] = '\0';
     } else {
         /* why, then the credentials offered but not used; cut to fit */
         const char *parts[] = {why, why[0] && unused[0] ? "; " : "", unused[0] ? "not used by the handshake: " : "",
@@ -203,15 +232,15 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
         size_t n = 0;
         for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
             size_t len = strlen(parts[i]);
-            if (len > sizeof tc->failure - 1 - n)
-                len = sizeof tc->failure - 1 - n;
-            memcpy(tc->failure + n, parts[i], len);
+            if (len > sizeof tc->hs->failure - 1 - n)
+                len = sizeof tc->hs->failure - 1 - n;
+            memcpy(tc->hs->failure + n, parts[i], len);
             n += len;
         }
-        tc->failure[n] = '\0';
+        tc->hs->failure[n] = '\0';
     }
-    OPENSSL_cleanse(tc->cand, sizeof tc->cand);
-    tc->ncand = 0;
+    OPENSSL_cleanse(tc->hs->cand, sizeof tc->hs->cand);
+    tc->hs->ncand = 0;
     OPENSSL_cleanse(&p, sizeof p);
     return ok;
 }
@@ -219,7 +248,13 @@ int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token)
 int m2m_bind_keygen_allowed(const m2m_tls_conn *tc, char *why, size_t why_len)
 {
     SSL *ssl = tc->ssl;
-    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+    const SSL_CIPHER *cipher;
+
+    if (ssl == NULL) {
+        snprintf(why, why_len, "a same-equipment AE has no security context to generate a key from");
+        return 0;
+    }
+    cipher = SSL_get_current_cipher(ssl);
 
     if (tc->proof == M2M_PROOF_RESUMED || tc->reused) {
         if (tc->proof != M2M_PROOF_FULL || SSL_version(ssl) != TLS1_3_VERSION) {

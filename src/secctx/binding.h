@@ -31,7 +31,7 @@ int m2m_bind_evaluate(const m2m_tls_conn *tc, m2m_peer *out, m2m_proof *proof, i
                       size_t why_len);
 
 /* The decision. token == NULL: the handshake has completed; binds what m2m_bind_evaluate finds (or nobody),
- * marks the connection established and wipes the candidates; 1 bound, 0 unbound (tc->failure says why), -1 when
+ * marks the connection established and wipes the candidates; 1 bound, 0 unbound (tc->hs->failure says why), -1 when
  * called twice. token != NULL: an identity token authenticated token->registree_id in a registration on this
  * established, unbound context; binds it (0), or -1 when the context is not in that state. */
 int m2m_bind_decide(m2m_tls_conn *tc, const m2m_peer *token);

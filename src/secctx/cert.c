@@ -64,41 +64,41 @@ static int client_cert_cb(X509_STORE_CTX *xs, void *arg)
     (void)arg;
 
     memset(&e, 0, sizeof e);
-    if (tc == NULL || leaf == NULL)
+    if (tc == NULL || tc->hs == NULL || leaf == NULL)
         return 0;
-    if (++tc->lookups > M2M_TLS_CANDIDATES) {
-        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+    if (++tc->hs->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many credentials offered");
         goto done;
     }
     if (m2m_pubkey_hash_x509(leaf, hash, &err) != 0) {
-        snprintf(tc->failure, sizeof tc->failure, "client certificate key cannot be hashed");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "client certificate key cannot be hashed");
         goto done;
     }
     if (m2m_store_find_cert(tc->env->st, hash, &e, &err) != 0) {
-        snprintf(tc->failure, sizeof tc->failure, "no enrolment for public-key hash %.16s...", hash);
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "no enrolment for public-key hash %.16s...", hash);
         if (err.code != M2M_E_NOTFOUND)
             m2m_logf(tc->env->log, "store error during certificate lookup: %s", err.msg);
         goto done;
     }
     /* The certificate's own validity period counts even when it is self-signed. */
     if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0 || X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
-        snprintf(tc->failure, sizeof tc->failure, "client certificate of %.64s is expired or not yet valid",
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "client certificate of %.64s is expired or not yet valid",
                  e.registree_id);
         X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_HAS_EXPIRED);
         goto done;
     }
     if (e.chain_root != NULL &&
-        !verify_to_root(leaf, X509_STORE_CTX_get0_untrusted(xs), e.chain_root, tc->failure, sizeof tc->failure))
+        !verify_to_root(leaf, X509_STORE_CTX_get0_untrusted(xs), e.chain_root, tc->hs->failure, sizeof tc->hs->failure))
         goto done;
     if ((c = m2m_bind_candidate(tc, M2M_CAND_CERT)) == NULL) {
-        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many credentials offered");
         goto done;
     }
     snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "cert");
     snprintf(c->peer.registree_id, sizeof c->peer.registree_id, "%s", e.registree_id);
     snprintf(c->peer.key_id, sizeof c->peer.key_id, "%s", hash);
     /* From here a failed handshake can only mean the peer lacks the private key. */
-    snprintf(tc->failure, sizeof tc->failure, "certificate not backed by its private key");
+    snprintf(tc->hs->failure, sizeof tc->hs->failure, "certificate not backed by its private key");
     ok = 1;
 done:
     if (!ok && X509_STORE_CTX_get_error(xs) == X509_V_OK)

@@ -110,7 +110,7 @@ static void count(unsigned long long *field, unsigned long long n)
 }
 
 /* Asks Zn for (btid, ua) on the spot, blocking this loop up to the Zn timeout: the path for what the gate could
- * not fetch ahead (gate.c). 0 and the entry cached, or -1 with tc->failure. */
+ * not fetch ahead (gate.c). 0 and the entry cached, or -1 with tc->hs->failure. */
 static int fetch_now(m2m_tls_conn *tc, m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN])
 {
     uint8_t naf_id[M2M_GBA_NAF_ID_MAX];
@@ -122,7 +122,7 @@ static int fetch_now(m2m_tls_conn *tc, m2m_gba_naf *naf, const char *btid, const
     int rc;
 
     if (naf->zn == NULL) {
-        snprintf(tc->failure, sizeof tc->failure, "unknown or expired B-TID");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "unknown or expired B-TID");
         return -1;
     }
     m2m_gba_naf_id_of(naf, ua, naf_id, &len);
@@ -138,7 +138,7 @@ static int fetch_now(m2m_tls_conn *tc, m2m_gba_naf *naf, const char *btid, const
         if (naf->counters != NULL)
             count(&naf->counters->zn_failures, 1);
         m2m_logf(tc->env->log, "zn btid=%s result=failed reason=%s ms=%.2f", btid, err.msg, ms);
-        snprintf(tc->failure, sizeof tc->failure, "the BSF could not be asked for this B-TID (Zn)");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "the BSF could not be asked for this B-TID (Zn)");
         return -1;
     }
     m2m_gba_cache_put(naf, btid, ua, a.found, &a.ks_naf, a.impi,
@@ -158,12 +158,14 @@ int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_cand
     char impi_id[65];
     uint8_t ua[M2M_GBA_UA_ID_LEN];
 
+    if (tc->hs == NULL) /* the handshake is over: nothing more is offered on this connection */
+        return -1;
     if (naf == NULL) {
-        snprintf(tc->failure, sizeof tc->failure, "GBA psk_identity, and this Registrar is no NAF (no --bsf)");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "GBA psk_identity, and this Registrar is no NAF (no --bsf)");
         return -1;
     }
-    if (++tc->lookups > M2M_TLS_CANDIDATES) {
-        snprintf(tc->failure, sizeof tc->failure, "too many psk_identities offered");
+    if (++tc->hs->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many psk_identities offered");
         return -1;
     }
     m2m_gba_ua_of(tc->ssl, ua);
@@ -172,20 +174,20 @@ int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_cand
         count(&naf->counters->cache_hits, 1);
     if (e == NULL && tc->gated) {
         /* the gate asks Zn ahead of OpenSSL without blocking; what it did not get, this handshake does not get */
-        snprintf(tc->failure, sizeof tc->failure, "no Ks_NAF for this B-TID (Zn gave none in time)");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "no Ks_NAF for this B-TID (Zn gave none in time)");
         return -1;
     }
     if (e == NULL && (fetch_now(tc, naf, btid, ua) != 0 || (e = m2m_gba_cache_get(naf, btid, ua, now)) == NULL))
         return -1;
     if (!e->found) {
-        snprintf(tc->failure, sizeof tc->failure, "%s", e->failed ? "the BSF could not be asked for this B-TID (Zn)"
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "%s", e->failed ? "the BSF could not be asked for this B-TID (Zn)"
                                                                   : "unknown or expired B-TID");
         return -1;
     }
     /* Step 1 of x.y.5: the IMPI's enrolment says which Registree this subscriber is; read live, so a revoke applies
      * to the next handshake */
     if (m2m_gba_impi_id(e->impi, impi_id) != 0 || m2m_store_find_gba(tc->env->st, impi_id, &en, &err) != 0) {
-        snprintf(tc->failure, sizeof tc->failure, "%s", err.code == M2M_E_NOTFOUND
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "%s", err.code == M2M_E_NOTFOUND
                                                             ? "the B-TID's subscriber (IMPI) is not enrolled"
                                                             : "store failure");
         if (err.code != M2M_E_NOTFOUND)
@@ -194,7 +196,7 @@ int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_cand
     }
     if ((c = m2m_bind_candidate(tc, M2M_CAND_GBA)) == NULL) {
         m2m_enrolment_clear(&en);
-        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many credentials offered");
         return -1;
     }
     snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "gba");
@@ -205,10 +207,10 @@ int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_cand
     m2m_enrolment_clear(&en);
     if (m2m_secret_set(key, e->ks_naf.bytes, e->ks_naf.len, &err) != 0) {
         c->kind = M2M_CAND_FREE;
-        snprintf(tc->failure, sizeof tc->failure, "Ks_NAF cannot be used");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "Ks_NAF cannot be used");
         return -1;
     }
-    snprintf(tc->failure, sizeof tc->failure, "wrong key (Ks_NAF) for the B-TID");
+    snprintf(tc->hs->failure, sizeof tc->hs->failure, "wrong key (Ks_NAF) for the B-TID");
     *out = c;
     return 0;
 }

@@ -70,7 +70,7 @@ void m2m_gba_cache_put(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_
                        const m2m_secret *ks_naf, const char *impi, int64_t expires, int failed);
 
 /* The PSK callbacks' lookup of a GBA identity carrying btid: Ks_NAF into key and a new candidate bound to the IMPI's
- * enrolled Registree. 0, or -1 (unknown or expired B-TID, IMPI not enrolled, Zn unreachable: tc->failure says
+ * enrolled Registree. 0, or -1 (unknown or expired B-TID, IMPI not enrolled, Zn unreachable: tc->hs->failure says
  * which). */
 int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_candidate **out);
 

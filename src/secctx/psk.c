@@ -93,7 +93,7 @@ static int find_psk(m2m_tls_env *env, const char *identity, m2m_psk_entry *e, m2
 }
 
 /* The lookup both versions share: the enrolment of identity as a new PSK candidate, its key into key. 0, or -1
- * (unknown, revoked, too long, too many offered: tc->failure says which). */
+ * (unknown, revoked, too long, too many offered: tc->hs->failure says which). */
 static int lookup(m2m_tls_conn *tc, const unsigned char *identity, size_t len, m2m_secret *key,
                   m2m_candidate **out)
 {
@@ -106,36 +106,36 @@ static int lookup(m2m_tls_conn *tc, const unsigned char *identity, size_t len, m
     /* A key ID is 32 hex characters; an explicit KpsaID is no longer. Tickets offered as TLS 1.3 identities are
      * longer and go to the ticket callback. */
     if (len == 0 || len > M2M_KEYID_HEX_LEN || memchr(identity, '\0', len) != NULL) {
-        snprintf(tc->failure, sizeof tc->failure, "psk_identity is not a key ID");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "psk_identity is not a key ID");
         return -1;
     }
-    if (++tc->lookups > M2M_TLS_CANDIDATES) {
-        snprintf(tc->failure, sizeof tc->failure, "too many psk_identities offered");
+    if (++tc->hs->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many psk_identities offered");
         return -1;
     }
     memcpy(id, identity, len);
     id[len] = '\0';
     if (find_psk(tc->env, id, &e, &err) != 0) {
-        snprintf(tc->failure, sizeof tc->failure, "%s", err.code == M2M_E_NOTFOUND ? "unknown or revoked psk_identity"
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "%s", err.code == M2M_E_NOTFOUND ? "unknown or revoked psk_identity"
                                                                                    : "store failure");
         if (err.code != M2M_E_NOTFOUND)
             m2m_logf(tc->env->log, "store error during PSK lookup: %s", err.msg);
         return -1;
     }
     if ((c = m2m_bind_candidate(tc, M2M_CAND_PSK)) == NULL) {
-        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many credentials offered");
         goto done;
     }
     if (m2m_secret_set(key, e.key.bytes, e.key.len, &err) != 0) {
         c->kind = M2M_CAND_FREE;
-        snprintf(tc->failure, sizeof tc->failure, "enrolled key cannot be used");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "enrolled key cannot be used");
         goto done;
     }
     snprintf(c->peer.mechanism, sizeof c->peer.mechanism, "psk");
     snprintf(c->peer.registree_id, sizeof c->peer.registree_id, "%s", e.registree_id);
     snprintf(c->peer.key_id, sizeof c->peer.key_id, "%s", e.key_id);
     c->pending = e.pending;
-    snprintf(tc->failure, sizeof tc->failure, "wrong key for psk_identity");
+    snprintf(tc->hs->failure, sizeof tc->hs->failure, "wrong key for psk_identity");
     *out = c;
     rc = 0;
 done:
@@ -162,13 +162,13 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
     m2m_candidate *c;
     unsigned int len = 0;
 
-    if (tc == NULL || identity == NULL || SSL_version(ssl) == TLS1_3_VERSION)
+    if (tc == NULL || tc->hs == NULL || identity == NULL || SSL_version(ssl) == TLS1_3_VERSION)
         return 0;
     if (lookup_any(tc, (const unsigned char *)identity, strlen(identity), &key, &c) != 0)
         return 0;
     if (key.len > max_psk_len) {
         c->kind = M2M_CAND_FREE;
-        snprintf(tc->failure, sizeof tc->failure, "enrolled key too long");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "enrolled key too long");
     } else {
         memcpy(psk, key.bytes, key.len);
         len = (unsigned int)key.len;
@@ -191,7 +191,7 @@ static int find_session_cb(SSL *ssl, const unsigned char *identity, size_t len, 
     char btid[M2M_BTID_MAX];
 
     *sess = NULL;
-    if (tc == NULL || cipher == NULL)
+    if (tc == NULL || tc->hs == NULL || cipher == NULL)
         return 1;
     /* a GBA identity, or a key ID; anything longer is a ticket, for the ticket callback */
     if (m2m_gba_identity_btid(identity, len, btid) ? m2m_gba_lookup(tc, btid, &key, &c) != 0
@@ -204,7 +204,7 @@ static int find_session_cb(SSL *ssl, const unsigned char *identity, size_t len, 
         SSL_SESSION_free(s);
         s = NULL;
         c->kind = M2M_CAND_FREE;
-        snprintf(tc->failure, sizeof tc->failure, "cannot make the PSK session");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "cannot make the PSK session");
     }
     m2m_secret_clear(&key);
     *sess = s;

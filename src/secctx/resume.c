@@ -252,7 +252,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     char fp[65];
     (void)keyname, (void)keyname_len, (void)arg;
 
-    if (tc == NULL)
+    if (tc == NULL || tc->hs == NULL)
         return SSL_TICKET_RETURN_ABORT;
     if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* no ticket, or one we cannot open: full handshake */
@@ -260,7 +260,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* an unbound context is not worth resuming */
     memset(&parsed, 0, sizeof parsed);
     if (parse_appdata(data, len, &parsed, fp) != 0) {
-        snprintf(tc->failure, sizeof tc->failure, "ticket carries no valid binding");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "ticket carries no valid binding");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     if (strcmp(fp, tc->env->cert_fp) != 0)
@@ -268,11 +268,11 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     /* OpenSSL would decline a TLS 1.2 session in TLS 1.3 and the reverse itself; refusing it here means no
      * candidate is recorded for it at all. */
     if (parsed.version != SSL_version(ssl) || SSL_SESSION_get_protocol_version(ss) != SSL_version(ssl)) {
-        snprintf(tc->failure, sizeof tc->failure, "ticket issued for another protocol version");
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "ticket issued for another protocol version");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    if (++tc->lookups > M2M_TLS_CANDIDATES) {
-        snprintf(tc->failure, sizeof tc->failure, "too many credentials offered");
+    if (++tc->hs->lookups > M2M_TLS_CANDIDATES) {
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "too many credentials offered");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     /* A key past its lifetime (a GBA bootstrapping that expired) resumes nothing: the Registree bootstraps

@@ -39,6 +39,7 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     /* Runs on the thread that frees the SSL. */
     if (tc->on_free != NULL)
         tc->on_free(tc);
+    m2m_tls_conn_handshake_over(tc);
     OPENSSL_clear_free(tc, tc->size);
 }
 
@@ -68,12 +69,19 @@ m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*o
     tc = OPENSSL_zalloc(size);
     if (tc == NULL)
         return NULL;
+    tc->hs = OPENSSL_zalloc(sizeof *tc->hs);
+    if (tc->hs == NULL) {
+        OPENSSL_free(tc);
+        return NULL;
+    }
     tc->env = env;
     tc->ssl = ssl;
     tc->size = size;
+    tc->local_fd = -1;
     snprintf(tc->addr, sizeof tc->addr, "?");
     m2m_clock_mark(&tc->t0);
     if (SSL_set_ex_data(ssl, index_of(0), tc) != 1) {
+        OPENSSL_free(tc->hs);
         OPENSSL_free(tc);
         return NULL;
     }
@@ -82,34 +90,77 @@ m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*o
     return tc;
 }
 
+m2m_tls_conn *m2m_tls_conn_new_local(int fd, m2m_tls_env *env, size_t size, void (*on_free)(m2m_tls_conn *tc))
+{
+    m2m_tls_conn *tc;
+    if (fd < 0 || size < sizeof *tc || (tc = OPENSSL_zalloc(size)) == NULL)
+        return NULL;
+    if ((tc->hs = OPENSSL_zalloc(sizeof *tc->hs)) == NULL) {
+        OPENSSL_free(tc);
+        return NULL;
+    }
+    tc->env = env;
+    tc->size = size;
+    tc->local_fd = fd;
+    tc->on_free = on_free;
+    snprintf(tc->addr, sizeof tc->addr, "local");
+    m2m_clock_mark(&tc->t0);
+    return tc;
+}
+
+void m2m_tls_conn_free_local(m2m_tls_conn *tc)
+{
+    if (tc == NULL)
+        return;
+    if (tc->on_free != NULL)
+        tc->on_free(tc);
+    m2m_tls_conn_handshake_over(tc);
+    OPENSSL_clear_free(tc, tc->size);
+}
+
+void m2m_tls_conn_handshake_over(m2m_tls_conn *tc)
+{
+    if (tc->hs != NULL) {
+        OPENSSL_clear_free(tc->hs, sizeof *tc->hs);
+        tc->hs = NULL;
+    }
+}
+
 m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl)
 {
     return ssl ? SSL_get_ex_data(ssl, index_of(0)) : NULL;
+}
+
+void m2m_tls_conn_set_addr(m2m_tls_conn *tc, const struct sockaddr *sa)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(tc->addr, sizeof tc->addr, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(tc->addr, sizeof tc->addr, "[%s]:%u", host, ntohs(in6->sin6_port));
+    }
 }
 
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    char host[INET6_ADDRSTRLEN] = "?";
-    int fd = SSL_get_fd(tc->ssl);
+    int fd = tc->ssl != NULL && tc->addr[0] == '?' ? SSL_get_fd(tc->ssl) : -1;
 
-    if (tc->addr[0] != '?' || fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
         return;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        snprintf(tc->addr, sizeof tc->addr, "%s:%u", host, ntohs(in->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        snprintf(tc->addr, sizeof tc->addr, "[%s]:%u", host, ntohs(in6->sin6_port));
-    }
+    m2m_tls_conn_set_addr(tc, (const struct sockaddr *)&ss);
 }
 
 static int export_key(void *arg, const char *label, unsigned char *out, size_t len)
 {
     m2m_tls_conn *tc = arg;
+    if (tc->ssl == NULL) /* same equipment: no security context, nothing to export */
+        return -1;
     return SSL_export_keying_material(tc->ssl, out, len, label, strlen(label), NULL, 0, 0) == 1 ? 0 : -1;
 }
 

@@ -67,6 +67,12 @@ typedef struct m2m_psk_cache {
 
 struct m2m_gba_naf; /* secctx/gba.h */
 
+/* Same-equipment AEs (seed note on Step 5): a local user ID and the AE-ID its processes speak as. */
+typedef struct m2m_local_ae {
+    unsigned uid;
+    char ae_id[M2M_ID_MAX];
+} m2m_local_ae;
+
 typedef struct m2m_tls_env {
     m2m_store *st;
     FILE *log;                      /* NULL = no log */
@@ -80,6 +86,8 @@ typedef struct m2m_tls_env {
     m2m_store_done_queue *queue;    /* this loop's completions */
     m2m_psk_cache psk_cache;
     struct m2m_gba_naf *gba;        /* x.y.5: this loop's NAF (Ks_NAF cache, Zn client); NULL = no GBA */
+    const m2m_local_ae *local_aes;  /* --local-ae: who may speak on the Unix socket, and as whom */
+    int nlocal_aes;
 } m2m_tls_env;
 
 /* Wipes the keys and the cache. */
@@ -109,12 +117,22 @@ typedef enum m2m_proof {
     M2M_PROOF_NONE,      /* unbound */
     M2M_PROOF_FULL,      /* a full handshake proved the PSK or the client certificate's key */
     M2M_PROOF_RESUMED,   /* a resumed session carried a binding proved earlier */
-    M2M_PROOF_TOKEN      /* an identity token in Step 5 over this connection */
+    M2M_PROOF_TOKEN,     /* an identity token in Step 5 over this connection */
+    M2M_PROOF_LOCAL      /* same equipment: the kernel's SO_PEERCRED uid on a Unix socket names the AE */
 } m2m_proof;
 
 /* A ClientHello may make OpenSSL call the callbacks several times (TLS 1.3 offers a list of identities, and a
  * HelloRetryRequest repeats it); more than this many credentials in one handshake are refused unexamined. */
 #define M2M_TLS_CANDIDATES 6
+
+/* What only the handshake needs: the callbacks' candidates and why a mechanism refused. Freed, wiped, as soon as the
+ * handshake's outcome is logged, so an idle attached connection does not carry ~2 KiB it no longer needs. */
+typedef struct m2m_tls_hs {
+    int lookups;         /* credential lookups this handshake made (bounded) */
+    int ncand;
+    m2m_candidate cand[M2M_TLS_CANDIDATES];
+    char failure[256];   /* why a mechanism refused, or why nothing was bound, for the log line */
+} m2m_tls_hs;
 
 typedef struct m2m_tls_conn m2m_tls_conn;
 struct m2m_tls_conn {
@@ -125,10 +143,7 @@ struct m2m_tls_conn {
     int established;     /* the handshake completed and the binding was decided */
     int reused;          /* OpenSSL resumed a session (a ticket, or a TLS 1.3 external PSK) */
     int pending_key;     /* bound by a generated key (x.y.8) not used before: promote it */
-    int lookups;         /* credential lookups this handshake made (bounded) */
-    int ncand;
-    m2m_candidate cand[M2M_TLS_CANDIDATES];
-    char failure[256];   /* why a mechanism refused, or why nothing was bound, for the log line */
+    m2m_tls_hs *hs;      /* during the handshake only (NULL once it is logged) */
     char addr[64];       /* peer address, "?" until known */
     struct timespec t0;  /* accepted */
     size_t size;         /* of the whole allocation (the owner's struct) */
@@ -138,13 +153,23 @@ struct m2m_tls_conn {
     void (*wake)(void *wake_arg);
     void *wake_arg;
     int gated;           /* gate.c sits under the SSL: the PSK callback must not block on Zn */
+    int local_fd;        /* a same-equipment connection (ssl NULL): its Unix socket; else -1 */
 };
 
 /* Allocates size (>= sizeof(m2m_tls_conn)) zeroed bytes, the owner's struct starting with an m2m_tls_conn, and
  * ties it to ssl: it is freed (on_free first) exactly when OpenSSL frees the SSL. NULL on failure. */
 m2m_tls_conn *m2m_tls_conn_new(SSL *ssl, m2m_tls_env *env, size_t size, void (*on_free)(m2m_tls_conn *tc));
 m2m_tls_conn *m2m_tls_conn_of(const SSL *ssl);
-/* Fills addr from the SSL's socket, once. */
+/* A same-equipment connection on a Unix socket: no SSL; the owner frees it with m2m_tls_conn_free_local (on_free
+ * first). Bind it with m2m_bind_decide(tc, NULL), which asks the kernel who is at the other end. */
+m2m_tls_conn *m2m_tls_conn_new_local(int fd, m2m_tls_env *env, size_t size, void (*on_free)(m2m_tls_conn *tc));
+void m2m_tls_conn_free_local(m2m_tls_conn *tc);
+/* Frees the handshake's state (tc->hs), wiped; the callbacks then refuse anything offered (there is no second
+ * handshake: renegotiation is off). Called once the handshake's outcome is logged, and when the SSL is freed. */
+void m2m_tls_conn_handshake_over(m2m_tls_conn *tc);
+/* Fills addr from the SSL's socket, once (fill_addr), or from an address the caller already has (set_addr). */
+struct sockaddr;
+void m2m_tls_conn_set_addr(m2m_tls_conn *tc, const struct sockaddr *sa);
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc);
 /* The operations the CSE may use on this connection (export, key-generation rule, token binding). */
 void m2m_tls_conn_secctx(m2m_tls_conn *tc, m2m_secctx *out);

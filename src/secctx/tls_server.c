@@ -44,7 +44,7 @@ static void count(m2m_tls_env *env, unsigned long long *field)
 }
 
 /* The handshake completed: decide, count, log, and promote a generated key on its first use. */
-static void established(m2m_tls_conn *tc)
+static void decide_and_log(m2m_tls_conn *tc)
 {
     m2m_tls_env *env = tc->env;
     m2m_tls_counters *m = env->counters;
@@ -68,14 +68,20 @@ static void established(m2m_tls_conn *tc)
     }
     if (m != NULL)
         count(env, &m->unbound);
-    if (tc->failure[0] != '\0')
+    if (tc->hs->failure[0] != '\0')
         m2m_logf(env->log, "handshake peer=%s result=unbound reason=%s; server-authenticated only version=%s "
-                           "cipher=%s session_reused=%d ms=%.2f", tc->addr, tc->failure, SSL_get_version(ssl),
+                           "cipher=%s session_reused=%d ms=%.2f", tc->addr, tc->hs->failure, SSL_get_version(ssl),
                  SSL_get_cipher_name(ssl), SSL_session_reused(ssl), m2m_ms_since(&tc->t0));
     else
         m2m_logf(env->log, "handshake peer=%s result=server-authenticated (unbound until a token registers) "
                            "version=%s cipher=%s ms=%.2f", tc->addr, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
                  m2m_ms_since(&tc->t0));
+}
+
+static void established(m2m_tls_conn *tc)
+{
+    decide_and_log(tc);
+    m2m_tls_conn_handshake_over(tc);
 }
 
 static void info_cb(const SSL *ssl, int where, int ret)
@@ -99,13 +105,13 @@ static void info_cb(const SSL *ssl, int where, int ret)
             established(tc);
     } else if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == 2 /* fatal */ && !tc->established) {
         /* What was offered, for the operator: nothing here was proved. */
-        const m2m_peer *offered = tc->ncand > 0 ? &tc->cand[tc->ncand - 1].peer : NULL;
+        const m2m_peer *offered = tc->hs->ncand > 0 ? &tc->hs->cand[tc->hs->ncand - 1].peer : NULL;
         if (tc->env->counters != NULL)
             count(tc->env, &tc->env->counters->refused);
         m2m_logf(tc->env->log, "attach mechanism=%s registree=%s peer=%s result=refused alert=%s reason=%s ms=%.2f",
                  offered && offered->mechanism[0] ? offered->mechanism : "-",
                  offered && offered->registree_id[0] ? offered->registree_id : "-", tc->addr,
-                 SSL_alert_desc_string_long(ret), tc->failure[0] ? tc->failure : "handshake failed",
+                 SSL_alert_desc_string_long(ret), tc->hs->failure[0] ? tc->hs->failure : "handshake failed",
                  m2m_ms_since(&tc->t0));
     } else if ((where & SSL_CB_READ_ALERT) && (ret >> 8) == 2 && !tc->established) {
         /* The client gave up (it could not verify us, or a resumption it attempted without the secret). */
@@ -138,6 +144,9 @@ SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err)
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"m2mattach", 9);
     m2m_resume_install(ctx, cfg->ticket_period > 0 ? cfg->ticket_period : 12 * 3600);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+    /* No read-ahead, although it would save half the read() calls (a PSK re-attachment makes 12): libevent 2.1's
+     * bufferevent_openssl asks SSL_pending, which does not count bytes read ahead but not yet decrypted, so a request
+     * that arrives with the client's Finished waits for the idle timeout (seen with GBA's gate, 10 s). */
     SSL_CTX_set_info_callback(ctx, info_cb);
     m2m_psk_install(ctx, cfg->gba);
     if (m2m_cert_install(ctx, cfg, err) != 0)

@@ -8,6 +8,8 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "crypto/gba_id.h"
 #include "crypto/gba_kdf.h"
@@ -208,7 +210,7 @@ static outcome run(SSL_CTX *sctx, const client_opts *o)
         out.proof = tc->proof;
         out.keygen = m2m_bind_keygen_allowed(tc, why, sizeof why);
         assert_int_equal(tc->established, 1);
-        assert_int_equal(tc->ncand, 0); /* every candidate wiped */
+        assert_null(tc->hs); /* the handshake state (every candidate) is gone once the outcome is logged */
     }
     last_log_line(out.log, sizeof out.log);
     if (getenv("M2M_TEST_VERBOSE") != NULL)
@@ -1102,11 +1104,63 @@ static void test_token_binds_through_the_decision(void **state)
 }
 
 /* A handshake offering more credentials than the bound allows is refused unexamined past it. */
+/* Same equipment: the kernel's uid of the other end of a Unix socket decides, through the same m2m_bind_decide. */
+static void test_local_socket_binding(void **state)
+{
+    m2m_tls_env lenv;
+    m2m_local_ae aes[2];
+    m2m_tls_conn *tc;
+    m2m_peer token;
+    char why[160];
+    int sv[2];
+    (void)state;
+
+    memset(&lenv, 0, sizeof lenv);
+    memset(aes, 0, sizeof aes);
+    aes[0].uid = (unsigned)getuid() + 1; /* someone else */
+    snprintf(aes[0].ae_id, sizeof aes[0].ae_id, "Cother");
+    aes[1].uid = (unsigned)getuid();
+    snprintf(aes[1].ae_id, sizeof aes[1].ae_id, "Cme");
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+
+    lenv.local_aes = aes;
+    lenv.nlocal_aes = 2;
+    tc = m2m_tls_conn_new_local(sv[0], &lenv, sizeof *tc, NULL);
+    assert_non_null(tc);
+    assert_int_equal(m2m_bind_decide(tc, NULL), 1);
+    assert_string_equal(tc->peer.registree_id, "Cme");
+    assert_string_equal(tc->peer.mechanism, "local");
+    assert_int_equal(tc->proof, M2M_PROOF_LOCAL);
+    assert_int_equal(m2m_bind_decide(tc, NULL), -1); /* decided once */
+    assert_int_equal(m2m_bind_keygen_allowed(tc, why, sizeof why), 0);
+    m2m_tls_conn_free_local(tc);
+
+    /* this uid is not listed: nobody, and a token cannot bind such a context either */
+    lenv.nlocal_aes = 1;
+    tc = m2m_tls_conn_new_local(sv[0], &lenv, sizeof *tc, NULL);
+    assert_non_null(tc);
+    assert_int_equal(m2m_bind_decide(tc, NULL), 0);
+    assert_string_equal(tc->peer.registree_id, "");
+    assert_non_null(strstr(tc->hs->failure, "is not a --local-ae"));
+    memset(&token, 0, sizeof token);
+    snprintf(token.registree_id, sizeof token.registree_id, "Cme");
+    snprintf(token.mechanism, sizeof token.mechanism, "token");
+    assert_int_equal(m2m_bind_decide(tc, &token), -1);
+    assert_string_equal(tc->peer.registree_id, "");
+    m2m_tls_conn_free_local(tc);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_candidates_are_bounded(void **state)
 {
     m2m_tls_conn tc;
+    m2m_tls_hs hs;
     (void)state;
     memset(&tc, 0, sizeof tc);
+    memset(&hs, 0, sizeof hs);
+    assert_null(m2m_bind_candidate(&tc, M2M_CAND_PSK)); /* the handshake is over: nothing is taken */
+    tc.hs = &hs;
     for (int i = 0; i < M2M_TLS_CANDIDATES; i++)
         assert_non_null(m2m_bind_candidate(&tc, M2M_CAND_PSK));
     assert_null(m2m_bind_candidate(&tc, M2M_CAND_TICKET));
@@ -1137,6 +1191,7 @@ int main(void)
         cmocka_unit_test(test_gba_resumption_and_expiry),
         cmocka_unit_test(test_token_binds_through_the_decision),
         cmocka_unit_test(test_candidates_are_bounded),
+        cmocka_unit_test(test_local_socket_binding),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
