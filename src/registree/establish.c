@@ -125,6 +125,9 @@ static int try_cred(m2m_registree *r, int i, int rekey, int *offered)
                                        ? " and resumption is off (ocsp-responder-cert asks for a fresh OCSP status "
                                          "at every attachment)"
                                    : !r->offer_sessions ? " and resumption is off for this attach (--no-resume)"
+                                   : r->cfg->binding == M2M_BINDING_COAP
+                                       ? " and DTLS 1.2 cannot resume a token session (its tickets are issued "
+                                         "before the token binds the connection)"
                                    : r->cfg->tls_range == M2M_TLS_ONLY_1_2 || (s->der_len > 0 &&
                                                                              strcmp(s->binding, c->binding) == 0)
                                        ? " and TLS 1.2 cannot resume a token session (its tickets are issued "
