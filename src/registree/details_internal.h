@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the reading of the attachment-details file (details.c): the fields, the parse context and the helpers the
  * files of this reader share -- details.c (the INI file, the registrar, registree, tls and state sections),
- * details_files.c (the files it names: keys, certificates, the token), details_gba.c (the [gba] section) and
+ * details_files.c (the files it names: keys, certificates, the token), details_gba.c (the [gba] section),
+ * details_tls.c (the [tls], [coap] and [state] sections) and
  * details_syntax.c (what a point of access, an ID or a token may look like). */
 #ifndef M2M_REGISTREE_DETAILS_INTERNAL_H
 #define M2M_REGISTREE_DETAILS_INTERNAL_H
@@ -67,6 +68,9 @@ int m2m_details_check_root_cert(struct parse_ctx *c, m2m_err *err);
 int m2m_details_load_cert_credentials(struct parse_ctx *c, m2m_err *err);
 /* token: from token or token-file, checked for its syntax. */
 int m2m_details_load_token(struct parse_ctx *c, m2m_err *err);
+/* [tls] and [state]; then [coap] (coaps:// only). */
+int m2m_details_check_tls_and_state(struct parse_ctx *c, m2m_err *err);
+int m2m_details_check_coap(struct parse_ctx *c, m2m_err *err);
 /* gba: the [gba] section. */
 int m2m_details_check_gba(struct parse_ctx *c, m2m_err *err);
 

@@ -17,184 +17,15 @@
 
 #include "binding/coap_options.h"
 #include "crypto/secret.h"
-#include "registree/dtls_client.h"
+#include "registree/dtls_client_internal.h"
 #include "registree/registrar_check.h"
 #include "registree/wire.h"
-
-#define PSK_IDENTITY_MAX 256
-#define DTLS_TIMER_MAX_US (60u * 1000u * 1000u) /* RFC 6347 4.2.4.1: back off up to no less than 60 s */
-#define RESPONSE_OPTS_MAX 64
-#define RESPONSE_OPT_BYTES 4096
-/* Rounds of the in-thread peer with nothing to do before the wait counts as unanswered. */
-#define PUMP_IDLE_ROUNDS 3
-
-struct m2m_dtls_client {
-    coap_context_t *ctx;
-    coap_session_t *session;
-    void (*coap_info_cb)(const SSL *ssl, int where, int ret); /* libcoap's, which ours calls on */
-    m2m_pump pump;
-    m2m_budget budget;
-    char peer[300];
-    char host[256];
-    m2m_tls_auth auth;
-    m2m_registrar_check check;
-    m2m_secret psk;
-    int (*psk_derive)(void *arg, int version, unsigned suite, unsigned char *out, size_t *out_len);
-    void *psk_arg;
-    char identity[PSK_IDENTITY_MAX + 1];
-    char ciphers[512];
-    unsigned dtls_timer_us;
-    int armed;             /* the hooks apply: the probe session is gone (make_context) */
-
-    /* the handshake */
-    int connected;
-    int failed;            /* the session failed or closed */
-    int unreachable;       /* ... with an ICMP error: nobody listens there */
-    int alert_in;          /* the fatal alert the Registrar sent, +1 (0: none) */
-    int alert_out;         /* the fatal alert this end sent, +1 */
-    OSSL_HANDSHAKE_STATE last_state; /* where the handshake was last */
-    double handshake_ms;
-    SSL_SESSION *offered;  /* the saved session offered (a reference), or NULL */
-    SSL_SESSION *newest;   /* the session of this connection, or NULL */
-    int keep_sessions;
-    int resumed;
-
-    /* the request in flight */
-    uint8_t token[8];
-    size_t token_len;
-    int waiting;
-    int done;
-    int nacked;
-    coap_nack_reason_t nack;
-    int too_large;
-    int code;
-    m2m_coap_opt opts[RESPONSE_OPTS_MAX];
-    size_t nopts;
-    uint8_t opt_bytes[RESPONSE_OPT_BYTES];
-    uint8_t *body;
-    size_t body_len;
-};
 
 static pthread_once_t startup_once = PTHREAD_ONCE_INIT;
 
 static void startup(void)
 {
     coap_startup();
-}
-
-/* ---- hooks on libcoap's SSL_CTX -------------------------------------------------------------------------------- */
-
-/* The client an SSL belongs to: libcoap keeps the coap_session as the SSL's app data, and each client has a
- * coap_context of its own whose app data is the client. */
-static m2m_dtls_client *of_ssl(const SSL *ssl)
-{
-    coap_session_t *s = SSL_get_app_data(ssl);
-    return s != NULL ? coap_get_app_data(coap_session_get_context(s)) : NULL;
-}
-
-/* The key for this handshake: the configured one, or (x.y.5) the one derived for the negotiated suite. DTLS uses
- * the TLS cipher suite registry, so GBA's Ua identifier is the TLS 1.2 one of the suite. */
-static int key_for(const m2m_dtls_client *c, SSL *ssl, m2m_secret *out)
-{
-    const SSL_CIPHER *cipher = SSL_get_pending_cipher(ssl);
-    unsigned char buf[M2M_SECRET_MAX];
-    size_t len = 0;
-    int rc;
-    if (c->psk_derive == NULL) {
-        *out = c->psk;
-        return 0;
-    }
-    rc = cipher != NULL ? c->psk_derive(c->psk_arg, TLS1_2_VERSION, SSL_CIPHER_get_protocol_id(cipher), buf, &len)
-                        : -1;
-    rc = rc == 0 ? m2m_secret_set(out, buf, len, NULL) : -1;
-    OPENSSL_cleanse(buf, sizeof buf);
-    return rc;
-}
-
-/* RFC 4279: identity and key on request. Replaces libcoap's callback, so the key never sits in libcoap's memory
- * (libcoap was given a placeholder). The hint is ignored, as over TLS. */
-static unsigned int psk_client_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,
-                                  unsigned char *psk, unsigned int max_psk_len)
-{
-    const m2m_dtls_client *c = of_ssl(ssl);
-    m2m_secret key = {0};
-    size_t idlen;
-    unsigned int rc = 0;
-    (void)hint;
-    if (c == NULL || key_for(c, ssl, &key) != 0)
-        return 0;
-    idlen = strlen(c->identity);
-    if (idlen + 1 <= max_identity_len && key.len <= max_psk_len) {
-        memcpy(identity, c->identity, idlen + 1);
-        memcpy(psk, key.bytes, key.len);
-        rc = (unsigned int)key.len;
-    }
-    m2m_secret_clear(&key);
-    return rc;
-}
-
-/* With a PSK the Registrar proves itself by knowing the key; a certificate is never a substitute (only PSK suites
- * are offered, so none should come). */
-static int psk_mode_refuse_cert(X509_STORE_CTX *ctx, void *arg)
-{
-    m2m_dtls_client *c = arg;
-    X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
-    m2m_registrar_check_fail(&c->check, "answered with a certificate where psk_identity %s was due", c->identity);
-    return 0;
-}
-
-/* The retransmission timer of the handshake: the configured first value, then doubling up to 60 s. */
-static unsigned int dtls_timer_cb(SSL *ssl, unsigned int timer_us)
-{
-    const m2m_dtls_client *c = of_ssl(ssl);
-    unsigned int first = c != NULL ? c->dtls_timer_us : M2M_DTLS_DEFAULT_TIMER_MS * 1000u;
-    if (timer_us == 0)
-        return first;
-    return timer_us >= DTLS_TIMER_MAX_US / 2 ? DTLS_TIMER_MAX_US : timer_us * 2;
-}
-
-/* This connection's settings, applied to its SSL before the first ClientHello is built. */
-/* Each certificate's own verdict stands: the checks are registrar_check.c's (SSL_set_verify keeps the old callback
- * when given NULL, and libcoap's logs every refusal to stderr). */
-static int verify_each(int preverify_ok, X509_STORE_CTX *ctx)
-{
-    (void)ctx;
-    return preverify_ok;
-}
-
-static void prepare(SSL *ssl, m2m_dtls_client *c)
-{
-    SSL_set_cipher_list(ssl, c->ciphers);
-    SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_each);
-    if (c->auth == M2M_TLS_AUTH_PSK)
-        SSL_set_psk_client_callback(ssl, psk_client_cb);
-    else
-        m2m_registrar_check_ssl(ssl, &c->check, NULL);
-    if (c->offered != NULL)
-        SSL_set_session(ssl, c->offered); /* an unusable one is simply not offered */
-    DTLS_set_timer_cb(ssl, dtls_timer_cb);
-    ERR_clear_error();
-}
-
-static void info_cb(const SSL *ssl, int where, int ret)
-{
-    m2m_dtls_client *c = of_ssl(ssl);
-
-    /* armed: the probe is gone, so every SSL of this context is the connection's */
-    if (c != NULL && c->armed) {
-        if (where & SSL_CB_HANDSHAKE_START)
-            prepare((SSL *)ssl, c);
-        if (where & SSL_CB_LOOP)
-            c->last_state = SSL_get_state(ssl);
-        if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL) {
-            if (where & SSL_CB_READ)
-                c->alert_in = (ret & 0xff) + 1;
-            else
-                c->alert_out = (ret & 0xff) + 1;
-        }
-    }
-    if (c != NULL && c->coap_info_cb != NULL)
-        c->coap_info_cb(ssl, where, ret);
 }
 
 /* ---- libcoap's handlers --------------------------------------------------------------------------------------- */
@@ -411,17 +242,7 @@ static int make_context(m2m_dtls_client *c, const m2m_tls_client_config *cfg, m2
     coap_register_option(c->ctx, M2M_COAP_OPT_RQI);
     if ((ctx = learn_ssl_ctx(c, err)) == NULL)
         return -1;
-    if (SSL_CTX_set_cipher_list(ctx, c->ciphers) != 1) {
-        ERR_clear_error();
-        return m2m_fail(err, M2M_E_TLS, "no DTLS cipher suite in '%s'", c->ciphers);
-    }
-    c->coap_info_cb = SSL_CTX_get_info_callback(ctx);
-    SSL_CTX_set_info_callback(ctx, info_cb);
-    c->armed = 1;
-    if (c->auth == M2M_TLS_AUTH_CERT)
-        return m2m_registrar_check_ctx(ctx, cfg, &c->check, err);
-    SSL_CTX_set_cert_verify_callback(ctx, psk_mode_refuse_cert, c);
-    return 0;
+    return m2m_dtls_hook_ctx(c, cfg, ctx, err);
 }
 
 /* What a failed handshake means for the attachment logic, and its message. */
