@@ -430,6 +430,7 @@ m2m_dtls_client *m2m_dtls_client_open(const m2m_tls_client_config *cfg, m2m_outc
         goto done;
     }
     c->handshake_ms = m2m_wire_clock_ms() - start;
+    c->last_io = m2m_wire_clock_ms();
     if (after_handshake(c, why, err) != 0) {
         c->failed = 1;
         goto done;
@@ -504,6 +505,7 @@ int m2m_dtls_client_request(m2m_dtls_client *c, const m2m_coap_request *req, m2m
         }
         return m2m_fail(err, M2M_E_IO, "%s: the DTLS session closed before the CoAP response", c->peer);
     }
+    c->last_io = m2m_wire_clock_ms();
     resp->code = c->code;
     resp->opts = c->opts;
     resp->nopts = c->nopts;
@@ -528,7 +530,8 @@ static SSL *ssl_of(const m2m_dtls_client *c)
 int m2m_dtls_client_alive(const m2m_dtls_client *c)
 {
     return c != NULL && c->session != NULL && !c->failed &&
-           coap_session_get_state(c->session) == COAP_SESSION_STATE_ESTABLISHED;
+           coap_session_get_state(c->session) == COAP_SESSION_STATE_ESTABLISHED &&
+           m2m_wire_clock_ms() - c->last_io < M2M_DTLS_IDLE_REUSE_MS;
 }
 
 void m2m_dtls_client_set_deadline(m2m_dtls_client *c, double deadline)

@@ -59,7 +59,13 @@ m2m_dtls_client *m2m_dtls_client_open(const m2m_tls_client_config *cfg, m2m_outc
 int m2m_dtls_client_request(m2m_dtls_client *c, const m2m_coap_request *req, m2m_coap_response *resp,
                             m2m_outcome *why, m2m_err *err);
 
-/* 0 once the session failed or was closed. */
+/* A DTLS session ends without a word the client could see (UDP has no FIN): a Registrar that dropped it (its idle
+ * timeout, a restart) answers a request into it with silence until the request's timeout. So a session quiet for
+ * this long is not used again; a new handshake (resumed: one round trip more than a request) is cheaper than that
+ * wait. The Registrar's default idle timeout is 300 s. */
+#define M2M_DTLS_IDLE_REUSE_MS 60000
+
+/* 0 once the session failed or was closed, or has been quiet for M2M_DTLS_IDLE_REUSE_MS. */
 int m2m_dtls_client_alive(const m2m_dtls_client *c);
 void m2m_dtls_client_set_deadline(m2m_dtls_client *c, double deadline);
 int m2m_dtls_client_export(m2m_dtls_client *c, const char *label, unsigned char *out, size_t len, m2m_err *err);

@@ -45,6 +45,7 @@ struct m2m_dtls_client {
     int alert_out;         /* the fatal alert this end sent, +1 */
     OSSL_HANDSHAKE_STATE last_state; /* where the handshake was last */
     double handshake_ms;
+    double last_io;        /* when the last handshake or answer came (m2m_wire_clock_ms) */
     SSL_SESSION *offered;  /* the saved session offered (a reference), or NULL */
     SSL_SESSION *newest;   /* the session of this connection, or NULL */
     int keep_sessions;

@@ -241,6 +241,10 @@ int m2m_registree_send(m2m_registree *r, const m2m_request *req, m2m_reply *repl
         return m2m_fail(&r->err, M2M_E_ARG, "no request or no reply");
     if (m2m_rtee_begin_call(r) != 0)
         goto done;
+    /* a kept connection that cannot carry the request (a quiet DTLS session the Registrar may have dropped) is
+     * replaced by a new attachment */
+    if (r->link != NULL && !r->link->ops->alive(r->link))
+        m2m_registree_disconnect(r);
     if (r->link != NULL ? reload_state(r) != 0 : m2m_rtee_attach(r, &info, 0, 0) != 0)
         goto done;
     q = *req;

@@ -51,7 +51,8 @@ typedef struct m2m_transport_ops {
      * transport is not to be used again then. */
     int (*exchange)(m2m_transport *t, const m2m_request *req, const char *token, m2m_reply *reply, m2m_outcome *why,
                     m2m_err *err);
-    /* 0 once the connection cannot carry another request (the Registrar said it closes, or it failed). */
+    /* 0 once the connection cannot carry another request: the Registrar said it closes, it failed, or (DTLS, no
+     * close to be seen) it has been quiet too long to trust. */
     int (*alive)(const m2m_transport *t);
     /* Replaces the deadline (m2m_wire_clock_ms clock; 0: none): a kept connection serves a later call. */
     void (*set_deadline)(m2m_transport *t, double deadline);
