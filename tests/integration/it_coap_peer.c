@@ -333,6 +333,89 @@ static void test_pki(void)
     EVP_PKEY_free(device_key);
 }
 
+/* Starts `openssl s_server -dtls1_2` (an independent DTLS server; it speaks no CoAP, so only the handshake is
+ * tested) with the Registrar certificate and, when status is not NULL, that DER OCSP response stapled. */
+static int start_s_server(const char *status)
+{
+    char args[1600];
+    stop_server();
+    server_port = free_port_pair();
+    if (server_port < 0)
+        return -1;
+    snprintf(args, sizeof args,
+             "exec openssl s_server -dtls1_2 -listen -accept 127.0.0.1:%d -cert '%s' -key '%s' %s%s%s -naccept 10 "
+             "-quiet >>'%s' 2>&1",
+             server_port + 1, path("reg.crt"), path("reg.key"), status ? "-status_file '" : "", status ? status : "",
+             status ? "'" : "", path("server.log"));
+    server = fork();
+    if (server == 0) {
+        execl("/bin/sh", "sh", "-c", args, (char *)NULL);
+        _exit(127);
+    }
+    for (double until = m2m_wire_clock_ms() + 10000; m2m_wire_clock_ms() < until; usleep(20000))
+        if (udp_listening(server_port + 1))
+            return 0;
+    return -1;
+}
+
+/* x.y.6 Step 4 over DTLS: with ocsp-responder-cert a good, signed, fresh status must be stapled; an independent
+ * DTLS server (openssl s_server) staples one made by `openssl ocsp`, or none. */
+static void test_ocsp_over_dtls(void)
+{
+    static char port[16];
+    m2m_tls_client_config cfg = {0};
+    m2m_dtls_client *c;
+    m2m_outcome why;
+    m2m_err err = {0};
+    X509 *root = read_cert(path("root.crt")), *ocsp;
+
+    CHECK(h_sh("cd '%s' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ocsp.key "
+               "-out ocsp.csr -subj '/CN=OCSP Responder' 2>/dev/null && "
+               "printf 'keyUsage=digitalSignature\\nextendedKeyUsage=OCSPSigning\\n' >ocsp.ext && "
+               "openssl x509 -req -in ocsp.csr -CA root.crt -CAkey root.key -set_serial 0x2001 -days 1 "
+               "-extfile ocsp.ext -out ocsp.crt 2>/dev/null && "
+               "serial=$(openssl x509 -in reg.crt -noout -serial | sed 's/^serial=//') && "
+               "printf 'V\\t%%s\\t\\t%%s\\tunknown\\t/CN=in-cse.test\\n' $(date -u -d '+1 day' +%%y%%m%%d%%H%%M%%SZ) "
+               "$serial >index.txt && touch index.txt.attr && "
+               "openssl ocsp -issuer root.crt -cert reg.crt -reqout req.der -no_nonce 2>/dev/null && "
+               "openssl ocsp -index index.txt -CA root.crt -rsigner ocsp.crt -rkey ocsp.key -reqin req.der "
+               "-respout good.der -ndays 1 2>/dev/null && test -s good.der", dir) == 0);
+    ocsp = read_cert(path("ocsp.crt"));
+    if (root == NULL || ocsp == NULL) {
+        CHECK(!"OCSP material");
+        return;
+    }
+    snprintf(port, sizeof port, "%d", 0);
+    cfg.host = "127.0.0.1";
+    cfg.auth = M2M_TLS_AUTH_CERT;
+    cfg.root = root;
+    cfg.root_name = "root.crt";
+    cfg.cse_id = "/in-cse";
+    cfg.ocsp_responder = ocsp;
+    cfg.ocsp_responder_name = "ocsp.crt";
+    cfg.timeout_ms = 5000;
+    cfg.dtls_timer_ms = 200;
+
+    CHECK(start_s_server(path("good.der")) == 0);
+    snprintf(port, sizeof port, "%d", server_port + 1);
+    cfg.port = port;
+    c = m2m_dtls_client_open(&cfg, &why, &err);
+    if (c == NULL) {
+        fprintf(stderr, "FAIL OCSP over DTLS: %s\n", err.msg);
+        h_failures++;
+    } else {
+        CHECK(m2m_dtls_client_ocsp_checked(c) == 1);
+        m2m_dtls_client_close(c);
+    }
+    CHECK(start_s_server(NULL) == 0);
+    snprintf(port, sizeof port, "%d", server_port + 1);
+    c = m2m_dtls_client_open(&cfg, &why, &err);
+    CHECK(c == NULL && why == M2M_OUTCOME_PEER_REFUSED && strstr(err.msg, "no stapled OCSP response") != NULL);
+    m2m_dtls_client_close(c);
+    X509_free(root);
+    X509_free(ocsp);
+}
+
 int main(void)
 {
     if (h_sh("command -v coap-server-openssl >/dev/null") != 0) {
@@ -344,6 +427,7 @@ int main(void)
         return 1;
     test_psk_resumption_and_blocks();
     test_pki();
+    test_ocsp_over_dtls();
     stop_server();
     if (h_failures != 0)
         h_sh("cat '%s' >&2", path("server.log"));
