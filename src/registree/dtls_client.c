@@ -192,29 +192,35 @@ static coap_session_t *new_session(m2m_dtls_client *c, const coap_address_t *dst
  * leaves the host), then released. */
 static SSL_CTX *learn_ssl_ctx(m2m_dtls_client *c, m2m_err *err)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-    coap_address_t sink;
+    static const int families[] = {AF_INET, AF_INET6}; /* whichever loopback this host has */
     coap_tls_library_t lib;
-    coap_session_t *probe = NULL;
     SSL_CTX *ctx = NULL;
-    SSL *ssl;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
-        goto done;
-    coap_address_init(&sink);
-    sink.size = sizeof a;
-    memcpy(&sink.addr.sin, &a, sizeof a);
-    probe = new_session(c, &sink, 0);
-    ssl = probe != NULL ? coap_session_get_tls(probe, &lib) : NULL;
-    if (ssl != NULL && lib == COAP_TLS_LIBRARY_OPENSSL)
-        ctx = SSL_get_SSL_CTX(ssl);
-done:
-    if (probe != NULL)
-        coap_session_release(probe);
-    if (fd >= 0)
-        close(fd);
+    for (size_t i = 0; i < sizeof families / sizeof families[0] && ctx == NULL; i++) {
+        coap_address_t sink;
+        coap_session_t *probe = NULL;
+        SSL *ssl;
+        int fd = socket(families[i], SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        coap_address_init(&sink);
+        if (families[i] == AF_INET) {
+            sink.addr.sin.sin_family = AF_INET;
+            sink.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            sink.size = sizeof sink.addr.sin;
+        } else {
+            sink.addr.sin6.sin6_family = AF_INET6;
+            sink.addr.sin6.sin6_addr = in6addr_loopback;
+            sink.size = sizeof sink.addr.sin6;
+        }
+        if (fd >= 0 && bind(fd, &sink.addr.sa, sink.size) == 0 && getsockname(fd, &sink.addr.sa, &sink.size) == 0 &&
+            (probe = new_session(c, &sink, 0)) != NULL && (ssl = coap_session_get_tls(probe, &lib)) != NULL &&
+            lib == COAP_TLS_LIBRARY_OPENSSL)
+            ctx = SSL_get_SSL_CTX(ssl);
+        if (probe != NULL)
+            coap_session_release(probe);
+        if (fd >= 0)
+            close(fd);
+    }
     if (ctx == NULL)
         m2m_fail(err, M2M_E_TLS, "libcoap: cannot set up a DTLS context (is libcoap built with OpenSSL?)");
     return ctx;

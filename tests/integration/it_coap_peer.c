@@ -4,7 +4,8 @@
  * HelloVerifyRequest cookies, a wrong key refused; resumption of the session the first handshake made; PKI with
  * ECDHE-ECDSA-AES128-CCM8, the server certificate checked as the Registree checks a Registrar's (the one root, the
  * CSE-ID as a subjectAltName URI) and refused without the CSE-ID or from another root; block-wise transfer both
- * ways (a PUT of 5000 bytes in Block1 blocks, the GET back in Block2 blocks). coap-server knows no oneM2M option,
+ * ways (a PUT of 5000 bytes in Block1 blocks, the GET back in Block2 blocks); and, against openssl s_server
+ * -dtls1_2, a stapled OCSP status checked over DTLS (none stapled: refused). coap-server knows no oneM2M option,
  * so these requests carry none; the oneM2M mapping is tested against the Registrar itself. Skipped (77) when
  * coap-server-openssl is not installed. */
 #include <arpa/inet.h>
