@@ -59,8 +59,9 @@ struct coap_peer {
     int silent;     /* 1: the server does not run: a Registrar that never answers */
     coap_resource_t *resource; /* of the request being handled */
     int requests;
-    /* PSK: the key for an identity, or NULL (unknown identity) */
-    const coap_bin_const_t *(*key_for)(void *arg, const char *identity, size_t len);
+    /* PSK: the key for an identity, or NULL (unknown identity); s is the session asking (its SSL knows the suite
+     * by then) */
+    const coap_bin_const_t *(*key_for)(void *arg, const char *identity, size_t len, coap_session_t *s);
 };
 
 static inline void coap_peer_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
@@ -77,8 +78,7 @@ static inline void coap_peer_request(coap_resource_t *res, coap_session_t *s, co
 static inline const coap_bin_const_t *coap_peer_id_cb(coap_bin_const_t *identity, coap_session_t *s, void *arg)
 {
     struct coap_peer *p = arg;
-    (void)s;
-    return p->key_for(p->arg, (const char *)identity->s, identity->length);
+    return p->key_for(p->arg, (const char *)identity->s, identity->length, s);
 }
 
 /* The option of number num in pdu, or NULL; *len its length. */

@@ -4,8 +4,9 @@
  * HelloVerifyRequest cookies), Step 5 as TS-0008 puts it on the wire (POST, Uri-Path "~" "in-cse", oneM2M-FR,
  * -TY, -RVI, -RQI, Content-Format 50; the answer's oneM2M-RSC and Location-Path), re-attachment resuming the DTLS
  * session (x.y.4), a request and its answer larger than a datagram (block-wise both ways), key generation with the
- * exporter at both ends (x.y.8) and the next attachment with the generated key; an unknown PSK identity refused by
- * name, and a Registrar that never answers timing out at once. */
+ * exporter at both ends (x.y.8) and the next attachment with the generated key; GBA (x.y.5) with Ks_NAF derived
+ * for the DTLS suite; an unknown PSK identity refused by name, and a Registrar that never answers timing out at
+ * once. */
 #include <arpa/inet.h>
 #include <openssl/ssl.h>
 #include <setjmp.h>
@@ -24,7 +25,10 @@
 #include "fixture_tmpdir.h"
 #include "m2mattach/keyid.h"
 #include "m2mattach/registree.h"
+#include "crypto/gba_kdf.h"
 #include "registree/registree_internal.h"
+#include "registree/state.h"
+#include "util/clock.h"
 
 #define KGN_LABEL "EXPORTER-oneM2M-Connection"
 #define KEY_HEX "00112233445566778899aabbccddeeff"
@@ -39,6 +43,9 @@ struct t {
     char gen_id[M2M_KEYID_HEX_LEN + 1];
     coap_bin_const_t gen_key;
     int have_gen;
+    /* x.y.5: the bootstrapping the Registree holds, and the Ks_NAF of the handshake */
+    uint8_t gba_ks[32], gba_rand[16], gba_ks_naf[32];
+    coap_bin_const_t gba_key;
     /* the last request as the server saw it */
     int method;
     char path[256], from[128], query[256], rvi[8];
@@ -48,9 +55,36 @@ struct t {
     char dir[64], ini[128], state[160];
 };
 
-static const coap_bin_const_t *key_for(void *arg, const char *identity, size_t len)
+#define GBA_PREFIX "3GPP-bootstrapping."
+#define GBA_IMPI "001010000000001@ims.mnc001.mcc001.3gppnetwork.org"
+#define GBA_BTID "AAECAwQFBgcICQoLDA0ODw==@bsf.m2m.localhost"
+#define GBA_NAF "cse.m2m.localhost"
+
+/* x.y.5 as the NAF does it: Ks_NAF for the suite this handshake negotiated (TS 33.220 Annex B, Ua id 01 00 01 yy
+ * zz: DTLS uses the TLS cipher suite registry). */
+static const coap_bin_const_t *gba_key(struct t *t, coap_session_t *s)
+{
+    coap_tls_library_t lib;
+    SSL *ssl = coap_session_get_tls(s, &lib);
+    const SSL_CIPHER *cipher = ssl != NULL ? SSL_get_pending_cipher(ssl) : NULL;
+    uint8_t ua[M2M_GBA_UA_ID_LEN], naf_id[M2M_GBA_NAF_ID_MAX];
+    size_t len = 0;
+    if (cipher == NULL)
+        return NULL;
+    m2m_gba_ua_id(TLS1_2_VERSION, (uint16_t)SSL_CIPHER_get_protocol_id(cipher), ua);
+    if (m2m_gba_naf_id(GBA_NAF, ua, naf_id, &len, NULL) != 0 ||
+        m2m_gba_ks_naf(t->gba_ks, t->gba_rand, GBA_IMPI, naf_id, len, t->gba_ks_naf, NULL) != 0)
+        return NULL;
+    t->gba_key.s = t->gba_ks_naf;
+    t->gba_key.length = sizeof t->gba_ks_naf;
+    return &t->gba_key;
+}
+
+static const coap_bin_const_t *key_for(void *arg, const char *identity, size_t len, coap_session_t *s)
 {
     struct t *t = arg;
+    if (len == strlen(GBA_PREFIX GBA_BTID) && memcmp(identity, GBA_PREFIX GBA_BTID, len) == 0)
+        return gba_key(t, s);
     if (len == strlen(t->identity) && memcmp(identity, t->identity, len) == 0)
         return &t->key;
     if (t->have_gen && len == M2M_KEYID_HEX_LEN && memcmp(identity, t->gen_id, len) == 0)
@@ -315,6 +349,65 @@ static void test_unknown_identity_and_silence(void **state)
     close_session(&s);
 }
 
+/* x.y.5 over DTLS: a Registree with a valid bootstrapping (no Ub now) attaches with identity
+ * "3GPP-bootstrapping.<B-TID>" and Ks_NAF derived for the DTLS suite the Registrar chose. */
+static void test_gba_over_dtls(void **state)
+{
+    struct t *t = *state;
+    struct session s;
+    m2m_attach_info info;
+    m2m_reg_state *st = calloc(1, sizeof *st);
+    m2m_err err = {0};
+    char extra[256];
+
+    assert_non_null(st);
+    for (size_t i = 0; i < sizeof t->gba_ks; i++)
+        t->gba_ks[i] = (uint8_t)(0x40 + i);
+    for (size_t i = 0; i < sizeof t->gba_rand; i++)
+        t->gba_rand[i] = (uint8_t)i;
+    snprintf(extra, sizeof extra, "[gba]\nbsf = http://127.0.0.1:9\nimpi = " GBA_IMPI "\nk-file = usim.k\n"
+             "opc = cd63cb71954a9f4e48a5994e37a02baf\nnaf-fqdn = " GBA_NAF "\n");
+    {
+        char path[200];
+        FILE *f;
+        snprintf(path, sizeof path, "%s/usim.k", t->dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("465b5ce8b199b49faa5f0a2ee238a6bc\n", f);
+        fclose(f);
+        chmod(path, 0600);
+    }
+    {
+        FILE *out = fopen(t->ini, "w");
+        assert_non_null(out);
+        fprintf(out, "[registrar]\npoa = coaps://127.0.0.1:%d\ncse-id = /in-cse\n[registree]\nid = Cdevice01\n"
+                "app-id = Rdemo\nname = device01\n[credentials]\nmechanism = gba\n%s", t->peer.port, extra);
+        fclose(out);
+        chmod(t->ini, 0600);
+    }
+    /* the bootstrapping of an earlier Ub run, valid for an hour */
+    st->gba.sqn = 1;
+    snprintf(st->gba.btid, sizeof st->gba.btid, "%s", GBA_BTID);
+    snprintf(st->gba.impi, sizeof st->gba.impi, "%s", GBA_IMPI);
+    snprintf(st->gba.bsf, sizeof st->gba.bsf, "http://127.0.0.1:9");
+    st->gba.expires = m2m_clock_now() + 3600;
+    memcpy(st->gba.rand, t->gba_rand, sizeof st->gba.rand);
+    memcpy(st->gba.ks, t->gba_ks, sizeof st->gba.ks);
+    assert_int_equal(m2m_state_save(t->state, st, &err), 0);
+    m2m_state_wipe(st);
+    free(st);
+
+    s = open_session(t);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_string_equal(info.mechanism, "gba");
+    assert_int_equal(info.gba_bootstrapped, 0);
+    assert_string_equal(info.gba_btid, GBA_BTID);
+    assert_string_equal(info.tls_version, "DTLSv1.2");
+    assert_int_equal(info.created, 1);
+    close_session(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +415,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blockwise_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_over_dtls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_identity_and_silence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gba_over_dtls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
