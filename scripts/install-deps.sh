@@ -4,7 +4,7 @@
 # Runs `apt-get update` once, and only when something is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libsqlite3-dev sqlite3
-      libcjson-dev libinih-dev libcmocka-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography)
+      libcjson-dev libinih-dev libcmocka-dev libcoap3-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
