@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test asan test-asan bench clean
+.PHONY: all deps build demo test asan test-asan bench fuzz clean
 
 all: build
 
@@ -33,5 +33,17 @@ test-asan: asan
 bench: build
 	bash bench/run.sh $(BUILD)
 
+# libFuzzer on every harness of tests/fuzz, one after the other, FUZZ_SECONDS each (FUZZ_TARGETS="state details"
+# picks some), in a clang build of its own; crashes land in $(FUZZ_BUILD)/findings/<harness>/ and fail the target.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+fuzz:
+	@bash scripts/install-deps.sh fuzz
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DM2M_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
