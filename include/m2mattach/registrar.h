@@ -18,6 +18,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the library is built with hidden visibility: only this API leaves it */
 
 typedef struct m2m_registrar_config m2m_registrar_config;
 typedef struct m2m_registrar m2m_registrar;
@@ -99,6 +100,7 @@ int m2m_registrar_https_port(const m2m_registrar *r);
 int m2m_registrar_admin_port(const m2m_registrar *r);
 void m2m_registrar_stop(m2m_registrar *r);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif
