@@ -37,6 +37,7 @@ typedef struct bench_creds {
 /* Options shared by the subcommands (not every one uses every field). */
 typedef struct bench_opts {
     const char *host;
+    const char *source; /* client: local address to connect from (several 127.0.0.x spread idle connections) */
     int port;
     double seconds;
     int clients;

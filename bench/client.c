@@ -10,6 +10,10 @@
  *                      that session and offers it on every later connection
  *   resume-handshakes  the same with handshake + close_notify only (against the ceiling)
  *   idle               opens N attached connections (handshake + GET each) and holds them open
+ *   stream-retrieve    one attached keep-alive connection per thread (handshake + GET once, not measured), then
+ *                      GET <AE> on it, one request after another (expects 200 / 2000)
+ *   stream-create      the same, each thread first creating its own <container> under its <AE> (not measured),
+ *                      then CREATE <contentInstance> in it, one after another (expects 201 / 2001): durable writes
  *
  * --mech says how a Registree authenticates: psk (TLS-PSK), cert (its client certificate), token (server-only
  * handshake; the registration CREATE carries Authorization: Bearer <token>).
@@ -152,6 +156,16 @@ int bench_connect(const bench_opts *o)
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (o->source != NULL) { /* --source: a local address of our own (e.g. 127.0.0.11), the port left to the kernel */
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        if (ss.ss_family != AF_INET || inet_pton(AF_INET, o->source, &src.sin_addr) != 1 ||
+            bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+            int e = ss.ss_family != AF_INET ? EAFNOSUPPORT : errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){30, 0}, sizeof(struct timeval)); /* never hang */
     if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
@@ -181,8 +195,10 @@ void bench_close(SSL *ssl, int send_close_notify, int linger0)
     }
 }
 
-/* Reads one HTTP/1.1 response with a Content-Length body; checks the status and X-M2M-RSC. */
-static int read_response(SSL *ssl, int quickack, int want_status, const char *want_rsc, char *errbuf, size_t errcap)
+/* Reads one HTTP/1.1 response with a Content-Length body; checks the status and X-M2M-RSC. ri_out (if not NULL)
+ * gets the first "ri" of the body: the resource a CREATE made. */
+static int read_response(SSL *ssl, int quickack, int want_status, const char *want_rsc, char *ri_out, size_t ri_cap,
+                         char *errbuf, size_t errcap)
 {
     char buf[16384 + 1];
     size_t have = 0, head_len = 0, body_len = 0;
@@ -231,7 +247,28 @@ static int read_response(SSL *ssl, int quickack, int want_status, const char *wa
                  want_status, want_rsc ? want_rsc : "-", buf + head_len);
         return -1;
     }
+    if (ri_out != NULL) {
+        const char *ri = strstr(buf + head_len, "\"ri\":\"");
+        size_t n = ri ? strcspn(ri + 6, "\"") : 0;
+        if (n == 0 || n >= ri_cap) {
+            snprintf(errbuf, errcap, "no resource ID in the response: %.200s", buf + head_len);
+            return -1;
+        }
+        memcpy(ri_out, ri + 6, n);
+        ri_out[n] = '\0';
+    }
     return 0;
+}
+
+/* One request on an attached connection and its response. */
+static int request_once(SSL *ssl, const bench_opts *o, const char *req, size_t req_len, int want_status,
+                        const char *want_rsc, char *ri_out, size_t ri_cap, char *errbuf, size_t errcap)
+{
+    if (SSL_write(ssl, req, (int)req_len) != (int)req_len) {
+        bench_ssl_error(errbuf, errcap, "sending the request");
+        return -1;
+    }
+    return read_response(ssl, o->quickack, want_status, want_rsc, ri_out, ri_cap, errbuf, errcap);
 }
 
 SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred, SSL_SESSION *sess, const char *req,
@@ -267,44 +304,46 @@ SSL *bench_attach_once(SSL_CTX *ctx, const bench_opts *o, const bench_cred *cred
         bench_close(ssl, 0, o->linger0);
         return NULL;
     }
-    if (req != NULL) {
-        if (SSL_write(ssl, req, (int)req_len) != (int)req_len) {
-            bench_ssl_error(errbuf, errcap, "sending the request");
-            bench_close(ssl, 0, o->linger0);
-            return NULL;
-        }
-        if (read_response(ssl, o->quickack, want_status, want_rsc, errbuf, errcap) != 0) {
-            bench_close(ssl, 0, o->linger0);
-            return NULL;
-        }
+    if (req != NULL && request_once(ssl, o, req, req_len, want_status, want_rsc, NULL, 0, errbuf, errcap) != 0) {
+        bench_close(ssl, 0, o->linger0);
+        return NULL;
     }
     return ssl;
 }
 
 /* ---- requests ---- */
 
-enum mode { MODE_HANDSHAKES, MODE_REATTACH, MODE_ATTACH, MODE_RESUME, MODE_RESUME_HANDSHAKES };
+enum mode { MODE_HANDSHAKES, MODE_REATTACH, MODE_ATTACH, MODE_RESUME, MODE_RESUME_HANDSHAKES, MODE_STREAM_RETRIEVE,
+            MODE_STREAM_CREATE };
 
-/* GET of the Registree's own <AE>, or the registration CREATE (with the identity token for a token Registree). */
+/* CREATE of a resource of type ty with body: under the CSEBase when parent is NULL (a registration, with the
+ * identity token for a token Registree), else under the resource whose ID parent is. */
+static size_t build_create(const bench_opts *o, const bench_cred *c, const char *parent, int ty, const char *body,
+                           unsigned long ri, char *buf, size_t cap)
+{
+    char auth[96] = "";
+    int n;
+    if (parent == NULL && c->token[0] != '\0')
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", c->token);
+    n = snprintf(buf, cap,
+                 "POST /~%s%s%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n%s"
+                 "Content-Type: application/json;ty=%d\r\nAccept: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                 o->cse, parent ? "/" : "", parent ? parent : "", o->host, c->id, ri, auth, ty, strlen(body), body);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* GET of the Registree's own <AE>, or the registration CREATE <AE>. */
 static size_t build_request(int create, const bench_opts *o, const bench_cred *c, unsigned long ri, char *buf,
                             size_t cap)
 {
-    static const char body_fmt[] = "{\"m2m:ae\":{\"api\":\"Rbench\",\"rr\":false,\"srv\":[\"3\"]}}";
-    char auth[96] = "";
     int n;
-    if (!create)
-        n = snprintf(buf, cap,
-                     "GET /~%s/%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n"
-                     "Accept: application/json\r\n\r\n",
-                     o->cse, c->id, o->host, c->id, ri);
-    else {
-        if (c->token[0] != '\0')
-            snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", c->token);
-        n = snprintf(buf, cap,
-                     "POST /~%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n%s"
-                     "Content-Type: application/json;ty=2\r\nAccept: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     o->cse, o->host, c->id, ri, auth, sizeof body_fmt - 1, body_fmt);
-    }
+    if (create)
+        return build_create(o, c, NULL, 2, "{\"m2m:ae\":{\"api\":\"Rbench\",\"rr\":false,\"srv\":[\"3\"]}}", ri, buf,
+                            cap);
+    n = snprintf(buf, cap,
+                 "GET /~%s/%s HTTP/1.1\r\nHost: %s\r\nX-M2M-Origin: %s\r\nX-M2M-RI: %lu\r\nX-M2M-RVI: 3\r\n"
+                 "Accept: application/json\r\n\r\n",
+                 o->cse, c->id, o->host, c->id, ri);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -339,6 +378,16 @@ struct loader {
 
 #define MAX_ERRORS_PER_THREAD 200 /* a broken setup stops instead of spinning */
 
+/* One operation done, begun at t0 (bench_now()): its latency goes into the thread's histogram. */
+static void record_latency(struct loader *w, double t0)
+{
+    double ms = (bench_now() - t0) * 1e3;
+    size_t b = (size_t)(ms / LAT_STEP_MS);
+    w->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+    if (ms > w->lat_max)
+        w->lat_max = ms;
+}
+
 /* resume: the first, full attachment of this thread's Registree, which yields the session to resume. Against the
  * Registrar it makes one request (a token Registree registers with its token here, and TLS 1.3 sends the ticket
  * carrying the binding after that); against the ceiling it closes and reads until the ceiling's close_notify, so
@@ -368,6 +417,58 @@ static int first_attach(struct loader *w, const bench_cred *c, char *err, size_t
     return 0;
 }
 
+/* stream-retrieve, stream-create: what a device that streams data costs once it is attached. The thread attaches
+ * once (handshake + GET of its <AE>; stream-create also makes its own <container> under its <AE>), none of it
+ * measured, then sends requests on that one keep-alive connection, each after the previous response: a GET of its
+ * <AE>, or a CREATE <contentInstance> in its container (answered 2001 only once it is durable). */
+static void stream_main(struct loader *w)
+{
+    struct load *L = w->L;
+    const bench_opts *o = L->o;
+    const bench_cred *c = &L->creds->v[(size_t)w->index % L->creds->n];
+    int create = L->mode == MODE_STREAM_CREATE;
+    unsigned long ri = 1;
+    char req[1024], err[400], cnt[64] = "", con[96];
+    size_t len = build_request(0, o, c, ri, req, sizeof req);
+    SSL *ssl = len ? bench_attach_once(w->ctx, o, c, NULL, req, len, 200, "2000", err, sizeof err) : NULL;
+
+    if (ssl != NULL && create &&
+        ((len = build_create(o, c, c->id, 3, "{\"m2m:cnt\":{}}", ++ri, req, sizeof req)) == 0 ||
+         request_once(ssl, o, req, len, 201, "2001", cnt, sizeof cnt, err, sizeof err) != 0)) {
+        bench_close(ssl, 0, o->linger0);
+        ssl = NULL;
+    }
+    if (ssl == NULL) {
+        w->errors = MAX_ERRORS_PER_THREAD;
+        snprintf(w->first_error, sizeof w->first_error, "%s: attaching%s: %s", c->id,
+                 create ? " and creating its <container>" : "", len ? err : "request too long");
+    }
+    atomic_fetch_add(&L->ready, 1);
+    while (!atomic_load(&L->go))
+        ;
+    while (ssl != NULL && bench_now() < L->deadline) {
+        double op_t0 = bench_now(); /* a request's latency: from its first byte sent to its response read */
+        ri++;
+        if (create) {
+            snprintf(con, sizeof con, "{\"m2m:cin\":{\"cnf\":\"text/plain:0\",\"con\":\"reading %lu\"}}", ri);
+            len = build_create(o, c, cnt, 4, con, ri, req, sizeof req);
+        } else
+            len = build_request(0, o, c, ri, req, sizeof req);
+        if (len == 0 || request_once(ssl, o, req, len, create ? 201 : 200, create ? "2001" : "2000", NULL, 0, err,
+                                     sizeof err) != 0) {
+            /* the connection is in an unknown state now: this thread stops, and the run reports the error */
+            w->errors++;
+            snprintf(w->first_error, sizeof w->first_error, "%s: request %lu: %s", c->id, ri,
+                     len ? err : "request too long");
+            break;
+        }
+        w->ops++;
+        record_latency(w, op_t0);
+    }
+    if (ssl != NULL)
+        bench_close(ssl, 1, o->linger0);
+}
+
 static void *loader_main(void *arg)
 {
     struct loader *w = arg;
@@ -379,6 +480,10 @@ static void *loader_main(void *arg)
     unsigned long ri = 1;
     char req[1024], err[400];
 
+    if (L->mode == MODE_STREAM_RETRIEVE || L->mode == MODE_STREAM_CREATE) {
+        stream_main(w);
+        return NULL;
+    }
     if (resume && first_attach(w, &L->creds->v[rr % L->creds->n], err, sizeof err) != 0) {
         w->errors = MAX_ERRORS_PER_THREAD;
         snprintf(w->first_error, sizeof w->first_error, "%s: first attachment: %s", L->creds->v[rr % L->creds->n].id,
@@ -432,13 +537,7 @@ static void *loader_main(void *arg)
         } else
             bench_close(ssl, 1, o->linger0);
         w->ops++;
-        {
-            double ms = (bench_now() - op_t0) * 1e3;
-            size_t b = (size_t)(ms / LAT_STEP_MS);
-            w->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
-            if (ms > w->lat_max)
-                w->lat_max = ms;
-        }
+        record_latency(w, op_t0);
     }
     return NULL;
 }
@@ -476,6 +575,10 @@ int cmd_load(const char *mode_name, bench_opts *o)
         L.mode = MODE_RESUME;
     else if (strcmp(mode_name, "resume-handshakes") == 0)
         L.mode = MODE_RESUME_HANDSHAKES;
+    else if (strcmp(mode_name, "stream-retrieve") == 0)
+        L.mode = MODE_STREAM_RETRIEVE;
+    else if (strcmp(mode_name, "stream-create") == 0)
+        L.mode = MODE_STREAM_CREATE;
     else
         L.mode = MODE_ATTACH;
     o->resume = L.mode == MODE_RESUME || L.mode == MODE_RESUME_HANDSHAKES;
@@ -503,7 +606,7 @@ int cmd_load(const char *mode_name, bench_opts *o)
             atomic_store(&L.go, 1);
             goto join;
         }
-    while (atomic_load(&L.ready) < o->clients) /* resume: first attachments, not measured */
+    while (atomic_load(&L.ready) < o->clients) /* resume, stream: first attachments, not measured */
         usleep(1000);
     scpu0 = bench_proc_cpu(o->server_pid);
     ccpu0 = bench_self_cpu();

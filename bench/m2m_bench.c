@@ -22,12 +22,17 @@ static void usage(FILE *out)
             "                     (handshake + one request; a token Registree registers there), keeps the session\n"
             "                     and offers it on every later connection (TLS 1.2 ticket / TLS 1.3 resumption)\n"
             "  resume-handshakes  the same, handshake + close_notify only (for the ceiling)\n"
+            "  stream-retrieve    one attached keep-alive connection per client thread (handshake + GET once, not\n"
+            "                     measured), then GET /~CSE/ID on it, each after the previous response\n"
+            "  stream-create      the same, each thread first making its own <container> under its <AE> (not\n"
+            "                     measured), then CREATE <contentInstance> in it (201 / 2001: durable), one by one\n"
             "  idle               opens --count attached connections (handshake + GET each), prints\n"
             "                     'READY opened=N ...', holds them for --seconds or until SIGTERM\n"
             "  ceiling-server     raw OpenSSL TLS server (handshake, wait for close_notify, close); prints\n"
             "                     'listening port N'; stops on SIGTERM\n\n"
             "options:\n"
             "  --host ADDR        numeric address (default 127.0.0.1)\n"
+            "  --source ADDR      connect from this local IPv4 address (e.g. 127.0.0.11; default: the kernel's)\n"
             "  --port N           server port (ceiling-server: 0 picks one)\n"
             "  --mech M           psk (default), cert or token: how Registrees authenticate and how --ids-file\n"
             "                     lines read: psk 'ID KEYHEX [KEYID]', cert 'ID CERTFILE KEYFILE', token 'ID TOKEN'\n"
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"host", required_argument, NULL, 'H'},    {"port", required_argument, NULL, 'p'},
+        {"source", required_argument, NULL, 'S'},
         {"id", required_argument, NULL, 'i'},      {"key", required_argument, NULL, 'k'},
         {"ids-file", required_argument, NULL, 'f'}, {"tls", required_argument, NULL, 'T'},
         {"cipher", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 's'},
@@ -100,6 +106,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'H': o.host = optarg; break;
+        case 'S': o.source = optarg; break;
         case 'p': if (parse_num(optarg, "--port", 0, 65535, &v)) return 2; o.port = (int)v; break;
         case 'i': o.id = optarg; break;
         case 'k': o.key_hex = optarg; break;
@@ -140,7 +147,8 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(mode, "handshakes") == 0 || strcmp(mode, "reattach") == 0 || strcmp(mode, "attach") == 0 ||
-        strcmp(mode, "resume") == 0 || strcmp(mode, "resume-handshakes") == 0) {
+        strcmp(mode, "resume") == 0 || strcmp(mode, "resume-handshakes") == 0 || strcmp(mode, "stream-retrieve") == 0 ||
+        strcmp(mode, "stream-create") == 0) {
         if (o.seconds < 0)
             o.seconds = 5;
         return cmd_load(mode, &o);

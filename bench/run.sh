@@ -34,10 +34,14 @@ TOKEN_IDS=${M2M_BENCH_TOKEN_IDS:-300}
 TLS13=${M2M_BENCH_TLS13:-1}
 PKI=${M2M_BENCH_PKI:-1}
 IDLE_COUNTS=${M2M_BENCH_IDLE:-1000 10000}
+FILL=${M2M_BENCH_FILL:-1}
+FILL_PER_PROC=${M2M_BENCH_FILL_PER_PROC:-5000}
+PROBE_N=500 # devices that try to attach to the saturated Registrar
 SERVER_CPU=${M2M_BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${M2M_BENCH_CLIENT_CPU:-1}
 OUT=${M2M_BENCH_OUT:-$ROOT/bench/results/latest.md}
 REATTACH_IDS=16 # Registrees registered once in the set-up, then re-attached / resumed (one per client thread)
+STREAM_CONNS=16 # the many-connection streaming rows: one connection per re-attaching Registree
 
 say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -183,6 +187,7 @@ declare -A SLICES=()
 start_server() { # name, command... ; sets SPID and SPORT (and SAPORT for the Registrar's admin listener)
     local name=$1 out=$WORK/$1.out
     shift
+    : >"$out" # exists before the loop below reads it (the background job may open it later)
     "${PIN_S[@]}" "$@" >"$out" 2>"$WORK/$name.err" &
     SPID=$!
     PIDS+=("$SPID")
@@ -195,8 +200,12 @@ start_server() { # name, command... ; sets SPID and SPORT (and SAPORT for the Re
     done
     die "$name did not report its port"
 }
+# Limits (bench/README.md, "The Registrar's limits"): no per-address cap (every client but the saturation step's comes
+# from 127.0.0.1), per-Registree quotas high enough never to refuse (16 Registrees stream thousands of requests and
+# <contentInstance>s) but not off, so their checks still run on every request as they do in service.
+REG_LIMITS=(--max-per-address 0 --max-request-rate 1000000 --max-resources 1000000)
 start_server registrar "$M2M" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 1 --quiet --idle-timeout 86400 \
-    --admin 0
+    --admin 0 "${REG_LIMITS[@]}"
 RPID=$SPID RPORT=$SPORT APORT=$SAPORT
 declare -A CPIDS=() CPORTS=()
 ceiling() { # name, extra ceiling-server options...
@@ -218,10 +227,15 @@ say "Registrar pid $RPID port $RPORT (admin $APORT); ceilings:$(for k in "${!CPO
 
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
-metric() { # mechanism, kind -> the Registrar's counter
-    curl -s --max-time 5 "http://127.0.0.1:$APORT/metrics" |
-        sed -n "s/^m2m_handshakes_total{mechanism=\"$1\",kind=\"$2\"} \([0-9]*\)$/\1/p"
+metrics() { curl -s --max-time 5 "http://127.0.0.1:$APORT/metrics"; } # the Registrar's /metrics text
+mval() { # metrics text, series (name with its labels) -> its value (0 when absent)
+    awk -v k="$2" '$1 == k {v = $2} END {print v + 0}' <<<"$1"
 }
+hs() { echo "m2m_handshakes_total{mechanism=\"$1\",kind=\"$2\"}"; } # mechanism, kind -> series name
+# Group commit (store/writer.c): writes committed (batch_size_sum), transactions (batch_size_count; each one
+# fsync), commits_total (the same count, its own counter), failed writes.
+STORE_SERIES=(m2m_store_batch_size_sum m2m_store_batch_size_count m2m_store_commits_total m2m_store_writes_failed_total)
+STORE_KEYS=(srv_writes srv_batches srv_commits srv_wfailed)
 ceiling_resumed() { # ceiling name -> its count of resumed handshakes
     local out=$WORK/ceiling-$1.out n
     n=$(grep -c '^STATS' "$out" || true)
@@ -232,30 +246,37 @@ ceiling_resumed() { # ceiling name -> its count of resumed handshakes
     done
     sed -n 's/^STATS .*resumed=\([0-9]*\).*/\1/p' "$out" | tail -1
 }
-# run LABEL SERVER MECH m2m-bench-arguments...: SERVER is "registrar" or a ceiling name. Appends the RESULT line,
+# run LABEL SERVER MECH MODE m2m-bench-arguments...: SERVER is "registrar" or a ceiling name. Appends the RESULT line,
 # with what the server counted: srv_full/srv_resumed from the Registrar's /metrics, srv_resumed from a ceiling.
+# With the Registrar, also how many store writes it committed in how many transactions (srv_writes, srv_commits...).
+# Options after the mode override the defaults (e.g. --clients 1).
 run() {
-    local label=$1 server=$2 mech=$3 line pid port f0 r0 extra
-    shift 3
+    local label=$1 server=$2 mech=$3 mode=$4 line pid port m0 m1 r0 extra i
+    shift 4
     kill -0 "$RPID" 2>/dev/null || die "the Registrar exited: $(tail -3 "$WORK/registrar.err")"
     if [[ $server == registrar ]]; then
         pid=$RPID port=$RPORT
-        f0=$(metric "$mech" full) r0=$(metric "$mech" resumed)
+        m0=$(metrics)
     else
         pid=${CPIDS[$server]} port=${CPORTS[$server]}
         r0=$(ceiling_resumed "$server")
     fi
-    line=$("${PIN_C[@]}" "$BENCH" "$@" --mech "$mech" --port "$port" --server-pid "$pid" --clients "$CLIENTS" \
-        --label "$label" 2>>"$WORK/client.err" | grep '^RESULT') ||
+    line=$("${PIN_C[@]}" "$BENCH" "$mode" --mech "$mech" --port "$port" --server-pid "$pid" --clients "$CLIENTS" \
+        --label "$label" "$@" 2>>"$WORK/client.err" | grep '^RESULT') ||
         say "warning: $label reported errors: $(tail -1 "$WORK/client.err")"
     [[ -n ${line:-} ]] || die "$label produced no result: $(tail -3 "$WORK/client.err")"
     if [[ $server == registrar ]]; then
-        extra="srv_full=$(($(metric "$mech" full) - f0)) srv_resumed=$(($(metric "$mech" resumed) - r0))"
+        m1=$(metrics)
+        extra="srv_full=$(($(mval "$m1" "$(hs "$mech" full)") - $(mval "$m0" "$(hs "$mech" full)")))"
+        extra+=" srv_resumed=$(($(mval "$m1" "$(hs "$mech" resumed)") - $(mval "$m0" "$(hs "$mech" resumed)")))"
+        for i in "${!STORE_SERIES[@]}"; do
+            extra+=" ${STORE_KEYS[$i]}=$(($(mval "$m1" "${STORE_SERIES[$i]}") - $(mval "$m0" "${STORE_SERIES[$i]}")))"
+        done
     else
         extra="srv_resumed=$(($(ceiling_resumed "$server") - r0))"
     fi
     echo "$line $extra" >>"$RESULTS"
-    say "$(echo "$line $extra" | sed 's/^RESULT //; s/ cipher=[^ ]*//; s/ clients=[^ ]*//; s/ client_cpu[^ ]*//')"
+    say "$(echo "$line $extra" | sed 's/^RESULT //; s/ cipher=[^ ]*//; s/ client_cpu[^ ]*//; s/ srv_batches=[^ ]*//')"
 }
 
 # Register the re-attaching Registrees once (not measured).
@@ -293,6 +314,12 @@ for r in $(seq 1 "$ROUNDS"); do
         next_attach_file
         run attach-13 registrar psk attach --tls 1.3 --ids-file "$AFILE" --seconds "$SECS"
     fi
+    # Issue 10: a device that streams, on attached keep-alive connections (TLS 1.2 PSK): RETRIEVE, and durable
+    # CREATE <contentInstance> in each thread's own <container>, from 1 and from 16 connections.
+    for n in 1 "$STREAM_CONNS"; do
+        run "stream-get-$n" registrar psk stream-retrieve --tls 1.2 "${RE[@]}" --clients "$n"
+        run "stream-cin-$n" registrar psk stream-create --tls 1.2 "${RE[@]}" --clients "$n"
+    done
     ((PKI)) || continue
     for v in "${VERSIONS[@]}"; do
         t=${v/./}
@@ -361,6 +388,95 @@ for n in $IDLE_COUNTS; do
     done
 done
 AFTER_RSS=$(rss_kib "$RPID")
+
+# ---- saturation: idle attached connections up to the Registrar's descriptor limit ----
+# The Registrar holds at most --max-connections (default: its descriptor limit less a reserve); the bench tries as
+# many connections as the limit, so the last ones must be refused. A client process has the same descriptor limit,
+# so FILL_PER_PROC connections per process, each process from its own source address 127.0.0.(11 + i).
+# Then: is it healthy there? Registrar CPU while saturated and idle; further devices (a reattach load) refused
+# cleanly, counted, without accept() errors or a spinning loop; and after some devices leave, new ones attach.
+SAT=()
+if ((FILL)); then
+    FD_LIMIT=$(awk '/^Max open files/ {print $4}' "/proc/$RPID/limits")
+    NFILL=$(((FD_LIMIT + FILL_PER_PROC - 1) / FILL_PER_PROC))
+    say "filling the Registrar up to its descriptor limit ($FD_LIMIT): $NFILL client processes from 127.0.0.11-$((10 + NFILL))"
+    M0=$(metrics)
+    FPIDS=()
+    T0=$(date +%s.%N)
+    for i in $(seq 1 "$NFILL"); do
+        n=$((i < NFILL ? FILL_PER_PROC : FD_LIMIT - (NFILL - 1) * FILL_PER_PROC))
+        "${PIN_C[@]}" "$BENCH" idle --port "$RPORT" --source "127.0.0.$((10 + i))" --ids-file "$WORK/ids-reattach" \
+            --count "$n" --clients "$CLIENTS" --quickack --seconds 900 >"$WORK/fill-$i.out" 2>"$WORK/fill-$i.err" &
+        FPIDS+=($!)
+        PIDS+=($!)
+    done
+    for _ in $(seq 1 3000); do # at most 300 s
+        (($(cat "$WORK"/fill-*.out | grep -c '^READY') == NFILL)) && break
+        sleep 0.1
+    done
+    (($(cat "$WORK"/fill-*.out | grep -c '^READY') == NFILL)) ||
+        die "the saturation clients did not get ready: $(tail -2 "$WORK"/fill-*.err)"
+    T_FILL=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.0f", b - a}')
+    FILLED=$(cat "$WORK"/fill-*.out | sed -n 's/^READY opened=\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s}')
+    sleep 1
+    SAT_RSS=$(rss_kib "$RPID")
+    SAT_FDS=$(nfds "$RPID")
+    T0=$(cpu_ticks "$RPID")
+    sleep 3
+    SAT_IDLE_CPU=$(awk -v a="$T0" -v b="$(cpu_ticks "$RPID")" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (b - a) / hz / 3 * 100}')
+    M1=$(metrics)
+    # Further devices while saturated: PROBE_N more try to attach and stay (4 client threads). A slot the filling
+    # left free may take one; the others must be refused at once, without the Registrar spinning.
+    T0=$(cpu_ticks "$RPID")
+    "${PIN_C[@]}" "$BENCH" idle --port "$RPORT" --source "127.0.0.$((11 + NFILL))" --ids-file "$WORK/ids-reattach" \
+        --count "$PROBE_N" --clients 4 --seconds 900 >"$WORK/probe.out" 2>"$WORK/probe.err" &
+    PROBE_PID=$!
+    PIDS+=("$PROBE_PID")
+    for _ in $(seq 1 600); do
+        grep -q '^READY' "$WORK/probe.out" && break
+        sleep 0.1
+    done
+    PROBE=$(sed -n 's/^READY //p' "$WORK/probe.out")
+    PROBE_CPU_S=$(awk -v a="$T0" -v b="$(cpu_ticks "$RPID")" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')
+    M2=$(metrics)
+    kill "$PROBE_PID" 2>/dev/null || true
+    wait "$PROBE_PID" 2>/dev/null || true
+    # Some devices leave (one client process closes its connections): new ones must attach again.
+    kill "${FPIDS[0]}" 2>/dev/null || true
+    wait "${FPIDS[0]}" 2>/dev/null || true
+    for _ in $(seq 1 200); do
+        (($(nfds "$RPID") <= SAT_FDS - FILL_PER_PROC / 2)) && break
+        sleep 0.1
+    done
+    AFTER=$("${PIN_C[@]}" "$BENCH" reattach --port "$RPORT" --ids-file "$WORK/ids-reattach" --clients 4 --seconds 1 \
+        --server-pid "$RPID" --label after-some-left 2>>"$WORK/client.err" | grep '^RESULT' || true)
+    kill "${FPIDS[@]}" 2>/dev/null || true
+    wait "${FPIDS[@]}" 2>/dev/null || true
+    for _ in $(seq 1 300); do
+        (($(nfds "$RPID") <= BASE_FDS + 5)) && break
+        sleep 0.1
+    done
+    refused() { # metrics text -> connections refused by any limit
+        awk '/^m2m_connections_refused_total\{/ {s += $2} END {print s + 0}' <<<"$1"
+    }
+    SAT=(
+        "fd_limit=$FD_LIMIT" "processes=$NFILL" "seconds=$T_FILL" "tried=$FD_LIMIT" "opened=$FILLED"
+        "open_metric=$(mval "$M1" m2m_open_connections)" "rss=$SAT_RSS" "fds=$SAT_FDS" "idle_cpu=$SAT_IDLE_CPU"
+        "fill_refused_max=$(($(mval "$M1" 'm2m_connections_refused_total{reason="max_connections"}') - $(mval "$M0" 'm2m_connections_refused_total{reason="max_connections"}')))"
+        "fill_refused_all=$(($(refused "$M1") - $(refused "$M0")))"
+        "fill_accept_errors=$(($(mval "$M1" m2m_accept_errors_total) - $(mval "$M0" m2m_accept_errors_total)))"
+        "probe_refused_max=$(($(mval "$M2" 'm2m_connections_refused_total{reason="max_connections"}') - $(mval "$M1" 'm2m_connections_refused_total{reason="max_connections"}')))"
+        "probe_refused_all=$(($(refused "$M2") - $(refused "$M1")))"
+        "probe_accept_errors=$(($(mval "$M2" m2m_accept_errors_total) - $(mval "$M1" m2m_accept_errors_total)))"
+        "probe_tried=$PROBE_N" "probe_cpu_s=$PROBE_CPU_S"
+    )
+    echo "SATURATION ${SAT[*]}" >>"$RESULTS"
+    echo "PROBE $PROBE" >>"$RESULTS"
+    [[ -n $AFTER ]] && echo "$AFTER" >>"$RESULTS"
+    say "saturated: ${SAT[*]}"
+    say "further devices: $PROBE"
+    say "after some left: ${AFTER#RESULT }"
+fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ----
@@ -429,6 +545,26 @@ goal_line() { # text, registrar label, ceiling label
     printf '| %s | %s | %s | %s | %s |\n' "$1" "$a" "$(verdict "$a")" "$b" "$(verdict "$b")"
 }
 
+# Group commit over all rounds of a row: store writes per commit (one fsync each) and commits per operation.
+ratio_of() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {if (b > 0) printf f, a / b; else printf "–"}'; }
+srow() { # label, description, connections: a streaming row
+    have "$1" || return 0
+    printf '| %s | %s | %.0f | %.0f | %.0f %% | %s | %s | %s |\n' "$2" "$3" "$(med "$1" rate)" \
+        "$(med "$1" server_cpu_us_per_op)" "$(awk -v u="$(med "$1" server_cpu_util)" 'BEGIN {print u * 100}')" \
+        "$(ratio_of "$(sum "$1" srv_writes)" "$(sum "$1" srv_commits)" %.1f)" \
+        "$(ratio_of "$(sum "$1" srv_commits)" "$(sum "$1" seconds)" %.0f)" "$(sum "$1" errors)"
+}
+gcrow() { # label, description: writes per fsync for a row that writes
+    have "$1" || return 0
+    local ops writes commits
+    ops=$(sum "$1" ops) writes=$(sum "$1" srv_writes) commits=$(sum "$1" srv_commits)
+    printf '| %s | %s | %d | %d | %d | %s | %s | %s |\n' "$2" "$(field "$1" clients | head -1)" "$ops" "$writes" \
+        "$commits" "$(ratio_of "$writes" "$commits" %.1f)" "$(ratio_of "$commits" "$ops" %.2f)" "$(sum "$1" srv_wfailed)"
+}
+sat() { sed -n 's/^SATURATION //p' "$RESULTS" | tr ' ' '\n' | sed -n "s/^$1=//p"; } # key -> saturation figure
+probe() { sed -n 's/^PROBE //p' "$RESULTS" | tr ' ' '\n' | sed -n "s/^$1=//p"; } # key -> figure of the saturated probe
+after() { field after-some-left "$1" | head -1; }                                # key -> the re-attachments after
+
 mkdir -p "$(dirname "$OUT")"
 {
     echo "# Attachment benchmark: TLS-PSK, certificates, identity tokens, resumption"
@@ -437,7 +573,8 @@ mkdir -p "$(dirname "$OUT")"
     echo "(enrolment through the CLI: ${T_ENROL_PSK} s PSK$( ((PKI)) && echo ", ${T_ENROL_CERT} s certificates, ${T_ENROL_TOKEN} s tokens"); rounds ${T_ROUNDS} s)."
     echo "Source: $REV,"
     echo "$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r), $(openssl version 2>/dev/null | cut -d' ' -f1-2)."
-    echo "Registrar: \`$M2M registrar serve --threads 1 --quiet$( ((PKI)) && echo ' (Registrar certificate: ECDSA P-256, lab PKI)')\`, SQLite store in $(dirname "$WORK")."
+    echo "Registrar: \`$M2M registrar serve --threads 1 --quiet --idle-timeout 86400 ${REG_LIMITS[*]}\`$( ((PKI)) && echo ' (Registrar certificate: ECDSA P-256, lab PKI)'),"
+    echo "SQLite store in $(dirname "$WORK")."
     echo "Ceilings: \`m2m-bench ceiling-server --threads 1\` (raw OpenSSL, epoll; handshake, then close on the client's"
     echo "close_notify), one per mechanism with the Registrar's TLS settings for it, stateless tickets included (one"
     echo "after each TLS 1.3 handshake, like the Registrar). Client: \`m2m-bench\`, $CLIENTS threads, one connection at"
@@ -548,6 +685,37 @@ mkdir -p "$(dirname "$OUT")"
         rrow token-resume-13 "Registrar: token resumed attachment" ceiling-resume-server-13
     fi
     echo
+    echo "## Streaming on attached connections, group commit (issue 10)"
+    echo
+    echo "A device that streams data: each client thread attaches once (TLS 1.2 PSK handshake + RETRIEVE, not measured;"
+    echo "for CREATE it also makes its own \`<container>\` under its \`<AE>\`), then sends requests on that one keep-alive"
+    echo "connection, each after the previous response: RETRIEVE of its \`<AE>\` (200 / 2000), or CREATE"
+    echo "\`<contentInstance>\` in its container (201 / 2001, sent by the Registrar only once the write is durable)."
+    echo "*writes per fsync* is the store writer's batch size at that load: store writes ÷ transactions committed"
+    echo "(each one fsync), from the Registrar's /metrics before and after each row (\`m2m_store_batch_size_sum\`,"
+    echo "\`m2m_store_commits_total\`), over all rounds; each thread's \`<container>\` (one write) and any background write count too."
+    echo
+    echo "| measurement | connections | requests/s | server CPU µs/request | server core busy | writes per fsync | fsyncs/s | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    srow stream-get-1 "RETRIEVE &lt;AE&gt; on one keep-alive connection" 1
+    srow "stream-get-$STREAM_CONNS" "RETRIEVE &lt;AE&gt;, $STREAM_CONNS connections (one per thread)" "$STREAM_CONNS"
+    srow stream-cin-1 "durable CREATE &lt;contentInstance&gt; on one keep-alive connection" 1
+    srow "stream-cin-$STREAM_CONNS" "durable CREATE &lt;contentInstance&gt;, $STREAM_CONNS connections" "$STREAM_CONNS"
+    echo
+    echo "Group commit at each load that writes (full attachments: handshake + CREATE \`<AE>\`, one connection per"
+    echo "attachment; a token attachment's token consumption and registration are one write), summed over the rounds:"
+    echo
+    echo "| row | client threads | operations | store writes | commits (fsyncs) | writes per fsync | fsyncs per operation | failed writes |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    gcrow attach-12 "PSK full attachment, TLS 1.2"
+    gcrow attach-13 "PSK full attachment, TLS 1.3"
+    for v in "${VERSIONS[@]}"; do
+        gcrow "cert-attach-${v/./}" "certificate attachment, TLS $v"
+        gcrow "token-attach-${v/./}" "token attachment, TLS $v"
+    done
+    gcrow stream-cin-1 "CREATE &lt;contentInstance&gt;, one connection"
+    gcrow "stream-cin-$STREAM_CONNS" "CREATE &lt;contentInstance&gt;, $STREAM_CONNS connections"
+    echo
     echo "Diagnostic (not what a device does): the client sets TCP_QUICKACK before reading each response, which"
     echo "hides a ~40 ms Nagle / delayed-ACK stall if the server writes a response in several segments without"
     echo "TCP_NODELAY. Close to the re-attachment row means there is no such stall."
@@ -558,7 +726,9 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "## Memory"
     echo
-    echo "Resident memory of the Registrar (VmRSS), idle attached connections (each did a TLS-PSK handshake + RETRIEVE):"
+    echo "Resident memory of the Registrar (VmRSS), idle attached connections (each did a TLS-PSK handshake + RETRIEVE)."
+    echo "What those KiB are made of (OpenSSL's objects, libevent's, the Registrar's) and what \`SSL_MODE_RELEASE_BUFFERS\`"
+    echo "saves: bench/results/memory.md. Where the CPU time goes: bench/results/profile.md (\`bash bench/profile.sh\`)."
     echo
     echo "| state | connections | VmRSS MiB | KiB per connection | Registrar fds | idle CPU |"
     echo "|---|---:|---:|---:|---:|---:|"
@@ -570,6 +740,40 @@ mkdir -p "$(dirname "$OUT")"
             "$(awk -v k="$rss" -v b="$BASE_RSS" -v n="$opened" 'BEGIN {print (k - b) / n}')" "$fds" "$cpu"
     done
     printf '| after closing them | 0 | %.1f | – | – | – |\n' "$(awk -v k="$AFTER_RSS" 'BEGIN {print k / 1024}')"
+    if [[ -n $(sat opened) ]]; then
+        printf '| filled to the descriptor limit (below) | %d | %.1f | %.1f | %d | %s %% |\n' "$(sat opened)" \
+            "$(awk -v k="$(sat rss)" 'BEGIN {print k / 1024}')" \
+            "$(awk -v k="$(sat rss)" -v b="$BASE_RSS" -v n="$(sat opened)" 'BEGIN {print (k - b) / n}')" "$(sat fds)" \
+            "$(sat idle_cpu)"
+        echo
+        echo "### Saturation: filled up to the descriptor limit"
+        echo
+        echo "The Registrar's descriptor limit is $(sat fd_limit) (its hard limit); it holds at most \`--max-connections\`"
+        echo "(default: that limit less a reserve for the store, the log and the listeners). $(sat processes) client processes"
+        echo "(a process has the same limit), each from its own source address (127.0.0.11 to 127.0.0.$((10 + $(sat processes)))),"
+        echo "tried $(sat tried) idle attached connections in all (each a TLS-PSK handshake + RETRIEVE, then silent)."
+        echo "Registrar settings: \`${REG_LIMITS[*]}\` (the per-address cap is off: the other steps come from"
+        echo "127.0.0.1 alone)."
+        echo
+        echo "| | |"
+        echo "|---|---|"
+        echo "| connections held (client count / Registrar's \`m2m_open_connections\`) | $(sat opened) / $(sat open_metric) |"
+        echo "| time to fill | $(sat seconds) s |"
+        echo "| refused while filling (\`m2m_connections_refused_total\`, all reasons / max_connections) | $(sat fill_refused_all) / $(sat fill_refused_max) |"
+        echo "| \`m2m_accept_errors_total\` while filling | $(sat fill_accept_errors) |"
+        echo "| Registrar descriptors, VmRSS | $(sat fds), $(awk -v k="$(sat rss)" 'BEGIN {printf "%.0f", k / 1024}') MiB |"
+        echo "| Registrar CPU while saturated and idle (3 s) | $(sat idle_cpu) % |"
+        if [[ -n $(probe seconds) ]]; then
+            echo "| further devices while saturated: tried to attach and stay (4 client threads, 127.0.0.$((11 + $(sat processes)))) | $(sat probe_tried) in $(probe seconds) s |"
+            echo "| … attached (slots the filling left free) / failed (the Registrar ended the handshake) | $(probe opened) / $(probe errors) |"
+            echo "| … refused by the Registrar (\`m2m_connections_refused_total\`, all reasons / max_connections) | $(sat probe_refused_all) / $(sat probe_refused_max) |"
+            echo "| … \`m2m_accept_errors_total\` | $(sat probe_accept_errors) |"
+            echo "| … Registrar CPU for those attempts | $(sat probe_cpu_s) s ($(awk -v c="$(sat probe_cpu_s)" -v n="$(sat probe_tried)" 'BEGIN {printf "%.0f", c * 1e6 / n}') µs per attempt) |"
+        fi
+        if [[ -n $(after seconds) ]]; then
+            echo "| after one client process closed its $FILL_PER_PROC connections: re-attachments for 1 s (4 threads) | $(after ops) attached, $(after errors) errors |"
+        fi
+    fi
     echo
     echo "<details><summary>Every round (m2m-bench RESULT lines; srv_* = what the server counted)</summary>"
     echo

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "bsf/bsf.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/key_input.h"
 #include "crypto/gba_id.h"
@@ -46,28 +47,6 @@ static void bsf_usage(FILE *out)
             "            (default 5m), whether or not it exists. Prints 'listening ub port N' and 'listening zn\n"
             "            port N'; logs to stderr; stops on SIGTERM or SIGINT.\n"
             "DURATION: seconds, or a number with s, m, h or d.\n");
-}
-
-static int parse_duration(const char *s, const char *opt, int64_t *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10), mult = 1;
-    if (end == s || v <= 0 || (*end != '\0' && end[1] != '\0'))
-        goto bad;
-    switch (*end) {
-    case '\0': case 's': break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    default: goto bad;
-    }
-    if (v > 3650LL * 86400 / mult)
-        goto bad;
-    *out = v * mult;
-    return 0;
-bad:
-    fprintf(stderr, "m2mattach bsf: %s '%s' is not a duration like 90, 30m, 1h or 7d\n", opt, s);
-    return -1;
 }
 
 /* "HOST:PORT" split in place (the host may be [IPv6]). */
@@ -278,7 +257,6 @@ static int bsf_serve(int argc, char **argv)
     m2m_bsf *b;
     m2m_err err = {0};
     sigset_t set;
-    char *end;
     int c, sig = 0;
 
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
@@ -291,14 +269,11 @@ static int bsf_serve(int argc, char **argv)
         case 'C': cfg.zn_cert = optarg; break;
         case 'K': cfg.zn_key = optarg; break;
         case 'R': cfg.zn_client_root = optarg; break;
-        case 'l': if (parse_duration(optarg, "--lifetime", &cfg.lifetime) != 0) return 2; break;
-        case 'L': if (parse_duration(optarg, "--lockout", &cfg.lockout) != 0) return 2; break;
+        case 'l': if (cli_duration("bsf", "--lifetime", optarg, 3650, &cfg.lifetime) != 0) return 2; break;
+        case 'L': if (cli_duration("bsf", "--lockout", optarg, 3650, &cfg.lockout) != 0) return 2; break;
         case 'm':
-            cfg.max_failures = (int)strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || cfg.max_failures < 1 || cfg.max_failures > 1000) {
-                fprintf(stderr, "m2mattach bsf serve: --max-failures '%s' is not a number from 1 to 1000\n", optarg);
+            if (cli_int("bsf serve", "--max-failures", optarg, 1, 1000, &cfg.max_failures) != 0)
                 return 2;
-            }
             break;
         case 'q': cfg.log = NULL; break;
         case 'h': bsf_usage(stdout); return 0;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/key_input.h"
 #include "crypto/secret.h"
@@ -217,29 +218,6 @@ done:
     return rc;
 }
 
-/* "90", "30s", "15m", "12h", "7d" -> seconds. */
-static int parse_duration(const char *s, int64_t *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    long long mult = 1;
-    if (end == s || v <= 0)
-        return -1;
-    switch (*end) {
-    case '\0': case 's': break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    default: return -1;
-    }
-    if (*end != '\0' && end[1] != '\0')
-        return -1;
-    if (v > 3650LL * 86400 / mult)
-        return -1;
-    *out = v * mult;
-    return 0;
-}
-
 static int enrol_token(int argc, char **argv, m2m_enrol_mode mode)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
@@ -260,11 +238,8 @@ static int enrol_token(int argc, char **argv, m2m_enrol_mode mode)
         case 'd': db = optarg; break;
         case 'r': id = optarg; break;
         case 't':
-            if (parse_duration(optarg, &ttl) != 0) {
-                fprintf(stderr, "m2mattach enrol token: --ttl '%s' is not a duration like 3600, 30m, 12h or 7d\n",
-                        optarg);
+            if (cli_duration("enrol token", "--ttl", optarg, 3650, &ttl) != 0)
                 return 2;
-            }
             break;
         case 'h': enrol_usage(stdout); return 0;
         default: enrol_usage(stderr); return 2;

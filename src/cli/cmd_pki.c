@@ -9,6 +9,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "crypto/pubkey_hash.h"
 #include "pki/files.h"
@@ -108,20 +109,6 @@ static void hash_usage(FILE *out)
                  "private key, PEM or DER (in a PEM file with several blocks, the first certificate or key). The\n"
                  "same value as: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform DER |\n"
                  "openssl dgst -sha256\n");
-}
-
-/* --days N: 1 .. M2M_PKI_MAX_DAYS, else a usage error naming the option. */
-static int parse_days(const char *cmd, const char *s, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 1 || v > M2M_PKI_MAX_DAYS) {
-        fprintf(stderr, "m2mattach pki %s: --days '%s' must be a whole number from 1 to %d\n", cmd, s,
-                M2M_PKI_MAX_DAYS);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
 }
 
 /* A DNS name given as --domain: a host name that also fits a CN. */
@@ -267,7 +254,7 @@ static int pki_root(int argc, char **argv)
         case 'n': name = optarg; break;
         case 'D': domain = optarg; break;
         case 'd':
-            if (parse_days("root", optarg, &days) != 0)
+            if (cli_int("pki root", "--days", optarg, 1, M2M_PKI_MAX_DAYS, &days) != 0)
                 return 2;
             break;
         case 'f': force = 1; break;
@@ -332,7 +319,7 @@ static int pki_registrar(int argc, char **argv)
         case 'D': domain = optarg; break;
         case 'o': out = optarg; break;
         case 'd':
-            if (parse_days("registrar", optarg, &days) != 0)
+            if (cli_int("pki registrar", "--days", optarg, 1, M2M_PKI_MAX_DAYS, &days) != 0)
                 return 2;
             break;
         case 'f': force = 1; break;
@@ -417,7 +404,7 @@ static int pki_device(int argc, char **argv)
         case 'i': id = optarg; break;
         case 'r': root = optarg; break;
         case 'd':
-            if (parse_days("device", optarg, &days) != 0)
+            if (cli_int("pki device", "--days", optarg, 1, M2M_PKI_MAX_DAYS, &days) != 0)
                 return 2;
             break;
         case 'f': force = 1; break;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "m2mattach/registrar.h"
 
@@ -73,62 +74,6 @@ static void registrar_usage(FILE *out)
             "       asks Zn inside the TLS callback instead and blocks the worker for the round trip. TLS 1.2 PSK\n"
             "       handshakes carry the hint '3GPP-bootstrapping'.\n"
             "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
-}
-
-static int parse_int(const char *s, const char *opt, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 0 || v > 1000000) {
-        fprintf(stderr, "m2mattach registrar: %s: '%s' is not a number\n", opt, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_duration(const char *s, const char *opt, long long *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10), mult = 1;
-    if (end == s || v <= 0 || (*end != '\0' && end[1] != '\0'))
-        goto bad;
-    switch (*end) {
-    case '\0': case 's': break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    default: goto bad;
-    }
-    if (v > 36500LL * 86400 / mult)
-        goto bad;
-    *out = v * mult;
-    return 0;
-bad:
-    fprintf(stderr, "m2mattach registrar: %s '%s' is not a duration like 90, 30m, 12h or 7d\n", opt, s);
-    return -1;
-}
-
-static int parse_size(const char *s, const char *opt, long long *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10), mult = 1;
-    if (end == s || v < 0 || (*end != '\0' && end[1] != '\0'))
-        goto bad;
-    switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': mult = 1024; break;
-    case 'M': mult = 1024 * 1024; break;
-    case 'G': mult = 1024LL * 1024 * 1024; break;
-    default: goto bad;
-    }
-    if (v > (1LL << 40) / mult)
-        goto bad;
-    *out = v * mult;
-    return 0;
-bad:
-    fprintf(stderr, "m2mattach registrar: %s '%s' is not a size like 65536, 64k, 16M or 1G\n", opt, s);
-    return -1;
 }
 
 static int registrar_init(int argc, char **argv)
@@ -226,13 +171,13 @@ static int registrar_serve(int argc, char **argv)
         switch (c) {
         case 'd': bad = m2m_registrar_config_set_db(cfg, optarg, &err); break;
         case 's': bad = m2m_registrar_config_set_https(cfg, optarg, &err); break;
-        case 't': bad = parse_int(optarg, "--threads", &n) || m2m_registrar_config_set_threads(cfg, n, &err); break;
+        case 't': bad = cli_int("registrar", "--threads", optarg, 0, 1000000, &n) || m2m_registrar_config_set_threads(cfg, n, &err); break;
         case 'H':
-            bad = parse_int(optarg, "--handshake-timeout", &n) ||
+            bad = cli_int("registrar", "--handshake-timeout", optarg, 0, 1000000, &n) ||
                   m2m_registrar_config_set_handshake_timeout(cfg, n, &err);
             break;
         case 'I':
-            bad = parse_int(optarg, "--idle-timeout", &n) || m2m_registrar_config_set_idle_timeout(cfg, n, &err);
+            bad = cli_int("registrar", "--idle-timeout", optarg, 0, 1000000, &n) || m2m_registrar_config_set_idle_timeout(cfg, n, &err);
             break;
         case 'q': m2m_registrar_config_set_log(cfg, NULL); break;
         case 'c': cert = optarg; break;
@@ -242,31 +187,31 @@ static int registrar_serve(int argc, char **argv)
         case 'U': ocsp_url = optarg; break;
         case 'J': ocsp_issuer = optarg; break;
         case 'P': {
-            long long s;
-            bad = parse_duration(optarg, "--ticket-key-period", &s) ||
+            int64_t s;
+            bad = cli_duration("registrar", "--ticket-key-period", optarg, 36500, &s) ||
                   m2m_registrar_config_set_ticket_period(cfg, s, &err);
             break;
         }
         case 'G': {
-            long long s;
-            bad = parse_duration(optarg, "--rekey-grace", &s) || m2m_registrar_config_set_rekey_grace(cfg, s, &err);
+            int64_t s;
+            bad = cli_duration("registrar", "--rekey-grace", optarg, 36500, &s) || m2m_registrar_config_set_rekey_grace(cfg, s, &err);
             break;
         }
         case 'A': bad = m2m_registrar_config_set_admin(cfg, optarg, &err); break;
-        case 'M': bad = parse_int(optarg, "--max-connections", &max_conn); break;
-        case 'N': bad = parse_int(optarg, "--max-per-address", &max_addr); break;
-        case 'B': bad = parse_int(optarg, "--preauth-max", &preauth); break;
-        case 'Y': bad = parse_size(optarg, "--preauth-max-bytes", &preauth_bytes); break;
-        case 'R': bad = parse_int(optarg, "--max-resources", &max_res); break;
-        case 'Z': bad = parse_size(optarg, "--max-bytes", &max_bytes); break;
-        case 'Q': bad = parse_int(optarg, "--max-request-rate", &max_rate); break;
+        case 'M': bad = cli_int("registrar", "--max-connections", optarg, 0, 1000000, &max_conn); break;
+        case 'N': bad = cli_int("registrar", "--max-per-address", optarg, 0, 1000000, &max_addr); break;
+        case 'B': bad = cli_int("registrar", "--preauth-max", optarg, 0, 1000000, &preauth); break;
+        case 'Y': bad = cli_size("registrar", "--preauth-max-bytes", optarg, &preauth_bytes); break;
+        case 'R': bad = cli_int("registrar", "--max-resources", optarg, 0, 1000000, &max_res); break;
+        case 'Z': bad = cli_size("registrar", "--max-bytes", optarg, &max_bytes); break;
+        case 'Q': bad = cli_int("registrar", "--max-request-rate", optarg, 0, 1000000, &max_rate); break;
         case 'W': bad = m2m_registrar_config_add_poa(cfg, optarg, &err); break;
         case 'X': bad = m2m_registrar_config_allow_app_id(cfg, optarg, &err); break;
         case 1002: bad = m2m_registrar_config_set_local_socket(cfg, optarg, &err); break;
         case 1003: bad = m2m_registrar_config_add_local_ae(cfg, optarg, &err); break;
         case 'L': {
-            long long s;
-            bad = parse_duration(optarg, "--registration-lifetime", &s) ||
+            int64_t s;
+            bad = cli_duration("registrar", "--registration-lifetime", optarg, 36500, &s) ||
                   m2m_registrar_config_set_registration_lifetime(cfg, s, &err);
             break;
         }
@@ -275,7 +220,7 @@ static int registrar_serve(int argc, char **argv)
         case 'x': naf_cert = optarg; break;
         case 'y': naf_key = optarg; break;
         case 'f': naf_fqdn = optarg; break;
-        case 'z': bad = parse_int(optarg, "--zn-timeout", &zn_timeout); break;
+        case 'z': bad = cli_int("registrar", "--zn-timeout", optarg, 0, 1000000, &zn_timeout); break;
         case 1001: m2m_registrar_config_set_zn_blocking(cfg, 1); break;
         case 'h': registrar_usage(stdout); rc = 0; goto done;
         default: registrar_usage(stderr); goto done;

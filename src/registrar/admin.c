@@ -25,11 +25,12 @@ static unsigned long long load(const unsigned long long *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
+int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
 {
     const m2m_metrics *m = &reg->metrics;
-    size_t n = 0;
-#define EMIT(...) (n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__))
+    int bad = 0;
+    /* into a growing buffer: a new metric never cuts the text off */
+#define EMIT(...) (bad |= evbuffer_add_printf(out, __VA_ARGS__) < 0)
     EMIT("# HELP m2m_handshakes_total TLS handshakes that authenticated a Registree, by mechanism and kind.\n"
          "# TYPE m2m_handshakes_total counter\n");
     for (int i = 0; i < M2M_MECH_COUNT; i++) {
@@ -89,8 +90,7 @@ void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap)
     EMIT("# HELP m2m_open_connections TLS connections open now.\n# TYPE m2m_open_connections gauge\n"
          "m2m_open_connections %lld\n", (long long)__atomic_load_n(&m->open_connections, __ATOMIC_RELAXED));
 #undef EMIT
-    if (n >= cap && cap > 0)
-        out[cap - 1] = '\0';
+    return bad ? -1 : 0;
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -98,15 +98,17 @@ static void handle(struct evhttp_request *req, void *arg)
     struct m2m_admin *a = arg;
     struct evbuffer *body = evbuffer_new();
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    char text[4096];
 
     if (body == NULL) {
         evhttp_send_error(req, 500, NULL);
         return;
     }
     if (path != NULL && strcmp(path, "/metrics") == 0 && evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
-        m2m_metrics_text(a->reg, text, sizeof text);
-        evbuffer_add(body, text, strlen(text));
+        if (m2m_metrics_text(a->reg, body) != 0) {
+            evbuffer_free(body);
+            evhttp_send_error(req, 500, NULL);
+            return;
+        }
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
         evhttp_send_reply(req, 200, "OK", body);
     } else {

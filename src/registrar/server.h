@@ -151,7 +151,8 @@ struct m2m_registrar {
 struct m2m_admin *m2m_admin_start(struct m2m_registrar *reg, m2m_err *err);
 int m2m_admin_port(const struct m2m_admin *a);
 void m2m_admin_stop(struct m2m_admin *a);
-void m2m_metrics_text(const struct m2m_registrar *reg, char *out, size_t cap);
+struct evbuffer;
+int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out);
 
 static inline conn *m2m_conn_of(SSL *ssl)
 {

@@ -9,6 +9,16 @@ start_bsf --max-failures 5
 
 gba_ue ub-checks || fail "Ub checks (see above)"
 
+# No user enumeration by timing: what would make a known IMPI's challenge slower than an unknown one's is a store
+# write (an fsync) for known IMPIs only. Checked exactly, not timed: 20 challenges for a known IMPI, none answered,
+# leave the BSF's store files as they were.
+store_sum() { cat "$BSF_DB" "$BSF_DB-wal" 2>/dev/null | sha256sum; }
+before=$(store_sum)
+out=$(gba_ue challenges --count 20)
+[ "$out" = "$(printf '401 %.0s' $(seq 1 20) | sed 's/ $//')" ] || fail "challenges: $out"
+[ "$(store_sum)" = "$before" ] && pass "20 challenges for a known IMPI wrote nothing to the BSF's store" ||
+  fail "a challenge wrote to the BSF's store (a known IMPI would be slower to answer than an unknown one)"
+
 # Zn: mutual TLS. Without a client certificate the handshake fails; with one that does not name the NAF_Id's FQDN
 # the BSF answers 403; with the NAF's certificate it answers the key the UE derives on its own.
 gba_ue bootstrap --out "$WORK/boot.json" >/dev/null || fail "bootstrap"

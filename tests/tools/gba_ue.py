@@ -7,6 +7,7 @@
                                       --impi) and writes m2m-bench lines "ID Ks_NAF-hex 3GPP-bootstrapping.B-TID"
                                       (ID = the second field of the IMPIs file, or Cgba)
   bench-rate --seconds S --threads N --impis FILE   bootstraps per second, one IMPI per thread
+  challenges --count N                asks for N challenges for --impi and answers none (prints the statuses)
 """
 import argparse
 import base64
@@ -85,8 +86,9 @@ def ub_checks(ue):
     check(sk == su == 401 and bk == bu and sorted(ck) == sorted(cu) and len(ck["nonce"]) == len(cu["nonce"]) and
           sorted(k for k in hk if k.lower() != "date") == sorted(k for k in hu if k.lower() != "date"),
           "an unknown IMPI gets the same 401 as a known one")
-    # ... and by timing: the median of 30 challenges each, within 50 % + 1 ms (both run Milenage and read the store;
-    # a store write for known IMPIs only, an fsync, would show as several ms)
+    # ... and by timing. The medians of 30 challenges each are printed, not checked: a timed assertion fails on a
+    # loaded machine. What would make the times differ -- a store write (an fsync) for known IMPIs only -- is
+    # checked exactly by gba_ub.sh, which compares the store's files before and after these challenges.
     def median(u):
         t = []
         for _ in range(30):
@@ -95,7 +97,7 @@ def ub_checks(ue):
             t.append(time.perf_counter() - t0)
         return sorted(t)[15]
     mk, mu = median(ue), median(ghost)
-    check(abs(mk - mu) <= 0.5 * max(mk, mu) + 0.001, f"challenge time known {mk*1e3:.2f} ms, unknown {mu*1e3:.2f} ms")
+    print(f"info: challenge time, median of 30: known IMPI {mk*1e3:.2f} ms, unknown {mu*1e3:.2f} ms")
 
     # 7. wrong RES: 401 with a new challenge, then the IMPI is locked after max-failures (also for an unknown one)
     # (a second subscriber of the same USIM keys, so that the main one stays usable, and an unknown IMPI)
@@ -167,7 +169,7 @@ def main():
     ap.add_argument("--impi", required=True)
     ap.add_argument("--k-file", required=True)
     ap.add_argument("--opc-file", required=True)
-    ap.add_argument("cmd", choices=["bootstrap", "ksnaf", "ub-checks", "bench-ids", "bench-rate"])
+    ap.add_argument("cmd", choices=["bootstrap", "ksnaf", "ub-checks", "bench-ids", "bench-rate", "challenges"])
     ap.add_argument("--impis")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--threads", type=int, default=4)
@@ -176,6 +178,7 @@ def main():
     ap.add_argument("--fqdn")
     ap.add_argument("--ua")
     ap.add_argument("--sqn-ms", type=int, default=0)
+    ap.add_argument("--count", type=int, default=1)
     a = ap.parse_args()
     ue = g.UE(a.bsf, a.impi, read_hex(a.k_file), read_hex(a.opc_file), sqn_ms=a.sqn_ms)
     if a.cmd == "bootstrap":
@@ -199,6 +202,8 @@ def main():
                 btid, _, rand, ks = u.bootstrap()
                 f.write(f"{rid} {g.ks_naf(ks, rand, impi, a.fqdn, bytes.fromhex(a.ua)).hex()} "
                         f"3GPP-bootstrapping.{btid}\n")
+    elif a.cmd == "challenges":
+        print(" ".join(str(ue.first()[0]) for _ in range(a.count)))
     elif a.cmd == "bench-rate":
         import threading
         impis = [l.split()[0] for l in open(a.impis)][:a.threads]
