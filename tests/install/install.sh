@@ -20,7 +20,7 @@ VERSION=$("$M2M_BIN" --version | cut -d' ' -f2)
 for f in bin/m2mattach include/m2mattach/registree.h include/m2mattach/registrar.h include/m2mattach/keyid.h \
          include/m2mattach/error.h include/m2mattach/version.h share/man/man1/m2mattach.1 \
          share/man/man5/m2mattach-details.5 share/bash-completion/completions/m2mattach \
-         lib/systemd/system/m2mattach-registrar.service; do
+         lib/systemd/system/m2mattach-registrar.service lib/sysusers.d/m2mattach.conf; do
   [ -e "$DEST$PREFIX/$f" ] || fail "not installed: $PREFIX/$f"
 done
 for l in registree registrar; do
