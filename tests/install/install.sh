@@ -16,6 +16,7 @@ LIBDIR=$(dirname "$(dirname "$pc")")
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$DEST
 export LD_LIBRARY_PATH=$LIBDIR
 VERSION=$("$M2M_BIN" --version | cut -d' ' -f2)
+CC="cc ${M2M_CC_FLAGS:-}" # the sanitizers' runtime when the libraries were built with it (make test-asan)
 
 for f in bin/m2mattach include/m2mattach/registree.h include/m2mattach/registrar.h include/m2mattach/keyid.h \
          include/m2mattach/error.h include/m2mattach/version.h share/man/man1/m2mattach.1 \
@@ -37,7 +38,7 @@ ok_if "pkg-config knows m2mattach-registree $VERSION" [ "$(pkg-config --modversi
 cflags=$(pkg-config --cflags m2mattach-registree)
 libs=$(pkg-config --libs m2mattach-registree)
 ok_if "pkg-config points into the DESTDIR ($cflags $libs)" grep -q -- "-I$DEST" <<<"$cflags"
-cc -std=c11 -Wall -Wextra -Werror -o device "$M2M_SOURCE/tests/install/device.c" $cflags $libs 2>cc.err ||
+$CC -std=c11 -Wall -Wextra -Werror -o device "$M2M_SOURCE/tests/install/device.c" $cflags $libs 2>cc.err ||
   { cat cc.err >&2; fail "the device program does not build against the installed library"; }
 
 needed=$(readelf -d device | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
@@ -72,7 +73,7 @@ ok_if "library and headers agree on the version" grep -q "^version $VERSION$" <<
 
 # Static: the archive and the private dependencies pkg-config --static names; no libm2mattach at run time.
 slibs=$(pkg-config --static --libs m2mattach-registree | sed 's/-lm2mattach-registree/-l:libm2mattach-registree.a/')
-cc -std=c11 -o device-static "$M2M_SOURCE/tests/install/device.c" $cflags $slibs 2>cc.err ||
+$CC -std=c11 -o device-static "$M2M_SOURCE/tests/install/device.c" $cflags $slibs 2>cc.err ||
   { cat cc.err >&2; fail "the device program does not link statically"; }
 ok_if "the static device needs no libm2mattach, libevent or SQLite at run time and runs" \
   eval '! readelf -d device-static | grep -Eq "libm2mattach|libevent|sqlite" && ./device-static device.ini | grep -q "^Kca_ID 4400da"'
@@ -89,7 +90,7 @@ for l in registree registrar; do
 done
 
 # The Registrar library from the same installation.
-cc -std=c11 -Wall -Werror -o operator "$M2M_SOURCE/tests/install/operator.c" \
+$CC -std=c11 -Wall -Werror -o operator "$M2M_SOURCE/tests/install/operator.c" \
   $(pkg-config --cflags --libs m2mattach-registrar) 2>cc.err || { cat cc.err >&2; fail "operator does not build"; }
 ok_if "a program on libm2mattach-registrar builds and runs" eval './operator | grep -q "^refused: invalid argument: "'
 
