@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION := $(shell sed -n 's/^project.m2mattach VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all deps build demo test asan test-asan bench install deb docs clean
+.PHONY: all deps build demo test asan test-asan bench fuzz install deb docs clean
 
 all: build
 
@@ -61,5 +61,17 @@ docs:
 	@bash scripts/install-deps.sh docs
 	plantuml -tsvg -nometadata docs/diagrams/*.puml
 
+# libFuzzer on every harness of tests/fuzz, one after the other, FUZZ_SECONDS each (FUZZ_TARGETS="state details"
+# picks some), in a clang build of its own; crashes land in $(FUZZ_BUILD)/findings/<harness>/ and fail the target.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+fuzz:
+	@bash scripts/install-deps.sh fuzz
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DM2M_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf build build-asan build-deb
+	rm -rf build build-asan build-deb build-fuzz

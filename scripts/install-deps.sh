@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs the Debian 12 packages m2mattach needs to build, test and benchmark; with the argument `deb`, also what
-# `make deb` needs (debhelper, lintian, devscripts), with `docs` what `make docs` needs (plantuml). `make test` needs
-# neither.
+# Installs the Debian 12 packages m2mattach needs to build, test and benchmark; with an argument, also what one
+# more target needs: `deb` for `make deb` (debhelper, lintian, devscripts), `docs` for `make docs` (plantuml),
+# `fuzz` for `make fuzz` (clang and its libFuzzer runtime). `make test` needs none of them.
 # Runs `apt-get update` once, and only when something is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libsqlite3-dev sqlite3
-      libcjson-dev libinih-dev libcmocka-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography)
+      libcjson-dev libinih-dev libcmocka-dev libcoap3-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography)
 case "${1:-}" in
   "") ;;
   deb) pkgs+=(debhelper lintian devscripts fakeroot dpkg-dev) ;;
   docs) pkgs+=(plantuml) ;;
-  *) echo "usage: $0 [deb|docs]" >&2; exit 2 ;;
+  fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+  *) echo "usage: $0 [deb|docs|fuzz]" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,6 +9,7 @@ DB=$WORK/registrar.db
 LOG=$WORK/registrar.log
 REG_PID=
 PORT=
+COAPS_PORT=
 FAILS=0
 
 cleanup() {
@@ -39,6 +40,8 @@ start_registrar() {
   REG_PID=$!
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/^listening https port \([0-9]*\)$/\1/p' "$WORK/serve.out")
+    # with --coaps the next line (printed and flushed together) names the CoAPS port
+    COAPS_PORT=$(sed -n 's/^listening coaps port \([0-9]*\)$/\1/p' "$WORK/serve.out")
     [ -n "$PORT" ] && return 0
     sleep 0.05
   done

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The Registrar CSE: an HTTPS (TLS-PSK) listener served by worker threads, each with its own event loop, store
- * connection and SO_REUSEPORT socket on the same port.
+/* The Registrar CSE: an HTTPS listener served by worker threads, each with its own event loop, store connection
+ * and SO_REUSEPORT socket on the same port, and optionally a CoAPS (DTLS) listener on a worker of its own.
  *
  *   m2m_registrar_config *cfg = m2m_registrar_config_new();
  *   m2m_registrar_config_set_db(cfg, "registrar.db", &err);
@@ -34,6 +34,12 @@ void m2m_registrar_config_free(m2m_registrar_config *cfg);
 int m2m_registrar_config_set_db(m2m_registrar_config *cfg, const char *path, m2m_err *err);
 /* "HOST:PORT" or "[IPv6]:PORT"; port 0 picks a free port (see m2m_registrar_https_port). */
 int m2m_registrar_config_set_https(m2m_registrar_config *cfg, const char *host_port, m2m_err *err);
+/* The CoAPS (CoAP over DTLS 1.2, TS-0008) listener beside HTTPS: "HOST", "HOST:PORT", "[IPv6]" or "[IPv6]:PORT";
+ * the port defaults to 5684, 0 picks a free one (see m2m_registrar_coaps_port). Off unless set. */
+int m2m_registrar_config_set_coaps(m2m_registrar_config *cfg, const char *host_port, m2m_err *err);
+/* DTLS sessions the CoAPS listener holds at most (default 65536): they hold no descriptor, so --max-connections
+ * does not bound them. */
+int m2m_registrar_config_set_coaps_max_sessions(m2m_registrar_config *cfg, int sessions, m2m_err *err);
 /* Worker threads; 0 = one per core. */
 int m2m_registrar_config_set_threads(m2m_registrar_config *cfg, int threads, m2m_err *err);
 /* Seconds an unauthenticated connection may take to finish its handshake (default 10). */
@@ -97,6 +103,8 @@ void m2m_registrar_config_set_log(m2m_registrar_config *cfg, FILE *log);
 
 m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err);
 int m2m_registrar_https_port(const m2m_registrar *r);
+/* The CoAPS port, -1 when there is no CoAPS listener. */
+int m2m_registrar_coaps_port(const m2m_registrar *r);
 int m2m_registrar_admin_port(const m2m_registrar *r);
 /* Re-reads the certificate, key and chain from the configured files (the OCSP response too, for the new
  * certificate) and hands the new TLS context to every worker: connections accepted from then on present the new

@@ -9,9 +9,6 @@
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 
-/* Release versions this Registrar speaks; a missing X-M2M-RVI means Release 1 and is accepted. */
-static const char *const RELEASES[] = {"1", "2", "2a", "3", "4", "5"};
-
 static int map_method(const char *m, m2m_op *op)
 {
     if (strcmp(m, "POST") == 0) *op = M2M_OP_CREATE;
@@ -106,7 +103,7 @@ static int copy_header(char *dst, size_t cap, const char *v, const char *name, m
 
 int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rsp *rsp)
 {
-    int ty = 0, known = 0;
+    int ty = 0;
 
     memset(req, 0, sizeof *req);
     if (in->ri != NULL)
@@ -126,9 +123,7 @@ int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rs
         req->has_fr = req->fr[0] != '\0';
     }
     if (in->rvi != NULL) {
-        for (size_t i = 0; i < sizeof RELEASES / sizeof RELEASES[0]; i++)
-            known |= strcmp(in->rvi, RELEASES[i]) == 0;
-        if (!known)
+        if (!m2m_release_supported(in->rvi))
             return m2m_prim_error(rsp, M2M_RSC_RELEASE_VERSION_NOT_SUPPORTED, "release version '%.8s' is not supported",
                                   in->rvi), -1;
         snprintf(req->rvi, sizeof req->rvi, "%s", in->rvi);
@@ -170,16 +165,7 @@ int m2m_http_render_response(const m2m_prim_rsp *rsp, m2m_http_out *out)
     memset(out, 0, sizeof *out);
     out->status = m2m_rsc_http_status(rsp->rsc);
     snprintf(out->rsc, sizeof out->rsc, "%d", rsp->rsc);
-    if (rsp->pc != NULL) {
-        out->body = cJSON_PrintUnformatted(rsp->pc);
-    } else if (rsp->rsc >= 4000) {
-        cJSON *dbg = cJSON_CreateObject();
-        if (dbg != NULL && cJSON_AddStringToObject(dbg, "m2m:dbg", rsp->dbg[0] ? rsp->dbg : m2m_rsc_name(rsp->rsc)))
-            out->body = cJSON_PrintUnformatted(dbg);
-        cJSON_Delete(dbg);
-    } else {
-        out->body = strdup("");
-    }
+    out->body = m2m_prim_body_json(rsp);
     if (out->body == NULL)
         return -1;
     out->body_len = strlen(out->body);

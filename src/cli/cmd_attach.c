@@ -10,11 +10,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "binding/coap_client.h"
 #include "binding/http_client.h"
 #include "cli/cli.h"
 #include "m2mattach/registree.h"
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
+#include "registree/details.h"
 
 /* EX_TEMPFAIL of sysexits.h: the state lock is held by another attachment, and trying again later will work. */
 #define EXIT_BUSY 75
@@ -37,7 +39,11 @@ static void attach_usage(FILE *out)
             "the Registrar's FQDN and the suite negotiated. A B-TID the Registrar refuses is bootstrapped again,\n"
             "once.\n"
             "Once --rekey has generated a key, attach uses TLS-PSK with it (x.y.3) and falls back to the details\n"
-            "file's credentials, saying so, if the Registrar refuses it.\n\n"
+            "file's credentials, saying so, if the Registrar refuses it.\n"
+            "poa = https://HOST:PORT speaks HTTP over TLS (TS-0009); poa = coaps://HOST:PORT speaks CoAP over\n"
+            "DTLS 1.2 (TS-0008): the same mechanisms with DTLS-PSK (PSK-AES128-CCM8 first) or ECDHE-ECDSA, the\n"
+            "token in the tkns query parameter, DTLS 1.2 session resumption, and the [coap] timers for lossy\n"
+            "links. Over DTLS a token Registree cannot resume (its ticket comes before the token binds it).\n\n"
             "  -d, --details FILE   attachment-details INI file (required)\n"
             "      --rekey          then generate a new Kca/Kcc (x.y.8) over a full, forward-secret handshake,\n"
             "                       store it (the generated-key file, 0600) and re-attach with it from now on;\n"
@@ -56,10 +62,12 @@ static void request_usage(FILE *out)
             "                         [--from ID] [--raw]\n\n"
             "Attaches as 'm2mattach attach' does (resuming the saved session; with a generated key once there is\n"
             "one), then sends one oneM2M request over the attached session and prints 'RSC <code> (HTTP\n"
-            "<status>)', the Content-Location if any, and the response body.\n\n"
+            "<status>)' (over coaps://: '(CoAP <code>)'), the Content-Location (CoAP: the Location-Path) if any,\n"
+            "and the response body.\n\n"
             "  -d, --details FILE    attachment-details INI file (required)\n"
             "  -X, --method METHOD   POST, GET, PUT, DELETE (or CREATE, RETRIEVE, UPDATE, DELETE)\n"
-            "  PATH                  HTTP path of the target, e.g. /~/in-cse (SP-relative) or /in-cse/cnt1\n"
+            "  PATH                  path of the target, e.g. /~/in-cse (SP-relative) or /in-cse/cnt1; over CoAP\n"
+            "                        each segment becomes a Uri-Path option (\"~\" and \"_\" included)\n"
             "  -t, --ty N            resource type of a CREATE (e.g. 3 container, 4 contentInstance)\n"
             "      --data JSON       request body\n"
             "      --data-file F     request body from file F ('-' for standard input)\n"
@@ -166,9 +174,10 @@ int cmd_attach(int argc, char **argv)
             printf("attached: re-attachment (%s) as %s, no registration needed (%s %s%s, %s)\n", mode,
                    info.assigned_id, info.tls_version, info.cipher, proof, times);
         if (rekey)
-            printf("key generated: %s %s (x.y.8 over %s %s), stored in %s; later attachments use TLS-PSK with it "
+            printf("key generated: %s %s (x.y.8 over %s %s), stored in %s; later attachments use %s-PSK with it "
                    "(x.y.3)\n", info.assigned_id[0] == '/' ? "Kcc_ID" : "Kca_ID", info.generated_key_id,
-                   info.tls_version, info.cipher, m2m_registree_config_generated_key_path(cfg));
+                   info.tls_version, info.cipher, m2m_registree_config_generated_key_path(cfg),
+                   cfg->binding == M2M_BINDING_COAP ? "DTLS" : "TLS");
     }
     rc = 0;
 done:
@@ -234,18 +243,25 @@ fail:
     return NULL;
 }
 
-static void print_reply(const m2m_reply *reply, int raw)
+/* coap: the reply came over the CoAP binding, and its status is a CoAP code (2.05), not an HTTP one */
+static void print_reply(const m2m_reply *reply, int raw, int coap)
 {
     const char *name = m2m_rsc_name(reply->rsc);
     cJSON *doc = NULL;
-    char *pretty = NULL;
+    char *pretty = NULL, status[32], code[8];
 
+    if (coap) {
+        m2m_coap_code_text(reply->http_status, code);
+        snprintf(status, sizeof status, "CoAP %s", code);
+    } else {
+        snprintf(status, sizeof status, "HTTP %d", reply->http_status);
+    }
     if (reply->rsc == 0)
-        printf("RSC none (HTTP %d)\n", reply->http_status);
+        printf("RSC none (%s)\n", status);
     else if (strcmp(name, "UNKNOWN") == 0)
-        printf("RSC %d (HTTP %d)\n", reply->rsc, reply->http_status);
+        printf("RSC %d (%s)\n", reply->rsc, status);
     else
-        printf("RSC %d %s (HTTP %d)\n", reply->rsc, name, reply->http_status);
+        printf("RSC %d %s (%s)\n", reply->rsc, name, status);
     if (reply->location[0] != '\0')
         printf("Content-Location: %s\n", reply->location);
     if (reply->body_len == 0)
@@ -348,7 +364,7 @@ int cmd_request(int argc, char **argv)
     }
     if (m2m_registree_notice(r)[0] != '\0')
         fprintf(stderr, "m2mattach request: note: %s\n", m2m_registree_notice(r));
-    print_reply(&reply, raw);
+    print_reply(&reply, raw, cfg->binding == M2M_BINDING_COAP);
     rc = reply.rsc >= 2000 && reply.rsc < 3000 ? 0 : 1;
 done:
     m2m_reply_free(&reply);

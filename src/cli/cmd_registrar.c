@@ -16,7 +16,7 @@ static void registrar_usage(FILE *out)
     fprintf(out,
             "usage: m2mattach registrar init --db FILE --cse-id ID --cse-name NAME [--sp-id DOMAIN]\n"
             "                                [--cert PEM --key PEM [--chain PEM]]\n"
-            "       m2mattach registrar serve --db FILE [--https HOST:PORT] [--threads N]\n"
+            "       m2mattach registrar serve --db FILE [--https HOST:PORT] [--coaps HOST[:PORT]] [--threads N]\n"
             "                                 [--cert PEM --key PEM [--chain PEM]]\n"
             "                                 [--ocsp-response DER | --ocsp-url http://HOST:PORT/] [--ocsp-issuer PEM]\n"
             "                                 [--ticket-key-period DURATION] [--rekey-grace DURATION]\n"
@@ -27,7 +27,7 @@ static void registrar_usage(FILE *out)
             "                                 [--registration-lifetime DURATION]\n"
             "                                 [--bsf https://HOST:PORT --bsf-root PEM --naf-cert PEM --naf-key PEM\n"
             "                                  --naf-fqdn NAME [--zn-timeout MS] [--zn-blocking]]\n"
-            "                                 [--local-socket PATH --local-ae UID:AE-ID...]\n\n"
+            "                                 [--local-socket PATH --local-ae UID:AE-ID...] [--coaps-max-sessions N]\n\n"
             "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
             "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
             "       existing file. --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/...\n"
@@ -73,6 +73,15 @@ static void registrar_usage(FILE *out)
             "       waits (other devices are served meanwhile); --zn-blocking, a diagnostic for measuring this,\n"
             "       asks Zn inside the TLS callback instead and blocks the worker for the round trip. TLS 1.2 PSK\n"
             "       handshakes carry the hint '3GPP-bootstrapping'.\n"
+            "       --coaps HOST[:PORT] also serves the oneM2M CoAP binding (TS-0008) over DTLS 1.2 (default port\n"
+            "       5684; 0 = any free port) from the same store, with the same enrolments, binding rules, logs\n"
+            "       (binding=coap) and metrics: PSK (PSK-AES128-CCM8, PSK-AES128-GCM-SHA256, ECDHE-PSK), and with a\n"
+            "       certificate ECDHE-ECDSA-AES128-CCM8/-GCM-SHA256 for client-certificate and token (tkns query)\n"
+            "       attachment; session tickets and key generation as over TLS. Every new peer first proves its\n"
+            "       address with a DTLS cookie; an unknown peer gets nothing larger than what it sent. DTLS\n"
+            "       sessions hold no descriptor: --coaps-max-sessions (default 65536) bounds them; --max-per-address,\n"
+            "       --preauth-max, --handshake-timeout and --idle-timeout apply to them as to TLS connections.\n"
+            "       GBA is served over HTTPS only (a Zn request would hold up the one CoAPS loop).\n"
             "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
 }
 
@@ -115,10 +124,15 @@ static int registrar_init(int argc, char **argv)
     return 0;
 }
 
+/* long options without a letter of their own */
+enum { OPT_COAPS = 2000, OPT_COAPS_MAX_SESSIONS };
+
 static int registrar_serve(int argc, char **argv)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"https", required_argument, NULL, 's'},
+                                         {"coaps", required_argument, NULL, OPT_COAPS},
+                                         {"coaps-max-sessions", required_argument, NULL, OPT_COAPS_MAX_SESSIONS},
                                          {"threads", required_argument, NULL, 't'},
                                          {"handshake-timeout", required_argument, NULL, 'H'},
                                          {"idle-timeout", required_argument, NULL, 'I'},
@@ -171,6 +185,11 @@ static int registrar_serve(int argc, char **argv)
         switch (c) {
         case 'd': bad = m2m_registrar_config_set_db(cfg, optarg, &err); break;
         case 's': bad = m2m_registrar_config_set_https(cfg, optarg, &err); break;
+        case OPT_COAPS: bad = m2m_registrar_config_set_coaps(cfg, optarg, &err); break;
+        case OPT_COAPS_MAX_SESSIONS:
+            bad = cli_int("registrar", "--coaps-max-sessions", optarg, 1, 1 << 24, &n) ||
+                  m2m_registrar_config_set_coaps_max_sessions(cfg, n, &err);
+            break;
         case 't': bad = cli_int("registrar", "--threads", optarg, 0, 1000000, &n) || m2m_registrar_config_set_threads(cfg, n, &err); break;
         case 'H':
             bad = cli_int("registrar", "--handshake-timeout", optarg, 0, 1000000, &n) ||
@@ -259,6 +278,8 @@ static int registrar_serve(int argc, char **argv)
         goto done;
     }
     printf("listening https port %d\n", m2m_registrar_https_port(reg));
+    if (m2m_registrar_coaps_port(reg) > 0)
+        printf("listening coaps port %d\n", m2m_registrar_coaps_port(reg));
     if (m2m_registrar_admin_port(reg) > 0)
         printf("listening admin port %d\n", m2m_registrar_admin_port(reg));
     fflush(stdout);

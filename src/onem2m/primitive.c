@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "onem2m/primitive.h"
+#include "onem2m/status.h"
 
 void m2m_prim_req_clear(m2m_prim_req *req)
 {
@@ -43,4 +45,31 @@ const char *m2m_op_name(m2m_op op)
     case M2M_OP_DELETE: return "DELETE";
     }
     return "?";
+}
+
+/* Release versions this Registrar speaks; a request without one is Release 1 and is accepted. */
+static const char *const RELEASES[] = {"1", "2", "2a", "3", "4", "5"};
+
+int m2m_release_supported(const char *rvi)
+{
+    for (size_t i = 0; i < sizeof RELEASES / sizeof RELEASES[0]; i++)
+        if (strcmp(rvi, RELEASES[i]) == 0)
+            return 1;
+    return 0;
+}
+
+char *m2m_prim_body_json(const m2m_prim_rsp *rsp)
+{
+    char *body = NULL;
+    if (rsp->pc != NULL) {
+        body = cJSON_PrintUnformatted(rsp->pc);
+    } else if (rsp->rsc >= 4000) {
+        cJSON *dbg = cJSON_CreateObject();
+        if (dbg != NULL && cJSON_AddStringToObject(dbg, "m2m:dbg", rsp->dbg[0] ? rsp->dbg : m2m_rsc_name(rsp->rsc)))
+            body = cJSON_PrintUnformatted(dbg);
+        cJSON_Delete(dbg);
+    } else {
+        body = strdup("");
+    }
+    return body;
 }

@@ -46,5 +46,10 @@ void m2m_prim_rsp_clear(m2m_prim_rsp *rsp);
 /* Sets an error status with a reason; returns rsp->rsc. */
 int m2m_prim_error(m2m_prim_rsp *rsp, int rsc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *m2m_op_name(m2m_op op);
+/* 1 when this Registrar speaks release version rvi ("2a", "3", ...); every binding checks with it. */
+int m2m_release_supported(const char *rvi);
+/* The body every binding sends for rsp: its content, {"m2m:dbg": reason} for an error, or "" (malloc'd JSON text;
+ * NULL when out of memory). */
+char *m2m_prim_body_json(const m2m_prim_rsp *rsp);
 
 #endif

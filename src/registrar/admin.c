@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registrar/coap.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
 
@@ -25,9 +26,13 @@ static unsigned long long load(const unsigned long long *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* The HTTPS series keep the names they always had; the CoAPS listener's follow each family, with
+ * binding="coap" (a family stays one group, as the text format wants). */
 int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
 {
     const m2m_metrics *m = &reg->metrics;
+    const m2m_coap_metrics *cm = &m->coap;
+    int coap = reg->coap_worker != NULL;
     int bad = 0;
     /* into a growing buffer: a new metric never cuts the text off */
 #define EMIT(...) (bad |= evbuffer_add_printf(out, __VA_ARGS__) < 0)
@@ -37,15 +42,30 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
         EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"full\"} %llu\n", m2m_mech_name(i), load(&m->tls.full[i]));
         EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"resumed\"} %llu\n", m2m_mech_name(i), load(&m->tls.resumed[i]));
     }
+    for (int i = 0; coap && i < M2M_MECH_COUNT; i++) {
+        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"full\",binding=\"coap\"} %llu\n", m2m_mech_name(i),
+             load(&cm->tls.full[i]));
+        EMIT("m2m_handshakes_total{mechanism=\"%s\",kind=\"resumed\",binding=\"coap\"} %llu\n", m2m_mech_name(i),
+             load(&cm->tls.resumed[i]));
+    }
     EMIT("# HELP m2m_handshakes_refused_total Handshakes refused (unknown, wrong or revoked credentials).\n"
          "# TYPE m2m_handshakes_refused_total counter\nm2m_handshakes_refused_total %llu\n", load(&m->tls.refused));
+    if (coap)
+        EMIT("m2m_handshakes_refused_total{binding=\"coap\"} %llu\n", load(&cm->tls.refused));
     EMIT("# HELP m2m_handshakes_unbound_total Handshakes that completed without proving a Registree credential "
          "(server-authenticated contexts, e.g. before a token registration).\n"
          "# TYPE m2m_handshakes_unbound_total counter\nm2m_handshakes_unbound_total %llu\n", load(&m->tls.unbound));
+    if (coap)
+        EMIT("m2m_handshakes_unbound_total{binding=\"coap\"} %llu\n", load(&cm->tls.unbound));
     EMIT("# HELP m2m_connections_refused_total Connections refused or dropped by a limit (registrar/limits.c).\n"
          "# TYPE m2m_connections_refused_total counter\n");
     for (int i = 0; i < M2M_LIMIT_COUNT; i++)
         EMIT("m2m_connections_refused_total{reason=\"%s\"} %llu\n", m2m_limit_name(i), load(&m->conn_refused[i]));
+    /* DTLS: ClientHellos refused at the gate (max_sessions, max_per_address) or unauthenticated sessions dropped
+     * (preauth_count) */
+    for (int i = 0; coap && i < M2M_LIMIT_COUNT - 1; i++)
+        EMIT("m2m_connections_refused_total{reason=\"%s\",binding=\"coap\"} %llu\n",
+             i == M2M_LIMIT_TOTAL ? "max_sessions" : m2m_limit_name(i), load(&cm->refused[i]));
     EMIT("# HELP m2m_quota_refused_total Requests refused by a per-Registree limit (resources, bytes, rate).\n"
          "# TYPE m2m_quota_refused_total counter\nm2m_quota_refused_total %llu\n", load(&reg->quota.refused));
     {
@@ -72,6 +92,9 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
     EMIT("# HELP m2m_preauth_connections Open connections not bound to a Registree.\n"
          "# TYPE m2m_preauth_connections gauge\nm2m_preauth_connections %lld\n",
          (long long)__atomic_load_n(&m->preauth_connections, __ATOMIC_RELAXED));
+    if (coap)
+        EMIT("m2m_preauth_connections{binding=\"coap\"} %lld\n",
+             (long long)__atomic_load_n(&cm->preauth_sessions, __ATOMIC_RELAXED));
     EMIT("# HELP m2m_gba_zn_requests_total Zn requests to the BSF for Ks_NAF (x.y.5), by how the worker waited.\n"
          "# TYPE m2m_gba_zn_requests_total counter\n"
          "m2m_gba_zn_requests_total{wait=\"none\"} %llu\nm2m_gba_zn_requests_total{wait=\"blocking\"} %llu\n",
@@ -85,10 +108,27 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
          "# TYPE m2m_gba_key_cache_hits_total counter\nm2m_gba_key_cache_hits_total %llu\n", load(&m->gba.cache_hits));
     EMIT("# HELP m2m_requests_total oneM2M requests handled.\n# TYPE m2m_requests_total counter\n"
          "m2m_requests_total %llu\n", load(&m->requests));
+    if (coap)
+        EMIT("m2m_requests_total{binding=\"coap\"} %llu\n", load(&cm->requests));
     EMIT("# HELP m2m_keys_generated_total Kcc/Kca generated over a session (x.y.8).\n"
          "# TYPE m2m_keys_generated_total counter\nm2m_keys_generated_total %llu\n", load(&m->keys_generated));
-    EMIT("# HELP m2m_open_connections TLS connections open now.\n# TYPE m2m_open_connections gauge\n"
+    EMIT("# HELP m2m_open_connections TLS connections open now (binding=\"coap\": DTLS sessions).\n"
+         "# TYPE m2m_open_connections gauge\n"
          "m2m_open_connections %lld\n", (long long)__atomic_load_n(&m->open_connections, __ATOMIC_RELAXED));
+    if (coap) {
+        m2m_gate_stats gs;
+        EMIT("m2m_open_connections{binding=\"coap\"} %lld\n",
+             (long long)__atomic_load_n(&cm->open_sessions, __ATOMIC_RELAXED));
+        m2m_coap_gate_stats(reg->coap_worker->coap, &gs);
+        EMIT("# HELP m2m_dtls_hello_verify_total HelloVerifyRequests sent: ClientHellos without a valid cookie, "
+             "answered without keeping anything.\n# TYPE m2m_dtls_hello_verify_total counter\n"
+             "m2m_dtls_hello_verify_total %llu\n", gs.hello_verify);
+        EMIT("# HELP m2m_dtls_cookies_valid_total ClientHellos whose cookie proved the peer's address.\n"
+             "# TYPE m2m_dtls_cookies_valid_total counter\nm2m_dtls_cookies_valid_total %llu\n", gs.passed);
+        EMIT("# HELP m2m_dtls_unknown_dropped_total Datagrams from peers without a DTLS session, dropped "
+             "unanswered.\n# TYPE m2m_dtls_unknown_dropped_total counter\nm2m_dtls_unknown_dropped_total %llu\n",
+             gs.dropped);
+    }
 #undef EMIT
     return bad ? -1 : 0;
 }

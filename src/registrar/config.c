@@ -26,6 +26,7 @@ m2m_registrar_config *m2m_registrar_config_new(void)
     cfg->max_bytes = 64LL * 1024 * 1024;
     cfg->max_request_rate = 100;
     cfg->reg_lifetime = 365LL * 86400;
+    cfg->coaps_max_sessions = 65536;
     return cfg;
 }
 
@@ -319,5 +320,35 @@ int m2m_registrar_config_set_registration_lifetime(m2m_registrar_config *cfg, lo
         return m2m_fail(err, M2M_E_ARG, "--registration-lifetime: %lld s is not between a minute and 100 years",
                         seconds);
     cfg->reg_lifetime = seconds;
+    return 0;
+}
+
+int m2m_registrar_config_set_coaps(m2m_registrar_config *cfg, const char *hp, m2m_err *err)
+{
+    m2m_registrar_config probe;
+    char with_port[300];
+    size_t n = hp ? strlen(hp) : 0;
+    int bracketed = n > 0 && hp[0] == '[';
+
+    if (n == 0 || n >= sizeof cfg->coaps_host)
+        return m2m_fail(err, M2M_E_ARG, "--coaps: expected HOST, HOST:PORT, [IPv6] or [IPv6]:PORT");
+    /* a bare host (or [IPv6]) gets the CoAPS port of RFC 7252 */
+    if ((bracketed && hp[n - 1] == ']') || (!bracketed && strchr(hp, ':') == NULL))
+        snprintf(with_port, sizeof with_port, "%s:5684", hp);
+    else
+        snprintf(with_port, sizeof with_port, "%s", hp);
+    memset(&probe, 0, sizeof probe);
+    if (m2m_registrar_config_set_https(&probe, with_port, err) != 0)
+        return m2m_fail(err, M2M_E_ARG, "--coaps '%s': expected HOST, HOST:PORT, [IPv6] or [IPv6]:PORT", hp);
+    snprintf(cfg->coaps_host, sizeof cfg->coaps_host, "%s", probe.host);
+    snprintf(cfg->coaps_port, sizeof cfg->coaps_port, "%s", probe.port);
+    return 0;
+}
+
+int m2m_registrar_config_set_coaps_max_sessions(m2m_registrar_config *cfg, int sessions, m2m_err *err)
+{
+    if (sessions < 1 || sessions > 1 << 24)
+        return m2m_fail(err, M2M_E_ARG, "--coaps-max-sessions %d is not in 1..16777216", sessions);
+    cfg->coaps_max_sessions = sessions;
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "registrar/coap.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
 #include "secctx/gba.h"
@@ -180,4 +181,7 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
         else if (c->tls.peer.not_after != 0 && now >= c->tls.peer.not_after)
             m2m_conn_close(c, "the key's lifetime (GBA bootstrapping) is over");
     }
+    /* the CoAPS worker's DTLS sessions: the same checks, and libcoap's housekeeping */
+    if (w->coap != NULL)
+        m2m_coap_tick(w->coap, recheck);
 }

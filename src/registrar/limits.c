@@ -151,6 +151,17 @@ static void warn(struct m2m_registrar *reg, int reason, const char *what, const 
     m2m_log(reg, "limits: %s (peer=%s; %llu more like it in the last %d s)", what, addr, skipped, WARN_EVERY_S);
 }
 
+int m2m_limits_addr_add(struct m2m_registrar *reg, const unsigned char key[17], int delta)
+{
+    return addr_add(reg->addrs, key, delta);
+}
+
+void m2m_limits_warn(struct m2m_registrar *reg, int slot, const char *what, const char *addr)
+{
+    if (slot >= 0 && slot < (int)(sizeof reg->warn_at / sizeof reg->warn_at[0]))
+        warn(reg, slot, what, addr);
+}
+
 static void refuse(conn *c, int reason, const char *what)
 {
     struct m2m_registrar *reg = c->w->reg;

@@ -37,4 +37,11 @@ void m2m_limits_release(conn *c);
 /* Once a second per worker: the pre-authentication byte budget; worker 0 also hands freed memory back. */
 void m2m_limits_tick(struct worker *w);
 
+/* For the CoAPS listener (registrar/coap_server.c), which has no descriptors to count but the same policy:
+ * adds delta to the sessions counted for a source address (key: family + address) and returns the new count;
+ * and the rate-limited warning, in slot M2M_LIMIT_WARN_COAP + reason. */
+#define M2M_LIMIT_WARN_COAP 5
+int m2m_limits_addr_add(struct m2m_registrar *reg, const unsigned char key[17], int delta);
+void m2m_limits_warn(struct m2m_registrar *reg, int slot, const char *what, const char *addr);
+
 #endif

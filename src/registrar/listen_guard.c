@@ -17,7 +17,11 @@
  *
  * What it does not do: two Registrars started at the same instant can both pass the probe before either listens;
  * it guards against starting a second one next to a running one, the operator's mistake. Port 0 is not checked:
- * the kernel gives each listener on port 0 a port of its own. */
+ * the kernel gives each listener on port 0 a port of its own.
+ *
+ * The CoAPS port is UDP: libcoap binds it with SO_REUSEADDR, and two UDP sockets that both set it may share an
+ * address on Linux (datagrams then go to one of them). The UDP probe sets nothing, so its bind fails on any socket
+ * bound there. */
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>
@@ -26,7 +30,7 @@
 
 #include "registrar/listen_guard.h"
 
-int m2m_listen_guard(const char *host, const char *port, m2m_err *err)
+static int probe(const char *host, const char *port, int socktype, const char *opt, m2m_err *err)
 {
     struct addrinfo hints = {0}, *ai = NULL;
     int fd = -1, one = 1, rc = -1, gai;
@@ -35,7 +39,7 @@ int m2m_listen_guard(const char *host, const char *port, m2m_err *err)
         return 0;
     /* The same resolution as the workers' (server.c): they listen on the first address returned. */
     hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_socktype = socktype;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
         return m2m_fail(err, M2M_E_ARG, "cannot resolve listen address %s: %s", host ? host : "*", gai_strerror(gai));
@@ -44,14 +48,15 @@ int m2m_listen_guard(const char *host, const char *port, m2m_err *err)
         m2m_fail(err, M2M_E_IO, "cannot check listen address %s:%s: %s", host, port, strerror(errno));
         goto done;
     }
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+    if (socktype == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
         m2m_fail(err, M2M_E_IO, "cannot check listen address %s:%s: %s", host, port, strerror(errno));
         goto done;
     }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         if (errno == EADDRINUSE)
-            m2m_fail(err, M2M_E_EXISTS, "%s:%s is already in use by another process (another Registrar?): stop "
-                     "it, or give this one another address with --https HOST:PORT", host, port);
+            m2m_fail(err, M2M_E_EXISTS, "%s:%s%s is already in use by another process (another Registrar?): stop "
+                     "it, or give this one another address with %s HOST:PORT", host, port,
+                     socktype == SOCK_DGRAM ? " (UDP)" : "", opt);
         else
             m2m_fail(err, M2M_E_IO, "cannot listen on %s:%s: %s", host, port, strerror(errno));
         goto done;
@@ -62,4 +67,14 @@ done:
         close(fd);
     freeaddrinfo(ai);
     return rc;
+}
+
+int m2m_listen_guard(const char *host, const char *port, m2m_err *err)
+{
+    return probe(host, port, SOCK_STREAM, "--https", err);
+}
+
+int m2m_listen_guard_dgram(const char *host, const char *port, m2m_err *err)
+{
+    return probe(host, port, SOCK_DGRAM, "--coaps", err);
 }

@@ -8,5 +8,8 @@
 /* 0 when nothing listens on host:port (resolved as the workers resolve it), or when port is 0 (the kernel then
  * picks a free port). -1 with an error naming the address when something already listens there. */
 int m2m_listen_guard(const char *host, const char *port, m2m_err *err);
+/* The same for the CoAPS (UDP) port: libcoap binds it with SO_REUSEADDR, which on Linux lets a second UDP socket
+ * with SO_REUSEADDR bind the same address silently. */
+int m2m_listen_guard_dgram(const char *host, const char *port, m2m_err *err);
 
 #endif

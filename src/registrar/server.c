@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "registrar/coap.h"
 #include "registrar/listen_guard.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
@@ -61,6 +62,12 @@ int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char
     return rc;
 }
 
+/* HTTPS workers and the CoAPS one (when configured: it exists from the start, before it is set up). */
+static int nthreads(const struct m2m_registrar *reg)
+{
+    return reg->nworkers + (reg->cfg.coaps_port[0] != '\0' ? 1 : 0);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -108,6 +115,8 @@ static void worker_free(struct worker *w)
     /* every write of this worker was committed or failed (the writer has stopped): their answers go out into
      * connections that still exist, before evhttp frees them */
     m2m_store_done_queue_free(w->done);
+    m2m_coap_free(w->coap); /* its sessions and libcoap's context, on this worker's loop */
+    w->coap = NULL;
     if (w->done_ev)
         event_free(w->done_ev);
     if (w->tick)
@@ -150,8 +159,9 @@ static struct event_base *worker_base(void)
     return base != NULL ? base : event_base_new();
 }
 
-static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struct addrinfo *ai, const char *port,
-                        m2m_err *err)
+/* What every worker has, whichever binding it serves: its store connection and CSE, its TLS environment (store,
+ * PSK cache, ticket keys), its event loop, its store completions and its timer. */
+static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m_err *err)
 {
     struct timeval one = {1, 0};
 
@@ -170,10 +180,11 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     w->tls.log = reg->cfg.log;
     w->tls.ticket_period = reg->cfg.ticket_period;
     w->tls.counters = &reg->metrics.tls;
+    w->tls.binding = "https";
     SSL_CTX_up_ref(reg->ctx);
     w->ctx = reg->ctx;
     m2m_tls_cert_fingerprint(w->ctx, w->tls.cert_fp);
-    if (reg->cfg.bsf_url[0] != '\0') {
+    if (gba && reg->cfg.bsf_url[0] != '\0') {
         /* x.y.5: each worker its own Ks_NAF cache and Zn client (and TLS session with the BSF) */
         m2m_zn_client *zn = m2m_zn_client_new(reg->cfg.bsf_url, reg->cfg.bsf_root, reg->cfg.naf_cert,
                                               reg->cfg.naf_key, reg->cfg.zn_timeout_ms, err);
@@ -188,9 +199,41 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     if (m2m_store_enrol_generation(w->st, &w->enrol_gen, err) != 0)
         return -1;
     w->base = worker_base();
+    if (w->base == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot create an event loop");
     if (w->tls.gba != NULL)
         w->tls.gba->base = w->base;
-    w->http = w->base ? evhttp_new(w->base) : NULL;
+    /* Ticket keys exist before the first handshake: worker 0 creates them if the store has none. */
+    if (w->index == 0)
+        m2m_tls_env_rotate_keys(&w->tls); /* no writer yet: at once, before any handshake */
+    m2m_tls_env_read_keys(&w->tls);
+    if (w->tls.nkeys == 0)
+        return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", reg->cfg.db);
+    /* from here on every write of this worker goes to the store's writer */
+    w->done = m2m_store_done_queue_new(wake_worker, w);
+    w->done_ev = event_new(w->base, -1, 0, done_cb, w);
+    if (w->done == NULL || w->done_ev == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's store completions");
+    w->tls.writer = w->cse.writer = reg->writer;
+    w->tls.queue = w->cse.queue = w->done;
+    w->cse.log = reg->cfg.log;
+    /* every worker takes a reloaded certificate on its own loop; the CoAPS worker's DTLS context is libcoap's and
+     * keeps the certificate it started with (coap_server.c) */
+    if ((w->reload_ev = event_new(w->base, -1, 0, reload_cb, w)) == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's certificate reload");
+    w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
+    if (w->tick == NULL || event_add(w->tick, &one) != 0)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot start the worker timer");
+    return 0;
+}
+
+/* An HTTPS worker: its own SO_REUSEPORT listener on the shared port, evhttp on it. */
+static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struct addrinfo *ai, const char *port,
+                        m2m_err *err)
+{
+    if (worker_core(reg, w, 1, err) != 0)
+        return -1;
+    w->http = evhttp_new(w->base);
     if (w->http == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot create an event loop");
     w->listener = evconnlistener_new_bind(w->base, NULL, NULL,
@@ -211,25 +254,23 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
         return -1;
     evhttp_set_timeout(w->http, reg->cfg.idle_timeout);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-    /* Ticket keys exist before the first handshake: worker 0 creates them if the store has none. */
-    if (w->index == 0)
-        m2m_tls_env_rotate_keys(&w->tls); /* no writer yet: at once, before any handshake */
-    m2m_tls_env_read_keys(&w->tls);
-    if (w->tls.nkeys == 0)
-        return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", reg->cfg.db);
-    /* from here on every write of this worker goes to the store's writer */
-    w->done = m2m_store_done_queue_new(wake_worker, w);
-    w->done_ev = event_new(w->base, -1, 0, done_cb, w);
-    if (w->done == NULL || w->done_ev == NULL)
-        return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's store completions");
-    w->tls.writer = w->cse.writer = reg->writer;
-    w->tls.queue = w->cse.queue = w->done;
-    w->cse.log = reg->cfg.log;
-    if ((w->reload_ev = event_new(w->base, -1, 0, reload_cb, w)) == NULL)
-        return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's certificate reload");
-    w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
-    if (w->tick == NULL || event_add(w->tick, &one) != 0)
-        return m2m_fail(err, M2M_E_NOMEM, "cannot start the worker timer");
+    return 0;
+}
+
+/* The CoAPS worker: one loop for the one UDP socket (libcoap 4.3.1 cannot share a port between loops; DTLS
+ * sessions need no descriptor of their own, so one socket serves every device). No GBA: a Zn request would block
+ * this one loop for every device (the asynchronous gate, secctx/gate.c, sits under a TCP socket's SSL). */
+static int coap_worker_setup(struct m2m_registrar *reg, struct worker *w, m2m_err *err)
+{
+    if (worker_core(reg, w, 0, err) != 0)
+        return -1;
+    w->tls.binding = "coap";
+    w->tls.counters = &reg->metrics.coap.tls;
+    w->coap = m2m_coap_start(w, reg->cfg.coaps_host, reg->cfg.coaps_port, err);
+    if (w->coap == NULL)
+        return -1;
+    reg->coap_worker = w;
+    reg->coaps_port = m2m_coap_port(w->coap);
     return 0;
 }
 
@@ -370,12 +411,14 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         m2m_fail(err, M2M_E_ARG, "no store configured (--db)");
         goto fail;
     }
-    if (m2m_listen_guard(cfg->host, cfg->port, err) != 0)
+    if (m2m_listen_guard(cfg->host, cfg->port, err) != 0 ||
+        (cfg->coaps_port[0] != '\0' && m2m_listen_guard_dgram(cfg->coaps_host, cfg->coaps_port, err) != 0))
         goto fail;
     reg->nworkers = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (reg->nworkers < 1)
         reg->nworkers = 1;
-    reg->workers = calloc((size_t)reg->nworkers, sizeof *reg->workers);
+    /* the HTTPS workers, then the CoAPS one */
+    reg->workers = calloc((size_t)nthreads(reg), sizeof *reg->workers);
     if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0 || m2m_limits_init(reg, err) != 0)
         goto fail;
     if ((reg->writer = m2m_store_writer_start(reg->cfg.db, err)) == NULL)
@@ -407,16 +450,23 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         if (i == 0)
             reg->port = bound_port(reg->workers[0].listener); /* the others join the same port, even for :0 */
     }
-    /* the CSEBase's pointOfAccess: what the operator said, or this listener */
+    if (cfg->coaps_port[0] != '\0' && coap_worker_setup(reg, &reg->workers[reg->nworkers], err) != 0)
+        goto fail;
+    /* the CSEBase's pointOfAccess: what the operator said, or these listeners */
     if (reg->cfg.poa[0] == '\0') {
         char url[300];
         snprintf(url, sizeof url, strchr(cfg->host, ':') ? "https://[%s]:%d" : "https://%s:%d", cfg->host, reg->port);
         m2m_registrar_config_add_poa(&reg->cfg, url, NULL);
+        if (reg->coap_worker != NULL) {
+            snprintf(url, sizeof url, strchr(cfg->coaps_host, ':') ? "coaps://[%s]:%d" : "coaps://%s:%d",
+                     cfg->coaps_host, reg->coaps_port);
+            m2m_registrar_config_add_poa(&reg->cfg, url, NULL);
+        }
     }
-    for (int i = 0; i < reg->nworkers; i++)
+    for (int i = 0; i < nthreads(reg); i++)
         snprintf(reg->workers[i].cse.poa, sizeof reg->workers[i].cse.poa, "%s", reg->cfg.poa);
-    for (int i = 0; i < reg->nworkers; i++) {
-        if (evconnlistener_enable(reg->workers[i].listener) != 0 ||
+    for (int i = 0; i < nthreads(reg); i++) {
+        if ((reg->workers[i].listener != NULL && evconnlistener_enable(reg->workers[i].listener) != 0) ||
             pthread_create(&reg->workers[i].thread, NULL, worker_main, &reg->workers[i]) != 0) {
             m2m_fail(err, M2M_E_IO, "cannot start worker %d", i);
             for (int j = 0; j < i; j++) {
@@ -427,7 +477,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         }
     }
     if (reg->cfg.admin_port[0] != '\0' && (reg->admin = m2m_admin_start(reg, err)) == NULL) {
-        for (int j = 0; j < reg->nworkers; j++) {
+        for (int j = 0; j < nthreads(reg); j++) {
             event_base_loopexit(reg->workers[j].base, NULL);
             pthread_join(reg->workers[j].thread, NULL);
         }
@@ -439,13 +489,16 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
             reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, cfg->db);
     if (reg->cfg.bsf_url[0] != '\0')
         m2m_log(reg, "GBA: NAF %s, Zn %s", reg->cfg.naf_fqdn, reg->cfg.bsf_url);
+    if (reg->coap_worker != NULL)
+        m2m_log(reg, "listening on coaps://%s:%d (DTLS 1.2: %s; cookies always), store %s", cfg->coaps_host,
+                reg->coaps_port, reg->cfg.cert[0] ? "PSK and certificates" : "PSK", cfg->db);
     return reg;
 fail:
     if (ai != NULL)
         freeaddrinfo(ai);
     m2m_store_writer_stop(reg->writer); /* finishes what was submitted; the completions wait in the queues */
     if (reg->workers != NULL)
-        for (int i = 0; i < reg->nworkers; i++)
+        for (int i = 0; i < nthreads(reg); i++)
             worker_free(&reg->workers[i]);
     free(reg->workers);
     SSL_CTX_free(reg->ctx);
@@ -460,6 +513,11 @@ fail:
 int m2m_registrar_https_port(const m2m_registrar *reg)
 {
     return reg ? reg->port : -1;
+}
+
+int m2m_registrar_coaps_port(const m2m_registrar *reg)
+{
+    return reg && reg->coap_worker ? reg->coaps_port : -1;
 }
 
 int m2m_registrar_admin_port(const m2m_registrar *reg)
@@ -568,13 +626,13 @@ void m2m_registrar_stop(m2m_registrar *reg)
     if (reg == NULL)
         return;
     m2m_admin_stop(reg->admin);
-    for (int i = 0; i < reg->nworkers; i++)
+    for (int i = 0; i < nthreads(reg); i++)
         event_base_loopexit(reg->workers[i].base, NULL);
-    for (int i = 0; i < reg->nworkers; i++)
+    for (int i = 0; i < nthreads(reg); i++)
         pthread_join(reg->workers[i].thread, NULL);
     /* what the workers submitted is committed (or failed) before their connections go */
     m2m_store_writer_stop(reg->writer);
-    for (int i = 0; i < reg->nworkers; i++)
+    for (int i = 0; i < nthreads(reg); i++)
         worker_free(&reg->workers[i]);
     m2m_log(reg, "stopped");
     free(reg->workers);

@@ -63,7 +63,19 @@ struct m2m_registrar_config {
     char naf_fqdn[254];       /* the name devices address this Registrar by: NAF_Id's FQDN */
     int zn_timeout_ms;
     int zn_blocking;          /* diagnostic: Zn inside the PSK callback, blocking the worker (for measurement) */
+    char coaps_host[256];     /* the CoAPS (DTLS) listener; "" = none */
+    char coaps_port[16];
+    int coaps_max_sessions;   /* DTLS sessions in all (they hold no descriptor: a limit of their own) */
 };
+
+/* The CoAPS listener's counters (registrar/coap_server.c), beside the HTTPS ones. */
+typedef struct m2m_coap_metrics {
+    m2m_tls_counters tls;                 /* handshakes by mechanism and kind, refusals */
+    unsigned long long requests;
+    long long open_sessions;
+    long long preauth_sessions;           /* open and not bound to a Registree */
+    unsigned long long refused[4];        /* ClientHellos refused or sessions dropped, by M2M_LIMIT_* reason */
+} m2m_coap_metrics;
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */
 typedef struct m2m_metrics {
@@ -75,6 +87,7 @@ typedef struct m2m_metrics {
     long long preauth_connections;        /* open and not bound to a Registree */
     unsigned long long conn_refused[4];   /* registrar/limits.c: by M2M_LIMIT_* reason */
     unsigned long long accept_errors;     /* accept() failures (descriptor exhaustion and others) */
+    m2m_coap_metrics coap;
 } m2m_metrics;
 
 struct worker;
@@ -121,6 +134,7 @@ struct worker {
     struct evhttp *local_http;  /* registrar/local_socket.c (worker 0 only): same-equipment AEs */
     conn *local_conns;
     int nlocal_conns;
+    struct m2m_coap *coap;      /* the CoAPS listener this worker runs (registrar/coap.h); NULL for HTTPS ones */
 };
 
 struct m2m_registrar {
@@ -133,8 +147,10 @@ struct m2m_registrar {
     } retired[8];
     int nretired;
     int port;
-    int nworkers;
-    struct worker *workers;
+    int nworkers;             /* HTTPS workers */
+    struct worker *workers;   /* nworkers, then the CoAPS worker if any */
+    struct worker *coap_worker;
+    int coaps_port;
     struct m2m_stapler *stapler;
     m2m_metrics metrics;
     struct m2m_admin *admin;

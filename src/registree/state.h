@@ -5,7 +5,7 @@
  * missing file means "not registered"; a damaged one is an error, never a silent re-registration.
  *
  * The saved sessions hold TLS resumption secrets: the file is private (0600) and its text is wiped after use. The
- * generated key itself never goes here; it has a file of its own (see registree.c). */
+ * generated key itself never goes here; it has a file of its own (see rekey.c). */
 #ifndef M2M_REGISTREE_STATE_H
 #define M2M_REGISTREE_STATE_H
 

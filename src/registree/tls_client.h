@@ -28,6 +28,8 @@
 #include <openssl/x509.h>
 
 #include "m2mattach/error.h"
+#include "registree/outcome.h"
+#include "registree/wire.h"
 
 /* Which TLS versions to offer. */
 typedef enum m2m_tls_range {
@@ -97,6 +99,17 @@ typedef struct m2m_tls_client_config {
                                 * The Registrar may decline it: the handshake is then a full one. */
     int keep_sessions;         /* 1: keep the newest resumable session received; 0 (and no session): ask for no
                                 * TLS 1.2 ticket */
+
+    /* In memory (tests): instead of a TCP connection to host:port, the client's end of a BIO pair (the client
+     * takes it, also on failure) and the peer at its other end, run in this thread wherever the client would wait
+     * (wire.h). A pump that answers -1 is a silent peer: the wait ends as a timeout, without waiting for time. */
+    BIO *bio;
+    m2m_pump pump;
+
+    /* DTLS (the CoAP binding, dtls_client.h) only: riding out a lossy link. 0: the defaults there. */
+    int dtls_timer_ms;         /* first handshake retransmission; doubles up to 60 s */
+    int coap_ack_timeout_ms;   /* CoAP ACK_TIMEOUT of a confirmable request */
+    int coap_max_retransmit;   /* CoAP MAX_RETRANSMIT (also bounds the handshake's retransmissions) */
 } m2m_tls_client_config;
 
 typedef struct m2m_tls_client m2m_tls_client;
@@ -113,6 +126,12 @@ double m2m_tls_client_clock_ms(void);
  *   "Registrar 127.0.0.1:8443: certificate does not carry CSE-ID /in-cse (subjectAltName: URI:/other-cse, ...)"
  *   "Registrar 127.0.0.1:8443: no stapled OCSP response (ocsp-responder-cert ocsp.crt requires one)". */
 m2m_tls_client *m2m_tls_client_connect(const m2m_tls_client_config *cfg, m2m_err *err);
+
+/* The same, and what became of it for the attachment logic (outcome.h), also on success (M2M_OUTCOME_OK): an
+ * unknown_psk_identity alert is M2M_OUTCOME_CRED_UNKNOWN, a certificate where the PSK was due
+ * M2M_OUTCOME_CRED_NOT_TAKEN, a failed check of the Registrar M2M_OUTCOME_PEER_REFUSED, any other handshake failure
+ * M2M_OUTCOME_HANDSHAKE, a failed connect M2M_OUTCOME_UNREACHABLE. why may be NULL. */
+m2m_tls_client *m2m_tls_client_open(const m2m_tls_client_config *cfg, m2m_outcome *why, m2m_err *err);
 
 /* A wait that runs out (in connect, read or write) fails with M2M_E_TIMEOUT: "... no answer within N ms" when the
  * step's timeout passed, "... deadline passed ..." when the deadline did. Reads and writes also fail so once the

@@ -220,6 +220,12 @@ void m2m_psk_install(SSL_CTX *ctx, int gba)
     SSL_CTX_set_psk_find_session_callback(ctx, find_session_cb);
 }
 
+void m2m_psk_install_ssl(SSL *ssl)
+{
+    SSL_set_psk_server_callback(ssl, psk_server_cb);
+    SSL_set_psk_find_session_callback(ssl, find_session_cb);
+}
+
 typedef struct promote_job {
     m2m_store_job job; /* first */
     m2m_tls_env *env;

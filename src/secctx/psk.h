@@ -8,6 +8,8 @@
 
 /* gba: this Registrar is a NAF (x.y.5): its TLS 1.2 PSK handshakes carry the hint "3GPP-bootstrapping". */
 void m2m_psk_install(SSL_CTX *ctx, int gba);
+/* The same for one SSL made before its context was set up (libcoap makes its first DTLS SSL early). */
+void m2m_psk_install_ssl(SSL *ssl);
 /* The first handshake bound by a generated key (x.y.8) makes it current and retires the old key; logged with the
  * peer address. A no-op unless tc->pending_key. */
 void m2m_psk_promote(m2m_tls_conn *tc);

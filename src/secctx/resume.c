@@ -201,8 +201,7 @@ static int gen_cb(SSL *ssl, void *arg)
     return n;
 }
 
-/* Parses a ticket's binding into c. 0, or -1 when it is not one this version wrote. */
-static int parse_appdata(const char *data, size_t len, m2m_candidate *c, char fp[65])
+int m2m_resume_parse_appdata(const char *data, size_t len, m2m_candidate *c, char fp[65])
 {
     char buf[APPDATA_MAX + 1], *f[APPDATA_FIELDS], *save = NULL, *end;
     long version, suite;
@@ -259,7 +258,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
     if (SSL_SESSION_get0_ticket_appdata(ss, &data, &len) != 1 || len == 0)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* an unbound context is not worth resuming */
     memset(&parsed, 0, sizeof parsed);
-    if (parse_appdata(data, len, &parsed, fp) != 0) {
+    if (m2m_resume_parse_appdata(data, len, &parsed, fp) != 0) {
         snprintf(tc->hs->failure, sizeof tc->hs->failure, "ticket carries no valid binding");
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }

@@ -7,4 +7,10 @@
 
 void m2m_resume_install(SSL_CTX *ctx, int64_t period);
 
+/* Parses the binding a ticket carries (its appdata, as the ticket generation callback wrote it) into c->peer
+ * (mechanism, Registree ID, credential ID, enrolment, not_after), c->version, c->suite, and the Registrar
+ * certificate fingerprint into fp. 0, or -1 when it is not one this version
+ * wrote. Internal: exposed for the fuzz harness (tests/fuzz/ticket_appdata.c). */
+int m2m_resume_parse_appdata(const char *data, size_t len, m2m_candidate *c, char fp[65]);
+
 #endif

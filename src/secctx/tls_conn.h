@@ -22,11 +22,17 @@ typedef struct m2m_tls_server_config {
     const char *chain;         /* intermediates, without the root; may be NULL */
     const char *tls13_suites;  /* NULL = the default (SHA-256 suites only: external PSKs and tickets are SHA-256) */
     int64_t ticket_period;     /* seconds; the session lifetime is two periods */
+    int dtls;                  /* a DTLS context: DTLS 1.2 only, the DTLS suites of DESIGN.md section 2 */
     int gba;                   /* a NAF (x.y.5): send the GBA hint */
 } m2m_tls_server_config;
 
 /* The server context with every mechanism this Registrar offers. */
 SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err);
+/* The same on a context someone else made (libcoap's DTLS context). Sets no info callback for a DTLS context:
+ * its owner chains m2m_tls_info_cb with its own per SSL. */
+int m2m_tls_server_setup(SSL_CTX *ctx, const m2m_tls_server_config *cfg, m2m_err *err);
+/* The info callback that decides the binding when a handshake completes and logs refusals. */
+void m2m_tls_info_cb(const SSL *ssl, int where, int ret);
 /* SHA-256 of the context's certificate in hex, "-" without one (tickets carry it). */
 void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65]);
 
@@ -88,6 +94,7 @@ typedef struct m2m_tls_env {
     struct m2m_gba_naf *gba;        /* x.y.5: this loop's NAF (Ks_NAF cache, Zn client); NULL = no GBA */
     const m2m_local_ae *local_aes;  /* --local-ae: who may speak on the Unix socket, and as whom */
     int nlocal_aes;
+    const char *binding;            /* "https" or "coap": in every log line of a handshake; NULL = not said */
 } m2m_tls_env;
 
 /* Wipes the keys and the cache. */
@@ -143,6 +150,7 @@ struct m2m_tls_conn {
     int established;     /* the handshake completed and the binding was decided */
     int reused;          /* OpenSSL resumed a session (a ticket, or a TLS 1.3 external PSK) */
     int pending_key;     /* bound by a generated key (x.y.8) not used before: promote it */
+    int refused;         /* m2m_tls_conn_refused said so already */
     m2m_tls_hs *hs;      /* during the handshake only (NULL once it is logged) */
     char addr[64];       /* peer address, "?" until known */
     struct timespec t0;  /* accepted */
@@ -171,6 +179,9 @@ void m2m_tls_conn_handshake_over(m2m_tls_conn *tc);
 struct sockaddr;
 void m2m_tls_conn_set_addr(m2m_tls_conn *tc, const struct sockaddr *sa);
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc);
+/* A handshake that will not complete (an alert was sent, or it timed out): counted and logged once, with what was
+ * offered (nothing of it proved) and why. */
+void m2m_tls_conn_refused(m2m_tls_conn *tc, const char *what);
 /* The operations the CSE may use on this connection (export, key-generation rule, token binding). */
 void m2m_tls_conn_secctx(m2m_tls_conn *tc, m2m_secctx *out);
 /* The session ex_data slot that ties a session OpenSSL may resume to the candidate that vouched for it. */

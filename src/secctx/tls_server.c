@@ -27,6 +27,16 @@ static const char TLS12_ALL_SUITES[] = "ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-G
  * reason to skip an offered PSK or ticket for its hash and fall back to a certificate handshake. (The binding
  * decision does not rely on it; this removes the fallback for everyone.) */
 static const char TLS13_SUITES[] = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
+/* DTLS 1.2 (TS-0003 10.2 and DESIGN.md section 2): forward secrecy first -- OpenSSL has ECDHE-PSK only with
+ * ChaCha20-Poly1305 (an AEAD) and CBC-SHA256, no ECDHE-PSK AES-GCM or CCM -- then PSK-AES128-GCM-SHA256, then the
+ * oneM2M mandatory PSK-AES128-CCM8 that constrained devices offer alone. */
+static const char DTLS12_PSK_SUITES[] = "ECDHE-PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256:"
+                                        "PSK-AES128-GCM-SHA256:PSK-AES128-CCM8";
+/* With a Registrar certificate also ECDHE-ECDSA-AES128-CCM8 (the oneM2M mandatory DTLS certificate suite) and its
+ * GCM sibling, after the PSK ones. */
+static const char DTLS12_ALL_SUITES[] = "ECDHE-PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256:"
+                                        "PSK-AES128-GCM-SHA256:PSK-AES128-CCM8:"
+                                        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-CCM8";
 
 static void tls_error(m2m_err *err, const char *what)
 {
@@ -43,6 +53,15 @@ static void count(m2m_tls_env *env, unsigned long long *field)
         __atomic_add_fetch(field, 1, __ATOMIC_RELAXED);
 }
 
+/* " binding=coap" or "" */
+static const char *binding_of(const m2m_tls_env *env, char *buf, size_t cap)
+{
+    if (env->binding == NULL)
+        return "";
+    snprintf(buf, cap, " binding=%s", env->binding);
+    return buf;
+}
+
 /* The handshake completed: decide, count, log, and promote a generated key on its first use. */
 static void decide_and_log(m2m_tls_conn *tc)
 {
@@ -50,6 +69,7 @@ static void decide_and_log(m2m_tls_conn *tc)
     m2m_tls_counters *m = env->counters;
     SSL *ssl = tc->ssl;
     const char *kind;
+    char b[32];
 
     if (m2m_bind_decide(tc, NULL) < 0)
         return;
@@ -61,8 +81,9 @@ static void decide_and_log(m2m_tls_conn *tc)
         if (m != NULL && mech >= 0)
             count(env, tc->proof == M2M_PROOF_RESUMED ? &m->resumed[mech] : &m->full[mech]);
         m2m_logf(env->log, "attach mechanism=%s registree=%s key_id=%s peer=%s result=ok handshake=%s version=%s "
-                           "cipher=%s ms=%.2f", tc->peer.mechanism, tc->peer.registree_id, tc->peer.key_id, tc->addr,
-                 kind, SSL_get_version(ssl), SSL_get_cipher_name(ssl), m2m_ms_since(&tc->t0));
+                           "cipher=%s ms=%.2f%s", tc->peer.mechanism, tc->peer.registree_id, tc->peer.key_id, tc->addr,
+                 kind, SSL_get_version(ssl), SSL_get_cipher_name(ssl), m2m_ms_since(&tc->t0),
+                 binding_of(env, b, sizeof b));
         m2m_psk_promote(tc);
         return;
     }
@@ -70,12 +91,31 @@ static void decide_and_log(m2m_tls_conn *tc)
         count(env, &m->unbound);
     if (tc->hs->failure[0] != '\0')
         m2m_logf(env->log, "handshake peer=%s result=unbound reason=%s; server-authenticated only version=%s "
-                           "cipher=%s session_reused=%d ms=%.2f", tc->addr, tc->hs->failure, SSL_get_version(ssl),
-                 SSL_get_cipher_name(ssl), SSL_session_reused(ssl), m2m_ms_since(&tc->t0));
+                           "cipher=%s session_reused=%d ms=%.2f%s", tc->addr, tc->hs->failure, SSL_get_version(ssl),
+                 SSL_get_cipher_name(ssl), SSL_session_reused(ssl), m2m_ms_since(&tc->t0),
+                 binding_of(env, b, sizeof b));
     else
         m2m_logf(env->log, "handshake peer=%s result=server-authenticated (unbound until a token registers) "
-                           "version=%s cipher=%s ms=%.2f", tc->addr, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-                 m2m_ms_since(&tc->t0));
+                           "version=%s cipher=%s ms=%.2f%s", tc->addr, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+                 m2m_ms_since(&tc->t0), binding_of(env, b, sizeof b));
+}
+
+void m2m_tls_conn_refused(m2m_tls_conn *tc, const char *what)
+{
+    /* What was offered, for the operator: nothing here was proved. */
+    const m2m_tls_hs *hs = tc->hs;
+    const m2m_peer *offered = hs != NULL && hs->ncand > 0 ? &hs->cand[hs->ncand - 1].peer : NULL;
+    char b[32];
+    if (tc->refused || tc->established)
+        return;
+    tc->refused = 1;
+    if (tc->env->counters != NULL)
+        count(tc->env, &tc->env->counters->refused);
+    m2m_logf(tc->env->log, "attach mechanism=%s registree=%s peer=%s result=refused %s reason=%s ms=%.2f%s",
+             offered && offered->mechanism[0] ? offered->mechanism : "-",
+             offered && offered->registree_id[0] ? offered->registree_id : "-", tc->addr, what,
+             hs != NULL && hs->failure[0] ? hs->failure : "handshake failed", m2m_ms_since(&tc->t0),
+             binding_of(tc->env, b, sizeof b));
 }
 
 static void established(m2m_tls_conn *tc)
@@ -84,7 +124,7 @@ static void established(m2m_tls_conn *tc)
     m2m_tls_conn_handshake_over(tc);
 }
 
-static void info_cb(const SSL *ssl, int where, int ret)
+void m2m_tls_info_cb(const SSL *ssl, int where, int ret)
 {
     m2m_tls_conn *tc = m2m_tls_conn_of(ssl);
     if (tc == NULL)
@@ -104,40 +144,39 @@ static void info_cb(const SSL *ssl, int where, int ret)
         if (!tc->established) /* later ones are TLS 1.3 post-handshake messages */
             established(tc);
     } else if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == 2 /* fatal */ && !tc->established) {
-        /* What was offered, for the operator: nothing here was proved. */
-        const m2m_peer *offered = tc->hs->ncand > 0 ? &tc->hs->cand[tc->hs->ncand - 1].peer : NULL;
-        if (tc->env->counters != NULL)
-            count(tc->env, &tc->env->counters->refused);
-        m2m_logf(tc->env->log, "attach mechanism=%s registree=%s peer=%s result=refused alert=%s reason=%s ms=%.2f",
-                 offered && offered->mechanism[0] ? offered->mechanism : "-",
-                 offered && offered->registree_id[0] ? offered->registree_id : "-", tc->addr,
-                 SSL_alert_desc_string_long(ret), tc->hs->failure[0] ? tc->hs->failure : "handshake failed",
-                 m2m_ms_since(&tc->t0));
+        char what[80];
+        snprintf(what, sizeof what, "alert=%s", SSL_alert_desc_string_long(ret));
+        m2m_tls_conn_refused(tc, what);
     } else if ((where & SSL_CB_READ_ALERT) && (ret >> 8) == 2 && !tc->established) {
         /* The client gave up (it could not verify us, or a resumption it attempted without the secret). */
+        char b[32];
         m2m_tls_conn_fill_addr(tc);
-        m2m_logf(tc->env->log, "attach peer=%s result=aborted alert=%s (sent by the client) ms=%.2f", tc->addr,
-                 SSL_alert_desc_string_long(ret), m2m_ms_since(&tc->t0));
+        tc->refused = 1;
+        m2m_logf(tc->env->log, "attach peer=%s result=aborted alert=%s (sent by the client) ms=%.2f%s", tc->addr,
+                 SSL_alert_desc_string_long(ret), m2m_ms_since(&tc->t0), binding_of(tc->env, b, sizeof b));
     }
 }
 
-SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err)
+int m2m_tls_server_setup(SSL_CTX *ctx, const m2m_tls_server_config *cfg, m2m_err *err)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     int has_cert = cfg->cert != NULL && cfg->cert[0] != '\0';
-    if (ctx == NULL) {
-        tls_error(err, "cannot create the TLS context");
-        return NULL;
-    }
+    const char *suites = cfg->dtls ? (has_cert ? DTLS12_ALL_SUITES : DTLS12_PSK_SUITES)
+                                   : (has_cert ? TLS12_ALL_SUITES : TLS12_PSK_SUITES);
+
     if (m2m_tls_session_index() < 0) {
         tls_error(err, "cannot allocate SSL ex_data");
-        goto fail;
+        return -1;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    if (SSL_CTX_set_cipher_list(ctx, has_cert ? TLS12_ALL_SUITES : TLS12_PSK_SUITES) != 1 ||
-        SSL_CTX_set_ciphersuites(ctx, cfg->tls13_suites ? cfg->tls13_suites : TLS13_SUITES) != 1) {
+    if (cfg->dtls ? SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) != 1 ||
+                        SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) != 1
+                  : SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        tls_error(err, "cannot set the protocol version");
+        return -1;
+    }
+    if (SSL_CTX_set_cipher_list(ctx, suites) != 1 ||
+        (!cfg->dtls && SSL_CTX_set_ciphersuites(ctx, cfg->tls13_suites ? cfg->tls13_suites : TLS13_SUITES) != 1)) {
         tls_error(err, "cannot set cipher suites");
-        goto fail;
+        return -1;
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Resumption must not depend on which worker or node issued the ticket. */
@@ -146,13 +185,24 @@ SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err)
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     /* No read-ahead, although it would save half the read() calls (a PSK re-attachment makes 12): libevent 2.1's
      * bufferevent_openssl asks SSL_pending, which does not count bytes read ahead but not yet decrypted, so a request
-     * that arrives with the client's Finished waits for the idle timeout (seen with GBA's gate, 10 s). */
-    SSL_CTX_set_info_callback(ctx, info_cb);
+     * that arrives with the client's Finished waits for the idle timeout (seen with GBA's gate, 10 s). (libcoap turns
+     * read-ahead on for its DTLS context; it reads datagrams itself.) */
+    if (!cfg->dtls)
+        SSL_CTX_set_info_callback(ctx, m2m_tls_info_cb);
     m2m_psk_install(ctx, cfg->gba);
-    if (m2m_cert_install(ctx, cfg, err) != 0)
-        goto fail;
+    return m2m_cert_install(ctx, cfg, err);
+}
+
+SSL_CTX *m2m_tls_server_ctx(const m2m_tls_server_config *cfg, m2m_err *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(cfg->dtls ? DTLS_server_method() : TLS_server_method());
+    if (ctx == NULL) {
+        tls_error(err, "cannot create the TLS context");
+        return NULL;
+    }
+    if (m2m_tls_server_setup(ctx, cfg, err) != 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     return ctx;
-fail:
-    SSL_CTX_free(ctx);
-    return NULL;
 }

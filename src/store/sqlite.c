@@ -94,9 +94,11 @@ static const char *const MIGRATIONS[] = {
     "CREATE TRIGGER usage_update AFTER UPDATE OF attrs ON resource WHEN NEW.owner <> '' BEGIN "
     "  UPDATE usage SET bytes = bytes - length(CAST(OLD.attrs AS BLOB)) + length(CAST(NEW.attrs AS BLOB)) "
     "  WHERE owner = NEW.owner; END;",
-    /* 4 -> 5: expirationTime as a number, indexed, so the Registrar finds what has expired without a scan. */
-    "ALTER TABLE resource ADD COLUMN et INTEGER NOT NULL DEFAULT 0;"
-    "CREATE INDEX resource_et ON resource(et) WHERE et > 0;",
+    /* 4 -> 5: expirationTime as a number, indexed, so the Registrar finds what has expired without a scan.
+     * (Parenthesised: one migration of two statements, which clang's -Wstring-concatenation takes for a missing
+     * comma.) */
+    ("ALTER TABLE resource ADD COLUMN et INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX resource_et ON resource(et) WHERE et > 0;"),
     /* 5 -> 6: GBA (x.y.5). On a Registrar, a gba enrolment maps an IMPI (kept beside its hash, the credential ID)
      * to a Registree ID. On a BSF (store/sqlite_gba.c), the HSS's subscribers and the bootstrapping records Zn
      * serves. */

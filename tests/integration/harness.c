@@ -121,30 +121,36 @@ int h_registrar_start(h_registrar *r, int threads, const char *extra)
         _exit(127);
     }
     close(pipefd[1]);
-    /* The server prints "listening https port N" once its sockets are bound. */
-    while (n + 1 < sizeof line) {
-        ssize_t got = read(pipefd[0], line + n, 1);
-        if (got <= 0)
-            break;
-        if (line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    if (extra != NULL && strstr(extra, "--admin") != NULL) {
-        char second[128] = "";
-        size_t m = 0;
-        while (m + 1 < sizeof second && read(pipefd[0], second + m, 1) == 1 && second[m] != '\n')
-            m++;
-        second[m] = '\0';
-        sscanf(second, "listening admin port %d", &r->admin_port);
-    }
-    close(pipefd[0]);
-    if (sscanf(line, "listening https port %d", &r->port) != 1) {
-        fprintf(stderr, "registrar did not start (stdout: '%s'); log %s\n", line, r->log);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
+    /* The server prints "listening https port N" once its sockets are bound, then "listening coaps port N" with
+     * --coaps, then "listening admin port N" with --admin. */
+    {
+        int want = 1 + (extra && strstr(extra, "--coaps") != NULL) + (extra && strstr(extra, "--admin") != NULL);
+        int have = 0, https = 0;
+        r->coaps_port = 0;
+        while (have < want) {
+            n = 0;
+            while (n + 1 < sizeof line) {
+                ssize_t got = read(pipefd[0], line + n, 1);
+                if (got <= 0 || line[n] == '\n')
+                    break;
+                n++;
+            }
+            line[n] = '\0';
+            if (n == 0)
+                break;
+            have++;
+            if (sscanf(line, "listening https port %d", &r->port) == 1)
+                https = 1;
+            sscanf(line, "listening coaps port %d", &r->coaps_port);
+            sscanf(line, "listening admin port %d", &r->admin_port);
+        }
+        close(pipefd[0]);
+        if (!https) {
+            fprintf(stderr, "registrar did not start (stdout: '%s'); log %s\n", line, r->log);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
     }
     r->pid = pid;
     return 0;
@@ -683,7 +689,9 @@ int h_exported_key(h_tls *t, char key_hex[65])
 
 long long h_metric(h_registrar *r, const char *name)
 {
-    char out[8192] = "", *p;
+    static char out[65536];
+    char *p;
+    out[0] = '\0';
     if (r->admin_port <= 0 || h_sh_out(out, sizeof out, "curl -s --max-time 5 http://127.0.0.1:%d/metrics",
                                        r->admin_port) != 0)
         return -1;

@@ -31,6 +31,7 @@ typedef struct h_registrar {
     pid_t pid;
     int port;
     int admin_port;           /* when started with --admin */
+    int coaps_port;           /* when started with --coaps */
     char dir[256];
     char db[320];
     char log[320];

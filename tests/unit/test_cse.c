@@ -188,6 +188,13 @@ static void test_api_and_attributes(void **state)
     assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
                          "{\"m2m:ae\":{\"rn\":\"a/b\",\"api\":\"Rapp\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
                      M2M_RSC_BAD_REQUEST); /* bad rn */
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_CREATE, "/in-cse", "/mn-cse", 16,
+                         "{\"m2m:csr\":{\"cb\":\"/mn-cse/mn\",\"rr\":true,\"srv\":[\"3\"],\"cst\":1e38}}", NULL),
+                     M2M_RSC_BAD_REQUEST); /* beyond any integer type */
+    assert_int_equal(run(f, "/mn-cse", M2M_OP_CREATE, "/in-cse", "/mn-cse", 16,
+                         "{\"m2m:csr\":{\"cb\":\"/mn-cse/mn\",\"rr\":true,\"srv\":[\"3\"],"
+                         "\"cst\":1152921504606846976}}", NULL),
+                     M2M_RSC_BAD_REQUEST); /* 2^60: past 2^53, where doubles skip whole numbers */
     assert_int_equal(run(f, "Cdev1", M2M_OP_CREATE, "/in-cse", "Cdev1", 2,
                          "{\"m2m:ae\":{\"api\":\"rapp\",\"rr\":false,\"srv\":[\"3\"]}}", NULL),
                      M2M_RSC_CREATED);

@@ -228,7 +228,53 @@ static void test_port_defaults_to_443(void **state)
                   "[registree]\nid = Cdev\napp-id = Napp\n[credentials]\nkey = " KEY16 "\n");
     assert_string_equal(cfg->host, "registrar.example.org");
     assert_string_equal(cfg->port, "443");
+    assert_int_equal(cfg->binding, M2M_BINDING_HTTP);
     m2m_registree_config_free(cfg);
+}
+
+/* coaps:// selects the CoAP binding over DTLS (TS-0008), port 5684 by default (RFC 7252) */
+static void test_coaps_poa(void **state)
+{
+    m2m_registree_config *cfg;
+    (void)state;
+    cfg = load_ok("[registrar]\npoa = coaps://registrar.example.org\ncse-id = /in-cse\n"
+                  "[registree]\nid = Cdev\napp-id = Napp\n[credentials]\nkey = " KEY16 "\n");
+    assert_int_equal(cfg->binding, M2M_BINDING_COAP);
+    assert_string_equal(cfg->port, "5684");
+    assert_string_equal(cfg->authority, "registrar.example.org:5684");
+    m2m_registree_config_free(cfg);
+    cfg = load_ok("[registrar]\npoa = COAPS://[::1]:15684/\ncse-id = /in-cse\n"
+                  "[registree]\nid = Cdev\napp-id = Napp\n[credentials]\nkey = " KEY16 "\n");
+    assert_int_equal(cfg->binding, M2M_BINDING_COAP);
+    assert_string_equal(cfg->host, "::1");
+    assert_string_equal(cfg->authority, "[::1]:15684");
+    m2m_registree_config_free(cfg);
+}
+
+/* [coap]: the timers of a lossy link, with a coaps:// Registrar only */
+static void test_coap_timers(void **state)
+{
+    m2m_registree_config *cfg;
+    (void)state;
+    cfg = load_ok("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                  "[credentials]\nkey = " KEY16 "\n[coap]\nack-timeout = 0.25\nmax-retransmit = 6\n"
+                  "handshake-timer = 3\n");
+    assert_int_equal(cfg->coap_ack_timeout_ms, 250);
+    assert_int_equal(cfg->coap_max_retransmit, 6);
+    assert_int_equal(cfg->coap_dtls_timer_ms, 3000);
+    m2m_registree_config_free(cfg);
+    expect_error("[registrar]\npoa = https://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[coap]\nack-timeout = 1\n",
+                 "device.ini:10: [coap] ack-timeout: belongs to a coaps:// Registrar");
+    expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[coap]\nack-timeout = 0.0001\n",
+                 "'0.0001' is not a number of seconds from 0.01 to 60");
+    expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[coap]\nmax-retransmit = 0\n",
+                 "'0' is not a number from 1 to 20");
+    expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[tls]\nversion = 1.3\n",
+                 "a coaps:// Registrar speaks DTLS 1.2");
 }
 
 static void test_missing_required(void **state)
@@ -286,7 +332,9 @@ static void test_both_key_and_key_file(void **state)
 static void test_bad_poa(void **state)
 {
     static const char *const bad[][2] = {
-        {"http://127.0.0.1:8443", "is not an https://HOST:PORT address"},
+        {"http://127.0.0.1:8443", "is not an https://HOST:PORT or coaps://HOST:PORT address"},
+        {"coap://127.0.0.1:5683", "is not an https://HOST:PORT or coaps://HOST:PORT address"},
+        {"coaps://127.0.0.1:5684/x", "unexpected '/x' after the host and port"},
         {"https://127.0.0.1:70000", "port must be a number from 1 to 65535"},
         {"https://127.0.0.1:", "port must be a number from 1 to 65535"},
         {"https://[::1:8443", "'[' without ']'"},
@@ -295,7 +343,6 @@ static void test_bad_poa(void **state)
         {"https://user@host:8443", "unexpected '@host:8443'"},
         {"https://:8443", "has no host"},
         {"https://300.1.1.1:8443", "neither an IPv4 address nor a host name"},
-        {"coaps://127.0.0.1:5684", "coaps:// is not supported yet"},
     };
     char text[512], want[256];
     (void)state;
@@ -651,6 +698,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_good_cse_with_key_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resumption_and_generated_key_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_defaults_to_443, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coaps_poa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coap_timers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_and_section, setup, teardown),
         cmocka_unit_test_setup_teardown(test_odd_hex, setup, teardown),

@@ -288,6 +288,9 @@ static void test_framing_and_connection(void **state)
     rest = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
     assert_int_equal(m2m_http_parser_feed(p, rest, strlen(rest), &used, &err), M2M_HTTP_COMPLETE);
     assert_false(m2m_http_parser_keep_alive(p));
+    /* an empty body, not what is left of the previous response's "ok" in the reused buffer */
+    assert_string_equal(m2m_http_parser_body(p, &blen), "");
+    assert_int_equal(blen, 0);
 
     /* no length: the body runs to the end of the connection */
     m2m_http_parser_reset(p);

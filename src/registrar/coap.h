@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Registrar's CoAPS listener (TS-0008 over DTLS 1.2), shared by its files: coap_server.c (our DTLS context
+ * inside libcoap's, the cookie gate in front of it, sessions and their limits, the event loop), coap_endpoint.c
+ * (libcoap's context and endpoint), coap_options.c (the oneM2M options) and coap_adapter.c (a CoAP request ->
+ * binding/coap_map.c -> the CSE core -> the CoAP response). */
+#ifndef M2M_REGISTRAR_COAP_H
+#define M2M_REGISTRAR_COAP_H
+
+#include <coap3/coap.h>
+
+#include "binding/coap_map.h"
+#include "registrar/server.h"
+#include "secctx/dtls_gate.h"
+
+#define M2M_COAP_DEFAULT_PORT "5684"
+#define M2M_COAP_TABLE 4096       /* buckets of the session table (by peer address and port) */
+#define M2M_COAP_MAX_PENDING 4    /* requests of one session waiting for their writes at once */
+
+typedef struct coap_pending coap_pending;
+
+/* A body arriving in Block1 blocks (RFC 7959), joined here under the context's limit: libcoap 4.3.1 would join it
+ * itself (COAP_BLOCK_SINGLE_BODY) but allocates whatever total size the client's Size1 option declares. */
+typedef struct coap_body {
+    unsigned char *buf;
+    size_t len, cap;
+} coap_body;
+
+/* One DTLS session. Starts with the security context's state and lives exactly as long as the SSL libcoap made
+ * for the session (freed with it: secctx/tls_conn.h); the coap_session_t outlives it. */
+typedef struct coap_conn {
+    m2m_tls_conn tls;              /* first: m2m_tls_conn_of(ssl) is this session */
+    struct m2m_coap *srv;
+    coap_session_t *session;
+    coap_address_t remote;
+    unsigned char addr_key[17];    /* family + address, no port: the per-address count */
+    struct coap_conn *prev, *next; /* srv->conns, newest first */
+    struct coap_conn *hnext;       /* srv->table */
+    struct timespec last;          /* the last request (idle expiry) */
+    int preauth;                   /* counted as unauthenticated */
+    int closing;
+    int close_now;                 /* its last answer went out with close_connection: close after this pump */
+    int npending;
+    coap_pending *pending;         /* requests of this session waiting for their writes */
+    coap_body body;
+} coap_conn;
+
+struct m2m_coap {
+    struct worker *w;              /* the worker whose loop runs it: its store, CSE, tls env and writer */
+    coap_context_t *ctx;
+    SSL_CTX *ssl_ctx;              /* made by libcoap, set up by us (coap_server.c) */
+    m2m_dtls_gate *gate;
+    int fd;                        /* the endpoint's UDP socket (libcoap's; we peek before it reads) */
+    int epfd;                      /* libcoap's epoll descriptor: the socket and its timer */
+    int port;
+    struct event *ev;
+    coap_conn *conns;
+    coap_conn *table[M2M_COAP_TABLE];
+    int nconns, npreauth;
+    coap_pending *all;             /* every pending request, so that shutdown frees them */
+    unsigned char dgram[2048];     /* the datagram the gate looks at */
+};
+
+/* coap_server.c. Starts the listener on w's loop (before w's thread runs). */
+struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *port, m2m_err *err);
+int m2m_coap_port(const struct m2m_coap *srv);
+/* After the loop has stopped and the store's answers have been drained. */
+void m2m_coap_free(struct m2m_coap *srv);
+/* Once a second: cookie secrets, handshake and idle timeouts, and (recheck) revoked or replaced enrolments. */
+void m2m_coap_tick(struct m2m_coap *srv, int recheck);
+/* The gate's counters for /metrics (any thread). */
+void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out);
+/* Closes the session (its SSL and this struct go at once; the log says why unless why is NULL). */
+void m2m_coap_close(coap_conn *c, const char *why);
+/* The session is bound to a Registree now: it leaves the unauthenticated budget. */
+void m2m_coap_bound(coap_conn *c);
+
+/* coap_endpoint.c: libcoap's context with its DTLS SSL_CTX in srv->ssl_ctx (before libcoap makes an SSL from it);
+ * the DTLS endpoint on host:port, its UDP socket in srv->fd and its port in srv->port. */
+int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err);
+int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err);
+
+/* coap_options.c: makes the context know every oneM2M option (libcoap 4.3.1 knows at most two above 255). */
+int m2m_coap_register_options(coap_context_t *ctx, m2m_err *err);
+
+/* coap_adapter.c */
+void m2m_coap_handle(coap_resource_t *resource, coap_session_t *session, const coap_pdu_t *request,
+                     const coap_string_t *query, coap_pdu_t *response);
+/* The session is going away: its pending requests must not answer into it. */
+void m2m_coap_forget(coap_conn *c);
+/* Frees every pending request (shutdown, after libcoap's context is gone). */
+void m2m_coap_pending_free_all(struct m2m_coap *srv);
+
+#endif

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The thin adapter between libcoap and the protocol code, the CoAP twin of http_adapter.c: options and payload out
+ * of the CoAP request, through the TS-0008 mapping (binding/coap_map.c), through the CSE with the session's bound
+ * identity, and back into the CoAP response.
+ *
+ * The CSE answers at once or once the request's write is durable (group commit, store/writer.c). An answer at once
+ * goes into the response libcoap is building. A later one waits with libcoap's coap_async: the request is kept by
+ * libcoap (a Confirmable one gets its empty ACK now), the CSE's answer is rendered when it comes and triggers it,
+ * and libcoap calls the handler again with the kept request, which sends the rendered answer (a separate response,
+ * RFC 7252 5.2.2). Retransmissions of the request meanwhile are only acknowledged. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "onem2m/status.h"
+#include "registrar/coap.h"
+#include "registrar/limits.h"
+
+#define MAX_OPTIONS 64 /* options per request: far more than any oneM2M request needs */
+
+/* A request whose answer is not given yet. */
+struct coap_pending {
+    struct m2m_coap *srv;
+    coap_conn *c;                  /* NULL once the session's SSL is gone */
+    coap_async_t *async;           /* libcoap keeps the request until the answer; NULL while answering at once */
+    int in_handler, answered;
+    m2m_coap_out out;              /* the answer, rendered */
+    int format;                    /* Content-Format the answer is rendered in */
+    int close_after;               /* the security context closes after this answer (a refused token) */
+    int block1, block1_num, block1_szx; /* the request's last Block1, echoed in the answer (RFC 7959 2.3) */
+    char method[8], to[200], from[160];
+    int has_from, kgn;
+    coap_pending *next;            /* c->pending */
+    coap_pending *all_prev, *all_next; /* srv->all */
+};
+
+static void pending_free(coap_pending *p)
+{
+    if (p == NULL)
+        return;
+    if (p->c != NULL) {
+        for (coap_pending **pp = &p->c->pending; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        p->c->npending--;
+    }
+    if (p->all_prev)
+        p->all_prev->all_next = p->all_next;
+    else if (p->srv->all == p)
+        p->srv->all = p->all_next;
+    if (p->all_next)
+        p->all_next->all_prev = p->all_prev;
+    m2m_coap_out_clear(&p->out);
+    free(p);
+}
+
+static coap_pending *pending_new(struct m2m_coap *srv, coap_conn *c)
+{
+    coap_pending *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->srv = srv;
+    p->c = c;
+    p->next = c->pending;
+    c->pending = p;
+    c->npending++;
+    p->all_next = srv->all;
+    if (srv->all)
+        srv->all->all_prev = p;
+    srv->all = p;
+    return p;
+}
+
+void m2m_coap_forget(coap_conn *c)
+{
+    while (c->pending != NULL) {
+        coap_pending *p = c->pending;
+        c->pending = p->next;
+        p->c = NULL;
+        p->next = NULL;
+    }
+    c->npending = 0;
+}
+
+void m2m_coap_pending_free_all(struct m2m_coap *srv)
+{
+    while (srv->all != NULL) {
+        srv->all->c = NULL;
+        pending_free(srv->all);
+    }
+}
+
+static void release_payload(coap_session_t *session, void *app_ptr)
+{
+    (void)session;
+    free(app_ptr);
+}
+
+/* The rendered answer into libcoap's response PDU. Options first (libcoap keeps them in order), then the payload,
+ * which libcoap sends block-wise (Block2) when it does not fit. */
+static void put(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req, const coap_string_t *query,
+                coap_pdu_t *resp, coap_pending *p)
+{
+    m2m_coap_out *o = &p->out;
+    uint8_t buf[4];
+    char *payload;
+
+    coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(o->code));
+    coap_add_option(resp, M2M_COAP_OPT_RSC, coap_encode_var_safe(buf, sizeof buf, o->rsc), buf);
+    if (o->rqi[0] != '\0')
+        coap_add_option(resp, M2M_COAP_OPT_RQI, strlen(o->rqi), (const uint8_t *)o->rqi);
+    for (int i = 0; i < o->nloc; i++)
+        coap_add_option(resp, M2M_COAP_OPT_LOCATION_PATH, o->loc_len[i], (const uint8_t *)o->loc[i]);
+    if (p->block1 && o->code < 300)
+        coap_add_option(resp, COAP_OPTION_BLOCK1,
+                        coap_encode_var_safe(buf, sizeof buf, (unsigned)p->block1_num << 4 | (unsigned)p->block1_szx),
+                        buf);
+    if (o->payload_len == 0)
+        return;
+    payload = o->payload;
+    o->payload = NULL; /* libcoap holds it until its last block went out */
+    /* Max-Age 0: a oneM2M answer is never served from a CoAP cache (TS-0008 6.4) */
+    if (coap_add_data_large_response(r, s, req, resp, query, (uint16_t)o->format, 0, 0, o->payload_len,
+                                     (const uint8_t *)payload, release_payload, payload) == 0)
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(500));
+}
+
+/* Renders an error the binding decides itself (before the CSE sees the request). */
+static void refuse_now(coap_pending *p, int rsc, const char *why)
+{
+    m2m_prim_rsp rsp;
+    memset(&rsp, 0, sizeof rsp);
+    m2m_prim_error(&rsp, rsc, "%s", why);
+    if (m2m_coap_render_response(&rsp, p->format, &p->out) != 0)
+        p->out.code = 500;
+    p->answered = 1;
+}
+
+/* The CSE's answer: now (inside m2m_cse_handle) or once the request's write is durable. */
+static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
+{
+    coap_pending *p = arg;
+    coap_conn *c = p->c;
+    struct m2m_registrar *reg = p->srv->w->reg;
+
+    if (c != NULL && bind != NULL) {
+        /* x.y.7 Step 5 is committed: the context gets its binding through the one decision */
+        m2m_secctx sec;
+        m2m_tls_conn_secctx(&c->tls, &sec);
+        if (sec.bind_token(sec.arg, bind) != 0) {
+            m2m_prim_error(rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "the security context could not be bound");
+            rsp->close_connection = 1;
+        } else {
+            __atomic_add_fetch(&reg->metrics.coap.tls.full[M2M_MECH_TOKEN], 1, __ATOMIC_RELAXED);
+            m2m_coap_bound(c);
+            m2m_log(reg, "attach mechanism=%s registree=%s key_id=%.16s... peer=%s result=ok handshake=%s "
+                    "version=%s cipher=%s ms=%.2f binding=coap", c->tls.peer.mechanism, c->tls.peer.registree_id,
+                    c->tls.peer.key_id, c->tls.addr, c->tls.reused ? "resumed" : "full",
+                    SSL_get_version(c->tls.ssl), SSL_get_cipher_name(c->tls.ssl), m2m_ms_since(&c->tls.t0));
+        }
+    }
+    if (c != NULL && p->kgn && rsp->rsc == M2M_RSC_CREATED) {
+        __atomic_add_fetch(&reg->metrics.keys_generated, 1, __ATOMIC_RELAXED);
+        m2m_log(reg, "keygen registree=%s peer=%s result=ok pending_key_id=%s (previous key valid until the new "
+                     "one is used) binding=coap", c->tls.peer.registree_id, c->tls.addr,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(rsp->pc, "m2m:kgn"), "kid")->valuestring);
+    }
+    if (rsp->rsc >= 4000) {
+        /* every refusal, as on HTTPS; To, From and the reason are the peer's words: quoted */
+        char to[200], from[160], why[300];
+        m2m_log(reg, "refused registree=%s peer=%s op=%s to=%s from=%s rsc=%d reason=%s binding=coap",
+                c && c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c ? c->tls.addr : "-", p->method,
+                m2m_log_quote(p->to, to, sizeof to), p->has_from ? m2m_log_quote(p->from, from, sizeof from) : "-",
+                rsp->rsc, m2m_log_quote(rsp->dbg, why, sizeof why));
+    }
+    p->close_after = rsp->close_connection;
+    if (m2m_coap_render_response(rsp, p->format, &p->out) != 0)
+        p->out.code = 500;
+    p->answered = 1;
+    if (p->in_handler)
+        return; /* the handler puts it into its response */
+    if (p->async != NULL)
+        coap_async_trigger(p->async); /* libcoap calls the handler again with the kept request */
+    else
+        pending_free(p);              /* nobody to answer: the request could not be kept */
+}
+
+/* A Block1 block (RFC 7959 2.5) joined into c->body. 1: the body is complete (*body, *len; no Block1: this PDU's
+ * payload); 0: more blocks to come, or a refusal, in resp. */
+static int collect(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp, coap_pending *p,
+                   const uint8_t **body, size_t *len)
+{
+    size_t limit = c->tls.peer.registree_id[0] != '\0' ? M2M_BOUND_MAX_BODY : M2M_PREAUTH_MAX_BODY;
+    coap_block_b_t b;
+    size_t n = 0, off;
+    const uint8_t *data = NULL;
+    uint8_t buf[4];
+
+    if (!coap_get_data(req, &n, &data))
+        n = 0, data = NULL;
+    if (!coap_get_block_b(s, req, COAP_OPTION_BLOCK1, &b)) {
+        if (n > limit) {
+            coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(413));
+            coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf, sizeof buf, (unsigned)limit), buf);
+            return 0;
+        }
+        *body = data;
+        *len = n;
+        return 1;
+    }
+    off = (size_t)b.num << (b.szx + 4);
+    if (b.num == 0)
+        c->body.len = 0;
+    if (off + n > limit) {
+        /* 4.13 with the size this context may send (RFC 7959 2.9.3) */
+        c->body.len = 0;
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(413));
+        coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf, sizeof buf, (unsigned)limit), buf);
+        return 0;
+    }
+    if (off != c->body.len && off + n > c->body.len) {
+        /* a block out of order: start again (4.08 Request Entity Incomplete) */
+        c->body.len = 0;
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(408));
+        return 0;
+    }
+    if (off == c->body.len) {
+        if (c->body.cap < off + n) {
+            size_t cap = c->body.cap ? c->body.cap : 1024;
+            unsigned char *nb;
+            while (cap < off + n)
+                cap *= 2;
+            if ((nb = realloc(c->body.buf, cap)) == NULL) {
+                coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(500));
+                return 0;
+            }
+            c->body.buf = nb;
+            c->body.cap = cap;
+        }
+        memcpy(c->body.buf + off, data, n);
+        c->body.len = off + n;
+    } /* else a retransmitted block we have: acknowledged again */
+    if (b.m) {
+        /* libcoap has put Block1 into resp and turns this 2.04 into 2.31 Continue */
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(204));
+        return 0;
+    }
+    p->block1 = 1;
+    p->block1_num = (int)b.num;
+    p->block1_szx = (int)b.szx;
+    *body = c->body.buf;
+    *len = c->body.len;
+    return 1;
+}
+
+/* The request's options for the mapping. -1 when there are too many. */
+static int options(const coap_pdu_t *req, m2m_coap_opt *opts, size_t *n)
+{
+    coap_opt_iterator_t it;
+    coap_opt_t *o;
+    *n = 0;
+    coap_option_iterator_init(req, &it, COAP_OPT_ALL);
+    while ((o = coap_option_next(&it)) != NULL) {
+        if (*n >= MAX_OPTIONS)
+            return -1;
+        opts[*n].num = it.number;
+        opts[*n].val = coap_opt_value(o);
+        opts[*n].len = coap_opt_length(o);
+        ++*n;
+    }
+    return 0;
+}
+
+void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req, const coap_string_t *query,
+                     coap_pdu_t *resp)
+{
+    struct m2m_coap *srv = coap_resource_get_userdata(r);
+    coap_async_t *async = coap_find_async(s, coap_pdu_get_token(req));
+    coap_tls_library_t lib;
+    coap_conn *c = (coap_conn *)m2m_tls_conn_of(coap_session_get_tls(s, &lib));
+    coap_pending *p;
+    m2m_coap_opt opts[MAX_OPTIONS];
+    m2m_coap_in in;
+    m2m_prim_req preq;
+    m2m_prim_rsp rsp;
+    m2m_secctx sec;
+    const uint8_t *body = NULL;
+    size_t body_len = 0, nopts = 0;
+
+    memset(&preq, 0, sizeof preq);
+    memset(&rsp, 0, sizeof rsp);
+    if (async != NULL) {
+        /* the delayed answer of a request this handler kept: libcoap frees the async after this call */
+        p = coap_async_get_app_data(async);
+        coap_async_set_app_data(async, NULL);
+        if (p != NULL) {
+            put(r, s, req, query, resp, p);
+            if (p->close_after && p->c != NULL)
+                p->c->close_now = 1;
+            pending_free(p);
+        }
+        return;
+    }
+    if (c == NULL || srv == NULL || !c->tls.established || c->closing || lib != COAP_TLS_LIBRARY_OPENSSL) {
+        /* CoAP arrives only after the handshake; kept as the fail-closed default */
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(403));
+        return;
+    }
+    m2m_clock_mark(&c->last);
+    __atomic_add_fetch(&srv->w->reg->metrics.coap.requests, 1, __ATOMIC_RELAXED);
+    if (c->npending >= M2M_COAP_MAX_PENDING || (p = pending_new(srv, c)) == NULL) {
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
+        return;
+    }
+    if (!collect(c, s, req, resp, p, &body, &body_len)) {
+        pending_free(p); /* resp says why, or asks for the next block */
+        return;
+    }
+    memset(&in, 0, sizeof in);
+    in.method = coap_pdu_get_code(req);
+    in.payload = body;
+    in.payload_len = body_len;
+    snprintf(p->method, sizeof p->method, "%s", in.method == M2M_COAP_GET ? "GET" : in.method == M2M_COAP_POST
+                                                  ? "POST" : in.method == M2M_COAP_PUT ? "PUT"
+                                                  : in.method == M2M_COAP_DELETE ? "DELETE" : "OTHER");
+    p->in_handler = 1;
+    if (options(req, opts, &nopts) != 0) {
+        refuse_now(p, M2M_RSC_BAD_REQUEST, "too many options");
+    } else {
+        in.opts = opts;
+        in.nopts = nopts;
+        if (m2m_coap_parse_request(&in, &preq, &p->format, &rsp) != 0) {
+            snprintf(p->to, sizeof p->to, "%.199s", preq.to);
+            answer(p, &rsp, NULL);
+        } else {
+            snprintf(p->to, sizeof p->to, "%.199s", preq.to);
+            snprintf(p->from, sizeof p->from, "%.159s", preq.fr);
+            p->has_from = preq.has_fr;
+            p->kgn = preq.ty == M2M_TY_KGN;
+            m2m_tls_conn_secctx(&c->tls, &sec);
+            /* answers through answer(): at once, or when its write is durable */
+            m2m_cse_handle(&srv->w->cse, &c->tls.peer, &sec, &preq, answer, p);
+        }
+    }
+    p->in_handler = 0;
+    c->body.len = 0;
+    if (p->answered) {
+        put(r, s, req, query, resp, p);
+        if (p->close_after)
+            c->close_now = 1;
+        pending_free(p);
+    } else if ((p->async = coap_register_async(s, req, 0)) != NULL) {
+        coap_async_set_app_data(p->async, p); /* an empty ACK goes out now; the answer later */
+    } else {
+        /* libcoap cannot keep the request: answer() will find no async and free p */
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(500));
+    }
+    m2m_prim_req_clear(&preq);
+    m2m_prim_rsp_clear(&rsp);
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What libcoap 4.3.1 does not hand out, taken with public means only: its DTLS SSL_CTX (while it is made) and its
+ * endpoint's UDP socket (after it is opened). coap_server.c says why each is needed. */
+#include <dirent.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "registrar/coap.h"
+
+/* ---- the context ---- */
+
+static pthread_once_t coap_once = PTHREAD_ONCE_INIT;
+static int capture_index = -1;
+static _Thread_local SSL_CTX **capture;
+
+static void capture_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    SSL_CTX *ctx = parent;
+    (void)ptr, (void)ad, (void)idx, (void)argl, (void)argp;
+    if (capture != NULL && *capture == NULL && SSL_CTX_get_ssl_method(ctx) == DTLS_method())
+        *capture = ctx;
+}
+
+static void coap_init_once(void)
+{
+    coap_startup();
+    /* libcoap's own log lines are not ours (format, and request contents a peer chose, tokens among them) */
+    coap_set_log_level(LOG_EMERG);
+    coap_dtls_set_log_level(LOG_EMERG);
+    capture_index = SSL_CTX_get_ex_new_index(0, "m2m libcoap context", capture_new, NULL, NULL);
+}
+
+int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err)
+{
+    pthread_once(&coap_once, coap_init_once);
+    if (capture_index < 0 || coap_get_tls_library_version()->type != COAP_TLS_LIBRARY_OPENSSL)
+        return m2m_fail(err, M2M_E_TLS, "libcoap is not the OpenSSL build (libcoap-3-openssl)");
+    /* OpenSSL calls capture_new for every SSL_CTX made while this runs, on this thread: libcoap's DTLS one is
+     * kept, before libcoap has made any SSL from it */
+    capture = &srv->ssl_ctx;
+    srv->ctx = coap_new_context(NULL);
+    capture = NULL;
+    if (srv->ctx == NULL || srv->ssl_ctx == NULL)
+        return m2m_fail(err, M2M_E_TLS, "libcoap made no OpenSSL DTLS context");
+    return 0;
+}
+
+/* ---- the endpoint ---- */
+
+/* libcoap 4.3.1 does not say which socket its endpoint has. The new unconnected UDP socket bound to our address,
+ * which was not open before coap_new_endpoint, is it. */
+typedef struct fd_list {
+    int fd[64];
+    int n;
+} fd_list;
+
+static int udp_candidate(int fd, const struct sockaddr *want)
+{
+    struct sockaddr_storage ss, peer;
+    socklen_t len = sizeof ss, plen = sizeof peer;
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_DGRAM ||
+        getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || ss.ss_family != want->sa_family ||
+        getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
+        return 0;
+    if (want->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss, *b = (const struct sockaddr_in *)want;
+        return a->sin_addr.s_addr == b->sin_addr.s_addr && (b->sin_port == 0 || a->sin_port == b->sin_port);
+    }
+    if (want->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss, *b = (const struct sockaddr_in6 *)want;
+        return memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0 && (b->sin6_port == 0 || a->sin6_port == b->sin6_port);
+    }
+    return 0;
+}
+
+static void udp_sockets(const struct sockaddr *want, fd_list *out)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    out->n = 0;
+    while (d != NULL && (e = readdir(d)) != NULL && out->n < (int)(sizeof out->fd / sizeof out->fd[0])) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end == '\0' && fd >= 0 && fd != dirfd(d) && udp_candidate((int)fd, want))
+            out->fd[out->n++] = (int)fd;
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+static int endpoint_fd(const fd_list *before, const struct sockaddr *want)
+{
+    fd_list after;
+    int found = -1;
+    udp_sockets(want, &after);
+    for (int i = 0; i < after.n; i++) {
+        int old = 0;
+        for (int j = 0; j < before->n; j++)
+            old |= before->fd[j] == after.fd[i];
+        if (old)
+            continue;
+        if (found >= 0)
+            return -1; /* two new ones: cannot tell */
+        found = after.fd[i];
+    }
+    return found;
+}
+
+int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    coap_address_t addr;
+    fd_list before;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int gai, rc = -1;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
+        return m2m_fail(err, M2M_E_ARG, "cannot resolve CoAPS address %s: %s", host, gai_strerror(gai));
+    coap_address_init(&addr);
+    if (ai->ai_addrlen > sizeof addr.addr) {
+        m2m_fail(err, M2M_E_ARG, "CoAPS address %s: unsupported address family", host);
+        goto done;
+    }
+    memcpy(&addr.addr, ai->ai_addr, ai->ai_addrlen);
+    addr.size = ai->ai_addrlen;
+    udp_sockets(ai->ai_addr, &before);
+    if (coap_new_endpoint(srv->ctx, &addr, COAP_PROTO_DTLS) == NULL) {
+        m2m_fail(err, M2M_E_IO, "cannot listen on coaps://%s:%s (UDP): %s", host, port, strerror(errno));
+        goto done;
+    }
+    srv->fd = endpoint_fd(&before, ai->ai_addr);
+    if (srv->fd < 0 || getsockname(srv->fd, (struct sockaddr *)&ss, &len) != 0) {
+        m2m_fail(err, M2M_E_IO, "cannot find the UDP socket libcoap opened for coaps://%s:%s", host, port);
+        goto done;
+    }
+    srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                               : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    {
+        /* One socket takes every device's datagrams: room for bursts (the kernel caps it at net.core.rmem_max) */
+        int size = 4 << 20;
+        (void)setsockopt(srv->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
+    rc = 0;
+done:
+    freeaddrinfo(ai);
+    return rc;
+}
+

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The CoAPS listener: libcoap 3 (4.3.1, its OpenSSL backend) runs CoAP and DTLS 1.2; this file makes that DTLS
+ * ours and bounds what an unauthenticated peer can cost.
+ *
+ * Our DTLS context. libcoap makes its own SSL_CTX and has no API that hands it out. OpenSSL calls the "new"
+ * function of every ex_data index when it creates an SSL_CTX, so one index watches, only on this thread and only
+ * while coap_new_context runs, for the DTLS context libcoap creates. Before libcoap makes its first SSL from it,
+ * that context gets everything the HTTPS one has (secctx/tls_server.c: suites, PSK lookup, client-certificate
+ * check, tickets sealed with the store's keys), our cookie callbacks, and our ClientHello callback in place of
+ * libcoap's, which attaches the session's m2m_tls_conn. So the binding is decided exactly as for TLS: by
+ * m2m_bind_decide when the handshake completes (our info callback, chained with libcoap's own), from what the
+ * finished handshake used; libcoap's PSK callback and its view of the peer are never used.
+ *
+ * The cookie gate. libcoap 4.3.1 allocates a session for every ClientHello from a new address before any cookie
+ * is checked. So datagrams do not reach libcoap unfiltered: we peek at each one on libcoap's socket first. From a
+ * peer with a session it goes to libcoap; from anyone else only a ClientHello with a cookie the gate issued for
+ * that address does (and only within the limits below); a ClientHello without one gets a HelloVerifyRequest no
+ * larger than itself, and everything else is dropped unread by libcoap (secctx/dtls_gate.h). libcoap reads one
+ * datagram per coap_io_process, the one we peeked: nothing reaches it that the gate did not see. A new ClientHello
+ * (epoch 0) from a peer whose session is established -- a device that restarted on the same port -- goes through
+ * the gate too and, with a valid cookie, replaces that session (RFC 6347 4.2.8).
+ *
+ * Limits before authentication: sessions in all (--coaps-max-sessions), per source address (--max-per-address),
+ * unauthenticated sessions (--preauth-max: the one waiting longest is closed to admit a new one), a handshake or
+ * an unbound context closed after --handshake-timeout, an idle session after --idle-timeout (our clock, so tests
+ * move it), bodies of 4 KiB until bound (coap_adapter.c). A session whose enrolment is revoked or replaced is
+ * closed within a second. */
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "registrar/coap.h"
+#include "registrar/limits.h"
+#include "secctx/psk.h"
+
+#define PUMP_BATCH 64         /* datagrams per loop callback: the worker's other events get their turn */
+#define COOKIE_PERIOD 60      /* seconds between cookie-secret rotations */
+
+/* ---- sessions ---- */
+
+static unsigned peer_hash(const struct sockaddr *sa, socklen_t len)
+{
+    uint32_t h = 2166136261u;
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_port;
+        n = 2 + 4; /* sin_port, sin_addr are adjacent */
+    } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        for (int i = 0; i < 16; i++)
+            h = (h ^ in6->sin6_addr.s6_addr[i]) * 16777619u;
+        p = (const unsigned char *)&in6->sin6_port;
+        n = 2;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h % M2M_COAP_TABLE;
+}
+
+static int same_peer(const coap_address_t *a, const struct sockaddr *sa, socklen_t len)
+{
+    if (a->addr.sa.sa_family != sa->sa_family)
+        return 0;
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *x = &a->addr.sin, *y = (const struct sockaddr_in *)sa;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *x = &a->addr.sin6, *y = (const struct sockaddr_in6 *)sa;
+        return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+    }
+    return 0;
+}
+
+static coap_conn *lookup(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
+{
+    for (coap_conn *c = srv->table[peer_hash(sa, len)]; c != NULL; c = c->hnext)
+        if (same_peer(&c->remote, sa, len))
+            return c;
+    return NULL;
+}
+
+static void addr_key_of(const struct sockaddr *sa, unsigned char key[17])
+{
+    memset(key, 0, 17);
+    /* the high bit keeps these counts apart from the HTTPS connections' in the shared table */
+    key[0] = (unsigned char)(0x80 | sa->sa_family);
+    if (sa->sa_family == AF_INET)
+        memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    else if (sa->sa_family == AF_INET6)
+        memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+}
+
+static void leave_preauth(coap_conn *c)
+{
+    if (!c->preauth)
+        return;
+    c->preauth = 0;
+    c->srv->npreauth--;
+    __atomic_sub_fetch(&c->srv->w->reg->metrics.coap.preauth_sessions, 1, __ATOMIC_RELAXED);
+}
+
+void m2m_coap_bound(coap_conn *c)
+{
+    leave_preauth(c);
+}
+
+/* Runs when OpenSSL frees the session's SSL (libcoap closing the session, or us). */
+static void conn_unlink(m2m_tls_conn *tc)
+{
+    coap_conn *c = (coap_conn *)tc;
+    struct m2m_coap *srv = c->srv;
+    coap_conn **pp;
+
+    if (srv == NULL)
+        return;
+    m2m_coap_forget(c);
+    leave_preauth(c);
+    for (pp = &srv->table[peer_hash(&c->remote.addr.sa, c->remote.size)]; *pp != NULL; pp = &(*pp)->hnext)
+        if (*pp == c) {
+            *pp = c->hnext;
+            break;
+        }
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (srv->conns == c)
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    m2m_limits_addr_add(srv->w->reg, c->addr_key, -1);
+    __atomic_sub_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
+    free(c->body.buf);
+}
+
+static void conn_established(m2m_tls_conn *tc)
+{
+    if (tc->peer.registree_id[0] != '\0')
+        m2m_coap_bound((coap_conn *)tc);
+}
+
+static void format_addr(const coap_address_t *a, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (a->addr.sa.sa_family == AF_INET) {
+        inet_ntop(AF_INET, &a->addr.sin.sin_addr, host, sizeof host);
+        snprintf(out, cap, "%s:%u", host, ntohs(a->addr.sin.sin_port));
+    } else if (a->addr.sa.sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, host, sizeof host);
+        snprintf(out, cap, "[%s]:%u", host, ntohs(a->addr.sin6.sin6_port));
+    }
+}
+
+static coap_conn *conn_new(struct m2m_coap *srv, SSL *ssl, coap_session_t *s)
+{
+    coap_conn *c = (coap_conn *)m2m_tls_conn_new(ssl, &srv->w->tls, sizeof *c, conn_unlink);
+    const coap_address_t *remote = coap_session_get_addr_remote(s);
+    unsigned h;
+
+    if (c == NULL || remote == NULL)
+        return NULL; /* a conn made without a remote is freed with the SSL; unlink sees srv NULL */
+    c->srv = srv;
+    c->session = s;
+    c->remote = *remote;
+    addr_key_of(&remote->addr.sa, c->addr_key);
+    format_addr(remote, c->tls.addr, sizeof c->tls.addr);
+    m2m_clock_mark(&c->last);
+    h = peer_hash(&remote->addr.sa, remote->size);
+    c->hnext = srv->table[h];
+    srv->table[h] = c;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    c->preauth = 1;
+    srv->npreauth++;
+    m2m_limits_addr_add(srv->w->reg, c->addr_key, 1);
+    __atomic_add_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&srv->w->reg->metrics.coap.preauth_sessions, 1, __ATOMIC_RELAXED);
+    c->tls.on_established = conn_established;
+    return c;
+}
+
+/* Ours first (the binding decision, refusal log lines), then libcoap's (it tracks alerts to close sessions). */
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+    void (*coap_cb)(const SSL *, int, int) = SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl));
+    m2m_tls_info_cb(ssl, where, ret);
+    if (coap_cb != NULL)
+        coap_cb(ssl, where, ret);
+}
+
+/* In place of libcoap's ClientHello callback: runs once the cookie is verified, before cipher selection and before
+ * any session or ticket is looked at, on the SSL libcoap made for the session. */
+static int client_hello_cb(SSL *ssl, int *al, void *arg)
+{
+    struct m2m_coap *srv = arg;
+    coap_session_t *s = SSL_get_app_data(ssl); /* libcoap's: set before it starts the handshake */
+    coap_conn *c = (coap_conn *)m2m_tls_conn_of(ssl);
+
+    if (c == NULL && (s == NULL || (c = conn_new(srv, ssl, s)) == NULL)) {
+        *al = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    /* libcoap's first SSL was copied from the context before coap_context_set_psk2 gave it libcoap's PSK callback
+     * back (see m2m_coap_start): ours, on every SSL */
+    m2m_psk_install_ssl(ssl);
+    SSL_set_info_callback(ssl, info_cb);
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+void m2m_coap_close(coap_conn *c, const char *why)
+{
+    coap_session_t *s = c->session;
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (why != NULL)
+        m2m_log(c->srv->w->reg, "close registree=%s peer=%s reason=%s binding=coap",
+                c->tls.peer.registree_id[0] ? c->tls.peer.registree_id : "-", c->tls.addr, why);
+    /* Frees the SSL now (a close_notify goes out if the handshake had completed), and with it c; libcoap frees the
+     * session itself once nothing refers to it. */
+    coap_session_disconnected(s, COAP_NACK_TLS_FAILED);
+}
+
+/* ---- admission of a peer that showed its address (a ClientHello with a valid cookie) ---- */
+
+static void refuse(struct m2m_coap *srv, int reason, const char *what, const char *addr)
+{
+    __atomic_add_fetch(&srv->w->reg->metrics.coap.refused[reason], 1, __ATOMIC_RELAXED);
+    m2m_limits_warn(srv->w->reg, M2M_LIMIT_WARN_COAP + (reason == M2M_LIMIT_TOTAL ? 0 : reason == M2M_LIMIT_ADDRESS
+                                                                                           ? 1 : 2), what, addr);
+}
+
+static int admit(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
+{
+    const m2m_registrar_config *cfg = &srv->w->reg->cfg;
+    unsigned char key[17];
+    coap_address_t a;
+    char addr[64] = "?";
+    int n;
+
+    memset(&a, 0, sizeof a);
+    if (len <= (socklen_t)sizeof a.addr)
+        memcpy(&a.addr, sa, len);
+    format_addr(&a, addr, sizeof addr);
+    if (srv->nconns >= cfg->coaps_max_sessions) {
+        refuse(srv, M2M_LIMIT_TOTAL, "DTLS ClientHello refused: --coaps-max-sessions reached", addr);
+        return 0;
+    }
+    addr_key_of(sa, key);
+    n = m2m_limits_addr_add(srv->w->reg, key, 0);
+    if (cfg->max_per_address > 0 && n >= cfg->max_per_address) {
+        refuse(srv, M2M_LIMIT_ADDRESS, "DTLS ClientHello refused: --max-per-address reached", addr);
+        return 0;
+    }
+    if (srv->npreauth >= cfg->preauth_max) {
+        /* like the HTTPS side: the newest gets its chance, the unauthenticated session waiting longest goes */
+        coap_conn *old = NULL;
+        for (coap_conn *c = srv->conns; c != NULL; c = c->next)
+            if (c->preauth && !c->closing)
+                old = c;
+        if (old == NULL) {
+            refuse(srv, M2M_LIMIT_PREAUTH, "DTLS ClientHello refused: pre-authentication budget (--preauth-max) "
+                                           "full", addr);
+            return 0;
+        }
+        refuse(srv, M2M_LIMIT_PREAUTH, "unauthenticated DTLS session dropped: pre-authentication budget "
+                                       "(--preauth-max) full, oldest first", old->tls.addr);
+        if (!old->tls.established)
+            m2m_tls_conn_refused(&old->tls, "dropped");
+        m2m_coap_close(old, NULL);
+    }
+    return 1;
+}
+
+/* ---- the loop ---- */
+
+/* libcoap reads the datagram at the head of its socket -- the one just peeked -- with the gate naming its sender
+ * for the cookie callbacks; answers, retransmissions and timers run in the same call. */
+static void process_one(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
+{
+    m2m_dtls_gate_enter(srv->gate, sa, len);
+    coap_io_process(srv->ctx, COAP_IO_NO_WAIT);
+    m2m_dtls_gate_leave();
+}
+
+static void close_marked(struct m2m_coap *srv)
+{
+    coap_conn *c = srv->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->close_now && !c->closing)
+            m2m_coap_close(c, "its last answer closes the security context");
+    }
+}
+
+/* A ClientHello in epoch 0 (record header: type 22, epoch bytes 3-4 zero; handshake type 1 at byte 13). */
+static int fresh_hello(const unsigned char *d, size_t len)
+{
+    return len > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
+}
+
+/* libcoap's timer work without reading its socket: retransmissions, DTLS timers, delayed answers whose writes
+ * completed (coap_async), and the sessions closed since, freed; then re-arms its timer. */
+static void timers(struct m2m_coap *srv)
+{
+    struct epoll_event timer = {.events = EPOLLIN, .data.ptr = NULL};
+    coap_io_do_epoll(srv->ctx, &timer, 1);
+}
+
+static void pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct m2m_coap *srv = arg;
+    (void)fd, (void)what;
+
+    for (int i = 0; i < PUMP_BATCH; i++) {
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        unsigned char reply[256];
+        size_t rlen = 0, len;
+        ssize_t n = recvfrom(srv->fd, srv->dgram, sizeof srv->dgram, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
+                             (struct sockaddr *)&from, &flen);
+        struct sockaddr *sa = (struct sockaddr *)&from;
+        m2m_gate_verdict v;
+        coap_conn *c;
+
+        if (n < 0)
+            break; /* EAGAIN: nothing more (or an ICMP error, which the next read clears) */
+        len = (size_t)n < sizeof srv->dgram ? (size_t)n : sizeof srv->dgram;
+        c = lookup(srv, sa, flen);
+        if (c != NULL && !(c->tls.established && fresh_hello(srv->dgram, len))) {
+            process_one(srv, sa, flen);
+            continue;
+        }
+        /* A peer without a session -- or with an established one that starts a new handshake from the same address
+         * and port: a device that restarted. OpenSSL would drop that epoch-0 ClientHello inside the old session
+         * and lock the device out until the session idles away; RFC 6347 4.2.8 wants a new handshake. Once the
+         * cookie shows the sender receives at that address (an off-path attacker cannot close sessions this way),
+         * the old session goes and the new handshake proceeds. */
+        v = m2m_dtls_gate_check(srv->gate, sa, flen, srv->dgram, len, reply, sizeof reply, &rlen);
+        if (v == M2M_GATE_PASS && c != NULL) {
+            m2m_coap_close(c, "a new DTLS handshake from its address and port (the device restarted?)");
+            timers(srv); /* libcoap frees the closed session now, so that the ClientHello finds none */
+        }
+        if (v == M2M_GATE_PASS && admit(srv, sa, flen)) {
+            process_one(srv, sa, flen);
+            continue;
+        }
+        /* libcoap never sees it: consumed here (a 1-byte read discards the rest of a datagram) */
+        (void)recv(srv->fd, srv->dgram, 1, MSG_DONTWAIT);
+        if (v == M2M_GATE_REPLY)
+            (void)sendto(srv->fd, reply, rlen, MSG_DONTWAIT, sa, flen);
+    }
+    timers(srv);
+    close_marked(srv);
+    ERR_clear_error();
+}
+
+/* ---- start and stop ---- */
+
+/* libcoap's PSK lookup is never used (our callback is on every SSL); if it ever were, it refuses. */
+static const coap_bin_const_t *no_psk(coap_bin_const_t *identity, coap_session_t *s, void *arg)
+{
+    (void)identity, (void)s, (void)arg;
+    return NULL;
+}
+
+static int setup_dtls(struct m2m_coap *srv, m2m_err *err)
+{
+    struct m2m_registrar *reg = srv->w->reg;
+    m2m_tls_server_config tls = {0};
+    coap_dtls_spsk_t spsk;
+
+    tls.cert = reg->cfg.cert;
+    tls.key = reg->cfg.key;
+    tls.chain = reg->cfg.chain;
+    tls.ticket_period = reg->cfg.ticket_period;
+    tls.dtls = 1;
+    if (m2m_tls_server_setup(srv->ssl_ctx, &tls, err) != 0)
+        return -1;
+    m2m_dtls_gate_install(srv->gate, srv->ssl_ctx);
+    SSL_CTX_set_client_hello_cb(srv->ssl_ctx, client_hello_cb, srv);
+    /* Makes libcoap's listening SSL (the first session's) from the context as set up above, and switches its DTLS
+     * endpoint on. It also puts libcoap's PSK callback on the context and on that SSL: ours goes back on both. */
+    memset(&spsk, 0, sizeof spsk);
+    spsk.version = COAP_DTLS_SPSK_SETUP_VERSION;
+    spsk.validate_id_call_back = no_psk;
+    if (coap_context_set_psk2(srv->ctx, &spsk) != 1)
+        return m2m_fail(err, M2M_E_TLS, "libcoap refused the DTLS set-up");
+    m2m_psk_install(srv->ssl_ctx, 0);
+    return 0;
+}
+
+struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *port, m2m_err *err)
+{
+    struct m2m_coap *srv = calloc(1, sizeof *srv);
+    const m2m_registrar_config *cfg = &w->reg->cfg;
+    coap_resource_t *r;
+
+    if (srv == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    srv->w = w;
+    srv->fd = srv->epfd = -1;
+    if ((srv->gate = m2m_dtls_gate_new(COOKIE_PERIOD, err)) == NULL || m2m_coap_context_new(srv, err) != 0 ||
+        setup_dtls(srv, err) != 0)
+        goto fail;
+    /* Block-wise answers (Block2) by libcoap; request bodies (Block1) block by block to us (coap.h) */
+    coap_context_set_block_mode(srv->ctx, COAP_BLOCK_USE_LIBCOAP);
+    /* Backstops behind our own limits: libcoap's own clock, and it must never evict sessions for us */
+    coap_context_set_max_handshake_sessions(srv->ctx, (unsigned)cfg->preauth_max + 16);
+    coap_context_set_max_idle_sessions(srv->ctx, 0);
+    coap_context_set_session_timeout(srv->ctx, (unsigned)cfg->idle_timeout + 60);
+    if (m2m_coap_register_options(srv->ctx, err) != 0)
+        goto fail;
+    /* every request goes through the oneM2M binding, /.well-known/core too */
+    for (int i = 0; i < 2; i++) {
+        r = i == 0 ? coap_resource_unknown_init2(m2m_coap_handle, 0)
+                   : coap_resource_init(coap_new_str_const((const uint8_t *)".well-known/core", 16),
+                                        COAP_RESOURCE_FLAGS_RELEASE_URI);
+        if (r == NULL) {
+            m2m_fail(err, M2M_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (int m = COAP_REQUEST_GET; m <= COAP_REQUEST_DELETE; m++)
+            coap_register_request_handler(r, (coap_request_t)m, m2m_coap_handle);
+        coap_resource_set_userdata(r, srv);
+        coap_add_resource(srv->ctx, r);
+    }
+    if (m2m_coap_endpoint_open(srv, host, port, err) != 0)
+        goto fail;
+    srv->epfd = coap_context_get_coap_fd(srv->ctx);
+    srv->ev = srv->epfd >= 0 ? event_new(w->base, srv->epfd, EV_READ | EV_PERSIST, pump_cb, srv) : NULL;
+    if (srv->ev == NULL || event_add(srv->ev, NULL) != 0) {
+        m2m_fail(err, M2M_E_IO, "cannot watch libcoap's descriptor (libcoap without epoll?)");
+        goto fail;
+    }
+    return srv;
+fail:
+    m2m_coap_free(srv);
+    return NULL;
+}
+
+int m2m_coap_port(const struct m2m_coap *srv)
+{
+    return srv ? srv->port : -1;
+}
+
+void m2m_coap_free(struct m2m_coap *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->ev != NULL)
+        event_free(srv->ev);
+    /* closes every session (their SSLs, and with them the coap_conns) and libcoap's socket */
+    if (srv->ctx != NULL)
+        coap_free_context(srv->ctx);
+    m2m_coap_pending_free_all(srv);
+    m2m_dtls_gate_free(srv->gate);
+    free(srv);
+}
+
+void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (srv != NULL && srv->gate != NULL)
+        m2m_dtls_gate_stats_read(srv->gate, out);
+}
+
+void m2m_coap_tick(struct m2m_coap *srv, int recheck)
+{
+    const m2m_registrar_config *cfg = &srv->w->reg->cfg;
+    coap_conn *c, *next;
+    m2m_err err;
+
+    m2m_dtls_gate_tick(srv->gate);
+    for (c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->closing)
+            continue;
+        if (!c->tls.established || c->tls.peer.registree_id[0] == '\0') {
+            /* a handshake that does not finish (a wrong key shows so in DTLS: the Finished that does not verify
+             * is dropped silently), or a server-authenticated context waiting for its token */
+            if (m2m_ms_since(&c->tls.t0) > 1000.0 * cfg->handshake_timeout) {
+                if (!c->tls.established)
+                    m2m_tls_conn_refused(&c->tls, "timeout");
+                m2m_coap_close(c, c->tls.established ? "no identity token presented in time" : "handshake timeout");
+            }
+            continue;
+        }
+        if (recheck && m2m_store_enrolment_active(srv->w->st, c->tls.peer.registree_id,
+                                                  m2m_peer_enrol_id(&c->tls.peer), &err) == 0)
+            m2m_coap_close(c, "enrolment revoked or replaced");
+        else if (c->tls.peer.not_after != 0 && m2m_clock_now() >= c->tls.peer.not_after)
+            m2m_coap_close(c, "the key's lifetime is over");
+        else if (c->npending == 0 && m2m_ms_since(&c->last) > 1000.0 * cfg->idle_timeout)
+            m2m_coap_close(c, "idle");
+    }
+    /* what closing left for libcoap to clean up, and its timers */
+    pump_cb(-1, 0, srv);
+}

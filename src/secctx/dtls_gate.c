@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The stateless DTLS cookie gate (dtls_gate.h). */
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "secctx/dtls_gate.h"
+#include "util/clock.h"
+
+#define COOKIE_LEN 32 /* HMAC-SHA256, untruncated: the HelloVerifyRequest is still far smaller than a ClientHello */
+/* DTLS record header (13) + handshake header (12) + a byte of ClientHello: anything shorter is not one. */
+#define MIN_HELLO 26
+
+struct m2m_dtls_gate {
+    unsigned char secret[2][32]; /* [0] issues and verifies, [1] (the previous one) only verifies */
+    int have_prev;
+    int64_t period, rotated_at;
+    SSL_CTX *ctx;                /* the gate's own, used only to parse ClientHellos and build HelloVerifyRequests */
+    SSL *ssl;
+    BIO *in, *out;
+    BIO_ADDR *addr;
+    m2m_gate_stats stats;
+};
+
+/* The peer whose datagram this thread is handling, for the cookie callbacks (OpenSSL gives them only the SSL). */
+static _Thread_local const m2m_dtls_gate *cur_gate;
+static _Thread_local struct sockaddr_storage cur_peer;
+static _Thread_local socklen_t cur_peer_len;
+
+/* The bytes a cookie binds: family, address and port of the peer (not the whole sockaddr: padding would count). */
+static size_t peer_bytes(const struct sockaddr_storage *ss, socklen_t len, unsigned char out[19])
+{
+    if (ss->ss_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        out[0] = 4;
+        memcpy(out + 1, &in->sin_addr, 4);
+        memcpy(out + 5, &in->sin_port, 2);
+        return 7;
+    }
+    if (ss->ss_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        out[0] = 6;
+        memcpy(out + 1, &in6->sin6_addr, 16);
+        memcpy(out + 17, &in6->sin6_port, 2);
+        return 19;
+    }
+    return 0;
+}
+
+static int cookie_for(const m2m_dtls_gate *g, int which, unsigned char out[COOKIE_LEN])
+{
+    unsigned char peer[19];
+    unsigned int len = COOKIE_LEN;
+    size_t n = peer_bytes(&cur_peer, cur_peer_len, peer);
+    if (n == 0 || HMAC(EVP_sha256(), g->secret[which], sizeof g->secret[which], peer, n, out, &len) == NULL ||
+        len != COOKIE_LEN)
+        return -1;
+    return 0;
+}
+
+static int generate_cb(SSL *ssl, unsigned char *cookie, unsigned int *len)
+{
+    (void)ssl;
+    if (cur_gate == NULL || cookie_for(cur_gate, 0, cookie) != 0)
+        return 0;
+    *len = COOKIE_LEN;
+    return 1;
+}
+
+static int verify_cb(SSL *ssl, const unsigned char *cookie, unsigned int len)
+{
+    unsigned char want[COOKIE_LEN];
+    int ok = 0;
+    (void)ssl;
+    if (cur_gate == NULL || len != COOKIE_LEN)
+        return 0;
+    for (int i = 0; i < 1 + cur_gate->have_prev && !ok; i++)
+        ok = cookie_for(cur_gate, i, want) == 0 && CRYPTO_memcmp(want, cookie, COOKIE_LEN) == 0;
+    OPENSSL_cleanse(want, sizeof want);
+    return ok;
+}
+
+m2m_dtls_gate *m2m_dtls_gate_new(int64_t period, m2m_err *err)
+{
+    m2m_dtls_gate *g = OPENSSL_zalloc(sizeof *g);
+    if (g == NULL) {
+        m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    g->period = period > 0 ? period : 60;
+    g->rotated_at = m2m_clock_now();
+    g->ctx = SSL_CTX_new(DTLS_server_method());
+    g->in = BIO_new(BIO_s_mem());
+    g->out = BIO_new(BIO_s_mem());
+    g->addr = BIO_ADDR_new();
+    if (g->ctx == NULL || g->in == NULL || g->out == NULL || g->addr == NULL ||
+        RAND_bytes(g->secret[0], sizeof g->secret[0]) != 1 || (g->ssl = SSL_new(g->ctx)) == NULL) {
+        m2m_fail(err, M2M_E_TLS, "cannot set up the DTLS cookie gate");
+        goto fail;
+    }
+    m2m_dtls_gate_install(g, g->ctx);
+    BIO_set_mem_eof_return(g->in, -1); /* an empty input is "no datagram yet", not an end of stream */
+    SSL_set_bio(g->ssl, g->in, g->out);
+    g->in = g->out = NULL; /* the SSL owns them */
+    SSL_set_options(g->ssl, SSL_OP_COOKIE_EXCHANGE);
+    return g;
+fail:
+    BIO_free(g->in);
+    BIO_free(g->out);
+    m2m_dtls_gate_free(g);
+    return NULL;
+}
+
+void m2m_dtls_gate_free(m2m_dtls_gate *g)
+{
+    if (g == NULL)
+        return;
+    SSL_free(g->ssl);
+    SSL_CTX_free(g->ctx);
+    BIO_ADDR_free(g->addr);
+    OPENSSL_clear_free(g, sizeof *g);
+}
+
+void m2m_dtls_gate_install(m2m_dtls_gate *g, SSL_CTX *ctx)
+{
+    (void)g;
+    SSL_CTX_set_cookie_generate_cb(ctx, generate_cb);
+    SSL_CTX_set_cookie_verify_cb(ctx, verify_cb);
+}
+
+void m2m_dtls_gate_tick(m2m_dtls_gate *g)
+{
+    int64_t now = m2m_clock_now();
+    if (now - g->rotated_at < g->period && now >= g->rotated_at)
+        return;
+    memcpy(g->secret[1], g->secret[0], sizeof g->secret[0]);
+    if (RAND_bytes(g->secret[0], sizeof g->secret[0]) != 1) {
+        /* keep the old secret rather than issue cookies nobody can check */
+        memcpy(g->secret[0], g->secret[1], sizeof g->secret[0]);
+        return;
+    }
+    g->have_prev = 1;
+    g->rotated_at = now;
+}
+
+void m2m_dtls_gate_enter(m2m_dtls_gate *g, const struct sockaddr *peer, socklen_t peer_len)
+{
+    cur_gate = g;
+    cur_peer_len = 0;
+    if (peer != NULL && peer_len <= (socklen_t)sizeof cur_peer) {
+        memcpy(&cur_peer, peer, peer_len);
+        cur_peer_len = peer_len;
+    }
+}
+
+void m2m_dtls_gate_leave(void)
+{
+    cur_gate = NULL;
+    cur_peer_len = 0;
+}
+
+static void count(unsigned long long *c)
+{
+    __atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+m2m_gate_verdict m2m_dtls_gate_check(m2m_dtls_gate *g, const struct sockaddr *peer, socklen_t peer_len,
+                                     const unsigned char *dgram, size_t len, unsigned char *out, size_t cap,
+                                     size_t *out_len)
+{
+    BIO *in = SSL_get_rbio(g->ssl), *wr = SSL_get_wbio(g->ssl);
+    m2m_gate_verdict v = M2M_GATE_DROP;
+    char *reply = NULL;
+    long reply_len;
+    int rc;
+
+    *out_len = 0;
+    /* Only a handshake record (22) holding a ClientHello (1) is worth parsing; everything else from an unknown
+     * peer -- application data of a session that is gone, alerts, noise -- is dropped unanswered. */
+    if (len < MIN_HELLO || len > 16384 || dgram[0] != 22 || dgram[13] != 1) {
+        count(&g->stats.dropped);
+        return M2M_GATE_DROP;
+    }
+    (void)BIO_reset(in);
+    (void)BIO_reset(wr);
+    if (BIO_write(in, dgram, (int)len) != (int)len) {
+        count(&g->stats.dropped);
+        return M2M_GATE_DROP;
+    }
+    m2m_dtls_gate_enter(g, peer, peer_len);
+    rc = DTLSv1_listen(g->ssl, g->addr);
+    m2m_dtls_gate_leave();
+    ERR_clear_error();
+    reply_len = BIO_get_mem_data(wr, &reply);
+    if (rc == 1) {
+        v = M2M_GATE_PASS;
+        count(&g->stats.passed);
+    } else if (rc == 0 && reply_len > 0 && (size_t)reply_len <= len && (size_t)reply_len <= cap) {
+        /* never answer with more bytes than came in: a spoofed source cannot use us to amplify */
+        memcpy(out, reply, (size_t)reply_len);
+        *out_len = (size_t)reply_len;
+        v = M2M_GATE_REPLY;
+        count(&g->stats.hello_verify);
+    } else {
+        count(&g->stats.dropped);
+    }
+    (void)BIO_reset(in);
+    (void)BIO_reset(wr);
+    return v;
+}
+
+void m2m_dtls_gate_stats_read(const m2m_dtls_gate *g, m2m_gate_stats *out)
+{
+    out->hello_verify = __atomic_load_n(&g->stats.hello_verify, __ATOMIC_RELAXED);
+    out->passed = __atomic_load_n(&g->stats.passed, __ATOMIC_RELAXED);
+    out->dropped = __atomic_load_n(&g->stats.dropped, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The server half of the HTTP binding: what the adapter hands m2m_http_parse_request from evhttp (method, request
+ * target, the five headers m2m_http_handle reads, the body), and the response rendered from the outcome.
+ *
+ * Input: a request as text, "METHOD TARGET [HTTP/1.1]\n", "Name: value\n" lines, an empty line, then the body
+ * (any bytes, NULs too). As with evhttp_find_header, the first header of a name counts, in any case, its value
+ * trimmed of blanks. */
+#include <string.h>
+#include <strings.h>
+
+#include "binding/http_server.h"
+#include "fuzz_util.h"
+
+static const char *const NAMES[] = {"Content-Type", "X-M2M-Origin", "X-M2M-RI", "X-M2M-RVI", "Authorization"};
+
+static char *trim(char *s)
+{
+    char *end = s + strlen(s);
+    s += strspn(s, " \t");
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        *--end = '\0';
+    return s;
+}
+
+/* Splits text (size bytes and a NUL, modified in place) into in; the body goes to *body, exactly its size. */
+static void split(char *text, size_t size, m2m_http_in *in, const char *hdr[5], char **body)
+{
+    size_t pos = 0;
+    for (int first = 1; pos < size; first = 0) {
+        char *line = text + pos, *nl = memchr(line, '\n', size - pos), *colon;
+        if (nl != NULL)
+            *nl = '\0';
+        pos = nl != NULL ? (size_t)(nl - text) + 1 : size;
+        line = trim(line);
+        if (first) { /* "METHOD TARGET HTTP/1.1" */
+            char *sp = line + strcspn(line, " ");
+            in->method = line;
+            if (*sp != '\0')
+                *sp++ = '\0';
+            sp += strspn(sp, " ");
+            sp[strcspn(sp, " ")] = '\0';
+            in->uri = sp;
+        } else if (line[0] == '\0') { /* the blank line: the rest is the body */
+            in->body_len = size - pos;
+            *body = malloc(in->body_len > 0 ? in->body_len : 1);
+            FUZZ_CHECK(*body != NULL);
+            memcpy(*body, text + pos, in->body_len);
+            in->body = in->body_len > 0 ? *body : NULL;
+            break;
+        } else if ((colon = strchr(line, ':')) != NULL) {
+            *colon = '\0';
+            for (size_t i = 0; i < 5; i++)
+                if (hdr[i] == NULL && strcasecmp(trim(line), NAMES[i]) == 0)
+                    hdr[i] = trim(colon + 1);
+        }
+    }
+    in->content_type = hdr[0];
+    in->origin = hdr[1];
+    in->ri = hdr[2];
+    in->rvi = hdr[3];
+    in->authorization = hdr[4];
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1), *body = NULL;
+    const char *hdr[5] = {NULL};
+    m2m_http_in in;
+    m2m_prim_req req;
+    m2m_prim_rsp rsp;
+    m2m_http_out out;
+
+    FUZZ_CHECK(text != NULL);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    memset(&in, 0, sizeof in);
+    memset(&rsp, 0, sizeof rsp);
+    in.method = in.uri = ""; /* evhttp always has both */
+    split(text, size, &in, hdr, &body);
+
+    if (m2m_http_parse_request(&in, &req, &rsp) == 0) {
+        FUZZ_CHECK(req.to[0] != '\0' && memchr(req.to, '\0', sizeof req.to) != NULL);
+        FUZZ_CHECK(req.rqi[0] != '\0' && memchr(req.rqi, '\0', sizeof req.rqi) != NULL);
+        FUZZ_CHECK((req.op == M2M_OP_CREATE || req.op == M2M_OP_UPDATE) == (req.pc != NULL));
+        FUZZ_CHECK(req.pc == NULL || cJSON_IsObject(req.pc));
+        FUZZ_CHECK(req.op != M2M_OP_CREATE || req.ty > 0);
+    } else {
+        FUZZ_CHECK(rsp.rsc >= 4000 && req.pc == NULL && memchr(rsp.dbg, '\0', sizeof rsp.dbg) != NULL);
+    }
+    /* What the adapter sends back: an error must render as {"m2m:dbg": reason}, readable JSON. */
+    FUZZ_CHECK(m2m_http_render_response(&rsp, &out) == 0 && out.body != NULL && out.body_len == strlen(out.body));
+    if (rsp.rsc >= 4000) {
+        cJSON *j = cJSON_Parse(out.body);
+        FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "m2m:dbg")));
+        cJSON_Delete(j);
+    }
+    m2m_http_out_clear(&out);
+    m2m_prim_req_clear(&req);
+    m2m_prim_rsp_clear(&rsp);
+    free(body);
+    free(text);
+    return 0;
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The stateless DTLS cookie gate (secctx/dtls_gate.c) against a real OpenSSL DTLS client, in memory: a ClientHello
+ * without a cookie gets a HelloVerifyRequest no larger than itself; the cookie is good for the address it was
+ * issued to only, for one more rotation; anything else from an unknown peer gets nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <string.h>
+
+#include "secctx/dtls_gate.h"
+#include "util/clock.h"
+
+typedef struct client {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    BIO *in, *out;
+} client;
+
+static unsigned int psk_cb(SSL *ssl, const char *hint, char *id, unsigned int max_id, unsigned char *psk,
+                           unsigned int max_psk)
+{
+    (void)ssl, (void)hint, (void)max_id, (void)max_psk;
+    snprintf(id, 8, "device");
+    memset(psk, 7, 16);
+    return 16;
+}
+
+static void client_new(client *c)
+{
+    c->ctx = SSL_CTX_new(DTLS_client_method());
+    assert_non_null(c->ctx);
+    SSL_CTX_set_psk_client_callback(c->ctx, psk_cb);
+    assert_int_equal(SSL_CTX_set_cipher_list(c->ctx, "PSK-AES128-CCM8"), 1);
+    c->ssl = SSL_new(c->ctx);
+    c->in = BIO_new(BIO_s_mem());
+    c->out = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(c->in, -1);
+    SSL_set_bio(c->ssl, c->in, c->out);
+    SSL_set_connect_state(c->ssl);
+}
+
+static void client_free(client *c)
+{
+    SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+}
+
+/* Runs the client until it waits for the network; returns what it sent (one flight). */
+static size_t client_step(client *c, unsigned char *out, size_t cap)
+{
+    int n;
+    (void)SSL_do_handshake(c->ssl);
+    n = BIO_read(c->out, out, (int)cap);
+    ERR_clear_error();
+    return n > 0 ? (size_t)n : 0;
+}
+
+static struct sockaddr_in peer(uint16_t port)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    return a;
+}
+
+static m2m_gate_verdict check(m2m_dtls_gate *g, uint16_t port, const unsigned char *d, size_t len,
+                              unsigned char *reply, size_t *rlen)
+{
+    struct sockaddr_in a = peer(port);
+    return m2m_dtls_gate_check(g, (struct sockaddr *)&a, sizeof a, d, len, reply, 512, rlen);
+}
+
+static void test_cookie_exchange(void **state)
+{
+    m2m_dtls_gate *g = m2m_dtls_gate_new(60, NULL);
+    client c;
+    unsigned char hello[2048], hello2[2048], reply[512], other[512];
+    size_t n, n2, rlen, olen;
+    m2m_gate_stats st;
+    (void)state;
+
+    assert_non_null(g);
+    client_new(&c);
+    n = client_step(&c, hello, sizeof hello);
+    assert_true(n > 0);
+    /* no cookie: a HelloVerifyRequest, no larger than the ClientHello (no amplification) */
+    assert_int_equal(check(g, 4000, hello, n, reply, &rlen), M2M_GATE_REPLY);
+    assert_true(rlen > 0 && rlen <= n);
+    /* the client answers it with its ClientHello again, now carrying the cookie */
+    BIO_write(c.in, reply, (int)rlen);
+    n2 = client_step(&c, hello2, sizeof hello2);
+    assert_true(n2 > n);
+    assert_int_equal(check(g, 4000, hello2, n2, reply, &rlen), M2M_GATE_PASS);
+    /* the cookie was issued to 127.0.0.1:4000, not to another port or address */
+    assert_int_equal(check(g, 4001, hello2, n2, other, &olen), M2M_GATE_REPLY);
+    /* replaying the first ClientHello only gets another HelloVerifyRequest */
+    assert_int_equal(check(g, 4000, hello, n, other, &olen), M2M_GATE_REPLY);
+    m2m_dtls_gate_stats_read(g, &st);
+    assert_int_equal(st.hello_verify, 3);
+    assert_int_equal(st.passed, 1);
+
+    /* the secret rotates; cookies of the previous period still verify, older ones do not */
+    m2m_clock_set_offset(61);
+    m2m_dtls_gate_tick(g);
+    assert_int_equal(check(g, 4000, hello2, n2, reply, &rlen), M2M_GATE_PASS);
+    m2m_clock_set_offset(122);
+    m2m_dtls_gate_tick(g);
+    assert_int_equal(check(g, 4000, hello2, n2, reply, &rlen), M2M_GATE_REPLY);
+    m2m_clock_set_offset(0);
+    client_free(&c);
+    m2m_dtls_gate_free(g);
+}
+
+static void test_drops(void **state)
+{
+    m2m_dtls_gate *g = m2m_dtls_gate_new(60, NULL);
+    client c;
+    unsigned char hello[2048], junk[200], reply[512];
+    size_t n, rlen;
+    m2m_gate_stats st;
+    (void)state;
+
+    client_new(&c);
+    n = client_step(&c, hello, sizeof hello);
+    /* a truncated ClientHello, application data, an alert, noise: no answer at all */
+    assert_int_equal(check(g, 5000, hello, 40, reply, &rlen), M2M_GATE_DROP);
+    assert_int_equal(rlen, 0);
+    memset(junk, 0, sizeof junk);
+    junk[0] = 23; /* application data */
+    assert_int_equal(check(g, 5000, junk, sizeof junk, reply, &rlen), M2M_GATE_DROP);
+    junk[0] = 21; /* alert */
+    assert_int_equal(check(g, 5000, junk, sizeof junk, reply, &rlen), M2M_GATE_DROP);
+    junk[0] = 22; /* a handshake record that is no ClientHello */
+    junk[13] = 2;
+    assert_int_equal(check(g, 5000, junk, sizeof junk, reply, &rlen), M2M_GATE_DROP);
+    assert_int_equal(check(g, 5000, hello, 5, reply, &rlen), M2M_GATE_DROP);
+    /* a flood from ten thousand addresses: each answered on its own, nothing remembered */
+    for (uint16_t p = 1; p <= 10000; p++) {
+        assert_int_equal(check(g, p, hello, n, reply, &rlen), M2M_GATE_REPLY);
+        assert_true(rlen <= n);
+    }
+    m2m_dtls_gate_stats_read(g, &st);
+    assert_int_equal(st.dropped, 5);
+    assert_int_equal(st.hello_verify, 10000);
+    client_free(&c);
+    m2m_dtls_gate_free(g);
+}
+
+/* The handshake code's own context verifies the same cookies, for the peer the gate names. */
+static void test_installed_context(void **state)
+{
+    m2m_dtls_gate *g = m2m_dtls_gate_new(60, NULL);
+    SSL_CTX *sctx = SSL_CTX_new(DTLS_server_method());
+    SSL *s;
+    BIO *in, *out;
+    BIO_ADDR *addr = BIO_ADDR_new();
+    client c;
+    unsigned char hello[2048], reply[512];
+    size_t n, rlen;
+    struct sockaddr_in a = peer(6000), b = peer(6001);
+    (void)state;
+
+    m2m_dtls_gate_install(g, sctx);
+    client_new(&c);
+    n = client_step(&c, hello, sizeof hello);
+    assert_int_equal(check(g, 6000, hello, n, reply, &rlen), M2M_GATE_REPLY);
+    BIO_write(c.in, reply, (int)rlen);
+    n = client_step(&c, hello, sizeof hello);
+    for (int i = 0; i < 3; i++) {
+        int rc;
+        s = SSL_new(sctx);
+        in = BIO_new(BIO_s_mem());
+        out = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(in, -1);
+        SSL_set_bio(s, in, out);
+        SSL_set_options(s, SSL_OP_COOKIE_EXCHANGE);
+        BIO_write(in, hello, (int)n);
+        if (i == 0)
+            m2m_dtls_gate_enter(g, (struct sockaddr *)&a, sizeof a);
+        else if (i == 1)
+            m2m_dtls_gate_enter(g, (struct sockaddr *)&b, sizeof b);
+        rc = DTLSv1_listen(s, addr);
+        m2m_dtls_gate_leave();
+        /* 0: the right peer; 1: another peer; 2: nobody named (outside the gate's hand-over) */
+        if (i == 0)
+            assert_int_equal(rc, 1);
+        else
+            assert_int_not_equal(rc, 1);
+        ERR_clear_error();
+        SSL_free(s);
+    }
+    client_free(&c);
+    BIO_ADDR_free(addr);
+    SSL_CTX_free(sctx);
+    m2m_dtls_gate_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cookie_exchange),
+        cmocka_unit_test(test_drops),
+        cmocka_unit_test(test_installed_context),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
