@@ -5,8 +5,11 @@
 # `fuzz` for `make fuzz` (clang and its libFuzzer runtime). `make test` needs none of them.
 # Runs `apt-get update` once, and only when something is missing.
 set -euo pipefail
+# libpq-dev: the PostgreSQL store back-end; postgresql: the server binaries (initdb, pg_ctl) the tests start a
+# throw-away cluster with (tests/pg/cluster.sh) -- the package's own cluster service is not needed.
 pkgs=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libsqlite3-dev sqlite3
-      libcjson-dev libinih-dev libcmocka-dev libcoap3-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography)
+      libcjson-dev libinih-dev libcmocka-dev libcoap3-dev gnutls-bin libcoap3-bin curl procps python3 python3-cryptography
+      libpq-dev postgresql util-linux)
 case "${1:-}" in
   "") ;;
   deb) pkgs+=(debhelper lintian devscripts fakeroot dpkg-dev) ;;

@@ -57,8 +57,8 @@ int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char
         rc = record_path(st, "tls_cert", cert, err) || record_path(st, "tls_key", key, err) ||
              record_path(st, "tls_chain", chain, err) ? -1 : 0;
     m2m_store_close(st);
-    if (rc != 0)
-        unlink(db_path);
+    if (rc != 0 && m2m_store_location_is_file(db_path))
+        unlink(db_path); /* a half-made file; a database server keeps what it committed (the schema) */
     return rc;
 }
 
@@ -110,6 +110,21 @@ static void reload_cb(evutil_socket_t fd, short what, void *arg)
     w->ctx = next;
 }
 
+/* From the store's notifier thread: an enrolment changed (on any node). */
+static void notify_workers(void *arg)
+{
+    struct m2m_registrar *reg = arg;
+    for (int i = 0; i < nthreads(reg); i++)
+        if (reg->workers[i].recheck_ev != NULL)
+            event_active(reg->workers[i].recheck_ev, EV_READ, 1);
+}
+
+static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    m2m_worker_recheck(arg);
+}
+
 static void worker_free(struct worker *w)
 {
     /* every write of this worker was committed or failed (the writer has stopped): their answers go out into
@@ -119,6 +134,8 @@ static void worker_free(struct worker *w)
     w->coap = NULL;
     if (w->done_ev)
         event_free(w->done_ev);
+    if (w->recheck_ev)
+        event_free(w->recheck_ev);
     if (w->tick)
         event_free(w->tick);
     m2m_limits_worker_free(w);
@@ -131,9 +148,11 @@ static void worker_free(struct worker *w)
         event_free(w->reload_ev);
     SSL_CTX_free(w->next_ctx);
     SSL_CTX_free(w->ctx); /* after the connections, which hold references of their own */
-    /* after the connections (and their gates), before the loop: Zn requests under way end here */
+    /* after the connections (and their gates), before the loop: Zn requests and store reads under way end here */
     if (w->tls.gba != NULL)
         m2m_gate_cancel_all(w->tls.gba);
+    m2m_store_reader_close(w->tls.reader);
+    w->tls.reader = NULL;
     if (w->base)
         event_base_free(w->base);
     m2m_gba_naf_free(w->tls.gba);
@@ -170,6 +189,9 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m
     w->st = m2m_store_open(reg->cfg.db, 0, err);
     if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
         return -1;
+    /* this handle serves an event loop: it never waits for a database that went away */
+    m2m_store_set_fail_fast(w->st, 1);
+    m2m_store_use_notifier(w->st, reg->notifier);
     w->cse.quota = &reg->quota;
     w->cse.reg_lifetime = reg->cfg.reg_lifetime;
     for (int i = 0; i < reg->cfg.napp_ids; i++)
@@ -207,12 +229,16 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m
     if (w->index == 0)
         m2m_tls_env_rotate_keys(&w->tls); /* no writer yet: at once, before any handshake */
     m2m_tls_env_read_keys(&w->tls);
-    if (w->tls.nkeys == 0)
-        return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", reg->cfg.db);
+    if (w->tls.nkeys == 0) {
+        char safe[256];
+        m2m_store_location_safe(reg->cfg.db, safe, sizeof safe);
+        return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", safe);
+    }
     /* from here on every write of this worker goes to the store's writer */
     w->done = m2m_store_done_queue_new(wake_worker, w);
     w->done_ev = event_new(w->base, -1, 0, done_cb, w);
-    if (w->done == NULL || w->done_ev == NULL)
+    w->recheck_ev = event_new(w->base, -1, 0, recheck_cb, w);
+    if (w->done == NULL || w->done_ev == NULL || w->recheck_ev == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's store completions");
     w->tls.writer = w->cse.writer = reg->writer;
     w->tls.queue = w->cse.queue = w->done;
@@ -232,6 +258,10 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
                         m2m_err *err)
 {
     if (worker_core(reg, w, 1, err) != 0)
+        return -1;
+    /* a store whose reads are round trips (PostgreSQL): the handshakes' PSK lookups go through this, on the loop,
+     * while the gate (secctx/gate.c) holds the hello back; SQLite has none */
+    if ((w->tls.reader = m2m_store_reader_open(reg->cfg.db, w->base, err)) == NULL && err->code != M2M_OK)
         return -1;
     w->http = evhttp_new(w->base);
     if (w->http == NULL)
@@ -292,13 +322,14 @@ static int load_recorded_cert(m2m_registrar_config *cfg, m2m_err *err)
 {
     static const char *const setting[3] = {"tls_cert", "tls_key", "tls_chain"};
     static const char *const what[3] = {"certificate", "private key", "certificate chain"};
-    char path[3][sizeof cfg->cert];
+    char path[3][sizeof cfg->cert], safe[256];
     m2m_err why = {0};
     m2m_store *st;
     int rc = -1;
 
     if (cfg->cert[0] != '\0')
         return 0;
+    m2m_store_location_safe(cfg->db, safe, sizeof safe);
     st = m2m_store_open(cfg->db, 0, err);
     if (st == NULL)
         return -1;
@@ -310,13 +341,13 @@ static int load_recorded_cert(m2m_registrar_config *cfg, m2m_err *err)
             continue;
         if ((fd = open(path[i], O_RDONLY | O_CLOEXEC)) < 0) {
             m2m_fail(err, M2M_E_IO, "the Registrar %s that 'registrar init' recorded in %s cannot be read: %s: %s "
-                     "(put it back, or give serve --cert and --key)", what[i], cfg->db, path[i], strerror(errno));
+                     "(put it back, or give serve --cert and --key)", what[i], safe, path[i], strerror(errno));
             goto done;
         }
         close(fd);
     }
     if (m2m_registrar_config_set_cert(cfg, path[0], path[1], path[2], &why) != 0) {
-        m2m_fail(err, why.code, "the certificate paths that 'registrar init' recorded in %s: %s", cfg->db, why.msg);
+        m2m_fail(err, why.code, "the certificate paths that 'registrar init' recorded in %s: %s", safe, why.msg);
         goto done;
     }
     rc = 0;
@@ -393,6 +424,17 @@ static SSL_CTX *server_ctx(struct m2m_registrar *reg, struct m2m_stapler **stapl
     return ctx;
 }
 
+/* No callback after this (its thread is joined), and no handle reads it any more. */
+static void stop_notifier(struct m2m_registrar *reg)
+{
+    if (reg->workers != NULL)
+        for (int i = 0; i < nthreads(reg); i++)
+            if (reg->workers[i].st != NULL)
+                m2m_store_use_notifier(reg->workers[i].st, NULL);
+    m2m_store_notifier_stop(reg->notifier);
+    reg->notifier = NULL;
+}
+
 m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err)
 {
     static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
@@ -421,7 +463,8 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     reg->workers = calloc((size_t)nthreads(reg), sizeof *reg->workers);
     if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0 || m2m_limits_init(reg, err) != 0)
         goto fail;
-    if ((reg->writer = m2m_store_writer_start(reg->cfg.db, err)) == NULL)
+    if ((reg->writer = m2m_store_writer_start(reg->cfg.db, err)) == NULL ||
+        (reg->notifier = m2m_store_notifier_start(reg->cfg.db, notify_workers, reg, err)) == NULL)
         goto fail;
     reg->quota.max_resources = reg->cfg.max_resources;
     reg->quota.max_bytes = reg->cfg.max_bytes;
@@ -484,9 +527,13 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         goto fail;
     }
     freeaddrinfo(ai);
-    m2m_log(reg, "listening on https://%s:%d (%s%s%s), %d workers, store %s", cfg->host, reg->port,
-            reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
-            reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, cfg->db);
+    {
+        char safe[256];
+        m2m_store_location_safe(cfg->db, safe, sizeof safe); /* never a password in a log */
+        m2m_log(reg, "listening on https://%s:%d (%s%s%s), %d workers, store %s", cfg->host, reg->port,
+                reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
+                reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, safe);
+    }
     if (reg->cfg.bsf_url[0] != '\0')
         m2m_log(reg, "GBA: NAF %s, Zn %s", reg->cfg.naf_fqdn, reg->cfg.bsf_url);
     if (reg->coap_worker != NULL)
@@ -497,6 +544,7 @@ fail:
     if (ai != NULL)
         freeaddrinfo(ai);
     m2m_store_writer_stop(reg->writer); /* finishes what was submitted; the completions wait in the queues */
+    stop_notifier(reg);
     if (reg->workers != NULL)
         for (int i = 0; i < nthreads(reg); i++)
             worker_free(&reg->workers[i]);
@@ -632,6 +680,7 @@ void m2m_registrar_stop(m2m_registrar *reg)
         pthread_join(reg->workers[i].thread, NULL);
     /* what the workers submitted is committed (or failed) before their connections go */
     m2m_store_writer_stop(reg->writer);
+    stop_notifier(reg);
     for (int i = 0; i < nthreads(reg); i++)
         worker_free(&reg->workers[i]);
     m2m_log(reg, "stopped");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The CSE's decisions, driven in-process with a real SQLite store: registration (Step 5) and originator binding
- * for every rule, each with a positive and a negative case. The daemon-level tests repeat the key ones over TLS. */
+/* The CSE's decisions, driven in-process with a real store (SQLite; PostgreSQL in unit.test_cse.pg): registration
+ * (Step 5) and originator binding for every rule, each with a positive and a negative case. The daemon-level tests
+ * repeat the key ones over TLS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "binding/http_server.h"
+#include "fixture_store.h"
 #include "fixture_tmpdir.h"
 #include "onem2m/status.h"
 #include "registrar/attrs.h"
@@ -33,7 +35,7 @@ static void keep_answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
 
 typedef struct fixture {
     char dir[64];
-    char db[128];
+    char db[512];
     m2m_store *st;
     m2m_cse cse;
 } fixture;
@@ -45,7 +47,9 @@ static int setup(void **state)
     m2m_err err;
     if (fixture_mkdtemp(f->dir, sizeof f->dir, "cse") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+    /* SQLite, or under tests/pg/with_cluster.sh a new PostgreSQL database (unit.test_cse.pg) */
+    if (fixture_store_location(f->dir, "r", f->db, sizeof f->db) != 0)
+        return -1;
     f->st = m2m_store_open(f->db, 1, &err);
     if (f->st == NULL || m2m_store_set_identity(f->st, "/in-cse", "cse-base", &err) != 0 ||
         m2m_cse_init(&f->cse, f->st, &err) != 0)
