@@ -46,6 +46,9 @@ static void registrar_usage(FILE *out)
             "       refreshes it at half its validity. Enrolments are read live from the store. Logs one line per\n"
             "       attachment to stderr. Stops cleanly on SIGTERM or SIGINT. Refuses to start when another process\n"
             "       already listens on HOST:PORT, or when a certificate file recorded by init cannot be read.\n"
+            "       SIGHUP re-reads the certificate, key and chain (and the OCSP response for them): connections\n"
+            "       accepted afterwards get the new certificate, open ones keep theirs; when the files cannot be used\n"
+            "       (a key that does not match, say) the previous certificate stays and the log says why.\n"
             "       Session resumption (x.y.4): TLS 1.2 and 1.3 tickets sealed with keys kept in the store, rotated\n"
             "       every --ticket-key-period (default 12h) and accepted for one more period. Key generation (x.y.8):\n"
             "       a generated key replaces the previous one when first used, or after --rekey-grace (default 7d).\n"
@@ -276,10 +279,11 @@ static int registrar_serve(int argc, char **argv)
         fprintf(stderr, "m2mattach registrar serve: %s\n", err.msg);
         goto done;
     }
-    /* Block the stop signals in every thread; this one waits for them. */
+    /* Block the stop and reload signals in every thread; this one waits for them. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     reg = m2m_registrar_start(cfg, &err);
@@ -294,7 +298,10 @@ static int registrar_serve(int argc, char **argv)
     if (m2m_registrar_admin_port(reg) > 0)
         printf("listening admin port %d\n", m2m_registrar_admin_port(reg));
     fflush(stdout);
-    sigwait(&set, &sig);
+    /* SIGHUP: the certificate was renewed (logrotate-style tools, certbot hooks, systemctl reload). The Registrar
+     * logs what it now presents, or why it kept the previous certificate; either way serving goes on. */
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+        m2m_registrar_reload(reg, NULL);
     m2m_registrar_stop(reg);
     rc = 0;
 done:

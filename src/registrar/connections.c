@@ -61,7 +61,7 @@ static void conn_wake(void *arg)
 struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
 {
     struct worker *w = arg;
-    SSL *ssl = SSL_new(w->reg->ctx);
+    SSL *ssl = SSL_new(w->ctx);
     conn *c = ssl ? (conn *)m2m_tls_conn_new(ssl, &w->tls, sizeof *c, conn_unlink) : NULL;
     struct bufferevent *bev = NULL;
 

@@ -128,6 +128,10 @@ struct worker {
     int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
     m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
     struct event *done_ev;      /* made active by the writer's thread: drains done */
+    SSL_CTX *ctx;               /* what new TLS connections of this worker use (a reference of its own) */
+    SSL_CTX *next_ctx;          /* m2m_registrar_reload: the context to switch to, under reg->reload_mu */
+    char next_fp[65];           /* and its certificate's fingerprint, for the tickets it seals */
+    struct event *reload_ev;    /* made active by m2m_registrar_reload: switches ctx on this worker's loop */
     struct event *recheck_ev;   /* made active by the store's notifier: an enrolment changed somewhere */
     int store_down;             /* the tick found the store unreachable (logged once) */
     struct evhttp *local_http;  /* registrar/local_socket.c (worker 0 only): same-equipment AEs */
@@ -138,7 +142,13 @@ struct worker {
 
 struct m2m_registrar {
     m2m_registrar_config cfg;
-    SSL_CTX *ctx;
+    SSL_CTX *ctx;                 /* the newest context (the workers hold their own references) */
+    pthread_mutex_t reload_mu;    /* guards the workers' next_ctx */
+    struct {                      /* staplers of replaced contexts: stopped, kept for the handshakes under way */
+        struct m2m_stapler *stapler;
+        long long since;          /* monotonic seconds */
+    } retired[8];
+    int nretired;
     int port;
     int nworkers;             /* HTTPS workers */
     struct worker *workers;   /* nworkers, then the CoAPS worker if any */
