@@ -133,28 +133,44 @@ static void find_enrolled(const m2m_enrolment *e, void *ctx)
     f->found |= strcmp(e->registree_id, f->id) == 0;
 }
 
+/* The spec is complete and the Registree is enrolled in st; ri gets the briefing's ri, cse_name the CSEBase's. */
+static int preflight(m2m_store *st, const char *db, const m2m_briefing_spec *spec, char ri[M2M_RI_MAX],
+                     char cse_name[M2M_ID_MAX], m2m_err *err)
+{
+    char cse_id[M2M_ID_MAX];
+    struct find_ctx f = {spec->registree_id, 0};
+
+    if (check_spec(spec, err) != 0)
+        return -1;
+    if (m2m_briefing_rn(spec->registree_id, ri) != 0)
+        return m2m_fail(err, M2M_E_ARG, "registree ID '%s' cannot name a resource (brf-ID)", spec->registree_id);
+    if (m2m_store_get_identity(st, cse_id, cse_name, err) != 0 || m2m_store_list(st, 0, find_enrolled, &f, err) != 0)
+        return -1;
+    if (!f.found)
+        return m2m_fail(err, M2M_E_NOTFOUND, "%s has no active enrolment at this (Briefing) Registrar %s (%s): enrol "
+                        "it there first; it reads its briefing with that credential", spec->registree_id, cse_id, db);
+    return 0;
+}
+
+int m2m_briefing_check(const char *db, const m2m_briefing_spec *spec, m2m_err *err)
+{
+    char ri[M2M_RI_MAX], cse_name[M2M_ID_MAX];
+    m2m_store *st = m2m_store_open(db, 0, err);
+    int rc = st != NULL ? preflight(st, db, spec, ri, cse_name, err) : -1;
+    m2m_store_close(st);
+    return rc;
+}
+
 int m2m_briefing_add(const char *db, const m2m_briefing_spec *spec, m2m_err *err)
 {
     m2m_store *st = NULL;
     m2m_resource r = {0}, old = {0};
-    char cse_id[M2M_ID_MAX], cse_name[M2M_ID_MAX];
-    struct find_ctx f = {spec->registree_id, 0};
+    char cse_name[M2M_ID_MAX];
     int rc = -1, sp = 0, in_unit = 0;
     m2m_err e;
 
-    if (check_spec(spec, err) != 0)
-        return -1;
-    if (m2m_briefing_rn(spec->registree_id, r.ri) != 0)
-        return m2m_fail(err, M2M_E_ARG, "registree ID '%s' cannot name a resource (brf-ID)", spec->registree_id);
-    if ((st = m2m_store_open(db, 0, err)) == NULL || m2m_store_get_identity(st, cse_id, cse_name, err) != 0 ||
-        m2m_store_list(st, 0, find_enrolled, &f, err) != 0)
+    if ((st = m2m_store_open(db, 0, err)) == NULL || preflight(st, db, spec, r.ri, cse_name, err) != 0)
         goto done;
-    if (!f.found) {
-        m2m_fail(err, M2M_E_NOTFOUND, "%s has no active enrolment at this (briefing) Registrar %s: enrol it first "
-                 "('m2mattach enrol ... --db %s'), it reads its briefing with that credential", spec->registree_id,
-                 cse_id, db);
-        goto done;
-    }
     snprintf(r.rn, sizeof r.rn, "%s", r.ri);
     snprintf(r.pi, sizeof r.pi, "%s", cse_name);
     snprintf(r.owner, sizeof r.owner, "%s", spec->registree_id);

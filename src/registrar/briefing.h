@@ -47,6 +47,9 @@ int m2m_briefing_rn(const char *registree_id, char out[M2M_RI_MAX]);
 /* Puts the Registree's briefing into the store at db (replacing an earlier one) in one unit. The Registree must be
  * enrolled there (active): M2M_E_NOTFOUND otherwise. */
 int m2m_briefing_add(const char *db, const m2m_briefing_spec *spec, m2m_err *err);
+/* What m2m_briefing_add checks before it writes (the spec, the Registree's enrolment in db), without writing: a
+ * caller that must change another store first (--generate-key) asks this before. */
+int m2m_briefing_check(const char *db, const m2m_briefing_spec *spec, m2m_err *err);
 /* Removes it; M2M_E_NOTFOUND when there is none. */
 int m2m_briefing_remove(const char *db, const char *registree_id, m2m_err *err);
 /* Calls cb for every briefing with its public attributes only; credential says what became of the one-time
