@@ -117,6 +117,16 @@ static void timing(const m2m_attach_info *info, char *out, size_t cap)
 
 static void print_attached(const m2m_attach_info *i, const m2m_registree_config *cfg, int rekey);
 
+/* A failed attachment of r on stderr (what the message cannot say: context, the fallback notice); the exit status. */
+static int attach_failed(const m2m_registree *r, const m2m_attach_info *info, const char *context, const char *hint)
+{
+    /* a fallback that happened before the failure (a refused generated key) is worth knowing too */
+    if (info != NULL && info->notice[0] != '\0')
+        fprintf(stderr, "m2mattach attach: note: %s\n", info->notice);
+    fprintf(stderr, "m2mattach attach: %s%s%s\n", context, m2m_registree_error(r), hint);
+    return m2m_registree_error_code(r) == M2M_E_BUSY ? EXIT_BUSY : 1;
+}
+
 /* --briefing: Step 2 from the Briefing Registrar, then the attachment to the target with what it said. */
 static int attach_briefing(const char *details, const char *out, const char *cert, const char *cert_key, int quiet)
 {
@@ -133,9 +143,7 @@ static int attach_briefing(const char *details, const char *out, const char *cer
         goto done;
     }
     if (m2m_registree_brief(b, out, cert, cert_key, &bi) != 0) {
-        fprintf(stderr, "m2mattach attach: %s\n", m2m_registree_error(b));
-        if (m2m_registree_error_code(b) == M2M_E_BUSY)
-            rc = EXIT_BUSY;
+        rc = attach_failed(b, NULL, "", "");
         goto done;
     }
     m2m_registree_free(b); /* done with the Briefing Registrar: close_notify before the next attachment */
@@ -151,13 +159,12 @@ static int attach_briefing(const char *details, const char *out, const char *cer
         goto done;
     }
     if (m2m_registree_attach(t, &info) != 0) {
+        char context[300];
+        snprintf(context, sizeof context, "target %s named by the briefing of %s: ", bi.target_cse_id, bcfg->cse_id);
         /* the target's certificate checks use the briefing's root and CSE-ID: a mismatch is the briefing's */
-        fprintf(stderr, "m2mattach attach: target %s named by the briefing of %s: %s%s\n", bi.target_cse_id,
-                bcfg->cse_id, m2m_registree_error(t),
-                m2m_registree_error_code(t) == M2M_E_TLS || m2m_registree_error_code(t) == M2M_E_AUTH
-                    ? " (the root certificate and CSE-ID checked came from the briefing)" : "");
-        if (m2m_registree_error_code(t) == M2M_E_BUSY)
-            rc = EXIT_BUSY;
+        rc = attach_failed(t, &info, context, m2m_registree_error_code(t) == M2M_E_TLS ||
+                           m2m_registree_error_code(t) == M2M_E_AUTH
+                               ? " (the root certificate and CSE-ID checked came from the briefing)" : "");
         goto done;
     }
     if (info.notice[0] != '\0')
@@ -229,12 +236,7 @@ int cmd_attach(int argc, char **argv)
     if (no_resume)
         m2m_registree_set_resumption(r, 0);
     if ((rekey ? m2m_registree_rekey(r, &info) : m2m_registree_attach(r, &info)) != 0) {
-        /* a fallback that happened before the failure (a refused generated key) is worth knowing too */
-        if (info.notice[0] != '\0')
-            fprintf(stderr, "m2mattach attach: note: %s\n", info.notice);
-        fprintf(stderr, "m2mattach attach: %s\n", m2m_registree_error(r));
-        if (m2m_registree_error_code(r) == M2M_E_BUSY)
-            rc = EXIT_BUSY;
+        rc = attach_failed(r, &info, "", "");
         goto done;
     }
     if (info.notice[0] != '\0')

@@ -194,27 +194,46 @@ static void print_briefing(const char *registree_id, const char *target_cse_id, 
     printf("%-24s %-16s %-6s %-32s %s\n", registree_id, target_cse_id, mechanism, target_poa, credential);
 }
 
-static int briefing_list(int argc, char **argv)
+/* The options of list (--db) and remove (--db, --registree-id): 0, or the exit status of a usage error or --help
+ * (then *done is set). */
+static int db_and_id(int argc, char **argv, const char *action, const char **db, const char **id, int *done)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"registree-id", required_argument, NULL, 'r'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *db = NULL;
-    m2m_err err = {0};
-    int c;
+    int c, want_id = id != NULL;
+    const char *given_id = NULL;
 
+    *done = 1;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
+        case 'd': *db = optarg; break;
+        case 'r': given_id = optarg; break;
         case 'h': briefing_usage(stdout); return 0;
         default: briefing_usage(stderr); return 2;
         }
     }
-    if (db == NULL || optind != argc) {
-        fprintf(stderr, "m2mattach briefing list: --db is required\n");
+    if (*db == NULL || (want_id ? given_id == NULL : given_id != NULL) || optind != argc) {
+        fprintf(stderr, "m2mattach briefing %s: --db%s %s required\n", action, want_id ? " and --registree-id" : "",
+                want_id ? "are" : "is");
         return 2;
     }
+    if (want_id)
+        *id = given_id;
+    *done = 0;
+    return 0;
+}
+
+static int briefing_list(int argc, char **argv)
+{
+    const char *db = NULL;
+    m2m_err err = {0};
+    int done, rc = db_and_id(argc, argv, "list", &db, NULL, &done);
+
+    if (done)
+        return rc;
     printf("%-24s %-16s %-6s %-32s %s\n", "REGISTREE", "TARGET CSE-ID", "MECH", "TARGET POA", "ONE-TIME CREDENTIAL");
     if (m2m_briefing_list(db, print_briefing, NULL, &err) != 0) {
         fprintf(stderr, "m2mattach briefing list: %s\n", err.msg);
@@ -225,27 +244,12 @@ static int briefing_list(int argc, char **argv)
 
 static int briefing_remove(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                         {"registree-id", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     const char *db = NULL, *id = NULL;
     m2m_err err = {0};
-    int c;
+    int done, rc = db_and_id(argc, argv, "remove", &db, &id, &done);
 
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd': db = optarg; break;
-        case 'r': id = optarg; break;
-        case 'h': briefing_usage(stdout); return 0;
-        default: briefing_usage(stderr); return 2;
-        }
-    }
-    if (db == NULL || id == NULL || optind != argc) {
-        fprintf(stderr, "m2mattach briefing remove: --db and --registree-id are required\n");
-        return 2;
-    }
+    if (done)
+        return rc;
     if (m2m_briefing_remove(db, id, &err) != 0) {
         fprintf(stderr, "m2mattach briefing remove: %s\n", err.msg);
         return 1;

@@ -33,16 +33,18 @@ done
 [ -n "$TPORT" ] || { echo "target registrar did not start" >&2; exit 1; }
 
 # ---- the Briefing Registrar ----
-$M registrar init --db "$DB" --cse-id /brief-cse --cse-name brief-base >/dev/null
-start_registrar
+$M pki registrar --root lab --cse-id /brief-cse --domain brief-cse.m2m.localhost --out blab >/dev/null
+$M registrar init --db "$DB" --cse-id /brief-cse --cse-name brief-base --cert blab/registrar.crt \
+  --key blab/registrar.key >/dev/null
+start_registrar --coaps 127.0.0.1:0
 
-# brief_details NAME ID: a device's details for the Briefing Registrar, with a fresh PSK enrolled there
+# brief_details NAME ID [coaps]: a device's details for the Briefing Registrar, with a fresh PSK enrolled there
 brief_details() {
   (umask 077; openssl rand -hex 32 >"$1.key")
   enrol_file "$2" "$1.key"
   cat >"$1.ini" <<INI
 [registrar]
-poa = https://127.0.0.1:$PORT
+poa = $( [ "${3:-}" = coaps ] && echo "coaps://127.0.0.1:$COAPS_PORT" || echo "https://127.0.0.1:$PORT" )
 cse-id = /brief-cse
 [registree]
 id = $2
@@ -119,6 +121,33 @@ out=$($M attach --briefing cam.ini --out cam-target.ini --cert camcert/device.cr
   grep -q 'registered as Ccam' <<<"$out" && pass "attach --briefing, cert at the target: $out" ||
   fail "attach --briefing cert: $out"
 
+# ---- the briefing read over CoAP/DTLS (the target still over HTTPS) ----
+brief_details dev4 Cdev4 coaps
+add --registree-id Cdev4 --target-cse-id /in-cse --mechanism psk --generate-key --target-db "$TDB" >/dev/null
+out=$($M attach --briefing dev4.ini --out dev4-target.ini 2>&1) && grep -q 'registered as Cdev4' <<<"$out" &&
+  pass "briefing over coaps: $out" || fail "briefing over coaps: $out"
+
+# ---- a device that attaches to the Briefing Registrar with a token: its context is bound only once it registers,
+# so it registers there first (the Registrar's answer to the read says so), then reads ----
+(umask 077; $M enrol token --db "$DB" --registree-id Ctokdev | awk '/^token /{print $2}' >tokdev.tok)
+cat >tokdev.ini <<INI
+[registrar]
+poa = https://127.0.0.1:$PORT
+cse-id = /brief-cse
+root-cert = lab/root.crt
+[registree]
+id = Ctokdev
+app-id = Rbrief
+[credentials]
+mechanism = token
+token-file = tokdev.tok
+INI
+add --registree-id Ctokdev --target-cse-id /in-cse --mechanism psk --generate-key --target-db "$TDB" >/dev/null
+out=$($M attach --briefing tokdev.ini --out tokdev-target.ini 2>&1) &&
+  grep -q 'briefed by /brief-cse as Ctokdev, registered there first' <<<"$out" &&
+  grep -q 'registered as Ctokdev' <<<"$out" && pass "token at the Briefing Registrar: registers, then reads: $out" ||
+  fail "token at the briefing: $out"
+
 # ---- what the target presents must match the briefing ----
 brief_details rog Crog
 (umask 077; $M enrol token --db "$TDB" --registree-id Crog | awk '/^token /{print $2}' >rog.tok)
@@ -126,6 +155,7 @@ add --registree-id Crog --target-cse-id /in-cse --mechanism token --root-cert ro
   >/dev/null
 if out=$($M attach --briefing rog.ini --out rog-target.ini 2>&1); then fail "wrong root accepted: $out"
 else grep -q 'does not verify to root-cert' <<<"$out" && grep -q 'named by the briefing of /brief-cse' <<<"$out" &&
+  grep -q 'came from the briefing' <<<"$out" &&
   pass "briefing root does not match the target: $out" || fail "wrong root said: $out"; fi
 brief_details wcse Cwcse
 (umask 077; $M enrol token --db "$TDB" --registree-id Cwcse | awk '/^token /{print $2}' >wcse.tok)
