@@ -125,7 +125,7 @@ typedef struct m2m_brief_info {
  * files beside it: out.key (psk), out.token (token), out.root.crt (the root certificate). A one-time credential is
  * handed out once: if it was handed out before, the files of an earlier run are kept when they hold it, else
  * M2M_E_NOTFOUND. Mechanism cert needs the device certificate and key (cert, cert_key; NULL: those of r's details
- * file). Attaching to the target is the caller's next step: m2m_registree_config_load(out), then
+ * file). out may not name r's details file or state file (M2M_E_ARG). Attaching to the target is the caller's next step: m2m_registree_config_load(out), then
  * m2m_registree_attach, whose certificate and CSE-ID checks test what the briefing said. */
 int m2m_registree_brief(m2m_registree *r, const char *out, const char *cert, const char *cert_key,
                         m2m_brief_info *info);

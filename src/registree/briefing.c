@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "onem2m/json_strict.h"
@@ -221,6 +222,29 @@ static int write_details(m2m_registree *r, const brief *b, const char *out, cons
     return m2m_file_replace(out, text, (size_t)n, &r->err);
 }
 
+/* 1 when a and b name the same file (the same string, or the same existing inode). */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0)
+        return 1;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The new details (and the state file beside them) must not replace the ones the device was made with: it would
+ * lose its way to the Briefing Registrar. */
+static int check_out(m2m_registree *r, const char *out)
+{
+    char state[PATH_MAX];
+    if (snprintf(state, sizeof state, "%s.state", out) >= (int)sizeof state)
+        return m2m_fail(&r->err, M2M_E_ARG, "%s: path too long", out);
+    if (same_file(out, r->cfg->details_path) || same_file(out, r->cfg->state_path) ||
+        same_file(state, r->cfg->state_path) || same_file(state, r->cfg->details_path))
+        return m2m_fail(&r->err, M2M_E_ARG, "%s: the details written from a briefing may not replace %s or its state "
+                        "file; choose another file", out, r->cfg->details_path);
+    return 0;
+}
+
 /* RETRIEVE of the briefing, From the ID the connection is bound to. */
 static int retrieve(m2m_registree *r, m2m_reply *reply)
 {
@@ -255,6 +279,8 @@ int m2m_registree_brief(m2m_registree *r, const char *out, const char *cert, con
     memset(info, 0, sizeof *info);
     if (out == NULL || out[0] == '\0')
         return m2m_fail(&r->err, M2M_E_ARG, "no path for the new details file");
+    if (check_out(r, out) != 0)
+        return -1;
     if (m2m_rtee_begin_call(r) != 0)
         goto done;
     /* Step 4 only: a Briefing Registrar may answer without a registration; Step 5 only if it wants one */

@@ -72,6 +72,9 @@ $M briefing list --db "$DB" | grep -q '^Cdev1 .*waiting' && pass "list: one-time
 out=$($M attach --briefing dev1.ini --out dev1-target.ini 2>&1) && grep -q 'briefed by /brief-cse as Cdev1:' <<<"$out" &&
   ! grep -q 'registered there' <<<"$out" && grep -q 'registered as Cdev1' <<<"$out" &&
   pass "attach --briefing, psk at the target: $out" || fail "attach --briefing psk: $out"
+if out=$($M attach --briefing dev1.ini --out dev1.ini 2>&1); then fail "--out over the briefing details: $out"
+else grep -q 'may not replace' <<<"$out" && pass "--out may not replace the device's own details" ||
+  fail "--out same said: $out"; fi
 for f in dev1-target.ini dev1-target.ini.key dev1-target.ini.root.crt; do
   [ "$(stat -c %a "$f" 2>/dev/null)" = 600 ] || fail "$f is not mode 0600"
 done
