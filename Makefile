@@ -3,8 +3,11 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n 's/^project.m2mattach VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all deps build demo test asan test-asan bench fuzz clean
+.PHONY: all deps build demo test asan test-asan bench fuzz install deb docs clean
 
 all: build
 
@@ -33,6 +36,31 @@ test-asan: asan
 bench: build
 	bash bench/run.sh $(BUILD)
 
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: the binary, both libraries (shared and static), the
+# headers, pkg-config files, man pages, bash completion and the systemd unit. The build tree is configured for PREFIX
+# first: the unit, the pkg-config files and the man pages name installed paths.
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# make deb: the Debian packages (m2mattach, libm2mattach-registree0, libm2mattach-registrar0, libm2mattach-dev)
+# with dpkg-buildpackage, built from a copy of the tree in build-deb/ (so nothing lands beside the checkout),
+# then lintian on the result. Installs debhelper, lintian and devscripts first (only this target needs them).
+deb:
+	@bash scripts/install-deps.sh deb
+	rm -rf build-deb && mkdir -p build-deb/m2mattach-$(VERSION)
+	tar --exclude='./build*' --exclude=./.git -cf - . | tar -C build-deb/m2mattach-$(VERSION) -xf -
+	cd build-deb/m2mattach-$(VERSION) && dpkg-buildpackage -us -uc
+	lintian --info --display-info build-deb/m2mattach_$(VERSION)_*.changes | tee build-deb/lintian.txt
+	@! grep -q '^E:' build-deb/lintian.txt
+
+# make docs: the sequence diagrams of docs/diagrams/*.puml rendered to SVG beside them with PlantUML (Debian's
+# plantuml package). The SVGs are committed, so only a changed diagram needs this.
+docs:
+	@bash scripts/install-deps.sh docs
+	plantuml -tsvg -nometadata docs/diagrams/*.puml
+
 # libFuzzer on every harness of tests/fuzz, one after the other, FUZZ_SECONDS each (FUZZ_TARGETS="state details"
 # picks some), in a clang build of its own; crashes land in $(FUZZ_BUILD)/findings/<harness>/ and fail the target.
 FUZZ_BUILD   ?= build-fuzz
@@ -46,4 +74,4 @@ fuzz:
 	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-deb build-fuzz

@@ -31,9 +31,10 @@ pass() { echo "ok: $*"; }
 CLOCK_OFFSET=0
 clock_advance() { CLOCK_OFFSET=$((CLOCK_OFFSET + $1)); printf '%s\n' "$CLOCK_OFFSET" >"$WORK/clock"; }
 
-# start_registrar [extra serve args...]
+# start_registrar [extra serve args...]  (DB_INITIALISED=1: $DB is a store made already, e.g. a PostgreSQL one)
 start_registrar() {
-  [ -f "$DB" ] || "$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
+  [ -f "$DB" ] || [ -n "${DB_INITIALISED:-}" ] ||
+    "$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
   : >"$WORK/serve.out" # exists before the background job opens it: the loop below reads it at once
   M2M_INSECURE_TEST_CLOCK_FILE="$WORK/clock" \
     "$M2M_BIN" registrar serve --db "$DB" --https 127.0.0.1:0 --threads 2 "$@" >"$WORK/serve.out" 2>>"$LOG" &

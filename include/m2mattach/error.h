@@ -10,6 +10,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the library is built with hidden visibility: only this API leaves it */
 
 typedef enum m2m_code {
     M2M_OK = 0,
@@ -38,6 +39,7 @@ int m2m_fail(m2m_err *err, m2m_code code, const char *fmt, ...) __attribute__((f
 void m2m_err_clear(m2m_err *err);
 const char *m2m_code_name(m2m_code code);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the library is built with hidden visibility: only this API leaves it */
 
 typedef enum m2m_key_kind {
     M2M_KEY_KCC = 1, /* CSE <-> CSE (Mcc) */
@@ -26,6 +27,7 @@ int m2m_keyid(m2m_key_kind kind, const unsigned char *key, size_t key_len, char 
 /* The kind of key a Registree ID uses: an ID starting with '/' is a CSE-ID (Kcc), anything else an AE-ID (Kca). */
 m2m_key_kind m2m_key_kind_for_id(const char *registree_id);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the library is built with hidden visibility: only this API leaves it */
 
 typedef struct m2m_registrar_config m2m_registrar_config;
 typedef struct m2m_registrar m2m_registrar;
@@ -105,8 +106,17 @@ int m2m_registrar_https_port(const m2m_registrar *r);
 /* The CoAPS port, -1 when there is no CoAPS listener. */
 int m2m_registrar_coaps_port(const m2m_registrar *r);
 int m2m_registrar_admin_port(const m2m_registrar *r);
+/* Re-reads the certificate, key and chain from the configured files (the OCSP response too, for the new
+ * certificate) and hands the new TLS context to every worker: connections accepted from then on present the new
+ * certificate, open ones keep theirs. Tickets sealed under the previous certificate no longer resume (their
+ * Registrees verify the new one in a full handshake). Everything is checked before anything changes: when a file
+ * cannot be used (a key that does not match the certificate, say) the previous context stays, the call fails and
+ * the log says why. Call it from one thread, not concurrently with m2m_registrar_stop (`registrar serve` calls it
+ * on SIGHUP). Without a certificate (TLS-PSK only) it does nothing. */
+int m2m_registrar_reload(m2m_registrar *r, m2m_err *err);
 void m2m_registrar_stop(m2m_registrar *r);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

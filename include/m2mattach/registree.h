@@ -26,6 +26,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the library is built with hidden visibility: only this API leaves it */
 
 typedef struct m2m_registree_config m2m_registree_config;
 typedef struct m2m_registree m2m_registree;
@@ -161,6 +162,7 @@ void m2m_reply_free(m2m_reply *reply);
 /* Closes the TLS connection (close_notify); the next call reconnects. */
 void m2m_registree_disconnect(m2m_registree *r);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

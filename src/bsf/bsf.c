@@ -48,9 +48,17 @@ int m2m_bsf_init_store(const char *db, const char *domain, m2m_err *err)
         return -1;
     rc = m2m_store_set_meta(st, "bsf_domain", domain, err);
     m2m_store_close(st);
-    if (rc != 0)
+    if (rc != 0 && m2m_store_location_is_file(db))
         unlink(db);
     return rc;
+}
+
+/* The error for a store without a BSF domain, naming it without a password. */
+static int not_bsf(const char *db, m2m_err *err)
+{
+    char safe[256];
+    m2m_store_location_safe(db, safe, sizeof safe);
+    return m2m_fail(err, M2M_E_STORE, "%s is not a BSF store (create it with 'm2mattach bsf init')", safe);
 }
 
 int m2m_bsf_subscriber_add(const char *db, const char *impi, const unsigned char k[16], const unsigned char *op,
@@ -76,7 +84,7 @@ int m2m_bsf_subscriber_add(const char *db, const char *impi, const unsigned char
     if ((st = m2m_store_open(db, 0, err)) == NULL)
         goto done;
     if (m2m_store_get_meta(st, "bsf_domain", domain, sizeof domain, err) == 0 && domain[0] == '\0')
-        m2m_fail(err, M2M_E_STORE, "%s is not a BSF store (create it with 'm2mattach bsf init')", db);
+        not_bsf(db, err);
     else if (domain[0] != '\0')
         rc = m2m_store_gba_subscriber_add(st, &s, err);
     m2m_store_close(st);
@@ -260,7 +268,7 @@ m2m_bsf *m2m_bsf_start(const m2m_bsf_config *cfg, m2m_err *err)
         m2m_store_get_meta(b->st, "bsf_domain", b->domain, sizeof b->domain, err) != 0)
         goto fail;
     if (b->domain[0] == '\0') {
-        m2m_fail(err, M2M_E_STORE, "%s is not a BSF store (create it with 'm2mattach bsf init')", cfg->db);
+        not_bsf(cfg->db, err);
         goto fail;
     }
     if ((b->zn_ctx = server_ctx(cfg->zn_cert, cfg->zn_key, cfg->zn_client_root, "zn", err)) == NULL ||

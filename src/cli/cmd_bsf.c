@@ -20,18 +20,19 @@
 static void bsf_usage(FILE *out)
 {
     fprintf(out,
-            "usage: m2mattach bsf init --db FILE --domain DOMAIN\n"
-            "       m2mattach bsf subscriber add --db FILE --impi IMPI (--k-file FILE | --k -)\n"
+            "usage: m2mattach bsf init --db STORE --domain DOMAIN\n"
+            "       m2mattach bsf subscriber add --db STORE --impi IMPI (--k-file FILE | --k -)\n"
             "                                    (--opc-file FILE | --op-file FILE) [--sqn HEX] [--amf HEX]\n"
-            "       m2mattach bsf subscriber list --db FILE\n"
-            "       m2mattach bsf subscriber remove --db FILE --impi IMPI\n"
-            "       m2mattach bsf serve --db FILE [--ub HOST:PORT] [--ub-cert PEM --ub-key PEM]\n"
+            "       m2mattach bsf subscriber list --db STORE\n"
+            "       m2mattach bsf subscriber remove --db STORE --impi IMPI\n"
+            "       m2mattach bsf serve --db STORE [--ub HOST:PORT] [--ub-cert PEM --ub-key PEM]\n"
             "                           --zn HOST:PORT --zn-cert PEM --zn-key PEM --zn-client-root PEM\n"
             "                           [--lifetime DURATION] [--max-failures N] [--lockout DURATION] [--quiet]\n\n"
             "A simulated HSS + BSF for GBA-based attachment (x.y.5), for test labs: the Registree bootstraps with\n"
             "it over Ub and the Registrar (the NAF) fetches the key for a B-TID over Zn.\n"
-            "init        creates the BSF store (SQLite, mode 0600); DOMAIN is the Ub realm and the part of every\n"
-            "            B-TID after '@' (e.g. bsf.m2m.localhost).\n"
+            "init        creates the BSF store (a SQLite file, mode 0600, or a PostgreSQL URL or key=value string\n"
+            "            as for 'registrar serve --db'); DOMAIN is the Ub realm and the part of every B-TID after\n"
+            "            '@' (e.g. bsf.m2m.localhost).\n"
             "subscriber  add: a USIM's IMPI (e.g. 001010000000001@ims.mnc001.mcc001.3gppnetwork.org), its key K\n"
             "            (16 octets hex, from a file or one line of standard input: never on the command line),\n"
             "            and OPc (or the operator's OP, from which OPc is computed), each 16 octets hex in a file.\n"
@@ -92,7 +93,11 @@ static int bsf_init(int argc, char **argv)
         fprintf(stderr, "m2mattach bsf init: %s\n", err.msg);
         return 1;
     }
-    printf("created BSF store %s for domain %s\n", db, domain);
+    {
+        char safe[256];
+        m2m_store_location_safe(db, safe, sizeof safe);
+        printf("created BSF store %s for domain %s\n", safe, domain);
+    }
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* m2mattach demo: every step of the seed's PSK flows (x.y.2, x.y.3) over real TLS on loopback, against a real
+/* m2mattach demo: every step of the seed's flows over real TLS (and CoAP over DTLS) on loopback, against a real
  * Registrar with a temporary SQLite store, printing each step with its time. Nothing is faked: the Registrar and
  * the Registrees are the same code `registrar serve` and `attach` run. */
 #include <errno.h>
@@ -30,6 +30,8 @@ typedef struct demo {
     char db[128];
     char log[128];
     int port;
+    int coaps_port;  /* the CoAPS listener (TS-0008 over DTLS 1.2) */
+    const char *poa; /* the PoA written into the next details file: "https" or "coaps" */
     int failures;
     FILE *registrar_log;
     m2m_registrar *registrar;
@@ -115,9 +117,9 @@ static int enrol_and_brief(demo *d, const char *id, const char *file, const char
     if (write_file(path, hex, 0600) != 0)
         goto done;
     snprintf(ini, sizeof ini,
-             "; attachment details (Step 2) for %s\n[registrar]\npoa = https://127.0.0.1:%d\ncse-id = /in-cse\n\n"
+             "; attachment details (Step 2) for %s\n[registrar]\npoa = %s://127.0.0.1:%d\ncse-id = /in-cse\n\n"
              "[registree]\nid = %s\n%s%s%s\n[credentials]\nmechanism = psk\nkey-file = %s.key\n",
-             id, d->port, id, app_id ? "app-id = " : "cse-base = ", app_id ? app_id : "gw-base", "\n", file);
+             id, d->poa != NULL ? d->poa : "https", d->poa != NULL ? d->coaps_port : d->port, id, app_id ? "app-id = " : "cse-base = ", app_id ? app_id : "gw-base", "\n", file);
     snprintf(path, sizeof path, "%s/%s.ini", d->dir, file);
     if (write_file(path, ini, 0600) != 0)
         goto done;
@@ -420,6 +422,48 @@ done:
 
 /* x.y.5: GBA. The device holds a USIM (K, OPc), bootstraps with the BSF over Ub and attaches with Ks_NAF; the
  * Registrar, a NAF, gets Ks_NAF over Zn. */
+/* The same PSK attachment for a constrained device: CoAP (TS-0008) over DTLS 1.2 on the CoAPS listener, the same
+ * enrolment, binding decision and CSE behind it. */
+static void coap_flow(demo *d)
+{
+    char kid[33];
+    m2m_registree_config *cfg = NULL;
+    m2m_registree *r = NULL;
+    m2m_attach_info info;
+    m2m_reply reply;
+    double ms;
+    int rsc;
+
+    printf("\n-- CoAP over DTLS (TS-0008): a constrained device, the same Steps ----------------------------\n");
+    d->poa = "coaps";
+    rsc = enrol_and_brief(d, "Cdemo-valve", "valve", "Rdemo.valve", kid);
+    d->poa = NULL;
+    if (rsc != 0) {
+        d->failures++;
+        return;
+    }
+    demo_step("Step 2", "Attachment details", -1, "valve.ini: poa = coaps://127.0.0.1:%d, CSE-ID, own ID, key file",
+         d->coaps_port);
+    r = attach(d, "valve", &cfg, &info, EXPECT_OK);
+    if (r == NULL || info.assigned_id[0] == '\0')
+        goto done;
+    demo_step("Step 4", "Security context", info.handshake_ms, "AE Cdemo-valve: %s %s, DTLS-PSK with HelloVerifyRequest "
+         "cookie", info.tls_version, info.cipher);
+    demo_step("Step 5", "Registration", info.registration_ms, "CoAP POST (oneM2M-TY 2) -> 2.01, RSC 2001, AE-ID %s",
+         info.assigned_id);
+    rsc = send(r, "POST", "/~/in-cse/Cdemo-valve", 3, "{\"m2m:cnt\":{\"rn\":\"state\"}}", NULL, &reply, &ms);
+    demo_step("request", "CREATE <container>", ms, "cse-base/Cdemo-valve/state over CoAP -> %d %s", rsc, m2m_rsc_name(rsc));
+    verdict(d, rsc == M2M_RSC_CREATED, "a request over the DTLS session is served like one over TLS");
+    m2m_reply_free(&reply);
+    rsc = send(r, "GET", "/~/in-cse/Cdemo-valve", 0, NULL, "Cdemo-sensor", &reply, &ms);
+    demo_step("attack", "Spoofed originator", ms, "From Cdemo-sensor on Cdemo-valve's DTLS session");
+    verdict(d, rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "refused with %d %s: the DTLS session is bound to "
+            "Cdemo-valve", rsc, m2m_rsc_name(rsc));
+    m2m_reply_free(&reply);
+done:
+    close_registree(r, cfg);
+}
+
 static void gba_flow(demo *d)
 {
     m2m_registree_config *cfg = NULL;
@@ -531,6 +575,7 @@ int cmd_demo(int argc, char **argv)
         m2m_registrar_config_set_db(cfg, d.db, &err) != 0 ||
         m2m_registrar_config_set_https(cfg, "127.0.0.1:0", &err) != 0 ||
         m2m_registrar_config_set_threads(cfg, 2, &err) != 0 ||
+        m2m_registrar_config_set_coaps(cfg, "127.0.0.1:0", &err) != 0 ||
         demo_make_pki(d.dir, "Cdemo-camera", "camera", d.camera_hash, &err) != 0 ||
         m2m_registrar_config_set_cert(cfg, reg_crt, reg_key, NULL, &err) != 0 ||
         demo_gba_start(d.dir, &d.gba, &err) != 0) {
@@ -561,12 +606,14 @@ int cmd_demo(int argc, char **argv)
         goto done;
     }
     d.port = m2m_registrar_https_port(d.registrar);
-    demo_step("Step 0", "Registrar", demo_now_ms() - t0, "CSE-ID /in-cse, CSEBase cse-base, listening https://127.0.0.1:%d",
-         d.port);
+    d.coaps_port = m2m_registrar_coaps_port(d.registrar);
+    demo_step("Step 0", "Registrar", demo_now_ms() - t0, "CSE-ID /in-cse, CSEBase cse-base, listening https://127.0.0.1:%d "
+         "and coaps://127.0.0.1:%d", d.port, d.coaps_port);
     demo_detail("certificate: DNS in-cse.m2m.localhost + URI /in-cse, from a lab root (name-constrained to m2m.localhost)");
     demo_detail("one port: TLS-PSK (TLS 1.2 ECDHE-PSK / PSK suites, TLS 1.3 PSK), client certificates, identity tokens");
 
     run(&d);
+    coap_flow(&d);
     gba_flow(&d);
     d.failures += demo_briefing(d.dir, d.db, d.port);
 

@@ -28,14 +28,14 @@
 static void enrol_usage(FILE *out)
 {
     fprintf(out,
-            "usage: m2mattach enrol psk --db FILE --registree-id ID\n"
+            "usage: m2mattach enrol psk --db STORE --registree-id ID\n"
             "                           (--key-file FILE | --key - | --generate [--key-bytes 16|32]) [--key-out FILE]\n"
-            "       m2mattach enrol cert --db FILE --registree-id ID --pubkey-hash HEX [--require-chain ROOTFILE]\n"
-            "       m2mattach enrol token --db FILE --registree-id ID [--ttl DURATION]\n"
-            "       m2mattach enrol gba --db FILE --registree-id ID --impi IMPI\n"
-            "       m2mattach enrol replace --db FILE --registree-id ID (psk ... | cert ... | token ... | gba ...)\n"
-            "       m2mattach enrol list --db FILE [--all]\n"
-            "       m2mattach enrol revoke --db FILE --registree-id ID\n\n"
+            "       m2mattach enrol cert --db STORE --registree-id ID --pubkey-hash HEX [--require-chain ROOTFILE]\n"
+            "       m2mattach enrol token --db STORE --registree-id ID [--ttl DURATION]\n"
+            "       m2mattach enrol gba --db STORE --registree-id ID --impi IMPI\n"
+            "       m2mattach enrol replace --db STORE --registree-id ID (psk ... | cert ... | token ... | gba ...)\n"
+            "       m2mattach enrol list --db STORE [--all]\n"
+            "       m2mattach enrol revoke --db STORE --registree-id ID\n\n"
             "psk     enrols a Registree with a pre-shared key (Kca for an AE-ID, Kcc for a CSE-ID, i.e. an ID\n"
             "        starting with '/') and prints its key ID. The key is hex (16 to 64 octets): in a file\n"
             "        (--key-file FILE, white space around it ignored) or on one line of standard input (--key -).\n"
@@ -60,7 +60,9 @@ static void enrol_usage(FILE *out)
             "        A PSK generated over a session (x.y.8) shows as pending beside the current one until the\n"
             "        Registree first uses it.\n"
             "revoke  revokes the Registree's enrolment: its next handshake fails and the Registrar closes its open\n"
-            "        connections within a few seconds.\n");
+            "        connections within a second (on PostgreSQL: every node sharing the store, at once).\n"
+            "STORE   the Registrar's store: a SQLite file, or a PostgreSQL URL (postgresql://USER@HOST/DB) or\n"
+            "        key=value string, as for 'registrar serve --db'. Passwords belong in ~/.pgpass, not in STORE.\n");
 }
 
 static int write_key_file(const char *path, const m2m_secret *key, m2m_err *err)

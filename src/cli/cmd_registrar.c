@@ -10,13 +10,14 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "m2mattach/registrar.h"
+#include "store/store.h"
 
 static void registrar_usage(FILE *out)
 {
     fprintf(out,
-            "usage: m2mattach registrar init --db FILE --cse-id ID --cse-name NAME [--sp-id DOMAIN]\n"
+            "usage: m2mattach registrar init --db STORE --cse-id ID --cse-name NAME [--sp-id DOMAIN]\n"
             "                                [--cert PEM --key PEM [--chain PEM]]\n"
-            "       m2mattach registrar serve --db FILE [--https HOST:PORT] [--coaps HOST[:PORT]] [--threads N]\n"
+            "       m2mattach registrar serve --db STORE [--https HOST:PORT] [--coaps HOST[:PORT]] [--threads N]\n"
             "                                 [--cert PEM --key PEM [--chain PEM]]\n"
             "                                 [--ocsp-response DER | --ocsp-url http://HOST:PORT/] [--ocsp-issuer PEM]\n"
             "                                 [--ticket-key-period DURATION] [--rekey-grace DURATION]\n"
@@ -28,10 +29,16 @@ static void registrar_usage(FILE *out)
             "                                 [--bsf https://HOST:PORT --bsf-root PEM --naf-cert PEM --naf-key PEM\n"
             "                                  --naf-fqdn NAME [--zn-timeout MS] [--zn-blocking]]\n"
             "                                 [--local-socket PATH --local-ae UID:AE-ID...] [--coaps-max-sessions N]\n\n"
-            "init   creates the SQLite store (mode 0600) with the Registrar's CSE-ID (e.g. /in-cse) and the name\n"
-            "       of its CSEBase resource, and records the certificate paths for serve. Refuses to overwrite an\n"
-            "       existing file. --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/...\n"
-            "       (default m2m.localhost); addresses naming another SP-ID answer 4004.\n"
+            "STORE  where the Registrar keeps its state: a SQLite file (a path, or sqlite:PATH; the default, for one\n"
+            "       machine) or a PostgreSQL database shared by several Registrar nodes: postgresql://USER@HOST/DB\n"
+            "       (or postgres://...) or libpq's key=value form ('host=db1 dbname=m2m user=registrar'). Give a\n"
+            "       password through ~/.pgpass or PGPASSFILE, not in STORE (ps shows arguments); it is never printed.\n"
+            "init   creates the store (a SQLite file: mode 0600; PostgreSQL: the schema, in a database that exists)\n"
+            "       with the Registrar's CSE-ID (e.g. /in-cse) and the name of its CSEBase resource, and records the\n"
+            "       certificate paths for serve. Refuses to overwrite an existing store. Nodes sharing a PostgreSQL\n"
+            "       store are initialised once; a newer build migrates the schema forward when a node starts.\n"
+            "       --sp-id is the Service Provider's domain in absolute addresses //SP-ID/CSE-ID/... (default\n"
+            "       m2m.localhost); addresses naming another SP-ID answer 4004.\n"
             "serve  serves the oneM2M HTTP binding over TLS (default --https 127.0.0.1:8443, one worker per core):\n"
             "       TLS-PSK always; with a certificate (subjectAltName DNS = the CSE's domain, URI = its CSE-ID) also\n"
             "       client-certificate and identity-token attachment on the same port. --ocsp-response staples a\n"
@@ -39,6 +46,9 @@ static void registrar_usage(FILE *out)
             "       refreshes it at half its validity. Enrolments are read live from the store. Logs one line per\n"
             "       attachment to stderr. Stops cleanly on SIGTERM or SIGINT. Refuses to start when another process\n"
             "       already listens on HOST:PORT, or when a certificate file recorded by init cannot be read.\n"
+            "       SIGHUP re-reads the certificate, key and chain (and the OCSP response for them): connections\n"
+            "       accepted afterwards get the new certificate, open ones keep theirs; when the files cannot be used\n"
+            "       (a key that does not match, say) the previous certificate stays and the log says why.\n"
             "       Session resumption (x.y.4): TLS 1.2 and 1.3 tickets sealed with keys kept in the store, rotated\n"
             "       every --ticket-key-period (default 12h) and accepted for one more period. Key generation (x.y.8):\n"
             "       a generated key replaces the previous one when first used, or after --rekey-grace (default 7d).\n"
@@ -79,6 +89,10 @@ static void registrar_usage(FILE *out)
             "       sessions hold no descriptor: --coaps-max-sessions (default 65536) bounds them; --max-per-address,\n"
             "       --preauth-max, --handshake-timeout and --idle-timeout apply to them as to TLS connections.\n"
             "       GBA is served over HTTPS only (a Zn request would hold up the one CoAPS loop).\n"
+            "       Several nodes on one PostgreSQL store share enrolments, registrations, resources, token use and\n"
+            "       ticket keys (any node resumes any node's ticket); a revoke or re-key on any node, or by 'enrol',\n"
+            "       closes that Registree's connections on every node at once (LISTEN/NOTIFY). A node that loses its\n"
+            "       database refuses new attachments and answers 5000 until it is back; it reconnects by itself.\n"
             "       DURATION: seconds, or a number with s, m, h or d. SIZE: bytes, or a number with k, M or G.\n");
 }
 
@@ -117,7 +131,11 @@ static int registrar_init(int argc, char **argv)
         fprintf(stderr, "m2mattach registrar init: %s\n", err.msg);
         return 1;
     }
-    printf("created store %s for Registrar %s (CSEBase %s)\n", db, id, name);
+    {
+        char safe[256];
+        m2m_store_location_safe(db, safe, sizeof safe);
+        printf("created store %s for Registrar %s (CSEBase %s)\n", safe, id, name);
+    }
     return 0;
 }
 
@@ -261,10 +279,11 @@ static int registrar_serve(int argc, char **argv)
         fprintf(stderr, "m2mattach registrar serve: %s\n", err.msg);
         goto done;
     }
-    /* Block the stop signals in every thread; this one waits for them. */
+    /* Block the stop and reload signals in every thread; this one waits for them. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     reg = m2m_registrar_start(cfg, &err);
@@ -279,7 +298,10 @@ static int registrar_serve(int argc, char **argv)
     if (m2m_registrar_admin_port(reg) > 0)
         printf("listening admin port %d\n", m2m_registrar_admin_port(reg));
     fflush(stdout);
-    sigwait(&set, &sig);
+    /* SIGHUP: the certificate was renewed (logrotate-style tools, certbot hooks, systemctl reload). The Registrar
+     * logs what it now presents, or why it kept the previous certificate; either way serving goes on. */
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+        m2m_registrar_reload(reg, NULL);
     m2m_registrar_stop(reg);
     rc = 0;
 done:

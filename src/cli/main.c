@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "m2mattach/version.h"
 #include "util/harden.h"
 
 struct subcommand {
@@ -45,8 +46,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("m2mattach 0.1.0\n");
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("m2mattach %s\n", M2M_VERSION);
         return 0;
     }
     /* Every command may hold a key (enrol, keyid, attach, the Registrar): none leaves in a core file. */

@@ -26,6 +26,64 @@ static unsigned long long load(const unsigned long long *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* The store's health: calls and their latency, by who makes them (the workers' reads, on their loops; the writer's
+ * statements and commits, on its thread), the calls that failed in the store, and whether it answers now. 0, or -1
+ * when the buffer could not grow. */
+static int store_metrics(const struct m2m_registrar *reg, struct evbuffer *out)
+{
+    m2m_store_stats by[3];
+    static const char *const ROLE[3] = {"worker", "writer", "reader"};
+    int bad = 0;
+    int up = reg->notifier == NULL || m2m_store_notifier_up(reg->notifier);
+#define EMIT(...) (bad |= evbuffer_add_printf(out, __VA_ARGS__) < 0)
+    memset(by, 0, sizeof by);
+    for (int i = 0; i < reg->nworkers + (reg->coap_worker != NULL); i++) {
+        m2m_store_stats s;
+        if (reg->workers[i].st == NULL)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            if (k == 0)
+                m2m_store_stats_read(reg->workers[i].st, &s);
+            else
+                m2m_store_reader_stats(reg->workers[i].tls.reader, &s);
+            by[2 * k].calls += s.calls; /* worker, reader */
+            by[2 * k].errors += s.errors;
+            by[2 * k].nanos += s.nanos;
+            for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++)
+                by[2 * k].le[b] += s.le[b];
+        }
+        up &= m2m_store_available(reg->workers[i].st);
+    }
+    m2m_store_writer_store_stats(reg->writer, &by[1]);
+    EMIT("# HELP m2m_store_calls_total Store calls: the workers' reads on their event loops (worker: waited for; "
+         "reader: sent without waiting, the PSK lookups of handshakes on PostgreSQL) and the writer's statements (on "
+         "its thread).\n# TYPE m2m_store_calls_total counter\n");
+    for (int r = 0; r < 3; r++)
+        EMIT("m2m_store_calls_total{role=\"%s\"} %llu\n", ROLE[r], by[r].calls);
+    EMIT("# HELP m2m_store_errors_total Store calls that failed in the store (unreachable, timed out, refused by the "
+         "database).\n# TYPE m2m_store_errors_total counter\n");
+    for (int r = 0; r < 3; r++)
+        EMIT("m2m_store_errors_total{role=\"%s\"} %llu\n", ROLE[r], by[r].errors);
+    EMIT("# HELP m2m_store_call_seconds Latency of store calls.\n# TYPE m2m_store_call_seconds histogram\n");
+    for (int r = 0; r < 3; r++) {
+        unsigned long long cum = 0;
+        for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++) {
+            cum += by[r].le[b];
+            if (b < M2M_STORE_LAT_BUCKETS - 1)
+                EMIT("m2m_store_call_seconds_bucket{role=\"%s\",le=\"%g\"} %llu\n", ROLE[r], M2M_STORE_LAT_LE[b], cum);
+            else
+                EMIT("m2m_store_call_seconds_bucket{role=\"%s\",le=\"+Inf\"} %llu\n", ROLE[r], cum);
+        }
+        EMIT("m2m_store_call_seconds_sum{role=\"%s\"} %.6f\nm2m_store_call_seconds_count{role=\"%s\"} %llu\n", ROLE[r],
+             (double)by[r].nanos / 1e9, ROLE[r], by[r].calls);
+    }
+    EMIT("# HELP m2m_store_up 1 while the store answers; 0 when its change notifier lost the database or a worker's "
+         "last call could not reach it (new attachments then fail until it is back).\n"
+         "# TYPE m2m_store_up gauge\nm2m_store_up %d\n", up);
+#undef EMIT
+    return bad ? -1 : 0;
+}
+
 /* The HTTPS series keep the names they always had; the CoAPS listener's follow each family, with
  * binding="coap" (a family stays one group, as the text format wants). */
 int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
@@ -87,6 +145,7 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
         }
         EMIT("m2m_store_batch_size_sum %llu\nm2m_store_batch_size_count %llu\n", ws.jobs, ws.commits);
     }
+    bad |= store_metrics(reg, out) != 0;
     EMIT("# HELP m2m_accept_errors_total accept() failures, e.g. out of descriptors.\n"
          "# TYPE m2m_accept_errors_total counter\nm2m_accept_errors_total %llu\n", load(&m->accept_errors));
     EMIT("# HELP m2m_preauth_connections Open connections not bound to a Registree.\n"

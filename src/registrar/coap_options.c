@@ -43,7 +43,10 @@ static int onem2m_option(coap_option_num_t number)
     return 0;
 }
 
-int coap_option_filter_get(coap_opt_filter_t *filter, coap_option_num_t number)
+/* Exported whatever the build's default visibility (the libraries hide everything but the public API): libcoap's
+ * call must find this definition first. abi/registrar.map lists it for the shared library. */
+__attribute__((visibility("default"))) int coap_option_filter_get(coap_opt_filter_t *filter,
+                                                                  coap_option_num_t number)
 {
     int r;
     pthread_once(&find_once, find_libcoap);

@@ -38,7 +38,7 @@ void m2m_registrar_config_free(m2m_registrar_config *cfg)
 int m2m_registrar_config_set_db(m2m_registrar_config *cfg, const char *path, m2m_err *err)
 {
     if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof cfg->db)
-        return m2m_fail(err, M2M_E_ARG, "--db: a store path is required");
+        return m2m_fail(err, M2M_E_ARG, "--db: a store is required (a file, or a PostgreSQL URL of at most 1023 characters)");
     snprintf(cfg->db, sizeof cfg->db, "%s", path);
     return 0;
 }

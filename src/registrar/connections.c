@@ -31,11 +31,23 @@ static void conn_unlink(m2m_tls_conn *tc)
 }
 
 /* The handshake completed: a bound connection leaves the pre-authentication budget and may send full-size
- * requests; an unbound one keeps the small limits until a token binds it. */
+ * requests; an unbound one keeps the small limits until a token binds it.
+ *
+ * If an enrolment changed while the handshake ran, the credential it was looked up with may have been revoked
+ * after the lookup and before m2m_worker_recheck looked at the open connections -- which skipped this one, not yet
+ * established. So it is checked once more here (one read; only when the generation moved, which is rare). */
 static void conn_established(m2m_tls_conn *tc)
 {
-    if (tc->peer.registree_id[0] != '\0')
-        m2m_limits_bound((conn *)tc);
+    conn *c = (conn *)tc;
+    int64_t gen;
+    m2m_err err;
+    if (tc->peer.registree_id[0] == '\0')
+        return;
+    m2m_limits_bound(c);
+    if (m2m_store_enrol_generation(c->w->st, &gen, &err) == 0 && gen == c->gen0)
+        return;
+    if (m2m_store_enrolment_active(c->w->st, tc->peer.registree_id, m2m_peer_enrol_id(&tc->peer), &err) != 1)
+        m2m_conn_close(c, "enrolment revoked or replaced during the handshake (or the store cannot tell)");
 }
 
 /* gate.c: Zn answered; run the handshake again. bufferevent_openssl drives a handshake from its read event, whose
@@ -49,7 +61,7 @@ static void conn_wake(void *arg)
 struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
 {
     struct worker *w = arg;
-    SSL *ssl = SSL_new(w->reg->ctx);
+    SSL *ssl = SSL_new(w->ctx);
     conn *c = ssl ? (conn *)m2m_tls_conn_new(ssl, &w->tls, sizeof *c, conn_unlink) : NULL;
     struct bufferevent *bev = NULL;
 
@@ -58,6 +70,7 @@ struct bufferevent *m2m_conn_new(struct event_base *base, void *arg)
         return NULL;
     }
     c->w = w;
+    c->gen0 = w->enrol_gen;
     __atomic_add_fetch(&w->reg->metrics.open_connections, 1, __ATOMIC_RELAXED);
     c->next = w->conns;
     if (w->conns)
@@ -120,20 +133,44 @@ static void grace_done(m2m_store_job *job, int rc, const m2m_err *err)
     free(g);
 }
 
-/* Once a second: the budget for unauthenticated connections, the live enrolment check, and the housekeeping
- * writes (ticket-key rotation, generated keys' grace periods, expired resources), handed to the store's writer. */
-void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
+/* Live enrolment: closes the open connections whose enrolment was revoked or replaced since the worker last
+ * looked. Runs at once when the store's notifier reports a change (PostgreSQL: made on any node, or by `enrol`
+ * anywhere), and from the once-a-second tick in any case. Only the connections of the Registrees that changed are
+ * read again when the store can tell which (PostgreSQL's notifications name them; SQLite re-checks all). A store
+ * that cannot answer leaves the generation where it was, so the next tick tries again. */
+void m2m_worker_recheck(struct worker *w)
 {
-    struct worker *w = arg;
-    int64_t gen = w->enrol_gen;
-    int recheck = 0;
-    int64_t now = m2m_clock_now();
+    int64_t since = w->enrol_gen, gen;
+    int failed = 0;
     m2m_err err;
-    (void)fd, (void)what;
 
+    if (m2m_store_enrol_generation(w->st, &gen, &err) != 0 || gen == since)
+        return;
+    m2m_psk_cache_check(&w->tls);
+    for (conn *c = w->conns; c != NULL; c = c->next) {
+        int active;
+        if (c->closing || c->tls.peer.registree_id[0] == '\0' || !c->tls.established ||
+            !m2m_store_enrol_changed(w->st, since, c->tls.peer.registree_id))
+            continue;
+        active = m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer), &err);
+        if (active == 0)
+            m2m_conn_close(c, "enrolment revoked or replaced");
+        failed |= active < 0;
+    }
+    /* the CoAPS worker's DTLS sessions (registrar/coap_server.c): each re-checked */
+    if (w->coap != NULL)
+        m2m_coap_tick(w->coap, 1);
+    if (!failed)
+        w->enrol_gen = gen;
+}
+
+/* The store's side of the tick: fresh ticket keys, the housekeeping writes (ticket-key rotation, generated keys'
+ * grace periods, expired resources: handed to the store's writer), and the live enrolment check. */
+static void housekeeping(struct worker *w)
+{
+    m2m_err err;
     /* Ticket keys: every worker keeps a fresh copy; worker 0 also rotates them (any node on the store may; the
      * store's locking makes one of them do it). */
-    w->ticks++;
     m2m_tls_env_read_keys(&w->tls);
     if (w->index == 0)
         m2m_tls_env_rotate_keys(&w->tls);
@@ -154,10 +191,33 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
         if (m2m_cse_expire(&w->cse, 32, &found, &err) != 0)
             m2m_log(w->reg, "expiry: %s", err.msg);
     }
-    /* One indexed read a second: has any enrolment changed (here, in another process, on another node)? */
-    if (m2m_store_enrol_generation(w->st, &gen, &err) == 0 && gen != w->enrol_gen) {
-        w->enrol_gen = gen;
-        recheck = 1;
+    /* Has any enrolment changed (here, in another process, on another node)? One indexed read a second on SQLite;
+     * from memory with PostgreSQL's notifier, which also runs this at once on every change. */
+    m2m_worker_recheck(w);
+}
+
+/* Once a second: the budget for unauthenticated connections, the store's housekeeping, and the live enrolment
+ * check. */
+void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    int64_t now = m2m_clock_now();
+    (void)fd, (void)what;
+
+    w->ticks++;
+    /* A database that went away (a shared store): the next step of reconnecting, never a wait. While it is away
+     * the housekeeping below would only fail, once a second: say so once, and once when it is back. */
+    m2m_store_poll(w->st);
+    if (!m2m_store_available(w->st)) {
+        if (!w->store_down)
+            m2m_log(w->reg, "store: worker %d cannot reach the store; new attachments fail and requests are answered "
+                    "5000 until it is back", w->index);
+        w->store_down = 1;
+    } else {
+        if (w->store_down)
+            m2m_log(w->reg, "store: worker %d reaches the store again", w->index);
+        w->store_down = 0;
+        housekeeping(w);
     }
     /* The PSK cache (psk.c) checks the generation on every hit; this is its once-a-second backstop. */
     m2m_psk_cache_check(&w->tls);
@@ -175,13 +235,11 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
                 m2m_conn_close(c, c->tls.established ? "no identity token presented in time" : "handshake timeout");
             continue;
         }
-        if (recheck && m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer),
-                                                  &err) == 0)
-            m2m_conn_close(c, "enrolment revoked or replaced");
-        else if (c->tls.peer.not_after != 0 && now >= c->tls.peer.not_after)
+        if (c->tls.peer.not_after != 0 && now >= c->tls.peer.not_after)
             m2m_conn_close(c, "the key's lifetime (GBA bootstrapping) is over");
     }
-    /* the CoAPS worker's DTLS sessions: the same checks, and libcoap's housekeeping */
+    /* the CoAPS worker's DTLS sessions: the same checks (their enrolments in m2m_worker_recheck), and libcoap's
+     * housekeeping */
     if (w->coap != NULL)
-        m2m_coap_tick(w->coap, recheck);
+        m2m_coap_tick(w->coap, 0);
 }

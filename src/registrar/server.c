@@ -57,8 +57,8 @@ int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char
         rc = record_path(st, "tls_cert", cert, err) || record_path(st, "tls_key", key, err) ||
              record_path(st, "tls_chain", chain, err) ? -1 : 0;
     m2m_store_close(st);
-    if (rc != 0)
-        unlink(db_path);
+    if (rc != 0 && m2m_store_location_is_file(db_path))
+        unlink(db_path); /* a half-made file; a database server keeps what it committed (the schema) */
     return rc;
 }
 
@@ -91,6 +91,40 @@ static void wake_worker(void *arg)
     event_active(w->done_ev, EV_READ, 1);
 }
 
+/* m2m_registrar_reload handed this worker a new TLS context: connections accepted from now on use it; those open
+ * keep the context they were made with (OpenSSL counts its references: the old one goes with the last of them). */
+static void reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    SSL_CTX *next;
+    (void)fd, (void)what;
+    pthread_mutex_lock(&w->reg->reload_mu);
+    next = w->next_ctx;
+    w->next_ctx = NULL;
+    if (next != NULL)
+        memcpy(w->tls.cert_fp, w->next_fp, sizeof w->tls.cert_fp);
+    pthread_mutex_unlock(&w->reg->reload_mu);
+    if (next == NULL)
+        return;
+    SSL_CTX_free(w->ctx);
+    w->ctx = next;
+}
+
+/* From the store's notifier thread: an enrolment changed (on any node). */
+static void notify_workers(void *arg)
+{
+    struct m2m_registrar *reg = arg;
+    for (int i = 0; i < nthreads(reg); i++)
+        if (reg->workers[i].recheck_ev != NULL)
+            event_active(reg->workers[i].recheck_ev, EV_READ, 1);
+}
+
+static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    m2m_worker_recheck(arg);
+}
+
 static void worker_free(struct worker *w)
 {
     /* every write of this worker was committed or failed (the writer has stopped): their answers go out into
@@ -100,6 +134,8 @@ static void worker_free(struct worker *w)
     w->coap = NULL;
     if (w->done_ev)
         event_free(w->done_ev);
+    if (w->recheck_ev)
+        event_free(w->recheck_ev);
     if (w->tick)
         event_free(w->tick);
     m2m_limits_worker_free(w);
@@ -108,9 +144,15 @@ static void worker_free(struct worker *w)
         evhttp_free(w->http); /* frees its listener and every open connection */
     else if (w->listener)
         evconnlistener_free(w->listener);
-    /* after the connections (and their gates), before the loop: Zn requests under way end here */
+    if (w->reload_ev)
+        event_free(w->reload_ev);
+    SSL_CTX_free(w->next_ctx);
+    SSL_CTX_free(w->ctx); /* after the connections, which hold references of their own */
+    /* after the connections (and their gates), before the loop: Zn requests and store reads under way end here */
     if (w->tls.gba != NULL)
         m2m_gate_cancel_all(w->tls.gba);
+    m2m_store_reader_close(w->tls.reader);
+    w->tls.reader = NULL;
     if (w->base)
         event_base_free(w->base);
     m2m_gba_naf_free(w->tls.gba);
@@ -147,6 +189,9 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m
     w->st = m2m_store_open(reg->cfg.db, 0, err);
     if (w->st == NULL || m2m_cse_init(&w->cse, w->st, err) != 0)
         return -1;
+    /* this handle serves an event loop: it never waits for a database that went away */
+    m2m_store_set_fail_fast(w->st, 1);
+    m2m_store_use_notifier(w->st, reg->notifier);
     w->cse.quota = &reg->quota;
     w->cse.reg_lifetime = reg->cfg.reg_lifetime;
     for (int i = 0; i < reg->cfg.napp_ids; i++)
@@ -158,7 +203,9 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m
     w->tls.ticket_period = reg->cfg.ticket_period;
     w->tls.counters = &reg->metrics.tls;
     w->tls.binding = "https";
-    m2m_tls_cert_fingerprint(reg->ctx, w->tls.cert_fp);
+    SSL_CTX_up_ref(reg->ctx);
+    w->ctx = reg->ctx;
+    m2m_tls_cert_fingerprint(w->ctx, w->tls.cert_fp);
     if (gba && reg->cfg.bsf_url[0] != '\0') {
         /* x.y.5: each worker its own Ks_NAF cache and Zn client (and TLS session with the BSF) */
         m2m_zn_client *zn = m2m_zn_client_new(reg->cfg.bsf_url, reg->cfg.bsf_root, reg->cfg.naf_cert,
@@ -182,16 +229,24 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m
     if (w->index == 0)
         m2m_tls_env_rotate_keys(&w->tls); /* no writer yet: at once, before any handshake */
     m2m_tls_env_read_keys(&w->tls);
-    if (w->tls.nkeys == 0)
-        return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", reg->cfg.db);
+    if (w->tls.nkeys == 0) {
+        char safe[256];
+        m2m_store_location_safe(reg->cfg.db, safe, sizeof safe);
+        return m2m_fail(err, M2M_E_STORE, "no session-ticket key could be read or created in %s", safe);
+    }
     /* from here on every write of this worker goes to the store's writer */
     w->done = m2m_store_done_queue_new(wake_worker, w);
     w->done_ev = event_new(w->base, -1, 0, done_cb, w);
-    if (w->done == NULL || w->done_ev == NULL)
+    w->recheck_ev = event_new(w->base, -1, 0, recheck_cb, w);
+    if (w->done == NULL || w->done_ev == NULL || w->recheck_ev == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's store completions");
     w->tls.writer = w->cse.writer = reg->writer;
     w->tls.queue = w->cse.queue = w->done;
     w->cse.log = reg->cfg.log;
+    /* every worker takes a reloaded certificate on its own loop; the CoAPS worker's DTLS context is libcoap's and
+     * keeps the certificate it started with (coap_server.c) */
+    if ((w->reload_ev = event_new(w->base, -1, 0, reload_cb, w)) == NULL)
+        return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's certificate reload");
     w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
     if (w->tick == NULL || event_add(w->tick, &one) != 0)
         return m2m_fail(err, M2M_E_NOMEM, "cannot start the worker timer");
@@ -203,6 +258,10 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
                         m2m_err *err)
 {
     if (worker_core(reg, w, 1, err) != 0)
+        return -1;
+    /* a store whose reads are round trips (PostgreSQL): the handshakes' PSK lookups go through this, on the loop,
+     * while the gate (secctx/gate.c) holds the hello back; SQLite has none */
+    if ((w->tls.reader = m2m_store_reader_open(reg->cfg.db, w->base, err)) == NULL && err->code != M2M_OK)
         return -1;
     w->http = evhttp_new(w->base);
     if (w->http == NULL)
@@ -263,13 +322,14 @@ static int load_recorded_cert(m2m_registrar_config *cfg, m2m_err *err)
 {
     static const char *const setting[3] = {"tls_cert", "tls_key", "tls_chain"};
     static const char *const what[3] = {"certificate", "private key", "certificate chain"};
-    char path[3][sizeof cfg->cert];
+    char path[3][sizeof cfg->cert], safe[256];
     m2m_err why = {0};
     m2m_store *st;
     int rc = -1;
 
     if (cfg->cert[0] != '\0')
         return 0;
+    m2m_store_location_safe(cfg->db, safe, sizeof safe);
     st = m2m_store_open(cfg->db, 0, err);
     if (st == NULL)
         return -1;
@@ -281,13 +341,13 @@ static int load_recorded_cert(m2m_registrar_config *cfg, m2m_err *err)
             continue;
         if ((fd = open(path[i], O_RDONLY | O_CLOEXEC)) < 0) {
             m2m_fail(err, M2M_E_IO, "the Registrar %s that 'registrar init' recorded in %s cannot be read: %s: %s "
-                     "(put it back, or give serve --cert and --key)", what[i], cfg->db, path[i], strerror(errno));
+                     "(put it back, or give serve --cert and --key)", what[i], safe, path[i], strerror(errno));
             goto done;
         }
         close(fd);
     }
     if (m2m_registrar_config_set_cert(cfg, path[0], path[1], path[2], &why) != 0) {
-        m2m_fail(err, why.code, "the certificate paths that 'registrar init' recorded in %s: %s", cfg->db, why.msg);
+        m2m_fail(err, why.code, "the certificate paths that 'registrar init' recorded in %s: %s", safe, why.msg);
         goto done;
     }
     rc = 0;
@@ -296,15 +356,19 @@ done:
     return rc;
 }
 
-static int setup_stapling(struct m2m_registrar *reg, m2m_err *err)
+/* OCSP stapling for the certificate of ctx (at start, and for each reloaded one): *out is the running stapler, or
+ * NULL when none is configured. */
+static int setup_stapling(struct m2m_registrar *reg, SSL_CTX *ctx, struct m2m_stapler **out, m2m_err *err)
 {
     X509 *leaf, *issuer = NULL;
     STACK_OF(X509) *chain = NULL;
+    struct m2m_stapler *stapler = NULL;
     int rc = -1;
 
+    *out = NULL;
     if (reg->cfg.ocsp_response[0] == '\0' && reg->cfg.ocsp_url[0] == '\0')
         return 0;
-    leaf = SSL_CTX_get0_certificate(reg->ctx);
+    leaf = SSL_CTX_get0_certificate(ctx);
     if (leaf == NULL)
         return m2m_fail(err, M2M_E_ARG, "OCSP stapling needs a Registrar certificate (--cert)");
     if (reg->cfg.ocsp_issuer[0] != '\0') {
@@ -313,14 +377,14 @@ static int setup_stapling(struct m2m_registrar *reg, m2m_err *err)
         BIO_free(b);
         if (issuer == NULL)
             return m2m_fail(err, M2M_E_PARSE, "--ocsp-issuer %s: no PEM certificate", reg->cfg.ocsp_issuer);
-    } else if (SSL_CTX_get0_chain_certs(reg->ctx, &chain) == 1 && sk_X509_num(chain) > 0) {
+    } else if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && sk_X509_num(chain) > 0) {
         issuer = sk_X509_value(chain, 0);
         X509_up_ref(issuer);
     }
-    reg->stapler = m2m_stapler_new(reg->cfg.ocsp_response, reg->cfg.ocsp_url, leaf, issuer, reg->cfg.log, err);
-    if (reg->stapler == NULL)
+    stapler = m2m_stapler_new(reg->cfg.ocsp_response, reg->cfg.ocsp_url, leaf, issuer, reg->cfg.log, err);
+    if (stapler == NULL)
         goto done;
-    if (m2m_stapler_refresh(reg->stapler, 1, err) != 0) {
+    if (m2m_stapler_refresh(stapler, 1, err) != 0) {
         /* A bad file is a configuration error; a responder that is down now may be up later. */
         if (reg->cfg.ocsp_response[0] != '\0') {
             char msg[sizeof err->msg];
@@ -330,13 +394,45 @@ static int setup_stapling(struct m2m_registrar *reg, m2m_err *err)
         }
         m2m_log(reg, "ocsp: %s (will retry)", err->msg);
     }
-    m2m_stapler_install(reg->ctx, reg->stapler);
-    if (m2m_stapler_start(reg->stapler, err) != 0)
+    m2m_stapler_install(ctx, stapler);
+    if (m2m_stapler_start(stapler, err) != 0)
         goto done;
+    *out = stapler;
+    stapler = NULL;
     rc = 0;
 done:
+    m2m_stapler_free(stapler);
     X509_free(issuer);
     return rc;
+}
+
+/* The TLS context of the configured certificate (re-read from its files), with its OCSP stapler. */
+static SSL_CTX *server_ctx(struct m2m_registrar *reg, struct m2m_stapler **stapler, m2m_err *err)
+{
+    m2m_tls_server_config tls = {0};
+    SSL_CTX *ctx;
+    tls.cert = reg->cfg.cert;
+    tls.key = reg->cfg.key;
+    tls.chain = reg->cfg.chain;
+    tls.ticket_period = reg->cfg.ticket_period;
+    tls.gba = reg->cfg.bsf_url[0] != '\0';
+    ctx = m2m_tls_server_ctx(&tls, err);
+    if (ctx != NULL && setup_stapling(reg, ctx, stapler, err) != 0) {
+        SSL_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+/* No callback after this (its thread is joined), and no handle reads it any more. */
+static void stop_notifier(struct m2m_registrar *reg)
+{
+    if (reg->workers != NULL)
+        for (int i = 0; i < nthreads(reg); i++)
+            if (reg->workers[i].st != NULL)
+                m2m_store_use_notifier(reg->workers[i].st, NULL);
+    m2m_store_notifier_stop(reg->notifier);
+    reg->notifier = NULL;
 }
 
 m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err)
@@ -344,13 +440,13 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
     struct m2m_registrar *reg = calloc(1, sizeof *reg);
     struct addrinfo hints = {0}, *ai = NULL;
-    m2m_tls_server_config tls = {0};
     int rc;
 
     if (reg == NULL) {
         m2m_fail(err, M2M_E_NOMEM, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&reg->reload_mu, NULL);
     pthread_once(&threads_once, (void (*)(void))evthread_use_pthreads);
     reg->cfg = *cfg;
     if (reg->cfg.db[0] == '\0') {
@@ -367,7 +463,8 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     reg->workers = calloc((size_t)nthreads(reg), sizeof *reg->workers);
     if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0 || m2m_limits_init(reg, err) != 0)
         goto fail;
-    if ((reg->writer = m2m_store_writer_start(reg->cfg.db, err)) == NULL)
+    if ((reg->writer = m2m_store_writer_start(reg->cfg.db, err)) == NULL ||
+        (reg->notifier = m2m_store_notifier_start(reg->cfg.db, notify_workers, reg, err)) == NULL)
         goto fail;
     reg->quota.max_resources = reg->cfg.max_resources;
     reg->quota.max_bytes = reg->cfg.max_bytes;
@@ -376,13 +473,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         m2m_fail(err, M2M_E_NOMEM, "out of memory");
         goto fail;
     }
-    tls.cert = reg->cfg.cert;
-    tls.key = reg->cfg.key;
-    tls.chain = reg->cfg.chain;
-    tls.ticket_period = reg->cfg.ticket_period;
-    tls.gba = reg->cfg.bsf_url[0] != '\0';
-    reg->ctx = m2m_tls_server_ctx(&tls, err);
-    if (reg->ctx == NULL || setup_stapling(reg, err) != 0)
+    if ((reg->ctx = server_ctx(reg, &reg->stapler, err)) == NULL)
         goto fail;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -436,9 +527,13 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         goto fail;
     }
     freeaddrinfo(ai);
-    m2m_log(reg, "listening on https://%s:%d (%s%s%s), %d workers, store %s", cfg->host, reg->port,
-            reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
-            reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, cfg->db);
+    {
+        char safe[256];
+        m2m_store_location_safe(cfg->db, safe, sizeof safe); /* never a password in a log */
+        m2m_log(reg, "listening on https://%s:%d (%s%s%s), %d workers, store %s", cfg->host, reg->port,
+                reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
+                reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, safe);
+    }
     if (reg->cfg.bsf_url[0] != '\0')
         m2m_log(reg, "GBA: NAF %s, Zn %s", reg->cfg.naf_fqdn, reg->cfg.bsf_url);
     if (reg->coap_worker != NULL)
@@ -449,6 +544,7 @@ fail:
     if (ai != NULL)
         freeaddrinfo(ai);
     m2m_store_writer_stop(reg->writer); /* finishes what was submitted; the completions wait in the queues */
+    stop_notifier(reg);
     if (reg->workers != NULL)
         for (int i = 0; i < nthreads(reg); i++)
             worker_free(&reg->workers[i]);
@@ -457,6 +553,7 @@ fail:
     m2m_stapler_free(reg->stapler);
     m2m_limits_free(reg);
     m2m_rate_free(reg->quota.rate);
+    pthread_mutex_destroy(&reg->reload_mu);
     free(reg);
     return NULL;
 }
@@ -476,6 +573,102 @@ int m2m_registrar_admin_port(const m2m_registrar *reg)
     return reg ? m2m_admin_port(reg->admin) : -1;
 }
 
+static long long monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+/* A stapler of a replaced context can be reached only by a handshake that began on that context; once every such
+ * handshake has ended (the handshake timeout, with a margin for a GBA handshake waiting on Zn) it can go. */
+static void free_unreachable_staplers(struct m2m_registrar *reg)
+{
+    long long now = monotonic_s(), quiet = reg->cfg.handshake_timeout + 60;
+    int kept = 0;
+    for (int i = 0; i < reg->nretired; i++) {
+        if (now - reg->retired[i].since > quiet)
+            m2m_stapler_free(reg->retired[i].stapler);
+        else
+            reg->retired[kept++] = reg->retired[i];
+    }
+    reg->nretired = kept;
+}
+
+int m2m_registrar_reload(m2m_registrar *reg, m2m_err *err)
+{
+    struct m2m_stapler *stapler = NULL;
+    char fp[65], not_after[64] = "?";
+    SSL_CTX *ctx;
+    BIO *b;
+    m2m_err local = {0};
+    int n;
+
+    if (err == NULL)
+        err = &local; /* the log says why a reload failed, whether or not the caller asks */
+    if (reg == NULL)
+        return m2m_fail(err, M2M_E_ARG, "no Registrar");
+    if (reg->cfg.cert[0] == '\0') {
+        m2m_log(reg, "reload: no Registrar certificate configured (TLS-PSK only): nothing to reload");
+        return 0;
+    }
+    free_unreachable_staplers(reg);
+    if (reg->stapler != NULL && reg->nretired == (int)(sizeof reg->retired / sizeof reg->retired[0])) {
+        m2m_fail(err, M2M_E_BUSY, "too many reloads in the last %d s; try again later",
+                 reg->cfg.handshake_timeout + 60);
+        goto refused;
+    }
+    /* Everything is built and checked before anything changes: a certificate that does not load, a key that does
+     * not match it, a chain or OCSP response that cannot be used leaves the running context in place. A file that
+     * cannot be opened is named with the system's reason (OpenSSL would only say "system lib"). */
+    for (int i = 0; i < 3; i++) {
+        const char *path = i == 0 ? reg->cfg.cert : i == 1 ? reg->cfg.key : reg->cfg.chain;
+        int fd;
+        if (path[0] == '\0')
+            continue;
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+            m2m_fail(err, M2M_E_IO, "%s: %s", path, strerror(errno));
+            goto refused;
+        }
+        close(fd);
+    }
+    if ((ctx = server_ctx(reg, &stapler, err)) == NULL)
+        goto refused;
+    m2m_tls_cert_fingerprint(ctx, fp);
+    pthread_mutex_lock(&reg->reload_mu);
+    for (int i = 0; i < reg->nworkers; i++) {
+        struct worker *w = &reg->workers[i];
+        SSL_CTX_free(w->next_ctx); /* a reload the worker has not taken yet: this one supersedes it */
+        SSL_CTX_up_ref(ctx);
+        w->next_ctx = ctx;
+        memcpy(w->next_fp, fp, sizeof w->next_fp);
+    }
+    pthread_mutex_unlock(&reg->reload_mu);
+    /* Each worker switches on its own loop, between two accepts: no lock on the accept path. */
+    for (int i = 0; i < reg->nworkers; i++)
+        event_active(reg->workers[i].reload_ev, EV_READ, 1);
+    SSL_CTX_free(reg->ctx);
+    reg->ctx = ctx;
+    if (reg->stapler != NULL) {
+        m2m_stapler_stop(reg->stapler);
+        reg->retired[reg->nretired].stapler = reg->stapler;
+        reg->retired[reg->nretired++].since = monotonic_s();
+    }
+    reg->stapler = stapler;
+    if ((b = BIO_new(BIO_s_mem())) != NULL) {
+        if (ASN1_TIME_print(b, X509_get0_notAfter(SSL_CTX_get0_certificate(ctx))) == 1 &&
+            (n = BIO_read(b, not_after, sizeof not_after - 1)) > 0)
+            not_after[n] = '\0';
+        BIO_free(b);
+    }
+    m2m_log(reg, "reload: new connections get certificate %s sha256=%s (expires %s)%s; open connections keep "
+            "theirs", reg->cfg.cert, fp, not_after, stapler != NULL ? " with its OCSP status" : "");
+    return 0;
+refused:
+    m2m_log(reg, "reload failed, still serving the previous certificate: %s", err->msg);
+    return -1;
+}
+
 void m2m_registrar_stop(m2m_registrar *reg)
 {
     if (reg == NULL)
@@ -487,13 +680,17 @@ void m2m_registrar_stop(m2m_registrar *reg)
         pthread_join(reg->workers[i].thread, NULL);
     /* what the workers submitted is committed (or failed) before their connections go */
     m2m_store_writer_stop(reg->writer);
+    stop_notifier(reg);
     for (int i = 0; i < nthreads(reg); i++)
         worker_free(&reg->workers[i]);
     m2m_log(reg, "stopped");
     free(reg->workers);
     m2m_stapler_free(reg->stapler);
+    for (int i = 0; i < reg->nretired; i++)
+        m2m_stapler_free(reg->retired[i].stapler);
     SSL_CTX_free(reg->ctx);
     m2m_limits_free(reg);
     m2m_rate_free(reg->quota.rate);
+    pthread_mutex_destroy(&reg->reload_mu);
     free(reg);
 }

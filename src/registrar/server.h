@@ -105,6 +105,7 @@ typedef struct conn {
     unsigned char addr_key[17]; /* family + address, without the port */
     struct conn *admit_next; /* waiting for the admission check */
     struct conn *prev, *next;
+    int64_t gen0;            /* the worker's enrolment generation when this connection was accepted */
 } conn;
 
 struct worker {
@@ -127,6 +128,12 @@ struct worker {
     int reserve_fd;          /* a descriptor kept free for the moment the process runs out of them */
     m2m_store_done_queue *done; /* writes of this worker the store's writer has committed */
     struct event *done_ev;      /* made active by the writer's thread: drains done */
+    SSL_CTX *ctx;               /* what new TLS connections of this worker use (a reference of its own) */
+    SSL_CTX *next_ctx;          /* m2m_registrar_reload: the context to switch to, under reg->reload_mu */
+    char next_fp[65];           /* and its certificate's fingerprint, for the tickets it seals */
+    struct event *reload_ev;    /* made active by m2m_registrar_reload: switches ctx on this worker's loop */
+    struct event *recheck_ev;   /* made active by the store's notifier: an enrolment changed somewhere */
+    int store_down;             /* the tick found the store unreachable (logged once) */
     struct evhttp *local_http;  /* registrar/local_socket.c (worker 0 only): same-equipment AEs */
     conn *local_conns;
     int nlocal_conns;
@@ -135,7 +142,13 @@ struct worker {
 
 struct m2m_registrar {
     m2m_registrar_config cfg;
-    SSL_CTX *ctx;
+    SSL_CTX *ctx;                 /* the newest context (the workers hold their own references) */
+    pthread_mutex_t reload_mu;    /* guards the workers' next_ctx */
+    struct {                      /* staplers of replaced contexts: stopped, kept for the handshakes under way */
+        struct m2m_stapler *stapler;
+        long long since;          /* monotonic seconds */
+    } retired[8];
+    int nretired;
     int port;
     int nworkers;             /* HTTPS workers */
     struct worker *workers;   /* nworkers, then the CoAPS worker if any */
@@ -147,6 +160,7 @@ struct m2m_registrar {
     struct m2m_addr_table *addrs; /* registrar/limits.c: connections per source address */
     m2m_quota quota;              /* per-Registree limits, shared by every worker's CSE */
     m2m_store_writer *writer;     /* the store's writer: group commit of every worker's writes */
+    m2m_store_notifier *notifier; /* tells every worker at once when an enrolment changed, on any node */
     int fd_limit;                 /* RLIMIT_NOFILE after start-up */
     long long warn_at[8];         /* rate limit of the limits' warnings (monotonic seconds), by reason */
     unsigned long long warn_skipped[8];
@@ -169,6 +183,7 @@ static inline conn *m2m_conn_of(SSL *ssl)
 struct bufferevent *m2m_conn_new(struct event_base *base, void *worker);
 void m2m_conn_close(conn *c, const char *why);
 void m2m_worker_tick(evutil_socket_t fd, short what, void *arg);
+void m2m_worker_recheck(struct worker *w);
 
 /* registrar/http_adapter.c */
 void m2m_http_handle(struct evhttp_request *req, void *worker);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "m2mattach/keyid.h"
 #include "secctx/gate.h"
 #include "util/log.h"
 #include "util/clock.h"
@@ -33,7 +34,9 @@ struct m2m_gate_pending {
 
 struct gate {
     SSL *ssl;                 /* the gate lives inside it */
-    m2m_gba_naf *naf;
+    m2m_gba_naf *naf;         /* NULL: no GBA on this loop (the gate reads PSK enrolments ahead only) */
+    m2m_store_reader *reader; /* NULL: PSK enrolments are read in the callback (SQLite: microseconds) */
+    m2m_store_read *read;     /* the PSK enrolment being read for this handshake */
     void (*wake)(void *arg);
     void *wake_arg;
     int sniff;                /* still looking at the plaintext handshake */
@@ -185,14 +188,67 @@ void m2m_gate_cancel_all(m2m_gba_naf *naf)
     }
 }
 
+/* ---- PSK enrolments read ahead (a store with a reader: PostgreSQL) ---- */
+
+/* On the loop: the store answered; the handshake goes on and the PSK callback finds the answer. */
+static void read_done(void *arg, int rc, const m2m_enrolment *e, const m2m_err *err)
+{
+    gate *g = arg;
+    m2m_tls_conn *tc = m2m_tls_conn_of(g->ssl);
+    g->read = NULL;
+    g->hold = 0;
+    if (tc != NULL && tc->hs != NULL) {
+        m2m_psk_prefetch *pf = &tc->hs->prefetch;
+        char asked[M2M_CRED_ID_MAX];
+        snprintf(asked, sizeof asked, "%s", pf->e.key_id);
+        OPENSSL_cleanse(pf, sizeof *pf);
+        snprintf(pf->e.key_id, sizeof pf->e.key_id, "%s", asked);
+        pf->have = 1;
+        pf->rc = rc;
+        pf->code = rc == 0 ? M2M_OK : err->code;
+        snprintf(pf->msg, sizeof pf->msg, "%.*s", (int)sizeof pf->msg - 1, rc == 0 ? "" : err->msg);
+        if (rc == 0) {
+            snprintf(pf->e.registree_id, sizeof pf->e.registree_id, "%s", e->registree_id);
+            pf->e.key = e->key;
+            pf->e.pending = e->pending;
+        }
+    }
+    g->wake(g->wake_arg); /* OpenSSL reads again: the held bytes, then the key from the answer */
+}
+
+/* A psk_identity that may be a key ID: read its enrolment now, holding the bytes until the answer. */
+static void read_ahead(gate *g, const unsigned char *identity, size_t len)
+{
+    m2m_tls_conn *tc = m2m_tls_conn_of(g->ssl);
+    char id[M2M_CRED_ID_MAX];
+    if (tc == NULL || tc->hs == NULL || len == 0 || len > M2M_KEYID_HEX_LEN || memchr(identity, '\0', len) != NULL)
+        return; /* not a key ID: the callbacks judge it (tickets are longer) */
+    memcpy(id, identity, len);
+    id[len] = '\0';
+    if (tc->hs->prefetch.have && strcmp(tc->hs->prefetch.e.key_id, id) == 0)
+        return; /* read already (a HelloRetryRequest repeats the ClientHello) */
+    if ((g->read = m2m_store_read_psk(g->reader, id, read_done, g)) == NULL)
+        return; /* the reader cannot take it now: the callback reads it (and fails at once if the store is away) */
+    OPENSSL_cleanse(&tc->hs->prefetch, sizeof tc->hs->prefetch);
+    snprintf(tc->hs->prefetch.e.key_id, sizeof tc->hs->prefetch.e.key_id, "%s", id);
+    g->hold = 1;
+}
+
 /* ---- what the client sends ---- */
 
 static void want(gate *g, const unsigned char *identity, size_t len, int version, uint16_t suite)
 {
     char btid[M2M_BTID_MAX];
     uint8_t ua[M2M_GBA_UA_ID_LEN];
-    if (g->hold || !m2m_gba_identity_btid(identity, len, btid))
+    if (g->hold)
         return;
+    if (!m2m_gba_identity_btid(identity, len, btid)) {
+        if (g->reader != NULL)
+            read_ahead(g, identity, len);
+        return;
+    }
+    if (g->naf == NULL)
+        return; /* GBA, and Zn is asked in the callback (--zn-blocking) */
     m2m_gba_ua_id(version, suite, ua);
     if (m2m_gba_cache_get(g->naf, btid, ua, m2m_clock_now()) != NULL)
         return; /* known (or known to be unknown): nothing to wait for */
@@ -411,6 +467,8 @@ static int gate_destroy(BIO *b)
     gate *g = BIO_get_data(b);
     if (g == NULL)
         return 1;
+    if (g->read != NULL)
+        m2m_store_read_cancel(g->read); /* the connection went before the answer came */
     if (g->p != NULL) {
         gate **pp = &g->p->waiters;
         while (*pp != NULL && *pp != g)
@@ -425,7 +483,7 @@ static int gate_destroy(BIO *b)
 
 static void make_method(void)
 {
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "m2m GBA gate");
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "m2m handshake gate");
     if (m != NULL && (BIO_meth_set_read(m, gate_read) != 1 || BIO_meth_set_write(m, gate_write) != 1 ||
                       BIO_meth_set_ctrl(m, gate_ctrl) != 1 || BIO_meth_set_destroy(m, gate_destroy) != 1)) {
         BIO_meth_free(m);
@@ -441,7 +499,9 @@ void m2m_gate_attach(m2m_tls_conn *tc)
     BIO *sock = SSL_get_rbio(tc->ssl), *b;
     gate *g;
 
-    if (tc->gated || naf == NULL || naf->base == NULL || naf->blocking || tc->wake == NULL || sock == NULL)
+    if (naf != NULL && (naf->base == NULL || naf->blocking))
+        naf = NULL; /* Zn in the callback (--zn-blocking, or no loop): the gate does not ask it */
+    if (tc->gate_attached || (naf == NULL && tc->env->reader == NULL) || tc->wake == NULL || sock == NULL)
         return;
     pthread_once(&once, make_method);
     if (gate_method == NULL || (b = BIO_new(gate_method)) == NULL)
@@ -452,6 +512,7 @@ void m2m_gate_attach(m2m_tls_conn *tc)
     }
     g->ssl = tc->ssl;
     g->naf = naf;
+    g->reader = tc->env->reader;
     g->wake = tc->wake;
     g->wake_arg = tc->wake_arg;
     g->sniff = 1;
@@ -461,5 +522,6 @@ void m2m_gate_attach(m2m_tls_conn *tc)
     BIO_up_ref(sock);
     BIO_push(b, sock);
     SSL_set0_rbio(tc->ssl, b);
-    tc->gated = 1;
+    tc->gate_attached = 1;
+    tc->gated = naf != NULL;
 }

@@ -15,7 +15,12 @@
  * key goes into the cache, the gate releases the bytes and re-activates the connection's read event; the PSK
  * callback then finds the key in the cache. Concurrent handshakes with the same (B-TID, suite) share one request.
  * A failed or timed-out request is remembered as such for M2M_GBA_NEGATIVE_TTL, so the handshake fails
- * (unknown_psk_identity) without a second, blocking try. */
+ * (unknown_psk_identity) without a second, blocking try.
+ *
+ * The same pause serves a store whose reads are round trips (PostgreSQL): a plain psk_identity (a key ID) has its
+ * enrolment read through the loop's m2m_store_reader while the gate holds the bytes, and the PSK callback finds the
+ * answer in the handshake's state (tls_conn.h: m2m_psk_prefetch) -- read during this handshake, so a revoke still
+ * applies to the next handshake, and the loop serves other connections meanwhile. */
 #ifndef M2M_SECCTX_GATE_H
 #define M2M_SECCTX_GATE_H
 
@@ -26,9 +31,11 @@
 /* Zn requests one worker runs at once; a handshake needing another one beyond this fails. */
 #define M2M_GATE_MAX_PENDING 64
 
-/* Puts the gate under tc's SSL (on its socket BIO) when tc's loop is a NAF with an event base and tc->wake is set
- * (the owner's way to run the handshake again: re-activate its read event). From then on the PSK callback never
- * blocks on Zn for tc. Called when the handshake starts. */
+/* Puts the gate under tc's SSL (on its socket BIO) when tc's loop is a NAF with an event base, or has a store
+ * reader (m2m_store_reader: PostgreSQL), and tc->wake is set (the owner's way to run the handshake again:
+ * re-activate its read event). From then on the PSK callback never blocks on Zn for tc, and finds the enrolment of
+ * a plain psk_identity (a key ID) read ahead, without the loop waiting for the store. Called when the handshake
+ * starts. */
 void m2m_gate_attach(m2m_tls_conn *tc);
 
 /* Cancels the requests under way on naf's loop (the worker stops). */

@@ -282,17 +282,23 @@ void m2m_stapler_install(SSL_CTX *ctx, m2m_stapler *s)
     SSL_CTX_set_tlsext_status_arg(ctx, s);
 }
 
+void m2m_stapler_stop(m2m_stapler *s)
+{
+    if (s == NULL || !s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    s->running = 0;
+}
+
 void m2m_stapler_free(m2m_stapler *s)
 {
     if (s == NULL)
         return;
-    if (s->running) {
-        pthread_mutex_lock(&s->mu);
-        s->stop = 1;
-        pthread_cond_signal(&s->wake);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->thread, NULL);
-    }
+    m2m_stapler_stop(s);
     free(s->der);
     X509_free(s->leaf);
     X509_free(s->issuer);

@@ -21,6 +21,10 @@ int m2m_stapler_refresh(m2m_stapler *s, int force, m2m_err *err);
 /* Runs refreshes in a thread of its own until m2m_stapler_free. */
 int m2m_stapler_start(m2m_stapler *s, m2m_err *err);
 void m2m_stapler_install(SSL_CTX *ctx, m2m_stapler *s);
+/* Stops refreshing (joins the thread) and keeps the response held: for a stapler whose certificate was replaced
+ * (m2m_registrar_reload), which handshakes already under way may still ask, but which must no longer re-read a file
+ * that now holds the new certificate's response. */
+void m2m_stapler_stop(m2m_stapler *s);
 void m2m_stapler_free(m2m_stapler *s);
 
 #endif

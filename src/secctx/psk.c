@@ -60,14 +60,27 @@ void m2m_psk_cache_check(m2m_tls_env *env)
         cache_fresh(env);
 }
 
-/* Looks the identity up in the cache, then in the store. 0 and e filled (wipe e after use), or -1 with err. */
-static int find_psk(m2m_tls_env *env, const char *identity, m2m_psk_entry *e, m2m_err *err)
+/* Looks the identity up in what the gate read ahead, the cache, then the store. 0 and e filled (wipe e after use),
+ * or -1 with err. */
+static int find_psk(m2m_tls_conn *tc, const char *identity, m2m_psk_entry *e, m2m_err *err)
 {
+    m2m_tls_env *env = tc->env;
     m2m_psk_cache *pc = &env->psk_cache;
+    const m2m_psk_prefetch *pf = &tc->hs->prefetch;
     m2m_psk_entry *slot = cache_slot(pc, identity);
     m2m_enrolment en;
+    /* A store whose generation may lag a commit (PostgreSQL's, fed by notifications) cannot vouch for a cached key:
+     * a revoke applies to the next handshake on every back-end, so there every lookup reads the enrolment and
+     * nothing is cached. */
+    int exact = m2m_store_generation_exact(env->st);
 
-    if (slot->key_id[0] != '\0' && strcmp(slot->key_id, identity) == 0 && cache_fresh(env) &&
+    if (pf->have && strcmp(pf->e.key_id, identity) == 0) {
+        if (pf->rc != 0)
+            return m2m_fail(err, pf->code, "%s", pf->msg);
+        *e = pf->e;
+        return 0;
+    }
+    if (exact && slot->key_id[0] != '\0' && strcmp(slot->key_id, identity) == 0 && cache_fresh(env) &&
         slot->key_id[0] != '\0') {
         *e = *slot;
         return 0;
@@ -82,7 +95,7 @@ static int find_psk(m2m_tls_env *env, const char *identity, m2m_psk_entry *e, m2
     e->key = en.key;
     e->pending = en.pending;
     m2m_enrolment_clear(&en);
-    if (strcmp(e->key_id, identity) == 0) {
+    if (exact && strcmp(e->key_id, identity) == 0) {
         if (slot->key_id[0] != '\0')
             OPENSSL_cleanse(slot, sizeof *slot);
         else
@@ -115,7 +128,7 @@ static int lookup(m2m_tls_conn *tc, const unsigned char *identity, size_t len, m
     }
     memcpy(id, identity, len);
     id[len] = '\0';
-    if (find_psk(tc->env, id, &e, &err) != 0) {
+    if (find_psk(tc, id, &e, &err) != 0) {
         snprintf(tc->hs->failure, sizeof tc->hs->failure, "%s", err.code == M2M_E_NOTFOUND ? "unknown or revoked psk_identity"
                                                                                    : "store failure");
         if (err.code != M2M_E_NOTFOUND)

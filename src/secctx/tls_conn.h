@@ -92,6 +92,7 @@ typedef struct m2m_tls_env {
     m2m_store_done_queue *queue;    /* this loop's completions */
     m2m_psk_cache psk_cache;
     struct m2m_gba_naf *gba;        /* x.y.5: this loop's NAF (Ks_NAF cache, Zn client); NULL = no GBA */
+    m2m_store_reader *reader;       /* reads without waiting (PostgreSQL); NULL = synchronous reads (SQLite) */
     const m2m_local_ae *local_aes;  /* --local-ae: who may speak on the Unix socket, and as whom */
     int nlocal_aes;
     const char *binding;            /* "https" or "coap": in every log line of a handshake; NULL = not said */
@@ -134,7 +135,18 @@ typedef enum m2m_proof {
 
 /* What only the handshake needs: the callbacks' candidates and why a mechanism refused. Freed, wiped, as soon as the
  * handshake's outcome is logged, so an idle attached connection does not carry ~2 KiB it no longer needs. */
+/* A PSK enrolment the gate (gate.c) read without blocking the loop, while it held the message naming the key ID
+ * back from OpenSSL: read during this handshake, so as current as a lookup made in the callback. */
+typedef struct m2m_psk_prefetch {
+    int have;            /* key_id was read: rc and e (or code) say what the store answered */
+    int rc;
+    m2m_code code;
+    char msg[256];       /* why not, when rc is -1 */
+    m2m_psk_entry e;     /* e.key_id: the identity asked for */
+} m2m_psk_prefetch;
+
 typedef struct m2m_tls_hs {
+    m2m_psk_prefetch prefetch;
     int lookups;         /* credential lookups this handshake made (bounded) */
     int ncand;
     m2m_candidate cand[M2M_TLS_CANDIDATES];
@@ -160,7 +172,8 @@ struct m2m_tls_conn {
     /* x.y.5 (gate.c): how the owner makes its event loop run this handshake again; NULL = no asynchronous Zn */
     void (*wake)(void *wake_arg);
     void *wake_arg;
-    int gated;           /* gate.c sits under the SSL: the PSK callback must not block on Zn */
+    int gate_attached;   /* gate.c sits under the SSL (for Zn, or to read PSK enrolments ahead) */
+    int gated;           /* ... and asks Zn: the PSK callback must not block on Zn */
     int local_fd;        /* a same-equipment connection (ssl NULL): its Unix socket; else -1 */
 };
 

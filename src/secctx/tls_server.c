@@ -134,8 +134,9 @@ void m2m_tls_info_cb(const SSL *ssl, int where, int ret)
         int one = 1, fd = SSL_get_fd(ssl);
         if (fd >= 0)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        /* x.y.5: the socket is set now; Zn requests for GBA identities will not block the loop */
-        if (tc->env->gba != NULL)
+        /* the socket is set now: Zn requests for GBA identities (x.y.5), and PSK lookups on a store whose reads are
+         * round trips, will not block the loop */
+        if (tc->env->gba != NULL || tc->env->reader != NULL)
             m2m_gate_attach(tc);
     }
     if (where & (SSL_CB_HANDSHAKE_DONE | SSL_CB_WRITE_ALERT))

@@ -63,13 +63,36 @@ struct m2m_store_ops {
     int (*gba_bootstrap_put)(m2m_store *st, const m2m_gba_bootstrap *b, m2m_err *err);
     int (*gba_bootstrap_get)(m2m_store *st, const char *btid, int64_t now, m2m_gba_bootstrap *out, m2m_err *err);
     int (*gba_bootstrap_expire)(m2m_store *st, int64_t now, int *removed, m2m_err *err);
+    /* health and change notification (store.h) */
+    int (*available)(m2m_store *st);
+    void (*poll)(m2m_store *st);
+    void (*use_notifier)(m2m_store *st, m2m_store_notifier *n);
+    int (*enrol_changed)(m2m_store *st, int64_t since, const char *registree_id);
+    int (*generation_exact)(m2m_store *st);
 };
 
 struct m2m_store {
     const struct m2m_store_ops *ops;
+    int fail_fast;             /* m2m_store_set_fail_fast */
+    m2m_store_stats stats;     /* store.c counts every call (relaxed atomics: /metrics reads them) */
 };
 
 /* The SQLite back-end (store/sqlite.c): a file path. */
 m2m_store *m2m_sqlite_open(const char *path, int create, m2m_err *err);
+/* The PostgreSQL back-end (store/pg.c): a libpq URL or key=value string. */
+int m2m_pg_location(const char *location);
+void m2m_pg_safe_location(const char *location, char *out, size_t cap);
+m2m_store *m2m_pg_open(const char *location, int create, m2m_err *err);
+/* store/pg_notify.c: LISTEN on location (a PostgreSQL one), or NULL location: a notifier that never reports. */
+m2m_store_notifier *m2m_pg_notifier_start(const char *location, void (*on_change)(void *arg), void *arg,
+                                          m2m_err *err);
+void m2m_pg_notifier_stop(m2m_store_notifier *n);
+/* store/pg_async.c: store.h's reader, on PostgreSQL. */
+m2m_store_reader *m2m_pg_reader_open(const char *location, struct event_base *base, m2m_err *err);
+void m2m_pg_reader_close(m2m_store_reader *r);
+m2m_store_read *m2m_pg_read_psk(m2m_store_reader *r, const char *key_id, m2m_store_psk_done done, void *arg);
+void m2m_pg_read_cancel(m2m_store_read *q);
+void m2m_pg_reader_stats(m2m_store_reader *r, m2m_store_stats *out);
+int m2m_pg_notifier_up(m2m_store_notifier *n);
 
 #endif

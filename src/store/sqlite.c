@@ -1212,6 +1212,38 @@ static int sq_unit_end(m2m_store *st, int sp, int ok, m2m_err *err)
     return 0;
 }
 
+/* A file is there or not when opened; there is no connection to lose. */
+static int sq_available(m2m_store *st)
+{
+    (void)st;
+    return 1;
+}
+
+static void sq_poll(m2m_store *st)
+{
+    (void)st;
+}
+
+/* A commit by any process changes the generation this handle reads: nothing to listen to. */
+static void sq_use_notifier(m2m_store *st, m2m_store_notifier *n)
+{
+    (void)st, (void)n;
+}
+
+/* The generation says that something changed, not what: every open connection is re-checked. */
+static int sq_enrol_changed(m2m_store *st, int64_t since, const char *registree_id)
+{
+    (void)st, (void)since, (void)registree_id;
+    return 1;
+}
+
+/* Every handle reads the file: a commit by anyone shows in the next read. */
+static int sq_generation_exact(m2m_store *st)
+{
+    (void)st;
+    return 1;
+}
+
 static const struct m2m_store_ops SQLITE_OPS = {
     .name = "sqlite",
     .close = sq_close,
@@ -1261,4 +1293,9 @@ static const struct m2m_store_ops SQLITE_OPS = {
     .gba_bootstrap_put = m2m_sqlite_gba_bootstrap_put,
     .gba_bootstrap_get = m2m_sqlite_gba_bootstrap_get,
     .gba_bootstrap_expire = m2m_sqlite_gba_bootstrap_expire,
+    .available = sq_available,
+    .poll = sq_poll,
+    .use_notifier = sq_use_notifier,
+    .enrol_changed = sq_enrol_changed,
+    .generation_exact = sq_generation_exact,
 };

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar's store: its identity, Step 1 enrolments, and the oneM2M resource tree. One interface over
- * back-ends (backend.h: a table of operations; store.c picks one from the location): SQLite (store/sqlite.c) is
- * the embedded one. A handle is used by one thread at a time: every Registrar worker opens its own.
+ * back-ends (backend.h: a table of operations; store.c picks one from the location): SQLite (store/sqlite.c), the
+ * embedded one, and PostgreSQL (store/pg*.c), shared by several Registrar nodes. A handle is used by one thread at
+ * a time: every Registrar worker opens its own.
  *
- * Reads are synchronous (an indexed lookup, microseconds). Every function below commits what it writes before it
- * returns (inside a unit of work: when the unit ends); tools and tests call them directly. The Registrar's request
- * path instead submits its writes as jobs to the store's writer (below), which commits many together and tells
- * each submitter when its write is durable; nothing answers "done" before that. */
+ * Reads are synchronous. On SQLite one is an indexed lookup in the page cache, microseconds. On PostgreSQL it is a
+ * round trip to the database (tens of microseconds on a local socket, more across a network), bounded by a
+ * deadline; what the handshake path asks most often -- whether a cached PSK enrolment is still current -- is
+ * answered from memory by the change notifier (below) instead. Every function below commits what it writes before
+ * it returns (inside a unit of work: when the unit ends); tools and tests call them directly. The Registrar's
+ * request path instead submits its writes as jobs to the store's writer (below), which commits many together and
+ * tells each submitter when its write is durable; nothing answers "done" before that. */
 #ifndef M2M_STORE_H
 #define M2M_STORE_H
 
@@ -20,9 +24,35 @@ typedef struct m2m_store m2m_store;
 #define M2M_RI_MAX 128
 
 /* Opens an existing store (create = 0) or creates a new one (create = 1, fails if it exists). location is a file
- * path or "sqlite:PATH" (SQLite); a postgresql:// URL is refused until that back-end exists. */
+ * path or "sqlite:PATH" (SQLite), or a PostgreSQL location: "postgresql://..." or "postgres://..." (libpq's URL) or
+ * libpq's "keyword=value ..." form (e.g. "host=db1 dbname=m2m user=registrar"). On PostgreSQL the database must
+ * exist; create makes the schema in it. No message ever repeats a location's password. */
 m2m_store *m2m_store_open(const char *location, int create, m2m_err *err);
 void m2m_store_close(m2m_store *st);
+/* location as it may be printed and logged: a PostgreSQL location without its password (as
+ * postgresql://USER@HOST:PORT/DB), a path as it is. */
+void m2m_store_location_safe(const char *location, char *out, size_t cap);
+/* 1 when location names a file (SQLite) that this process may create or remove, 0 for a database server. */
+int m2m_store_location_is_file(const char *location);
+/* A handle that serves an event loop never waits for a database that went away: while it is unreachable its calls
+ * fail at once (M2M_E_STORE) and it reconnects in small non-blocking steps. Without it (tools, the writer) a call
+ * may wait for the connection, up to its deadline. */
+void m2m_store_set_fail_fast(m2m_store *st, int on);
+/* 0 when the handle knows its database is unreachable (its last call failed to reach it), else 1. */
+int m2m_store_available(m2m_store *st);
+/* Lets a handle whose database went away take the next step of reconnecting, without waiting (an event loop's
+ * timer calls it; calls made anyway do the same). */
+void m2m_store_poll(m2m_store *st);
+
+/* Calls and their latency, counted per handle for /metrics (every call through store.c; relaxed atomics, so
+ * another thread may read them). errors counts M2M_E_STORE failures (not "not found" or "exists"). */
+#define M2M_STORE_LAT_BUCKETS 10 /* <= 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 50, 250 ms, more */
+typedef struct m2m_store_stats {
+    unsigned long long calls, errors, nanos;
+    unsigned long long le[M2M_STORE_LAT_BUCKETS];
+} m2m_store_stats;
+extern const double M2M_STORE_LAT_LE[M2M_STORE_LAT_BUCKETS - 1]; /* bucket bounds, seconds */
+void m2m_store_stats_read(m2m_store *st, m2m_store_stats *out);
 
 int m2m_store_set_identity(m2m_store *st, const char *cse_id, const char *cse_name, m2m_err *err);
 int m2m_store_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name[M2M_ID_MAX], m2m_err *err);
@@ -94,8 +124,32 @@ int m2m_store_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void
 int m2m_store_enrol_gba(m2m_store *st, const char *registree_id, const char *impi_id, const char *impi,
                         m2m_err *err);
 int m2m_store_find_gba(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err);
-/* A counter bumped by every enrolment change (enrol, replace, revoke). */
+/* A counter bumped by every enrolment change (enrol, replace, revoke, key promotion), by any process on the store.
+ * With a change notifier in use (below) it is read from memory. */
 int m2m_store_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err);
+
+/* ---- live enrolment: change notification ---- */
+/* Tells this process when an enrolment changed anywhere (another process, another node). On PostgreSQL: one
+ * LISTEN connection, watched by a thread of its own that only waits for notifications and reconnects when the
+ * database comes back; on_change(arg) runs on that thread after each change. On SQLite there is nothing to listen
+ * to (a commit by any process shows in the generation a handle reads), and on_change is never called. */
+typedef struct m2m_store_notifier m2m_store_notifier;
+m2m_store_notifier *m2m_store_notifier_start(const char *location, void (*on_change)(void *arg), void *arg,
+                                             m2m_err *err);
+void m2m_store_notifier_stop(m2m_store_notifier *n);
+/* 1 while the notifier listens (always 1 on SQLite). */
+int m2m_store_notifier_up(m2m_store_notifier *n);
+/* st answers m2m_store_enrol_generation from n while n listens (no round trip), from the database otherwise. n
+ * must outlive st's use of it. */
+void m2m_store_use_notifier(m2m_store *st, m2m_store_notifier *n);
+/* 1 when m2m_store_enrol_generation reflects every committed change the moment it commits (SQLite; PostgreSQL
+ * without a notifier, at the cost of a round trip), so that a cache checked against it is exact: a revoke applies
+ * to the next lookup. 0 with a notifier, whose generation arrives with the notification (normally well under a
+ * millisecond later): good for finding what to re-check, not for trusting a cached key. */
+int m2m_store_generation_exact(m2m_store *st);
+/* 1 when registree_id's enrolments may have changed after generation since (or it cannot tell), 0 when they
+ * certainly did not: the open connections to re-check after the generation moved. */
+int m2m_store_enrol_changed(m2m_store *st, int64_t since, const char *registree_id);
 /* x.y.8: stores a key generated over a session as the Registree's pending PSK (replacing an older pending one).
  * The current key stays valid until m2m_store_promote_psk (first successful handshake with the new key) or
  * m2m_store_expire_pending (grace period over). */
@@ -117,16 +171,39 @@ typedef struct m2m_ticket_key {
 int m2m_store_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
                           int *n, m2m_err *err);
 
+/* ---- reads without waiting (an event loop's) ---- */
+/* PostgreSQL: one more connection per event loop, in libpq's pipeline mode, its socket watched by the loop: a read
+ * goes out at once, reads asked meanwhile queue behind it on the same connection, and the answers come back in
+ * order, each handed to its caller from the loop; the loop serves others while they travel. SQLite has none (its
+ * reads are microseconds): m2m_store_reader_open returns NULL with err->code M2M_OK. Only the PSK lookup of a
+ * handshake uses it today (secctx/gate.c). */
+typedef struct m2m_store_reader m2m_store_reader;
+typedef struct m2m_store_read m2m_store_read;
+struct event_base;
+m2m_store_reader *m2m_store_reader_open(const char *location, struct event_base *base, m2m_err *err);
+/* Reads under way are dropped (their done is not called). Before the loop's base is freed. */
+void m2m_store_reader_close(m2m_store_reader *r);
+/* Reads the active PSK enrolment of key_id, as m2m_store_find_psk does; done(arg, ...) runs later on the loop,
+ * never inside this call (e: the enrolment when rc is 0; wipe nothing, it is wiped after done returns). NULL when
+ * the reader cannot take it now (not connected, too many under way): the caller reads synchronously. */
+typedef void (*m2m_store_psk_done)(void *arg, int rc, const m2m_enrolment *e, const m2m_err *err);
+m2m_store_read *m2m_store_read_psk(m2m_store_reader *r, const char *key_id, m2m_store_psk_done done, void *arg);
+/* done will not be called (the caller went away); q is freed by the reader. */
+void m2m_store_read_cancel(m2m_store_read *q);
+/* The reads it served and their latency (from asking to answer), for /metrics. */
+void m2m_store_reader_stats(m2m_store_reader *r, m2m_store_stats *out);
+
 /* ---- units of work and asynchronous writes ---- */
 /* A unit of work is atomic: its own transaction, or a savepoint inside one already open (a writer's batch), so that
  * a unit that fails undoes only itself. *sp is what m2m_store_unit_end needs; ok = 0 undoes the unit. */
 int m2m_store_unit_begin(m2m_store *st, int *sp, m2m_err *err);
 int m2m_store_unit_end(m2m_store *st, int sp, int ok, m2m_err *err);
 
-/* Reads are synchronous: each is a few microseconds against the page cache (one indexed lookup), cheaper than
- * handing it to another thread. Writes that a request waits for are jobs: submitted by an event loop, run by the
- * store's writer together with every other pending job in one transaction with one fsync (group commit), and
- * completed on the submitting loop only once that transaction is durable. A job that fails undoes only itself. */
+/* Reads are synchronous (see the top of this file). Writes that a request waits for are jobs: submitted by an event
+ * loop, run by the store's writer -- a thread with its own handle -- together with every other pending job in one
+ * transaction with one commit (group commit: one fsync on SQLite, one round trip and one WAL flush on PostgreSQL),
+ * and completed on the submitting loop only once that transaction is durable. A job that fails undoes only
+ * itself. */
 typedef struct m2m_store_job m2m_store_job;
 typedef struct m2m_store_done_queue m2m_store_done_queue;
 typedef struct m2m_store_writer m2m_store_writer;
@@ -149,11 +226,13 @@ typedef struct m2m_store_writer_stats {
     unsigned long long batch_le[M2M_STORE_BATCH_BUCKETS];
 } m2m_store_writer_stats;
 
-/* Starts the writer of the store at path (its own connection and thread). */
-m2m_store_writer *m2m_store_writer_start(const char *path, m2m_err *err);
+/* Starts the writer of the store at location (its own connection and thread). */
+m2m_store_writer *m2m_store_writer_start(const char *location, m2m_err *err);
 /* Finishes every job submitted so far (their completions wait in their queues), then stops. */
 void m2m_store_writer_stop(m2m_store_writer *w);
 void m2m_store_writer_stats_read(m2m_store_writer *w, m2m_store_writer_stats *out);
+/* The calls of the writer's own handle (its statements and commits). */
+void m2m_store_writer_store_stats(m2m_store_writer *w, m2m_store_stats *out);
 /* The completions of one event loop. wake(arg) is called from the writer's thread when one arrives; the loop then
  * calls m2m_store_done_queue_drain. */
 m2m_store_done_queue *m2m_store_done_queue_new(void (*wake)(void *arg), void *arg);

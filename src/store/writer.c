@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The store's writer: group commit. Every worker submits its writes as jobs; one thread takes all that are
  * pending, runs them in one transaction -- each in a savepoint of its own, so a failing job undoes only itself --
- * commits with one fsync (synchronous=FULL), and only then hands each job back to the loop that submitted it,
- * which sends the response. So a response that says "created" is never ahead of the disk, and N concurrent
- * writes cost one fsync instead of N. */
+ * commits with one fsync (SQLite, synchronous=FULL) or one COMMIT round trip (PostgreSQL, synchronous_commit on),
+ * and only then hands each job back to the loop that submitted it, which sends the response. So a response that
+ * says "created" is never ahead of the disk, and N concurrent writes cost one commit instead of N.
+ *
+ * On PostgreSQL this thread waits on the network for its statements: it is the one thread that may, and it does
+ * nothing else; group commit is what makes that pay (one round trip of COMMIT, one WAL flush, for every job of the
+ * batch), and the event loops never wait for it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +166,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-m2m_store_writer *m2m_store_writer_start(const char *path, m2m_err *err)
+m2m_store_writer *m2m_store_writer_start(const char *location, m2m_err *err)
 {
     m2m_store_writer *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -171,7 +175,7 @@ m2m_store_writer *m2m_store_writer_start(const char *path, m2m_err *err)
     }
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->st = m2m_store_open(path, 0, err);
+    w->st = m2m_store_open(location, 0, err);
     if (w->st == NULL || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         if (w->st != NULL)
             m2m_fail(err, M2M_E_NOMEM, "cannot start the store writer thread");
@@ -207,6 +211,11 @@ void m2m_store_writer_stats_read(m2m_store_writer *w, m2m_store_writer_stats *ou
     pthread_mutex_lock(&w->mu);
     *out = w->stats;
     pthread_mutex_unlock(&w->mu);
+}
+
+void m2m_store_writer_store_stats(m2m_store_writer *w, m2m_store_stats *out)
+{
+    m2m_store_stats_read(w ? w->st : NULL, out);
 }
 
 void m2m_store_submit(m2m_store_writer *w, m2m_store *st, m2m_store_done_queue *q, m2m_store_job *job)

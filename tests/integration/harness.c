@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../unit/fixture_store.h"
 #include "harness.h"
 
 int h_failures = 0;
@@ -75,16 +76,37 @@ int h_sh_out(char *out, size_t cap, const char *fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-int h_registrar_init(h_registrar *r)
+/* A node's own directory (log, clock, files), and its store's location. */
+static int node_dir(h_registrar *r)
 {
     signal(SIGPIPE, SIG_IGN); /* a test writing to a connection the Registrar closed must see EPIPE, not die */
     memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "/tmp/m2m-it-XXXXXX");
     if (mkdtemp(r->dir) == NULL)
         return -1;
-    snprintf(r->db, sizeof r->db, "%s/registrar.db", r->dir);
     snprintf(r->log, sizeof r->log, "%s/registrar.log", r->dir);
+    return 0;
+}
+
+int h_registrar_init(h_registrar *r)
+{
+    /* SQLite in the node's directory, or under tests/pg/with_cluster.sh a new PostgreSQL database */
+    if (node_dir(r) != 0 || fixture_store_location(r->dir, "registrar", r->db, sizeof r->db) != 0)
+        return -1;
     return h_sh("'%s' registrar init --db '%s' --cse-id /in-cse --cse-name cse-base >/dev/null", h_bin(), r->db);
+}
+
+int h_registrar_init_shared(h_registrar *r, const h_registrar *first)
+{
+    if (node_dir(r) != 0)
+        return -1;
+    snprintf(r->db, sizeof r->db, "%s", first->db);
+    return 0;
+}
+
+int h_pg(void)
+{
+    return fixture_pg() != NULL;
 }
 
 int h_registrar_start(h_registrar *r, int threads, const char *extra)

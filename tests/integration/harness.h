@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Test harness for integration tests: a real `m2mattach registrar serve` process on 127.0.0.1 with a real
- * SQLite store in a temporary directory, and a raw TLS-PSK + HTTP/1.1 client that can say anything (including
+ * store (SQLite in a temporary directory, or a PostgreSQL database), and a raw TLS-PSK + HTTP/1.1 client that can say anything (including
  * what a well-behaved Registree never would). */
 #ifndef M2M_TEST_HARNESS_H
 #define M2M_TEST_HARNESS_H
@@ -45,8 +45,13 @@ int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs a shell command and captures its stdout (NUL-terminated) into out. */
 int h_sh_out(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Makes a temporary directory and a store with CSE-ID /in-cse and CSEBase cse-base. */
+/* Makes a temporary directory and a store with CSE-ID /in-cse and CSEBase cse-base: a SQLite file there, or,
+ * under tests/pg/with_cluster.sh (M2M_TEST_PG), a new database in that PostgreSQL cluster. */
 int h_registrar_init(h_registrar *r);
+/* A second node on first's store: its own directory (log, clock), the same database. */
+int h_registrar_init_shared(h_registrar *r, const h_registrar *first);
+/* 1 when the tests run against PostgreSQL. */
+int h_pg(void);
 /* Starts `registrar serve` on 127.0.0.1:port (0 = a free port) and waits until it listens. extra: more args. */
 int h_registrar_start(h_registrar *r, int threads, const char *extra);
 /* Moves the Registrar's clock (expiry, rotation, timeouts) forward by seconds: tests never sleep for time to pass.

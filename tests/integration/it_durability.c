@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Nothing acknowledged is lost: after kill -9 of the Registrar, every resource whose CREATE returned 2001 is there
- * after restart, and the Registrees re-attach without registering again. Also with group commit under load: 16
- * connections creating at once, with requests that must fail in the same batches, and kill -9 in the middle of
- * it; and pipelined requests on one connection are answered in order. */
+/* Nothing acknowledged is lost (on SQLite, and on PostgreSQL in integration.it_durability.pg): after kill -9 of the
+ * Registrar, every resource whose CREATE returned 2001 is there after restart, and the Registrees re-attach without
+ * registering again. Also with group commit under load: 16 connections creating at once, with requests that must
+ * fail in the same batches, and kill -9 in the middle of it; and pipelined requests on one connection are answered
+ * in order. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -285,11 +286,13 @@ int main(void)
         CHECK_EQ_INT(h_register_ae(&t, ids[0], "Rdur", &resp), 4117);
         h_close(&t);
     }
-    CHECK(h_sh("sqlite3 '%s' 'PRAGMA integrity_check' | grep -qx ok", r.db) == 0);
+    if (!h_pg())
+        CHECK(h_sh("sqlite3 '%s' 'PRAGMA integrity_check' | grep -qx ok", r.db) == 0);
 
     pipelined(&r, ids[1], KEYS[1]);
     burst_and_kill(&r, ids, KEYS, N_DEV);
-    CHECK(h_sh("sqlite3 '%s' 'PRAGMA integrity_check' | grep -qx ok", r.db) == 0);
+    if (!h_pg())
+        CHECK(h_sh("sqlite3 '%s' 'PRAGMA integrity_check' | grep -qx ok", r.db) == 0);
 done:
     h_registrar_cleanup(&r);
     return h_done("it_durability");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The CSE driven in-process with a real SQLite store (no store writer: writes run inline, answers come at once):
+/* The CSE driven in-process with a real store (SQLite; PostgreSQL in the .pg variants) (no store writer: writes run inline, answers come at once):
  * the fixture of the CSE unit tests. Header-only, static.
  *
  *   setup / teardown           a fresh store with CSE /in-cse, CSEBase cse-base, and its m2m_cse
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_store.h"
 #include "fixture_tmpdir.h"
 #include "registrar/cse.h"
 #include "store/store.h"
@@ -36,7 +37,7 @@ static void keep_answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
 
 typedef struct fixture {
     char dir[64];
-    char db[128];
+    char db[512];
     m2m_store *st;
     m2m_cse cse;
 } fixture;
@@ -48,7 +49,9 @@ static int setup(void **state)
     m2m_err err;
     if (fixture_mkdtemp(f->dir, sizeof f->dir, "cse") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+    /* SQLite, or under tests/pg/with_cluster.sh a new PostgreSQL database (unit.test_cse.pg) */
+    if (fixture_store_location(f->dir, "r", f->db, sizeof f->db) != 0)
+        return -1;
     f->st = m2m_store_open(f->db, 1, &err);
     if (f->st == NULL || m2m_store_set_identity(f->st, "/in-cse", "cse-base", &err) != 0 ||
         m2m_cse_init(&f->cse, f->st, &err) != 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The CSE's decisions, driven in-process with a real SQLite store: registration (Step 5) and originator binding
- * for every rule, each with a positive and a negative case. The daemon-level tests repeat the key ones over TLS. */
+/* The CSE's decisions, driven in-process with a real store (SQLite; PostgreSQL in unit.test_cse.pg): registration
+ * (Step 5) and originator binding for every rule, each with a positive and a negative case. The daemon-level tests
+ * repeat the key ones over TLS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "binding/http_server.h"
+#include "fixture_store.h"
 #include "fixture_tmpdir.h"
 #include "onem2m/status.h"
 #include "registrar/attrs.h"

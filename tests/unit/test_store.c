@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The store interface (src/store/): choosing a back-end from the location, units of work that undo only
- * themselves, and the writer's group commit -- each job completed on its own queue with its own result, a failing
- * job failing alone, nothing reported done that a fresh handle cannot read back. */
+/* The store interface (src/store/), one suite for every back-end: run as it is, it checks SQLite; under
+ * tests/pg/with_cluster.sh (CTest's unit.test_store.pg) the same checks run against PostgreSQL
+ * (fixture_store.h). Choosing a back-end from the location, units of work that undo only themselves, the writer's
+ * group commit -- each job completed on its own queue with its own result, a failing job failing alone, nothing
+ * reported done that a fresh handle cannot read back -- and every operation's contract: enrolments and their
+ * uniqueness, tokens used once (also by two handles racing), generated keys, ticket keys rotated once, the
+ * resource tree with its quotas and caps, the BSF's tables. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture_store.h"
 #include "fixture_tmpdir.h"
 #include "store/store.h"
 
@@ -28,46 +33,70 @@ static void res_fill(m2m_resource *r, const char *ri, const char *pi, const char
     r->ct = r->lt = 1700000000;
 }
 
-static m2m_store *fresh(char *dir, size_t cap, char *path, size_t pcap)
+/* A new store (with identity) at a new location; dir gets the test's directory (removed by the caller). */
+static m2m_store *fresh(char *dir, size_t cap, char *loc, size_t lcap)
 {
     m2m_err err = {0};
     m2m_store *st;
     assert_int_equal(fixture_mkdtemp(dir, cap, "store"), 0);
-    snprintf(path, pcap, "%s/reg.db", dir);
-    st = m2m_store_open(path, 1, &err);
-    assert_non_null(st);
+    assert_int_equal(fixture_store_location(dir, "reg", loc, lcap), 0);
+    st = m2m_store_open(loc, 1, &err);
+    if (st == NULL)
+        fail_msg("open %s: %s", loc, err.msg);
     assert_int_equal(m2m_store_set_identity(st, "/in-cse", "in-name", &err), 0);
     return st;
 }
 
 static void test_location_forms(void **state)
 {
-    char dir[64], path[128], loc[160], id[M2M_ID_MAX], name[M2M_ID_MAX];
+    char dir[64], loc[512], other[600], id[M2M_ID_MAX], name[M2M_ID_MAX], safe[256];
     m2m_err err = {0};
-    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path), *again;
+    m2m_store *st = fresh(dir, sizeof dir, loc, sizeof loc), *again;
     (void)state;
     m2m_store_close(st);
 
-    snprintf(loc, sizeof loc, "sqlite:%s", path);
-    again = m2m_store_open(loc, 0, &err);
+    /* the same store again, in the other spelling of its location */
+    if (fixture_pg() == NULL)
+        snprintf(other, sizeof other, "sqlite:%s", loc);
+    else
+        snprintf(other, sizeof other, "%s", loc);
+    again = m2m_store_open(other, 0, &err);
     assert_non_null(again);
     assert_int_equal(m2m_store_get_identity(again, id, name, &err), 0);
     assert_string_equal(id, "/in-cse");
+    assert_int_equal(m2m_store_available(again), 1);
     m2m_store_close(again);
 
     /* creating over an existing store is refused, opening a missing one names it */
-    assert_null(m2m_store_open(path, 1, &err));
+    assert_null(m2m_store_open(loc, 1, &err));
     assert_int_equal(err.code, M2M_E_EXISTS);
-    snprintf(loc, sizeof loc, "%s/missing.db", dir);
-    assert_null(m2m_store_open(loc, 0, &err));
-    assert_int_equal(err.code, M2M_E_NOTFOUND);
-    assert_non_null(strstr(err.msg, "missing.db"));
+    if (fixture_pg() == NULL) {
+        snprintf(other, sizeof other, "%s/missing.db", dir);
+        assert_null(m2m_store_open(other, 0, &err));
+        assert_int_equal(err.code, M2M_E_NOTFOUND);
+        assert_non_null(strstr(err.msg, "missing.db"));
+    }
 
-    /* a back-end this build does not have is an argument error, and the URL (it may hold a password) is not
-     * repeated past its scheme */
-    assert_null(m2m_store_open("postgresql://m2m:s3cret@localhost/m2m", 0, &err));
-    assert_int_equal(err.code, M2M_E_ARG);
+    /* a PostgreSQL location that leads nowhere fails, and neither the error nor the printable form repeats its
+     * password (URL or key=value) */
+    assert_null(m2m_store_open("postgresql://m2m:s3cret@/m2m?host=/nonexistent-m2m-dir", 0, &err));
+    assert_int_equal(err.code, M2M_E_STORE);
     assert_null(strstr(err.msg, "s3cret"));
+    assert_null(m2m_store_open("host=/nonexistent-m2m-dir user=m2m password=s3cret dbname=m2m", 0, &err));
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_null(m2m_store_open("postgres://m2m:s3cr%et@h/d", 0, &err)); /* libpq cannot parse it */
+    assert_int_equal(err.code, M2M_E_ARG);
+    assert_null(strstr(err.msg, "s3cr"));
+    m2m_store_location_safe("postgresql://m2m:s3cret@db1:5433/m2m?sslmode=require", safe, sizeof safe);
+    assert_string_equal(safe, "postgresql://m2m@db1:5433/m2m");
+    m2m_store_location_safe("host=db1 password=s3cret dbname=m2m", safe, sizeof safe);
+    assert_null(strstr(safe, "s3cret"));
+    m2m_store_location_safe("/var/lib/m2m/registrar.db", safe, sizeof safe);
+    assert_string_equal(safe, "/var/lib/m2m/registrar.db");
+    assert_int_equal(m2m_store_location_is_file("/var/lib/m2m/registrar.db"), 1);
+    assert_int_equal(m2m_store_location_is_file("sqlite:x.db"), 1);
+    assert_int_equal(m2m_store_location_is_file("dbname=m2m"), 0);
+    assert_int_equal(m2m_store_location_is_file("postgres://h/d"), 0);
     assert_null(m2m_store_open("", 0, &err));
     assert_int_equal(err.code, M2M_E_ARG);
     fixture_rmdir(dir);
@@ -75,11 +104,11 @@ static void test_location_forms(void **state)
 
 static void test_unit_undoes_only_itself(void **state)
 {
-    char dir[64], path[128];
+    char dir[64], loc[512];
     m2m_err err = {0};
     m2m_resource r, got;
     int outer = 0, inner = 0;
-    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path), *other;
+    m2m_store *st = fresh(dir, sizeof dir, loc, sizeof loc), *other;
     (void)state;
 
     assert_int_equal(m2m_store_unit_begin(st, &outer, &err), 0);
@@ -92,10 +121,14 @@ static void test_unit_undoes_only_itself(void **state)
     assert_int_equal(m2m_store_unit_begin(st, &inner, &err), 0);
     res_fill(&r, "c3", "/in-cse", "three");
     assert_int_equal(m2m_store_res_insert(st, &r, &err), 0);
+    /* a unit that meets a taken name fails alone and leaves the outer one usable */
+    res_fill(&r, "c4", "/in-cse", "one");
+    assert_int_equal(m2m_store_res_insert(st, &r, &err), -1);
+    assert_int_equal(err.code, M2M_E_EXISTS);
     assert_int_equal(m2m_store_unit_end(st, inner, 1, &err), 0);
     assert_int_equal(m2m_store_unit_end(st, outer, 1, &err), 0);
 
-    other = m2m_store_open(path, 0, &err);
+    other = m2m_store_open(loc, 0, &err);
     assert_non_null(other);
     assert_int_equal(m2m_store_res_get(other, "c1", &got, &err), 0);
     m2m_resource_clear(&got);
@@ -144,18 +177,19 @@ static void wake_pipe(void *arg)
 
 static void test_writer_group_commit(void **state)
 {
-    char dir[64], path[128], rn[32], ri[32];
+    char dir[64], loc[512], rn[32], ri[32];
     m2m_err err = {0};
     static struct insert_job jobs[JOBS];
     int fds[2], finished = 0;
     m2m_store_writer_stats stats;
-    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path), *check;
+    m2m_store_stats calls;
+    m2m_store *st = fresh(dir, sizeof dir, loc, sizeof loc), *check;
     m2m_store_writer *w;
     m2m_store_done_queue *q;
     (void)state;
 
     assert_int_equal(pipe(fds), 0);
-    w = m2m_store_writer_start(path, &err);
+    w = m2m_store_writer_start(loc, &err);
     assert_non_null(w);
     q = m2m_store_done_queue_new(wake_pipe, &fds[1]);
     assert_non_null(q);
@@ -179,7 +213,7 @@ static void test_writer_group_commit(void **state)
             finished += jobs[i].finished;
     }
 
-    check = m2m_store_open(path, 0, &err);
+    check = m2m_store_open(loc, 0, &err);
     assert_non_null(check);
     for (int i = 0; i < JOBS; i++) {
         m2m_resource got;
@@ -205,6 +239,16 @@ static void test_writer_group_commit(void **state)
             sum += stats.batch_le[b];
         assert_int_equal(sum, stats.commits);
     }
+    /* every call of the writer's handle was counted, with its latency */
+    m2m_store_writer_store_stats(w, &calls);
+    assert_true(calls.calls >= JOBS);
+    {
+        unsigned long long sum = 0;
+        for (int b = 0; b < M2M_STORE_LAT_BUCKETS; b++)
+            sum += calls.le[b];
+        assert_int_equal(sum, calls.calls);
+    }
+    assert_int_equal(calls.errors, 0); /* a taken name is the caller's failure, not the store's */
     m2m_store_close(check);
     m2m_store_writer_stop(w);
     m2m_store_done_queue_free(q);
@@ -217,9 +261,9 @@ static void test_writer_group_commit(void **state)
 /* Without a writer (tools), a job runs at once in its own transaction and completes before submit returns. */
 static void test_submit_without_writer(void **state)
 {
-    char dir[64], path[128];
+    char dir[64], loc[512];
     struct insert_job j;
-    m2m_store *st = fresh(dir, sizeof dir, path, sizeof path);
+    m2m_store *st = fresh(dir, sizeof dir, loc, sizeof loc);
     (void)state;
     memset(&j, 0, sizeof j);
     res_fill(&j.r, "c9", "/in-cse", "nine");
@@ -240,6 +284,8 @@ static void test_submit_without_writer(void **state)
     fixture_rmdir(dir);
 }
 
+#include "store_contract.h"
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +293,18 @@ int main(void)
         cmocka_unit_test(test_unit_undoes_only_itself),
         cmocka_unit_test(test_writer_group_commit),
         cmocka_unit_test(test_submit_without_writer),
+        cmocka_unit_test(test_meta),
+        cmocka_unit_test(test_enrol_psk),
+        cmocka_unit_test(test_other_mechanisms),
+        cmocka_unit_test(test_token_once),
+        cmocka_unit_test(test_token_race),
+        cmocka_unit_test(test_generated_keys),
+        cmocka_unit_test(test_ticket_keys),
+        cmocka_unit_test(test_resources),
+        cmocka_unit_test(test_capped),
+        cmocka_unit_test(test_gba_tables),
+        cmocka_unit_test(test_notifier),
     };
+    fprintf(stderr, "test_store: back-end %s\n", fixture_pg() ? "PostgreSQL" : "SQLite");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
