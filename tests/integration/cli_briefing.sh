@@ -130,6 +130,23 @@ add --registree-id Cdev4 --target-cse-id /in-cse --mechanism psk --generate-key 
 out=$($M attach --briefing dev4.ini --out dev4-target.ini 2>&1) && grep -q 'registered as Cdev4' <<<"$out" &&
   pass "briefing over coaps: $out" || fail "briefing over coaps: $out"
 
+# a key lost after its one read cannot be read again: the message says what to do
+rm dev4-target.ini.key
+if out=$($M attach --briefing dev4.ini --out dev4-target.ini 2>&1); then fail "lost key: $out"
+else grep -q 'handed out before .* ask the Service Provider for a new briefing' <<<"$out" &&
+  pass "one-time key gone and not kept: $out" || fail "lost key said: $out"; fi
+
+# ---- psk with a key the operator enrolled at the target himself, given on standard input ----
+brief_details dev5 Cdev5
+(umask 077; openssl rand -hex 32 >dev5-target.key)
+$M enrol psk --db "$TDB" --registree-id Cdev5 --key-file dev5-target.key >/dev/null
+key5=$(cat dev5-target.key)
+out=$(add --registree-id Cdev5 --target-cse-id /in-cse --mechanism psk --key-file - <dev5-target.key 2>&1) &&
+  ! grep -q "$key5" <<<"$out" && pass "briefing add psk --key-file -: $out" || fail "add key stdin: $out"
+out=$($M attach --briefing dev5.ini --out dev5-out.ini 2>&1) && grep -q 'registered as Cdev5' <<<"$out" &&
+  cmp -s <(tr -d '[:space:]' <dev5-out.ini.key) <(tr -d '[:space:]' <dev5-target.key) &&
+  pass "the operator's key arrives: $out" || fail "attach with operator key: $out"
+
 # ---- a device that attaches to the Briefing Registrar with a token: its context is bound only once it registers,
 # so it registers there first (the Registrar's answer to the read says so), then reads ----
 (umask 077; $M enrol token --db "$DB" --registree-id Ctokdev | awk '/^token /{print $2}' >tokdev.tok)
@@ -176,7 +193,8 @@ else grep -q '4004' <<<"$out" && pass "removed briefing: $out" || fail "removed 
 # ---- no secret in any log ----
 grep -q 'briefing registree=Cdev1 read=brf-Cdev1 credential=handed out now' "$LOG" &&
   pass "the first read is logged" || fail "no log line of the read"
-for s in "$key1" "$token2" "$(cat rog.tok)"; do
+! $M briefing list --db "$DB" | grep -q "$key5" || fail "a key in briefing list"
+for s in "$key1" "$token2" "$(cat rog.tok)" "$key5"; do
   if grep -q "$s" "$LOG" "$TLOG"; then fail "a secret appears in a log"; fi
 done
 pass "no secret in the logs"
