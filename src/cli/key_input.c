@@ -16,21 +16,19 @@
 int cli_key_from_file(m2m_secret *key, const char *opt, const char *path, m2m_err *err)
 {
     char what[PATH_MAX + 32];
-    size_t len = 0;
     m2m_err e = {0};
-    unsigned char *buf = m2m_read_small_file(path, &len, &e);
+    m2m_file_buf f;
     int rc = -1;
 
     m2m_secret_clear(key);
-    if (buf == NULL)
+    if (m2m_file_read(path, M2M_SMALL_FILE_MAX, 0, &f, &e) != 0)
         return m2m_fail(err, e.code, "%s %s", opt, e.msg); /* e.msg starts with the path */
     snprintf(what, sizeof what, "%s %s", opt, path);
-    if (strlen((const char *)buf) != len)
+    if (strlen((const char *)f.data) != f.len)
         m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one key in hex", what);
     else
-        rc = m2m_secret_from_hex(key, (const char *)buf, what, err);
-    m2m_wipe(buf, len);
-    free(buf);
+        rc = m2m_secret_from_hex(key, (const char *)f.data, what, err);
+    m2m_file_buf_free(&f);
     return rc;
 }
 
