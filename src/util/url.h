@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* THE parser of endpoint URLs (SCHEME://HOST[:PORT][/]): the Registrar's point of access, the BSF for Ub, the BSF
+ * for Zn. OpenSSL's OSSL_parse_url splits them (both libraries link OpenSSL; libevent's parser is not available
+ * to the Registree); this adds what an endpoint must be: one of the schemes asked for, a host that is an IPv4
+ * address, a bracketed IPv6 address or a DNS name, a port from 1 to 65535, and nothing else (no user, path,
+ * query or fragment). OCSP URLs, which have a path, go to OSSL_HTTP_parse_url directly. */
+#ifndef M2M_UTIL_URL_H
+#define M2M_UTIL_URL_H
+
+#include "m2mattach/error.h"
+
+/* One accepted scheme (lowercase; matched regardless of case) and its port when the URL gives none. */
+typedef struct m2m_url_scheme {
+    const char *name;
+    const char *default_port;
+} m2m_url_scheme;
+
+typedef struct m2m_url {
+    int scheme;          /* index into the schemes given */
+    char host[256];      /* without the brackets of an IPv6 address */
+    char port[6];        /* as given, or the scheme's default */
+    int port_given;      /* the URL named the port */
+    int ipv6;            /* host is an IPv6 address */
+    char authority[264]; /* "HOST:PORT", "[IPv6]:PORT" */
+} m2m_url;
+
+/* Parses url against schemes (n of them). expect says in words what was expected, for the message when the scheme
+ * is not one of them ("'URL' is not an EXPECT address"). Messages say what is wrong with the URL, without a
+ * location prefix; the code is M2M_E_PARSE. */
+int m2m_url_parse(const char *url, const m2m_url_scheme *schemes, int n, const char *expect, m2m_url *out,
+                  m2m_err *err);
+
+#endif
