@@ -171,6 +171,11 @@ static int set_value(m2m_reg_state *st, enum state_key k, const char *v, const c
     return 0;
 }
 
+/* Not inih, though the details file uses it: Debian's libinih (55) is built with INI_MAX_LINE 200 and no heap, so it
+ * cuts every line at 199 characters, and a saved session is one line of up to 16 KiB of base64 (ini_parse_string
+ * on such a file gives "error on line 2"). Splitting sessions over several keys would change the format devices in
+ * the field have on disk. This file is also simpler than INI: written only by state_save, no sections, no comments
+ * but the header, no continuation lines, and a line without its newline is a torn write, which inih cannot tell. */
 static int parse(char *text, size_t len, const char *path, m2m_reg_state *st, m2m_err *err)
 {
     int seen[K_COUNT] = {0};
