@@ -32,7 +32,8 @@ int cli_key_from_file(m2m_secret *key, const char *opt, const char *path, m2m_er
     return rc;
 }
 
-/* One line of hex from standard input. read(2), not stdio, so that no copy stays behind in a stdio buffer. */
+/* One line of hex from standard input. read(2), not stdio, so that no copy stays behind in a stdio buffer. Not
+ * util/file.h's m2m_fd_read, which reads to the end: a person typing a key ends it with Enter, not with Ctrl-D. */
 static int key_from_stdin(m2m_secret *key, const char *opt, m2m_err *err)
 {
     char line[KEY_LINE_MAX + 1], what[64];

@@ -15,6 +15,7 @@
 #include "crypto/load.h"
 #include "pki/files.h"
 #include "util/atomic_write.h"
+#include "util/file.h"
 
 
 int m2m_pki_path(char out[PATH_MAX], const char *dir, const char *name, m2m_err *err)
@@ -27,28 +28,22 @@ int m2m_pki_path(char out[PATH_MAX], const char *dir, const char *name, m2m_err 
 
 void m2m_pki_file_clear(m2m_pki_file *f)
 {
-    if (f == NULL)
-        return;
-    if (f->data != NULL) {
-        OPENSSL_cleanse(f->data, f->len);
-        free(f->data);
-    }
-    f->data = NULL;
-    f->len = 0;
+    if (f != NULL)
+        m2m_file_buf_free(&f->contents); /* wipes: it may be a private key */
 }
 
-/* Moves a memory BIO's contents into f->data. */
+/* Copies a memory BIO's contents into f->contents. */
 static int take_bio(m2m_pki_file *f, BIO *bio, m2m_err *err)
 {
     char *mem = NULL;
     long n = BIO_get_mem_data(bio, &mem);
     if (n <= 0 || mem == NULL)
         return m2m_fail(err, M2M_E_TLS, "%s: nothing to write", f->path);
-    f->data = malloc((size_t)n);
-    if (f->data == NULL)
+    f->contents.data = malloc((size_t)n);
+    if (f->contents.data == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "%s: out of memory", f->path);
-    memcpy(f->data, mem, (size_t)n);
-    f->len = (size_t)n;
+    memcpy(f->contents.data, mem, (size_t)n);
+    f->contents.len = (size_t)n;
     return 0;
 }
 
@@ -129,7 +124,7 @@ int m2m_pki_files_write(m2m_pki_file *files, size_t n, int force, m2m_err *err)
     /* Each file through the one atomic writer (util/atomic_write.h); this adds only the set: a failed file removes
      * the ones created before it, so a key never survives without its certificate or the other way round. */
     for (i = 0; i < n; i++) {
-        if (m2m_write_atomic(files[i].path, files[i].data, files[i].len, files[i].mode,
+        if (m2m_write_atomic(files[i].path, files[i].contents.data, files[i].contents.len, files[i].mode,
                              force ? 0 : M2M_WRITE_NO_CLOBBER, &files[i].created, err) != 0) {
             if (err != NULL && err->code == M2M_E_EXISTS) {
                 char msg[sizeof err->msg];

@@ -13,13 +13,13 @@
 #include <openssl/x509.h>
 
 #include "m2mattach/error.h"
+#include "util/file.h"
 
 /* One file to write: contents assembled in memory first, so nothing is written until everything is ready. */
 typedef struct m2m_pki_file {
     char path[PATH_MAX];
     mode_t mode;
-    unsigned char *data; /* owned; wiped when cleared (it may be a private key) */
-    size_t len;
+    m2m_file_buf contents; /* owned; wiped when cleared (it may be a private key) */
     int created; /* set by m2m_pki_files_write for files it created (not replaced), for rollback */
 } m2m_pki_file;
 
