@@ -21,9 +21,9 @@
 
 #include "crypto/gba_id.h"
 #include "secctx/zn_client.h"
-#include "util/url.h"
 #include "util/base64.h"
 #include "util/rfc3339.h"
+#include "util/url.h"
 
 #define ZN_ANSWER_MAX 8192
 #define ZN_REQUEST_MAX 2048

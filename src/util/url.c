@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/http.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -104,4 +105,37 @@ done:
     OPENSSL_free(host);
     OPENSSL_free(port);
     return rc;
+}
+
+int m2m_hostport_parse(const char *hp, char *host, size_t host_cap, char port[6], m2m_err *err)
+{
+    const char *colon, *h = hp;
+    size_t hlen;
+    long v = 0;
+
+    if (hp == NULL || hp[0] == '\0')
+        return m2m_fail(err, M2M_E_ARG, "expected HOST:PORT");
+    if (hp[0] == '[') {
+        const char *close = strchr(hp, ']');
+        if (close == NULL || close[1] != ':')
+            return m2m_fail(err, M2M_E_ARG, "'%s': expected [IPv6]:PORT", hp);
+        h = hp + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(hp, ':');
+        if (colon == NULL)
+            return m2m_fail(err, M2M_E_ARG, "'%s': expected HOST:PORT", hp);
+        hlen = (size_t)(colon - hp);
+    }
+    /* digits only, at most 5 of them: no sign, no spaces, nothing strtol would let through */
+    if (colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+        (v = strtol(colon + 1, NULL, 10)) > 65535)
+        return m2m_fail(err, M2M_E_ARG, "'%s' is not a port number", colon + 1);
+    if (hlen == 0 || hlen >= host_cap)
+        return m2m_fail(err, M2M_E_ARG, "'%s': missing or overlong host", hp);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    snprintf(port, 6, "%hu", (unsigned short)v); /* v <= 65535: checked above */
+    return 0;
 }

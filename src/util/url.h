@@ -7,6 +7,8 @@
 #ifndef M2M_UTIL_URL_H
 #define M2M_UTIL_URL_H
 
+#include <stddef.h>
+
 #include "m2mattach/error.h"
 
 /* One accepted scheme (lowercase; matched regardless of case) and its port when the URL gives none. */
@@ -29,5 +31,10 @@ typedef struct m2m_url {
  * location prefix; the code is M2M_E_PARSE. */
 int m2m_url_parse(const char *url, const m2m_url_scheme *schemes, int n, const char *expect, m2m_url *out,
                   m2m_err *err);
+
+/* A listening address "HOST:PORT" or "[IPv6]:PORT" (--https, --coaps, the BSF's --ub and --zn): split at the last
+ * colon, brackets removed; port 0 to 65535 (0: any free port, which the tests use). No scheme, so not a URL, and the
+ * host is left for getaddrinfo to judge ("0.0.0.0", "::", a name). Messages say what is wrong, without the option. */
+int m2m_hostport_parse(const char *hp, char *host, size_t host_cap, char port[6], m2m_err *err);
 
 #endif

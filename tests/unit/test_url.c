@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The one endpoint URL parser (util/url.c): default and given ports, IPv6 in brackets, schemes in any case, and a
- * refusal, saying which part is wrong, for everything an endpoint must not have. */
+ * refusal, saying which part is wrong, for everything an endpoint must not have; and the listening-address splitter
+ * beside it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,11 +71,41 @@ static void test_bad(void **state)
     bad("https://ho_st:8443", "neither an IPv4 address nor a host name");
 }
 
+static void test_hostport(void **state)
+{
+    static const char *const refused[][2] = {
+        {"", "expected HOST:PORT"},          {"localhost", "expected HOST:PORT"},
+        {"[::1]8443", "expected [IPv6]:PORT"}, {"[::1:8443", "expected [IPv6]:PORT"},
+        {"h:", "is not a port number"},      {"h:65536", "is not a port number"},
+        {"h:+1", "is not a port number"},    {"h:123456", "is not a port number"},
+        {":8443", "missing or overlong host"}, {"[]:1", "missing or overlong host"},
+    };
+    char host[16], port[6];
+    m2m_err err = {0};
+    (void)state;
+    assert_int_equal(m2m_hostport_parse("127.0.0.1:8443", host, sizeof host, port, &err), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_string_equal(port, "8443");
+    assert_int_equal(m2m_hostport_parse("[::1]:0", host, sizeof host, port, &err), 0); /* 0: any free port */
+    assert_string_equal(host, "::1");
+    assert_string_equal(port, "0");
+    assert_int_equal(m2m_hostport_parse("0.0.0.0:00080", host, sizeof host, port, &err), 0);
+    assert_string_equal(port, "80");
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(m2m_hostport_parse(refused[i][0], host, sizeof host, port, &err), -1);
+        if (strstr(err.msg, refused[i][1]) == NULL)
+            fail_msg("%s: '%s' does not say '%s'", refused[i][0], err.msg, refused[i][1]);
+    }
+    assert_int_equal(m2m_hostport_parse("a-very-long-host-name.example:1", host, sizeof host, port, &err), -1);
+    assert_non_null(strstr(err.msg, "overlong host"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
