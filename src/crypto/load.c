@@ -19,14 +19,28 @@
 /* More objects than a 1 MiB file can hold: a guard against a loader that would report errors without advancing. */
 #define LOAD_MAX_OBJECTS 65536
 
+/* Counts the requests: a change across one OSSL_STORE_load is an encrypted key met there. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
     (void)buf;
     (void)size;
     (void)rwflag;
     if (u != NULL)
-        *(int *)u = 1;
+        *(int *)u += 1;
     return -1;
+}
+
+/* How many PEM blocks buf holds (RFC 7468 encapsulation boundaries). */
+static size_t begins(const unsigned char *buf, size_t len)
+{
+    static const char B[] = "-----BEGIN ";
+    const unsigned char *p = buf, *end = buf + len, *hit;
+    size_t n = 0;
+    while (p < end && (hit = memmem(p, (size_t)(end - p), B, sizeof B - 1)) != NULL) {
+        n++;
+        p = hit + sizeof B - 1;
+    }
+    return n;
 }
 
 void m2m_loaded_free(m2m_loaded *l)
@@ -79,7 +93,8 @@ int m2m_load_mem(const unsigned char *buf, size_t len, m2m_loaded *out, m2m_err 
     UI_METHOD *ui = NULL;
     OSSL_STORE_CTX *store = NULL;
     BIO *bio = NULL;
-    int rc = -1, asked = 0;
+    int rc = -1, asked = 0, failed = 0;
+    size_t objects = 0;
 
     memset(out, 0, sizeof *out);
     ERR_set_mark();
@@ -106,9 +121,12 @@ int m2m_load_mem(const unsigned char *buf, size_t len, m2m_loaded *out, m2m_err 
         if (info == NULL) {
             /* an encrypted key (the callback was asked) or something undecodable; the next object may be fine */
             if (OSSL_STORE_error(store) && asked == asked_before)
-                out->damaged = 1;
+                failed = 1;
+            else if (asked != asked_before)
+                objects++;
             continue;
         }
+        objects++;
         if (take(out, info) != 0) {
             OSSL_STORE_INFO_free(info);
             m2m_fail(err, M2M_E_NOMEM, "out of memory");
@@ -116,7 +134,10 @@ int m2m_load_mem(const unsigned char *buf, size_t len, m2m_loaded *out, m2m_err 
         }
         OSSL_STORE_INFO_free(info);
     }
-    out->encrypted = asked;
+    out->encrypted = asked != 0;
+    /* OSSL_STORE also reports text after the last PEM block (a comment) as an error, which PEM_read never did:
+     * only a BEGIN line that gave no object, or DER that gave nothing, is damage. */
+    out->damaged = failed && (begins(buf, len) > objects || objects == 0);
     rc = 0;
 done:
     OSSL_STORE_close(store);

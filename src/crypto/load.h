@@ -22,7 +22,7 @@ typedef struct m2m_loaded {
     EVP_PKEY *pubkey;      /* the first public key */
     m2m_loaded_kind first; /* which of those came first (a chain file's leaf, a bundle's key or certificate) */
     int encrypted;         /* an encrypted private key was met (and skipped) */
-    int damaged;           /* something was not decodable (a damaged block, an unknown format) */
+    int damaged;           /* a PEM block, or DER, that did not decode (text around PEM blocks is fine) */
 } m2m_loaded;
 
 /* Decodes buf (len octets). -1 only when out of memory; a file with nothing usable in it gives 0 and an empty

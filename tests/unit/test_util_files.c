@@ -265,6 +265,42 @@ static void test_load_damaged_and_missing(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* Text after the last PEM block is a comment, as it always was for PEM_read; a block that does not decode is not. */
+static void test_load_trailing_text_and_broken_block(void **state)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    BIO *bio = BIO_new(BIO_s_mem());
+    static const char trailing[] = "# issued for the lab\n";
+    static const char broken[] = "-----BEGIN CERTIFICATE-----\nMIIBxx\n-----END CERTIFICATE-----\n";
+    char *mem = NULL;
+    long n;
+    m2m_loaded got;
+    m2m_err err = {0};
+    (void)state;
+    assert_int_equal(X509_set_pubkey(x, key), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 60));
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+    assert_int_equal(BIO_write(bio, trailing, (int)strlen(trailing)), (int)strlen(trailing));
+    n = BIO_get_mem_data(bio, &mem);
+    assert_int_equal(m2m_load_mem((unsigned char *)mem, (size_t)n, &got, &err), 0);
+    assert_int_equal(sk_X509_num(got.certs), 1);
+    assert_false(got.damaged);
+    m2m_loaded_free(&got);
+    assert_int_equal(BIO_write(bio, broken, (int)strlen(broken)), (int)strlen(broken));
+    n = BIO_get_mem_data(bio, &mem);
+    assert_int_equal(m2m_load_mem((unsigned char *)mem, (size_t)n, &got, &err), 0);
+    assert_int_equal(sk_X509_num(got.certs), 1);
+    assert_true(got.damaged);
+    m2m_loaded_free(&got);
+    assert_int_equal(ERR_peek_error(), 0);
+    BIO_free(bio);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +311,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_mode_ignores_umask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_replace_and_no_clobber, setup, teardown),
         cmocka_unit_test(test_load_encrypted_and_bundle),
+        cmocka_unit_test(test_load_trailing_text_and_broken_block),
         cmocka_unit_test_setup_teardown(test_load_damaged_and_missing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
