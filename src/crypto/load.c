@@ -53,39 +53,33 @@ void m2m_loaded_free(m2m_loaded *l)
     memset(l, 0, sizeof *l);
 }
 
+/* Keeps the first object of each kind (every certificate), and which kind came first. */
 static int take(m2m_loaded *out, OSSL_STORE_INFO *info)
 {
-    switch (OSSL_STORE_INFO_get_type(info)) {
-    case OSSL_STORE_INFO_CERT: {
+    int type = OSSL_STORE_INFO_get_type(info);
+    m2m_loaded_kind kind = type == OSSL_STORE_INFO_CERT   ? M2M_LOADED_CERT
+                         : type == OSSL_STORE_INFO_PKEY   ? M2M_LOADED_KEY
+                         : type == OSSL_STORE_INFO_PUBKEY ? M2M_LOADED_PUBKEY
+                                                          : M2M_LOADED_NONE;
+    EVP_PKEY **slot = kind == M2M_LOADED_KEY ? &out->key : &out->pubkey;
+
+    if (kind == M2M_LOADED_NONE)
+        return 0; /* parameters (openssl ecparam -genkey), CRLs, names: not ours */
+    if (kind == M2M_LOADED_CERT) {
         X509 *x = OSSL_STORE_INFO_get1_CERT(info);
         if (x == NULL || (out->certs == NULL && (out->certs = sk_X509_new_null()) == NULL) ||
             sk_X509_push(out->certs, x) <= 0) {
             X509_free(x);
             return -1;
         }
-        if (out->first == M2M_LOADED_NONE)
-            out->first = M2M_LOADED_CERT;
-        return 0;
+    } else if (*slot == NULL) {
+        *slot = kind == M2M_LOADED_KEY ? OSSL_STORE_INFO_get1_PKEY(info) : OSSL_STORE_INFO_get1_PUBKEY(info);
+        if (*slot == NULL)
+            return -1;
     }
-    case OSSL_STORE_INFO_PKEY:
-        if (out->key == NULL) {
-            if ((out->key = OSSL_STORE_INFO_get1_PKEY(info)) == NULL)
-                return -1;
-            if (out->first == M2M_LOADED_NONE)
-                out->first = M2M_LOADED_KEY;
-        }
-        return 0;
-    case OSSL_STORE_INFO_PUBKEY:
-        if (out->pubkey == NULL) {
-            if ((out->pubkey = OSSL_STORE_INFO_get1_PUBKEY(info)) == NULL)
-                return -1;
-            if (out->first == M2M_LOADED_NONE)
-                out->first = M2M_LOADED_PUBKEY;
-        }
-        return 0;
-    default:
-        return 0; /* parameters (openssl ecparam -genkey), CRLs, names: not ours */
-    }
+    if (out->first == M2M_LOADED_NONE)
+        out->first = kind;
+    return 0;
 }
 
 int m2m_load_mem(const unsigned char *buf, size_t len, m2m_loaded *out, m2m_err *err)
