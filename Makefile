@@ -33,8 +33,12 @@ asan:
 test-asan: asan
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 600
 
+# The main run (bench/results/latest.md), then GBA, PostgreSQL and DTLS (their own *-latest.md files).
 bench: build
 	bash bench/run.sh $(BUILD)
+	bash bench/gba.sh $(BUILD)
+	bash bench/pg.sh $(BUILD)
+	bash bench/dtls.sh $(BUILD)
 
 # make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: the binary, both libraries (shared and static), the
 # headers, pkg-config files, man pages, bash completion and the systemd unit. The build tree is configured for PREFIX

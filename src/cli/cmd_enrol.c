@@ -197,7 +197,7 @@ static int enrol_cert(int argc, char **argv, m2m_enrol_mode mode)
     }
     for (size_t i = 0; i <= M2M_PUBKEY_HASH_HEX_LEN; i++)
         lower[i] = (char)tolower((unsigned char)hash[i]);
-    if (root != NULL && m2m_read_root_pem(root, &pem, &err) != 0)
+    if (root != NULL && m2m_read_root_pem("--require-chain", root, &pem, &err) != 0)
         goto done;
     {
         m2m_enrol_spec spec = {.registree_id = id, .mechanism = "cert", .mode = mode, .pubkey_hash = lower,

@@ -34,7 +34,7 @@ int m2m_enrol_revoke(const char *db_path, const char *registree_id, m2m_err *err
     return rc;
 }
 
-int m2m_read_root_pem(const char *path, char **pem, m2m_err *err)
+int m2m_read_root_pem(const char *opt, const char *path, char **pem, m2m_err *err)
 {
     BIO *out = NULL;
     X509 *x = NULL;
@@ -51,11 +51,11 @@ int m2m_read_root_pem(const char *path, char **pem, m2m_err *err)
     x = got.certs != NULL ? sk_X509_shift(got.certs) : NULL;
     m2m_loaded_free(&got);
     if (x == NULL) {
-        m2m_fail(err, M2M_E_PARSE, "--require-chain %s: not a PEM certificate", path);
+        m2m_fail(err, M2M_E_PARSE, "%s %s: not a PEM certificate", opt, path);
         goto done;
     }
     if (X509_check_ca(x) == 0) {
-        m2m_fail(err, M2M_E_ARG, "--require-chain %s: not a CA certificate", path);
+        m2m_fail(err, M2M_E_ARG, "%s %s: not a CA certificate", opt, path);
         goto done;
     }
     out = BIO_new(BIO_s_mem());
