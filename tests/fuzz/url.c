@@ -11,14 +11,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const m2m_url_scheme SCHEMES[] = {{"https", "443"}, {"coaps", "5684"}, {"http", "80"}};
-    char *url = malloc(size + 1), again[300];
+    char *url = fuzz_cstring(data, size), again[300];
     m2m_url u, v;
     m2m_err err;
     long port;
 
-    FUZZ_CHECK(url != NULL);
-    memcpy(url, data, size);
-    url[size] = '\0';
     m2m_err_clear(&err);
     if (m2m_url_parse(url, SCHEMES, 3, "endpoint", &u, &err) == 0) {
         port = strtol(u.port, NULL, 10);
