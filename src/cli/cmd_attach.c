@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "binding/coap_client.h"
 #include "binding/http_client.h"
@@ -18,6 +19,7 @@
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "registree/details.h"
+#include "util/file.h"
 
 /* EX_TEMPFAIL of sysexits.h: the state lock is held by another attachment, and trying again later will work. */
 #define EXIT_BUSY 75
@@ -291,50 +293,20 @@ static const char *http_method(const char *m)
     return NULL;
 }
 
-/* Reads a request body; the HTTP cap applies here too, so the failure is local and early. */
+/* Reads a request body; the HTTP cap applies here too, so the failure is local and early. Any kind of file: a body
+ * may come from a pipe (<(...)) as well as from standard input ("-"). */
 static char *read_body_file(const char *path)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-
-    if (f == NULL) {
-        fprintf(stderr, "m2mattach request: %s: %s\n", path, strerror(errno));
+    m2m_file_buf f;
+    m2m_err e = {0};
+    int rc = strcmp(path, "-") == 0
+                 ? m2m_fd_read(STDIN_FILENO, "standard input", M2M_HTTP_BODY_MAX, M2M_FILE_EMPTY_OK, &f, &e)
+                 : m2m_file_read(path, M2M_HTTP_BODY_MAX, M2M_FILE_EMPTY_OK | M2M_FILE_ANY_KIND, &f, &e);
+    if (rc != 0) {
+        fprintf(stderr, "m2mattach request: %s\n", e.msg);
         return NULL;
     }
-    for (;;) {
-        size_t n;
-        if (cap - len < 4096) {
-            char *nb;
-            cap = cap == 0 ? 8192 : cap * 2;
-            if (cap > (size_t)M2M_HTTP_BODY_MAX + 1) {
-                fprintf(stderr, "m2mattach request: %s is larger than %d bytes\n", path, M2M_HTTP_BODY_MAX);
-                goto fail;
-            }
-            if ((nb = realloc(buf, cap)) == NULL) {
-                fprintf(stderr, "m2mattach request: out of memory\n");
-                goto fail;
-            }
-            buf = nb;
-        }
-        n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(f)) {
-        fprintf(stderr, "m2mattach request: cannot read %s\n", path);
-        goto fail;
-    }
-    buf[len] = '\0';
-    if (f != stdin)
-        fclose(f);
-    return buf;
-fail:
-    free(buf);
-    if (f != stdin)
-        fclose(f);
-    return NULL;
+    return (char *)f.data;
 }
 
 /* coap: the reply came over the CoAP binding, and its status is a CoAP code (2.05), not an HTTP one */

@@ -13,6 +13,7 @@
 #include "registrar/briefing.h"
 #include "registrar/enrolment.h"
 #include "registree/state.h"
+#include "util/atomic_write.h"
 #include "util/hex.h"
 
 #define TRACKER "Cdemo-tracker"
@@ -31,13 +32,13 @@ static int enrol_tracker(const char *dir, const char *bdb, int bport, m2m_err *e
     m2m_hex_encode(key.bytes, key.len, hex);
     strcat(hex, "\n");
     snprintf(path, sizeof path, "%s/tracker.key", dir);
-    if (m2m_file_replace(path, hex, strlen(hex), err) != 0)
+    if (m2m_write_atomic(path, hex, strlen(hex), 0600, 0, NULL, err) != 0)
         goto done;
     snprintf(ini, sizeof ini, "; made into the tracker: its Briefing Registrar only\n[registrar]\n"
              "poa = https://127.0.0.1:%d\ncse-id = /brief-cse\n\n[registree]\nid = " TRACKER "\napp-id = "
              "Rdemo.tracker\n\n[credentials]\nmechanism = psk\nkey-file = tracker.key\n", bport);
     snprintf(path, sizeof path, "%s/tracker.ini", dir);
-    rc = m2m_file_replace(path, ini, strlen(ini), err);
+    rc = m2m_write_atomic(path, ini, strlen(ini), 0600, 0, NULL, err);
 done:
     m2m_wipe(hex, sizeof hex);
     m2m_secret_clear(&key);

@@ -17,26 +17,25 @@
 int cli_key_from_file(m2m_secret *key, const char *opt, const char *path, m2m_err *err)
 {
     char what[PATH_MAX + 32];
-    size_t len = 0;
     m2m_err e = {0};
-    unsigned char *buf = m2m_read_small_file(path, &len, &e);
+    m2m_file_buf f;
     int rc = -1;
 
     m2m_secret_clear(key);
-    if (buf == NULL)
+    if (m2m_file_read(path, M2M_SMALL_FILE_MAX, 0, &f, &e) != 0)
         return m2m_fail(err, e.code, "%s %s", opt, e.msg); /* e.msg starts with the path */
     snprintf(what, sizeof what, "%s %s", opt, path);
-    if (strlen((const char *)buf) != len)
+    if (strlen((const char *)f.data) != f.len)
         m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one key in hex", what);
     else
-        rc = m2m_secret_from_hex(key, (const char *)buf, what, err);
-    m2m_wipe(buf, len);
-    free(buf);
+        rc = m2m_secret_from_hex(key, (const char *)f.data, what, err);
+    m2m_file_buf_free(&f);
     return rc;
 }
 
 /* The first line of standard input into line (cap octets, NUL-terminated, without the newline); the caller wipes
- * it. read(2), not stdio, so that no copy stays behind in a stdio buffer. */
+ * it. read(2), not stdio, so that no copy stays behind in a stdio buffer. Not util/file.h's m2m_fd_read, which
+ * reads to the end: a person typing a key ends it with Enter, not with Ctrl-D. */
 static int stdin_line(char *line, size_t cap, const char *what, const char *holds, m2m_err *err)
 {
     size_t n = 0, max = cap - 1;
@@ -88,6 +87,7 @@ int cli_token_input(char *out, size_t cap, const char *opt, const char *value, m
     char what[PATH_MAX + 32];
     unsigned char *buf = NULL;
     size_t len = 0, start = 0, size = 0;
+    m2m_file_buf f = {0};
     int rc = -1;
 
     out[0] = '\0';
@@ -100,9 +100,9 @@ int cli_token_input(char *out, size_t cap, const char *opt, const char *value, m
         len = strlen((char *)buf);
     } else {
         m2m_err e = {0};
-        if ((buf = m2m_read_small_file(value, &len, &e)) == NULL)
+        if (m2m_file_read(value, M2M_SMALL_FILE_MAX, 0, &f, &e) != 0)
             return m2m_fail(err, e.code, "%s %s", opt, e.msg);
-        size = len + 1;
+        buf = f.data, len = f.len, size = len + 1; /* freed below, wiped as any buffer of this function */
         if (strlen((const char *)buf) != len) {
             m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one token", what);
             goto done;

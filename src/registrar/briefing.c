@@ -14,6 +14,7 @@
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/url.h"
 
 int m2m_briefing_rn(const char *registree_id, char out[M2M_RI_MAX])
 {
@@ -57,6 +58,9 @@ static int check_spec(const m2m_briefing_spec *s, m2m_err *err)
     int psk = strcmp(mech, "psk") == 0, token = strcmp(mech, "token") == 0, cert = strcmp(mech, "cert") == 0,
         gba = strcmp(mech, "gba") == 0;
     const char *target_id = s->target_id ? s->target_id : s->registree_id;
+    static const m2m_url_scheme POA_SCHEMES[] = {{"https", "443"}, {"coaps", "5684"}};
+    m2m_url poa;
+    m2m_err why = {0};
 
     if (!m2m_valid_registree_id(s->registree_id))
         return m2m_fail(err, M2M_E_ARG, "registree ID '%s' is not an AE-ID or a CSE-ID ('/name')",
@@ -65,10 +69,11 @@ static int check_spec(const m2m_briefing_spec *s, m2m_err *err)
         return m2m_fail(err, M2M_E_ARG, "target ID '%s' is not an AE-ID or a CSE-ID ('/name')", target_id);
     if (!psk && !token && !cert && !gba)
         return m2m_fail(err, M2M_E_ARG, "unknown mechanism '%s' (psk, cert, token or gba)", mech);
-    if (s->target_poa == NULL || (strncmp(s->target_poa, "https://", 8) != 0 &&
-                                  strncmp(s->target_poa, "coaps://", 8) != 0) || strlen(s->target_poa) > 200)
-        return m2m_fail(err, M2M_E_ARG, "target PoA '%s' is not an https://HOST:PORT or coaps://HOST:PORT address",
-                        s->target_poa ? s->target_poa : "");
+    /* the rules the device's details reader applies (util/url.h), so a briefing never hands out a poa it refuses */
+    if (s->target_poa == NULL || strlen(s->target_poa) > 200 ||
+        m2m_url_parse(s->target_poa, POA_SCHEMES, 2, "https://HOST:PORT or coaps://HOST:PORT", &poa, &why) != 0)
+        return m2m_fail(err, M2M_E_ARG, "target PoA '%s' is not an https://HOST:PORT or coaps://HOST:PORT address%s%s",
+                        s->target_poa ? s->target_poa : "", why.msg[0] ? ": " : "", why.msg);
     if (s->target_cse_id == NULL || s->target_cse_id[0] != '/' || !m2m_valid_registree_id(s->target_cse_id))
         return m2m_fail(err, M2M_E_ARG, "target CSE-ID '%s' is not a CSE-ID ('/name')",
                         s->target_cse_id ? s->target_cse_id : "");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto/gba_id.h"
+#include "crypto/load.h"
 #include "registrar/enrolment.h"
 #include "secctx/token.h"
 #include "store/store.h"
@@ -35,12 +36,20 @@ int m2m_enrol_revoke(const char *db_path, const char *registree_id, m2m_err *err
 
 int m2m_read_root_pem(const char *opt, const char *path, char **pem, m2m_err *err)
 {
-    BIO *b = BIO_new_file(path, "r"), *out = NULL;
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO *out = NULL;
+    X509 *x = NULL;
     BUF_MEM *mem = NULL;
+    m2m_loaded got;
+    m2m_err why = {0};
     int rc = -1;
 
     *pem = NULL;
+    if (m2m_load_file(path, &got, &why) != 0) {
+        m2m_fail(err, why.code, "--require-chain %s", why.msg);
+        goto done;
+    }
+    x = got.certs != NULL ? sk_X509_shift(got.certs) : NULL;
+    m2m_loaded_free(&got);
     if (x == NULL) {
         m2m_fail(err, M2M_E_PARSE, "%s %s: not a PEM certificate", opt, path);
         goto done;
@@ -58,7 +67,6 @@ int m2m_read_root_pem(const char *opt, const char *path, char **pem, m2m_err *er
     rc = 0;
 done:
     X509_free(x);
-    BIO_free(b);
     BIO_free(out);
     ERR_clear_error();
     return rc;

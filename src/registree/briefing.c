@@ -16,6 +16,7 @@
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "registree/registree_internal.h"
+#include "util/atomic_write.h"
 #include "util/file.h"
 #include "util/hex.h"
 
@@ -107,14 +108,13 @@ static int write_key(m2m_registree *r, const brief *b, const char *path)
 {
     m2m_secret key = {0};
     char kid[M2M_KEYID_HEX_LEN + 1], hex[2 * M2M_SECRET_MAX + 2];
-    unsigned char *old = NULL;
-    size_t len = 0;
+    m2m_file_buf old = {0};
     m2m_err e = {0};
     int rc = -1;
 
     if (b->key_hex == NULL) {
-        if (b->key_id != NULL && (old = m2m_read_small_file(path, &len, &e)) != NULL &&
-            m2m_secret_from_hex(&key, (const char *)old, path, &e) == 0 &&
+        if (b->key_id != NULL && m2m_file_read(path, M2M_SMALL_FILE_MAX, 0, &old, &e) == 0 &&
+            m2m_secret_from_hex(&key, (const char *)old.data, path, &e) == 0 &&
             m2m_keyid(m2m_key_kind_for_id(b->id), key.bytes, key.len, kid, &e) == 0 && strcmp(kid, b->key_id) == 0)
             rc = 0; /* kept */
         else
@@ -133,12 +133,9 @@ static int write_key(m2m_registree *r, const brief *b, const char *path)
     }
     m2m_hex_encode(key.bytes, key.len, hex);
     strcat(hex, "\n");
-    rc = m2m_file_replace(path, hex, strlen(hex), &r->err);
+    rc = m2m_write_atomic(path, hex, strlen(hex), 0600, 0, NULL, &r->err);
 done:
-    if (old != NULL) {
-        m2m_wipe(old, len);
-        free(old);
-    }
+    m2m_file_buf_free(&old);
     m2m_wipe(hex, sizeof hex);
     m2m_secret_clear(&key);
     return rc;
@@ -157,7 +154,7 @@ static int write_token(m2m_registree *r, const brief *b, const char *path)
                         r->cfg->authority, b->handed_out ? b->handed_out : "time unknown", path);
     }
     snprintf(line, sizeof line, "%s\n", b->token);
-    rc = m2m_file_replace(path, line, strlen(line), &r->err);
+    rc = m2m_write_atomic(path, line, strlen(line), 0600, 0, NULL, &r->err);
     m2m_wipe(line, sizeof line);
     return rc;
 }
@@ -207,7 +204,7 @@ static int write_details(m2m_registree *r, const brief *b, const char *out, cons
     if (b->root_pem != NULL) {
         /* only written here; the details reader checks it is one self-signed certificate */
         if (side_path(r, out, "root.crt", path, &name) != 0 ||
-            m2m_file_replace(path, b->root_pem, strlen(b->root_pem), &r->err) != 0)
+            m2m_write_atomic(path, b->root_pem, strlen(b->root_pem), 0600, 0, NULL, &r->err) != 0)
             return -1;
         snprintf(root_line, sizeof root_line, "root-cert = %s\n", name);
     }
@@ -219,7 +216,7 @@ static int write_details(m2m_registree *r, const brief *b, const char *out, cons
                  r->cfg->cse_id, b->poa, b->cse_id, root_line, b->id, app, b->mech, cred);
     if (n < 0 || (size_t)n >= sizeof text)
         return m2m_fail(&r->err, M2M_E_ARG, "%s: details too long", out);
-    return m2m_file_replace(out, text, (size_t)n, &r->err);
+    return m2m_write_atomic(out, text, (size_t)n, 0600, 0, NULL, &r->err);
 }
 
 /* 1 when a and b name the same file (the same string, or the same existing inode). */
