@@ -1025,6 +1025,15 @@ static int load_ticket_keys(m2m_store *st, int64_t since, m2m_ticket_key *out, i
         k->created = sqlite3_column_int64(s, 3);
         (*n)++;
     }
+    /* A read that stops on an error (busy, I/O, a broken row) is not "no more keys": with fewer keys than there
+     * are, the caller would rotate or refuse valid tickets, so the error goes up and no partial list is kept. */
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
+        db_fail(st, err, "read ticket keys");
+        sqlite3_finalize(s);
+        m2m_wipe(out, sizeof *out * (size_t)*n);
+        *n = 0;
+        return -1;
+    }
     sqlite3_finalize(s);
     return 0;
 }
