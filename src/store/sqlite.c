@@ -181,14 +181,19 @@ static int schema_version(m2m_store *st, int *version, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int step;
-    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &s, NULL) != SQLITE_OK)
-        return m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", SQ(st)->path,
-                        sqlite3_errmsg(SQ(st)->db));
+    *version = 0;
+    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &s, NULL) != SQLITE_OK) {
+        m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", SQ(st)->path,
+                 sqlite3_errmsg(SQ(st)->db));
+        return -1;
+    }
     step = sqlite3_step(s);
     *version = step == SQLITE_ROW ? atoi((const char *)sqlite3_column_text(s, 0)) : 0;
     sqlite3_finalize(s);
-    if (*version < 1)
-        return m2m_fail(err, M2M_E_STORE, "store %s has no schema version", SQ(st)->path);
+    if (*version < 1) {
+        m2m_fail(err, M2M_E_STORE, "store %s has no schema version", SQ(st)->path);
+        return -1;
+    }
     return 0;
 }
 
