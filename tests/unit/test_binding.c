@@ -7,6 +7,7 @@
  * that defence in depth. */
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -490,6 +491,104 @@ static void test_resumption(void **state)
         assert_non_null(strstr(r.log, "handshake=resumed"));
         SSL_SESSION_free(c.session);
     }
+}
+
+/* SQL on the Registrar's store file through a connection of its own: a real fault of the store, made as another
+ * process (an operator's sqlite3) would make it. */
+static void store_sql(const char *sql)
+{
+    char db[300];
+    sqlite3 *h = NULL;
+    snprintf(db, sizeof db, "%s/registrar.db", dir);
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(h, 10000);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+/* The store fails during the handshake: a credential that could not be looked up binds nobody -- not a PSK, not a
+ * certificate, not a ticket whose enrolment cannot be checked -- and the refusal says the store failed, not that
+ * the credential is unknown. Once the store is back, the same credentials bind. */
+static void test_store_failure_binds_nobody(void **state)
+{
+    unsigned char k3[16];
+    char kid3[33];
+    m2m_secret k = {0};
+    m2m_err err;
+    client_opts c = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .cert = 1};
+    outcome r;
+    (void)state;
+    /* a key no handshake has used yet: not in the worker's PSK cache, so the lookup goes to the store */
+    RAND_bytes(k3, sizeof k3);
+    assert_int_equal(m2m_keyid(M2M_KEY_KCA, k3, sizeof k3, kid3, &err), 0);
+    assert_int_equal(m2m_secret_set(&k, k3, sizeof k3, &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(st, "Cpsk3", &k, kid3, &err), 0);
+    m2m_secret_clear(&k);
+    c.session = ticket_from(srv_default, &c, "Ccert");
+    c.cert = 0;
+
+    store_sql("ALTER TABLE enrolment RENAME TO enrolment_gone");
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, kid3, k3), crt = {.min_version = v, .max_version = v, .cert = 1};
+        r = run(srv_default, &o);
+        assert_unbound(&r);
+        if (!r.completed) /* TLS 1.2; TLS 1.3 goes on without the PSK, server-authenticated and unbound */
+            assert_non_null(strstr(r.log, "store failure"));
+        r = run(srv_default, &crt);
+        assert_unbound(&r);
+        assert_non_null(strstr(r.log, "store failure"));
+    }
+    r = run(srv_default, &c); /* the ticket of Ccert: its enrolment cannot be checked */
+    assert_unbound(&r);
+    store_sql("ALTER TABLE enrolment_gone RENAME TO enrolment");
+
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, kid3, k3);
+        r = run(srv_default, &o);
+        assert_string_equal(r.id, "Cpsk3");
+    }
+    r = run(srv_default, &c);
+    assert_string_equal(r.id, "Ccert");
+    assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+    SSL_SESSION_free(c.session);
+}
+
+/* Ticket keys that cannot be read or rotated: the Registrar keeps the keys it has (tickets sealed with them still
+ * resume) and says why in the log; it neither drops them nor makes up new ones of its own. */
+static void test_ticket_keys_store_failure(void **state)
+{
+    m2m_ticket_key before[M2M_TICKET_KEYS];
+    client_opts o = psk(TLS1_2_VERSION, KID1, K1);
+    char line[1024];
+    int n = env.nkeys;
+    outcome r;
+    (void)state;
+    memcpy(before, env.keys, sizeof before);
+    o.session = ticket_from(srv_default, &o, "Cpsk1");
+
+    store_sql("ALTER TABLE ticket_key RENAME TO ticket_key_gone");
+    m2m_tls_env_read_keys(&env);
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "ticket keys: "));
+    assert_int_equal(env.nkeys, n);
+    assert_memory_equal(env.keys, before, sizeof before);
+    /* past the rotation period: the rotation fails (no writer here: it runs at once) and changes nothing */
+    clock_at(m2m_clock_now() + 2 * env.ticket_period);
+    m2m_tls_env_rotate_keys(&env);
+    clock_at(0);
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "ticket keys: "));
+    assert_int_equal(env.rotating, 0);
+    assert_int_equal(env.nkeys, n);
+    assert_memory_equal(env.keys, before, sizeof before);
+    store_sql("ALTER TABLE ticket_key_gone RENAME TO ticket_key");
+
+    r = run(srv_default, &o);
+    assert_true(r.completed && r.client_reused);
+    assert_string_equal(r.id, "Cpsk1");
+    assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+    SSL_SESSION_free(o.session);
 }
 
 /* A revoked enrolment does not resume: the ticket is refused and a full handshake follows. */
@@ -1175,6 +1274,8 @@ int main(void)
         cmocka_unit_test(test_cert_full_and_unbound),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
+        cmocka_unit_test(test_store_failure_binds_nobody),
+        cmocka_unit_test(test_ticket_keys_store_failure),
         cmocka_unit_test(test_revoke_applies_to_next_handshake),
         cmocka_unit_test(test_attack_ticket_other_hash),
         cmocka_unit_test(test_attack_tls12_ticket_as_tls13),

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The NAF's Zn client (secctx/zn_client.c) against a BSF that lies or breaks: a scripted HTTPS server in a thread
+ * of this process (fixture_tls_server.h) with a certificate for 127.0.0.1 made by the openssl CLI. Ks_NAF is the
+ * key a GBA device is then bound by, so every answer that is not a whole, well-formed 200 from the configured BSF
+ * must be refused: a BSF whose certificate does not chain to --bsf-root, another status, a body cut short, a key
+ * of the wrong size, a missing field. 404 is "unknown B-TID" (found = 0), not an error. Also the --bsf URL and the
+ * NAF credentials, which are checked when the client is made. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture_tls_server.h"
+#include "fixture_tmpdir.h"
+#include "secctx/zn_client.h"
+
+#define BTID "dGVzdA==@bsf.example.org"
+#define NAF_ID "cse.example.org"
+/* 32 octets of 0x01, base64 */
+#define KS32 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+#define IMPI "001010000000001@ims.mnc001.mcc001.3gppnetwork.org"
+
+static char dir[64], bsf_crt[128], bsf_key[128], naf_crt[128], naf_key[128], url[64];
+static struct fake_server srv;
+static const char *script; /* what the BSF sends back to the next request, whole */
+
+static void bsf_answer(SSL *ssl, void *arg)
+{
+    char req[2048];
+    (void)arg;
+    if (SSL_accept(ssl) != 1 || fake_read_request(ssl, req, sizeof req) == 0)
+        return;
+    SSL_write(ssl, script, (int)strlen(script));
+    SSL_shutdown(ssl);
+}
+
+/* A self-signed P-256 certificate and key, named for 127.0.0.1 (so it is its own trust anchor). */
+static int make_cert(const char *crt, const char *key, const char *cn)
+{
+    char cmd[768];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=%s "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+             cn, key, crt);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (fixture_mkdtemp(dir, sizeof dir, "zn") != 0)
+        return -1;
+    snprintf(bsf_crt, sizeof bsf_crt, "%s/bsf.crt", dir);
+    snprintf(bsf_key, sizeof bsf_key, "%s/bsf.key", dir);
+    snprintf(naf_crt, sizeof naf_crt, "%s/naf.crt", dir);
+    snprintf(naf_key, sizeof naf_key, "%s/naf.key", dir);
+    if (make_cert(bsf_crt, bsf_key, "bsf") != 0 || make_cert(naf_crt, naf_key, "naf") != 0)
+        return -1;
+    memset(&srv, 0, sizeof srv);
+    if (fake_server_open(&srv) != 0 || (srv.ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+        SSL_CTX_use_certificate_file(srv.ctx, bsf_crt, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(srv.ctx, bsf_key, SSL_FILETYPE_PEM) != 1)
+        return -1;
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", srv.port);
+    return fake_server_start(&srv, bsf_answer, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fake_server_close(&srv);
+    fixture_rmdir(dir);
+    return 0;
+}
+
+/* One Zn request answered with body under status; returns m2m_zn_fetch's result, out and err filled. */
+static int ask(const char *root, const char *status, const char *body, m2m_zn_answer *out, m2m_err *err)
+{
+    static char answer[2048];
+    m2m_zn_client *zc = m2m_zn_client_new(url, root, naf_crt, naf_key, 3000, err);
+    int rc;
+    assert_non_null(zc);
+    snprintf(answer, sizeof answer, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n%s", status, strlen(body), body);
+    script = answer;
+    rc = m2m_zn_fetch(zc, BTID, (const uint8_t *)NAF_ID, strlen(NAF_ID), out, err);
+    m2m_zn_client_free(zc);
+    return rc;
+}
+
+static void test_key_from_the_bsf(void **state)
+{
+    m2m_zn_answer a;
+    m2m_err err;
+    (void)state;
+    assert_int_equal(ask(bsf_crt, "200 OK", "{\"btid\":\"" BTID "\",\"impi\":\"" IMPI "\",\"ksNaf\":\"" KS32
+                         "\",\"keyExpiryTime\":\"2030-01-01T00:00:00Z\"}", &a, &err), 0);
+    assert_int_equal(a.found, 1);
+    assert_string_equal(a.impi, IMPI);
+    assert_int_equal(a.ks_naf.len, 32);
+    assert_int_equal(a.ks_naf.bytes[0], 1);
+    assert_int_equal(a.expires, 1893456000);
+    m2m_secret_clear(&a.ks_naf);
+
+    assert_int_equal(ask(bsf_crt, "404 Not Found", "{}", &a, &err), 0);
+    assert_int_equal(a.found, 0);
+    assert_int_equal(a.ks_naf.len, 0);
+}
+
+/* A server that does not chain to --bsf-root is not the BSF, whatever it answers. */
+static void test_bsf_not_trusted(void **state)
+{
+    m2m_zn_answer a;
+    m2m_err err;
+    (void)state;
+    assert_int_equal(ask(naf_crt, "200 OK", "{\"impi\":\"" IMPI "\",\"ksNaf\":\"" KS32
+                         "\",\"keyExpiryTime\":\"2030-01-01T00:00:00Z\"}", &a, &err), -1);
+    assert_int_equal(err.code, M2M_E_AUTH);
+    assert_int_equal(a.found, 0);
+    assert_int_equal(a.ks_naf.len, 0);
+}
+
+static void refused(const char *status, const char *body, const char *why)
+{
+    m2m_zn_answer a;
+    m2m_err err;
+    assert_int_equal(ask(bsf_crt, status, body, &a, &err), -1);
+    assert_int_equal(err.code, M2M_E_PROTO);
+    if (strstr(err.msg, why) == NULL)
+        fail_msg("'%s' does not say '%s'", err.msg, why);
+    assert_int_equal(a.found, 0);
+    assert_int_equal(a.ks_naf.len, 0); /* no key is handed on from a refused answer */
+}
+
+static void test_bad_answers_refused(void **state)
+{
+    (void)state;
+    refused("500 Internal Server Error", "{}", "answered 500");
+    refused("403 Forbidden", "{}", "answered 403");
+    /* a 16-octet key, a key that is no base64, a missing IMPI, an expiry that is no time, no JSON */
+    refused("200 OK", "{\"impi\":\"" IMPI "\",\"ksNaf\":\"AQEBAQEBAQEBAQEBAQEBAQ==\",\"keyExpiryTime\":"
+            "\"2030-01-01T00:00:00Z\"}", "lacks ksNaf");
+    refused("200 OK", "{\"impi\":\"" IMPI "\",\"ksNaf\":\"!!!\",\"keyExpiryTime\":\"2030-01-01T00:00:00Z\"}",
+            "lacks ksNaf");
+    refused("200 OK", "{\"ksNaf\":\"" KS32 "\",\"keyExpiryTime\":\"2030-01-01T00:00:00Z\"}", "lacks ksNaf");
+    refused("200 OK", "{\"impi\":\"" IMPI "\",\"ksNaf\":\"" KS32 "\",\"keyExpiryTime\":\"soon\"}", "lacks ksNaf");
+    refused("200 OK", "ksNaf=" KS32, "lacks ksNaf");
+}
+
+/* Framing: a body shorter than its Content-Length (the connection closed early), and no HTTP at all. */
+static void test_broken_framing_refused(void **state)
+{
+    m2m_zn_client *zc;
+    m2m_zn_answer a;
+    m2m_err err;
+    (void)state;
+    zc = m2m_zn_client_new(url, bsf_crt, naf_crt, naf_key, 3000, &err);
+    assert_non_null(zc);
+    script = "HTTP/1.1 200 OK\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{\"impi\":\"" IMPI "\"";
+    assert_int_equal(m2m_zn_fetch(zc, BTID, (const uint8_t *)NAF_ID, strlen(NAF_ID), &a, &err), -1);
+    assert_non_null(strstr(err.msg, "cut short"));
+    script = "SSH-2.0-OpenSSH_9.2\r\n";
+    assert_int_equal(m2m_zn_fetch(zc, BTID, (const uint8_t *)NAF_ID, strlen(NAF_ID), &a, &err), -1);
+    assert_non_null(strstr(err.msg, "not an HTTP answer"));
+    m2m_zn_client_free(zc);
+}
+
+/* The client is made only from a usable configuration. */
+static void test_configuration_checked(void **state)
+{
+    static const char *const bad_urls[] = {"http://127.0.0.1:8443", "https://127.0.0.1", "https://:8443",
+                                           "https://127.0.0.1:", "https://127.0.0.1:123456", "https://[::1]8443",
+                                           "https://[::1", "https://127.0.0.1:8443/zn", NULL};
+    m2m_zn_client *zc;
+    m2m_err err;
+    (void)state;
+    for (int i = 0; bad_urls[i] != NULL; i++) {
+        assert_null(m2m_zn_client_new(bad_urls[i], bsf_crt, naf_crt, naf_key, 0, &err));
+        assert_int_equal(err.code, M2M_E_ARG);
+    }
+    assert_null(m2m_zn_client_new(NULL, bsf_crt, naf_crt, naf_key, 0, &err));
+    assert_null(m2m_zn_client_new(url, NULL, naf_crt, naf_key, 0, &err));
+    assert_non_null(strstr(err.msg, "--bsf-root"));
+    assert_null(m2m_zn_client_new(url, naf_key, naf_crt, naf_key, 0, &err)); /* a key is no root certificate */
+    assert_non_null(strstr(err.msg, "--bsf-root"));
+    assert_null(m2m_zn_client_new(url, bsf_crt, naf_key, naf_key, 0, &err));
+    assert_non_null(strstr(err.msg, "--naf-cert"));
+    assert_null(m2m_zn_client_new(url, bsf_crt, naf_crt, bsf_key, 0, &err)); /* another certificate's key */
+    assert_non_null(strstr(err.msg, "--naf-key"));
+
+    /* an IPv6 literal is taken; a copy keeps the configuration (and the default timeout) */
+    zc = m2m_zn_client_new("https://[::1]:8443/", bsf_crt, naf_crt, naf_key, 0, &err);
+    assert_non_null(zc);
+    m2m_zn_client *dup = m2m_zn_client_dup(zc, &err);
+    assert_non_null(dup);
+    assert_int_equal(m2m_zn_client_timeout_ms(dup), 2000);
+    m2m_zn_client_free(dup);
+    m2m_zn_client_free(zc);
+    m2m_zn_client_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_from_the_bsf),
+        cmocka_unit_test(test_bsf_not_trusted),
+        cmocka_unit_test(test_bad_answers_refused),
+        cmocka_unit_test(test_broken_framing_refused),
+        cmocka_unit_test(test_configuration_checked),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
