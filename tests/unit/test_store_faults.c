@@ -331,6 +331,91 @@ static void test_resource_faults(void **state)
     assert_int_equal(err.code, M2M_E_NOTFOUND);
 }
 
+static void no_subscriber(const m2m_gba_subscriber *s, void *ctx)
+{
+    (void)s, (void)ctx;
+}
+
+/* The BSF's tables (x.y.5): a subscriber's key and sequence number, a bootstrapping's Ks. A lookup that fails is
+ * not "no such subscriber" (the BSF would answer a device "unknown"), and a sequence number that cannot be raised
+ * is reported (a vector must never be reused); rows too short to be a key are refused, never padded. */
+static void test_gba_table_faults(void **state)
+{
+    m2m_store *st = *state;
+    m2m_gba_subscriber s = {0}, got;
+    m2m_gba_bootstrap b = {0}, bg;
+    m2m_err err;
+    int removed = -1;
+    snprintf(s.impi, sizeof s.impi, "%s", "001@ims.example");
+    memset(s.k, 0x4b, sizeof s.k);
+    memset(s.opc, 0x0c, sizeof s.opc);
+    s.sqn = 32;
+    assert_int_equal(m2m_store_gba_subscriber_add(st, &s, &err), 0);
+    snprintf(b.btid, sizeof b.btid, "%s", "AAAA@bsf.example");
+    snprintf(b.impi, sizeof b.impi, "%s", s.impi);
+    b.created = 1000;
+    b.expires = 2000;
+    assert_int_equal(m2m_store_gba_bootstrap_put(st, &b, &err), 0);
+
+    table_gone("gba_subscriber", 0);
+    snprintf(s.impi, sizeof s.impi, "%s", "002@ims.example");
+    assert_int_equal(m2m_store_gba_subscriber_add(st, &s, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    assert_int_equal(m2m_store_gba_subscriber_get(st, "001@ims.example", &got, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    assert_int_equal(m2m_store_gba_subscriber_set_sqn(st, "001@ims.example", 64, 1, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    assert_int_equal(m2m_store_gba_subscriber_remove(st, "001@ims.example", &err), -1);
+    assert_int_equal(m2m_store_gba_subscriber_list(st, no_subscriber, NULL, &err), -1);
+    table_gone("gba_subscriber", 1);
+
+    table_gone("gba_bootstrap", 0);
+    assert_int_equal(m2m_store_gba_bootstrap_put(st, &b, &err), -1);
+    assert_int_equal(m2m_store_gba_bootstrap_get(st, b.btid, 1500, &bg, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    assert_int_equal(m2m_store_gba_bootstrap_expire(st, 3000, &removed, &err), -1);
+    assert_int_equal(m2m_store_gba_subscriber_remove(st, "001@ims.example", &err), -1); /* takes its records too */
+    table_gone("gba_bootstrap", 1);
+
+    /* healed: nothing was removed or changed by the failed calls */
+    assert_int_equal(m2m_store_gba_subscriber_get(st, "001@ims.example", &got, &err), 0);
+    assert_int_equal(got.sqn, 32);
+    assert_int_equal(m2m_store_gba_bootstrap_get(st, b.btid, 1500, &bg, &err), 0);
+
+    /* a key column that is not 16 octets: refused as malformed */
+    outside("UPDATE gba_subscriber SET k = x'0102'", "UPDATE gba_subscriber SET k = '\\x0102'");
+    assert_int_equal(m2m_store_gba_subscriber_get(st, "001@ims.example", &got, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+}
+
+/* Rows that are not what the store writes: an enrolment without its key, a ticket key of the wrong size. Neither
+ * is used: the PSK lookup fails (it is no "not found" either: the operator must look), the bad ticket key is left
+ * out of the keys a Registrar seals and accepts tickets with. */
+static void test_broken_rows_unused(void **state)
+{
+    m2m_store *st = *state;
+    m2m_secret k;
+    m2m_enrolment e;
+    m2m_ticket_key tk[4];
+    m2m_err err;
+    int n = -1;
+    key_of(&k, 5);
+    assert_int_equal(m2m_store_enrol_psk(st, "Cnokey", &k, KID1, &err), 0);
+    m2m_secret_clear(&k);
+    outside("UPDATE enrolment SET key = NULL", "UPDATE enrolment SET key = NULL");
+    assert_int_equal(m2m_store_find_psk(st, KID1, &e, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    assert_int_equal(e.key.len, 0);
+
+    assert_int_equal(m2m_store_ticket_keys(st, 1000, 100, 1, tk, 4, &n, &err), 0);
+    assert_int_equal(n, 1);
+    outside("INSERT INTO ticket_key(name, aes, hmac, created) VALUES (x'00', x'01', x'02', 1050)",
+            "INSERT INTO ticket_key(name, aes, hmac, created) VALUES ('\\x00', '\\x01', '\\x02', 1050)");
+    assert_int_equal(m2m_store_ticket_keys(st, 1060, 100, 0, tk, 4, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(tk[0].created, 1000);
+}
+
 /* A file that is not a store of this build is refused when opened: not taken for an empty store. */
 static void test_foreign_files_refused(void **state)
 {
@@ -365,6 +450,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ticket_keys_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_key_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resource_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gba_table_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broken_rows_unused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_files_refused, setup, teardown),
     };
     printf("test_store_faults: back-end %s\n", fixture_pg() != NULL ? "PostgreSQL" : "SQLite");
