@@ -414,6 +414,22 @@ static void test_psk_wrong_key_or_unknown(void **state)
     }
 }
 
+/* A psk_identity that cannot be a key ID (too long, empty) is refused before any lookup, in TLS 1.2 where the
+ * identity decides the handshake; in TLS 1.3 the PSK is skipped and nobody is bound. */
+static void test_psk_identity_not_a_key_id(void **state)
+{
+    (void)state;
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, "00112233445566778899aabbccddeeff00", K1);
+        outcome r = run(srv_default, &o);
+        assert_unbound(&r);
+        if (!r.completed)
+            assert_non_null(strstr(r.log, "psk_identity is not a key ID"));
+        else
+            assert_int_equal(v, TLS1_3_VERSION);
+    }
+}
+
 /* The earlier bug of this shape: a TLS 1.3 client names an enrolled key ID without holding the key and prefers a
  * SHA-384 suite. A server that allows SHA-384 skips the PSK and completes a certificate handshake: unbound. The
  * default server has no SHA-384 suite: no handshake at all. */
@@ -1271,6 +1287,7 @@ int main(void)
         cmocka_unit_test(test_psk_full),
         cmocka_unit_test(test_psk_wrong_key_or_unknown),
         cmocka_unit_test(test_psk_identity_without_key),
+        cmocka_unit_test(test_psk_identity_not_a_key_id),
         cmocka_unit_test(test_cert_full_and_unbound),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
