@@ -16,10 +16,12 @@
 #include "crypto/gba_kdf.h"
 #include "crypto/pubkey_hash.h"
 #include "m2mattach/keyid.h"
+#include "fixture_fake_bsf.h"
 #include "pki_fixture.h"
 #include "secctx/binding.h"
 #include "secctx/gba.h"
 #include "secctx/tls_conn.h"
+#include "secctx/zn_client.h"
 #include "util/clock.h"
 
 static char dir[128], logpath[300];
@@ -55,6 +57,7 @@ typedef struct client_opts {
     int psk_sha384;                /* TLS 1.3: the external PSK session uses TLS_AES_256_GCM_SHA384 */
     int cert;                      /* present the device certificate */
     SSL_SESSION *session;          /* a session (ticket) to offer */
+    int verify;                    /* verify the Registrar's certificate (against no trust anchor: it fails) */
 } client_opts;
 
 static SSL_SESSION *last_session; /* the newest session the server issued to a client */
@@ -126,6 +129,8 @@ static SSL *client_new(const client_opts *o)
         assert_int_equal(SSL_CTX_use_certificate_file(ctx, crt, SSL_FILETYPE_PEM), 1);
         assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), 1);
     }
+    if (o->verify)
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if (o->psk_identity != NULL) {
         SSL_CTX_set_psk_client_callback(ctx, psk_client_cb);
         SSL_CTX_set_psk_use_session_callback(ctx, psk_use_session_cb);
@@ -411,6 +416,20 @@ static void test_psk_wrong_key_or_unknown(void **state)
         assert_unbound(&r);
         if (!r.completed)
             assert_non_null(strstr(r.log, "unknown or revoked psk_identity"));
+    }
+}
+
+/* A client that gives up on the Registrar (here: its certificate does not verify) binds nobody, and the log says
+ * the client ended it, with its alert -- not that the Registrar refused. */
+static void test_client_aborts(void **state)
+{
+    (void)state;
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = {.min_version = v, .max_version = v, .cert = 1, .verify = 1};
+        outcome r = run(srv_default, &o);
+        assert_false(r.completed);
+        assert_non_null(strstr(r.log, "result=aborted"));
+        assert_non_null(strstr(r.log, "(sent by the client)"));
     }
 }
 
@@ -946,13 +965,10 @@ static void gba_key(const gba_dev *d, int version, uint16_t suite, uint8_t out[3
     assert_int_equal(m2m_gba_ks_naf(d->ks, d->rand, d->impi, naf_id, len, out, &err), 0);
 }
 
-/* A bootstrapping of impi valid for lifetime seconds, and what Zn would have told this NAF about it. */
-static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
+/* A bootstrapping of impi valid for lifetime seconds, that this NAF has not heard of. */
+static void gba_dev_new(gba_dev *d, const char *impi, int64_t lifetime)
 {
     static int n;
-    uint8_t ks_naf[32], ua[5];
-    m2m_secret k = {0};
-    m2m_err err;
     memset(d, 0, sizeof *d);
     snprintf(d->impi, sizeof d->impi, "%s", impi);
     RAND_bytes(d->ks, sizeof d->ks);
@@ -961,6 +977,15 @@ static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
     snprintf(d->btid + 24, sizeof d->btid - 24, "@bsf%d.example.org", n++);
     snprintf(d->identity, sizeof d->identity, "3GPP-bootstrapping.%s", d->btid);
     d->expires = m2m_clock_now() + lifetime;
+}
+
+/* A bootstrapping of impi valid for lifetime seconds, and what Zn would have told this NAF about it. */
+static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
+{
+    uint8_t ks_naf[32], ua[5];
+    m2m_secret k = {0};
+    m2m_err err;
+    gba_dev_new(d, impi, lifetime);
     for (int i = -1; i < 3; i++) {
         int v = i < 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
         uint16_t suite = i < 0 ? 0x1301 : GBA_SUITES[i].id;
@@ -1079,6 +1104,67 @@ static void test_gba_unknown_btid(void **state)
 
 /* A bootstrapping whose subscriber no enrolment names binds nobody; one enrolled for another Registree binds that
  * one, whatever the client wants to be (the registration then refuses any other From: 4106). */
+/* Zn asked in the handshake (no gate: the PSK callback asks the BSF itself), against a BSF on loopback: a BSF
+ * that fails binds nobody and is counted, a 404 is an unknown B-TID (kept as such, not asked again), and only the
+ * Ks_NAF the BSF gives binds the IMPI's Registree. */
+static void test_gba_zn_in_handshake(void **state)
+{
+    struct fake_bsf bsf;
+    m2m_gba_counters counters_gba = {0};
+    m2m_zn_client *zn, *saved = env.gba->zn;
+    m2m_gba_counters *saved_counters = env.gba->counters;
+    gba_dev d, unknown;
+    uint8_t key[32];
+    char b64[64], body[512];
+    client_opts o;
+    outcome r;
+    m2m_err err;
+    (void)state;
+    assert_int_equal(fake_bsf_start(&bsf, dir), 0);
+    zn = m2m_zn_client_new(bsf.url, bsf.crt, bsf.naf_crt, bsf.naf_key, 3000, &err);
+    assert_non_null(zn);
+    env.gba->zn = zn;
+    env.gba->counters = &counters_gba;
+    gba_dev_new(&d, IMPI1, 3600);
+    gba_key(&d, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+    o = gba_opts(TLS1_2_VERSION, 0, d.identity, key);
+
+    /* the BSF fails: refused, counted, and not cached as an answer */
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "the BSF could not be asked"));
+    assert_int_equal(counters_gba.zn_failures, 1);
+
+    /* the BSF gives the key of this B-TID for this NAF and suite: bound */
+    EVP_EncodeBlock((unsigned char *)b64, key, 32);
+    snprintf(body, sizeof body, "{\"btid\":\"%s\",\"impi\":\"%s\",\"ksNaf\":\"%s\","
+             "\"keyExpiryTime\":\"2099-01-01T00:00:00Z\"}", d.btid, IMPI1, b64);
+    fake_bsf_answer(&bsf, "200 OK", body);
+    r = run(srv_default, &o);
+    assert_gba_bound(&r, "Cgba1", &d);
+    assert_int_equal(fake_server_count(&bsf.srv, &bsf.asked), 2);
+    r = run(srv_default, &o); /* cached now: the BSF is not asked again */
+    assert_gba_bound(&r, "Cgba1", &d);
+    assert_int_equal(fake_server_count(&bsf.srv, &bsf.asked), 2);
+
+    /* a B-TID the BSF does not know */
+    gba_dev_new(&unknown, IMPI1, 3600);
+    gba_key(&unknown, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+    o = gba_opts(TLS1_2_VERSION, 0, unknown.identity, key);
+    fake_bsf_answer(&bsf, "404 Not Found", "{}");
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "unknown or expired B-TID"));
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_int_equal(fake_server_count(&bsf.srv, &bsf.asked), 3); /* the "unknown" answer is kept a while */
+
+    env.gba->zn = saved;
+    env.gba->counters = saved_counters;
+    m2m_zn_client_free(zn);
+    fake_bsf_stop(&bsf);
+}
+
 static void test_gba_enrolment(void **state)
 {
     gba_dev d3, d2;
@@ -1288,6 +1374,7 @@ int main(void)
         cmocka_unit_test(test_psk_wrong_key_or_unknown),
         cmocka_unit_test(test_psk_identity_without_key),
         cmocka_unit_test(test_psk_identity_not_a_key_id),
+        cmocka_unit_test(test_client_aborts),
         cmocka_unit_test(test_cert_full_and_unbound),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
@@ -1306,6 +1393,7 @@ int main(void)
         cmocka_unit_test(test_gba_wrong_key),
         cmocka_unit_test(test_gba_unknown_btid),
         cmocka_unit_test(test_gba_enrolment),
+        cmocka_unit_test(test_gba_zn_in_handshake),
         cmocka_unit_test(test_gba_resumption_and_expiry),
         cmocka_unit_test(test_token_binds_through_the_decision),
         cmocka_unit_test(test_candidates_are_bounded),

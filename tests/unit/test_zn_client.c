@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fixture_tls_server.h"
+#include "fixture_fake_bsf.h"
 #include "fixture_tmpdir.h"
 #include "secctx/zn_client.h"
 
@@ -24,55 +24,27 @@
 #define KS32 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 #define IMPI "001010000000001@ims.mnc001.mcc001.3gppnetwork.org"
 
-static char dir[64], bsf_crt[128], bsf_key[128], naf_crt[128], naf_key[128], url[64];
-static struct fake_server srv;
-static const char *script; /* what the BSF sends back to the next request, whole */
-
-static void bsf_answer(SSL *ssl, void *arg)
-{
-    char req[2048];
-    (void)arg;
-    if (SSL_accept(ssl) != 1 || fake_read_request(ssl, req, sizeof req) == 0)
-        return;
-    SSL_write(ssl, script, (int)strlen(script));
-    SSL_shutdown(ssl);
-}
-
-/* A self-signed P-256 certificate and key, named for 127.0.0.1 (so it is its own trust anchor). */
-static int make_cert(const char *crt, const char *key, const char *cn)
-{
-    char cmd[768];
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=%s "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
-             cn, key, crt);
-    return system(cmd) == 0 ? 0 : -1;
-}
+static char dir[64], url[64];
+static const char *bsf_crt, *bsf_key, *naf_crt, *naf_key;
+static struct fake_bsf bsf;
 
 static int setup(void **state)
 {
     (void)state;
-    if (fixture_mkdtemp(dir, sizeof dir, "zn") != 0)
+    if (fixture_mkdtemp(dir, sizeof dir, "zn") != 0 || fake_bsf_start(&bsf, dir) != 0)
         return -1;
-    snprintf(bsf_crt, sizeof bsf_crt, "%s/bsf.crt", dir);
-    snprintf(bsf_key, sizeof bsf_key, "%s/bsf.key", dir);
-    snprintf(naf_crt, sizeof naf_crt, "%s/naf.crt", dir);
-    snprintf(naf_key, sizeof naf_key, "%s/naf.key", dir);
-    if (make_cert(bsf_crt, bsf_key, "bsf") != 0 || make_cert(naf_crt, naf_key, "naf") != 0)
-        return -1;
-    memset(&srv, 0, sizeof srv);
-    if (fake_server_open(&srv) != 0 || (srv.ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
-        SSL_CTX_use_certificate_file(srv.ctx, bsf_crt, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_use_PrivateKey_file(srv.ctx, bsf_key, SSL_FILETYPE_PEM) != 1)
-        return -1;
-    snprintf(url, sizeof url, "https://127.0.0.1:%d", srv.port);
-    return fake_server_start(&srv, bsf_answer, NULL);
+    bsf_crt = bsf.crt;
+    bsf_key = bsf.key;
+    naf_crt = bsf.naf_crt;
+    naf_key = bsf.naf_key;
+    snprintf(url, sizeof url, "%s", bsf.url);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    fake_server_close(&srv);
+    fake_bsf_stop(&bsf);
     fixture_rmdir(dir);
     return 0;
 }
@@ -80,13 +52,10 @@ static int teardown(void **state)
 /* One Zn request answered with body under status; returns m2m_zn_fetch's result, out and err filled. */
 static int ask(const char *root, const char *status, const char *body, m2m_zn_answer *out, m2m_err *err)
 {
-    static char answer[2048];
     m2m_zn_client *zc = m2m_zn_client_new(url, root, naf_crt, naf_key, 3000, err);
     int rc;
     assert_non_null(zc);
-    snprintf(answer, sizeof answer, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-             "Connection: close\r\n\r\n%s", status, strlen(body), body);
-    script = answer;
+    fake_bsf_answer(&bsf, status, body);
     rc = m2m_zn_fetch(zc, BTID, (const uint8_t *)NAF_ID, strlen(NAF_ID), out, err);
     m2m_zn_client_free(zc);
     return rc;
@@ -160,10 +129,10 @@ static void test_broken_framing_refused(void **state)
     (void)state;
     zc = m2m_zn_client_new(url, bsf_crt, naf_crt, naf_key, 3000, &err);
     assert_non_null(zc);
-    script = "HTTP/1.1 200 OK\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{\"impi\":\"" IMPI "\"";
+    bsf.script = "HTTP/1.1 200 OK\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{\"impi\":\"" IMPI "\"";
     assert_int_equal(m2m_zn_fetch(zc, BTID, (const uint8_t *)NAF_ID, strlen(NAF_ID), &a, &err), -1);
     assert_non_null(strstr(err.msg, "cut short"));
-    script = "SSH-2.0-OpenSSH_9.2\r\n";
+    bsf.script = "SSH-2.0-OpenSSH_9.2\r\n";
     assert_int_equal(m2m_zn_fetch(zc, BTID, (const uint8_t *)NAF_ID, strlen(NAF_ID), &a, &err), -1);
     assert_non_null(strstr(err.msg, "not an HTTP answer"));
     m2m_zn_client_free(zc);
