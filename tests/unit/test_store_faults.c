@@ -406,6 +406,10 @@ static void test_broken_rows_unused(void **state)
     assert_int_equal(m2m_store_find_psk(st, KID1, &e, &err), -1);
     assert_int_equal(err.code, M2M_E_STORE);
     assert_int_equal(e.key.len, 0);
+    /* nor one longer than any key this build stores (refused, never truncated to a prefix) */
+    outside("UPDATE enrolment SET key = zeroblob(300)", "UPDATE enrolment SET key = decode(repeat('00', 300), 'hex')");
+    assert_int_equal(m2m_store_find_psk(st, KID1, &e, &err), -1);
+    assert_int_equal(e.key.len, 0);
 
     assert_int_equal(m2m_store_ticket_keys(st, 1000, 100, 1, tk, 4, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -416,29 +420,60 @@ static void test_broken_rows_unused(void **state)
     assert_int_equal(tk[0].created, 1000);
 }
 
-/* A file that is not a store of this build is refused when opened: not taken for an empty store. */
-static void test_foreign_files_refused(void **state)
+static void schema_version_is(const char *v)
 {
-    char path[128];
-    m2m_err err;
-    sqlite3 *db;
-    (void)state;
-    if (fixture_pg() != NULL)
-        skip(); /* SQLite files only */
-    snprintf(path, sizeof path, "%s/other.db", dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    assert_null(m2m_store_open(path, 0, &err));
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_non_null(strstr(err.msg, "not an m2mattach store"));
+    char s[128];
+    if (v == NULL)
+        snprintf(s, sizeof s, "DELETE FROM meta WHERE k = 'schema_version'");
+    else
+        snprintf(s, sizeof s, "INSERT INTO meta(k, v) VALUES ('schema_version', '%s') "
+                 "ON CONFLICT(k) DO UPDATE SET v = excluded.v", v);
+    outside(s, s);
+}
 
-    outside("UPDATE meta SET v = '999' WHERE k = 'schema_version'", NULL);
-    assert_null(m2m_store_open(loc, 0, &err));
-    assert_non_null(strstr(err.msg, "newer than this build"));
-    outside("DELETE FROM meta WHERE k = 'schema_version'", NULL);
-    assert_null(m2m_store_open(loc, 0, &err));
-    assert_non_null(strstr(err.msg, "no schema version"));
+static void open_refused(const char *location, const char *why_part)
+{
+    m2m_err err;
+    assert_null(m2m_store_open(location, 0, &err));
+    if (strstr(err.msg, why_part) == NULL)
+        fail_msg("'%s' does not say '%s'", err.msg, why_part);
+}
+
+/* What is not a store of this build is refused when opened, never taken for an empty store or used as it is: a
+ * file or database without the schema, one with a meta table but no version, one from a newer build, and one
+ * whose migration fails (rolled back whole: it keeps its version). */
+static void test_foreign_stores_refused(void **state)
+{
+    char other[512];
+    (void)state;
+    if (fixture_pg() == NULL) {
+        sqlite3 *db;
+        snprintf(other, sizeof other, "%s/other.db", dir);
+        assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        open_refused(other, "not an m2mattach store");
+    } else {
+        assert_int_equal(fixture_store_location(dir, "empty", other, sizeof other), 0); /* a new, empty database */
+        open_refused(other, "no m2mattach schema");
+    }
+    schema_version_is("999");
+    open_refused(loc, "newer than this build");
+    schema_version_is(NULL);
+    open_refused(loc, "no schema version");
+    schema_version_is("5");
+    open_refused(loc, fixture_pg() != NULL ? "no migration from schema version 5" : "duplicate column");
+    if (fixture_pg() == NULL) {
+        sqlite3 *db;
+        sqlite3_stmt *q;
+        assert_int_equal(sqlite3_open(loc, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &q, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(q, 0), "5");
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+    }
 }
 
 int main(void)
@@ -452,7 +487,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resource_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gba_table_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_rows_unused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_foreign_files_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_stores_refused, setup, teardown),
     };
     printf("test_store_faults: back-end %s\n", fixture_pg() != NULL ? "PostgreSQL" : "SQLite");
     return cmocka_run_group_tests(tests, NULL, NULL);
