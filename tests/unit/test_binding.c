@@ -617,12 +617,38 @@ static void test_ticket_keys_store_failure(void **state)
     assert_int_equal(env.rotating, 0);
     assert_int_equal(env.nkeys, n);
     assert_memory_equal(env.keys, before, sizeof before);
+    /* past two periods every key it holds is one no Registrar accepts: it attaches, but seals no ticket */
+    {
+        client_opts fresh = psk(TLS1_3_VERSION, KID1, K1);
+        SSL_SESSION_free(last_session);
+        last_session = NULL;
+        clock_at(m2m_clock_now() + 3 * env.ticket_period);
+        r = run(srv_default, &fresh);
+        clock_at(0);
+        assert_string_equal(r.id, "Cpsk1");
+        assert_true(last_session == NULL || !SSL_SESSION_has_ticket(last_session));
+    }
     store_sql("ALTER TABLE ticket_key_gone RENAME TO ticket_key");
 
     r = run(srv_default, &o);
     assert_true(r.completed && r.client_reused);
     assert_string_equal(r.id, "Cpsk1");
     assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+    SSL_SESSION_free(o.session);
+}
+
+/* A server-authenticated (unbound) TLS 1.3 context gets a ticket with no binding; offered later it resumes
+ * nothing: a full handshake, unbound again. */
+static void test_unbound_ticket_not_resumed(void **state)
+{
+    client_opts o = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION};
+    outcome r;
+    (void)state;
+    o.session = ticket_from(srv_default, &o, "");
+    r = run(srv_default, &o);
+    assert_true(r.completed);
+    assert_false(r.client_reused);
+    assert_unbound(&r);
     SSL_SESSION_free(o.session);
 }
 
@@ -1379,6 +1405,7 @@ int main(void)
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
         cmocka_unit_test(test_store_failure_binds_nobody),
+        cmocka_unit_test(test_unbound_ticket_not_resumed),
         cmocka_unit_test(test_ticket_keys_store_failure),
         cmocka_unit_test(test_revoke_applies_to_next_handshake),
         cmocka_unit_test(test_attack_ticket_other_hash),
