@@ -589,6 +589,27 @@ static void test_store_failure_binds_nobody(void **state)
     SSL_SESSION_free(c.session);
 }
 
+/* The worker's PSK cache is trusted only while the store's enrolment generation says nothing changed. When the
+ * generation cannot be read, the cache is not used: a key revoked behind it (here straight in the table, so no
+ * generation could tell) is refused, read afresh from the store. */
+static void test_psk_cache_not_trusted_blind(void **state)
+{
+    client_opts o = psk(TLS1_2_VERSION, KID2, K2);
+    outcome r;
+    (void)state;
+    r = run(srv_default, &o); /* KID2 now in the cache */
+    assert_string_equal(r.id, "Cpsk2");
+    store_sql("ALTER TABLE meta RENAME TO meta_gone");
+    store_sql("UPDATE enrolment SET revoked = 1 WHERE registree_id = 'Cpsk2' AND mechanism = 'psk'");
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_false(r.completed);
+    store_sql("UPDATE enrolment SET revoked = 0 WHERE registree_id = 'Cpsk2' AND mechanism = 'psk'");
+    store_sql("ALTER TABLE meta_gone RENAME TO meta");
+    r = run(srv_default, &o);
+    assert_string_equal(r.id, "Cpsk2");
+}
+
 /* Ticket keys that cannot be read or rotated: the Registrar keeps the keys it has (tickets sealed with them still
  * resume) and says why in the log; it neither drops them nor makes up new ones of its own. */
 static void test_ticket_keys_store_failure(void **state)
@@ -1405,6 +1426,7 @@ int main(void)
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
         cmocka_unit_test(test_store_failure_binds_nobody),
+        cmocka_unit_test(test_psk_cache_not_trusted_blind),
         cmocka_unit_test(test_unbound_ticket_not_resumed),
         cmocka_unit_test(test_ticket_keys_store_failure),
         cmocka_unit_test(test_revoke_applies_to_next_handshake),
