@@ -138,6 +138,33 @@ static void test_broken_framing_refused(void **state)
     m2m_zn_client_free(zc);
 }
 
+/* No BSF at the URL (a port that was just listening, closed now: refused at once), and a request that would not
+ * fit: an error, no answer, no key. */
+static void test_no_request_possible(void **state)
+{
+    char closed[64], long_btid[300];
+    int port = 0, fd = fixture_listen_loopback(&port);
+    m2m_zn_client *zc;
+    m2m_zn_answer a;
+    m2m_err err;
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(closed, sizeof closed, "https://127.0.0.1:%d", port);
+    assert_non_null(zc = m2m_zn_client_new(closed, bsf_crt, naf_crt, naf_key, 3000, &err));
+    assert_int_equal(m2m_zn_fetch(zc, BTID, (const uint8_t *)NAF_ID, strlen(NAF_ID), &a, &err), -1);
+    assert_int_equal(err.code, M2M_E_IO);
+    assert_int_equal(a.ks_naf.len, 0);
+    m2m_zn_client_free(zc);
+
+    memset(long_btid, 'A', sizeof long_btid - 1);
+    long_btid[sizeof long_btid - 1] = '\0';
+    assert_non_null(zc = m2m_zn_client_new(url, bsf_crt, naf_crt, naf_key, 3000, &err));
+    assert_int_equal(m2m_zn_fetch(zc, long_btid, (const uint8_t *)NAF_ID, strlen(NAF_ID), &a, &err), -1);
+    assert_int_equal(err.code, M2M_E_ARG);
+    m2m_zn_client_free(zc);
+}
+
 /* The client is made only from a usable configuration. */
 static void test_configuration_checked(void **state)
 {
@@ -179,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_bsf_not_trusted),
         cmocka_unit_test(test_bad_answers_refused),
         cmocka_unit_test(test_broken_framing_refused),
+        cmocka_unit_test(test_no_request_possible),
         cmocka_unit_test(test_configuration_checked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
