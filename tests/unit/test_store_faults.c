@@ -41,18 +41,19 @@ static void outside(const char *sqlite_sql, const char *pg_sql)
     sqlite3_close(db);
 }
 
-/* Every later INSERT and UPDATE on table aborts (until writes_heal). */
+/* Every later INSERT, UPDATE and DELETE on table aborts (until writes_heal). */
 static void writes_fail(const char *table)
 {
-    char s[512], p[512];
+    char s[768], p[512];
     snprintf(s, sizeof s,
              "CREATE TRIGGER fault_i BEFORE INSERT ON %s BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
-             "CREATE TRIGGER fault_u BEFORE UPDATE ON %s BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
-             table, table);
+             "CREATE TRIGGER fault_u BEFORE UPDATE ON %s BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+             "CREATE TRIGGER fault_d BEFORE DELETE ON %s BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+             table, table, table);
     snprintf(p, sizeof p,
              "CREATE OR REPLACE FUNCTION fault() RETURNS trigger LANGUAGE plpgsql AS "
              "$$BEGIN RAISE EXCEPTION 'injected fault'; END$$;"
-             "CREATE TRIGGER fault BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION fault()",
+             "CREATE TRIGGER fault BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION fault()",
              table);
     outside(s, p);
 }
@@ -61,7 +62,7 @@ static void writes_heal(const char *table)
 {
     char p[128];
     snprintf(p, sizeof p, "DROP TRIGGER fault ON %s", table);
-    outside("DROP TRIGGER fault_i; DROP TRIGGER fault_u", p);
+    outside("DROP TRIGGER fault_i; DROP TRIGGER fault_u; DROP TRIGGER fault_d", p);
 }
 
 /* The table is gone (renamed away): every statement on it fails, reads included. */
@@ -138,6 +139,9 @@ static void test_enrol_is_all_or_nothing(void **state)
     assert_int_equal(m2m_store_find_token(st, TOKEN_HASH, &e, &err), -1);
     assert_int_equal(err.code, M2M_E_NOTFOUND);
     assert_int_equal(m2m_store_enrolment_active(st, "Cfirst", KID1, &err), 1);
+    writes_fail("enrolment");
+    assert_int_equal(m2m_store_revoke(st, "Cfirst", &err), -1); /* the revoking UPDATE itself fails */
+    writes_heal("enrolment");
     /* healed, the same writes go through */
     assert_int_equal(m2m_store_enrol_psk(st, "Csecond", &k, KID2, &err), 0);
     assert_int_equal(m2m_store_revoke(st, "Cfirst", &err), 0);
@@ -179,6 +183,13 @@ static void test_lookups_fail_closed(void **state)
     gen = generation(st);
     table_gone("meta", 0);
     assert_int_equal(m2m_store_enrol_generation(st, &gen, &err), -1);
+    {
+        char v[32], id[M2M_ID_MAX], name[M2M_ID_MAX];
+        assert_int_equal(m2m_store_get_meta(st, "tls_cert", v, sizeof v, &err), -1); /* not "no such setting" */
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_get_identity(st, id, name, &err), -1);
+        assert_int_equal(m2m_store_set_meta(st, "tls_cert", "/etc/x.pem", &err), -1);
+    }
     table_gone("meta", 1);
     assert_int_equal(m2m_store_find_psk(st, KID1, &e, &err), 0);
     assert_string_equal(e.registree_id, "Cpsk");
@@ -320,6 +331,13 @@ static void test_resource_faults(void **state)
     assert_int_equal(m2m_store_res_insert_capped(st, &r, 10, 1 << 20, 0, &removed, &err), -1);
     table_gone("resource", 1);
 
+    /* writes that fail inside SQL (the resource is there to change): nothing changes */
+    writes_fail("resource");
+    assert_int_equal(m2m_store_res_update(st, "ae1", "{\"lbl\":[]}", 1700000001, 0, &err), -1);
+    assert_int_equal(m2m_store_res_delete(st, "ae1", &err), -1);
+    assert_int_equal(m2m_store_res_expire_children(st, "cb", 2, 1800000000, &removed, &err), -1);
+    writes_heal("resource");
+
     table_gone("usage", 0);
     assert_int_equal(m2m_store_res_usage(st, "Cae1", &count, &bytes, &err), -1);
     table_gone("usage", 1);
@@ -456,6 +474,12 @@ static void test_foreign_stores_refused(void **state)
     } else {
         assert_int_equal(fixture_store_location(dir, "empty", other, sizeof other), 0); /* a new, empty database */
         open_refused(other, "no m2mattach schema");
+    }
+    if (fixture_pg() == NULL) {
+        m2m_err err;
+        snprintf(other, sizeof other, "%s/no-such-dir/reg.db", dir);
+        assert_null(m2m_store_open(other, 1, &err));
+        assert_int_equal(err.code, M2M_E_IO);
     }
     schema_version_is("999");
     open_refused(loc, "newer than this build");

@@ -52,6 +52,15 @@ static void test_broken_configurations_refused(void **state)
     refused(in_dir("registrar-inter.crt"), in_dir("registrar.key"), in_dir("missing.crt"), "Registrar chain");
     refused(in_dir("registrar-inter.crt"), in_dir("registrar.key"), in_dir("registrar.key"), "holds no PEM certificate");
 
+    /* TLS 1.3 suites it does not know: refused, not served with OpenSSL's defaults */
+    cfg.cert = in_dir("registrar.crt");
+    cfg.key = in_dir("registrar.key");
+    cfg.tls13_suites = "TLS_NOT_A_SUITE";
+    cfg.ticket_period = 3600;
+    assert_null(m2m_tls_server_ctx(&cfg, &err));
+    assert_non_null(strstr(err.msg, "cipher suites"));
+    cfg.tls13_suites = NULL;
+
     /* the same files, put together right, make a context */
     cfg.cert = in_dir("registrar-inter.crt");
     cfg.key = in_dir("registrar.key");
