@@ -509,6 +509,36 @@ static void test_cert_full_and_unbound(void **state)
     }
 }
 
+/* SQL on the Registrar's store file through a connection of its own: a real fault of the store, made as another
+ * process (an operator's sqlite3) would make it. */
+static void store_sql(const char *sql)
+{
+    char db[300];
+    sqlite3 *h = NULL;
+    snprintf(db, sizeof db, "%s/registrar.db", dir);
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(h, 10000);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+/* A certificate enrolment whose root (x.y.6 with a chain) is no certificate binds nobody: the chain cannot be
+ * checked, so the certificate is refused, not taken on its key alone. */
+static void test_cert_enrolled_root_unusable(void **state)
+{
+    client_opts o = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .cert = 1};
+    outcome r;
+    (void)state;
+    store_sql("UPDATE enrolment SET chain_root = 'not a PEM certificate' WHERE registree_id = 'Ccert'");
+    r = run(srv_default, &o);
+    store_sql("UPDATE enrolment SET chain_root = NULL WHERE registree_id = 'Ccert'");
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "enrolled root certificate cannot be used"));
+    r = run(srv_default, &o);
+    assert_string_equal(r.id, "Ccert");
+}
+
 /* ---- resumption: the legitimate way ---- */
 
 static void test_resumption(void **state)
@@ -537,20 +567,6 @@ static void test_resumption(void **state)
         assert_non_null(strstr(r.log, "handshake=resumed"));
         SSL_SESSION_free(c.session);
     }
-}
-
-/* SQL on the Registrar's store file through a connection of its own: a real fault of the store, made as another
- * process (an operator's sqlite3) would make it. */
-static void store_sql(const char *sql)
-{
-    char db[300];
-    sqlite3 *h = NULL;
-    snprintf(db, sizeof db, "%s/registrar.db", dir);
-    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(h, 10000);
-    if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
-    sqlite3_close(h);
 }
 
 /* The store fails during the handshake: a credential that could not be looked up binds nobody -- not a PSK, not a
@@ -1463,6 +1479,7 @@ int main(void)
         cmocka_unit_test(test_psk_identity_not_a_key_id),
         cmocka_unit_test(test_client_aborts),
         cmocka_unit_test(test_cert_full_and_unbound),
+        cmocka_unit_test(test_cert_enrolled_root_unusable),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
         cmocka_unit_test(test_store_failure_binds_nobody),

@@ -2,7 +2,7 @@
 /* The binding decision (secctx/binding.c) on connections that never got as far as a handshake test_binding.c
  * drives: no security context at all, a TLS object with no negotiated session yet, a same-equipment connection
  * whose socket cannot say who is at the other end. Each must be refused (0, unbound, a reason), never bound and
- * never taken for a server-authenticated context. */
+ * never taken for a server-authenticated context. And the peer address such a refusal is logged under. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,10 @@
 #include <cmocka.h>
 #include <openssl/ssl.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include "fixture_tls_server.h"
 
 #include "secctx/binding.h"
 #include "secctx/tls_conn.h"
@@ -72,12 +75,62 @@ static void test_local_peer_unknown(void **state)
     close(p[1]);
 }
 
+/* The peer address a refusal is logged under: taken from the socket (IPv4 here, a real loopback connection),
+ * IPv6 in brackets, and left as "?" for what is neither. */
+static void test_logged_peer_address(void **state)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    m2m_tls_conn tc;
+    struct sockaddr_in6 in6;
+    struct sockaddr_un un;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    char want[64];
+    int port = 0, lfd = fixture_listen_loopback(&port), cfd, sfd;
+    (void)state;
+    assert_true(lfd >= 0);
+    assert_true((cfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_true((sfd = accept(lfd, NULL, NULL)) >= 0);
+    assert_int_equal(getsockname(cfd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(want, sizeof want, "127.0.0.1:%u", ntohs(a.sin_port));
+
+    memset(&tc, 0, sizeof tc);
+    snprintf(tc.addr, sizeof tc.addr, "?");
+    tc.ssl = SSL_new(ctx);
+    assert_int_equal(SSL_set_fd(tc.ssl, sfd), 1);
+    m2m_tls_conn_fill_addr(&tc);
+    assert_string_equal(tc.addr, want);
+
+    memset(&in6, 0, sizeof in6);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(5684);
+    in6.sin6_addr.s6_addr[15] = 1;
+    m2m_tls_conn_set_addr(&tc, (struct sockaddr *)&in6);
+    assert_string_equal(tc.addr, "[::1]:5684");
+    memset(&un, 0, sizeof un);
+    un.sun_family = AF_UNIX;
+    snprintf(tc.addr, sizeof tc.addr, "?");
+    m2m_tls_conn_set_addr(&tc, (struct sockaddr *)&un);
+    assert_string_equal(tc.addr, "?");
+    SSL_free(tc.ssl);
+    SSL_CTX_free(ctx);
+    close(sfd);
+    close(cfd);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_security_context),
         cmocka_unit_test(test_no_negotiated_session),
         cmocka_unit_test(test_local_peer_unknown),
+        cmocka_unit_test(test_logged_peer_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

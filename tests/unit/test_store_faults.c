@@ -76,6 +76,19 @@ static void table_gone(const char *table, int back)
     outside(s, s);
 }
 
+/* The table is there and its statements prepare, but reading its rows fails part-way (a view in its place whose
+ * condition overflows when evaluated: SQLite's abs() of the smallest integer; PostgreSQL fails the same query). */
+static void rows_fail(const char *table, int back)
+{
+    char s[400];
+    if (back)
+        snprintf(s, sizeof s, "DROP VIEW %s; ALTER TABLE %s_gone RENAME TO %s", table, table, table);
+    else
+        snprintf(s, sizeof s, "ALTER TABLE %s RENAME TO %s_gone; CREATE VIEW %s AS SELECT * FROM %s_gone "
+                 "WHERE abs(-9223372036854775807 - 1) > 0", table, table, table, table);
+    outside(s, s);
+}
+
 static void key_of(m2m_secret *k, unsigned char fill)
 {
     unsigned char b[32];
@@ -179,6 +192,11 @@ static void test_lookups_fail_closed(void **state)
     assert_int_equal(m2m_store_revoke(st, "Cpsk", &err), -1);
     assert_int_equal(err.code, M2M_E_STORE);
     table_gone("enrolment", 1);
+    rows_fail("enrolment", 0);
+    assert_int_equal(m2m_store_list(st, 1, NULL, NULL, &err), -1);
+    assert_int_equal(m2m_store_find_psk(st, KID1, &e, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    rows_fail("enrolment", 1);
 
     gen = generation(st);
     table_gone("meta", 0);
@@ -394,6 +412,17 @@ static void test_gba_table_faults(void **state)
     assert_int_equal(m2m_store_gba_bootstrap_expire(st, 3000, &removed, &err), -1);
     assert_int_equal(m2m_store_gba_subscriber_remove(st, "001@ims.example", &err), -1); /* takes its records too */
     table_gone("gba_bootstrap", 1);
+
+    /* reads that fail after the statement started: still failures, not "no such subscriber" */
+    rows_fail("gba_subscriber", 0);
+    assert_int_equal(m2m_store_gba_subscriber_get(st, "001@ims.example", &got, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    assert_int_equal(m2m_store_gba_subscriber_list(st, no_subscriber, NULL, &err), -1);
+    rows_fail("gba_subscriber", 1);
+    rows_fail("gba_bootstrap", 0);
+    assert_int_equal(m2m_store_gba_bootstrap_get(st, b.btid, 1500, &bg, &err), -1);
+    assert_int_equal(err.code, M2M_E_STORE);
+    rows_fail("gba_bootstrap", 1);
 
     /* healed: nothing was removed or changed by the failed calls */
     assert_int_equal(m2m_store_gba_subscriber_get(st, "001@ims.example", &got, &err), 0);

@@ -165,6 +165,23 @@ static void test_no_request_possible(void **state)
     m2m_zn_client_free(zc);
 }
 
+/* A BSF that will not take this NAF's certificate: the TLS handshake fails (TLS 1.2, so it fails in the handshake
+ * and not at the first read), an error with no key. */
+static void test_bsf_refuses_naf(void **state)
+{
+    m2m_zn_answer a;
+    m2m_err err;
+    (void)state;
+    SSL_CTX_set_max_proto_version(bsf.srv.ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(bsf.srv.ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    assert_int_equal(SSL_CTX_load_verify_locations(bsf.srv.ctx, bsf.crt, NULL), 1); /* trusts itself only */
+    assert_int_equal(ask(bsf_crt, "200 OK", "{}", &a, &err), -1);
+    SSL_CTX_set_verify(bsf.srv.ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_max_proto_version(bsf.srv.ctx, 0);
+    assert_int_equal(err.code, M2M_E_TLS);
+    assert_int_equal(a.ks_naf.len, 0);
+}
+
 /* The client is made only from a usable configuration. */
 static void test_configuration_checked(void **state)
 {
@@ -207,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_bad_answers_refused),
         cmocka_unit_test(test_broken_framing_refused),
         cmocka_unit_test(test_no_request_possible),
+        cmocka_unit_test(test_bsf_refuses_naf),
         cmocka_unit_test(test_configuration_checked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
