@@ -175,22 +175,25 @@ static void test_lookups_fail_closed(void **state)
     assert_int_equal(m2m_store_enrol_cert(st, "Ccert", TOKEN_HASH, NULL, &err), 0);
 
     table_gone("enrolment", 0);
-    assert_int_equal(m2m_store_find_psk(st, KID1, &e, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_true(e.key.len == 0 && e.registree_id[0] == '\0'); /* nothing of a half-read row is left */
-    assert_int_equal(m2m_store_find_cert(st, TOKEN_HASH, &e, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_find_token(st, TOKEN_HASH, &e, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_consume_token(st, TOKEN_HASH, 1000, &e, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_enrolment_active(st, "Cpsk", KID1, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_registree_known(st, "Cpsk", &err), -1);
-    assert_int_equal(m2m_store_list(st, 1, NULL, NULL, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_revoke(st, "Cpsk", &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
+    /* twice: the first call meets the change while stepping, the second while preparing */
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(m2m_store_find_psk(st, KID1, &e, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_true(e.key.len == 0 && e.registree_id[0] == '\0'); /* nothing of a half-read row is left */
+        assert_int_equal(m2m_store_find_cert(st, TOKEN_HASH, &e, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_find_token(st, TOKEN_HASH, &e, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_consume_token(st, TOKEN_HASH, 1000, &e, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_enrolment_active(st, "Cpsk", KID1, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_registree_known(st, "Cpsk", &err), -1);
+        assert_int_equal(m2m_store_list(st, 1, NULL, NULL, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_revoke(st, "Cpsk", &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+    }
     table_gone("enrolment", 1);
     rows_fail("enrolment", 0);
     assert_int_equal(m2m_store_list(st, 1, NULL, NULL, &err), -1);
@@ -334,19 +337,22 @@ static void test_resource_faults(void **state)
     assert_int_equal(m2m_store_res_insert(st, &r, &err), 0);
 
     table_gone("resource", 0);
-    assert_int_equal(m2m_store_res_get(st, "ae1", &out, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_res_child(st, "cb", "ae1", &out, &err), -1);
-    assert_int_equal(m2m_store_res_update(st, "ae1", "{\"lbl\":[]}", 1700000001, 0, &err), -1);
-    assert_int_equal(m2m_store_res_delete(st, "ae1", &err), -1);
-    assert_int_equal(m2m_store_res_expired(st, 1800000000, ri, 4, &n, &err), -1);
-    assert_int_equal(m2m_store_res_count_children(st, "cb", 2, &count, &err), -1);
-    assert_int_equal(m2m_store_res_children(st, "cb", count_child, &n, &err), -1);
-    assert_int_equal(m2m_store_res_expire_children(st, "cb", 2, 1800000000, &removed, &err), -1);
-    snprintf(r.ri, sizeof r.ri, "%s", "ae2");
-    snprintf(r.rn, sizeof r.rn, "%s", "ae2");
-    assert_int_equal(m2m_store_res_insert(st, &r, &err), -1);
-    assert_int_equal(m2m_store_res_insert_capped(st, &r, 10, 1 << 20, 0, &removed, &err), -1);
+    /* twice: the first call meets the change while stepping, the second while preparing */
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(m2m_store_res_get(st, "ae1", &out, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_res_child(st, "cb", "ae1", &out, &err), -1);
+        assert_int_equal(m2m_store_res_update(st, "ae1", "{\"lbl\":[]}", 1700000001, 0, &err), -1);
+        assert_int_equal(m2m_store_res_delete(st, "ae1", &err), -1);
+        assert_int_equal(m2m_store_res_expired(st, 1800000000, ri, 4, &n, &err), -1);
+        assert_int_equal(m2m_store_res_count_children(st, "cb", 2, &count, &err), -1);
+        assert_int_equal(m2m_store_res_children(st, "cb", count_child, &n, &err), -1);
+        assert_int_equal(m2m_store_res_expire_children(st, "cb", 2, 1800000000, &removed, &err), -1);
+        snprintf(r.ri, sizeof r.ri, "%s", "ae2");
+        snprintf(r.rn, sizeof r.rn, "%s", "ae2");
+        assert_int_equal(m2m_store_res_insert(st, &r, &err), -1);
+        assert_int_equal(m2m_store_res_insert_capped(st, &r, 10, 1 << 20, 0, &removed, &err), -1);
+    }
     table_gone("resource", 1);
 
     /* writes that fail inside SQL (the resource is there to change): nothing changes */
@@ -394,23 +400,31 @@ static void test_gba_table_faults(void **state)
     assert_int_equal(m2m_store_gba_bootstrap_put(st, &b, &err), 0);
 
     table_gone("gba_subscriber", 0);
-    snprintf(s.impi, sizeof s.impi, "%s", "002@ims.example");
-    assert_int_equal(m2m_store_gba_subscriber_add(st, &s, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_gba_subscriber_get(st, "001@ims.example", &got, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_gba_subscriber_set_sqn(st, "001@ims.example", 64, 1, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_gba_subscriber_remove(st, "001@ims.example", &err), -1);
-    assert_int_equal(m2m_store_gba_subscriber_list(st, no_subscriber, NULL, &err), -1);
+    /* twice: the first call meets the change while stepping, the second while preparing */
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(s.impi, sizeof s.impi, "%s", "002@ims.example");
+        assert_int_equal(m2m_store_gba_subscriber_add(st, &s, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_gba_subscriber_get(st, "001@ims.example", &got, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_gba_subscriber_set_sqn(st, "001@ims.example", 64, 1, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_gba_subscriber_remove(st, "001@ims.example", &err), -1);
+        assert_int_equal(m2m_store_gba_subscriber_list(st, no_subscriber, NULL, &err), -1);
+    }
     table_gone("gba_subscriber", 1);
+    assert_int_equal(m2m_store_gba_subscriber_remove(st, "nobody@ims.example", &err), -1);
+    assert_int_equal(err.code, M2M_E_NOTFOUND);
 
     table_gone("gba_bootstrap", 0);
-    assert_int_equal(m2m_store_gba_bootstrap_put(st, &b, &err), -1);
-    assert_int_equal(m2m_store_gba_bootstrap_get(st, b.btid, 1500, &bg, &err), -1);
-    assert_int_equal(err.code, M2M_E_STORE);
-    assert_int_equal(m2m_store_gba_bootstrap_expire(st, 3000, &removed, &err), -1);
-    assert_int_equal(m2m_store_gba_subscriber_remove(st, "001@ims.example", &err), -1); /* takes its records too */
+    /* twice: the first call meets the change while stepping, the second while preparing */
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(m2m_store_gba_bootstrap_put(st, &b, &err), -1);
+        assert_int_equal(m2m_store_gba_bootstrap_get(st, b.btid, 1500, &bg, &err), -1);
+        assert_int_equal(err.code, M2M_E_STORE);
+        assert_int_equal(m2m_store_gba_bootstrap_expire(st, 3000, &removed, &err), -1);
+        assert_int_equal(m2m_store_gba_subscriber_remove(st, "001@ims.example", &err), -1); /* takes its records too */
+    }
     table_gone("gba_bootstrap", 1);
 
     /* reads that fail after the statement started: still failures, not "no such subscriber" */
