@@ -56,6 +56,7 @@ static void test_no_negotiated_session(void **state)
     tc.ssl = SSL_new(ctx);
     assert_non_null(tc.ssl);
     evaluate(&tc, 0, "no negotiated session");
+    assert_int_equal(m2m_bind_suite_of(tc.ssl), 0); /* and no suite a ticket could be bound to */
     SSL_free(tc.ssl);
     SSL_CTX_free(ctx);
 }

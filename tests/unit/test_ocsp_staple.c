@@ -184,6 +184,38 @@ static void test_good_response_kept(void **state)
     m2m_stapler_free(s);
 }
 
+/* Started, the refresher works on its own thread and says in the log why it staples nothing: the operator's only
+ * sign that devices asking for the status get none. */
+static void test_refresher_logs_refusal(void **state)
+{
+    m2m_stapler *s;
+    m2m_err err;
+    int p[2];
+    FILE *log;
+    char line[512] = "";
+    struct pollfd pfd;
+    ssize_t n;
+    (void)state;
+    put_staple("resp-trylater.der", NULL, 0);
+    assert_int_equal(pipe(p), 0);
+    assert_non_null(log = fdopen(p[1], "w"));
+    setvbuf(log, NULL, _IOLBF, 0);
+    assert_non_null(s = m2m_stapler_new(staple, NULL, leaf, issuer, log, &err));
+    assert_int_equal(m2m_stapler_start(s, &err), 0);
+    pfd.fd = p[0];
+    pfd.events = POLLIN;
+    assert_int_equal(poll(&pfd, 1, 10000), 1); /* the first refresh runs at once; the deadline is for a stuck run */
+    n = read(p[0], line, sizeof line - 1);
+    assert_true(n > 0);
+    line[n] = '\0';
+    assert_non_null(strstr(line, "ocsp: OCSP response status is"));
+    m2m_stapler_stop(s);
+    assert_int_equal(stapled(s), 0);
+    m2m_stapler_free(s);
+    fclose(log);
+    close(p[0]);
+}
+
 /* A responder URL that is not plain http, or that nobody answers: refused, nothing stapled. */
 static void test_responder_url(void **state)
 {
@@ -215,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_junk_never_stapled),
         cmocka_unit_test(test_good_response_kept),
         cmocka_unit_test(test_responder_url),
+        cmocka_unit_test(test_refresher_logs_refusal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
