@@ -444,6 +444,52 @@ static void test_client_aborts(void **state)
     }
 }
 
+/* A handshake on the Registrar's context for an SSL that has no connection record (an owner that did not make
+ * one): every callback refuses rather than guess -- no PSK is found, no client certificate accepted, no ticket
+ * opened. Returns 1 when the handshake completed; *reused when it resumed. */
+static int run_without_record(const client_opts *o, int *reused)
+{
+    SSL *c = client_new(o), *s = SSL_new(srv_default);
+    BIO *bc = NULL, *bs = NULL;
+    int cdone = 0, sdone = 0;
+    assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
+    SSL_set_bio(c, bc, bc);
+    SSL_set_bio(s, bs, bs);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    for (int i = 0, failed = 0; i < 50 && !(cdone && sdone) && !failed; i++) {
+        int rc;
+        if (!cdone && (rc = SSL_do_handshake(c)) == 1)
+            cdone = 1;
+        else if (!cdone && SSL_get_error(c, rc) != SSL_ERROR_WANT_READ)
+            failed = 1;
+        if (!sdone && (rc = SSL_do_handshake(s)) == 1)
+            sdone = 1;
+        else if (!sdone && SSL_get_error(s, rc) != SSL_ERROR_WANT_READ)
+            failed = 1;
+    }
+    *reused = cdone && sdone && SSL_session_reused(s);
+    ERR_clear_error();
+    SSL_free(c);
+    SSL_free(s);
+    return cdone && sdone;
+}
+
+static void test_no_connection_record(void **state)
+{
+    client_opts o = psk(TLS1_2_VERSION, KID1, K1), t = psk(TLS1_3_VERSION, KID1, K1);
+    client_opts crt = {.min_version = TLS1_2_VERSION, .max_version = TLS1_2_VERSION, .cert = 1};
+    int reused = 0;
+    (void)state;
+    assert_false(run_without_record(&o, &reused));   /* TLS 1.2 PSK: no key found */
+    assert_false(run_without_record(&crt, &reused)); /* no certificate accepted */
+    t.session = ticket_from(srv_default, &t, "Cpsk1");
+    t.psk_identity = NULL;
+    run_without_record(&t, &reused);                  /* a real ticket of Cpsk1: not opened */
+    assert_false(reused);
+    SSL_SESSION_free(t.session);
+}
+
 /* A psk_identity that cannot be a key ID (too long, empty) is refused before any lookup, in TLS 1.2 where the
  * identity decides the handshake; in TLS 1.3 the PSK is skipped and nobody is bound. */
 static void test_psk_identity_not_a_key_id(void **state)
@@ -1478,6 +1524,7 @@ int main(void)
         cmocka_unit_test(test_psk_identity_without_key),
         cmocka_unit_test(test_psk_identity_not_a_key_id),
         cmocka_unit_test(test_client_aborts),
+        cmocka_unit_test(test_no_connection_record),
         cmocka_unit_test(test_cert_full_and_unbound),
         cmocka_unit_test(test_cert_enrolled_root_unusable),
         cmocka_unit_test(test_resumption),
