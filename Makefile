@@ -33,8 +33,12 @@ asan:
 test-asan: asan
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 600
 
+# The main run (bench/results/latest.md), then GBA, PostgreSQL and DTLS (their own *-latest.md files).
 bench: build
 	bash bench/run.sh $(BUILD)
+	bash bench/gba.sh $(BUILD)
+	bash bench/pg.sh $(BUILD)
+	bash bench/dtls.sh $(BUILD)
 	$(MAKE) plots
 
 # make plots: the benchmark's plots (bench/results/*.svg: ratio to the ceiling per row, memory per connection,
@@ -46,7 +50,7 @@ plots:
 	gnuplot -e "data='$(BUILD)/plot-data'; out='bench/results'" bench/plots.gp
 
 # make check: cppcheck and clang's scan-build over the code, no finding allowed (scripts/check.sh says which
-# checks and why). make test runs the cppcheck half as check.static; scan-build (about 3 minutes here) only here.
+# checks and why). make test runs the cppcheck half as check.static; scan-build (1.5 to 3 minutes here) only here.
 check:
 	@bash scripts/install-deps.sh check
 	bash scripts/check.sh

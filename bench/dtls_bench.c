@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* DTLS-PSK measurements for the CoAPS listener (issue 12), not yet wired into bench/run.sh.
+/* DTLS-PSK measurements for the CoAPS listener (issue 12): `m2m-bench dtls MODE ...`, run by bench/dtls.sh.
  *
  *   dtls_bench mem     --port P --identity ID --key-file F --pid REGISTRAR_PID [--sessions N]
  *       opens N DTLS-PSK (PSK-AES128-CCM8) sessions to the Registrar, each attached (handshake, then one CoAP

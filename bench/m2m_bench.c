@@ -29,7 +29,9 @@ static void usage(FILE *out)
             "  idle               opens --count attached connections (handshake + GET each), prints\n"
             "                     'READY opened=N ...', holds them for --seconds or until SIGTERM\n"
             "  ceiling-server     raw OpenSSL TLS server (handshake, wait for close_notify, close); prints\n"
-            "                     'listening port N'; stops on SIGTERM\n\n"
+            "                     'listening port N'; stops on SIGTERM\n"
+            "  dtls mem|attach|ceiling ...  DTLS-PSK against the CoAPS listener and its raw-OpenSSL ceiling\n"
+            "                     (bench/dtls_bench.c; `m2m-bench dtls` prints its options)\n\n"
             "options:\n"
             "  --host ADDR        numeric address (default 127.0.0.1)\n"
             "  --source ADDR      connect from this local IPv4 address (e.g. 127.0.0.11; default: the kernel's)\n"
@@ -75,6 +77,8 @@ static int parse_num(const char *s, const char *opt, double lo, double hi, doubl
     return 0;
 }
 
+int m2m_dtls_bench(int argc, char **argv); /* bench/dtls_bench.c */
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -102,6 +106,9 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     mode = argv[1];
+    /* DTLS-PSK against the CoAPS listener (bench/dtls_bench.c: its own options) */
+    if (strcmp(mode, "dtls") == 0)
+        return m2m_dtls_bench(argc - 1, argv + 1);
     argc--, argv++;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {

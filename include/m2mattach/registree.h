@@ -109,6 +109,28 @@ int m2m_registree_attach(m2m_registree *r, m2m_attach_info *info);
  * key's ID. */
 int m2m_registree_rekey(m2m_registree *r, m2m_attach_info *info);
 
+/* Step 2 from the network: what m2m_registree_brief learnt. */
+typedef struct m2m_brief_info {
+    m2m_attach_info attach;  /* the attachment to the Briefing Registrar (created: it asked for a registration) */
+    char target_cse_id[128]; /* the target Registrar the briefing names */
+    char target_poa[256];
+    char target_id[128];     /* the Registree ID to use there */
+    char mechanism[16];
+    int credential_received; /* 1: the briefing handed out its one-time credential (a PSK or a token) now */
+    int root_cert;           /* 1: it carried the target Registrar's root certificate */
+} m2m_brief_info;
+
+/* Step 2 from a Briefing Registrar: r's details file is the one the device was made with. Attaches there (Step 4;
+ * Step 5 only when the Registrar will not answer otherwise), RETRIEVEs the briefing (/~<cse-id>/brf-<id without
+ * '/'>) and writes the attachment-details file for the target to out (mode 0600, atomically), its secrets in 0600
+ * files beside it: out.key (psk), out.token (token), out.root.crt (the root certificate). A one-time credential is
+ * handed out once: if it was handed out before, the files of an earlier run are kept when they hold it, else
+ * M2M_E_NOTFOUND. Mechanism cert needs the device certificate and key (cert, cert_key; NULL: those of r's details
+ * file). out may not name r's details file or state file (M2M_E_ARG). Attaching to the target is the caller's next step: m2m_registree_config_load(out), then
+ * m2m_registree_attach, whose certificate and CSE-ID checks test what the briefing said. */
+int m2m_registree_brief(m2m_registree *r, const char *out, const char *cert, const char *cert_key,
+                        m2m_brief_info *info);
+
 /* 0: this handle offers no saved session (every handshake is a full one); sessions received are still kept
  * unless the details file says resumption = no. 1 (the default): offer them. */
 void m2m_registree_set_resumption(m2m_registree *r, int enabled);

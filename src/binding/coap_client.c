@@ -8,6 +8,7 @@
 
 #include "binding/coap_client.h"
 #include "binding/http_client.h"
+#include "util/hex.h"
 
 #define SEGMENT_MAX 255 /* what one Uri-Path or Location-Path option may hold in practice (RFC 7252 5.10) */
 #define QUERY_MAX 600   /* "tkns=" and an identity token (at most 512 characters, registree/details.h) */
@@ -51,12 +52,6 @@ static int add_text(m2m_coap_request *out, uint16_t num, const char *what, const
     return add_opt(out, num, v, len, err);
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                                                        : -1;
-}
-
 /* One path segment or query item of the HTTP-style path, percent-decoded (RFC 3986: CoAP options carry the
  * decoded bytes), as option num. */
 static int add_decoded(m2m_coap_request *out, uint16_t num, const char *s, size_t n, m2m_err *err)
@@ -66,9 +61,9 @@ static int add_decoded(m2m_coap_request *out, uint16_t num, const char *s, size_
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (i + 2 >= n || m2m_hex_digit(s[i + 1]) < 0 || m2m_hex_digit(s[i + 2]) < 0)
                 return m2m_fail(err, M2M_E_ARG, "CoAP request: bad percent-encoding in the path");
-            c = hexval(s[i + 1]) << 4 | hexval(s[i + 2]);
+            c = m2m_hex_digit(s[i + 1]) << 4 | m2m_hex_digit(s[i + 2]);
             i += 2;
         }
         if (c < 0x20 || c == 0x7f || len == SEGMENT_MAX)

@@ -9,55 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binding/coap_options.h"
 #include "onem2m/primitive.h"
 
-/* CoAP options (RFC 7252 5.10) the mapping reads or writes. */
-enum {
-    M2M_COAP_OPT_LOCATION_PATH = 8,
-    M2M_COAP_OPT_URI_PATH = 11,
-    M2M_COAP_OPT_CONTENT_FORMAT = 12,
-    M2M_COAP_OPT_MAX_AGE = 14,
-    M2M_COAP_OPT_URI_QUERY = 15,
-    M2M_COAP_OPT_ACCEPT = 17
-};
-
-/* The oneM2M options (TS-0008 table 6.2.2.4.0-1). All are critical and unsafe: a CoAP layer that does not know
- * them must refuse the request (4.02), so the adapter registers every one of them with libcoap. */
-enum {
-    M2M_COAP_OPT_OT = 259,    /* Originating Timestamp */
-    M2M_COAP_OPT_RTURI = 263, /* notificationURI of Response Type */
-    M2M_COAP_OPT_TY = 267,    /* Resource Type, uint */
-    M2M_COAP_OPT_RVI = 271,   /* Release Version Indicator */
-    M2M_COAP_OPT_ASRI = 275,  /* Authorization Signature Request Information */
-    M2M_COAP_OPT_FR = 279,    /* From */
-    M2M_COAP_OPT_RQI = 283,   /* Request Identifier */
-    M2M_COAP_OPT_RQET = 291,  /* Request Expiration Timestamp */
-    M2M_COAP_OPT_RSET = 295,  /* Result Expiration Timestamp */
-    M2M_COAP_OPT_OET = 299,   /* Operation Execution Time */
-    M2M_COAP_OPT_EC = 303,    /* Event Category, uint */
-    M2M_COAP_OPT_RSC = 307,   /* Response Status Code, uint (responses) */
-    M2M_COAP_OPT_GID = 311,   /* Group Request Identifier */
-    M2M_COAP_OPT_CTO = 319,   /* Content Offset, uint */
-    M2M_COAP_OPT_CTS = 323,   /* Content Status, uint */
-    M2M_COAP_OPT_ATI = 327,   /* Assigned Token Identifiers */
-    M2M_COAP_OPT_VSI = 331,   /* Vendor Information */
-    M2M_COAP_OPT_GTM = 335,   /* Group Request Target Members */
-    M2M_COAP_OPT_AUS = 339    /* Authorization Signatures */
-};
+/* The option numbers, Content-Formats, method codes and m2m_coap_opt: binding/coap_options.h, shared with the
+ * Registree's half. Every oneM2M option, for the adapter to register with libcoap (all are critical): */
 extern const uint16_t m2m_coap_onem2m_options[];
 extern const size_t m2m_coap_onem2m_noptions;
-
-/* Content-Formats (TS-0008 6.2.2.2). JSON only: the CSE core serialises JSON. */
-enum { M2M_COAP_FMT_JSON = 50, M2M_COAP_FMT_CBOR = 60, M2M_COAP_FMT_RES_JSON = 10001 };
-/* Request method codes (RFC 7252 12.1.1). */
-enum { M2M_COAP_GET = 1, M2M_COAP_POST = 2, M2M_COAP_PUT = 3, M2M_COAP_DELETE = 4 };
-
-/* One option as it came off the wire (value not NUL-terminated). */
-typedef struct m2m_coap_opt {
-    uint16_t num;
-    const uint8_t *val;
-    size_t len;
-} m2m_coap_opt;
 
 typedef struct m2m_coap_in {
     int method;                /* request code detail: M2M_COAP_GET ... */

@@ -2,8 +2,8 @@
 /* The numbers of the oneM2M CoAP binding (TS-0008 V3.9 clause 6) that both halves of the binding need: the CoAP
  * options (RFC 7252 5.10) and the oneM2M ones (TS-0008 table 6.2.2.4.0-1; all critical and unsafe, so a CoAP
  * peer that does not know them refuses the request with 4.02), the Content-Formats, the method codes, and an
- * option as it is on the wire. The names are the ones of the Registrar's half (binding/coap_map.h on the
- * issue12-coap branch), so either half can take this header. */
+ * option as it is on the wire. Both halves take them from here: the Registrar's (binding/coap_map.h) and the
+ * Registree's (binding/coap_client.h). */
 #ifndef M2M_BINDING_COAP_OPTIONS_H
 #define M2M_BINDING_COAP_OPTIONS_H
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "binding/http_client.h"
+#include "util/hex.h"
 
 /* ---- building a request ----------------------------------------------------------------------------------------- */
 
@@ -358,10 +359,10 @@ static int chunk_size(m2m_http_parser *p, m2m_err *err)
 {
     const char *s = p->line;
     size_t size = 0;
-    if (!isxdigit((unsigned char)*s))
+    int d;
+    if (m2m_hex_digit((unsigned char)*s) < 0)
         return failed(p, err, "malformed HTTP chunk size '%.40s'", p->line);
-    for (; isxdigit((unsigned char)*s); s++) {
-        int d = isdigit((unsigned char)*s) ? *s - '0' : tolower((unsigned char)*s) - 'a' + 10;
+    for (; (d = m2m_hex_digit((unsigned char)*s)) >= 0; s++) {
         if (size > (M2M_HTTP_BODY_MAX - (size_t)d) / 16)
             return failed(p, err, "HTTP response body is larger than the limit of 8 MiB");
         size = size * 16 + (size_t)d;

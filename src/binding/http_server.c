@@ -8,6 +8,7 @@
 #include "binding/http_server.h"
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
+#include "util/hex.h"
 
 static int map_method(const char *m, m2m_op *op)
 {
@@ -17,14 +18,6 @@ static int map_method(const char *m, m2m_op *op)
     else if (strcmp(m, "DELETE") == 0) *op = M2M_OP_DELETE;
     else return -1;
     return 0;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
 }
 
 /* Request path to the To parameter (TS-0009 6.2): "/~/x" SP-relative, "/_/x" absolute, "/x" CSE-relative. */
@@ -39,7 +32,7 @@ static int map_path(const char *uri, char *to, size_t cap, m2m_prim_rsp *rsp)
     for (; *p != '\0' && *p != '?' && *p != '#'; p++) {
         int c = (unsigned char)*p;
         if (c == '%') {
-            int hi = hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+            int hi = m2m_hex_digit((unsigned char)p[1]), lo = hi < 0 ? -1 : m2m_hex_digit((unsigned char)p[2]);
             if (hi < 0 || lo < 0)
                 return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "bad percent-encoding in path"), -1;
             c = hi << 4 | lo;

@@ -12,5 +12,6 @@ int cmd_request(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 int cmd_bsf(int argc, char **argv);
+int cmd_briefing(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree's commands:
  *   m2mattach attach --details FILE [--rekey] [--no-resume] [--quiet]
+ *   m2mattach attach --briefing FILE --out NEWFILE [--cert F --cert-key F] [--quiet]
  *   m2mattach request --details FILE -X METHOD PATH [--ty N] [--data JSON | --data-file F] [--from ID] [--raw] */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "binding/coap_client.h"
 #include "binding/http_client.h"
@@ -17,6 +19,7 @@
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "registree/details.h"
+#include "util/file.h"
 
 /* EX_TEMPFAIL of sysexits.h: the state lock is held by another attachment, and trying again later will work. */
 #define EXIT_BUSY 75
@@ -24,7 +27,8 @@
 static void attach_usage(FILE *out)
 {
     fprintf(out,
-            "usage: m2mattach attach --details FILE [--rekey] [--no-resume] [--quiet]\n\n"
+            "usage: m2mattach attach --details FILE [--rekey] [--no-resume] [--quiet]\n"
+            "       m2mattach attach --briefing FILE --out NEWFILE [--cert CERT --cert-key KEY] [--quiet]\n\n"
             "Attaches this Registree to its Registrar as the attachment-details FILE describes\n"
             "(docs/attachment-details.md): the Step 4 handshake of its mechanism (psk: TLS-PSK; cert: the\n"
             "Registrar's certificate checked against root-cert and cse-id, the Registree's certificate presented;\n"
@@ -44,7 +48,15 @@ static void attach_usage(FILE *out)
             "DTLS 1.2 (TS-0008): the same mechanisms with DTLS-PSK (PSK-AES128-CCM8 first) or ECDHE-ECDSA, the\n"
             "token in the tkns query parameter, DTLS 1.2 session resumption, and the [coap] timers for lossy\n"
             "links. Over DTLS a token Registree cannot resume (its ticket comes before the token binds it).\n\n"
-            "  -d, --details FILE   attachment-details INI file (required)\n"
+            "With --briefing (Step 2 from the network), FILE is the details file of the Briefing Registrar the\n"
+            "device was made for: attaches there (registering only if it asks for that), reads this Registree's\n"
+            "<briefing>, writes the attachment-details file NEWFILE for the target Registrar it names (0600; the\n"
+            "key, token and root certificate in 0600 files beside it: NEWFILE.key, .token, .root.crt) and then\n"
+            "attaches to the target with NEWFILE, whose certificate and CSE-ID checks test what the briefing said.\n"
+            "A one-time credential is handed out once: run again, the files written before are used. For mechanism\n"
+            "cert at the target the device certificate is --cert/--cert-key (default: those of FILE).\n\n"
+            "  -d, --details FILE   attachment-details INI file (required, unless --briefing)\n"
+            "      --briefing FILE  the Briefing Registrar's details file; needs --out NEWFILE\n"
             "      --rekey          then generate a new Kca/Kcc (x.y.8) over a full, forward-secret handshake,\n"
             "                       store it (the generated-key file, 0600) and re-attach with it from now on;\n"
             "                       prints its ID, never the key\n"
@@ -105,16 +117,85 @@ static void timing(const m2m_attach_info *info, char *out, size_t cap)
         snprintf(out, cap, "handshake %.1f ms", info->handshake_ms);
 }
 
+static void print_attached(const m2m_attach_info *i, const m2m_registree_config *cfg, int rekey);
+
+/* A failed attachment of r on stderr (what the message cannot say: context, the fallback notice); the exit status. */
+static int attach_failed(const m2m_registree *r, const m2m_attach_info *info, const char *context, const char *hint)
+{
+    /* a fallback that happened before the failure (a refused generated key) is worth knowing too */
+    if (info != NULL && info->notice[0] != '\0')
+        fprintf(stderr, "m2mattach attach: note: %s\n", info->notice);
+    fprintf(stderr, "m2mattach attach: %s%s%s\n", context, m2m_registree_error(r), hint);
+    return m2m_registree_error_code(r) == M2M_E_BUSY ? EXIT_BUSY : 1;
+}
+
+/* --briefing: Step 2 from the Briefing Registrar, then the attachment to the target with what it said. */
+static int attach_briefing(const char *details, const char *out, const char *cert, const char *cert_key, int quiet)
+{
+    m2m_registree_config *bcfg = NULL, *tcfg = NULL;
+    m2m_registree *b = NULL, *t = NULL;
+    m2m_brief_info bi;
+    m2m_attach_info info;
+    m2m_err err = {0};
+    int rc = 1;
+
+    bcfg = m2m_registree_config_load(details, &err);
+    if (bcfg == NULL || (b = m2m_registree_new(bcfg, &err)) == NULL) {
+        fprintf(stderr, "m2mattach attach: %s\n", err.msg);
+        goto done;
+    }
+    if (m2m_registree_brief(b, out, cert, cert_key, &bi) != 0) {
+        rc = attach_failed(b, NULL, "", "");
+        goto done;
+    }
+    m2m_registree_free(b); /* done with the Briefing Registrar: close_notify before the next attachment */
+    b = NULL;
+    if (!quiet)
+        printf("briefed by %s as %s%s: attach to %s at %s as %s (%s%s%s); details written to %s\n", bcfg->cse_id,
+               bi.attach.assigned_id, bi.attach.created ? ", registered there first" : "", bi.target_cse_id,
+               bi.target_poa, bi.target_id, bi.mechanism, bi.credential_received ? ", one-time credential received"
+               : "", bi.root_cert ? ", with the Registrar root certificate" : "", out);
+    tcfg = m2m_registree_config_load(out, &err);
+    if (tcfg == NULL || (t = m2m_registree_new(tcfg, &err)) == NULL) {
+        fprintf(stderr, "m2mattach attach: the details from the briefing of %s: %s\n", bcfg->cse_id, err.msg);
+        goto done;
+    }
+    if (m2m_registree_attach(t, &info) != 0) {
+        char context[300];
+        snprintf(context, sizeof context, "target %s named by the briefing of %s: ", bi.target_cse_id, bcfg->cse_id);
+        /* the target's certificate checks use the briefing's root and CSE-ID: a mismatch is the briefing's */
+        rc = attach_failed(t, &info, context, m2m_registree_error_code(t) == M2M_E_TLS ||
+                           m2m_registree_error_code(t) == M2M_E_AUTH
+                               ? " (the root certificate and CSE-ID checked came from the briefing)" : "");
+        goto done;
+    }
+    if (info.notice[0] != '\0')
+        fprintf(stderr, "m2mattach attach: note: %s\n", info.notice);
+    if (!quiet)
+        print_attached(&info, tcfg, 0);
+    rc = 0;
+done:
+    m2m_registree_free(t);
+    m2m_registree_free(b);
+    m2m_registree_config_free(tcfg);
+    m2m_registree_config_free(bcfg);
+    return rc;
+}
+
 int cmd_attach(int argc, char **argv)
 {
-    enum { OPT_REKEY = 256, OPT_NO_RESUME };
+    enum { OPT_REKEY = 256, OPT_NO_RESUME, OPT_BRIEFING, OPT_OUT, OPT_CERT, OPT_CERT_KEY };
     static const struct option opts[] = {{"details", required_argument, NULL, 'd'},
+                                         {"briefing", required_argument, NULL, OPT_BRIEFING},
+                                         {"out", required_argument, NULL, OPT_OUT},
+                                         {"cert", required_argument, NULL, OPT_CERT},
+                                         {"cert-key", required_argument, NULL, OPT_CERT_KEY},
                                          {"rekey", no_argument, NULL, OPT_REKEY},
                                          {"no-resume", no_argument, NULL, OPT_NO_RESUME},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *details = NULL;
+    const char *details = NULL, *briefing = NULL, *out = NULL, *cert = NULL, *cert_key = NULL;
     int quiet = 0, rekey = 0, no_resume = 0, c, rc = 1;
     m2m_registree_config *cfg = NULL;
     m2m_registree *r = NULL;
@@ -128,11 +209,24 @@ int cmd_attach(int argc, char **argv)
         case 'q': quiet = 1; break;
         case OPT_REKEY: rekey = 1; break;
         case OPT_NO_RESUME: no_resume = 1; break;
+        case OPT_BRIEFING: briefing = optarg; break;
+        case OPT_OUT: out = optarg; break;
+        case OPT_CERT: cert = optarg; break;
+        case OPT_CERT_KEY: cert_key = optarg; break;
         case 'h': attach_usage(stdout); return 0;
         default: attach_usage(stderr); return 2;
         }
     }
-    if (details == NULL || optind != argc) {
+    if (briefing != NULL) {
+        if (details != NULL || out == NULL || rekey || no_resume || (cert == NULL) != (cert_key == NULL) ||
+            optind != argc) {
+            fprintf(stderr, "m2mattach attach: --briefing FILE needs --out NEWFILE (and --cert with --cert-key), "
+                            "without --details, --rekey or --no-resume\n");
+            return 2;
+        }
+        return attach_briefing(briefing, out, cert, cert_key, quiet);
+    }
+    if (details == NULL || out != NULL || cert != NULL || cert_key != NULL || optind != argc) {
         attach_usage(stderr);
         return 2;
     }
@@ -144,17 +238,24 @@ int cmd_attach(int argc, char **argv)
     if (no_resume)
         m2m_registree_set_resumption(r, 0);
     if ((rekey ? m2m_registree_rekey(r, &info) : m2m_registree_attach(r, &info)) != 0) {
-        /* a fallback that happened before the failure (a refused generated key) is worth knowing too */
-        if (info.notice[0] != '\0')
-            fprintf(stderr, "m2mattach attach: note: %s\n", info.notice);
-        fprintf(stderr, "m2mattach attach: %s\n", m2m_registree_error(r));
-        if (m2m_registree_error_code(r) == M2M_E_BUSY)
-            rc = EXIT_BUSY;
+        rc = attach_failed(r, &info, "", "");
         goto done;
     }
     if (info.notice[0] != '\0')
         fprintf(stderr, "m2mattach attach: note: %s\n", info.notice);
-    if (!quiet) {
+    if (!quiet)
+        print_attached(&info, cfg, rekey);
+    rc = 0;
+done:
+    m2m_registree_free(r); /* close_notify */
+    m2m_registree_config_free(cfg);
+    return rc;
+}
+
+static void print_attached(const m2m_attach_info *i, const m2m_registree_config *cfg, int rekey)
+{
+    const m2m_attach_info info = *i;
+    {
         /* What was proven about the Registrar: with a PSK, knowing the key; with PKI, its certificate (in a resumed
          * session: at the full handshake that created it). */
         char proof[400] = "", mode[200], times[160];
@@ -179,11 +280,6 @@ int cmd_attach(int argc, char **argv)
                    info.tls_version, info.cipher, m2m_registree_config_generated_key_path(cfg),
                    cfg->binding == M2M_BINDING_COAP ? "DTLS" : "TLS");
     }
-    rc = 0;
-done:
-    m2m_registree_free(r); /* close_notify */
-    m2m_registree_config_free(cfg);
-    return rc;
 }
 
 static const char *http_method(const char *m)
@@ -197,50 +293,20 @@ static const char *http_method(const char *m)
     return NULL;
 }
 
-/* Reads a request body; the HTTP cap applies here too, so the failure is local and early. */
+/* Reads a request body; the HTTP cap applies here too, so the failure is local and early. Any kind of file: a body
+ * may come from a pipe (<(...)) as well as from standard input ("-"). */
 static char *read_body_file(const char *path)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-
-    if (f == NULL) {
-        fprintf(stderr, "m2mattach request: %s: %s\n", path, strerror(errno));
+    m2m_file_buf f;
+    m2m_err e = {0};
+    int rc = strcmp(path, "-") == 0
+                 ? m2m_fd_read(STDIN_FILENO, "standard input", M2M_HTTP_BODY_MAX, M2M_FILE_EMPTY_OK, &f, &e)
+                 : m2m_file_read(path, M2M_HTTP_BODY_MAX, M2M_FILE_EMPTY_OK | M2M_FILE_ANY_KIND, &f, &e);
+    if (rc != 0) {
+        fprintf(stderr, "m2mattach request: %s\n", e.msg);
         return NULL;
     }
-    for (;;) {
-        size_t n;
-        if (cap - len < 4096) {
-            char *nb;
-            cap = cap == 0 ? 8192 : cap * 2;
-            if (cap > (size_t)M2M_HTTP_BODY_MAX + 1) {
-                fprintf(stderr, "m2mattach request: %s is larger than %d bytes\n", path, M2M_HTTP_BODY_MAX);
-                goto fail;
-            }
-            if ((nb = realloc(buf, cap)) == NULL) {
-                fprintf(stderr, "m2mattach request: out of memory\n");
-                goto fail;
-            }
-            buf = nb;
-        }
-        n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(f)) {
-        fprintf(stderr, "m2mattach request: cannot read %s\n", path);
-        goto fail;
-    }
-    buf[len] = '\0';
-    if (f != stdin)
-        fclose(f);
-    return buf;
-fail:
-    free(buf);
-    if (f != stdin)
-        fclose(f);
-    return NULL;
+    return (char *)f.data;
 }
 
 /* coap: the reply came over the CoAP binding, and its status is a CoAP code (2.05), not an HTTP one */

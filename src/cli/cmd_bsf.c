@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/url.h"
 
 static void bsf_usage(FILE *out)
 {
@@ -50,21 +51,14 @@ static void bsf_usage(FILE *out)
             "DURATION: seconds, or a number with s, m, h or d.\n");
 }
 
-/* "HOST:PORT" split in place (the host may be [IPv6]). */
-static int split_hostport(char *s, const char *opt, const char **host, const char **port)
+/* "HOST:PORT" or "[IPv6]:PORT" (util/url.h) into host and port, which must outlive the BSF. */
+static int split_hostport(const char *s, const char *opt, char host[256], char port[6])
 {
-    char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || colon[1] == '\0') {
-        fprintf(stderr, "m2mattach bsf: %s '%s' is not HOST:PORT\n", opt, s);
+    m2m_err why = {0};
+    if (m2m_hostport_parse(s, host, 256, port, &why) != 0) {
+        fprintf(stderr, "m2mattach bsf: %s %s\n", opt, why.msg);
         return -1;
     }
-    *colon = '\0';
-    *port = colon + 1;
-    if (s[0] == '[' && colon[-1] == ']') {
-        colon[-1] = '\0';
-        s++;
-    }
-    *host = s;
     return 0;
 }
 
@@ -259,6 +253,7 @@ static int bsf_serve(int argc, char **argv)
     m2m_bsf_config cfg = {.ub_host = "127.0.0.1", .ub_port = "8080", .lifetime = M2M_BSF_DEFAULT_LIFETIME,
                           .max_failures = M2M_BSF_DEFAULT_MAX_FAILURES, .lockout = M2M_BSF_DEFAULT_LOCKOUT,
                           .log = stderr};
+    char ub_host[256], ub_port[6], zn_host[256], zn_port[6];
     m2m_bsf *b;
     m2m_err err = {0};
     sigset_t set;
@@ -267,10 +262,18 @@ static int bsf_serve(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.db = optarg; break;
-        case 'u': if (split_hostport(optarg, "--ub", &cfg.ub_host, &cfg.ub_port) != 0) return 2; break;
+        case 'u':
+            if (split_hostport(optarg, "--ub", ub_host, ub_port) != 0)
+                return 2;
+            cfg.ub_host = ub_host, cfg.ub_port = ub_port;
+            break;
         case 'c': cfg.ub_cert = optarg; break;
         case 'k': cfg.ub_key = optarg; break;
-        case 'z': if (split_hostport(optarg, "--zn", &cfg.zn_host, &cfg.zn_port) != 0) return 2; break;
+        case 'z':
+            if (split_hostport(optarg, "--zn", zn_host, zn_port) != 0)
+                return 2;
+            cfg.zn_host = zn_host, cfg.zn_port = zn_port;
+            break;
         case 'C': cfg.zn_cert = optarg; break;
         case 'K': cfg.zn_key = optarg; break;
         case 'R': cfg.zn_client_root = optarg; break;

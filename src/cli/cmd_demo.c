@@ -38,17 +38,14 @@ typedef struct demo {
     demo_gba gba;
 } demo;
 
-static double now_ms(void)
+double demo_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* One line per step: "Step 4  Security context  ...  1.23 ms". */
-static void step(const char *label, const char *what, double ms, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void step(const char *label, const char *what, double ms, const char *fmt, ...)
+void demo_step(const char *label, const char *what, double ms, const char *fmt, ...)
 {
     char text[512];
     va_list ap;
@@ -61,8 +58,7 @@ static void step(const char *label, const char *what, double ms, const char *fmt
         printf("%-8s %-25s %s\n", label, what, text);
 }
 
-static void detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void detail(const char *fmt, ...)
+void demo_detail(const char *fmt, ...)
 {
     va_list ap;
     printf("%-8s %-25s ", "", "");
@@ -102,7 +98,7 @@ static int enrol_and_brief(demo *d, const char *id, const char *file, const char
     m2m_secret key = {0};
     m2m_err err = {0};
     char hex[2 * M2M_SECRET_MAX + 2], path[256], ini[1024];
-    double t0 = now_ms();
+    double t0 = demo_now_ms();
     int rc = -1;
     m2m_enrol_spec spec = {.registree_id = id, .mechanism = "psk", .key = &key};
     m2m_enrol_result res;
@@ -113,7 +109,7 @@ static int enrol_and_brief(demo *d, const char *id, const char *file, const char
     }
     memcpy(key_id, res.key_id, 33); /* a key ID is 32 hex */
     key_id[32] = '\0';
-    step("Step 1", "Enrolment", now_ms() - t0, "%-4s %-14s %s %s (key shared out of band)",
+    demo_step("Step 1", "Enrolment", demo_now_ms() - t0, "%-4s %-14s %s %s (key shared out of band)",
          id[0] == '/' ? "CSE" : "AE", id, id[0] == '/' ? "Kcc_ID" : "Kca_ID", key_id);
     m2m_hex_encode(key.bytes, key.len, hex);
     strcat(hex, "\n");
@@ -175,11 +171,11 @@ static int send(m2m_registree *r, const char *method, const char *path, int ty, 
                 m2m_reply *reply, double *ms)
 {
     m2m_request req = {method, path, ty, body, from, NULL, NULL};
-    double t0 = now_ms();
+    double t0 = demo_now_ms();
     int rc;
     memset(reply, 0, sizeof *reply);
     rc = m2m_registree_send(r, &req, reply);
-    *ms = now_ms() - t0;
+    *ms = demo_now_ms() - t0;
     return rc == 0 ? reply->rsc : -1;
 }
 
@@ -203,13 +199,13 @@ static void pki_flows(demo *d)
     int erc;
 
     printf("\n-- x.y.6 Initial attachment with PKI and a client certificate --------------------------------\n");
-    t0 = now_ms();
+    t0 = demo_now_ms();
     if (m2m_enrol(d->db, &spec, &res, &err) != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d->failures++;
         return;
     }
-    step("Step 1", "Enrolment", now_ms() - t0, "AE   Cdemo-camera   public-key hash %.16s... (self-signed certificate)",
+    demo_step("Step 1", "Enrolment", demo_now_ms() - t0, "AE   Cdemo-camera   public-key hash %.16s... (self-signed certificate)",
          d->camera_hash);
     snprintf(ini, sizeof ini,
              "[registrar]\npoa = https://127.0.0.1:%d\ncse-id = /in-cse\nroot-cert = root.crt\n\n[registree]\n"
@@ -220,19 +216,19 @@ static void pki_flows(demo *d)
         d->failures++;
         return;
     }
-    step("Step 2", "Attachment details", -1, "camera.ini: Registrar root certificate and CSE-ID, own certificate + key");
+    demo_step("Step 2", "Attachment details", -1, "camera.ini: Registrar root certificate and CSE-ID, own certificate + key");
     r = attach(d, "camera", &cfg, &info, 1);
     if (r != NULL && info.assigned_id[0] != '\0') {
-        step("Step 4", "Security context", info.handshake_ms, "%s %s: Registrar chain and CSE-ID /in-cse verified; "
+        demo_step("Step 4", "Security context", info.handshake_ms, "%s %s: Registrar chain and CSE-ID /in-cse verified; "
              "client key matches the enrolled hash", info.tls_version, info.cipher);
-        step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s",
+        demo_step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s",
              info.assigned_id);
     }
     close_registree(r, cfg);
     r = NULL, cfg = NULL;
 
     printf("\n-- x.y.7 Initial attachment with PKI and an identity token ----------------------------------\n");
-    t0 = now_ms();
+    t0 = demo_now_ms();
     spec = (m2m_enrol_spec){.registree_id = "Cdemo-meter", .mechanism = "token", .expires = (int64_t)time(NULL) + 3600};
     erc = m2m_enrol(d->db, &spec, &res, &err);
     snprintf(token, sizeof token, "%s", res.token);
@@ -242,7 +238,7 @@ static void pki_flows(demo *d)
         d->failures++;
         return;
     }
-    step("Step 1", "Enrolment", now_ms() - t0, "AE   Cdemo-meter    128-bit identity token, single use, 1 h "
+    demo_step("Step 1", "Enrolment", demo_now_ms() - t0, "AE   Cdemo-meter    128-bit identity token, single use, 1 h "
          "(the store keeps its SHA-256)");
     for (int copy = 0; copy < 2; copy++) {
         snprintf(ini, sizeof ini,
@@ -262,16 +258,16 @@ static void pki_flows(demo *d)
                 d->failures++;
                 break;
             }
-            step("Step 2", "Attachment details", -1, "meter.ini: Registrar root certificate and CSE-ID, the token");
+            demo_step("Step 2", "Attachment details", -1, "meter.ini: Registrar root certificate and CSE-ID, the token");
         }
         r = attach(d, copy ? "meter-copy" : "meter", &cfg, &info, copy == 0);
         if (copy == 0 && r != NULL && info.assigned_id[0] != '\0') {
-            step("Step 4", "Security context", info.handshake_ms, "%s %s: only the Registrar is authenticated here",
+            demo_step("Step 4", "Security context", info.handshake_ms, "%s %s: only the Registrar is authenticated here",
                  info.tls_version, info.cipher);
-            step("Step 5", "Registration", info.registration_ms, "CREATE <AE> + Authorization: Bearer <token> -> 2001, "
+            demo_step("Step 5", "Registration", info.registration_ms, "CREATE <AE> + Authorization: Bearer <token> -> 2001, "
                  "context bound to %s", info.assigned_id);
         } else if (copy == 1) {
-            step("attack", "Reused token", -1, "a second device presents the same token");
+            demo_step("attack", "Reused token", -1, "a second device presents the same token");
             verdict(d, r != NULL && info.assigned_id[0] == '\0' && strstr(m2m_registree_error(r), "4106") != NULL,
                     "%.220s", r ? m2m_registree_error(r) : "?");
         }
@@ -291,10 +287,10 @@ static void keygen_flow(demo *d)
     printf("\n-- x.y.8 Kca generation after PKI (x.y.8.3): certificate -> new Kca -> PSK re-attachment ----\n");
     r = attach(d, "camera", &cfg, &info, EXPECT_OK | NO_RESUME | REKEY);
     if (r != NULL && info.generated_key_id[0] != '\0') {
-        step("Step 4", "Security context", info.handshake_ms, "Cdemo-camera (cert): %s %s, ephemeral ECDHE",
+        demo_step("Step 4", "Security context", info.handshake_ms, "Cdemo-camera (cert): %s %s, ephemeral ECDHE",
              info.tls_version, info.cipher);
-        step("Step 6", "Key generation", -1, "CREATE <keyGeneration> -> 2001, Kca_ID %s", info.generated_key_id);
-        detail("both ends took the TLS exporter (EXPORTER-oneM2M-Connection); only the ID crossed the wire");
+        demo_step("Step 6", "Key generation", -1, "CREATE <keyGeneration> -> 2001, Kca_ID %s", info.generated_key_id);
+        demo_detail("both ends took the TLS exporter (EXPORTER-oneM2M-Connection); only the ID crossed the wire");
     } else {
         d->failures++;
     }
@@ -302,7 +298,7 @@ static void keygen_flow(demo *d)
     r = NULL, cfg = NULL;
     r = attach(d, "camera", &cfg, &info, EXPECT_OK | NO_RESUME);
     if (r != NULL && info.assigned_id[0] != '\0') {
-        step("Step 4", "Security context", info.handshake_ms, "Cdemo-camera now uses TLS-PSK: %s %s, Kca_ID %s",
+        demo_step("Step 4", "Security context", info.handshake_ms, "Cdemo-camera now uses TLS-PSK: %s %s, Kca_ID %s",
              info.tls_version, info.cipher, info.key_id);
         verdict(d, info.generated_key && strcmp(info.mechanism, "psk") == 0,
                 "x.y.3 re-attachment with the generated key; the Registrar made it current");
@@ -326,37 +322,37 @@ static void run(demo *d)
         d->failures++;
         return;
     }
-    step("Step 2", "Attachment details", -1, "sensor.ini and gateway.ini: Registrar PoA + CSE-ID, own ID, key file (0600)");
+    demo_step("Step 2", "Attachment details", -1, "sensor.ini and gateway.ini: Registrar PoA + CSE-ID, own ID, key file (0600)");
 
     printf("\n-- x.y.2 Initial attachment with Kca/Kcc (TLS-PSK, psk_identity = key ID) --------------------\n");
     r = attach(d, "sensor", &cfg, &info, 1);
     if (r == NULL || info.assigned_id[0] == '\0')
         goto done;
-    step("Step 4", "Security context", info.handshake_ms, "AE Cdemo-sensor: %s %s, mutual PSK authentication",
+    demo_step("Step 4", "Security context", info.handshake_ms, "AE Cdemo-sensor: %s %s, mutual PSK authentication",
          info.tls_version, info.cipher);
-    step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s bound to this context",
+    demo_step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s bound to this context",
          info.assigned_id);
     gw = attach(d, "gateway", &gw_cfg, &info, 1);
     if (gw == NULL || info.assigned_id[0] == '\0')
         goto done;
-    step("Step 4", "Security context", info.handshake_ms, "CSE /mn-gateway: %s %s", info.tls_version, info.cipher);
-    step("Step 5", "Registration", info.registration_ms, "CREATE <remoteCSE> -> 2001 CREATED, CSE-ID %s",
+    demo_step("Step 4", "Security context", info.handshake_ms, "CSE /mn-gateway: %s %s", info.tls_version, info.cipher);
+    demo_step("Step 5", "Registration", info.registration_ms, "CREATE <remoteCSE> -> 2001 CREATED, CSE-ID %s",
          info.assigned_id);
 
     printf("\n-- Working over the attached session --------------------------------------------------------\n");
     rsc = send(r, "POST", "/~/in-cse/Cdemo-sensor", 3, "{\"m2m:cnt\":{\"rn\":\"temperature\"}}", NULL, &reply, &ms);
-    step("request", "CREATE <container>", ms, "cse-base/Cdemo-sensor/temperature -> %d %s", rsc, m2m_rsc_name(rsc));
+    demo_step("request", "CREATE <container>", ms, "cse-base/Cdemo-sensor/temperature -> %d %s", rsc, m2m_rsc_name(rsc));
     if (rsc != M2M_RSC_CREATED)
         d->failures++;
     m2m_reply_free(&reply);
     rsc = send(r, "POST", "/cse-base/Cdemo-sensor/temperature", 4, "{\"m2m:cin\":{\"cnf\":\"text/plain:0\",\"con\":\"21.5\"}}",
                NULL, &reply, &ms);
-    step("request", "CREATE <contentInstance>", ms, "con \"21.5\" -> %d %s", rsc, m2m_rsc_name(rsc));
+    demo_step("request", "CREATE <contentInstance>", ms, "con \"21.5\" -> %d %s", rsc, m2m_rsc_name(rsc));
     if (rsc != M2M_RSC_CREATED)
         d->failures++;
     m2m_reply_free(&reply);
     rsc = send(r, "GET", "/cse-base/Cdemo-sensor/temperature", 0, NULL, NULL, &reply, &ms);
-    step("request", "RETRIEVE <container>", ms, "-> %d %s, %s", rsc, m2m_rsc_name(rsc),
+    demo_step("request", "RETRIEVE <container>", ms, "-> %d %s, %s", rsc, m2m_rsc_name(rsc),
          reply.body && strstr(reply.body, "\"cni\":1") ? "1 content instance" : "?");
     m2m_reply_free(&reply);
     close_registree(r, cfg);
@@ -366,13 +362,13 @@ static void run(demo *d)
     r = attach(d, "sensor", &cfg, &info, EXPECT_OK | NO_RESUME);
     if (r == NULL || info.assigned_id[0] == '\0')
         goto done;
-    step("Step 4", "Security context", info.handshake_ms, "AE %s: %s %s", info.assigned_id, info.tls_version,
+    demo_step("Step 4", "Security context", info.handshake_ms, "AE %s: %s %s", info.assigned_id, info.tls_version,
          info.cipher);
-    step("Step 5", "Registration", -1, info.created ? "!! CREATE sent again" : "skipped: already registered (x.y.3)");
+    demo_step("Step 5", "Registration", -1, info.created ? "!! CREATE sent again" : "skipped: already registered (x.y.3)");
     if (info.created)
         d->failures++;
     rsc = send(r, "GET", "/cse-base/Cdemo-sensor/temperature", 0, NULL, NULL, &reply, &ms);
-    step("request", "RETRIEVE <container>", ms, "-> %d %s: the data written before is there", rsc, m2m_rsc_name(rsc));
+    demo_step("request", "RETRIEVE <container>", ms, "-> %d %s: the data written before is there", rsc, m2m_rsc_name(rsc));
     m2m_reply_free(&reply);
     close_registree(r, cfg);
     r = NULL, cfg = NULL;
@@ -381,21 +377,21 @@ static void run(demo *d)
     r = attach(d, "sensor", &cfg, &info, EXPECT_OK);
     if (r == NULL || info.assigned_id[0] == '\0')
         goto done;
-    step("Step 4", "Session resumed", info.handshake_ms, "AE %s: %s %s, %s", info.assigned_id, info.tls_version,
+    demo_step("Step 4", "Session resumed", info.handshake_ms, "AE %s: %s %s, %s", info.assigned_id, info.tls_version,
          info.cipher, info.resumed ? "ticket accepted, binding restored from it" : "!! not resumed");
     if (!info.resumed)
         d->failures++;
     else if (info.full_handshake_ms > 0)
-        detail("the last full handshake took %.2f ms: resumption saved %.2f ms", info.full_handshake_ms,
+        demo_detail("the last full handshake took %.2f ms: resumption saved %.2f ms", info.full_handshake_ms,
                info.full_handshake_ms - info.handshake_ms);
 
     printf("\n-- The context speaks only as itself (security notes of x.y.2) -------------------------------\n");
     rsc = send(r, "GET", "/~/in-cse/Cdemo-sensor", 0, NULL, "/mn-gateway", &reply, &ms);
-    step("attack", "Spoofed originator", ms, "From /mn-gateway on Cdemo-sensor's connection");
+    demo_step("attack", "Spoofed originator", ms, "From /mn-gateway on Cdemo-sensor's connection");
     verdict(d, rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "%d %s (refused)", rsc, m2m_rsc_name(rsc));
     m2m_reply_free(&reply);
     rsc = send(gw, "DELETE", "/cse-base/Cdemo-sensor", 0, NULL, NULL, &reply, &ms);
-    step("attack", "Foreign resource", ms, "/mn-gateway tries to DELETE Cdemo-sensor's <AE>");
+    demo_step("attack", "Foreign resource", ms, "/mn-gateway tries to DELETE Cdemo-sensor's <AE>");
     verdict(d, rsc == M2M_RSC_NOT_FOUND, "%d %s (refused: answered as if it did not exist)", rsc, m2m_rsc_name(rsc));
     m2m_reply_free(&reply);
     close_registree(r, cfg);
@@ -407,15 +403,15 @@ static void run(demo *d)
     printf("\n-- Revocation: the operator runs `m2mattach enrol revoke --registree-id Cdemo-sensor` ----------\n");
     {
         m2m_err err = {0};
-        double t0 = now_ms();
+        double t0 = demo_now_ms();
         /* The same call `enrol revoke` makes, on its own store connection, as the operator's would be. */
         if (m2m_enrol_revoke(d->db, "Cdemo-sensor", &err) != 0) {
             fprintf(stderr, "demo: revoke failed: %s\n", err.msg);
             d->failures++;
         }
-        step("Step 1", "Enrolment revoked", now_ms() - t0, "Cdemo-sensor");
+        demo_step("Step 1", "Enrolment revoked", demo_now_ms() - t0, "Cdemo-sensor");
         r = attach(d, "sensor", &cfg, &info, 0);
-        step("Step 4", "Security context", -1, "Cdemo-sensor tries to re-attach with its old key");
+        demo_step("Step 4", "Security context", -1, "Cdemo-sensor tries to re-attach with its old key");
         verdict(d, r != NULL && info.assigned_id[0] == '\0', "handshake refused: %.120s",
                 r ? m2m_registree_error(r) : "?");
     }
@@ -446,21 +442,21 @@ static void coap_flow(demo *d)
         d->failures++;
         return;
     }
-    step("Step 2", "Attachment details", -1, "valve.ini: poa = coaps://127.0.0.1:%d, CSE-ID, own ID, key file",
+    demo_step("Step 2", "Attachment details", -1, "valve.ini: poa = coaps://127.0.0.1:%d, CSE-ID, own ID, key file",
          d->coaps_port);
     r = attach(d, "valve", &cfg, &info, EXPECT_OK);
     if (r == NULL || info.assigned_id[0] == '\0')
         goto done;
-    step("Step 4", "Security context", info.handshake_ms, "AE Cdemo-valve: %s %s, DTLS-PSK with HelloVerifyRequest "
+    demo_step("Step 4", "Security context", info.handshake_ms, "AE Cdemo-valve: %s %s, DTLS-PSK with HelloVerifyRequest "
          "cookie", info.tls_version, info.cipher);
-    step("Step 5", "Registration", info.registration_ms, "CoAP POST (oneM2M-TY 2) -> 2.01, RSC 2001, AE-ID %s",
+    demo_step("Step 5", "Registration", info.registration_ms, "CoAP POST (oneM2M-TY 2) -> 2.01, RSC 2001, AE-ID %s",
          info.assigned_id);
     rsc = send(r, "POST", "/~/in-cse/Cdemo-valve", 3, "{\"m2m:cnt\":{\"rn\":\"state\"}}", NULL, &reply, &ms);
-    step("request", "CREATE <container>", ms, "cse-base/Cdemo-valve/state over CoAP -> %d %s", rsc, m2m_rsc_name(rsc));
+    demo_step("request", "CREATE <container>", ms, "cse-base/Cdemo-valve/state over CoAP -> %d %s", rsc, m2m_rsc_name(rsc));
     verdict(d, rsc == M2M_RSC_CREATED, "a request over the DTLS session is served like one over TLS");
     m2m_reply_free(&reply);
     rsc = send(r, "GET", "/~/in-cse/Cdemo-valve", 0, NULL, "Cdemo-sensor", &reply, &ms);
-    step("attack", "Spoofed originator", ms, "From Cdemo-sensor on Cdemo-valve's DTLS session");
+    demo_step("attack", "Spoofed originator", ms, "From Cdemo-sensor on Cdemo-valve's DTLS session");
     verdict(d, rsc == M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "refused with %d %s: the DTLS session is bound to "
             "Cdemo-valve", rsc, m2m_rsc_name(rsc));
     m2m_reply_free(&reply);
@@ -480,16 +476,16 @@ static void gba_flow(demo *d)
     m2m_enrol_result res;
 
     printf("\n-- x.y.5 GBA-based attachment: the Registree bootstraps with an HSS + BSF --------------------\n");
-    step("Step 0", "HSS + BSF", -1, "bsf.m2m.localhost: Ub http://127.0.0.1:%d, Zn https://localhost:%d (mutual TLS)",
+    demo_step("Step 0", "HSS + BSF", -1, "bsf.m2m.localhost: Ub http://127.0.0.1:%d, Zn https://localhost:%d (mutual TLS)",
          d->gba.ub_port, d->gba.zn_port);
-    detail("subscriber %s: a USIM with fresh K and OPc (Milenage), in usim.k and usim.opc (0600)", d->gba.impi);
-    t0 = now_ms();
+    demo_detail("subscriber %s: a USIM with fresh K and OPc (Milenage), in usim.k and usim.opc (0600)", d->gba.impi);
+    t0 = demo_now_ms();
     if (m2m_enrol(d->db, &spec, &res, &err) != 0) {
         fprintf(stderr, "demo: %s\n", err.msg);
         d->failures++;
         return;
     }
-    step("Step 1", "Enrolment", now_ms() - t0, "AE   Cdemo-phone    IMPI %.40s... (no key at the Registrar)",
+    demo_step("Step 1", "Enrolment", demo_now_ms() - t0, "AE   Cdemo-phone    IMPI %.40s... (no key at the Registrar)",
          d->gba.impi);
     snprintf(ini, sizeof ini,
              "; attachment details (Step 2) for Cdemo-phone\n[registrar]\npoa = https://127.0.0.1:%d\ncse-id = /in-cse\n\n"
@@ -501,26 +497,26 @@ static void gba_flow(demo *d)
         d->failures++;
         return;
     }
-    step("Step 2", "Attachment details", -1, "phone.ini: Registrar PoA + CSE-ID, BSF, IMPI, the USIM's key files");
-    t0 = now_ms();
+    demo_step("Step 2", "Attachment details", -1, "phone.ini: Registrar PoA + CSE-ID, BSF, IMPI, the USIM's key files");
+    t0 = demo_now_ms();
     r = attach(d, "phone", &cfg, &info, EXPECT_OK);
     if (r != NULL && info.assigned_id[0] != '\0') {
-        step("Step 3", "Bootstrapping (Ub)", -1, "HTTP Digest AKA (AKAv1-MD5): %s", info.gba_bootstrapped
+        demo_step("Step 3", "Bootstrapping (Ub)", -1, "HTTP Digest AKA (AKAv1-MD5): %s", info.gba_bootstrapped
              ? "AUTN verified by the USIM, RES accepted by the BSF" : "!! no bootstrapping");
-        detail("B-TID %s, valid until %s; Ks = CK || IK at both ends", info.gba_btid, info.gba_lifetime);
-        step("Step 4", "Security context", info.handshake_ms, "%s %s, psk_identity 3GPP-bootstrapping.<B-TID>, key "
+        demo_detail("B-TID %s, valid until %s; Ks = CK || IK at both ends", info.gba_btid, info.gba_lifetime);
+        demo_step("Step 4", "Security context", info.handshake_ms, "%s %s, psk_identity 3GPP-bootstrapping.<B-TID>, key "
              "Ks_NAF", info.tls_version, info.cipher);
-        detail("the Registrar (NAF %s) got Ks_NAF and the IMPI from the BSF over Zn", DEMO_NAF_FQDN);
-        step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s (the IMPI's "
+        demo_detail("the Registrar (NAF %s) got Ks_NAF and the IMPI from the BSF over Zn", DEMO_NAF_FQDN);
+        demo_step("Step 5", "Registration", info.registration_ms, "CREATE <AE> -> 2001 CREATED, AE-ID %s (the IMPI's "
              "enrolled ID)", info.assigned_id);
-        detail("all of Steps 3-5 took %.2f ms", now_ms() - t0);
+        demo_detail("all of Steps 3-5 took %.2f ms", demo_now_ms() - t0);
     }
     verdict(d, r != NULL && info.created && info.gba_bootstrapped, "GBA attachment %s",
             r != NULL && info.created ? "done" : "failed");
     close_registree(r, cfg);
     r = attach(d, "phone", &cfg, &info, EXPECT_OK);
     if (r != NULL && info.assigned_id[0] != '\0')
-        step("Step 4", "Re-attachment", info.handshake_ms, "%s: the saved B-TID, no Ub; %s", info.assigned_id,
+        demo_step("Step 4", "Re-attachment", info.handshake_ms, "%s: the saved B-TID, no Ub; %s", info.assigned_id,
              info.resumed ? "session resumed (x.y.4)" : "full handshake, Ks_NAF cached at the NAF");
     verdict(d, r != NULL && !info.created && !info.gba_bootstrapped, "no new bootstrapping, no registration");
     close_registree(r, cfg);
@@ -533,7 +529,8 @@ static void demo_usage(FILE *out)
                  "initial attachment, work over the attached session, re-attachment, a spoofed originator, a\n"
                  "foreign-resource access and a revoked key, printing each seed step with its time; then the\n"
                  "PKI mechanisms (x.y.6, x.y.7), key generation (x.y.8) and GBA (x.y.5: an HSS + BSF is started,\n"
-                 "a USIM subscriber added, the device bootstraps over Ub and attaches through the Registrar as NAF).\n"
+                 "a USIM subscriber added, the device bootstraps over Ub and attaches through the Registrar as NAF),\n"
+                 "and Step 2 from the network: a second, Briefing Registrar briefs a device to attach with a token.\n"
                  "--keep leaves the temporary directory (store, Registrar log, details files) for inspection.\n");
 }
 
@@ -568,7 +565,7 @@ int cmd_demo(int argc, char **argv)
     printf("working directory %s\n", d.dir);
 
     printf("\n-- Step 0 Pre-enrolment: the Registrar CSE --------------------------------------------------\n");
-    t0 = now_ms();
+    t0 = demo_now_ms();
     snprintf(reg_crt, sizeof reg_crt, "%s/registrar.crt", d.dir);
     snprintf(reg_key, sizeof reg_key, "%s/registrar.key", d.dir);
     d.registrar_log = fopen(d.log, "w");
@@ -610,14 +607,15 @@ int cmd_demo(int argc, char **argv)
     }
     d.port = m2m_registrar_https_port(d.registrar);
     d.coaps_port = m2m_registrar_coaps_port(d.registrar);
-    step("Step 0", "Registrar", now_ms() - t0, "CSE-ID /in-cse, CSEBase cse-base, listening https://127.0.0.1:%d "
+    demo_step("Step 0", "Registrar", demo_now_ms() - t0, "CSE-ID /in-cse, CSEBase cse-base, listening https://127.0.0.1:%d "
          "and coaps://127.0.0.1:%d", d.port, d.coaps_port);
-    detail("certificate: DNS in-cse.m2m.localhost + URI /in-cse, from a lab root (name-constrained to m2m.localhost)");
-    detail("one port: TLS-PSK (TLS 1.2 ECDHE-PSK / PSK suites, TLS 1.3 PSK), client certificates, identity tokens");
+    demo_detail("certificate: DNS in-cse.m2m.localhost + URI /in-cse, from a lab root (name-constrained to m2m.localhost)");
+    demo_detail("one port: TLS-PSK (TLS 1.2 ECDHE-PSK / PSK suites, TLS 1.3 PSK), client certificates, identity tokens");
 
     run(&d);
     coap_flow(&d);
     gba_flow(&d);
+    d.failures += demo_briefing(d.dir, d.db, d.port);
 
 done:
     m2m_registrar_stop(d.registrar);

@@ -2,7 +2,6 @@
 /* m2mattach enrol psk | list | revoke: Step 1 of the seed, the Service Provider's side. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "registrar/enrolment.h"
 #include "secctx/token.h"
 #include "store/store.h"
+#include "util/atomic_write.h"
 #include "util/hex.h"
 
 /* How a result line and an error line read in each mode. */
@@ -65,26 +65,22 @@ static void enrol_usage(FILE *out)
             "        key=value string, as for 'registrar serve --db'. Passwords belong in ~/.pgpass, not in STORE.\n");
 }
 
+/* A generated key, shown to nobody: 0600, never over an existing file (someone's other key), whole or not at all. */
 static int write_key_file(const char *path, const m2m_secret *key, m2m_err *err)
 {
     char hex[2 * M2M_SECRET_MAX + 2];
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600), rc = -1;
+    m2m_err e = {0};
     size_t n;
-    if (fd < 0)
-        return m2m_fail(err, M2M_E_IO, "--key-out %s: %s", path, strerror(errno));
+    int rc;
+
     m2m_hex_encode(key->bytes, key->len, hex);
     n = strlen(hex);
     hex[n++] = '\n';
-    if (write(fd, hex, n) != (ssize_t)n || fsync(fd) != 0)
-        m2m_fail(err, M2M_E_IO, "--key-out %s: %s", path, strerror(errno));
-    else
-        rc = 0;
+    rc = m2m_write_atomic(path, hex, n, 0600, M2M_WRITE_NO_CLOBBER, NULL, &e);
     m2m_wipe(hex, sizeof hex);
-    if (close(fd) != 0 && rc == 0)
-        rc = m2m_fail(err, M2M_E_IO, "--key-out %s: %s", path, strerror(errno));
     if (rc != 0)
-        unlink(path);
-    return rc;
+        return m2m_fail(err, e.code, "--key-out %s", e.msg);
+    return 0;
 }
 
 static int enrol_psk(int argc, char **argv, m2m_enrol_mode mode)
@@ -201,7 +197,7 @@ static int enrol_cert(int argc, char **argv, m2m_enrol_mode mode)
     }
     for (size_t i = 0; i <= M2M_PUBKEY_HASH_HEX_LEN; i++)
         lower[i] = (char)tolower((unsigned char)hash[i]);
-    if (root != NULL && m2m_read_root_pem(root, &pem, &err) != 0)
+    if (root != NULL && m2m_read_root_pem("--require-chain", root, &pem, &err) != 0)
         goto done;
     {
         m2m_enrol_spec spec = {.registree_id = id, .mechanism = "cert", .mode = mode, .pubkey_hash = lower,

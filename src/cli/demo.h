@@ -8,6 +8,18 @@
 #include "bsf/bsf.h"
 #include "m2mattach/error.h"
 
+/* The demo's output (cmd_demo.c). One line per step: "Step 4  Security context  ...  1.23 ms" (ms < 0: no time);
+ * a detail line under it. */
+double demo_now_ms(void);
+void demo_step(const char *label, const char *what, double ms, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void demo_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Step 2 from the network (cli/demo_briefing.c): a Briefing Registrar of its own (/brief-cse, a store in dir) briefs
+ * the device Cdemo-tracker, enrolled there with a PSK, to attach to the demo's Registrar (target_port, target_db:
+ * /in-cse with the lab root dir/root.crt) with an identity token; the device reads its briefing, writes its details
+ * for the target and attaches there. Returns the number of unexpected outcomes (each printed). */
+int demo_briefing(const char *dir, const char *target_db, int target_port);
+
 /* A lab PKI in dir: root.crt/.key (Registrar Root, name-constrained to m2m.localhost), registrar.crt/.key
  * (dNSName in-cse.m2m.localhost, URI /in-cse) and <device_file>.crt/.key, a self-signed device certificate for
  * device_id; pubkey_hash gets the device key's SHA-256 SPKI hash (what the operator enrols). */

@@ -11,6 +11,7 @@
 #include "crypto/secret.h"
 #include "pki/files.h"
 #include "pki/pki.h"
+#include "util/atomic_write.h"
 #include "util/hex.h"
 
 /* The Zn certificates: names under "localhost" (which resolves on every host) so that the NAF can check the BSF's
@@ -62,18 +63,14 @@ static int usim_secret(const char *dir, const char *name, unsigned char out[16],
 {
     m2m_secret s = {0};
     char path[256], hex[40];
-    FILE *f;
-    int rc = -1;
+    int rc;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (m2m_secret_random(&s, 16, err) != 0)
         return -1;
     memcpy(out, s.bytes, 16);
     m2m_hex_encode(s.bytes, 16, hex);
-    f = fopen(path, "wx");
-    if (f != NULL && fprintf(f, "%s\n", hex) > 0 && fclose(f) == 0)
-        rc = 0;
-    else
-        m2m_fail(err, M2M_E_IO, "%s: cannot write", path);
+    strcat(hex, "\n");
+    rc = m2m_write_atomic(path, hex, strlen(hex), 0600, M2M_WRITE_NO_CLOBBER, NULL, err);
     m2m_wipe(hex, sizeof hex);
     m2m_secret_clear(&s);
     return rc;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Reading keys for `enrol psk` and `keyid` from a file or standard input; see key_input.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,42 +17,37 @@
 int cli_key_from_file(m2m_secret *key, const char *opt, const char *path, m2m_err *err)
 {
     char what[PATH_MAX + 32];
-    size_t len = 0;
     m2m_err e = {0};
-    unsigned char *buf = m2m_read_small_file(path, &len, &e);
+    m2m_file_buf f;
     int rc = -1;
 
     m2m_secret_clear(key);
-    if (buf == NULL)
+    if (m2m_file_read(path, M2M_SMALL_FILE_MAX, 0, &f, &e) != 0)
         return m2m_fail(err, e.code, "%s %s", opt, e.msg); /* e.msg starts with the path */
     snprintf(what, sizeof what, "%s %s", opt, path);
-    if (strlen((const char *)buf) != len)
+    if (strlen((const char *)f.data) != f.len)
         m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one key in hex", what);
     else
-        rc = m2m_secret_from_hex(key, (const char *)buf, what, err);
-    m2m_wipe(buf, len);
-    free(buf);
+        rc = m2m_secret_from_hex(key, (const char *)f.data, what, err);
+    m2m_file_buf_free(&f);
     return rc;
 }
 
-/* One line of hex from standard input. read(2), not stdio, so that no copy stays behind in a stdio buffer. */
-static int key_from_stdin(m2m_secret *key, const char *opt, m2m_err *err)
+/* The first line of standard input into line (cap octets, NUL-terminated, without the newline); the caller wipes
+ * it. read(2), not stdio, so that no copy stays behind in a stdio buffer. Not util/file.h's m2m_fd_read, which
+ * reads to the end: a person typing a key ends it with Enter, not with Ctrl-D. */
+static int stdin_line(char *line, size_t cap, const char *what, const char *holds, m2m_err *err)
 {
-    char line[KEY_LINE_MAX + 1], what[64];
-    size_t n = 0;
-    int rc = -1, eol = 0;
+    size_t n = 0, max = cap - 1;
+    int eol = 0;
 
-    m2m_secret_clear(key);
-    snprintf(what, sizeof what, "%s - (standard input)", opt);
-    while (n < KEY_LINE_MAX && !eol) {
-        ssize_t got = read(STDIN_FILENO, line + n, KEY_LINE_MAX - n);
+    while (n < max && !eol) {
+        ssize_t got = read(STDIN_FILENO, line + n, max - n);
         char *nl;
         if (got < 0 && errno == EINTR)
             continue;
-        if (got < 0) {
-            m2m_fail(err, M2M_E_IO, "%s: %s", what, strerror(errno));
-            goto done;
-        }
+        if (got < 0)
+            return m2m_fail(err, M2M_E_IO, "%s: %s", what, strerror(errno));
         if (got == 0)
             break;
         nl = memchr(line + n, '\n', (size_t)got);
@@ -62,19 +58,72 @@ static int key_from_stdin(m2m_secret *key, const char *opt, m2m_err *err)
             n += (size_t)got;
         }
     }
-    if (!eol && n == KEY_LINE_MAX) {
-        m2m_fail(err, M2M_E_PARSE, "%s: the first line is longer than %d characters; it should hold one key in hex",
-                 what, KEY_LINE_MAX);
-        goto done;
-    }
     line[n] = '\0';
-    if (strlen(line) != n) {
-        m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one key in hex", what);
+    if (!eol && n == max)
+        return m2m_fail(err, M2M_E_PARSE, "%s: the first line is longer than %zu characters; it should hold %s",
+                        what, max, holds);
+    if (strlen(line) != n)
+        return m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold %s", what, holds);
+    return 0;
+}
+
+/* One line of hex from standard input. */
+static int key_from_stdin(m2m_secret *key, const char *opt, m2m_err *err)
+{
+    char line[KEY_LINE_MAX + 1], what[64];
+    int rc;
+
+    m2m_secret_clear(key);
+    snprintf(what, sizeof what, "%s - (standard input)", opt);
+    rc = stdin_line(line, sizeof line, what, "one key in hex", err);
+    if (rc == 0)
+        rc = m2m_secret_from_hex(key, line, what, err);
+    m2m_wipe(line, sizeof line);
+    return rc;
+}
+
+int cli_token_input(char *out, size_t cap, const char *opt, const char *value, m2m_err *err)
+{
+    char what[PATH_MAX + 32];
+    unsigned char *buf = NULL;
+    size_t len = 0, start = 0, size = 0;
+    m2m_file_buf f = {0};
+    int rc = -1;
+
+    out[0] = '\0';
+    snprintf(what, sizeof what, "%s %s", opt, strcmp(value, "-") == 0 ? "- (standard input)" : value);
+    if (strcmp(value, "-") == 0) {
+        if ((buf = calloc(1, size = cap + 1)) == NULL)
+            return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+        if (stdin_line((char *)buf, cap + 1, what, "one token", err) != 0)
+            goto done;
+        len = strlen((char *)buf);
+    } else {
+        m2m_err e = {0};
+        if (m2m_file_read(value, M2M_SMALL_FILE_MAX, 0, &f, &e) != 0)
+            return m2m_fail(err, e.code, "%s %s", opt, e.msg);
+        buf = f.data, len = f.len, size = len + 1; /* freed below, wiped as any buffer of this function */
+        if (strlen((const char *)buf) != len) {
+            m2m_fail(err, M2M_E_PARSE, "%s: holds a NUL octet; it should hold one token", what);
+            goto done;
+        }
+    }
+    while (start < len && isspace(buf[start]))
+        start++;
+    while (len > start && isspace(buf[len - 1]))
+        len--;
+    if (len == start || len - start >= cap || memchr(buf + start, '\n', len - start) != NULL) {
+        m2m_fail(err, M2M_E_PARSE, "%s: should hold one token on one line (at most %zu characters)", what, cap - 1);
         goto done;
     }
-    rc = m2m_secret_from_hex(key, line, what, err);
+    memcpy(out, buf + start, len - start);
+    out[len - start] = '\0';
+    rc = 0;
 done:
-    m2m_wipe(line, sizeof line);
+    if (buf != NULL) {
+        m2m_wipe(buf, size);
+        free(buf);
+    }
     return rc;
 }
 

@@ -14,5 +14,8 @@ int cli_key_from_file(m2m_secret *key, const char *opt, const char *path, m2m_er
  * itself, in hex, as before; that prints one warning on stderr naming file_opt and "opt -" instead, and the
  * argument is wiped in place once decoded (value points into argv). */
 int cli_key_from_arg(m2m_secret *key, const char *opt, const char *file_opt, char *value, m2m_err *err);
+/* An identity token (or any one-line secret) from a file or, for "-", from one line of standard input, white space
+ * around it removed, into out (cap octets). Errors name opt and the file, never its content. */
+int cli_token_input(char *out, size_t cap, const char *opt, const char *value, m2m_err *err);
 
 #endif

@@ -17,6 +17,7 @@ static const struct subcommand COMMANDS[] = {
     {"keyid", cmd_keyid, "compute a Kcc_ID or Kca_ID from a key (seed a.b)"},
     {"registrar", cmd_registrar, "create and serve a Registrar CSE (init, serve)"},
     {"enrol", cmd_enrol, "Step 1 enrolment: add, list and revoke Registree credentials"},
+    {"briefing", cmd_briefing, "Step 2 from the network: prepare, list and remove Registrees' briefings"},
     {"attach", cmd_attach, "Registree: attach to the Registrar from an attachment-details file"},
     {"request", cmd_request, "Registree: send one oneM2M request over an attached session"},
     {"pki", cmd_pki, "lab PKI: Registrar root, Registrar and device certificates, public-key hashes"},

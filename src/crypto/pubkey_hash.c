@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Public-key identifier: SHA-256 over the DER SubjectPublicKeyInfo (RFC 6920 sha-256), and reading it from the
- * files people have at hand: certificates, public keys and private keys, PEM or DER, made by us or by openssl. */
+ * files people have at hand: certificates, public keys and private keys, PEM or DER, made by us or by openssl
+ * (decoded by crypto/load.c, i.e. OpenSSL's OSSL_STORE). */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -14,8 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "crypto/load.h"
 #include "crypto/pubkey_hash.h"
-#include "util/file.h"
 #include "util/hex.h"
 
 /* A P-256 SPKI is 91 octets and an RSA-4096 one 550: 2 KiB covers every key a device will present, so the
@@ -104,168 +105,32 @@ int m2m_pubkey_hash_valid(const char *s)
     return n == M2M_PUBKEY_HASH_HEX_LEN;
 }
 
-/* What a file turned out to hold. Exactly one of cert / pkey is set on success. */
-typedef struct parsed {
-    X509 *cert;
-    EVP_PKEY *pkey;
-    int saw_encrypted; /* an encrypted private key was seen (and skipped) */
-} parsed;
-
-/* d2i that must consume the whole input: a prefix that happens to parse is not the file's content. */
-static X509 *der_cert(const unsigned char *buf, long len, int aux)
-{
-    const unsigned char *p = buf;
-    X509 *x = aux ? d2i_X509_AUX(NULL, &p, len) : d2i_X509(NULL, &p, len);
-    if (x != NULL && p != buf + len) {
-        X509_free(x);
-        x = NULL;
-    }
-    return x;
-}
-
-static EVP_PKEY *der_pubkey(const unsigned char *buf, long len)
-{
-    const unsigned char *p = buf;
-    EVP_PKEY *k = d2i_PUBKEY(NULL, &p, len);
-    if (k != NULL && p != buf + len) {
-        EVP_PKEY_free(k);
-        k = NULL;
-    }
-    return k;
-}
-
-static EVP_PKEY *der_rsa_pubkey(const unsigned char *buf, long len)
-{
-    const unsigned char *p = buf;
-    EVP_PKEY *k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, len);
-    if (k != NULL && p != buf + len) {
-        EVP_PKEY_free(k);
-        k = NULL;
-    }
-    return k;
-}
-
-static EVP_PKEY *der_privkey(const unsigned char *buf, long len)
-{
-    const unsigned char *p = buf;
-    /* Recognises PKCS#8 PrivateKeyInfo and the traditional per-algorithm forms (RFC 5915 EC, PKCS#1 RSA). */
-    EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &p, len);
-    if (k != NULL && p != buf + len) {
-        EVP_PKEY_free(k);
-        k = NULL;
-    }
-    return k;
-}
-
-static int der_is_encrypted_pkcs8(const unsigned char *buf, long len)
-{
-    const unsigned char *p = buf;
-    X509_SIG *sig = d2i_X509_SIG(NULL, &p, len);
-    int yes = sig != NULL && p == buf + len;
-    X509_SIG_free(sig);
-    return yes;
-}
-
-/* One DER object of unknown kind: certificate, then public key, then (unencrypted) private key. */
-static void parse_der(const unsigned char *buf, long len, parsed *out)
-{
-    if ((out->cert = der_cert(buf, len, 0)) != NULL)
-        return;
-    if ((out->pkey = der_pubkey(buf, len)) != NULL)
-        return;
-    /* Before the private-key attempt, so OpenSSL is never asked to decrypt (and never looks for a passphrase). */
-    if (der_is_encrypted_pkcs8(buf, len)) {
-        out->saw_encrypted = 1;
-        return;
-    }
-    out->pkey = der_privkey(buf, len);
-}
-
-/* One PEM block, dispatched on its label (RFC 7468) so a mislabelled block is not guessed at. */
-static void parse_pem_block(const char *name, const char *header, const unsigned char *data, long len, parsed *out)
-{
-    if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0 || (header != NULL && strstr(header, "ENCRYPTED") != NULL)) {
-        out->saw_encrypted = 1; /* PKCS#8 EncryptedPrivateKeyInfo, or a legacy "Proc-Type: 4,ENCRYPTED" block */
-        return;
-    }
-    if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0)
-        out->cert = der_cert(data, len, 0);
-    else if (strcmp(name, "TRUSTED CERTIFICATE") == 0)
-        out->cert = der_cert(data, len, 1);
-    else if (strcmp(name, "PUBLIC KEY") == 0)
-        out->pkey = der_pubkey(data, len);
-    else if (strcmp(name, "RSA PUBLIC KEY") == 0)
-        out->pkey = der_rsa_pubkey(data, len);
-    else if (strcmp(name, "PRIVATE KEY") == 0 || strcmp(name, "ANY PRIVATE KEY") == 0 ||
-             (strlen(name) > 12 && strcmp(name + strlen(name) - 12, " PRIVATE KEY") == 0))
-        out->pkey = der_privkey(data, len); /* "EC PRIVATE KEY", "RSA PRIVATE KEY", ... */
-    /* Anything else (EC PARAMETERS, X509 CRL, CERTIFICATE REQUEST) is skipped. */
-}
-
-static void parse_pem(const unsigned char *buf, size_t len, parsed *out)
-{
-    BIO *bio = BIO_new_mem_buf(buf, (int)len);
-    if (bio == NULL)
-        return;
-    while (out->cert == NULL && out->pkey == NULL) {
-        char *name = NULL, *header = NULL;
-        unsigned char *data = NULL;
-        long dlen = 0;
-        if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1)
-            break; /* no more blocks (or a damaged one: what came before is all we can use) */
-        parse_pem_block(name, header, data, dlen, out);
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(data);
-    }
-    BIO_free(bio);
-}
-
-
 int m2m_pubkey_hash_file(const char *path, char out[M2M_PUBKEY_HASH_HEX_LEN + 1], m2m_err *err)
 {
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    parsed got = {0};
+    m2m_loaded got;
     int rc = -1;
 
-    if (path == NULL || out == NULL) {
-        m2m_fail(err, M2M_E_ARG, "no file to hash");
-        goto done;
-    }
-    buf = m2m_read_small_file(path, &len, err);
-    if (buf == NULL)
-        goto done;
-    /* The trial parses leave errors on OpenSSL's queue; they are expected and must not leak to later callers. */
-    ERR_set_mark();
-    /* PEM may follow free text (openssl x509 -text output), so look for a boundary anywhere, not just at 0. */
-    if (strstr((const char *)buf, "-----BEGIN ") != NULL)
-        parse_pem(buf, len, &got);
-    else if (len <= LONG_MAX)
-        parse_der(buf, (long)len, &got);
-    ERR_pop_to_mark();
-
-    if (got.cert != NULL)
-        rc = m2m_pubkey_hash_x509(got.cert, out, err);
-    else if (got.pkey != NULL)
-        rc = m2m_pubkey_hash_pkey(got.pkey, out, err);
-    else if (got.saw_encrypted)
+    if (path == NULL || out == NULL)
+        return m2m_fail(err, M2M_E_ARG, "no file to hash");
+    /* crypto/load.c decodes whatever the file holds; the first certificate or key counts (a chain's leaf). */
+    if (m2m_load_file(path, &got, err) != 0)
+        return -1;
+    if (got.first == M2M_LOADED_CERT)
+        rc = m2m_pubkey_hash_x509(sk_X509_value(got.certs, 0), out, err);
+    else if (got.first == M2M_LOADED_KEY || got.first == M2M_LOADED_PUBKEY)
+        rc = m2m_pubkey_hash_pkey(got.first == M2M_LOADED_KEY ? got.key : got.pubkey, out, err);
+    else if (got.encrypted)
         m2m_fail(err, M2M_E_PARSE,
                  "%s: the private key is encrypted; give its certificate or public key instead "
                  "(openssl pkey -in %s -pubout)",
                  path, path);
     else
         m2m_fail(err, M2M_E_PARSE, "%s: not a certificate, public key or private key (PEM or DER)", path);
-    if (rc != 0 && (got.cert != NULL || got.pkey != NULL) && err != NULL) {
+    if (rc != 0 && got.first != M2M_LOADED_NONE && err != NULL) {
         char inner[sizeof err->msg];
         snprintf(inner, sizeof inner, "%s", err->msg);
         m2m_fail(err, err->code, "%s: %s", path, inner);
     }
-done:
-    X509_free(got.cert);
-    EVP_PKEY_free(got.pkey);
-    if (buf != NULL)
-        OPENSSL_cleanse(buf, len); /* it may have held a private key */
-    free(buf);
+    m2m_loaded_free(&got);
     return rc;
 }

@@ -17,6 +17,8 @@ enum { M2M_TY_CNT = 3, M2M_TY_CIN = 4, M2M_TY_CB = 5, M2M_TY_AE = 2, M2M_TY_CSR 
 /* <keyGeneration> (seed x.y.8) has no type number in the published specs; this project assigns one from the
  * range TS-0004 leaves to vendors' resource types (10000 and up). */
 enum { M2M_TY_KGN = 10100 };
+/* <briefing> (Step 2 from a Briefing Registrar, registrar/briefing.h): likewise project-assigned. */
+enum { M2M_TY_BRF = 10101 };
 
 #define M2M_PRIM_STR 256
 

@@ -12,7 +12,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "crypto/load.h"
 #include "pki/files.h"
+#include "util/atomic_write.h"
 #include "util/file.h"
 
 
@@ -26,28 +28,22 @@ int m2m_pki_path(char out[PATH_MAX], const char *dir, const char *name, m2m_err 
 
 void m2m_pki_file_clear(m2m_pki_file *f)
 {
-    if (f == NULL)
-        return;
-    if (f->data != NULL) {
-        OPENSSL_cleanse(f->data, f->len);
-        free(f->data);
-    }
-    f->data = NULL;
-    f->len = 0;
+    if (f != NULL)
+        m2m_file_buf_free(&f->contents); /* wipes: it may be a private key */
 }
 
-/* Moves a memory BIO's contents into f->data. */
+/* Copies a memory BIO's contents into f->contents. */
 static int take_bio(m2m_pki_file *f, BIO *bio, m2m_err *err)
 {
     char *mem = NULL;
     long n = BIO_get_mem_data(bio, &mem);
     if (n <= 0 || mem == NULL)
         return m2m_fail(err, M2M_E_TLS, "%s: nothing to write", f->path);
-    f->data = malloc((size_t)n);
-    if (f->data == NULL)
+    f->contents.data = malloc((size_t)n);
+    if (f->contents.data == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "%s: out of memory", f->path);
-    memcpy(f->data, mem, (size_t)n);
-    f->len = (size_t)n;
+    memcpy(f->contents.data, mem, (size_t)n);
+    f->contents.len = (size_t)n;
     return 0;
 }
 
@@ -120,117 +116,24 @@ int m2m_pki_files_check(const m2m_pki_file *files, size_t n, int force, m2m_err 
     return 0;
 }
 
-static int fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    char *slash;
-    int fd, rc;
-    snprintf(dir, sizeof dir, "%s", path);
-    slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* One file: temporary sibling with the final mode from the start, then link (no clobber) or rename (force). */
-static int write_one(m2m_pki_file *f, int force, m2m_err *err)
-{
-    char tmp[PATH_MAX];
-    char *slash;
-    int fd = -1, rc = -1, n;
-    size_t off = 0;
-    struct stat st;
-
-    slash = strrchr(f->path, '/');
-    n = slash != NULL ? snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - f->path), f->path, slash + 1)
-                      : snprintf(tmp, sizeof tmp, ".%s.XXXXXX", f->path);
-    if (n < 0 || n >= (int)sizeof tmp) {
-        m2m_fail(err, M2M_E_ARG, "%s: path too long", f->path);
-        return -1;
-    }
-    fd = mkstemp(tmp); /* mode 0600: a key is never readable by others, not even before fchmod */
-    if (fd < 0) {
-        tmp[0] = '\0';
-        m2m_fail(err, M2M_E_IO, "%s: cannot create a temporary file: %s", f->path, strerror(errno));
-        goto done;
-    }
-    if (fchmod(fd, f->mode) != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: %s", f->path, strerror(errno));
-        goto done;
-    }
-    while (off < f->len) {
-        ssize_t w = write(fd, f->data + off, f->len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            m2m_fail(err, M2M_E_IO, "%s: %s", f->path, w < 0 ? strerror(errno) : "short write");
-            goto done;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: %s", f->path, strerror(errno));
-        goto done;
-    }
-    n = close(fd);
-    fd = -1;
-    if (n != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: %s", f->path, strerror(errno));
-        goto done;
-    }
-    if (force) {
-        f->created = lstat(f->path, &st) != 0;
-        if (rename(tmp, f->path) != 0) {
-            f->created = 0;
-            m2m_fail(err, M2M_E_IO, "%s: %s", f->path, strerror(errno));
-            goto done;
-        }
-    } else {
-        /* link() fails with EEXIST if someone created the file since the check: never clobbers. */
-        if (link(tmp, f->path) != 0) {
-            int e = errno;
-            m2m_fail(err, e == EEXIST ? M2M_E_EXISTS : M2M_E_IO, "%s: %s", f->path,
-                     e == EEXIST ? "already exists; not overwriting it (--force replaces it)" : strerror(e));
-            goto done;
-        }
-        f->created = 1;
-        unlink(tmp);
-    }
-    tmp[0] = '\0'; /* nothing left to remove */
-    rc = 0;
-done:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0] != '\0')
-        unlink(tmp);
-    return rc;
-}
-
 int m2m_pki_files_write(m2m_pki_file *files, size_t n, int force, m2m_err *err)
 {
     size_t i;
     int rc = -1;
 
+    /* Each file through the one atomic writer (util/atomic_write.h); this adds only the set: a failed file removes
+     * the ones created before it, so a key never survives without its certificate or the other way round. */
     for (i = 0; i < n; i++) {
-        files[i].created = 0;
-        if (write_one(&files[i], force, err) != 0)
-            goto done;
-    }
-    /* The directory entries too must reach the disk, or a crash could lose a key whose certificate survived. */
-    for (i = 0; i < n; i++)
-        if (fsync_parent(files[i].path) != 0) {
-            m2m_fail(err, M2M_E_IO, "%s: cannot sync its directory: %s", files[i].path, strerror(errno));
+        if (m2m_write_atomic(files[i].path, files[i].contents.data, files[i].contents.len, files[i].mode,
+                             force ? 0 : M2M_WRITE_NO_CLOBBER, &files[i].created, err) != 0) {
+            if (err != NULL && err->code == M2M_E_EXISTS) {
+                char msg[sizeof err->msg];
+                snprintf(msg, sizeof msg, "%s", err->msg);
+                m2m_fail(err, M2M_E_EXISTS, "%s (--force replaces it)", msg);
+            }
             goto done;
         }
+    }
     rc = 0;
 done:
     if (rc != 0)
@@ -268,113 +171,40 @@ int m2m_pki_make_dir(const char *dir, m2m_err *err)
 }
 
 
-/* Refuses to ask for a passphrase: a tool run from scripts must not block on the terminal. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
-/* PKCS#8 EncryptedPrivateKeyInfo (PEM or DER) or a legacy "Proc-Type: 4,ENCRYPTED" PEM block. Detected before
- * parsing, so OpenSSL is never asked to decrypt and never looks for a passphrase. */
-static int looks_encrypted(const unsigned char *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    X509_SIG *sig;
-    int yes;
-
-    if (strstr((const char *)buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
-        strstr((const char *)buf, "Proc-Type: 4,ENCRYPTED") != NULL)
-        return 1;
-    ERR_set_mark();
-    sig = d2i_X509_SIG(NULL, &p, (long)len);
-    yes = sig != NULL && p == buf + len;
-    X509_SIG_free(sig);
-    ERR_pop_to_mark();
-    return yes;
-}
-
+/* Both readers go through crypto/load.c (OSSL_STORE): PEM or DER, never a passphrase prompt. */
 EVP_PKEY *m2m_pki_load_key(const char *path, m2m_err *err)
 {
-    size_t len = 0;
-    unsigned char *buf = m2m_read_small_file(path, &len, err);
+    m2m_loaded got;
     EVP_PKEY *key = NULL;
-    BIO *bio = NULL;
 
-    if (buf == NULL)
-        goto done;
-    if (looks_encrypted(buf, len)) {
+    if (m2m_load_file(path, &got, err) != 0)
+        return NULL;
+    if (got.key != NULL) {
+        key = got.key;
+        got.key = NULL;
+    } else if (got.encrypted) {
         m2m_fail(err, M2M_E_PARSE, "%s: the private key is encrypted; decrypt it first (openssl pkey -in %s -out "
                                    "plain.key) and keep the result mode 0600", path, path);
-        goto done;
-    }
-    ERR_set_mark();
-    if (strstr((const char *)buf, "-----BEGIN ") != NULL) {
-        bio = BIO_new_mem_buf(buf, (int)len);
-        if (bio != NULL)
-            key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
     } else {
-        const unsigned char *p = buf;
-        key = d2i_AutoPrivateKey(NULL, &p, (long)len);
-        if (key != NULL && p != buf + len) {
-            EVP_PKEY_free(key);
-            key = NULL;
-        }
-    }
-    ERR_pop_to_mark();
-    if (key == NULL)
         m2m_fail(err, M2M_E_PARSE, "%s: not an unencrypted private key (PEM or DER)", path);
-done:
-    BIO_free(bio);
-    if (buf != NULL)
-        OPENSSL_cleanse(buf, len);
-    free(buf);
+    }
+    m2m_loaded_free(&got);
     return key;
 }
 
 STACK_OF(X509) *m2m_pki_load_certs(const char *path, m2m_err *err)
 {
-    size_t len = 0;
-    unsigned char *buf = m2m_read_small_file(path, &len, err);
-    STACK_OF(X509) *certs = NULL, *ret = NULL;
-    BIO *bio = NULL;
-    X509 *x = NULL;
+    m2m_loaded got;
+    STACK_OF(X509) *certs = NULL;
 
-    if (buf == NULL)
-        goto done;
-    certs = sk_X509_new_null();
-    if (certs == NULL) {
-        m2m_fail(err, M2M_E_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    ERR_set_mark();
-    if (strstr((const char *)buf, "-----BEGIN ") != NULL) {
-        bio = BIO_new_mem_buf(buf, (int)len);
-        while (bio != NULL && (x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
-            if (sk_X509_push(certs, x) <= 0)
-                break;
-            x = NULL;
-        }
+    if (m2m_load_file(path, &got, err) != 0)
+        return NULL;
+    if (got.certs != NULL) {
+        certs = got.certs;
+        got.certs = NULL;
     } else {
-        const unsigned char *p = buf;
-        x = d2i_X509(NULL, &p, (long)len);
-        if (x != NULL && p == buf + len && sk_X509_push(certs, x) > 0)
-            x = NULL;
-    }
-    ERR_pop_to_mark();
-    if (sk_X509_num(certs) <= 0) {
         m2m_fail(err, M2M_E_PARSE, "%s: no certificate in it (PEM or DER expected)", path);
-        goto done;
     }
-    ret = certs;
-    certs = NULL;
-done:
-    X509_free(x);
-    sk_X509_pop_free(certs, X509_free);
-    BIO_free(bio);
-    free(buf);
-    return ret;
+    m2m_loaded_free(&got);
+    return certs;
 }

@@ -13,13 +13,13 @@
 #include <openssl/x509.h>
 
 #include "m2mattach/error.h"
+#include "util/file.h"
 
 /* One file to write: contents assembled in memory first, so nothing is written until everything is ready. */
 typedef struct m2m_pki_file {
     char path[PATH_MAX];
     mode_t mode;
-    unsigned char *data; /* owned; wiped when cleared (it may be a private key) */
-    size_t len;
+    m2m_file_buf contents; /* owned; wiped when cleared (it may be a private key) */
     int created; /* set by m2m_pki_files_write for files it created (not replaced), for rollback */
 } m2m_pki_file;
 
@@ -31,9 +31,8 @@ void m2m_pki_file_clear(m2m_pki_file *f);
 
 /* Fails (M2M_E_EXISTS, naming the file) when one of files already exists and force is 0. */
 int m2m_pki_files_check(const m2m_pki_file *files, size_t n, int force, m2m_err *err);
-/* Writes each file through a temporary file in the same directory (created with the final mode, fsynced), then
- * link()s it into place (refusing an existing file) or, with force, rename()s over it. On failure the files this
- * call created are removed again. */
+/* Writes each file with m2m_write_atomic (util/atomic_write.h): refusing an existing file, or with force replacing
+ * it. On failure the files this call created are removed again. */
 int m2m_pki_files_write(m2m_pki_file *files, size_t n, int force, m2m_err *err);
 
 /* Creates dir and missing parents with mode 0700; an existing directory is fine. */

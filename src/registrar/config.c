@@ -8,6 +8,7 @@
 
 #include "registrar/enrolment.h"
 #include "registrar/server.h"
+#include "util/url.h"
 
 m2m_registrar_config *m2m_registrar_config_new(void)
 {
@@ -45,34 +46,9 @@ int m2m_registrar_config_set_db(m2m_registrar_config *cfg, const char *path, m2m
 
 int m2m_registrar_config_set_https(m2m_registrar_config *cfg, const char *hp, m2m_err *err)
 {
-    const char *colon;
-    char *end;
-    long port;
-    size_t hlen;
-
-    if (hp == NULL || hp[0] == '\0')
-        return m2m_fail(err, M2M_E_ARG, "--https: expected HOST:PORT");
-    if (hp[0] == '[') {
-        const char *close = strchr(hp, ']');
-        if (close == NULL || close[1] != ':')
-            return m2m_fail(err, M2M_E_ARG, "--https '%s': expected [IPv6]:PORT", hp);
-        hlen = (size_t)(close - hp - 1);
-        hp++;
-        colon = close + 1;
-    } else {
-        colon = strrchr(hp, ':');
-        if (colon == NULL)
-            return m2m_fail(err, M2M_E_ARG, "--https '%s': expected HOST:PORT", hp);
-        hlen = (size_t)(colon - hp);
-    }
-    port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || colon[1] == '\0' || port < 0 || port > 65535)
-        return m2m_fail(err, M2M_E_ARG, "--https: '%s' is not a port number", colon + 1);
-    if (hlen == 0 || hlen >= sizeof cfg->host)
-        return m2m_fail(err, M2M_E_ARG, "--https: missing or overlong host");
-    memcpy(cfg->host, hp, hlen);
-    cfg->host[hlen] = '\0';
-    snprintf(cfg->port, sizeof cfg->port, "%ld", port);
+    m2m_err why = {0};
+    if (m2m_hostport_parse(hp, cfg->host, sizeof cfg->host, cfg->port, &why) != 0)
+        return m2m_fail(err, M2M_E_ARG, "--https: %s", why.msg);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "onem2m/status.h"
+#include "registrar/briefing.h"
 #include "registrar/cse.h"
 #include "secctx/token.h"
 #include "util/clock.h"
@@ -133,6 +134,25 @@ static int register_by_token(m2m_cse *cse, const m2m_secctx *sec, const m2m_prim
     return pending;
 }
 
+/* Step 2 from the network (registrar/briefing.h): a <briefing> is read by its owner, registered here or not (a
+ * device attached at a Briefing Registrar may have nothing else to do there), never by an AE forwarded behind it;
+ * nobody changes it over the wire. Anyone else gets exactly what a missing resource gets, so probing does not tell
+ * which devices have a briefing. */
+static int briefing_request(m2m_cse *cse, const m2m_peer *peer, const m2m_originator *o, const m2m_prim_req *req,
+                            const m2m_resource *target, const m2m_cse_call *call, m2m_prim_rsp *rsp)
+{
+    if (o->forwarded || strcmp(target->owner, peer->registree_id) != 0) {
+        m2m_prim_error(rsp, M2M_RSC_NOT_FOUND, "no resource at %s", req->to);
+        return 0;
+    }
+    if (req->op != M2M_OP_RETRIEVE) {
+        m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "a <briefing> can only be read: the Service Provider "
+                       "prepares it");
+        return 0;
+    }
+    return m2m_cse_briefing_read(cse, target, call, rsp);
+}
+
 static int handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, const m2m_prim_req *req,
                   const m2m_cse_call *call, m2m_prim_rsp *rsp)
 {
@@ -171,6 +191,10 @@ static int handle(m2m_cse *cse, const m2m_peer *peer, const m2m_secctx *sec, con
     }
     if (resolve(cse, req->to, &target, rsp) != 0)
         goto done;
+    if (target.ty == M2M_TY_BRF) {
+        pending = briefing_request(cse, peer, &o, req, &target, call, rsp);
+        goto done;
+    }
 
     if (target.ty == M2M_TY_CB) {
         /* The CSEBase: readable on any authenticated context, registered or not (a CSE reads it before it

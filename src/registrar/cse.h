@@ -67,14 +67,15 @@ typedef struct m2m_cse_call {
 } m2m_cse_call;
 
 /* A write a request waits for (cse_write.c): submitted, it answers the request itself once durable. */
-typedef enum { M2M_W_REGISTER, M2M_W_INSERT, M2M_W_UPDATE, M2M_W_DELETE, M2M_W_KEYGEN, M2M_W_PURGE } m2m_cse_write_kind;
+typedef enum { M2M_W_REGISTER, M2M_W_INSERT, M2M_W_UPDATE, M2M_W_DELETE, M2M_W_KEYGEN, M2M_W_PURGE,
+               M2M_W_BRIEF } m2m_cse_write_kind;
 typedef struct m2m_cse_write {
     m2m_store_job job; /* first */
     m2m_cse *cse;
     m2m_cse_call call;
     m2m_cse_write_kind kind;
     m2m_resource r;            /* REGISTER/INSERT: the new resource (owns attrs); UPDATE: the updated one; DELETE,
-                                * PURGE: the target (ri) */
+                                * PURGE: the target (ri); BRIEF: the briefing (ri), then as it was read */
     int capped;                /* INSERT of a <contentInstance> under a container with mni/mbs/mia */
     int64_t mni, mbs, min_ct;
     char token_hash[65];       /* REGISTER with an identity token: used up in the same unit */
@@ -82,6 +83,7 @@ typedef struct m2m_cse_write {
     m2m_secret key;            /* KEYGEN: the generated key, its ID, its Registree */
     char kid[33];
     char owner[M2M_ID_MAX];
+    int handed_out;            /* BRIEF: this read handed out the one-time credential (r: the full briefing) */
 } m2m_cse_write;
 m2m_cse_write *m2m_cse_write_new(m2m_cse_write_kind kind);
 /* Takes w; call may be NULL (nobody waits: a purge). */

@@ -10,7 +10,9 @@
 
 #include "crypto/secret.h"
 #include "onem2m/status.h"
+#include "registrar/briefing.h"
 #include "registrar/cse.h"
+#include "util/log.h"
 #include "util/clock.h"
 
 m2m_cse_write *m2m_cse_write_new(m2m_cse_write_kind kind)
@@ -23,6 +25,8 @@ m2m_cse_write *m2m_cse_write_new(m2m_cse_write_kind kind)
 
 static void write_free(m2m_cse_write *w)
 {
+    if (w->kind == M2M_W_BRIEF && w->r.attrs != NULL) /* a briefing as read may hold its one-time credential */
+        OPENSSL_cleanse(w->r.attrs, strlen(w->r.attrs));
     m2m_resource_clear(&w->r);
     m2m_secret_clear(&w->key);
     OPENSSL_cleanse(w->token_hash, sizeof w->token_hash);
@@ -62,6 +66,13 @@ static int run(m2m_store *st, m2m_store_job *job, m2m_err *err)
         return rc;
     case M2M_W_PURGE:
         return m2m_store_res_expire_children(st, w->r.ri, M2M_TY_CIN, w->min_ct, &removed, err);
+    case M2M_W_BRIEF: {
+        /* read, answer-to-be and removal of the one-time credential in one unit: two concurrent first reads are
+         * serialised here, and only the one that finds the credential hands it out */
+        char ri[M2M_RI_MAX];
+        snprintf(ri, sizeof ri, "%s", w->r.ri);
+        return m2m_briefing_hand_out(st, ri, m2m_clock_now(), &w->r, &w->handed_out, err);
+    }
     }
     return m2m_fail(err, M2M_E_ARG, "unknown write");
 }
@@ -155,9 +166,26 @@ static void done(m2m_store_job *job, int rc, const m2m_err *err)
         break;
     case M2M_W_PURGE:
         break; /* nobody waits for it */
+    case M2M_W_BRIEF:
+        if (rc != 0) {
+            if (err->code == M2M_E_NOTFOUND) /* removed meanwhile */
+                m2m_prim_error(&rsp, M2M_RSC_NOT_FOUND, "no briefing for %s", w->owner);
+            else
+                m2m_prim_error(&rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "store failure");
+            break;
+        }
+        rsp.rsc = M2M_RSC_OK;
+        if ((rsp.pc = m2m_cse_represent(cse, &w->r, w->call.rvi)) == NULL)
+            m2m_prim_error(&rsp, M2M_RSC_INTERNAL_SERVER_ERROR, "cannot represent %s", w->r.ri);
+        else
+            m2m_logf(cse->log, "briefing registree=%s read=%s credential=%s", w->owner, w->r.ri,
+                     w->handed_out ? "handed out now (one-time; removed from the store)" : "handed out before");
+        break;
     }
     if (w->call.done != NULL)
         w->call.done(w->call.arg, &rsp, bind);
+    if (w->kind == M2M_W_BRIEF)
+        m2m_briefing_wipe_json(rsp.pc);
     m2m_prim_rsp_clear(&rsp);
     write_free(w);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto/gba_id.h"
+#include "crypto/load.h"
 #include "registrar/enrolment.h"
 #include "secctx/token.h"
 #include "store/store.h"
@@ -33,20 +34,28 @@ int m2m_enrol_revoke(const char *db_path, const char *registree_id, m2m_err *err
     return rc;
 }
 
-int m2m_read_root_pem(const char *path, char **pem, m2m_err *err)
+int m2m_read_root_pem(const char *opt, const char *path, char **pem, m2m_err *err)
 {
-    BIO *b = BIO_new_file(path, "r"), *out = NULL;
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO *out = NULL;
+    X509 *x = NULL;
     BUF_MEM *mem = NULL;
+    m2m_loaded got;
+    m2m_err why = {0};
     int rc = -1;
 
     *pem = NULL;
+    if (m2m_load_file(path, &got, &why) != 0) {
+        m2m_fail(err, why.code, "--require-chain %s", why.msg);
+        goto done;
+    }
+    x = got.certs != NULL ? sk_X509_shift(got.certs) : NULL;
+    m2m_loaded_free(&got);
     if (x == NULL) {
-        m2m_fail(err, M2M_E_PARSE, "--require-chain %s: not a PEM certificate", path);
+        m2m_fail(err, M2M_E_PARSE, "%s %s: not a PEM certificate", opt, path);
         goto done;
     }
     if (X509_check_ca(x) == 0) {
-        m2m_fail(err, M2M_E_ARG, "--require-chain %s: not a CA certificate", path);
+        m2m_fail(err, M2M_E_ARG, "%s %s: not a CA certificate", opt, path);
         goto done;
     }
     out = BIO_new(BIO_s_mem());
@@ -58,7 +67,6 @@ int m2m_read_root_pem(const char *path, char **pem, m2m_err *err)
     rc = 0;
 done:
     X509_free(x);
-    BIO_free(b);
     BIO_free(out);
     ERR_clear_error();
     return rc;

@@ -32,8 +32,9 @@ typedef struct m2m_enrol_result {
 /* Enrols in the store at db_path. REPLACE fails with M2M_E_NOTFOUND when the ID has no active enrolment. */
 int m2m_enrol(const char *db_path, const m2m_enrol_spec *spec, m2m_enrol_result *out, m2m_err *err);
 
-/* Reads a root certificate file (PEM) for --require-chain, checking that it is one; *pem is malloc'd. */
-int m2m_read_root_pem(const char *path, char **pem, m2m_err *err);
+/* Reads a root certificate file (PEM) given with option opt (--require-chain, --root-cert), checking that it is a CA
+ * certificate; *pem is malloc'd. */
+int m2m_read_root_pem(const char *opt, const char *path, char **pem, m2m_err *err);
 /* Revokes the Registree's active enrolment (its key is wiped from the store). */
 int m2m_enrol_revoke(const char *db_path, const char *registree_id, m2m_err *err);
 

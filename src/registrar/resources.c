@@ -50,6 +50,7 @@ const char *m2m_cse_root_name(int ty)
     case M2M_TY_CIN: return "m2m:cin";
     case M2M_TY_CB: return "m2m:cb";
     case M2M_TY_CSR: return "m2m:csr";
+    case M2M_TY_BRF: return "m2m:brf";
     default: return NULL;
     }
 }
@@ -77,7 +78,8 @@ int m2m_cse_valid_rn(const char *rn)
 }
 
 /* The resource types this Registrar serves, for the CSEBase's srt (TS-0004 7.4.3). */
-static const int SUPPORTED_TYPES[] = {M2M_TY_AE, M2M_TY_CNT, M2M_TY_CIN, M2M_TY_CB, M2M_TY_CSR, M2M_TY_KGN};
+static const int SUPPORTED_TYPES[] = {M2M_TY_AE, M2M_TY_CNT, M2M_TY_CIN, M2M_TY_CB, M2M_TY_CSR, M2M_TY_KGN,
+                                      M2M_TY_BRF};
 
 /* Release 1 and 2 have no supportedReleaseVersions. */
 static int before_2a(const char *rvi)

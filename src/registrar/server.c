@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto/load.h"
 #include "registrar/coap.h"
 #include "registrar/listen_guard.h"
 #include "registrar/limits.h"
@@ -373,9 +374,12 @@ static int setup_stapling(struct m2m_registrar *reg, SSL_CTX *ctx, struct m2m_st
     if (leaf == NULL)
         return m2m_fail(err, M2M_E_ARG, "OCSP stapling needs a Registrar certificate (--cert)");
     if (reg->cfg.ocsp_issuer[0] != '\0') {
-        BIO *b = BIO_new_file(reg->cfg.ocsp_issuer, "r");
-        issuer = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-        BIO_free(b);
+        m2m_loaded got;
+        m2m_err why = {0};
+        if (m2m_load_file(reg->cfg.ocsp_issuer, &got, &why) != 0)
+            return m2m_fail(err, why.code, "--ocsp-issuer %s", why.msg);
+        issuer = got.certs != NULL ? sk_X509_shift(got.certs) : NULL;
+        m2m_loaded_free(&got);
         if (issuer == NULL)
             return m2m_fail(err, M2M_E_PARSE, "--ocsp-issuer %s: no PEM certificate", reg->cfg.ocsp_issuer);
     } else if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && sk_X509_num(chain) > 0) {

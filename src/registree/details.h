@@ -102,11 +102,9 @@ struct m2m_registree_config {
 };
 
 /* Splits a Registrar point of access "https://HOST[:PORT][/]" or "coaps://HOST[:PORT][/]" (HOST an IPv4 address,
- * [IPv6] or a DNS name; PORT 443 for https, 5684 for coaps when absent) and says which binding it names. host and
+ * [IPv6] or a DNS name; PORT 443 for https, 5684 for coaps when absent; util/url.h) and says which binding it names. host and
  * authority ("HOST:PORT", brackets kept) are malloc'd. The message says what is wrong, without a location prefix. */
 int m2m_poa_parse(const char *poa, m2m_binding *binding, char **host, char port[6], char **authority, m2m_err *err);
-/* The same for https:// only (the BSF's Ub). */
-int m2m_https_poa_parse(const char *poa, char **host, char port[6], char **authority, m2m_err *err);
 
 /* An ID, name or App-ID the Registrar may see in a header or a URI: non-empty, only RFC 3986 unreserved
  * characters, so nothing can inject a header or a path segment. */

@@ -10,6 +10,7 @@
 #include "crypto/gba_kdf.h"
 #include "crypto/milenage.h"
 #include "registree/details_internal.h"
+#include "util/url.h"
 
 /* x.y.5: [gba] bsf (Ub), impi, the USIM's K (k-file) and OPc (opc, opc-file, or op / op-file from which OPc is
  * computed), optionally bsf-root (for an https BSF) and naf-fqdn (the Registrar's name in NAF_Id when the poa does
@@ -20,8 +21,10 @@ int m2m_details_check_gba(struct parse_ctx *c, m2m_err *err)
     static const enum field OPS[4] = {F_GBA_OPC, F_GBA_OPC_FILE, F_GBA_OP, F_GBA_OP_FILE};
     static const enum field NEED[3] = {F_GBA_BSF, F_GBA_IMPI, F_GBA_K_FILE};
     m2m_secret op = {0};
-    char loc[600], *authority = NULL;
+    static const m2m_url_scheme UB_SCHEMES[] = {{"http", "80"}, {"https", "443"}};
+    char loc[600];
     enum field which = F_COUNT;
+    m2m_url ub;
     m2m_err why = {0};
     int rc = -1;
 
@@ -42,17 +45,12 @@ int m2m_details_check_gba(struct parse_ctx *c, m2m_err *err)
         return m2m_fail(err, M2M_E_PARSE, "%s: [gba] opc, opc-file, op or op-file: missing (required for mechanism "
                         "gba: the USIM's OPc, or the operator's OP)", c->path);
     /* Ub: http:// is for a BSF on the device's own host or a lab; the BSF is authenticated by AUTN either way */
-    if (strncmp(c->value[F_GBA_BSF], "http://", 7) == 0 || strncmp(c->value[F_GBA_BSF], "https://", 8) == 0) {
-        char *as_https = NULL;
-        cfg->gba_bsf_tls = c->value[F_GBA_BSF][4] == 's';
-        if (asprintf(&as_https, "https://%s", c->value[F_GBA_BSF] + (cfg->gba_bsf_tls ? 8 : 7)) < 0)
+    rc = m2m_url_parse(c->value[F_GBA_BSF], UB_SCHEMES, 2, "http://HOST[:PORT] or https://HOST[:PORT]", &ub, &why);
+    if (rc == 0) {
+        cfg->gba_bsf_tls = ub.scheme == 1;
+        memcpy(cfg->gba_bsf_port, ub.port, sizeof ub.port);
+        if ((cfg->gba_bsf_host = strdup(ub.host)) == NULL)
             return m2m_fail(err, M2M_E_NOMEM, "out of memory");
-        rc = m2m_https_poa_parse(as_https, &cfg->gba_bsf_host, cfg->gba_bsf_port, &authority, &why);
-        free(as_https);
-        free(authority);
-        if (!cfg->gba_bsf_tls && rc == 0 && strcmp(cfg->gba_bsf_port, "443") == 0 &&
-            strstr(c->value[F_GBA_BSF] + 7, ":443") == NULL)
-            snprintf(cfg->gba_bsf_port, sizeof cfg->gba_bsf_port, "80");
     }
     if (rc != 0) {
         m2m_details_where(c, F_GBA_BSF, loc, sizeof loc);

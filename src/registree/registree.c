@@ -132,8 +132,12 @@ int m2m_rtee_attach(m2m_registree *r, m2m_attach_info *info, int rekey, int awai
 
     /* A registration is with one Registrar: a state file that names another (the details file was pointed
      * elsewhere) does not spare Step 5 with this one. */
-    if (!m2m_rtee_registered_here(r))
-        return m2m_rtee_register(r, info);
+    if (!m2m_rtee_registered_here(r)) {
+        if (!r->handshake_only)
+            return m2m_rtee_register(r, info);
+        snprintf(info->assigned_id, sizeof info->assigned_id, "%s", cfg->id); /* bound to, not registered */
+        return 0;
+    }
 
     /* x.y.3 / x.y.4 re-attachment (and x.y.6's "subsequent attachments use the same flow"): the handshake was all;
      * Step 5 is skipped. */

@@ -9,6 +9,7 @@
  *   register.c    Step 5: the registration CREATE and its record in the state file
  *   rekey.c       Step 6 / x.y.8: <keyGeneration> and the generated-key files
  *   gba_ue.c      x.y.5: the bootstrapping to attach with, Ks_NAF per negotiated suite
+ *   briefing.c    Step 2 from the network: the <briefing> read and the details file written from it
  *
  * The ways in, tried in this order (never locking the device out):
  *   1. the generated key (generated-key file);
@@ -76,6 +77,8 @@ struct m2m_registree {
     double deadline;                 /* when the current public call must be over ([tls] deadline), or 0 */
     int lock_fd;                     /* the state lock while a public call holds it, else -1 */
     char gba_identity[M2M_GBA_IDENTITY_MAX + 1]; /* x.y.5: "3GPP-bootstrapping." B-TID */
+    int handshake_only;              /* the attach flow stops after Step 4 (m2m_registree_brief: Step 5 only if the
+                                      * Briefing Registrar asks for it) */
     m2m_rtee_dial dial;              /* tests; NULL: the network */
     void *dial_arg;
 };

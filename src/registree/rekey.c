@@ -13,6 +13,7 @@
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "registree/registree_internal.h"
+#include "util/atomic_write.h"
 #include "util/hex.h"
 
 /* The key ID the Registrar reported: {"m2m:kgn":{"ty":10100,"kcaid"|"kccid":ID,"kid":ID}}. */
@@ -75,7 +76,7 @@ static int store_generated(m2m_registree *r, const m2m_secret *key, const char *
         unlink(prev);
         r->state.previous_generated_key_id[0] = '\0';
     }
-    if (m2m_file_replace(cfg->generated_key_path, hex, strlen(hex), &r->err) != 0)
+    if (m2m_write_atomic(cfg->generated_key_path, hex, strlen(hex), 0600, 0, NULL, &r->err) != 0)
         goto done;
     snprintf(r->state.generated_key_id, sizeof r->state.generated_key_id, "%s", kid);
     rc = 0;

@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Registree state file (see state.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "registree/state.h"
+#include "util/atomic_write.h"
+#include "util/file.h"
 #include "util/hex.h"
 
 /* A state file is a few hundred bytes, plus two saved sessions in base64; a bigger one is not ours. */
@@ -172,6 +171,11 @@ static int set_value(m2m_reg_state *st, enum state_key k, const char *v, const c
     return 0;
 }
 
+/* Not inih, though the details file uses it: Debian's libinih (55) is built with INI_MAX_LINE 200 and no heap, so it
+ * cuts every line at 199 characters, and a saved session is one line of up to 16 KiB of base64 (ini_parse_string
+ * on such a file gives "error on line 2"). Splitting sessions over several keys would change the format devices in
+ * the field have on disk. This file is also simpler than INI: written only by state_save, no sections, no comments
+ * but the header, no continuation lines, and a line without its newline is a torn write, which inih cannot tell. */
 static int parse(char *text, size_t len, const char *path, m2m_reg_state *st, m2m_err *err)
 {
     int seen[K_COUNT] = {0};
@@ -235,48 +239,21 @@ void m2m_state_wipe(m2m_reg_state *st)
 
 int m2m_state_load(const char *path, m2m_reg_state *st, m2m_err *err)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    ssize_t n;
-    int fd, rc = -1;
+    m2m_file_buf text = {0};
+    m2m_err e = {0};
+    int rc;
 
     memset(st, 0, sizeof *st);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0; /* never registered (or the state was deliberately removed) */
-        return m2m_fail(err, M2M_E_IO, "%s: cannot open the state file: %s", path, strerror(errno));
-    }
-    buf = malloc(STATE_MAX + 1);
-    if (buf == NULL) {
-        m2m_fail(err, M2M_E_NOMEM, "out of memory");
-        goto done;
-    }
-    while (len <= STATE_MAX && (n = read(fd, buf + len, STATE_MAX + 1 - len)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            m2m_fail(err, M2M_E_IO, "%s: cannot read the state file: %s", path, strerror(errno));
-            goto done;
-        }
-        len += (size_t)n;
-    }
-    if (len > STATE_MAX) {
-        m2m_fail(err, M2M_E_PARSE, "%s: larger than %d bytes; this is not a state file", path, STATE_MAX);
-        goto done;
-    }
-    buf[len] = '\0';
-    if (parse(buf, len, path, st, err) != 0) {
+    /* missing: never registered (or the state was deliberately removed); empty: parse says what is missing */
+    rc = m2m_file_read(path, STATE_MAX, M2M_FILE_MISSING_OK | M2M_FILE_EMPTY_OK, &text, &e);
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return m2m_fail(err, e.code, "%s (the Registree's state file)", e.msg);
+    rc = parse((char *)text.data, text.len, path, st, err);
+    if (rc != 0)
         m2m_state_wipe(st);
-        goto done;
-    }
-    rc = 0;
-done:
-    if (buf != NULL) {
-        OPENSSL_cleanse(buf, len); /* it held the saved sessions */
-        free(buf);
-    }
-    close(fd);
+    m2m_file_buf_free(&text); /* it held the saved sessions */
     return rc;
 }
 
@@ -286,88 +263,6 @@ static int printable(const char *s)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
             return 0;
     return 1;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* The rename is durable only once the directory entry is on disk too. */
-static int sync_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash == NULL ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-    int fd, rc = -1;
-    if (dir == NULL)
-        return -1;
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        rc = fsync(fd);
-        close(fd);
-    }
-    free(dir);
-    return rc;
-}
-
-int m2m_file_replace(const char *path, const void *data, size_t len, m2m_err *err)
-{
-    char *tmp = NULL;
-    int fd = -1, rc = -1;
-
-    if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0) {
-        tmp = NULL;
-        m2m_fail(err, M2M_E_NOMEM, "out of memory");
-        goto done;
-    }
-    /* Same directory as the target, so rename() is atomic; mkostemp creates it 0600, fchmod makes it explicit
-     * whatever the umask. */
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        m2m_fail(err, M2M_E_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL;
-        goto done;
-    }
-    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        m2m_fail(err, M2M_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: cannot replace it: %s", path, strerror(errno));
-        goto done;
-    }
-    free(tmp);
-    tmp = NULL; /* renamed: nothing to remove any more */
-    if (sync_dir_of(path) != 0) {
-        m2m_fail(err, M2M_E_IO, "%s: cannot sync its directory: %s", path, strerror(errno));
-        goto done;
-    }
-    rc = 0;
-done:
-    if (fd >= 0)
-        close(fd);
-    if (tmp != NULL) {
-        unlink(tmp);
-        free(tmp);
-    }
-    return rc;
 }
 
 /* base64 of a saved session, malloc'd ("" when there is none); NULL when out of memory. */
@@ -442,7 +337,7 @@ int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err)
         m2m_fail(err, M2M_E_NOMEM, "out of memory");
         goto done;
     }
-    if (m2m_file_replace(path, text, (size_t)len, err) != 0)
+    if (m2m_write_atomic(path, text, (size_t)len, 0600, 0, NULL, err) != 0)
         goto done;
     rc = 0;
 done:

@@ -75,8 +75,4 @@ int m2m_state_save(const char *path, const m2m_reg_state *st, m2m_err *err);
 /* Wipes st (it holds session secrets). */
 void m2m_state_wipe(m2m_reg_state *st);
 
-/* Replaces path with len bytes of data atomically: a temporary file beside it (mode 0600 whatever the umask),
- * fsync, rename over path, fsync of the directory. On failure path is untouched and no temporary file is left. */
-int m2m_file_replace(const char *path, const void *data, size_t len, m2m_err *err);
-
 #endif

@@ -15,6 +15,7 @@
 
 #include "crypto/pubkey_hash.h"
 #include "registree/registree_internal.h"
+#include "util/file.h"
 #include "util/hex.h"
 
 /* A generated-key file holds 32 octets as hex and a newline. */
@@ -41,34 +42,18 @@ char *m2m_rtee_previous_path(const m2m_registree_config *cfg)
  * with the reason in c->unusable. The key itself never appears in a message. */
 static int load_generated(const m2m_registree_config *cfg, const char *path, m2m_cred *c)
 {
-    char buf[GENERATED_KEY_FILE_MAX + 1];
-    struct stat st;
+    m2m_file_buf f;
     m2m_err e = {0};
-    ssize_t n;
-    size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+    int rc = m2m_file_read(path, GENERATED_KEY_FILE_MAX, M2M_FILE_MISSING_OK | M2M_FILE_EMPTY_OK, &f, &e);
 
-    if (fd < 0 && errno == ENOENT)
+    if (rc == 1)
         return 1;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(c->unusable, sizeof c->unusable, "cannot open %s: %s", path, strerror(errno));
-        goto done;
+    if (rc != 0) {
+        m2m_rtee_copy(c->unusable, sizeof c->unusable, e.msg);
+        return -1;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > GENERATED_KEY_FILE_MAX) {
-        snprintf(c->unusable, sizeof c->unusable, "%s is not a generated-key file", path);
-        goto done;
-    }
-    while (len < GENERATED_KEY_FILE_MAX && (n = read(fd, buf + len, GENERATED_KEY_FILE_MAX - len)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(c->unusable, sizeof c->unusable, "cannot read %s: %s", path, strerror(errno));
-            goto done;
-        }
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    if (m2m_secret_from_hex(&c->key, buf, path, &e) != 0) {
+    rc = -1;
+    if (m2m_secret_from_hex(&c->key, (const char *)f.data, path, &e) != 0) {
         m2m_rtee_copy(c->unusable, sizeof c->unusable, e.msg);
         goto done;
     }
@@ -81,9 +66,7 @@ static int load_generated(const m2m_registree_config *cfg, const char *path, m2m
     }
     rc = 0;
 done:
-    m2m_wipe(buf, sizeof buf);
-    if (fd >= 0)
-        close(fd);
+    m2m_file_buf_free(&f);
     return rc;
 }
 

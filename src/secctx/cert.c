@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
+#include "crypto/load.h"
 #include "crypto/pubkey_hash.h"
 #include "secctx/binding.h"
 #include "secctx/cert.h"
@@ -125,23 +126,23 @@ int m2m_cert_install(SSL_CTX *ctx, const m2m_tls_server_config *cfg, m2m_err *er
         return file_error(err, "Registrar key does not match certificate", cfg->cert);
     if (cfg->chain != NULL && cfg->chain[0] != '\0') {
         /* Loaded once (SSL_MODE_NO_AUTO_CHAIN): OpenSSL would otherwise rebuild the chain on every handshake. */
-        BIO *b = BIO_new_file(cfg->chain, "r");
-        X509 *x;
-        int n = 0;
-        if (b == NULL)
-            return file_error(err, "Registrar chain", cfg->chain);
-        while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        m2m_loaded got;
+        m2m_err why = {0};
+        if (m2m_load_file(cfg->chain, &got, &why) != 0)
+            return m2m_fail(err, why.code, "Registrar chain %s", why.msg);
+        if (got.certs == NULL) {
+            m2m_loaded_free(&got);
+            return m2m_fail(err, M2M_E_TLS, "Registrar chain %s holds no PEM certificate", cfg->chain);
+        }
+        while (sk_X509_num(got.certs) > 0) {
+            X509 *x = sk_X509_shift(got.certs);
             if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
                 X509_free(x);
-                BIO_free(b);
+                m2m_loaded_free(&got);
                 return file_error(err, "Registrar chain", cfg->chain);
             }
-            n++;
         }
-        BIO_free(b);
-        ERR_clear_error();
-        if (n == 0)
-            return m2m_fail(err, M2M_E_TLS, "Registrar chain %s holds no PEM certificate", cfg->chain);
+        m2m_loaded_free(&got);
     }
     /* Ask every client for a certificate, require none: token Registrees authenticate in Step 5 instead. No CA
      * names are sent, so devices send whatever certificate they hold. */

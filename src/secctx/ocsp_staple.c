@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/file.h"
 #include "util/log.h"
 #include "secctx/ocsp_staple.h"
 
@@ -88,20 +89,13 @@ done:
 
 static int read_file(m2m_stapler *s, unsigned char **der, size_t *len, m2m_err *err)
 {
-    FILE *f = fopen(s->file, "rb");
-    unsigned char *buf = NULL;
-    long n;
-    if (f == NULL)
-        return m2m_fail(err, M2M_E_IO, "OCSP response %s: %s", s->file, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || n > 1 << 20 || fseek(f, 0, SEEK_SET) != 0 ||
-        (buf = malloc((size_t)n)) == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(buf);
-        return m2m_fail(err, M2M_E_IO, "OCSP response %s: cannot read it (empty or over 1 MiB?)", s->file);
-    }
-    fclose(f);
-    *der = buf;
-    *len = (size_t)n;
+    m2m_file_buf f;
+    m2m_err e = {0};
+    /* A response is public: the buffer is handed on as it is (malloc'd), not wiped. */
+    if (m2m_file_read(s->file, 1 << 20, 0, &f, &e) != 0)
+        return m2m_fail(err, e.code, "OCSP response: %s", e.msg);
+    *der = f.data;
+    *len = f.len;
     return 0;
 }
 

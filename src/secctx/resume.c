@@ -15,6 +15,7 @@
 #include "secctx/binding.h"
 #include "secctx/resume.h"
 #include "util/clock.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 /* v3 added the version and suite, v4 the enrolment behind the binding and the key's end of life (x.y.5: a GBA
@@ -34,8 +35,7 @@ void m2m_tls_cert_fingerprint(SSL_CTX *ctx, char out[65])
         snprintf(out, 65, "-");
         return;
     }
-    for (unsigned i = 0; i < sizeof md; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    m2m_hex_encode(md, sizeof md, out);
 }
 
 static void take_keys(m2m_tls_env *env, m2m_ticket_key *keys, int n, int log)

@@ -23,6 +23,7 @@
 #include "secctx/zn_client.h"
 #include "util/base64.h"
 #include "util/rfc3339.h"
+#include "util/url.h"
 
 #define ZN_ANSWER_MAX 8192
 #define ZN_REQUEST_MAX 2048
@@ -58,31 +59,19 @@ static int tls_fail(m2m_err *err, const char *what, const char *url)
     return m2m_fail(err, M2M_E_TLS, "Zn %s: %s: %s", url, what, e ? buf : "connection closed");
 }
 
+/* Zn is mutual TLS to a named port: https only, and the port must be given (util/url.h does the parsing). */
 static int parse_url(m2m_zn_client *zc, const char *url, m2m_err *err)
 {
-    const char *h, *colon, *end;
-    if (url == NULL || strncmp(url, "https://", 8) != 0)
-        return m2m_fail(err, M2M_E_ARG, "--bsf '%s': Zn is https://HOST:PORT", url ? url : "");
-    h = url + 8;
-    end = h + strcspn(h, "/");
-    if (*h == '[') {
-        const char *close = memchr(h, ']', (size_t)(end - h));
-        if (close == NULL || close[1] != ':')
-            return m2m_fail(err, M2M_E_ARG, "--bsf '%s': expected https://[IPv6]:PORT", url);
-        colon = close + 1;
-        h++;
-        snprintf(zc->host, sizeof zc->host, "%.*s", (int)(close - h), h);
-    } else {
-        colon = memchr(h, ':', (size_t)(end - h));
-        if (colon == NULL || colon == h || (size_t)(colon - h) >= sizeof zc->host)
-            return m2m_fail(err, M2M_E_ARG, "--bsf '%s': expected https://HOST:PORT", url);
-        snprintf(zc->host, sizeof zc->host, "%.*s", (int)(colon - h), h);
-    }
-    if (end - colon - 1 <= 0 || end - colon - 1 > 5 || (*end != '\0' && strcmp(end, "/") != 0))
-        return m2m_fail(err, M2M_E_ARG, "--bsf '%s': expected https://HOST:PORT", url);
-    snprintf(zc->port, sizeof zc->port, "%.*s", (int)(end - colon - 1), colon + 1);
-    snprintf(zc->url, sizeof zc->url, "https://%s%s%s:%s", strchr(zc->host, ':') ? "[" : "", zc->host,
-             strchr(zc->host, ':') ? "]" : "", zc->port);
+    static const m2m_url_scheme ZN[] = {{"https", "443"}};
+    m2m_url u;
+    m2m_err why = {0};
+
+    if (url == NULL || m2m_url_parse(url, ZN, 1, "https://HOST:PORT", &u, &why) != 0 || !u.port_given)
+        return m2m_fail(err, M2M_E_ARG, "--bsf '%s': Zn is https://HOST:PORT%s%s", url ? url : "",
+                        why.msg[0] ? ": " : "", why.msg);
+    snprintf(zc->host, sizeof zc->host, "%s", u.host);
+    snprintf(zc->port, sizeof zc->port, "%s", u.port);
+    snprintf(zc->url, sizeof zc->url, "https://%s", u.authority);
     return 0;
 }
 

@@ -36,6 +36,15 @@ static unsigned nibble(unsigned char c, unsigned *bad)
     return ((c - (unsigned)'0') & is_digit) | ((lower - (unsigned)'a' + 10u) & is_letter);
 }
 
+int m2m_hex_digit(int c)
+{
+    unsigned bad = 0, v;
+    if (c < 0 || c > 0xff)
+        return -1;
+    v = nibble((unsigned char)c, &bad);
+    return bad != 0 ? -1 : (int)v;
+}
+
 /* All ones for ' ', '\t', '\n', '\v', '\f', '\r', else 0. */
 static unsigned space_mask(unsigned char c)
 {

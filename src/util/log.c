@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <time.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 
 /* Which program speaks: set once at start, before any thread logs. */
@@ -14,7 +15,6 @@ void m2m_log_name(const char *name)
 /* Printable ASCII stays; everything else becomes \xHH (dst holds 4 * len + 1). */
 static void escape(const char *src, char *dst)
 {
-    static const char HEX[] = "0123456789abcdef";
     for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
         if (*p >= 0x20 && *p < 0x7f) {
             *dst++ = (char)*p;
@@ -22,8 +22,8 @@ static void escape(const char *src, char *dst)
         }
         *dst++ = '\\';
         *dst++ = 'x';
-        *dst++ = HEX[*p >> 4];
-        *dst++ = HEX[*p & 15];
+        m2m_hex_encode(p, 1, dst); /* its NUL lands where the next character or the final NUL goes */
+        dst += 2;
     }
     *dst = '\0';
 }

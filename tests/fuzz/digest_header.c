@@ -23,14 +23,11 @@ static const struct {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char text[3 * M2M_DIGEST_HEADER_MAX];
-    char *header = malloc(size + 1);
+    char *header = fuzz_cstring(data, size);
     m2m_digest_params d, again;
     m2m_err err;
     size_t n;
 
-    FUZZ_CHECK(header != NULL);
-    memcpy(header, data, size);
-    header[size] = '\0';
     if (m2m_digest_parse(header, &d, &err) != 0) {
         FUZZ_CHECK(err.code == M2M_E_PARSE && err.msg[0] != '\0');
         free(header);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define FUZZ_CHECK(cond)                                                                           \
@@ -47,6 +48,18 @@ static inline const char *fuzz_tmpdir(void)
         atexit(fuzz_dir_remove);
     }
     return dir;
+}
+
+/* data as a NUL-terminated string in a buffer of exactly size + 1 octets (a sanitizer build catches an over-read);
+ * the caller frees it. For the parsers that take C strings. */
+static inline char *fuzz_cstring(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    FUZZ_CHECK(s != NULL);
+    if (size > 0)
+        memcpy(s, data, size);
+    s[size] = '\0';
+    return s;
 }
 
 /* Writes data as the file name in the temporary directory, mode 0600, and returns its path (a static buffer). */

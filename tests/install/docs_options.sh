@@ -5,7 +5,7 @@ source "$M2M_SOURCE/tests/lib.sh"
 man=$M2M_SOURCE/dist/man/m2mattach.1
 completion=$M2M_SOURCE/dist/bash-completion/m2mattach
 helps=""
-for c in registrar "registrar init" "registrar serve" enrol attach request keyid pki "pki root" "pki registrar" \
+for c in registrar "registrar init" "registrar serve" enrol briefing attach request keyid pki "pki root" "pki registrar" \
          "pki device" "pki pubkey-hash" bsf demo; do
   # shellcheck disable=SC2086 # the command words split on purpose
   helps+=$("$M2M_BIN" $c --help 2>&1 || true)$'\n'

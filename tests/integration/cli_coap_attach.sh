@@ -107,6 +107,7 @@ out=$("$RTEE" attach --details tok.ini 2>&1) && has "psk with generated key" "$o
 # ---- a lossy link: a relay that drops and reorders datagrams ----
 if [ -n "${M2M_UDP_RELAY:-}" ] && [ -x "$M2M_UDP_RELAY" ]; then
   relay() { # relay NAME ARGS...: a relay in front of the CoAPS port; RELAY_PORT, RELAY_PID
+    : >"$WORK/$1.out" # exists before the background job opens it: the loop below reads it at once (lib.sh too)
     "$M2M_UDP_RELAY" --to "$COAPS_PORT" "${@:2}" >"$WORK/$1.out" 2>&1 &
     RELAY_PID=$!
     RELAY_PORT=

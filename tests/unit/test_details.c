@@ -640,6 +640,23 @@ static void test_bad_certificates(void **state)
     pki_ini(text, sizeof text, opt, "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
     expect_error(text, "registrar.crt is not self-signed; give the Registrar Root Certificate");
 
+    /* text after the certificate is a comment (as with PEM_read); a block that does not decode is damage */
+    snprintf(cmd, sizeof cmd, "(cat '%s/root.crt'; echo '# the lab root') >'%s/commented.crt'", pki, dir);
+    assert_int_equal(system(cmd), 0);
+    pki_ini(text, sizeof text, "root-cert = commented.crt\n", "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    {
+        m2m_err err = {0};
+        m2m_registree_config *cfg = load(text, 0600, &err);
+        if (cfg == NULL)
+            fail_msg("a root certificate with a comment after it: %s", err.msg);
+        m2m_registree_config_free(cfg);
+    }
+    snprintf(cmd, sizeof cmd, "(cat '%s/root.crt'; printf -- '-----BEGIN CERTIFICATE-----\\nMIIBxx\\n"
+             "-----END CERTIFICATE-----\\n') >'%s/damaged.crt'", pki, dir);
+    assert_int_equal(system(cmd), 0);
+    pki_ini(text, sizeof text, "root-cert = damaged.crt\n", "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
+    expect_error(text, "damaged.crt: unreadable PEM data after the certificates");
+
     snprintf(opt, sizeof opt, "root-cert = %s/root.crt\nocsp-responder-cert = garbage.crt\n", pki);
     pki_ini(text, sizeof text, opt, "mechanism = token\ntoken = abcdefghijklmnopqrstuv\n");
     expect_error(text, "device.ini:5: [registrar] ocsp-responder-cert: ");

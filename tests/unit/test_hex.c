@@ -133,9 +133,21 @@ static void test_too_long(void **state)
     assert_int_equal(out[4], 0x5a);
 }
 
+/* The single digit, for percent-decoding in the bindings: every octet value, the same answer as the table. */
+static void test_hex_digit(void **state)
+{
+    (void)state;
+    for (int c = -1; c <= 256; c++) {
+        int want = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        assert_int_equal(m2m_hex_digit(c), want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hex_digit),
         cmocka_unit_test(test_every_digit_both_cases), cmocka_unit_test(test_whitespace_around),
         cmocka_unit_test(test_odd_length),             cmocka_unit_test(test_bad_digit_never_shown),
         cmocka_unit_test(test_first_bad_is_reported),  cmocka_unit_test(test_too_long),

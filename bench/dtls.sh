@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# DTLS (CoAPS, issue 12) figures, in one run (about a minute), written to bench/results/dtls-latest.md:
+#   1. DTLS-PSK re-attachment -- cookie exchange (HelloVerifyRequest), full PSK-AES128-CCM8 handshake, one CoAP GET
+#      of the CSEBase answered, close -- on the Registrar's CoAPS listener against the same exchange on raw OpenSSL
+#      (m2m-bench dtls ceiling: DTLSv1_listen, cookies, a fixed 2.05), interleaved rounds, both servers on CPU 0 and
+#      the client on CPU 1; ratios by rate and by server CPU per attachment (the median over the rounds);
+#   2. the Registrar's resident memory per idle attached DTLS session (1,000 sessions, each after one answered GET).
+# Usage: bash bench/dtls.sh [BUILD_DIR]   (knobs: ROUNDS (3), COUNT (attachments per round, 1000), SESSIONS (1000))
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)
+export M2M_BIN=$BUILD/m2mattach M2M_SOURCE=$ROOT
+BENCH=$BUILD/bench/m2m-bench
+OUT=${M2M_BENCH_DTLS_OUT:-$ROOT/bench/results/dtls-latest.md}
+source "$ROOT/tests/lib.sh"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; cleanup' EXIT
+pin() { if command -v taskset >/dev/null; then exec_pin=(taskset -c "$1"); else exec_pin=(); fi; "${exec_pin[@]}" "${@:2}"; }
+rounds=${ROUNDS:-3}
+count=${COUNT:-1000}
+sessions=${SESSIONS:-1000}
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+(umask 077; openssl rand -hex 16 >"$WORK/dtls.key")
+"$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base >/dev/null
+DB_INITIALISED=1
+enrol_file Cdtls "$WORK/dtls.key"
+ident=$(keyid_file Cdtls "$WORK/dtls.key")
+start_registrar --threads 1 --quiet --coaps 127.0.0.1:0 --idle-timeout 86400 --max-request-rate 0 \
+  --coaps-max-sessions $((sessions + 100)) --max-per-address 0 --preauth-max $((sessions + 100))
+[ -n "$COAPS_PORT" ] || { echo "dtls.sh: the Registrar printed no coaps port" >&2; exit 1; }
+command -v taskset >/dev/null && taskset -apc 0 "$REG_PID" >/dev/null
+
+# started directly (not through a shell function) so that $! is the server's own PID: its CPU is measured
+if command -v taskset >/dev/null; then
+  taskset -c 0 "$BENCH" dtls ceiling --port 0 --identity "$ident" --key-file "$WORK/dtls.key" >"$WORK/ceiling.out" &
+else
+  "$BENCH" dtls ceiling --port 0 --identity "$ident" --key-file "$WORK/dtls.key" >"$WORK/ceiling.out" &
+fi
+CEIL=$!
+PIDS+=($CEIL)
+for _ in $(seq 1 100); do CPORT=$(sed -n 's/^ceiling port \([0-9]*\)$/\1/p' "$WORK/ceiling.out"); [ -n "$CPORT" ] && break; sleep 0.05; done
+[ -n "$CPORT" ] || { echo "dtls.sh: the ceiling did not start" >&2; exit 1; }
+
+attach() { # port pid label -> "rate cpu_us"
+  local line
+  line=$(pin 1 "$BENCH" dtls attach --port "$1" --identity "$ident" --key-file "$WORK/dtls.key" --count "$count" \
+           --pid "$2")
+  echo "$3 $line" >&2
+  sed -n 's/.*: \([0-9.]*\)\/s, server CPU \([0-9.]*\) us each.*/\1 \2/p' <<<"$line"
+}
+attach "$COAPS_PORT" "$REG_PID" warm-up >/dev/null
+attach "$CPORT" "$CEIL" warm-up >/dev/null
+reg_rates=() reg_cpu=() ceil_rates=() ceil_cpu=()
+for r in $(seq 1 "$rounds"); do
+  read -r a b < <(attach "$COAPS_PORT" "$REG_PID" "round $r registrar")
+  reg_rates+=("$a"); reg_cpu+=("$b")
+  read -r a b < <(attach "$CPORT" "$CEIL" "round $r ceiling")
+  ceil_rates+=("$a"); ceil_cpu+=("$b")
+done
+ratios=$(python3 - "${reg_rates[*]}" "${ceil_rates[*]}" "${reg_cpu[*]}" "${ceil_cpu[*]}" <<'PY'
+import statistics, sys
+rr, cr, rc, cc = ([float(x) for x in a.split()] for a in sys.argv[1:5])
+print("%.2f %.2f %.0f %.0f %.0f %.0f" % (statistics.median([a / b for a, b in zip(rr, cr)]),
+      statistics.median([b / a for a, b in zip(rc, cc)]), statistics.median(rr), statistics.median(cr),
+      statistics.median(rc), statistics.median(cc)))
+PY
+)
+read -r rate_ratio cpu_ratio reg_rate ceil_rate reg_us ceil_us <<<"$ratios"
+kill "$CEIL" 2>/dev/null || true
+
+mem=$(pin 1 "$BENCH" dtls mem --port "$COAPS_PORT" --identity "$ident" --key-file "$WORK/dtls.key" \
+        --sessions "$sessions" --pid "$REG_PID")
+echo "$mem" >&2
+per=$(sed -n 's/^per idle attached DTLS session: \([0-9.]*\) KiB$/\1/p' <<<"$mem")
+
+{
+  echo "# DTLS (CoAPS) benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(openssl version | cut -d' ' -f1-2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  echo "Registrar \`--threads 1 --coaps\` (the CoAPS worker) and the raw-OpenSSL DTLS server both on CPU 0, the client on"
+  echo "CPU 1. One attachment = cookie exchange + full DTLS 1.2 PSK-AES128-CCM8 handshake + one CoAP GET of the CSEBase"
+  echo "answered + close_notify, one at a time; $rounds interleaved rounds of $count; medians."
+  echo
+  echo "| figure | Registrar | raw OpenSSL | ratio |"
+  echo "|---|---:|---:|---:|"
+  echo "| DTLS-PSK re-attachment, attachments/s | $reg_rate | $ceil_rate | $rate_ratio |"
+  echo "| server CPU per attachment (µs) | $reg_us | $ceil_us | $cpu_ratio |"
+  echo "| Registrar RSS per idle attached DTLS session ($sessions sessions) | ${per:-?} KiB | | |"
+  echo
+  echo "Goals (issue 12): ≥ 0.8 of the ceiling; ≤ 4 KiB per idle session. Ratios are only meaningful within this run."
+} >"$OUT"
+cat "$OUT"
