@@ -20,6 +20,7 @@
 #include "pki_fixture.h"
 #include "secctx/binding.h"
 #include "secctx/gba.h"
+#include "secctx/psk.h"
 #include "secctx/tls_conn.h"
 #include "secctx/zn_client.h"
 #include "util/clock.h"
@@ -181,6 +182,8 @@ static void last_log_line(char *out, size_t cap)
     snprintf(out, cap, "%s", line ? line + 1 : buf);
 }
 
+static int run_gated; /* the connection has a gate that asked Zn ahead (gate.c): the callbacks never ask Zn */
+
 static outcome run(SSL_CTX *sctx, const client_opts *o)
 {
     SSL *c = client_new(o), *s = SSL_new(sctx);
@@ -193,6 +196,7 @@ static outcome run(SSL_CTX *sctx, const client_opts *o)
 
     memset(&out, 0, sizeof out);
     assert_non_null(tc);
+    tc->gated = run_gated;
     assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
     SSL_set_bio(c, bc, bc);
     SSL_set_bio(s, bs, bs);
@@ -681,6 +685,54 @@ static void test_psk_cache_not_trusted_blind(void **state)
     store_sql("ALTER TABLE meta_gone RENAME TO meta");
     r = run(srv_default, &o);
     assert_string_equal(r.id, "Cpsk2");
+}
+
+/* A generated key (x.y.8) is promoted once it is used; a promotion the store cannot commit is logged and leaves the
+ * key pending -- still accepted, promoted again by its next use -- rather than half-done. */
+static void test_promotion_store_failure(void **state)
+{
+    unsigned char kg[16];
+    char kidg[33], line[1024];
+    m2m_secret k = {0};
+    m2m_err err;
+    m2m_tls_conn tc;
+    m2m_enrolment e;
+    (void)state;
+    RAND_bytes(kg, sizeof kg);
+    assert_int_equal(m2m_keyid(M2M_KEY_KCA, kg, sizeof kg, kidg, &err), 0);
+    assert_int_equal(m2m_secret_set(&k, kg, sizeof kg, &err), 0);
+    assert_int_equal(m2m_store_enrol_generated_psk(st, "Cpsk2", &k, kidg, &err), 0);
+    m2m_secret_clear(&k);
+    memset(&tc, 0, sizeof tc);
+    tc.env = &env;
+    snprintf(tc.addr, sizeof tc.addr, "?");
+    snprintf(tc.peer.registree_id, sizeof tc.peer.registree_id, "Cpsk2");
+    snprintf(tc.peer.key_id, sizeof tc.peer.key_id, "%s", kidg);
+
+    store_sql("CREATE TRIGGER fault BEFORE UPDATE ON enrolment BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+    tc.pending_key = 1;
+    m2m_psk_promote(&tc); /* no writer here: the job runs at once */
+    store_sql("DROP TRIGGER fault");
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "promote generated key of Cpsk2"));
+    assert_int_equal(m2m_store_find_psk(st, kidg, &e, &err), 0);
+    assert_int_equal(e.pending, 1);
+    m2m_enrolment_clear(&e);
+    assert_int_equal(m2m_store_find_psk(st, KID2, &e, &err), 0); /* the previous key too */
+    m2m_enrolment_clear(&e);
+
+    tc.pending_key = 1;
+    m2m_psk_promote(&tc);
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "generated key now current"));
+    assert_int_equal(m2m_store_find_psk(st, kidg, &e, &err), 0);
+    assert_int_equal(e.pending, 0);
+    m2m_enrolment_clear(&e);
+    assert_int_equal(m2m_store_find_psk(st, KID2, &e, &err), -1); /* retired */
+    /* put Cpsk2 back on KID2 for the tests after this one */
+    assert_int_equal(m2m_secret_set(&k, K2, sizeof K2, &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(st, "Cpsk2", &k, KID2, &err), 0);
+    m2m_secret_clear(&k);
 }
 
 /* Ticket keys that cannot be read or rotated: the Registrar keeps the keys it has (tickets sealed with them still
@@ -1312,6 +1364,20 @@ static void test_gba_not_served(void **state)
     assert_non_null(strstr(r.log, "store failure"));
     r = run(srv_default, &o);
     assert_gba_bound(&r, "Cgba2", &d);
+
+    /* behind a gate (Zn asked ahead of OpenSSL), a B-TID the gate did not get a key for is refused at once:
+     * the callback never blocks on Zn itself */
+    {
+        gba_dev fresh;
+        gba_dev_new(&fresh, IMPI2, 3600);
+        gba_key(&fresh, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+        o = gba_opts(TLS1_2_VERSION, 0, fresh.identity, key);
+        run_gated = 1;
+        r = run(srv_default, &o);
+        run_gated = 0;
+        assert_unbound(&r);
+        assert_non_null(strstr(r.log, "Zn gave none in time"));
+    }
 }
 
 static void test_gba_enrolment(void **state)
@@ -1531,6 +1597,7 @@ int main(void)
         cmocka_unit_test(test_resumption_after_revoke),
         cmocka_unit_test(test_store_failure_binds_nobody),
         cmocka_unit_test(test_psk_cache_not_trusted_blind),
+        cmocka_unit_test(test_promotion_store_failure),
         cmocka_unit_test(test_unbound_ticket_not_resumed),
         cmocka_unit_test(test_ticket_keys_store_failure),
         cmocka_unit_test(test_revoke_applies_to_next_handshake),
