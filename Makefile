@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION := $(shell sed -n 's/^project.m2mattach VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all deps build demo test asan test-asan bench fuzz install deb docs clean
+.PHONY: all deps build demo test asan test-asan bench plots check coverage fuzz install deb docs clean
 
 all: build
 
@@ -39,6 +39,28 @@ bench: build
 	bash bench/gba.sh $(BUILD)
 	bash bench/pg.sh $(BUILD)
 	bash bench/dtls.sh $(BUILD)
+	$(MAKE) plots
+
+# make plots: the benchmark's plots (bench/results/*.svg: ratio to the ceiling per row, memory per connection,
+# streaming by connections) from bench/results/latest.md as it is -- no benchmark run. gnuplot comes with
+# `install-deps.sh bench`.
+plots:
+	@bash scripts/install-deps.sh bench
+	python3 bench/plot_data.py bench/results/latest.md $(BUILD)/plot-data
+	gnuplot -e "data='$(BUILD)/plot-data'; out='bench/results'" bench/plots.gp
+
+# make check: cppcheck and clang's scan-build over the code, no finding allowed (scripts/check.sh says which
+# checks and why). make test runs the cppcheck half as check.static; scan-build (1.5 to 3 minutes here) only here.
+check:
+	@bash scripts/install-deps.sh check
+	bash scripts/check.sh
+
+# make coverage: the suite on a gcov build in build-cov/, an HTML report in build-cov/coverage/index.html and line
+# coverage per folder of src/ (scripts/coverage.sh; COVERAGE_STRICT=1 fails under the 90 % floor of secctx, store
+# and the binding decision).
+coverage:
+	@bash scripts/install-deps.sh coverage
+	bash scripts/coverage.sh build-cov
 
 # make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: the binary, both libraries (shared and static), the
 # headers, pkg-config files, man pages, bash completion and the systemd unit. The build tree is configured for PREFIX
@@ -78,4 +100,4 @@ fuzz:
 	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-asan build-deb build-fuzz
+	rm -rf build build-asan build-cov build-scan build-deb build-fuzz

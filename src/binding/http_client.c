@@ -175,7 +175,7 @@ static int append_body(m2m_http_parser *p, const char *data, size_t n, m2m_err *
 {
     if (n > M2M_HTTP_BODY_MAX - p->body_len)
         return failed(p, err, "HTTP response body is larger than the limit of 8 MiB");
-    if (p->body_len + n + 1 > p->body_cap) {
+    if (p->body == NULL || p->body_len + n + 1 > p->body_cap) {
         size_t cap = p->body_cap != 0 ? p->body_cap : 1024;
         char *nb;
         while (cap < p->body_len + n + 1)
@@ -251,6 +251,7 @@ static int parse_head(m2m_http_parser *p, m2m_err *err)
     if (p->status < 100)
         return failed(p, err, "malformed HTTP status line '%.60s'", line);
 
+    p->nhdr = 0; /* the header lines are this block's, whatever came before */
     for (line = next + 1; *line != '\0'; line = next + 1) {
         char *colon, *v, *end;
         next = strchr(line, '\n');

@@ -183,6 +183,7 @@ static struct evhttp *listen_on(m2m_bsf *b, const char *host, const char *port, 
         m2m_fail(err, M2M_E_IO, "--%s: cannot listen on %s:%s", what, host, port);
         goto fail;
     }
+    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
     if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &len) == 0)
         *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                 : ((struct sockaddr_in *)&ss)->sin_port);

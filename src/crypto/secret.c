@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <string.h>
@@ -8,10 +9,12 @@
 
 int m2m_secret_set(m2m_secret *s, const void *data, size_t len, m2m_err *err)
 {
+    assert(s != NULL); /* m2m_secret_clear takes NULL (a no-op), this does not */
     if (len > sizeof s->bytes)
         return m2m_fail(err, M2M_E_ARG, "secret of %zu octets is longer than %d", len, M2M_SECRET_MAX);
     m2m_secret_clear(s);
-    memcpy(s->bytes, data, len);
+    if (len > 0)
+        memcpy(s->bytes, data, len);
     s->len = len;
     return 0;
 }

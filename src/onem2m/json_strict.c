@@ -65,7 +65,7 @@ struct walk {
 static void shown_name(const char *name, char *out, size_t cap)
 {
     size_t j = 0;
-    for (; name[j] != '\0' && j < NAME_MAX_LEN && j + 4 < cap; j++)
+    for (; j < NAME_MAX_LEN && j + 4 < cap && name[j] != '\0'; j++)
         out[j] = name[j] >= 0x20 && name[j] < 0x7f ? name[j] : '?';
     snprintf(out + j, cap - j, "%s", name[j] != '\0' ? "..." : "");
 }

@@ -249,6 +249,7 @@ struct m2m_admin *m2m_admin_start(struct m2m_registrar *reg, m2m_err *err)
         m2m_fail(err, M2M_E_IO, "--admin %s:%s: cannot listen", reg->cfg.admin_host, reg->cfg.admin_port);
         goto fail;
     }
+    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
     if (getsockname(evhttp_bound_socket_get_fd(a->sock), (struct sockaddr *)&ss, &len) == 0)
         a->port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
                                           : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);

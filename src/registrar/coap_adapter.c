@@ -143,6 +143,7 @@ static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
     coap_pending *p = arg;
     coap_conn *c = p->c;
     struct m2m_registrar *reg = p->srv->w->reg;
+    const int in_handler = p->in_handler; /* who frees p, decided on entry (and visibly so to clang's analyzer) */
 
     if (c != NULL && bind != NULL) {
         /* x.y.7 Step 5 is committed: the context gets its binding through the one decision */
@@ -178,7 +179,7 @@ static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
     if (m2m_coap_render_response(rsp, p->format, &p->out) != 0)
         p->out.code = 500;
     p->answered = 1;
-    if (p->in_handler)
+    if (in_handler)
         return; /* the handler puts it into its response */
     if (p->async != NULL)
         coap_async_trigger(p->async); /* libcoap calls the handler again with the kept request */
@@ -238,7 +239,8 @@ static int collect(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_
             c->body.buf = nb;
             c->body.cap = cap;
         }
-        memcpy(c->body.buf + off, data, n);
+        if (n > 0)
+            memcpy(c->body.buf + off, data, n);
         c->body.len = off + n;
     } /* else a retransmitted block we have: acknowledged again */
     if (b.m) {
@@ -324,7 +326,6 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
     snprintf(p->method, sizeof p->method, "%s", in.method == M2M_COAP_GET ? "GET" : in.method == M2M_COAP_POST
                                                   ? "POST" : in.method == M2M_COAP_PUT ? "PUT"
                                                   : in.method == M2M_COAP_DELETE ? "DELETE" : "OTHER");
-    p->in_handler = 1;
     if (options(req, opts, &nopts) != 0) {
         refuse_now(p, M2M_RSC_BAD_REQUEST, "too many options");
     } else {
@@ -332,6 +333,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
         in.nopts = nopts;
         if (m2m_coap_parse_request(&in, &preq, &p->format, &rsp) != 0) {
             snprintf(p->to, sizeof p->to, "%.199s", preq.to);
+            p->in_handler = 1; /* set right before each call that may answer: answer() then leaves p to us */
             answer(p, &rsp, NULL);
         } else {
             snprintf(p->to, sizeof p->to, "%.199s", preq.to);
@@ -340,6 +342,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
             p->kgn = preq.ty == M2M_TY_KGN;
             m2m_tls_conn_secctx(&c->tls, &sec);
             /* answers through answer(): at once, or when its write is durable */
+            p->in_handler = 1;
             m2m_cse_handle(&srv->w->cse, &c->tls.peer, &sec, &preq, answer, p);
         }
     }

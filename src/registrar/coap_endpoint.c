@@ -64,6 +64,7 @@ static int udp_candidate(int fd, const struct sockaddr *want)
     socklen_t len = sizeof ss, plen = sizeof peer;
     int type = 0;
     socklen_t tlen = sizeof type;
+    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_DGRAM ||
         getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || ss.ss_family != want->sa_family ||
         getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
@@ -139,6 +140,7 @@ int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *p
         goto done;
     }
     srv->fd = endpoint_fd(&before, ai->ai_addr);
+    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
     if (srv->fd < 0 || getsockname(srv->fd, (struct sockaddr *)&ss, &len) != 0) {
         m2m_fail(err, M2M_E_IO, "cannot find the UDP socket libcoap opened for coaps://%s:%s", host, port);
         goto done;

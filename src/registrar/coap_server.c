@@ -201,9 +201,9 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 {
     struct m2m_coap *srv = arg;
     coap_session_t *s = SSL_get_app_data(ssl); /* libcoap's: set before it starts the handshake */
-    coap_conn *c = (coap_conn *)m2m_tls_conn_of(ssl);
 
-    if (c == NULL && (s == NULL || (c = conn_new(srv, ssl, s)) == NULL)) {
+    /* the connection's state: made on the first ClientHello (a HelloRetryRequest repeats it) */
+    if (m2m_tls_conn_of(ssl) == NULL && (s == NULL || conn_new(srv, ssl, s) == NULL)) {
         *al = SSL_AD_INTERNAL_ERROR;
         return SSL_CLIENT_HELLO_ERROR;
     }
@@ -320,7 +320,7 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
 
     for (int i = 0; i < PUMP_BATCH; i++) {
-        struct sockaddr_storage from;
+        struct sockaddr_storage from = {0};
         socklen_t flen = sizeof from;
         unsigned char reply[256];
         size_t rlen = 0, len;

@@ -215,7 +215,7 @@ static conn *oldest_preauth(struct worker *w, const conn *except)
 {
     conn *old = NULL;
     for (conn *c = w->conns; c != NULL; c = c->next)
-        if (c->preauth && !c->closing && c != except)
+        if (c != except && c->preauth && !c->closing)
             old = c;
     return old;
 }

@@ -309,6 +309,7 @@ static int bound_port(struct evconnlistener *l)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
     if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len) != 0)
         return -1;
     if (ss.ss_family == AF_INET)

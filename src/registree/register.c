@@ -76,7 +76,7 @@ const char *m2m_rtee_no_rsc(const m2m_registree *r, const m2m_reply *reply, char
 static void shown(const char *v, char *out, size_t cap)
 {
     size_t j = 0;
-    for (; v[j] != '\0' && j < 60 && j + 4 < cap; j++)
+    for (; j < 60 && j + 4 < cap && v[j] != '\0'; j++)
         out[j] = v[j] >= 0x20 && v[j] < 0x7f ? v[j] : '?';
     snprintf(out + j, cap - j, "%s", v[j] != '\0' ? "..." : "");
 }

@@ -76,7 +76,11 @@ static int client_cert_cb(X509_STORE_CTX *xs, void *arg)
         goto done;
     }
     if (m2m_store_find_cert(tc->env->st, hash, &e, &err) != 0) {
-        snprintf(tc->hs->failure, sizeof tc->hs->failure, "no enrolment for public-key hash %.16s...", hash);
+        /* as for a PSK: a store that failed is not "not enrolled" (the operator looks for another cause) */
+        if (err.code == M2M_E_NOTFOUND)
+            snprintf(tc->hs->failure, sizeof tc->hs->failure, "no enrolment for public-key hash %.16s...", hash);
+        else
+            snprintf(tc->hs->failure, sizeof tc->hs->failure, "store failure");
         if (err.code != M2M_E_NOTFOUND)
             m2m_logf(tc->env->log, "store error during certificate lookup: %s", err.msg);
         goto done;

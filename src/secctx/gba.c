@@ -186,7 +186,11 @@ int m2m_gba_lookup(m2m_tls_conn *tc, const char *btid, m2m_secret *key, m2m_cand
     }
     /* Step 1 of x.y.5: the IMPI's enrolment says which Registree this subscriber is; read live, so a revoke applies
      * to the next handshake */
-    if (m2m_gba_impi_id(e->impi, impi_id) != 0 || m2m_store_find_gba(tc->env->st, impi_id, &en, &err) != 0) {
+    if (m2m_gba_impi_id(e->impi, impi_id) != 0) {
+        snprintf(tc->hs->failure, sizeof tc->hs->failure, "the B-TID's subscriber (IMPI) is not a valid IMPI");
+        return -1;
+    }
+    if (m2m_store_find_gba(tc->env->st, impi_id, &en, &err) != 0) {
         snprintf(tc->hs->failure, sizeof tc->hs->failure, "%s", err.code == M2M_E_NOTFOUND
                                                             ? "the B-TID's subscriber (IMPI) is not enrolled"
                                                             : "store failure");

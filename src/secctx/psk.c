@@ -75,8 +75,10 @@ static int find_psk(m2m_tls_conn *tc, const char *identity, m2m_psk_entry *e, m2
     int exact = m2m_store_generation_exact(env->st);
 
     if (pf->have && strcmp(pf->e.key_id, identity) == 0) {
-        if (pf->rc != 0)
-            return m2m_fail(err, pf->code, "%s", pf->msg);
+        if (pf->rc != 0) {
+            m2m_fail(err, pf->code, "%s", pf->msg);
+            return -1;
+        }
         *e = pf->e;
         return 0;
     }

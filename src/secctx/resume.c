@@ -203,7 +203,7 @@ static int gen_cb(SSL *ssl, void *arg)
 
 int m2m_resume_parse_appdata(const char *data, size_t len, m2m_candidate *c, char fp[65])
 {
-    char buf[APPDATA_MAX + 1], *f[APPDATA_FIELDS], *save = NULL, *end;
+    char buf[APPDATA_MAX + 1], *f[APPDATA_FIELDS], *save = NULL, *end, *t;
     long version, suite;
     long long not_after;
     int i = 0;
@@ -212,9 +212,11 @@ int m2m_resume_parse_appdata(const char *data, size_t len, m2m_candidate *c, cha
         return -1;
     memcpy(buf, data, len);
     buf[len] = '\0';
-    for (char *t = strtok_r(buf, "\n", &save); t != NULL && i < APPDATA_FIELDS; t = strtok_r(NULL, "\n", &save))
+    /* t is the field after the last one taken: NULL when there are exactly APPDATA_FIELDS (asking strtok_r once
+     * more after the loop would skip the field the loop's last step already consumed) */
+    for (t = strtok_r(buf, "\n", &save); t != NULL && i < APPDATA_FIELDS; t = strtok_r(NULL, "\n", &save))
         f[i++] = t;
-    if (i != APPDATA_FIELDS || strtok_r(NULL, "\n", &save) != NULL || strcmp(f[0], APPDATA_VERSION) != 0 ||
+    if (i != APPDATA_FIELDS || t != NULL || strcmp(f[0], APPDATA_VERSION) != 0 ||
         m2m_mech_index(f[1]) < 0 || strlen(f[2]) >= sizeof c->peer.registree_id ||
         strlen(f[3]) >= sizeof c->peer.key_id || strlen(f[4]) >= 65)
         return -1;

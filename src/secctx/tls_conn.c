@@ -147,7 +147,7 @@ void m2m_tls_conn_set_addr(m2m_tls_conn *tc, const struct sockaddr *sa)
 
 void m2m_tls_conn_fill_addr(m2m_tls_conn *tc)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof ss;
     int fd = tc->ssl != NULL && tc->addr[0] == '?' ? SSL_get_fd(tc->ssl) : -1;
 

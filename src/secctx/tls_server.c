@@ -144,11 +144,14 @@ void m2m_tls_info_cb(const SSL *ssl, int where, int ret)
     if (where & SSL_CB_HANDSHAKE_DONE) {
         if (!tc->established) /* later ones are TLS 1.3 post-handshake messages */
             established(tc);
-    } else if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == 2 /* fatal */ && !tc->established) {
+    } else if ((where & SSL_CB_WRITE_ALERT) == SSL_CB_WRITE_ALERT && (ret >> 8) == 2 /* fatal */ &&
+               !tc->established) {
+        /* (SSL_CB_WRITE_ALERT and SSL_CB_READ_ALERT share the SSL_CB_ALERT bit: both bits must match, or a
+         * client's alert would read as the Registrar refusing) */
         char what[80];
         snprintf(what, sizeof what, "alert=%s", SSL_alert_desc_string_long(ret));
         m2m_tls_conn_refused(tc, what);
-    } else if ((where & SSL_CB_READ_ALERT) && (ret >> 8) == 2 && !tc->established) {
+    } else if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT && (ret >> 8) == 2 && !tc->established) {
         /* The client gave up (it could not verify us, or a resumption it attempted without the secret). */
         char b[32];
         m2m_tls_conn_fill_addr(tc);

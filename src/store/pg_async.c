@@ -350,7 +350,15 @@ m2m_store_read *m2m_pg_read_psk(m2m_store_reader *r, const char *key_id, m2m_sto
         r->head = q;
     r->tail = q;
     r->n++;
-    io_cb(-1, 0, r); /* flush what can go now; arm the events */
+    /* Flush what can go now and arm the events. A lost connection is reported by the timer, as above: lose()
+     * here would call done and free q inside this call, and the caller would get q back freed. */
+    int f = PQflush(r->conn);
+    if (f < 0) {
+        r->broken = 1;
+        event_active(r->timer, EV_TIMEOUT, 1);
+        return q;
+    }
+    arm(r, f == 1 ? EV_READ | EV_WRITE : EV_READ);
     if (r->head == q)
         timer_at_oldest(r);
     return q;

@@ -181,14 +181,19 @@ static int schema_version(m2m_store *st, int *version, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
     int step;
-    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &s, NULL) != SQLITE_OK)
-        return m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", SQ(st)->path,
-                        sqlite3_errmsg(SQ(st)->db));
+    *version = 0;
+    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT v FROM meta WHERE k = 'schema_version'", -1, &s, NULL) != SQLITE_OK) {
+        m2m_fail(err, M2M_E_STORE, "store %s is not an m2mattach store (%s)", SQ(st)->path,
+                 sqlite3_errmsg(SQ(st)->db));
+        return -1;
+    }
     step = sqlite3_step(s);
     *version = step == SQLITE_ROW ? atoi((const char *)sqlite3_column_text(s, 0)) : 0;
     sqlite3_finalize(s);
-    if (*version < 1)
-        return m2m_fail(err, M2M_E_STORE, "store %s has no schema version", SQ(st)->path);
+    if (*version < 1) {
+        m2m_fail(err, M2M_E_STORE, "store %s has no schema version", SQ(st)->path);
+        return -1;
+    }
     return 0;
 }
 
@@ -1024,6 +1029,15 @@ static int load_ticket_keys(m2m_store *st, int64_t since, m2m_ticket_key *out, i
         memcpy(k->hmac, sqlite3_column_blob(s, 2), sizeof k->hmac);
         k->created = sqlite3_column_int64(s, 3);
         (*n)++;
+    }
+    /* A read that stops on an error (busy, I/O, a broken row) is not "no more keys": with fewer keys than there
+     * are, the caller would rotate or refuse valid tickets, so the error goes up and no partial list is kept. */
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
+        db_fail(st, err, "read ticket keys");
+        sqlite3_finalize(s);
+        m2m_wipe(out, sizeof *out * (size_t)*n);
+        *n = 0;
+        return -1;
     }
     sqlite3_finalize(s);
     return 0;

@@ -70,7 +70,12 @@ int m2m_sqlite_gba_subscriber_get(m2m_store *st, const char *impi, m2m_gba_subsc
         return -1;
     sqlite3_bind_text(s, 1, impi, -1, SQLITE_STATIC);
     step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    if (step == SQLITE_ROW && (sqlite3_column_bytes(s, 1) != sizeof out->k ||
+                               sqlite3_column_bytes(s, 2) != sizeof out->opc ||
+                               sqlite3_column_bytes(s, 3) != sizeof out->amf)) {
+        /* refused as the PostgreSQL back-end does: a K or OPc left zero would be a key anyone knows */
+        m2m_fail(err, M2M_E_STORE, "store: subscriber %s is malformed", impi);
+    } else if (step == SQLITE_ROW) {
         snprintf(out->impi, sizeof out->impi, "%s", (const char *)sqlite3_column_text(s, 0));
         copy_blob(s, 1, out->k, sizeof out->k);
         copy_blob(s, 2, out->opc, sizeof out->opc);

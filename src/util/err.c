@@ -5,7 +5,7 @@
 
 #include "m2mattach/error.h"
 
-int m2m_fail(m2m_err *err, m2m_code code, const char *fmt, ...)
+int (m2m_fail)(m2m_err *err, m2m_code code, const char *fmt, ...) /* (name): scripts/scan-build-hints.h */
 {
     if (err != NULL) {
         va_list ap;

@@ -7,6 +7,7 @@
  * that defence in depth. */
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,10 +16,13 @@
 #include "crypto/gba_kdf.h"
 #include "crypto/pubkey_hash.h"
 #include "m2mattach/keyid.h"
+#include "fixture_fake_bsf.h"
 #include "pki_fixture.h"
 #include "secctx/binding.h"
 #include "secctx/gba.h"
+#include "secctx/psk.h"
 #include "secctx/tls_conn.h"
+#include "secctx/zn_client.h"
 #include "util/clock.h"
 
 static char dir[128], logpath[300];
@@ -54,6 +58,7 @@ typedef struct client_opts {
     int psk_sha384;                /* TLS 1.3: the external PSK session uses TLS_AES_256_GCM_SHA384 */
     int cert;                      /* present the device certificate */
     SSL_SESSION *session;          /* a session (ticket) to offer */
+    int verify;                    /* verify the Registrar's certificate (against no trust anchor: it fails) */
 } client_opts;
 
 static SSL_SESSION *last_session; /* the newest session the server issued to a client */
@@ -125,6 +130,8 @@ static SSL *client_new(const client_opts *o)
         assert_int_equal(SSL_CTX_use_certificate_file(ctx, crt, SSL_FILETYPE_PEM), 1);
         assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), 1);
     }
+    if (o->verify)
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if (o->psk_identity != NULL) {
         SSL_CTX_set_psk_client_callback(ctx, psk_client_cb);
         SSL_CTX_set_psk_use_session_callback(ctx, psk_use_session_cb);
@@ -154,15 +161,28 @@ typedef struct outcome {
 
 static void last_log_line(char *out, size_t cap)
 {
-    char buf[1 << 16], *p, *line;
+    char buf[1 << 14], *p, *line;
+    FILE *f;
+    size_t n;
     fflush(env.log);
-    fixture_read_file(logpath, buf, sizeof buf);
+    /* the end of the file: the whole log outgrows any buffer as the suite goes on */
+    assert_non_null(f = fopen(logpath, "r"));
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    if (ftell(f) > (long)sizeof buf - 1)
+        assert_int_equal(fseek(f, -(long)(sizeof buf - 1), SEEK_END), 0);
+    else
+        rewind(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
     p = buf + strlen(buf);
     while (p > buf && p[-1] == '\n')
         *--p = '\0';
     line = strrchr(buf, '\n');
     snprintf(out, cap, "%s", line ? line + 1 : buf);
 }
+
+static int run_gated; /* the connection has a gate that asked Zn ahead (gate.c): the callbacks never ask Zn */
 
 static outcome run(SSL_CTX *sctx, const client_opts *o)
 {
@@ -176,6 +196,7 @@ static outcome run(SSL_CTX *sctx, const client_opts *o)
 
     memset(&out, 0, sizeof out);
     assert_non_null(tc);
+    tc->gated = run_gated;
     assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
     SSL_set_bio(c, bc, bc);
     SSL_set_bio(s, bs, bs);
@@ -413,6 +434,82 @@ static void test_psk_wrong_key_or_unknown(void **state)
     }
 }
 
+/* A client that gives up on the Registrar (here: its certificate does not verify) binds nobody, and the log says
+ * the client ended it, with its alert -- not that the Registrar refused. */
+static void test_client_aborts(void **state)
+{
+    (void)state;
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = {.min_version = v, .max_version = v, .cert = 1, .verify = 1};
+        outcome r = run(srv_default, &o);
+        assert_false(r.completed);
+        assert_non_null(strstr(r.log, "result=aborted"));
+        assert_non_null(strstr(r.log, "(sent by the client)"));
+    }
+}
+
+/* A handshake on the Registrar's context for an SSL that has no connection record (an owner that did not make
+ * one): every callback refuses rather than guess -- no PSK is found, no client certificate accepted, no ticket
+ * opened. Returns 1 when the handshake completed; *reused when it resumed. */
+static int run_without_record(const client_opts *o, int *reused)
+{
+    SSL *c = client_new(o), *s = SSL_new(srv_default);
+    BIO *bc = NULL, *bs = NULL;
+    int cdone = 0, sdone = 0;
+    assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
+    SSL_set_bio(c, bc, bc);
+    SSL_set_bio(s, bs, bs);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    for (int i = 0, failed = 0; i < 50 && !(cdone && sdone) && !failed; i++) {
+        int rc;
+        if (!cdone && (rc = SSL_do_handshake(c)) == 1)
+            cdone = 1;
+        else if (!cdone && SSL_get_error(c, rc) != SSL_ERROR_WANT_READ)
+            failed = 1;
+        if (!sdone && (rc = SSL_do_handshake(s)) == 1)
+            sdone = 1;
+        else if (!sdone && SSL_get_error(s, rc) != SSL_ERROR_WANT_READ)
+            failed = 1;
+    }
+    *reused = cdone && sdone && SSL_session_reused(s);
+    ERR_clear_error();
+    SSL_free(c);
+    SSL_free(s);
+    return cdone && sdone;
+}
+
+static void test_no_connection_record(void **state)
+{
+    client_opts o = psk(TLS1_2_VERSION, KID1, K1), t = psk(TLS1_3_VERSION, KID1, K1);
+    client_opts crt = {.min_version = TLS1_2_VERSION, .max_version = TLS1_2_VERSION, .cert = 1};
+    int reused = 0;
+    (void)state;
+    assert_false(run_without_record(&o, &reused));   /* TLS 1.2 PSK: no key found */
+    assert_false(run_without_record(&crt, &reused)); /* no certificate accepted */
+    t.session = ticket_from(srv_default, &t, "Cpsk1");
+    t.psk_identity = NULL;
+    run_without_record(&t, &reused);                  /* a real ticket of Cpsk1: not opened */
+    assert_false(reused);
+    SSL_SESSION_free(t.session);
+}
+
+/* A psk_identity that cannot be a key ID (too long, empty) is refused before any lookup, in TLS 1.2 where the
+ * identity decides the handshake; in TLS 1.3 the PSK is skipped and nobody is bound. */
+static void test_psk_identity_not_a_key_id(void **state)
+{
+    (void)state;
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, "00112233445566778899aabbccddeeff00", K1);
+        outcome r = run(srv_default, &o);
+        assert_unbound(&r);
+        if (!r.completed)
+            assert_non_null(strstr(r.log, "psk_identity is not a key ID"));
+        else
+            assert_int_equal(v, TLS1_3_VERSION);
+    }
+}
+
 /* The earlier bug of this shape: a TLS 1.3 client names an enrolled key ID without holding the key and prefers a
  * SHA-384 suite. A server that allows SHA-384 skips the PSK and completes a certificate handshake: unbound. The
  * default server has no SHA-384 suite: no handshake at all. */
@@ -462,6 +559,36 @@ static void test_cert_full_and_unbound(void **state)
     }
 }
 
+/* SQL on the Registrar's store file through a connection of its own: a real fault of the store, made as another
+ * process (an operator's sqlite3) would make it. */
+static void store_sql(const char *sql)
+{
+    char db[300];
+    sqlite3 *h = NULL;
+    snprintf(db, sizeof db, "%s/registrar.db", dir);
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(h, 10000);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+/* A certificate enrolment whose root (x.y.6 with a chain) is no certificate binds nobody: the chain cannot be
+ * checked, so the certificate is refused, not taken on its key alone. */
+static void test_cert_enrolled_root_unusable(void **state)
+{
+    client_opts o = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .cert = 1};
+    outcome r;
+    (void)state;
+    store_sql("UPDATE enrolment SET chain_root = 'not a PEM certificate' WHERE registree_id = 'Ccert'");
+    r = run(srv_default, &o);
+    store_sql("UPDATE enrolment SET chain_root = NULL WHERE registree_id = 'Ccert'");
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "enrolled root certificate cannot be used"));
+    r = run(srv_default, &o);
+    assert_string_equal(r.id, "Ccert");
+}
+
 /* ---- resumption: the legitimate way ---- */
 
 static void test_resumption(void **state)
@@ -490,6 +617,185 @@ static void test_resumption(void **state)
         assert_non_null(strstr(r.log, "handshake=resumed"));
         SSL_SESSION_free(c.session);
     }
+}
+
+/* The store fails during the handshake: a credential that could not be looked up binds nobody -- not a PSK, not a
+ * certificate, not a ticket whose enrolment cannot be checked -- and the refusal says the store failed, not that
+ * the credential is unknown. Once the store is back, the same credentials bind. */
+static void test_store_failure_binds_nobody(void **state)
+{
+    unsigned char k3[16];
+    char kid3[33];
+    m2m_secret k = {0};
+    m2m_err err;
+    client_opts c = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .cert = 1};
+    outcome r;
+    (void)state;
+    /* a key no handshake has used yet: not in the worker's PSK cache, so the lookup goes to the store */
+    RAND_bytes(k3, sizeof k3);
+    assert_int_equal(m2m_keyid(M2M_KEY_KCA, k3, sizeof k3, kid3, &err), 0);
+    assert_int_equal(m2m_secret_set(&k, k3, sizeof k3, &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(st, "Cpsk3", &k, kid3, &err), 0);
+    m2m_secret_clear(&k);
+    c.session = ticket_from(srv_default, &c, "Ccert");
+    c.cert = 0;
+
+    store_sql("ALTER TABLE enrolment RENAME TO enrolment_gone");
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, kid3, k3), crt = {.min_version = v, .max_version = v, .cert = 1};
+        r = run(srv_default, &o);
+        assert_unbound(&r);
+        if (!r.completed) /* TLS 1.2; TLS 1.3 goes on without the PSK, server-authenticated and unbound */
+            assert_non_null(strstr(r.log, "store failure"));
+        r = run(srv_default, &crt);
+        assert_unbound(&r);
+        assert_non_null(strstr(r.log, "store failure"));
+    }
+    r = run(srv_default, &c); /* the ticket of Ccert: its enrolment cannot be checked */
+    assert_unbound(&r);
+    store_sql("ALTER TABLE enrolment_gone RENAME TO enrolment");
+
+    for (int v = TLS1_2_VERSION; v <= TLS1_3_VERSION; v++) {
+        client_opts o = psk(v, kid3, k3);
+        r = run(srv_default, &o);
+        assert_string_equal(r.id, "Cpsk3");
+    }
+    r = run(srv_default, &c);
+    assert_string_equal(r.id, "Ccert");
+    assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+    SSL_SESSION_free(c.session);
+}
+
+/* The worker's PSK cache is trusted only while the store's enrolment generation says nothing changed. When the
+ * generation cannot be read, the cache is not used: a key revoked behind it (here straight in the table, so no
+ * generation could tell) is refused, read afresh from the store. */
+static void test_psk_cache_not_trusted_blind(void **state)
+{
+    client_opts o = psk(TLS1_2_VERSION, KID2, K2);
+    outcome r;
+    (void)state;
+    r = run(srv_default, &o); /* KID2 now in the cache */
+    assert_string_equal(r.id, "Cpsk2");
+    store_sql("ALTER TABLE meta RENAME TO meta_gone");
+    store_sql("UPDATE enrolment SET revoked = 1 WHERE registree_id = 'Cpsk2' AND mechanism = 'psk'");
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_false(r.completed);
+    store_sql("UPDATE enrolment SET revoked = 0 WHERE registree_id = 'Cpsk2' AND mechanism = 'psk'");
+    store_sql("ALTER TABLE meta_gone RENAME TO meta");
+    r = run(srv_default, &o);
+    assert_string_equal(r.id, "Cpsk2");
+}
+
+/* A generated key (x.y.8) is promoted once it is used; a promotion the store cannot commit is logged and leaves the
+ * key pending -- still accepted, promoted again by its next use -- rather than half-done. */
+static void test_promotion_store_failure(void **state)
+{
+    unsigned char kg[16];
+    char kidg[33], line[1024];
+    m2m_secret k = {0};
+    m2m_err err;
+    m2m_tls_conn tc;
+    m2m_enrolment e;
+    (void)state;
+    RAND_bytes(kg, sizeof kg);
+    assert_int_equal(m2m_keyid(M2M_KEY_KCA, kg, sizeof kg, kidg, &err), 0);
+    assert_int_equal(m2m_secret_set(&k, kg, sizeof kg, &err), 0);
+    assert_int_equal(m2m_store_enrol_generated_psk(st, "Cpsk2", &k, kidg, &err), 0);
+    m2m_secret_clear(&k);
+    memset(&tc, 0, sizeof tc);
+    tc.env = &env;
+    snprintf(tc.addr, sizeof tc.addr, "?");
+    snprintf(tc.peer.registree_id, sizeof tc.peer.registree_id, "Cpsk2");
+    snprintf(tc.peer.key_id, sizeof tc.peer.key_id, "%s", kidg);
+
+    store_sql("CREATE TRIGGER fault BEFORE UPDATE ON enrolment BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+    tc.pending_key = 1;
+    m2m_psk_promote(&tc); /* no writer here: the job runs at once */
+    store_sql("DROP TRIGGER fault");
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "promote generated key of Cpsk2"));
+    assert_int_equal(m2m_store_find_psk(st, kidg, &e, &err), 0);
+    assert_int_equal(e.pending, 1);
+    m2m_enrolment_clear(&e);
+    assert_int_equal(m2m_store_find_psk(st, KID2, &e, &err), 0); /* the previous key too */
+    m2m_enrolment_clear(&e);
+
+    tc.pending_key = 1;
+    m2m_psk_promote(&tc);
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "generated key now current"));
+    assert_int_equal(m2m_store_find_psk(st, kidg, &e, &err), 0);
+    assert_int_equal(e.pending, 0);
+    m2m_enrolment_clear(&e);
+    assert_int_equal(m2m_store_find_psk(st, KID2, &e, &err), -1); /* retired */
+    /* put Cpsk2 back on KID2 for the tests after this one */
+    assert_int_equal(m2m_secret_set(&k, K2, sizeof K2, &err), 0);
+    assert_int_equal(m2m_store_enrol_psk(st, "Cpsk2", &k, KID2, &err), 0);
+    m2m_secret_clear(&k);
+}
+
+/* Ticket keys that cannot be read or rotated: the Registrar keeps the keys it has (tickets sealed with them still
+ * resume) and says why in the log; it neither drops them nor makes up new ones of its own. */
+static void test_ticket_keys_store_failure(void **state)
+{
+    m2m_ticket_key before[M2M_TICKET_KEYS];
+    client_opts o = psk(TLS1_2_VERSION, KID1, K1);
+    char line[1024];
+    int n = env.nkeys;
+    outcome r;
+    (void)state;
+    memcpy(before, env.keys, sizeof before);
+    o.session = ticket_from(srv_default, &o, "Cpsk1");
+
+    store_sql("ALTER TABLE ticket_key RENAME TO ticket_key_gone");
+    m2m_tls_env_read_keys(&env);
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "ticket keys: "));
+    assert_int_equal(env.nkeys, n);
+    assert_memory_equal(env.keys, before, sizeof before);
+    /* past the rotation period: the rotation fails (no writer here: it runs at once) and changes nothing */
+    clock_at(m2m_clock_now() + 2 * env.ticket_period);
+    m2m_tls_env_rotate_keys(&env);
+    clock_at(0);
+    last_log_line(line, sizeof line);
+    assert_non_null(strstr(line, "ticket keys: "));
+    assert_int_equal(env.rotating, 0);
+    assert_int_equal(env.nkeys, n);
+    assert_memory_equal(env.keys, before, sizeof before);
+    /* past two periods every key it holds is one no Registrar accepts: it attaches, but seals no ticket */
+    {
+        client_opts fresh = psk(TLS1_3_VERSION, KID1, K1);
+        SSL_SESSION_free(last_session);
+        last_session = NULL;
+        clock_at(m2m_clock_now() + 3 * env.ticket_period);
+        r = run(srv_default, &fresh);
+        clock_at(0);
+        assert_string_equal(r.id, "Cpsk1");
+        assert_true(last_session == NULL || !SSL_SESSION_has_ticket(last_session));
+    }
+    store_sql("ALTER TABLE ticket_key_gone RENAME TO ticket_key");
+
+    r = run(srv_default, &o);
+    assert_true(r.completed && r.client_reused);
+    assert_string_equal(r.id, "Cpsk1");
+    assert_int_equal(r.proof, M2M_PROOF_RESUMED);
+    SSL_SESSION_free(o.session);
+}
+
+/* A server-authenticated (unbound) TLS 1.3 context gets a ticket with no binding; offered later it resumes
+ * nothing: a full handshake, unbound again. */
+static void test_unbound_ticket_not_resumed(void **state)
+{
+    client_opts o = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION};
+    outcome r;
+    (void)state;
+    o.session = ticket_from(srv_default, &o, "");
+    r = run(srv_default, &o);
+    assert_true(r.completed);
+    assert_false(r.client_reused);
+    assert_unbound(&r);
+    SSL_SESSION_free(o.session);
 }
 
 /* A revoked enrolment does not resume: the ticket is refused and a full handshake follows. */
@@ -831,13 +1137,10 @@ static void gba_key(const gba_dev *d, int version, uint16_t suite, uint8_t out[3
     assert_int_equal(m2m_gba_ks_naf(d->ks, d->rand, d->impi, naf_id, len, out, &err), 0);
 }
 
-/* A bootstrapping of impi valid for lifetime seconds, and what Zn would have told this NAF about it. */
-static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
+/* A bootstrapping of impi valid for lifetime seconds, that this NAF has not heard of. */
+static void gba_dev_new(gba_dev *d, const char *impi, int64_t lifetime)
 {
     static int n;
-    uint8_t ks_naf[32], ua[5];
-    m2m_secret k = {0};
-    m2m_err err;
     memset(d, 0, sizeof *d);
     snprintf(d->impi, sizeof d->impi, "%s", impi);
     RAND_bytes(d->ks, sizeof d->ks);
@@ -846,6 +1149,15 @@ static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
     snprintf(d->btid + 24, sizeof d->btid - 24, "@bsf%d.example.org", n++);
     snprintf(d->identity, sizeof d->identity, "3GPP-bootstrapping.%s", d->btid);
     d->expires = m2m_clock_now() + lifetime;
+}
+
+/* A bootstrapping of impi valid for lifetime seconds, and what Zn would have told this NAF about it. */
+static void gba_bootstrap(gba_dev *d, const char *impi, int64_t lifetime)
+{
+    uint8_t ks_naf[32], ua[5];
+    m2m_secret k = {0};
+    m2m_err err;
+    gba_dev_new(d, impi, lifetime);
     for (int i = -1; i < 3; i++) {
         int v = i < 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
         uint16_t suite = i < 0 ? 0x1301 : GBA_SUITES[i].id;
@@ -964,6 +1276,110 @@ static void test_gba_unknown_btid(void **state)
 
 /* A bootstrapping whose subscriber no enrolment names binds nobody; one enrolled for another Registree binds that
  * one, whatever the client wants to be (the registration then refuses any other From: 4106). */
+/* Zn asked in the handshake (no gate: the PSK callback asks the BSF itself), against a BSF on loopback: a BSF
+ * that fails binds nobody and is counted, a 404 is an unknown B-TID (kept as such, not asked again), and only the
+ * Ks_NAF the BSF gives binds the IMPI's Registree. */
+static void test_gba_zn_in_handshake(void **state)
+{
+    struct fake_bsf bsf;
+    m2m_gba_counters counters_gba = {0};
+    m2m_zn_client *zn, *saved = env.gba->zn;
+    m2m_gba_counters *saved_counters = env.gba->counters;
+    gba_dev d, unknown;
+    uint8_t key[32];
+    char b64[64], body[512];
+    client_opts o;
+    outcome r;
+    m2m_err err;
+    (void)state;
+    assert_int_equal(fake_bsf_start(&bsf, dir), 0);
+    zn = m2m_zn_client_new(bsf.url, bsf.crt, bsf.naf_crt, bsf.naf_key, 3000, &err);
+    assert_non_null(zn);
+    env.gba->zn = zn;
+    env.gba->counters = &counters_gba;
+    gba_dev_new(&d, IMPI1, 3600);
+    gba_key(&d, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+    o = gba_opts(TLS1_2_VERSION, 0, d.identity, key);
+
+    /* the BSF fails: refused, counted, and not cached as an answer */
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "the BSF could not be asked"));
+    assert_int_equal(counters_gba.zn_failures, 1);
+
+    /* the BSF gives the key of this B-TID for this NAF and suite: bound */
+    EVP_EncodeBlock((unsigned char *)b64, key, 32);
+    snprintf(body, sizeof body, "{\"btid\":\"%s\",\"impi\":\"%s\",\"ksNaf\":\"%s\","
+             "\"keyExpiryTime\":\"2099-01-01T00:00:00Z\"}", d.btid, IMPI1, b64);
+    fake_bsf_answer(&bsf, "200 OK", body);
+    r = run(srv_default, &o);
+    assert_gba_bound(&r, "Cgba1", &d);
+    assert_int_equal(fake_server_count(&bsf.srv, &bsf.asked), 2);
+    r = run(srv_default, &o); /* cached now: the BSF is not asked again */
+    assert_gba_bound(&r, "Cgba1", &d);
+    assert_int_equal(fake_server_count(&bsf.srv, &bsf.asked), 2);
+
+    /* a B-TID the BSF does not know */
+    gba_dev_new(&unknown, IMPI1, 3600);
+    gba_key(&unknown, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+    o = gba_opts(TLS1_2_VERSION, 0, unknown.identity, key);
+    fake_bsf_answer(&bsf, "404 Not Found", "{}");
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "unknown or expired B-TID"));
+    r = run(srv_default, &o);
+    assert_unbound(&r);
+    assert_int_equal(fake_server_count(&bsf.srv, &bsf.asked), 3); /* the "unknown" answer is kept a while */
+
+    env.gba->zn = saved;
+    env.gba->counters = saved_counters;
+    m2m_zn_client_free(zn);
+    fake_bsf_stop(&bsf);
+}
+
+/* GBA identities where they cannot be served: a Registrar that is no NAF, and a store that fails when the IMPI's
+ * enrolment is read (the Ks_NAF is known, the Registree it binds is not). Nobody is bound, and each says why. */
+static void test_gba_not_served(void **state)
+{
+    gba_dev d;
+    uint8_t key[32];
+    client_opts o;
+    outcome r;
+    m2m_gba_naf *naf = env.gba;
+    (void)state;
+    gba_bootstrap(&d, IMPI2, 3600);
+    gba_key(&d, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+    o = gba_opts(TLS1_2_VERSION, 0, d.identity, key);
+
+    env.gba = NULL;
+    r = run(srv_default, &o);
+    env.gba = naf;
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "this Registrar is no NAF"));
+
+    store_sql("ALTER TABLE enrolment RENAME TO enrolment_gone");
+    r = run(srv_default, &o);
+    store_sql("ALTER TABLE enrolment_gone RENAME TO enrolment");
+    assert_unbound(&r);
+    assert_non_null(strstr(r.log, "store failure"));
+    r = run(srv_default, &o);
+    assert_gba_bound(&r, "Cgba2", &d);
+
+    /* behind a gate (Zn asked ahead of OpenSSL), a B-TID the gate did not get a key for is refused at once:
+     * the callback never blocks on Zn itself */
+    {
+        gba_dev fresh;
+        gba_dev_new(&fresh, IMPI2, 3600);
+        gba_key(&fresh, TLS1_2_VERSION, GBA_SUITES[0].id, key);
+        o = gba_opts(TLS1_2_VERSION, 0, fresh.identity, key);
+        run_gated = 1;
+        r = run(srv_default, &o);
+        run_gated = 0;
+        assert_unbound(&r);
+        assert_non_null(strstr(r.log, "Zn gave none in time"));
+    }
+}
+
 static void test_gba_enrolment(void **state)
 {
     gba_dev d3, d2;
@@ -1172,9 +1588,18 @@ int main(void)
         cmocka_unit_test(test_psk_full),
         cmocka_unit_test(test_psk_wrong_key_or_unknown),
         cmocka_unit_test(test_psk_identity_without_key),
+        cmocka_unit_test(test_psk_identity_not_a_key_id),
+        cmocka_unit_test(test_client_aborts),
+        cmocka_unit_test(test_no_connection_record),
         cmocka_unit_test(test_cert_full_and_unbound),
+        cmocka_unit_test(test_cert_enrolled_root_unusable),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_resumption_after_revoke),
+        cmocka_unit_test(test_store_failure_binds_nobody),
+        cmocka_unit_test(test_psk_cache_not_trusted_blind),
+        cmocka_unit_test(test_promotion_store_failure),
+        cmocka_unit_test(test_unbound_ticket_not_resumed),
+        cmocka_unit_test(test_ticket_keys_store_failure),
         cmocka_unit_test(test_revoke_applies_to_next_handshake),
         cmocka_unit_test(test_attack_ticket_other_hash),
         cmocka_unit_test(test_attack_tls12_ticket_as_tls13),
@@ -1188,6 +1613,8 @@ int main(void)
         cmocka_unit_test(test_gba_wrong_key),
         cmocka_unit_test(test_gba_unknown_btid),
         cmocka_unit_test(test_gba_enrolment),
+        cmocka_unit_test(test_gba_zn_in_handshake),
+        cmocka_unit_test(test_gba_not_served),
         cmocka_unit_test(test_gba_resumption_and_expiry),
         cmocka_unit_test(test_token_binds_through_the_decision),
         cmocka_unit_test(test_candidates_are_bounded),

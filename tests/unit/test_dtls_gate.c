@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "secctx/dtls_gate.h"
 #include "util/clock.h"
@@ -75,6 +76,47 @@ static m2m_gate_verdict check(m2m_dtls_gate *g, uint16_t port, const unsigned ch
 {
     struct sockaddr_in a = peer(port);
     return m2m_dtls_gate_check(g, (struct sockaddr *)&a, sizeof a, d, len, reply, 512, rlen);
+}
+
+static m2m_gate_verdict check6(m2m_dtls_gate *g, unsigned char last, uint16_t port, const unsigned char *d,
+                               size_t len, unsigned char *reply, size_t *rlen)
+{
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    a.sin6_addr.s6_addr[15] = last;
+    return m2m_dtls_gate_check(g, (struct sockaddr *)&a, sizeof a, d, len, reply, 512, rlen);
+}
+
+/* Over IPv6 the cookie is bound to the address and port as well; a peer address of a family the gate does not
+ * know gets no cookie and never passes. */
+static void test_cookie_ipv6_and_unknown_peers(void **state)
+{
+    m2m_dtls_gate *g = m2m_dtls_gate_new(60, NULL);
+    client c;
+    unsigned char hello[2048], hello2[2048], reply[512], other[512];
+    size_t n, n2, rlen, olen;
+    struct sockaddr_un unix_peer;
+    (void)state;
+    assert_non_null(g);
+    client_new(&c);
+    n = client_step(&c, hello, sizeof hello);
+    assert_int_equal(check6(g, 1, 4000, hello, n, reply, &rlen), M2M_GATE_REPLY);
+    BIO_write(c.in, reply, (int)rlen);
+    n2 = client_step(&c, hello2, sizeof hello2);
+    assert_int_equal(check6(g, 1, 4000, hello2, n2, other, &olen), M2M_GATE_PASS);
+    assert_int_equal(check6(g, 2, 4000, hello2, n2, other, &olen), M2M_GATE_REPLY); /* [::2] */
+    assert_int_equal(check6(g, 1, 4001, hello2, n2, other, &olen), M2M_GATE_REPLY);
+
+    memset(&unix_peer, 0, sizeof unix_peer);
+    unix_peer.sun_family = AF_UNIX;
+    assert_int_not_equal(m2m_dtls_gate_check(g, (struct sockaddr *)&unix_peer, sizeof unix_peer, hello2, n2, other,
+                                             512, &olen), M2M_GATE_PASS);
+    assert_int_not_equal(m2m_dtls_gate_check(g, (struct sockaddr *)&unix_peer, sizeof unix_peer, hello, n, other,
+                                             512, &olen), M2M_GATE_PASS);
+    client_free(&c);
+    m2m_dtls_gate_free(g);
 }
 
 static void test_cookie_exchange(void **state)
@@ -206,6 +248,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cookie_exchange),
+        cmocka_unit_test(test_cookie_ipv6_and_unknown_peers),
         cmocka_unit_test(test_drops),
         cmocka_unit_test(test_installed_context),
     };
