@@ -42,17 +42,11 @@ static unsigned int psk_client_cb(SSL *ssl, const char *hint, char *identity, un
 {
     const m2m_dtls_client *c = of_ssl(ssl);
     m2m_secret key = {0};
-    size_t idlen;
-    unsigned int rc = 0;
+    unsigned int rc;
     (void)hint;
     if (c == NULL || key_for(c, ssl, &key) != 0)
         return 0;
-    idlen = strlen(c->identity);
-    if (idlen + 1 <= max_identity_len && key.len <= max_psk_len) {
-        memcpy(identity, c->identity, idlen + 1);
-        memcpy(psk, key.bytes, key.len);
-        rc = (unsigned int)key.len;
-    }
+    rc = m2m_psk_client_out(c->identity, &key, identity, max_identity_len, psk, max_psk_len);
     m2m_secret_clear(&key);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "registree/tls_client_internal.h"
+#include "registree/wire.h"
 
 /* The key for this handshake: the configured one, or the derived one (x.y.5) for its version and suite. */
 static int key_for(const struct m2m_tls_client *c, SSL *ssl, int version, m2m_secret *out)
@@ -37,17 +38,11 @@ static unsigned int psk_client_cb(SSL *ssl, const char *hint, char *identity, un
 {
     const struct m2m_tls_client *c = SSL_get_app_data(ssl);
     m2m_secret key = {0};
-    size_t idlen;
-    unsigned int rc = 0;
+    unsigned int rc;
     (void)hint;
     if (c == NULL || key_for(c, ssl, TLS1_2_VERSION, &key) != 0)
         return 0;
-    idlen = strlen(c->identity);
-    if (idlen + 1 <= max_identity_len && key.len <= max_psk_len) {
-        memcpy(identity, c->identity, idlen + 1);
-        memcpy(psk, key.bytes, key.len);
-        rc = (unsigned int)key.len;
-    }
+    rc = m2m_psk_client_out(c->identity, &key, identity, max_identity_len, psk, max_psk_len);
     m2m_secret_clear(&key);
     return rc;
 }

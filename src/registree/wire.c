@@ -135,3 +135,14 @@ void m2m_sigpipe_restore(m2m_sigpipe_guard *g)
         sigtimedwait(&pipe_set, NULL, &zero);
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
+
+unsigned int m2m_psk_client_out(const char *identity, const m2m_secret *key, char *id_out, unsigned int max_id,
+                                unsigned char *psk_out, unsigned int max_psk)
+{
+    size_t idlen = strlen(identity);
+    if (idlen + 1 > max_id || key->len > max_psk)
+        return 0;
+    memcpy(id_out, identity, idlen + 1);
+    memcpy(psk_out, key->bytes, key->len);
+    return (unsigned int)key->len;
+}

@@ -10,6 +10,7 @@
 
 #include <signal.h>
 
+#include "crypto/secret.h"
 #include "m2mattach/error.h"
 
 /* CLOCK_MONOTONIC in milliseconds: the clock of deadlines. */
@@ -58,5 +59,10 @@ typedef struct m2m_sigpipe_guard {
 
 void m2m_sigpipe_block(m2m_sigpipe_guard *g);
 void m2m_sigpipe_restore(m2m_sigpipe_guard *g);
+
+/* The end of both clients' (D)TLS 1.2 PSK callbacks: copies the identity and the key into OpenSSL's buffers and
+ * returns the key's length, or 0 (no PSK: the handshake fails) when either does not fit. */
+unsigned int m2m_psk_client_out(const char *identity, const m2m_secret *key, char *id_out, unsigned int max_id,
+                                unsigned char *psk_out, unsigned int max_psk);
 
 #endif
