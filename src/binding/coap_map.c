@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "binding/coap_map.h"
+#include "crypto/secret.h"
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 
@@ -306,6 +307,9 @@ int m2m_coap_render_response(const m2m_prim_rsp *rsp, int format, m2m_coap_out *
 void m2m_coap_out_clear(m2m_coap_out *out)
 {
     if (out != NULL) {
+        /* an answer may carry a one-time credential (a <briefing>'s key or token): wiped before it is freed */
+        if (out->payload != NULL)
+            m2m_wipe(out->payload, out->payload_len);
         free(out->payload);
         memset(out, 0, sizeof *out);
     }

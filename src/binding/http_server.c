@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "binding/http_server.h"
+#include "crypto/secret.h"
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "util/hex.h"
@@ -168,6 +169,9 @@ int m2m_http_render_response(const m2m_prim_rsp *rsp, m2m_http_out *out)
 void m2m_http_out_clear(m2m_http_out *out)
 {
     if (out != NULL) {
+        /* an answer may carry a one-time credential (a <briefing>'s key or token): wiped before it is freed */
+        if (out->body != NULL)
+            m2m_wipe(out->body, out->body_len);
         free(out->body);
         memset(out, 0, sizeof *out);
     }
