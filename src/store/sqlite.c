@@ -19,11 +19,6 @@
  * migrated forward in one transaction when opened; a store newer than this build is refused. */
 #define SCHEMA_VERSION 6
 
-enum {
-    Q_META_GET, Q_META_SET, Q_ENROL_FIND, Q_ENROL_ACTIVE, Q_RES_GET, Q_RES_CHILD, Q_RES_REG, Q_RES_INSERT,
-    Q_RES_UPDATE, Q_RES_COUNT, Q_RES_CHILDREN, Q_RES_USAGE, Q_RES_STATS, Q_RES_OLDEST, Q_RES_EXPIRE, Q_ENROL_KNOWN,
-    Q_RES_EXPIRED, Q_COUNT
-};
 
 static const char *const SQL[Q_COUNT] = {
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
@@ -148,18 +143,18 @@ static int exec(m2m_store *st, const char *sql, m2m_err *err)
 
 /* One unit of work is atomic: a transaction of its own, or -- inside a transaction already open, such as the
  * writer's batch (store/writer.c) -- a savepoint, so that a unit that fails undoes only itself. *sp says which. */
-static int tx_begin(m2m_store *st, int *sp, m2m_err *err)
+int m2m_sqlite_tx_begin(m2m_store *st, int *sp, m2m_err *err)
 {
     *sp = !sqlite3_get_autocommit(SQ(st)->db);
     return exec(st, *sp ? "SAVEPOINT unit" : "BEGIN IMMEDIATE", err);
 }
 
-static int tx_commit(m2m_store *st, int sp, m2m_err *err)
+int m2m_sqlite_tx_commit(m2m_store *st, int sp, m2m_err *err)
 {
     return exec(st, sp ? "RELEASE unit" : "COMMIT", err);
 }
 
-static void tx_rollback(m2m_store *st, int sp)
+void m2m_sqlite_tx_rollback(m2m_store *st, int sp)
 {
     exec(st, sp ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK", NULL);
 }
@@ -169,7 +164,7 @@ int m2m_sqlite_exec(m2m_store *st, const char *sql, m2m_err *err)
     return exec(st, sql, err);
 }
 
-static sqlite3_stmt *stmt(m2m_store *st, int which)
+sqlite3_stmt *m2m_sqlite_stmt(m2m_store *st, int which)
 {
     sqlite3_stmt *s = SQ(st)->q[which];
     sqlite3_reset(s);
@@ -209,7 +204,7 @@ static int migrate(m2m_store *st, m2m_err *err)
         return m2m_fail(err, M2M_E_STORE, "store %s has schema version %d, newer than this build's %d", SQ(st)->path,
                         version, SCHEMA_VERSION);
     int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
+    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     /* Another process may have migrated while we waited for the lock. */
     if (schema_version(st, &version, err) != 0)
@@ -220,10 +215,10 @@ static int migrate(m2m_store *st, m2m_err *err)
     snprintf(sql, sizeof sql, "UPDATE meta SET v = '%d' WHERE k = 'schema_version'", SCHEMA_VERSION);
     if (exec(st, sql, err) != 0)
         goto done;
-    rc = tx_commit(st, sp, err);
+    rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        tx_rollback(st, sp);
+        m2m_sqlite_tx_rollback(st, sp);
     return rc;
 }
 
@@ -295,7 +290,7 @@ fail:
 
 static int meta_set(m2m_store *st, const char *k, const char *v, m2m_err *err)
 {
-    sqlite3_stmt *s = stmt(st, Q_META_SET);
+    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_META_SET);
     sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
@@ -329,7 +324,7 @@ static int sq_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err)
 
 static int meta_get(m2m_store *st, const char *k, char out[M2M_ID_MAX], m2m_err *err)
 {
-    sqlite3_stmt *s = stmt(st, Q_META_GET);
+    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_META_GET);
     int rc;
     sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
@@ -350,7 +345,7 @@ static int sq_set_identity(m2m_store *st, const char *cse_id, const char *cse_na
     int64_t now = m2m_clock_now();
 
     int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
+    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     if (meta_set(st, "cse_id", cse_id, err) != 0 || meta_set(st, "cse_name", cse_name, err) != 0)
         goto done;
@@ -362,10 +357,10 @@ static int sq_set_identity(m2m_store *st, const char *cse_id, const char *cse_na
     cb.ct = cb.lt = now;
     if (m2m_store_res_insert(st, &cb, err) != 0)
         goto done;
-    rc = tx_commit(st, sp, err);
+    rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        tx_rollback(st, sp);
+        m2m_sqlite_tx_rollback(st, sp);
     return rc;
 }
 
@@ -376,7 +371,7 @@ static int sq_set_meta(m2m_store *st, const char *key, const char *value, m2m_er
 
 static int sq_get_meta(m2m_store *st, const char *key, char *out, size_t cap, m2m_err *err)
 {
-    sqlite3_stmt *s = stmt(st, Q_META_GET);
+    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_META_GET);
     int rc = 0, step;
     out[0] = '\0';
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -416,7 +411,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     int64_t now = m2m_clock_now();
 
     int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
+    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     /* A credential names one Registree, ever: reusing it for another would let the old holder speak as the new
      * one. */
@@ -482,11 +477,11 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     s = NULL;
     if (bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = tx_commit(st, sp, err);
+    rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
-        tx_rollback(st, sp);
+        m2m_sqlite_tx_rollback(st, sp);
     return rc;
 }
 
@@ -602,7 +597,7 @@ static int enrolment_row(m2m_store *st, sqlite3_stmt *s, m2m_enrolment *out, m2m
 static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred_id, m2m_enrolment *out,
                           m2m_err *err)
 {
-    sqlite3_stmt *s = stmt(st, Q_ENROL_FIND);
+    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_ENROL_FIND);
     int rc = -1, step;
 
     memset(out, 0, sizeof *out);
@@ -639,7 +634,7 @@ static int sq_find_cert(m2m_store *st, const char *pubkey_hash, m2m_enrolment *o
 
 static int sq_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
 {
-    sqlite3_stmt *s = stmt(st, Q_ENROL_ACTIVE);
+    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_ENROL_ACTIVE);
     int step;
     sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
@@ -657,7 +652,7 @@ static int sq_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
     sqlite3_stmt *s = NULL;
     int rc = -1;
     int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
+    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
                                    "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
@@ -676,11 +671,11 @@ static int sq_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
     }
     if (bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = tx_commit(st, sp, err);
+    rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
-        tx_rollback(st, sp);
+        m2m_sqlite_tx_rollback(st, sp);
     return rc;
 }
 
@@ -723,177 +718,6 @@ done:
     return rc;
 }
 
-/* ---- resources ---- */
-
-static void copy_col(sqlite3_stmt *s, int col, char *out, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
-/* Runs a prepared single-row resource query. */
-static int res_fetch(m2m_store *st, sqlite3_stmt *s, m2m_resource *out, const char *what, m2m_err *err)
-{
-    int rc = -1, step = sqlite3_step(s);
-    memset(out, 0, sizeof *out);
-    if (step == SQLITE_ROW) {
-        copy_col(s, 0, out->ri, sizeof out->ri);
-        copy_col(s, 1, out->pi, sizeof out->pi);
-        out->ty = sqlite3_column_int(s, 2);
-        copy_col(s, 3, out->rn, sizeof out->rn);
-        copy_col(s, 4, out->owner, sizeof out->owner);
-        copy_col(s, 5, out->reg_id, sizeof out->reg_id);
-        out->attrs = strdup(sqlite3_column_text(s, 6) ? (const char *)sqlite3_column_text(s, 6) : "{}");
-        out->ct = sqlite3_column_int64(s, 7);
-        out->lt = sqlite3_column_int64(s, 8);
-        if (out->attrs == NULL)
-            m2m_fail(err, M2M_E_NOMEM, "out of memory");
-        else
-            rc = 0;
-    } else if (step == SQLITE_DONE) {
-        m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", what);
-    } else {
-        db_fail(st, err, "read resource");
-    }
-    sqlite3_reset(s);
-    return rc;
-}
-
-static int sq_res_get(m2m_store *st, const char *ri, m2m_resource *out, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_GET);
-    sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
-    return res_fetch(st, s, out, ri, err);
-}
-
-static int sq_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resource *out, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_CHILD);
-    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, rn, -1, SQLITE_STATIC);
-    return res_fetch(st, s, out, rn, err);
-}
-
-static int sq_res_registration(m2m_store *st, const char *reg_id, m2m_resource *out, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_REG);
-    sqlite3_bind_text(s, 1, reg_id, -1, SQLITE_STATIC);
-    return res_fetch(st, s, out, reg_id, err);
-}
-
-static int sq_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_INSERT);
-    int step;
-    sqlite3_bind_text(s, 1, r->ri, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, r->pi, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, r->ty);
-    sqlite3_bind_text(s, 4, r->rn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, r->owner, -1, SQLITE_STATIC);
-    if (r->reg_id[0] != '\0')
-        sqlite3_bind_text(s, 6, r->reg_id, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 6);
-    sqlite3_bind_text(s, 7, r->attrs ? r->attrs : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 8, r->ct);
-    sqlite3_bind_int64(s, 9, r->lt);
-    sqlite3_bind_int64(s, 10, r->cs);
-    sqlite3_bind_int64(s, 11, r->et);
-    step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step == SQLITE_DONE)
-        return 0;
-    if (step == SQLITE_CONSTRAINT)
-        return m2m_fail(err, M2M_E_EXISTS, "a resource named %s (or the same registration) already exists", r->rn);
-    return db_fail(st, err, "insert resource");
-}
-
-static int sq_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, int64_t et, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_UPDATE);
-    int step;
-    sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, attrs, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, lt);
-    sqlite3_bind_int64(s, 4, et);
-    step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step != SQLITE_DONE)
-        return db_fail(st, err, "update resource");
-    if (sqlite3_changes(SQ(st)->db) == 0)
-        return m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
-    return 0;
-}
-
-static int sq_res_delete(m2m_store *st, const char *ri, m2m_err *err)
-{
-    static const char sql[] = "WITH RECURSIVE sub(ri) AS (SELECT ?1 UNION ALL "
-                              "SELECT resource.ri FROM resource JOIN sub ON resource.pi = sub.ri) "
-                              "DELETE FROM resource WHERE ri IN (SELECT ri FROM sub)";
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "delete resource");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        db_fail(st, err, "delete resource");
-        goto done;
-    }
-    if (sqlite3_changes(SQ(st)->db) == 0) {
-        m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(s);
-    return rc;
-}
-
-static int sq_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_COUNT);
-    int step;
-    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, ty);
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        *count = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return step == SQLITE_ROW ? 0 : db_fail(st, err, "count resources");
-}
-
-static int sq_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_CHILDREN);
-    int rc = 0;
-    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
-    for (;;) {
-        m2m_resource r;
-        int step = sqlite3_step(s);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = db_fail(st, err, "list resources");
-            break;
-        }
-        memset(&r, 0, sizeof r);
-        copy_col(s, 0, r.ri, sizeof r.ri);
-        copy_col(s, 1, r.pi, sizeof r.pi);
-        r.ty = sqlite3_column_int(s, 2);
-        copy_col(s, 3, r.rn, sizeof r.rn);
-        copy_col(s, 4, r.owner, sizeof r.owner);
-        copy_col(s, 5, r.reg_id, sizeof r.reg_id);
-        r.attrs = (char *)sqlite3_column_text(s, 6);
-        r.ct = sqlite3_column_int64(s, 7);
-        r.lt = sqlite3_column_int64(s, 8);
-        if (cb(&r, ctx) != 0)
-            break;
-    }
-    sqlite3_reset(s);
-    return rc;
-}
 
 /* ---- x.y.8: generated keys ---- */
 
@@ -924,7 +748,7 @@ static int sq_enrol_generated_psk(m2m_store *st, const char *registree_id, const
     int64_t now = m2m_clock_now();
 
     int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
+    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     /* A key generated again before the last one was used replaces that pending one (its response was lost). */
     if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
@@ -948,11 +772,11 @@ static int sq_enrol_generated_psk(m2m_store *st, const char *registree_id, const
     }
     if (bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = tx_commit(st, sp, err);
+    rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
-        tx_rollback(st, sp);
+        m2m_sqlite_tx_rollback(st, sp);
     return rc;
 }
 
@@ -961,7 +785,7 @@ static int sq_promote_psk(m2m_store *st, const char *registree_id, const char *k
     int rc = -1;
     int64_t now = m2m_clock_now();
     int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
+    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     /* Only if it is still pending: two workers may race here, the second finds nothing to do. */
     if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
@@ -972,10 +796,10 @@ static int sq_promote_psk(m2m_store *st, const char *registree_id, const char *k
         goto done;
     if (sqlite3_changes(SQ(st)->db) > 0 && bump_enrol_gen(st, err) != 0)
         goto done;
-    rc = tx_commit(st, sp, err);
+    rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        tx_rollback(st, sp);
+        m2m_sqlite_tx_rollback(st, sp);
     return rc;
 }
 
@@ -1053,7 +877,7 @@ static int sq_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate
     if (!rotate || (*n > 0 && out[0].created > now - period))
         return 0;
     int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
+    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     /* Look again under the write lock: another node may have rotated meanwhile. */
     if (load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
@@ -1087,110 +911,16 @@ static int sq_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate
             load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
             goto done;
     }
-    rc = tx_commit(st, sp, err);
+    rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
     if (rc != 0)
-        tx_rollback(st, sp);
-    return rc;
-}
-
-static int sq_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_t *bytes, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_USAGE);
-    int step;
-    sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
-    step = sqlite3_step(s);
-    *count = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    *bytes = step == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
-    sqlite3_reset(s);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_fail(st, err, "read usage");
-}
-
-static int sq_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t min_ct, int64_t *count,
-                                 int64_t *bytes, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_STATS);
-    int step;
-    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, ty);
-    sqlite3_bind_int64(s, 3, min_ct);
-    step = sqlite3_step(s);
-    *count = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    *bytes = step == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
-    sqlite3_reset(s);
-    return step == SQLITE_ROW ? 0 : db_fail(st, err, "count resources");
-}
-
-/* Deletes the leaves of type ty under pi created before min_ct (min_ct <= 0: none); adds the count to *removed. */
-static int expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed, m2m_err *err)
-{
-    sqlite3_stmt *s;
-    int step;
-    if (min_ct <= 0)
-        return 0;
-    s = stmt(st, Q_RES_EXPIRE);
-    sqlite3_bind_text(s, 1, pi, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, ty);
-    sqlite3_bind_int64(s, 3, min_ct);
-    step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step != SQLITE_DONE)
-        return db_fail(st, err, "expire resources");
-    *removed += sqlite3_changes(SQ(st)->db);
-    return 0;
-}
-
-static int sq_res_expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed,
-                                  m2m_err *err)
-{
-    *removed = 0;
-    return expire_children(st, pi, ty, min_ct, removed, err);
-}
-
-static int sq_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t max_count, int64_t max_bytes,
-                                int64_t min_ct, int *removed, m2m_err *err)
-{
-    int64_t count, bytes;
-    int rc = -1;
-
-    *removed = 0;
-    int sp = 0;
-    if (tx_begin(st, &sp, err) != 0)
-        return -1;
-    if (m2m_store_res_insert(st, r, err) != 0 || expire_children(st, r->pi, r->ty, min_ct, removed, err) != 0)
-        goto done;
-    for (;;) {
-        sqlite3_stmt *s;
-        int step;
-        if (m2m_store_res_children_stats(st, r->pi, r->ty, 0, &count, &bytes, err) != 0)
-            goto done;
-        if ((max_count <= 0 || count <= max_count) && (max_bytes <= 0 || bytes <= max_bytes))
-            break;
-        /* the oldest first, never the one just made (its own size was checked against the limit before) */
-        s = stmt(st, Q_RES_OLDEST);
-        sqlite3_bind_text(s, 1, r->pi, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 2, r->ty);
-        sqlite3_bind_text(s, 3, r->ri, -1, SQLITE_STATIC);
-        step = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (step != SQLITE_DONE) {
-            db_fail(st, err, "remove oldest resource");
-            goto done;
-        }
-        if (sqlite3_changes(SQ(st)->db) == 0)
-            break; /* only the new one is left */
-        ++*removed;
-    }
-    rc = tx_commit(st, sp, err);
-done:
-    if (rc != 0)
-        tx_rollback(st, sp);
+        m2m_sqlite_tx_rollback(st, sp);
     return rc;
 }
 
 static int sq_registree_known(m2m_store *st, const char *registree_id, m2m_err *err)
 {
-    sqlite3_stmt *s = stmt(st, Q_ENROL_KNOWN);
+    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_ENROL_KNOWN);
     int step;
     sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
     step = sqlite3_step(s);
@@ -1200,29 +930,16 @@ static int sq_registree_known(m2m_store *st, const char *registree_id, m2m_err *
     return step == SQLITE_DONE ? 0 : db_fail(st, err, "read enrolments");
 }
 
-static int sq_res_expired(m2m_store *st, int64_t now, char (*ri)[M2M_RI_MAX], int max, int *n, m2m_err *err)
-{
-    sqlite3_stmt *s = stmt(st, Q_RES_EXPIRED);
-    int step;
-    *n = 0;
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int(s, 2, max);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < max)
-        copy_col(s, 0, ri[(*n)++], M2M_RI_MAX);
-    sqlite3_reset(s);
-    return step == SQLITE_DONE || step == SQLITE_ROW ? 0 : db_fail(st, err, "find expired resources");
-}
-
 static int sq_unit_begin(m2m_store *st, int *sp, m2m_err *err)
 {
-    return tx_begin(st, sp, err);
+    return m2m_sqlite_tx_begin(st, sp, err);
 }
 
 static int sq_unit_end(m2m_store *st, int sp, int ok, m2m_err *err)
 {
     if (ok)
-        return tx_commit(st, sp, err);
-    tx_rollback(st, sp);
+        return m2m_sqlite_tx_commit(st, sp, err);
+    m2m_sqlite_tx_rollback(st, sp);
     return 0;
 }
 
@@ -1283,20 +1000,20 @@ static const struct m2m_store_ops SQLITE_OPS = {
     .ticket_keys = sq_ticket_keys,
     .unit_begin = sq_unit_begin,
     .unit_end = sq_unit_end,
-    .res_get = sq_res_get,
-    .res_child = sq_res_child,
-    .res_registration = sq_res_registration,
-    .res_insert = sq_res_insert,
-    .res_update = sq_res_update,
-    .res_expired = sq_res_expired,
-    .res_delete = sq_res_delete,
-    .res_count_children = sq_res_count_children,
-    .res_usage = sq_res_usage,
-    .res_children_stats = sq_res_children_stats,
-    .res_insert_capped = sq_res_insert_capped,
-    .res_expire_children = sq_res_expire_children,
+    .res_get = m2m_sqlite_res_get,
+    .res_child = m2m_sqlite_res_child,
+    .res_registration = m2m_sqlite_res_registration,
+    .res_insert = m2m_sqlite_res_insert,
+    .res_update = m2m_sqlite_res_update,
+    .res_expired = m2m_sqlite_res_expired,
+    .res_delete = m2m_sqlite_res_delete,
+    .res_count_children = m2m_sqlite_res_count_children,
+    .res_usage = m2m_sqlite_res_usage,
+    .res_children_stats = m2m_sqlite_res_children_stats,
+    .res_insert_capped = m2m_sqlite_res_insert_capped,
+    .res_expire_children = m2m_sqlite_res_expire_children,
     .registree_known = sq_registree_known,
-    .res_children = sq_res_children,
+    .res_children = m2m_sqlite_res_children,
     .enrol_gba = sq_enrol_gba,
     .find_gba = sq_find_gba,
     .gba_subscriber_add = m2m_sqlite_gba_subscriber_add,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the SQLite back-end's files share: the connection of a store handle and the error and exec helpers of
- * sqlite.c, for the files that add tables of their own (sqlite_gba.c). Nothing outside src/store/ includes it. */
+/* What the SQLite back-end's files share: the connection of a store handle, its prepared statements, the error,
+ * exec and unit helpers of sqlite.c, for the files that keep tables of their own (sqlite_res.c, sqlite_gba.c).
+ * Nothing outside src/store/ includes it. */
 #ifndef M2M_STORE_SQLITE_INTERNAL_H
 #define M2M_STORE_SQLITE_INTERNAL_H
 
@@ -13,6 +14,38 @@ sqlite3 *m2m_sqlite_db(m2m_store *st);
 int m2m_sqlite_fail(m2m_store *st, m2m_err *err, const char *what);
 /* Runs sql (no parameters); -1 with err. */
 int m2m_sqlite_exec(m2m_store *st, const char *sql, m2m_err *err);
+
+/* The prepared statements of a store handle (sqlite.c prepares them; the SQL is there too). */
+enum {
+    Q_META_GET, Q_META_SET, Q_ENROL_FIND, Q_ENROL_ACTIVE, Q_RES_GET, Q_RES_CHILD, Q_RES_REG, Q_RES_INSERT,
+    Q_RES_UPDATE, Q_RES_COUNT, Q_RES_CHILDREN, Q_RES_USAGE, Q_RES_STATS, Q_RES_OLDEST, Q_RES_EXPIRE, Q_ENROL_KNOWN,
+    Q_RES_EXPIRED, Q_COUNT
+};
+/* Statement `which`, reset and unbound, ready for this call. */
+sqlite3_stmt *m2m_sqlite_stmt(m2m_store *st, int which);
+/* One unit of work: BEGIN IMMEDIATE, or a savepoint inside an open transaction (the writer's batch); *sp says
+ * which. */
+int m2m_sqlite_tx_begin(m2m_store *st, int *sp, m2m_err *err);
+int m2m_sqlite_tx_commit(m2m_store *st, int sp, m2m_err *err);
+void m2m_sqlite_tx_rollback(m2m_store *st, int sp);
+
+/* The resource tree (sqlite_res.c): the operations of store.h's m2m_store_res_* (backend.h). */
+int m2m_sqlite_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resource *out, m2m_err *err);
+int m2m_sqlite_res_children(m2m_store *st, const char *pi, m2m_resource_cb cb, void *ctx, m2m_err *err);
+int m2m_sqlite_res_children_stats(m2m_store *st, const char *pi, int ty, int64_t min_ct, int64_t *count,
+                                  int64_t *bytes, m2m_err *err);
+int m2m_sqlite_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err);
+int m2m_sqlite_res_delete(m2m_store *st, const char *ri, m2m_err *err);
+int m2m_sqlite_res_expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct, int *removed,
+                                   m2m_err *err);
+int m2m_sqlite_res_expired(m2m_store *st, int64_t now, char (*ri)[M2M_RI_MAX], int max, int *n, m2m_err *err);
+int m2m_sqlite_res_get(m2m_store *st, const char *ri, m2m_resource *out, m2m_err *err);
+int m2m_sqlite_res_insert(m2m_store *st, const m2m_resource *r, m2m_err *err);
+int m2m_sqlite_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t max_count, int64_t max_bytes,
+                                 int64_t min_ct, int *removed, m2m_err *err);
+int m2m_sqlite_res_registration(m2m_store *st, const char *reg_id, m2m_resource *out, m2m_err *err);
+int m2m_sqlite_res_update(m2m_store *st, const char *ri, const char *attrs, int64_t lt, int64_t et, m2m_err *err);
+int m2m_sqlite_res_usage(m2m_store *st, const char *owner, int64_t *count, int64_t *bytes, m2m_err *err);
 
 /* The BSF's tables (sqlite_gba.c): the operations of store.h's m2m_store_gba_* (backend.h). */
 int m2m_sqlite_gba_subscriber_add(m2m_store *st, const m2m_gba_subscriber *sub, m2m_err *err);
