@@ -2,7 +2,6 @@
 /* SQLite back-end of the store: WAL, synchronous=FULL (a reported write survives kill -9 and power loss),
  * secure_delete (wiped keys leave no trace in free pages), busy_timeout for the other workers' writes. */
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +122,11 @@ static int db_fail(m2m_store *st, m2m_err *err, const char *what)
 sqlite3 *m2m_sqlite_db(m2m_store *st)
 {
     return SQ(st)->db;
+}
+
+const char *m2m_sqlite_path(m2m_store *st)
+{
+    return SQ(st)->path;
 }
 
 int m2m_sqlite_fail(m2m_store *st, m2m_err *err, const char *what)
@@ -302,7 +306,7 @@ static int meta_get(m2m_store *st, const char *k, char out[M2M_ID_MAX], m2m_err 
 
 /* Every change to enrolments bumps a generation, so Registrar workers can tell cheaply when to re-check the
  * enrolments of their open connections. Runs inside the caller's transaction. */
-static int bump_enrol_gen(m2m_store *st, m2m_err *err)
+int m2m_sqlite_bump_enrol_gen(m2m_store *st, m2m_err *err)
 {
     return exec(st, "INSERT INTO meta(k, v) VALUES ('enrol_gen', '1') ON CONFLICT(k) DO UPDATE SET "
                     "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err);
@@ -398,538 +402,6 @@ static int sq_get_identity(m2m_store *st, char cse_id[M2M_ID_MAX], char cse_name
     return 0;
 }
 
-static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred_id, m2m_enrolment *out,
-                          m2m_err *err);
-
-/* One enrolment, in one transaction: refuse a credential ID already used by another Registree, retire the
- * Registree's active enrolment of the same mechanism (wiping its key), insert the new one. */
-static int enrol(m2m_store *st, const char *registree_id, const char *mechanism, const char *cred_id,
-                 const m2m_secret *key, const char *root_pem, int64_t expires, const char *impi, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1, step;
-    int64_t now = m2m_clock_now();
-
-    int sp = 0;
-    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
-        return -1;
-    /* A credential names one Registree, ever: reusing it for another would let the old holder speak as the new
-     * one. */
-    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT registree_id FROM enrolment WHERE key_id = ?1 AND registree_id <> ?2",
-                           -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "enrol");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, cred_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, registree_id, -1, SQLITE_STATIC);
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        m2m_fail(err, M2M_E_EXISTS, "%s credential %s is already enrolled for Registree %s; use a new one",
-                 mechanism, cred_id, (const char *)sqlite3_column_text(s, 0));
-        goto done;
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    /* An operator's enrolment replaces both the current and any pending generated key of that mechanism. */
-    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND "
-                                   "mechanism = ?2 AND revoked = 0", -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "enrol");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, mechanism, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        db_fail(st, err, "enrol");
-        goto done;
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, "
-                                   "chain_root, expires, impi) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &s,
-                           NULL) !=
-        SQLITE_OK) {
-        db_fail(st, err, "enrol");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, mechanism, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, cred_id, -1, SQLITE_STATIC);
-    if (key != NULL)
-        sqlite3_bind_blob(s, 4, key->bytes, (int)key->len, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 4);
-    sqlite3_bind_int64(s, 5, now);
-    if (root_pem != NULL)
-        sqlite3_bind_text(s, 6, root_pem, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 6);
-    sqlite3_bind_int64(s, 7, expires);
-    if (impi != NULL)
-        sqlite3_bind_text(s, 8, impi, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 8);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        db_fail(st, err, "enrol");
-        goto done;
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (bump_enrol_gen(st, err) != 0)
-        goto done;
-    rc = m2m_sqlite_tx_commit(st, sp, err);
-done:
-    sqlite3_finalize(s);
-    if (rc != 0)
-        m2m_sqlite_tx_rollback(st, sp);
-    return rc;
-}
-
-static int sq_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
-                        m2m_err *err)
-{
-    return enrol(st, registree_id, "psk", key_id, key, NULL, 0, NULL, err);
-}
-
-static int sq_enrol_cert(m2m_store *st, const char *registree_id, const char *pubkey_hash, const char *root_pem,
-                         m2m_err *err)
-{
-    return enrol(st, registree_id, "cert", pubkey_hash, NULL, root_pem, 0, NULL, err);
-}
-
-static int sq_enrol_token(m2m_store *st, const char *registree_id, const char *token_hash, int64_t expires,
-                          m2m_err *err)
-{
-    return enrol(st, registree_id, "token", token_hash, NULL, NULL, expires, NULL, err);
-}
-
-static int sq_enrol_gba(m2m_store *st, const char *registree_id, const char *impi_id, const char *impi,
-                        m2m_err *err)
-{
-    return enrol(st, registree_id, "gba", impi_id, NULL, NULL, 0, impi, err);
-}
-
-static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred_id, m2m_enrolment *out,
-                          m2m_err *err);
-
-static int sq_find_gba(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err)
-{
-    return find_enrolment(st, "gba", impi_id, out, err);
-}
-
-static int sq_find_token(m2m_store *st, const char *token_hash, m2m_enrolment *out, m2m_err *err)
-{
-    return find_enrolment(st, "token", token_hash, out, err);
-}
-
-static int sq_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-
-    if (find_enrolment(st, "token", token_hash, out, err) != 0)
-        return -1;
-    if (out->used != 0)
-        return m2m_fail(err, M2M_E_AUTH, "identity token for %s was already used", out->registree_id);
-    if (out->expires != 0 && now >= out->expires)
-        return m2m_fail(err, M2M_E_AUTH, "identity token for %s has expired", out->registree_id);
-    /* The guard in WHERE makes a race between two connections with the same token leave exactly one winner. */
-    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET used = ?2 WHERE key_id = ?1 AND mechanism = 'token' AND "
-                                   "revoked = 0 AND used = 0 AND (expires = 0 OR expires > ?2)", -1, &s, NULL) !=
-        SQLITE_OK) {
-        db_fail(st, err, "use token");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        db_fail(st, err, "use token");
-        goto done;
-    }
-    if (sqlite3_changes(SQ(st)->db) != 1) {
-        m2m_fail(err, M2M_E_AUTH, "identity token for %s was already used", out->registree_id);
-        goto done;
-    }
-    out->used = now;
-    rc = 0;
-done:
-    sqlite3_finalize(s);
-    return rc;
-}
-
-static int sq_release_token(m2m_store *st, const char *token_hash, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET used = 0 WHERE key_id = ?1 AND mechanism = 'token' AND "
-                                   "revoked = 0", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
-        db_fail(st, err, "release token");
-    else
-        rc = 0;
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* Reads one Q_ENROL_FIND row into out. */
-static int enrolment_row(m2m_store *st, sqlite3_stmt *s, m2m_enrolment *out, m2m_err *err)
-{
-    const void *key = sqlite3_column_blob(s, 3);
-    int klen = sqlite3_column_bytes(s, 3);
-    const unsigned char *root = sqlite3_column_text(s, 5);
-    snprintf(out->registree_id, sizeof out->registree_id, "%s", (const char *)sqlite3_column_text(s, 0));
-    snprintf(out->mechanism, sizeof out->mechanism, "%s", (const char *)sqlite3_column_text(s, 1));
-    snprintf(out->key_id, sizeof out->key_id, "%s", (const char *)sqlite3_column_text(s, 2));
-    out->created = sqlite3_column_int64(s, 4);
-    out->expires = sqlite3_column_int64(s, 6);
-    out->used = sqlite3_column_int64(s, 7);
-    out->pending = sqlite3_column_int(s, 8);
-    if (sqlite3_column_text(s, 9) != NULL)
-        snprintf(out->impi, sizeof out->impi, "%s", (const char *)sqlite3_column_text(s, 9));
-    if (key != NULL && klen > 0 && m2m_secret_set(&out->key, key, (size_t)klen, err) != 0)
-        return -1;
-    if (root != NULL && (out->chain_root = strdup((const char *)root)) == NULL)
-        return m2m_fail(err, M2M_E_NOMEM, "out of memory");
-    (void)st;
-    return 0;
-}
-
-static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred_id, m2m_enrolment *out,
-                          m2m_err *err)
-{
-    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_ENROL_FIND);
-    int rc = -1, step;
-
-    memset(out, 0, sizeof *out);
-    sqlite3_bind_text(s, 1, cred_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, mechanism, -1, SQLITE_STATIC);
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        rc = enrolment_row(st, s, out, err);
-    else if (step == SQLITE_DONE)
-        m2m_fail(err, M2M_E_NOTFOUND, "no active %s enrolment for %s", mechanism, cred_id);
-    else
-        db_fail(st, err, "find enrolment");
-    sqlite3_reset(s); /* drops SQLite's copy of the key row */
-    if (rc != 0)
-        m2m_enrolment_clear(out);
-    return rc;
-}
-
-static int sq_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err)
-{
-    if (find_enrolment(st, "psk", key_id, out, err) != 0)
-        return -1;
-    if (out->key.len == 0) {
-        m2m_enrolment_clear(out);
-        return m2m_fail(err, M2M_E_STORE, "store %s: enrolment %s has no usable key", SQ(st)->path, key_id);
-    }
-    return 0;
-}
-
-static int sq_find_cert(m2m_store *st, const char *pubkey_hash, m2m_enrolment *out, m2m_err *err)
-{
-    return find_enrolment(st, "cert", pubkey_hash, out, err);
-}
-
-static int sq_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
-{
-    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_ENROL_ACTIVE);
-    int step;
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
-    step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step == SQLITE_ROW)
-        return 1;
-    if (step == SQLITE_DONE)
-        return 0;
-    return db_fail(st, err, "check enrolment");
-}
-
-static int sq_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    int sp = 0;
-    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
-        return -1;
-    if (sqlite3_prepare_v2(SQ(st)->db, "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
-                                   "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "revoke");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, m2m_clock_now());
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        db_fail(st, err, "revoke");
-        goto done;
-    }
-    if (sqlite3_changes(SQ(st)->db) == 0) {
-        m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for Registree %s", registree_id);
-        goto done;
-    }
-    if (bump_enrol_gen(st, err) != 0)
-        goto done;
-    rc = m2m_sqlite_tx_commit(st, sp, err);
-done:
-    sqlite3_finalize(s);
-    if (rc != 0)
-        m2m_sqlite_tx_rollback(st, sp);
-    return rc;
-}
-
-static int sq_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1, step;
-    const char *sql = include_revoked
-                          ? "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
-                            "chain_root IS NOT NULL, pending, impi FROM enrolment ORDER BY id"
-                          : "SELECT registree_id, mechanism, key_id, created, revoked, expires, used, "
-                            "chain_root IS NOT NULL, pending, impi FROM enrolment WHERE revoked = 0 ORDER BY id";
-    if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "list");
-        goto done;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        m2m_enrolment e;
-        memset(&e, 0, sizeof e);
-        snprintf(e.registree_id, sizeof e.registree_id, "%s", (const char *)sqlite3_column_text(s, 0));
-        snprintf(e.mechanism, sizeof e.mechanism, "%s", (const char *)sqlite3_column_text(s, 1));
-        snprintf(e.key_id, sizeof e.key_id, "%s", (const char *)sqlite3_column_text(s, 2));
-        e.created = sqlite3_column_int64(s, 3);
-        e.revoked = sqlite3_column_int64(s, 4);
-        e.expires = sqlite3_column_int64(s, 5);
-        e.used = sqlite3_column_int64(s, 6);
-        e.chain_root = sqlite3_column_int(s, 7) ? (char *)"" : NULL; /* presence only; never the PEM */
-        e.pending = sqlite3_column_int(s, 8);
-        if (sqlite3_column_text(s, 9) != NULL)
-            snprintf(e.impi, sizeof e.impi, "%s", (const char *)sqlite3_column_text(s, 9));
-        cb(&e, ctx);
-    }
-    if (step != SQLITE_DONE) {
-        db_fail(st, err, "list");
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(s);
-    return rc;
-}
-
-
-/* ---- x.y.8: generated keys ---- */
-
-static int run(m2m_store *st, const char *sql, const char *a, const char *b, int64_t n, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return db_fail(st, err, "update enrolment");
-    if (a != NULL)
-        sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
-    if (b != NULL)
-        sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, n);
-    if (sqlite3_step(s) == SQLITE_DONE)
-        rc = 0;
-    else
-        db_fail(st, err, "update enrolment");
-    sqlite3_finalize(s);
-    return rc;
-}
-
-static int sq_enrol_generated_psk(m2m_store *st, const char *registree_id, const m2m_secret *key,
-                                  const char *key_id, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    int64_t now = m2m_clock_now();
-
-    int sp = 0;
-    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
-        return -1;
-    /* A key generated again before the last one was used replaces that pending one (its response was lost). */
-    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
-                "pending = 1 AND revoked = 0", registree_id, NULL, now, err) != 0)
-        goto done;
-    if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, pending) "
-                                   "VALUES (?1, 'psk', ?2, ?3, ?4, 1)", -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "store generated key");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, key->bytes, (int)key->len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        if (sqlite3_errcode(SQ(st)->db) == SQLITE_CONSTRAINT)
-            m2m_fail(err, M2M_E_EXISTS, "generated key ID %s already exists", key_id);
-        else
-            db_fail(st, err, "store generated key");
-        goto done;
-    }
-    if (bump_enrol_gen(st, err) != 0)
-        goto done;
-    rc = m2m_sqlite_tx_commit(st, sp, err);
-done:
-    sqlite3_finalize(s);
-    if (rc != 0)
-        m2m_sqlite_tx_rollback(st, sp);
-    return rc;
-}
-
-static int sq_promote_psk(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err)
-{
-    int rc = -1;
-    int64_t now = m2m_clock_now();
-    int sp = 0;
-    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
-        return -1;
-    /* Only if it is still pending: two workers may race here, the second finds nothing to do. */
-    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
-                "pending = 0 AND revoked = 0 AND EXISTS (SELECT 1 FROM enrolment WHERE registree_id = ?1 AND "
-                "key_id = ?2 AND pending = 1 AND revoked = 0)", registree_id, key_id, now, err) != 0 ||
-        run(st, "UPDATE enrolment SET pending = 0 WHERE registree_id = ?1 AND key_id = ?2 AND pending = 1 AND "
-                "revoked = 0", registree_id, key_id, 0, err) != 0)
-        goto done;
-    if (sqlite3_changes(SQ(st)->db) > 0 && bump_enrol_gen(st, err) != 0)
-        goto done;
-    rc = m2m_sqlite_tx_commit(st, sp, err);
-done:
-    if (rc != 0)
-        m2m_sqlite_tx_rollback(st, sp);
-    return rc;
-}
-
-static int sq_expire_pending(m2m_store *st, int64_t older_than, int *promoted, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1, step;
-    *promoted = 0;
-    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT registree_id, key_id FROM enrolment WHERE mechanism = 'psk' AND "
-                                   "pending = 1 AND revoked = 0 AND created < ?1", -1, &s, NULL) != SQLITE_OK)
-        return db_fail(st, err, "expire pending keys");
-    sqlite3_bind_int64(s, 1, older_than);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char id[M2M_ID_MAX], kid[M2M_CRED_ID_MAX];
-        snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
-        snprintf(kid, sizeof kid, "%s", (const char *)sqlite3_column_text(s, 1));
-        sqlite3_reset(s); /* release the read before writing */
-        if (m2m_store_promote_psk(st, id, kid, err) != 0)
-            goto done;
-        (*promoted)++;
-        sqlite3_bind_int64(s, 1, older_than);
-    }
-    if (step != SQLITE_DONE) {
-        db_fail(st, err, "expire pending keys");
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* ---- x.y.4: session-ticket keys ---- */
-
-static int load_ticket_keys(m2m_store *st, int64_t since, m2m_ticket_key *out, int max, int *n, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int step;
-    *n = 0;
-    if (sqlite3_prepare_v2(SQ(st)->db, "SELECT name, aes, hmac, created FROM ticket_key WHERE created > ?1 "
-                                   "ORDER BY created DESC, rowid DESC", -1, &s, NULL) != SQLITE_OK)
-        return db_fail(st, err, "read ticket keys");
-    sqlite3_bind_int64(s, 1, since);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-        m2m_ticket_key *k = &out[*n];
-        if (sqlite3_column_bytes(s, 0) != sizeof k->name || sqlite3_column_bytes(s, 1) != sizeof k->aes ||
-            sqlite3_column_bytes(s, 2) != sizeof k->hmac)
-            continue;
-        memcpy(k->name, sqlite3_column_blob(s, 0), sizeof k->name);
-        memcpy(k->aes, sqlite3_column_blob(s, 1), sizeof k->aes);
-        memcpy(k->hmac, sqlite3_column_blob(s, 2), sizeof k->hmac);
-        k->created = sqlite3_column_int64(s, 3);
-        (*n)++;
-    }
-    /* A read that stops on an error (busy, I/O, a broken row) is not "no more keys": with fewer keys than there
-     * are, the caller would rotate or refuse valid tickets, so the error goes up and no partial list is kept. */
-    if (step != SQLITE_DONE && step != SQLITE_ROW) {
-        db_fail(st, err, "read ticket keys");
-        sqlite3_finalize(s);
-        m2m_wipe(out, sizeof *out * (size_t)*n);
-        *n = 0;
-        return -1;
-    }
-    sqlite3_finalize(s);
-    return 0;
-}
-
-static int sq_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
-                          int *n, m2m_err *err)
-{
-    int rc = -1;
-    /* Keys older than two periods are no longer accepted: a ticket under one falls back to a full handshake. */
-    if (load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
-        return -1;
-    if (!rotate || (*n > 0 && out[0].created > now - period))
-        return 0;
-    int sp = 0;
-    if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
-        return -1;
-    /* Look again under the write lock: another node may have rotated meanwhile. */
-    if (load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
-        goto done;
-    if (*n == 0 || out[0].created <= now - period) {
-        unsigned char k[16 + 32 + 32];
-        sqlite3_stmt *s = NULL;
-        if (RAND_bytes(k, sizeof k) != 1) {
-            m2m_fail(err, M2M_E_TLS, "the random generator failed");
-            goto done;
-        }
-        if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO ticket_key(name, aes, hmac, created) VALUES (?1, ?2, ?3, ?4)",
-                               -1, &s, NULL) != SQLITE_OK) {
-            m2m_wipe(k, sizeof k);
-            db_fail(st, err, "rotate ticket keys");
-            goto done;
-        }
-        sqlite3_bind_blob(s, 1, k, 16, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(s, 2, k + 16, 32, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(s, 3, k + 48, 32, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s, 4, now);
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            sqlite3_finalize(s);
-            m2m_wipe(k, sizeof k);
-            db_fail(st, err, "rotate ticket keys");
-            goto done;
-        }
-        sqlite3_finalize(s);
-        m2m_wipe(k, sizeof k);
-        if (run(st, "DELETE FROM ticket_key WHERE created <= ?3", NULL, NULL, now - 2 * period, err) != 0 ||
-            load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
-            goto done;
-    }
-    rc = m2m_sqlite_tx_commit(st, sp, err);
-done:
-    if (rc != 0)
-        m2m_sqlite_tx_rollback(st, sp);
-    return rc;
-}
-
-static int sq_registree_known(m2m_store *st, const char *registree_id, m2m_err *err)
-{
-    sqlite3_stmt *s = m2m_sqlite_stmt(st, Q_ENROL_KNOWN);
-    int step;
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step == SQLITE_ROW)
-        return 1;
-    return step == SQLITE_DONE ? 0 : db_fail(st, err, "read enrolments");
-}
-
 static int sq_unit_begin(m2m_store *st, int *sp, m2m_err *err)
 {
     return m2m_sqlite_tx_begin(st, sp, err);
@@ -982,22 +454,22 @@ static const struct m2m_store_ops SQLITE_OPS = {
     .get_identity = sq_get_identity,
     .set_meta = sq_set_meta,
     .get_meta = sq_get_meta,
-    .enrol_psk = sq_enrol_psk,
-    .enrol_cert = sq_enrol_cert,
-    .find_cert = sq_find_cert,
-    .enrol_token = sq_enrol_token,
-    .consume_token = sq_consume_token,
-    .find_token = sq_find_token,
-    .release_token = sq_release_token,
-    .find_psk = sq_find_psk,
-    .enrolment_active = sq_enrolment_active,
-    .revoke = sq_revoke,
-    .list = sq_list,
+    .enrol_psk = m2m_sqlite_enrol_psk,
+    .enrol_cert = m2m_sqlite_enrol_cert,
+    .find_cert = m2m_sqlite_find_cert,
+    .enrol_token = m2m_sqlite_enrol_token,
+    .consume_token = m2m_sqlite_consume_token,
+    .find_token = m2m_sqlite_find_token,
+    .release_token = m2m_sqlite_release_token,
+    .find_psk = m2m_sqlite_find_psk,
+    .enrolment_active = m2m_sqlite_enrolment_active,
+    .revoke = m2m_sqlite_revoke,
+    .list = m2m_sqlite_list,
     .enrol_generation = sq_enrol_generation,
-    .enrol_generated_psk = sq_enrol_generated_psk,
-    .promote_psk = sq_promote_psk,
-    .expire_pending = sq_expire_pending,
-    .ticket_keys = sq_ticket_keys,
+    .enrol_generated_psk = m2m_sqlite_enrol_generated_psk,
+    .promote_psk = m2m_sqlite_promote_psk,
+    .expire_pending = m2m_sqlite_expire_pending,
+    .ticket_keys = m2m_sqlite_ticket_keys,
     .unit_begin = sq_unit_begin,
     .unit_end = sq_unit_end,
     .res_get = m2m_sqlite_res_get,
@@ -1012,10 +484,10 @@ static const struct m2m_store_ops SQLITE_OPS = {
     .res_children_stats = m2m_sqlite_res_children_stats,
     .res_insert_capped = m2m_sqlite_res_insert_capped,
     .res_expire_children = m2m_sqlite_res_expire_children,
-    .registree_known = sq_registree_known,
+    .registree_known = m2m_sqlite_registree_known,
     .res_children = m2m_sqlite_res_children,
-    .enrol_gba = sq_enrol_gba,
-    .find_gba = sq_find_gba,
+    .enrol_gba = m2m_sqlite_enrol_gba,
+    .find_gba = m2m_sqlite_find_gba,
     .gba_subscriber_add = m2m_sqlite_gba_subscriber_add,
     .gba_subscriber_get = m2m_sqlite_gba_subscriber_get,
     .gba_subscriber_set_sqn = m2m_sqlite_gba_subscriber_set_sqn,

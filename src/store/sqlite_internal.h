@@ -10,6 +10,10 @@
 #include "store/store.h"
 
 sqlite3 *m2m_sqlite_db(m2m_store *st);
+/* The store's file, for messages. */
+const char *m2m_sqlite_path(m2m_store *st);
+/* Every enrolment change bumps the generation, in the change's own transaction. */
+int m2m_sqlite_bump_enrol_gen(m2m_store *st, m2m_err *err);
 /* err = "store PATH: what: SQLite's message"; returns -1. */
 int m2m_sqlite_fail(m2m_store *st, m2m_err *err, const char *what);
 /* Runs sql (no parameters); -1 with err. */
@@ -28,6 +32,32 @@ sqlite3_stmt *m2m_sqlite_stmt(m2m_store *st, int which);
 int m2m_sqlite_tx_begin(m2m_store *st, int *sp, m2m_err *err);
 int m2m_sqlite_tx_commit(m2m_store *st, int sp, m2m_err *err);
 void m2m_sqlite_tx_rollback(m2m_store *st, int sp);
+
+/* The enrolments and ticket keys (sqlite_enrol.c): the operations of store.h's enrolment calls (backend.h). */
+int m2m_sqlite_consume_token(m2m_store *st, const char *token_hash, int64_t now, m2m_enrolment *out, m2m_err *err);
+int m2m_sqlite_enrol_cert(m2m_store *st, const char *registree_id, const char *pubkey_hash, const char *root_pem,
+                          m2m_err *err);
+int m2m_sqlite_enrol_gba(m2m_store *st, const char *registree_id, const char *impi_id, const char *impi,
+                         m2m_err *err);
+int m2m_sqlite_enrol_generated_psk(m2m_store *st, const char *registree_id, const m2m_secret *key,
+                                   const char *key_id, m2m_err *err);
+int m2m_sqlite_enrol_psk(m2m_store *st, const char *registree_id, const m2m_secret *key, const char *key_id,
+                         m2m_err *err);
+int m2m_sqlite_enrol_token(m2m_store *st, const char *registree_id, const char *token_hash, int64_t expires,
+                           m2m_err *err);
+int m2m_sqlite_enrolment_active(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err);
+int m2m_sqlite_expire_pending(m2m_store *st, int64_t older_than, int *promoted, m2m_err *err);
+int m2m_sqlite_find_cert(m2m_store *st, const char *pubkey_hash, m2m_enrolment *out, m2m_err *err);
+int m2m_sqlite_find_gba(m2m_store *st, const char *impi_id, m2m_enrolment *out, m2m_err *err);
+int m2m_sqlite_find_psk(m2m_store *st, const char *key_id, m2m_enrolment *out, m2m_err *err);
+int m2m_sqlite_find_token(m2m_store *st, const char *token_hash, m2m_enrolment *out, m2m_err *err);
+int m2m_sqlite_list(m2m_store *st, int include_revoked, m2m_enrolment_cb cb, void *ctx, m2m_err *err);
+int m2m_sqlite_promote_psk(m2m_store *st, const char *registree_id, const char *key_id, m2m_err *err);
+int m2m_sqlite_registree_known(m2m_store *st, const char *registree_id, m2m_err *err);
+int m2m_sqlite_release_token(m2m_store *st, const char *token_hash, m2m_err *err);
+int m2m_sqlite_revoke(m2m_store *st, const char *registree_id, m2m_err *err);
+int m2m_sqlite_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotate, m2m_ticket_key *out, int max,
+                           int *n, m2m_err *err);
 
 /* The resource tree (sqlite_res.c): the operations of store.h's m2m_store_res_* (backend.h). */
 int m2m_sqlite_res_child(m2m_store *st, const char *pi, const char *rn, m2m_resource *out, m2m_err *err);

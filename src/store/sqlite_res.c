@@ -10,6 +10,8 @@
 #include "store/backend.h"
 #include "store/sqlite_internal.h"
 
+#define DB(st) m2m_sqlite_db(st) /* the connection of a handle (sqlite.c owns it) */
+
 static void copy_col(sqlite3_stmt *s, int col, char *out, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
@@ -105,7 +107,7 @@ int m2m_sqlite_res_update(m2m_store *st, const char *ri, const char *attrs, int6
     sqlite3_reset(s);
     if (step != SQLITE_DONE)
         return m2m_sqlite_fail(st, err, "update resource");
-    if (sqlite3_changes(m2m_sqlite_db(st)) == 0)
+    if (sqlite3_changes(DB(st)) == 0)
         return m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
     return 0;
 }
@@ -117,7 +119,7 @@ int m2m_sqlite_res_delete(m2m_store *st, const char *ri, m2m_err *err)
                               "DELETE FROM resource WHERE ri IN (SELECT ri FROM sub)";
     sqlite3_stmt *s = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(m2m_sqlite_db(st), sql, -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK) {
         m2m_sqlite_fail(st, err, "delete resource");
         goto done;
     }
@@ -126,7 +128,7 @@ int m2m_sqlite_res_delete(m2m_store *st, const char *ri, m2m_err *err)
         m2m_sqlite_fail(st, err, "delete resource");
         goto done;
     }
-    if (sqlite3_changes(m2m_sqlite_db(st)) == 0) {
+    if (sqlite3_changes(DB(st)) == 0) {
         m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
         goto done;
     }
@@ -222,7 +224,7 @@ static int expire_children(m2m_store *st, const char *pi, int ty, int64_t min_ct
     sqlite3_reset(s);
     if (step != SQLITE_DONE)
         return m2m_sqlite_fail(st, err, "expire resources");
-    *removed += sqlite3_changes(m2m_sqlite_db(st));
+    *removed += sqlite3_changes(DB(st));
     return 0;
 }
 
@@ -263,7 +265,7 @@ int m2m_sqlite_res_insert_capped(m2m_store *st, const m2m_resource *r, int64_t m
             m2m_sqlite_fail(st, err, "remove oldest resource");
             goto done;
         }
-        if (sqlite3_changes(m2m_sqlite_db(st)) == 0)
+        if (sqlite3_changes(DB(st)) == 0)
             break; /* only the new one is left */
         ++*removed;
     }
