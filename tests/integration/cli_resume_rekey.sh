@@ -66,8 +66,11 @@ gen_id() { sed -n 's/^key generated: Kc[ac]_ID \([0-9a-f]\{32\}\) .*/\1/p' <<<"$
 # https GET over TLS-PSK with openssl s_client; prints the response (empty when the handshake fails)
 psk_get() { # id hexkey version
   local kid; kid=$(keyid "$1" "$2")
-  (printf 'GET /~/in-cse/%s HTTP/1.1\r\nHost: x\r\nX-M2M-RI: g\r\nX-M2M-Origin: %s\r\n\r\n' "$1" "$1"; sleep 0.5) |
-    timeout 10 openssl s_client -connect "127.0.0.1:$PORT" "$3" -psk_identity "$kid" -psk "$2" -quiet 2>/dev/null || true
+  # Connection: close and -ign_eof: s_client leaves when the Registrar has answered and closed (or refused the
+  # handshake), however long that takes -- no sleep that a slow machine could outlast
+  printf 'GET /~/in-cse/%s HTTP/1.1\r\nHost: x\r\nX-M2M-RI: g\r\nX-M2M-Origin: %s\r\nConnection: close\r\n\r\n' "$1" "$1" |
+    timeout 10 openssl s_client -connect "127.0.0.1:$PORT" "$3" -psk_identity "$kid" -psk "$2" -quiet -ign_eof \
+      2>/dev/null || true
 }
 generated=() # every generated key seen, for the secrecy checks at the end
 
