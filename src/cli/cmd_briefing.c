@@ -15,6 +15,7 @@
 #include "registrar/briefing.h"
 #include "registrar/enrolment.h"
 #include "registree/details.h"
+#include "store/store.h"
 
 static void briefing_usage(FILE *out)
 {
@@ -75,7 +76,7 @@ static int briefing_add(int argc, char **argv)
         {"token-file", required_argument, NULL, O_TOKEN}, {"bsf", required_argument, NULL, O_BSF},
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
     const char *db = NULL, *key_file = NULL, *target_db = NULL, *token_file = NULL, *root = NULL;
-    char *pem = NULL, token[M2M_TOKEN_MAX_LEN + 1] = "", kid[33] = "";
+    char *pem = NULL, token[M2M_TOKEN_MAX_LEN + 1] = "", kid[33] = "", target_safe[512] = "";
     m2m_briefing_spec spec = {0};
     m2m_secret key = {0};
     m2m_err err = {0};
@@ -95,7 +96,7 @@ static int briefing_add(int argc, char **argv)
         case O_ROOT: root = optarg; break;
         case O_KEY: key_file = optarg; break;
         case O_GEN: generate = 1; break;
-        case O_TDB: target_db = optarg; break;
+        case O_TDB: target_db = optarg; m2m_store_location_safe(optarg, target_safe, sizeof target_safe); break;
         case O_TOKEN: token_file = optarg; break;
         case O_BSF: spec.bsf = optarg; break;
         case 'h': briefing_usage(stdout); return 0;
@@ -172,14 +173,14 @@ static int briefing_add(int argc, char **argv)
            kid[0] ? ", key ID " : "", kid, spec.token || kid[0] ? ", one-time credential waiting" : "");
     if (enrolled)
         printf("generated key enrolled at %s for %s (never shown: the Registree gets it from its briefing)\n",
-               target_db, spec.target_id ? spec.target_id : spec.registree_id);
+               target_safe, spec.target_id ? spec.target_id : spec.registree_id);
     rc = 0;
 done:
     if (rc != 0) {
         fprintf(stderr, "m2mattach briefing add: %s\n", err.msg);
         if (enrolled)
             fprintf(stderr, "m2mattach briefing add: note: the generated key is enrolled at %s but no briefing "
-                            "carries it; run the command again (it replaces that key)\n", target_db);
+                            "carries it; run the command again (it replaces that key)\n", target_safe);
     }
     m2m_secret_clear(&key);
     m2m_wipe(token, sizeof token);

@@ -73,6 +73,14 @@ nopw "bsf init" "$out"
 if out=$("$M2M_BIN" bsf subscriber list --db "$DB_SAVED" 2>&1); then :; fi
 nopw "bsf on a Registrar store" "$out"
 
+# a briefing whose key is generated and enrolled at a PostgreSQL target: the target is named without its password
+"$M2M_BIN" registrar init --db "$WORK/brief.db" --cse-id /brief-cse --cse-name brief >/dev/null
+printf '%s\n' 00112233445566778899aabbccddeeff | "$M2M_BIN" enrol psk --db "$WORK/brief.db" --registree-id Cbriefed --key - >/dev/null
+out=$("$M2M_BIN" briefing add --db "$WORK/brief.db" --registree-id Cbriefed --target-poa https://127.0.0.1:9 \
+        --target-cse-id /in-cse --app-id Rbriefed --mechanism psk --generate-key --target-db "$DB" 2>&1) &&
+  pass "briefing add enrols a generated key at a PostgreSQL target" || fail "briefing add said: $out"
+nopw "briefing add --target-db URL" "$out"
+
 for c in "registrar" "enrol" "bsf"; do
   out=$("$M2M_BIN" $c --help 2>&1 || true) # (grep -q on a pipe would stop the writer early: pipefail)
   grep -q 'STORE' <<<"$out" && pass "$c --help documents STORE" || fail "$c --help has no STORE"
