@@ -538,12 +538,12 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         m2m_log(reg, "listening on https://%s:%d (%s%s%s), %d workers, store %s", cfg->host, reg->port,
                 reg->cfg.cert[0] ? "TLS-PSK and certificates" : "TLS-PSK", reg->stapler ? ", OCSP stapling" : "",
                 reg->cfg.bsf_url[0] ? ", GBA NAF" : "", reg->nworkers, safe);
+        if (reg->coap_worker != NULL)
+            m2m_log(reg, "listening on coaps://%s:%d (DTLS 1.2: %s; cookies always), store %s", cfg->coaps_host,
+                    reg->coaps_port, reg->cfg.cert[0] ? "PSK and certificates" : "PSK", safe);
     }
     if (reg->cfg.bsf_url[0] != '\0')
         m2m_log(reg, "GBA: NAF %s, Zn %s", reg->cfg.naf_fqdn, reg->cfg.bsf_url);
-    if (reg->coap_worker != NULL)
-        m2m_log(reg, "listening on coaps://%s:%d (DTLS 1.2: %s; cookies always), store %s", cfg->coaps_host,
-                reg->coaps_port, reg->cfg.cert[0] ? "PSK and certificates" : "PSK", cfg->db);
     return reg;
 fail:
     if (ai != NULL)

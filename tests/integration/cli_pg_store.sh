@@ -34,7 +34,7 @@ nopw "a missing database's error" "$out"
 
 # serve on the URL (the log names the store without its password), enrol through the key=value form
 DB_SAVED=$DB
-DB_INITIALISED=1 start_registrar
+DB_INITIALISED=1 start_registrar --coaps 127.0.0.1:0 # both listeners log the store
 DB=$KV
 key=$(openssl rand -hex 32)
 (umask 077; printf '%s\n' "$key" >"$WORK/dev.key")
