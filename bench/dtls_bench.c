@@ -4,7 +4,8 @@
  *   dtls_bench mem     --port P --identity ID --key-file F --pid REGISTRAR_PID [--sessions N]
  *       opens N DTLS-PSK (PSK-AES128-CCM8) sessions to the Registrar, each attached (handshake, then one CoAP
  *       RETRIEVE of the CSEBase answered), holds them idle and prints the Registrar's resident memory per session:
- *       (RSS with N idle sessions - RSS before) / N.
+ *       (RSS with N idle sessions - RSS before) / N. With --hold FILE the sessions stay open until FILE exists
+ *       (bench/dtls.sh measures re-attachment with them held).
  *   dtls_bench attach  --port P --identity ID --key-file F [--count N] [--pid PID]
  *       N sequential full attachments (cookie exchange, handshake, one RETRIEVE, close); prints the rate and, with
  *       --pid, the server's CPU per attachment (utime + stime from /proc).
@@ -36,6 +37,7 @@ int m2m_dtls_bench(int argc, char **argv);
 typedef struct dtls_opts {
     int port, sessions, count, pid;
     char identity[128];
+    char hold[256]; /* mem: keep the sessions open until this file exists */
     unsigned char key[64];
     size_t key_len;
 } dtls_opts;
@@ -217,6 +219,10 @@ static int run_mem(const dtls_opts *o)
     printf("sessions %d attached of %d\nregistrar RSS before %ld KiB, with the sessions idle %ld KiB\n"
            "per idle attached DTLS session: %.2f KiB\n", open_n, o->sessions, before, held,
            open_n ? (double)(held - before) / open_n : 0.0);
+    fflush(stdout);
+    /* --hold FILE: the sessions stay idle (other measurements run meanwhile) until FILE exists */
+    while (o->hold[0] != '\0' && access(o->hold, F_OK) != 0)
+        usleep(100000);
     for (int i = 0; i < o->sessions; i++)
         if (ssl[i] != NULL) {
             SSL_shutdown(ssl[i]);
@@ -388,6 +394,8 @@ int m2m_dtls_bench(int argc, char **argv)
             o.count = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--pid") == 0)
             o.pid = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--hold") == 0)
+            snprintf(o.hold, sizeof o.hold, "%s", argv[i + 1]);
         else if (strcmp(argv[i], "--identity") == 0)
             snprintf(o.identity, sizeof o.identity, "%s", argv[i + 1]);
         else if (strcmp(argv[i], "--key-file") == 0) {
@@ -400,7 +408,7 @@ int m2m_dtls_bench(int argc, char **argv)
     g_opts = &o;
     if (o.identity[0] == '\0' || o.key_len == 0 || o.sessions < 1 || o.count < 1) {
         fprintf(stderr, "usage: dtls_bench mem|attach|ceiling --port P --identity ID --key-file F [--pid PID] "
-                        "[--sessions N] [--count N]\n");
+                        "[--sessions N] [--count N] [--hold FILE]\n");
         return 2;
     }
     if (strcmp(mode, "mem") == 0)

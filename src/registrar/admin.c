@@ -187,6 +187,13 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
         EMIT("# HELP m2m_dtls_unknown_dropped_total Datagrams from peers without a DTLS session, dropped "
              "unanswered.\n# TYPE m2m_dtls_unknown_dropped_total counter\nm2m_dtls_unknown_dropped_total %llu\n",
              gs.dropped);
+        EMIT("# HELP m2m_coap_sweeps_total libcoap's walks over every DTLS session (timers, closed sessions freed), "
+             "by whether one ran or was put off to the end of its period.\n# TYPE m2m_coap_sweeps_total counter\n"
+             "m2m_coap_sweeps_total{kind=\"ran\"} %llu\nm2m_coap_sweeps_total{kind=\"put_off\"} %llu\n",
+             load(&cm->sweeps), load(&cm->sweeps_put_off));
+        EMIT("# HELP m2m_coap_sweep_paced 1 when libcoap's walk over every session is paced, 0 when it runs at "
+             "every datagram (libcoap does not call our coap_io_prepare_epoll).\n# TYPE m2m_coap_sweep_paced gauge\n"
+             "m2m_coap_sweep_paced %d\n", m2m_coap_sweep_paced());
     }
 #undef EMIT
     return bad ? -1 : 0;

@@ -7,6 +7,7 @@
 #define M2M_REGISTRAR_COAP_H
 
 #include <coap3/coap.h>
+#include <sys/epoll.h>
 
 #include "binding/coap_map.h"
 #include "registrar/server.h"
@@ -35,6 +36,7 @@ typedef struct coap_conn {
     unsigned char addr_key[17];    /* family + address, no port: the per-address count */
     struct coap_conn *prev, *next; /* srv->conns, newest first */
     struct coap_conn *hnext;       /* srv->table */
+    struct coap_conn *pprev, *pnext; /* srv->preauth_head..tail while unauthenticated, oldest first */
     struct timespec last;          /* the last request (idle expiry) */
     int preauth;                   /* counted as unauthenticated */
     int closing;
@@ -43,6 +45,17 @@ typedef struct coap_conn {
     coap_pending *pending;         /* requests of this session waiting for their writes */
     coap_body body;
 } coap_conn;
+
+/* libcoap's walk over every session, paced (coap_sweep.c says why). */
+typedef struct coap_sweep {
+    struct timespec last;          /* when the last walk ran (m2m_clock_mark) */
+    double period_ms;              /* how long a walk may be put off: 20 x the last one's cost, 10 ms .. 1 s */
+    int force;                     /* the next call walks */
+    int put_off;                   /* a walk was put off since the last one: the timer runs it */
+    struct event *ev;              /* that timer */
+    coap_address_t closed[32];     /* sessions closed since the last walk (libcoap frees them in the walk) */
+    int nclosed, closed_overflow;
+} coap_sweep;
 
 struct m2m_coap {
     struct worker *w;              /* the worker whose loop runs it: its store, CSE, tls env and writer */
@@ -56,8 +69,13 @@ struct m2m_coap {
     coap_conn *conns;
     coap_conn *table[M2M_COAP_TABLE];
     int nconns, npreauth;
+    coap_conn *preauth_head, *preauth_tail; /* the unauthenticated sessions, oldest first */
+    int close_marked;              /* some session has close_now set */
     coap_pending *all;             /* every pending request, so that shutdown frees them */
     unsigned char dgram[2048];     /* the datagram the gate looks at */
+    struct epoll_event ep_event;   /* libcoap's event for its endpoint socket (data.ptr is libcoap's socket) */
+    int have_ep;
+    coap_sweep sweep;
 };
 
 /* coap_server.c. Starts the listener on w's loop (before w's thread runs). */
@@ -71,6 +89,8 @@ void m2m_coap_tick(struct m2m_coap *srv, int recheck);
 void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out);
 /* Closes the session (its SSL and this struct go at once; the log says why unless why is NULL). */
 void m2m_coap_close(coap_conn *c, const char *why);
+/* Closes the sessions whose last answer said so (close_now). */
+void m2m_coap_close_marked(struct m2m_coap *srv);
 /* The session is bound to a Registree now: it leaves the unauthenticated budget. */
 void m2m_coap_bound(coap_conn *c);
 
@@ -78,6 +98,21 @@ void m2m_coap_bound(coap_conn *c);
  * the DTLS endpoint on host:port, its UDP socket in srv->fd and its port in srv->port. */
 int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err);
 int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err);
+
+/* coap_sweep.c. The walk's pacing for srv's context (after srv->ctx exists, on w's loop) and its end. */
+int m2m_coap_sweep_attach(struct m2m_coap *srv, m2m_err *err);
+void m2m_coap_sweep_detach(struct m2m_coap *srv);
+/* 1 when libcoap calls our coap_io_prepare_epoll (the walk is paced), 0 when it walks at every datagram. */
+int m2m_coap_sweep_paced(void);
+/* Walks now: libcoap's timer work, and the sessions closed since, freed. */
+void m2m_coap_sweep(struct m2m_coap *srv);
+/* A session from remote was closed: a new handshake from there waits for the walk that frees it. */
+void m2m_coap_sweep_closed(struct m2m_coap *srv, const coap_address_t *remote);
+int m2m_coap_sweep_closed_since(const struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len);
+/* The pacing's arithmetic (unit-tested with made-up times): how much longer a walk may be put off when the last
+ * one was since_ms ago (0: walk now); and the period after a walk that cost cost_ms. */
+double m2m_coap_sweep_put_off_ms(const coap_sweep *sw, double since_ms);
+void m2m_coap_sweep_ran(coap_sweep *sw, double cost_ms);
 
 /* coap_options.c: makes the context know every oneM2M option (libcoap 4.3.1 knows at most two above 255). */
 int m2m_coap_register_options(coap_context_t *ctx, m2m_err *err);

@@ -299,7 +299,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
         if (p != NULL) {
             put(r, s, req, query, resp, p);
             if (p->close_after && p->c != NULL)
-                p->c->close_now = 1;
+                p->c->close_now = p->c->srv->close_marked = 1;
             pending_free(p);
         }
         return;
@@ -351,7 +351,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
     if (p->answered) {
         put(r, s, req, query, resp, p);
         if (p->close_after)
-            c->close_now = 1;
+            c->close_now = c->srv->close_marked = 1;
         pending_free(p);
     } else if ((p->async = coap_register_async(s, req, 0)) != NULL) {
         coap_async_set_app_data(p->async, p); /* an empty ACK goes out now; the answer later */

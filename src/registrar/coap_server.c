@@ -97,9 +97,19 @@ static void addr_key_of(const struct sockaddr *sa, unsigned char key[17])
 
 static void leave_preauth(coap_conn *c)
 {
+    struct m2m_coap *srv = c->srv;
     if (!c->preauth)
         return;
     c->preauth = 0;
+    if (c->pprev)
+        c->pprev->pnext = c->pnext;
+    else
+        srv->preauth_head = c->pnext;
+    if (c->pnext)
+        c->pnext->pprev = c->pprev;
+    else
+        srv->preauth_tail = c->pprev;
+    c->pprev = c->pnext = NULL;
     c->srv->npreauth--;
     __atomic_sub_fetch(&c->srv->w->reg->metrics.coap.preauth_sessions, 1, __ATOMIC_RELAXED);
 }
@@ -134,6 +144,7 @@ static void conn_unlink(m2m_tls_conn *tc)
     srv->nconns--;
     m2m_limits_addr_add(srv->w->reg, c->addr_key, -1);
     __atomic_sub_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
+    m2m_coap_sweep_closed(srv, &c->remote);
     free(c->body.buf);
 }
 
@@ -178,6 +189,12 @@ static coap_conn *conn_new(struct m2m_coap *srv, SSL *ssl, coap_session_t *s)
     srv->conns = c;
     srv->nconns++;
     c->preauth = 1;
+    c->pprev = srv->preauth_tail;
+    if (srv->preauth_tail)
+        srv->preauth_tail->pnext = c;
+    else
+        srv->preauth_head = c;
+    srv->preauth_tail = c;
     srv->npreauth++;
     m2m_limits_addr_add(srv->w->reg, c->addr_key, 1);
     __atomic_add_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
@@ -260,11 +277,11 @@ static int admit(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
         return 0;
     }
     if (srv->npreauth >= cfg->preauth_max) {
-        /* like the HTTPS side: the newest gets its chance, the unauthenticated session waiting longest goes */
-        coap_conn *old = NULL;
-        for (coap_conn *c = srv->conns; c != NULL; c = c->next)
-            if (c->preauth && !c->closing)
-                old = c;
+        /* like the HTTPS side: the newest gets its chance, the unauthenticated session waiting longest goes (a
+         * closing one has left the list: leave_preauth runs when its SSL goes, before m2m_coap_close returns) */
+        coap_conn *old = srv->preauth_head;
+        while (old != NULL && old->closing)
+            old = old->pnext;
         if (old == NULL) {
             refuse(srv, M2M_LIMIT_PREAUTH, "DTLS ClientHello refused: pre-authentication budget (--preauth-max) "
                                            "full", addr);
@@ -282,17 +299,42 @@ static int admit(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
 /* ---- the loop ---- */
 
 /* libcoap reads the datagram at the head of its socket -- the one just peeked -- with the gate naming its sender
- * for the cookie callbacks; answers, retransmissions and timers run in the same call. */
+ * for the cookie callbacks, and answers it. Handed libcoap's own event for its socket, it reads without first
+ * asking epoll; without that event yet, coap_io_process does the same with one epoll_wait more. */
 static void process_one(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
 {
     m2m_dtls_gate_enter(srv->gate, sa, len);
-    coap_io_process(srv->ctx, COAP_IO_NO_WAIT);
+    if (srv->have_ep)
+        coap_io_do_epoll(srv->ctx, &srv->ep_event, 1);
+    else
+        coap_io_process(srv->ctx, COAP_IO_NO_WAIT);
     m2m_dtls_gate_leave();
 }
 
-static void close_marked(struct m2m_coap *srv)
+/* What libcoap's descriptor says: its socket's event (kept: its data.ptr is libcoap's socket, for process_one) and
+ * whether its timer fired. */
+static int timer_fired(struct m2m_coap *srv)
+{
+    struct epoll_event ev[4];
+    int n = epoll_wait(srv->epfd, ev, 4, 0), fired = 0;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.ptr == NULL) {
+            fired = 1;
+        } else if (ev[i].events & EPOLLIN) {
+            srv->ep_event = ev[i];
+            srv->ep_event.events = EPOLLIN;
+            srv->have_ep = 1;
+        }
+    }
+    return fired;
+}
+
+void m2m_coap_close_marked(struct m2m_coap *srv)
 {
     coap_conn *c = srv->conns, *next;
+    if (!srv->close_marked)
+        return; /* the usual case: no walk over every session */
+    srv->close_marked = 0;
     for (; c != NULL; c = next) {
         next = c->next;
         if (c->close_now && !c->closing)
@@ -306,17 +348,10 @@ static int fresh_hello(const unsigned char *d, size_t len)
     return len > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
 }
 
-/* libcoap's timer work without reading its socket: retransmissions, DTLS timers, delayed answers whose writes
- * completed (coap_async), and the sessions closed since, freed; then re-arms its timer. */
-static void timers(struct m2m_coap *srv)
-{
-    struct epoll_event timer = {.events = EPOLLIN, .data.ptr = NULL};
-    coap_io_do_epoll(srv->ctx, &timer, 1);
-}
-
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct m2m_coap *srv = arg;
+    int fired = timer_fired(srv);
     (void)fd, (void)what;
 
     for (int i = 0; i < PUMP_BATCH; i++) {
@@ -344,10 +379,12 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
          * cookie shows the sender receives at that address (an off-path attacker cannot close sessions this way),
          * the old session goes and the new handshake proceeds. */
         v = m2m_dtls_gate_check(srv->gate, sa, flen, srv->dgram, len, reply, sizeof reply, &rlen);
-        if (v == M2M_GATE_PASS && c != NULL) {
+        if (v == M2M_GATE_PASS && c != NULL)
             m2m_coap_close(c, "a new DTLS handshake from its address and port (the device restarted?)");
-            timers(srv); /* libcoap frees the closed session now, so that the ClientHello finds none */
-        }
+        /* libcoap frees a closed session in its walk: the one from this address goes now, so that the ClientHello
+         * finds none */
+        if (v == M2M_GATE_PASS && m2m_coap_sweep_closed_since(srv, sa, flen))
+            m2m_coap_sweep(srv);
         if (v == M2M_GATE_PASS && admit(srv, sa, flen)) {
             process_one(srv, sa, flen);
             continue;
@@ -357,8 +394,9 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
         if (v == M2M_GATE_REPLY)
             (void)sendto(srv->fd, reply, rlen, MSG_DONTWAIT, sa, flen);
     }
-    timers(srv);
-    close_marked(srv);
+    if (fired)
+        m2m_coap_sweep(srv); /* clears the timer, and does what it fired for */
+    m2m_coap_close_marked(srv);
     ERR_clear_error();
 }
 
@@ -434,7 +472,7 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
         coap_resource_set_userdata(r, srv);
         coap_add_resource(srv->ctx, r);
     }
-    if (m2m_coap_endpoint_open(srv, host, port, err) != 0)
+    if (m2m_coap_endpoint_open(srv, host, port, err) != 0 || m2m_coap_sweep_attach(srv, err) != 0)
         goto fail;
     srv->epfd = coap_context_get_coap_fd(srv->ctx);
     srv->ev = srv->epfd >= 0 ? event_new(w->base, srv->epfd, EV_READ | EV_PERSIST, pump_cb, srv) : NULL;
@@ -459,6 +497,7 @@ void m2m_coap_free(struct m2m_coap *srv)
         return;
     if (srv->ev != NULL)
         event_free(srv->ev);
+    m2m_coap_sweep_detach(srv); /* libcoap's last walks (freeing the context) are its own */
     /* closes every session (their SSLs, and with them the coap_conns) and libcoap's socket */
     if (srv->ctx != NULL)
         coap_free_context(srv->ctx);
@@ -503,6 +542,8 @@ void m2m_coap_tick(struct m2m_coap *srv, int recheck)
         else if (c->npending == 0 && m2m_ms_since(&c->last) > 1000.0 * cfg->idle_timeout)
             m2m_coap_close(c, "idle");
     }
-    /* what closing left for libcoap to clean up, and its timers */
+    /* what closing left for libcoap to clean up (its walk frees closed sessions), and its timers */
+    if (srv->sweep.nclosed > 0 || srv->sweep.closed_overflow)
+        m2m_coap_sweep(srv);
     pump_cb(-1, 0, srv);
 }

@@ -75,6 +75,8 @@ typedef struct m2m_coap_metrics {
     long long open_sessions;
     long long preauth_sessions;           /* open and not bound to a Registree */
     unsigned long long refused[4];        /* ClientHellos refused or sessions dropped, by M2M_LIMIT_* reason */
+    unsigned long long sweeps;            /* libcoap's walks over every session (registrar/coap_sweep.c) */
+    unsigned long long sweeps_put_off;    /* walks put off to the end of their period */
 } m2m_coap_metrics;
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */

@@ -16,6 +16,9 @@
 #include "store/store.h"
 
 /* ---- configuration of the server SSL_CTX ---- */
+/* The largest DTLS record the server writes: above libcoap's datagram (1152 octets) with room to spare. */
+#define M2M_DTLS_MAX_RECORD 1400
+
 typedef struct m2m_tls_server_config {
     const char *cert;          /* Registrar certificate (PEM); NULL or "" = PSK only */
     const char *key;
