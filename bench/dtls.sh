@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# DTLS (CoAPS, issue 12) figures, in one run (about a minute), written to bench/results/dtls-latest.md:
-#   1. DTLS-PSK re-attachment -- cookie exchange (HelloVerifyRequest), full PSK-AES128-CCM8 handshake, one CoAP GET
-#      of the CSEBase answered, close -- on the Registrar's CoAPS listener against the same exchange on raw OpenSSL
-#      (m2m-bench dtls ceiling: DTLSv1_listen, cookies, a fixed 2.05), interleaved rounds, both servers on CPU 0 and
-#      the client on CPU 1; ratios by rate and by server CPU per attachment (the median over the rounds);
-#   2. the Registrar's resident memory per idle attached DTLS session (1,000 sessions, each after one answered GET).
-# Usage: bash bench/dtls.sh [BUILD_DIR]   (knobs: ROUNDS (3), COUNT (attachments per round, 1000), SESSIONS (1000))
+# DTLS (CoAPS, issue 12) figures, in one run (about two minutes), written to bench/results/dtls-latest.md:
+#   1. DTLS-PSK re-attachment -- cookie exchange (HelloVerifyRequest), full PSK-AES128-CCM8 handshake with its
+#      session ticket, one CoAP GET of the CSEBase answered, close -- on the Registrar's CoAPS listener against the
+#      same exchange on raw OpenSSL (m2m-bench dtls ceiling: DTLSv1_listen, cookies, a ticket, a fixed 2.05),
+#      interleaved rounds, both servers on CPU 0 and the client on CPU 1; ratios by rate and by server CPU per
+#      attachment (the median over the rounds);
+#   2. DTLS-PSK full attachment -- the same handshake with a fresh Registree's key, then the registration of its
+#      <AE> answered 2.01 once durable -- against the same ceiling, FULL fresh Registrees per round;
+#   3. the Registrar's resident memory per idle attached DTLS session (SESSIONS sessions, each after one answered
+#      GET), and the re-attachment rate while SESSIONS and then HELD idle sessions stay open (a server must not
+#      slow down as devices attach).
+# Usage: bash bench/dtls.sh [BUILD_DIR]
+#   (knobs: ROUNDS (3), COUNT (attachments per round, 1000), FULL (300), SESSIONS (1000), HELD (5000))
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd)
@@ -20,6 +26,9 @@ pin() { if command -v taskset >/dev/null; then exec_pin=(taskset -c "$1"); else 
 rounds=${ROUNDS:-3}
 count=${COUNT:-1000}
 sessions=${SESSIONS:-1000}
+full=${FULL:-300}
+held=${HELD:-5000}
+export M2M_NO_TEST_CLOCK=1 # the production clock (tests/lib.sh would give the Registrar the test clock's file)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 (umask 077; openssl rand -hex 16 >"$WORK/dtls.key")
@@ -27,8 +36,18 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 DB_INITIALISED=1
 enrol_file Cdtls "$WORK/dtls.key"
 ident=$(keyid_file Cdtls "$WORK/dtls.key")
+# the full attachments' fresh Registrees: "ID KEYID HEXKEY" lines, FULL per round (enrolled four at a time)
+mkdir -p "$WORK/full"
+for i in $(seq 1 $((full * (rounds + 1)))); do
+  (umask 077; openssl rand -hex 16 >"$WORK/full/Cf$i.key")
+  echo "Cf$i"
+done >"$WORK/full.ids"
+xargs -P 4 -I{} sh -c '"$0" enrol psk --db "$1" --registree-id {} --key-file "$2/{}.key" >/dev/null' \
+  "$M2M_BIN" "$DB" "$WORK/full" <"$WORK/full.ids"
+while read -r id; do echo "$id $(keyid_file "$id" "$WORK/full/$id.key") $(cat "$WORK/full/$id.key")"; done \
+  <"$WORK/full.ids" >"$WORK/full.creds"
 start_registrar --threads 1 --quiet --coaps 127.0.0.1:0 --idle-timeout 86400 --max-request-rate 0 \
-  --coaps-max-sessions $((sessions + 100)) --max-per-address 0 --preauth-max $((sessions + 100))
+  --coaps-max-sessions $((sessions + held + 100)) --max-per-address 0 --preauth-max $((sessions + held + 100))
 [ -n "$COAPS_PORT" ] || { echo "dtls.sh: the Registrar printed no coaps port" >&2; exit 1; }
 command -v taskset >/dev/null && taskset -apc 0 "$REG_PID" >/dev/null
 
@@ -50,43 +69,86 @@ attach() { # port pid label -> "rate cpu_us"
   echo "$3 $line" >&2
   sed -n 's/.*: \([0-9.]*\)\/s, server CPU \([0-9.]*\) us each.*/\1 \2/p' <<<"$line"
 }
+register() { # round label -> "rate cpu_us": the round's FULL fresh Registrees
+  local line
+  sed -n "$(($1 * full + 1)),$((($1 + 1) * full))p" "$WORK/full.creds" >"$WORK/full.$1"
+  line=$(pin 1 "$BENCH" dtls register --port "$COAPS_PORT" --creds "$WORK/full.$1" --count "$full" --pid "$REG_PID")
+  echo "$2 $line" >&2
+  sed -n 's/.*: \([0-9.]*\)\/s, server CPU \([0-9.]*\) us each.*/\1 \2/p' <<<"$line"
+}
 attach "$COAPS_PORT" "$REG_PID" warm-up >/dev/null
 attach "$CPORT" "$CEIL" warm-up >/dev/null
-reg_rates=() reg_cpu=() ceil_rates=() ceil_cpu=()
+register 0 warm-up >/dev/null
+reg_rates=() reg_cpu=() ceil_rates=() ceil_cpu=() full_rates=() full_cpu=()
 for r in $(seq 1 "$rounds"); do
   read -r a b < <(attach "$COAPS_PORT" "$REG_PID" "round $r registrar")
   reg_rates+=("$a"); reg_cpu+=("$b")
+  read -r a b < <(register "$r" "round $r registrar full attachment")
+  full_rates+=("$a"); full_cpu+=("$b")
   read -r a b < <(attach "$CPORT" "$CEIL" "round $r ceiling")
   ceil_rates+=("$a"); ceil_cpu+=("$b")
 done
-ratios=$(python3 - "${reg_rates[*]}" "${ceil_rates[*]}" "${reg_cpu[*]}" "${ceil_cpu[*]}" <<'PY'
+ratios() { # registrar rates, ceiling rates, registrar cpu, ceiling cpu -> the ratios and medians
+  python3 - "$@" <<'PY'
 import statistics, sys
 rr, cr, rc, cc = ([float(x) for x in a.split()] for a in sys.argv[1:5])
 print("%.2f %.2f %.0f %.0f %.0f %.0f" % (statistics.median([a / b for a, b in zip(rr, cr)]),
       statistics.median([b / a for a, b in zip(rc, cc)]), statistics.median(rr), statistics.median(cr),
       statistics.median(rc), statistics.median(cc)))
 PY
-)
-read -r rate_ratio cpu_ratio reg_rate ceil_rate reg_us ceil_us <<<"$ratios"
+}
+read -r rate_ratio cpu_ratio reg_rate ceil_rate reg_us ceil_us \
+  <<<"$(ratios "${reg_rates[*]}" "${ceil_rates[*]}" "${reg_cpu[*]}" "${ceil_cpu[*]}")"
+read -r full_rate_ratio full_cpu_ratio full_rate _ full_us _ \
+  <<<"$(ratios "${full_rates[*]}" "${ceil_rates[*]}" "${full_cpu[*]}" "${ceil_cpu[*]}")"
 kill "$CEIL" 2>/dev/null || true
 
-mem=$(pin 1 "$BENCH" dtls mem --port "$COAPS_PORT" --identity "$ident" --key-file "$WORK/dtls.key" \
-        --sessions "$sessions" --pid "$REG_PID")
-echo "$mem" >&2
-per=$(sed -n 's/^per idle attached DTLS session: \([0-9.]*\) KiB$/\1/p' <<<"$mem")
+# idle sessions held open (mem --hold) while re-attachments run: memory per session, and whether the rate holds
+hold() { # n -> the mem lines; the sessions stay until $WORK/release.$1 exists
+  pin 1 "$BENCH" dtls mem --port "$COAPS_PORT" --identity "$ident" --key-file "$WORK/dtls.key" \
+    --sessions "$1" --pid "$REG_PID" --hold "$WORK/release.$1" >"$WORK/mem.$1" &
+  PIDS+=($!)
+  until grep -q '^per idle' "$WORK/mem.$1" 2>/dev/null; do
+    kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "dtls.sh: holding $1 sessions failed" >&2; exit 1; }
+    sleep 0.2
+  done
+  cat "$WORK/mem.$1" >&2
+}
+read -r a b < <(attach "$COAPS_PORT" "$REG_PID" "held 0")
+held_rate0=$a held_us0=$b
+hold "$sessions"
+per=$(sed -n 's/^per idle attached DTLS session: \([0-9.]*\) KiB$/\1/p' "$WORK/mem.$sessions")
+read -r held_rate1 held_us1 < <(attach "$COAPS_PORT" "$REG_PID" "held $sessions")
+hold "$held"
+read -r held_rate2 held_us2 < <(attach "$COAPS_PORT" "$REG_PID" "held $((sessions + held))")
+touch "$WORK/release.$sessions" "$WORK/release.$held"
+wait "${PIDS[@]:1}" 2>/dev/null || true
 
 {
   echo "# DTLS (CoAPS) benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(openssl version | cut -d' ' -f1-2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   echo "Registrar \`--threads 1 --coaps\` (the CoAPS worker) and the raw-OpenSSL DTLS server both on CPU 0, the client on"
-  echo "CPU 1. One attachment = cookie exchange + full DTLS 1.2 PSK-AES128-CCM8 handshake + one CoAP GET of the CSEBase"
-  echo "answered + close_notify, one at a time; $rounds interleaved rounds of $count; medians."
+  echo "CPU 1. One re-attachment = cookie exchange + full DTLS 1.2 PSK-AES128-CCM8 handshake (with its session ticket)"
+  echo "+ one CoAP GET of the CSEBase answered + close_notify, one at a time; a full attachment = the same handshake"
+  echo "with a fresh Registree's key + the registration of its <AE> (CoAP POST, 2.01 once durable). $rounds"
+  echo "interleaved rounds of $count re-attachments and $full full attachments; medians. The ceiling (raw OpenSSL)"
+  echo "does the same handshake and answers any request with a fixed 2.05: it is the ceiling of both rows."
   echo
   echo "| figure | Registrar | raw OpenSSL | ratio |"
   echo "|---|---:|---:|---:|"
   echo "| DTLS-PSK re-attachment, attachments/s | $reg_rate | $ceil_rate | $rate_ratio |"
-  echo "| server CPU per attachment (µs) | $reg_us | $ceil_us | $cpu_ratio |"
+  echo "| server CPU per re-attachment (µs) | $reg_us | $ceil_us | $cpu_ratio |"
+  echo "| DTLS-PSK full attachment (+ CREATE \`<AE>\`), attachments/s | $full_rate | $ceil_rate | $full_rate_ratio |"
+  echo "| server CPU per full attachment (µs) | $full_us | $ceil_us | $full_cpu_ratio |"
   echo "| Registrar RSS per idle attached DTLS session ($sessions sessions) | ${per:-?} KiB | | |"
+  echo
+  echo "Re-attachment while idle attached sessions stay open (the Registrar alone; one run of $count each):"
+  echo
+  echo "| idle sessions held | re-attachments/s | server CPU per re-attachment (µs) |"
+  echo "|---:|---:|---:|"
+  echo "| 0 | $held_rate0 | $held_us0 |"
+  echo "| $sessions | $held_rate1 | $held_us1 |"
+  echo "| $((sessions + held)) | $held_rate2 | $held_us2 |"
   echo
   echo "Goals (issue 12): ≥ 0.8 of the ceiling; ≤ 4 KiB per idle session. Ratios are only meaningful within this run."
 } >"$OUT"

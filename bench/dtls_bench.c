@@ -9,9 +9,13 @@
  *   dtls_bench attach  --port P --identity ID --key-file F [--count N] [--pid PID]
  *       N sequential full attachments (cookie exchange, handshake, one RETRIEVE, close); prints the rate and, with
  *       --pid, the server's CPU per attachment (utime + stime from /proc).
+ *   dtls_bench register --port P --creds FILE [--count N] [--pid PID]
+ *       full attachments: for each Registree of FILE ("ID KEYID HEXKEY" lines, each enrolled), the handshake with
+ *       its key and the registration of its <AE> (CoAP POST, answered 2.01 once durable); rate and server CPU.
  *   dtls_bench ceiling --port P --identity ID --key-file F
- *       the raw-OpenSSL ceiling: DTLS 1.2 PSK-AES128-CCM8 with HelloVerifyRequest cookies, one session at a time
- *       on its own connected socket, answering each datagram with a fixed 2.05 so that `attach` works against it.
+ *       the raw-OpenSSL ceiling: DTLS 1.2 PSK-AES128-CCM8 with HelloVerifyRequest cookies and a session ticket
+ *       (as the Registrar), one session at a time on its own connected socket, answering each datagram with a
+ *       fixed 2.05 so that `attach` and `register` work against it.
  *
  * Built into m2m-bench as the function m2m_dtls_bench (bench/CMakeLists.txt compiles every .c file of bench); on its own:
  *   cc -O2 -DM2M_DTLS_BENCH_MAIN -o dtls_bench bench/dtls_bench.c -lssl -lcrypto
@@ -38,6 +42,7 @@ typedef struct dtls_opts {
     int port, sessions, count, pid;
     char identity[128];
     char hold[256]; /* mem: keep the sessions open until this file exists */
+    char creds[256]; /* register: "ID KEYID HEXKEY" lines */
     unsigned char key[64];
     size_t key_len;
 } dtls_opts;
@@ -99,6 +104,74 @@ static size_t coap_get(unsigned char *m, uint16_t mid)
     m[0] = 0x41, m[1] = 0x01, m[2] = (unsigned char)(mid >> 8), m[3] = (unsigned char)mid, m[4] = 0x2a;
     memcpy(m + 5, opts, sizeof opts);
     return 5 + sizeof opts;
+}
+
+/* One CoAP option after the one numbered *last (RFC 7252 3.1: delta and length, each with its extension bytes). */
+static unsigned char *coap_opt(unsigned char *p, unsigned *last, unsigned num, const void *val, size_t len)
+{
+    unsigned char *head = p++;
+    unsigned d = num - *last, dn, ln;
+    *last = num;
+    if (d < 13)
+        dn = d;
+    else if (d < 269)
+        dn = 13, *p++ = (unsigned char)(d - 13);
+    else
+        dn = 14, *p++ = (unsigned char)((d - 269) >> 8), *p++ = (unsigned char)(d - 269);
+    if (len < 13)
+        ln = (unsigned)len;
+    else
+        ln = 13, *p++ = (unsigned char)(len - 13); /* our values are short */
+    *head = (unsigned char)(dn << 4 | ln);
+    memcpy(p, val, len);
+    return p + len;
+}
+
+/* A CoAP CON POST ~/in-cse creating ID's <AE> (TS-0008: oneM2M-TY 2, oneM2M-FR ID, oneM2M-RQI, oneM2M-RVI 3,
+ * Content-Format application/json), as a Registree's registration. */
+static size_t coap_create_ae(unsigned char *m, size_t cap, uint16_t mid, const char *id)
+{
+    unsigned char *p = m + 5, ty = 2, cf = 50;
+    unsigned last = 0;
+    char body[256];
+    int blen = snprintf(body, sizeof body, "{\"m2m:ae\":{\"api\":\"Nbench\",\"rr\":false,"
+                                           "\"srv\":[\"3\"]}}");
+    if (blen < 0 || (size_t)blen >= sizeof body || cap < 5 + 64 + strlen(id) + (size_t)blen)
+        return 0;
+    m[0] = 0x41, m[1] = 0x02, m[2] = (unsigned char)(mid >> 8), m[3] = (unsigned char)mid, m[4] = 0x2b;
+    p = coap_opt(p, &last, 11, "~", 1);
+    p = coap_opt(p, &last, 11, "in-cse", 6);
+    p = coap_opt(p, &last, 12, &cf, 1);
+    p = coap_opt(p, &last, 267, &ty, 1);
+    p = coap_opt(p, &last, 271, "3", 1);
+    p = coap_opt(p, &last, 279, id, strlen(id));
+    p = coap_opt(p, &last, 283, "r", 1);
+    *p++ = 0xff;
+    memcpy(p, body, (size_t)blen);
+    return (size_t)(p - m) + (size_t)blen;
+}
+
+/* The answer to the request with message ID mid: piggybacked on the ACK, or (the Registrar answers a write once it
+ * is durable) an empty ACK first and then a CON of its own, which is acknowledged. The answer's code, or -1. */
+static int coap_answer(SSL *ssl, uint16_t mid)
+{
+    unsigned char rx[2048];
+    for (int i = 0; i < 4; i++) {
+        int n = SSL_read(ssl, rx, sizeof rx);
+        int type = n >= 4 ? (rx[0] >> 4) & 3 : -1;
+        uint16_t rmid = n >= 4 ? (uint16_t)(rx[2] << 8 | rx[3]) : 0;
+        if (n < 4)
+            return -1;
+        if (type == 2 && rmid == mid && rx[1] == 0)
+            continue; /* the empty ACK: the answer comes separately */
+        if (type == 0) { /* a separate answer: acknowledged */
+            unsigned char ack[4] = {0x60, 0x00, rx[2], rx[3]};
+            if (SSL_write(ssl, ack, 4) != 4)
+                return -1;
+        }
+        return rx[1];
+    }
+    return -1;
 }
 
 /* A DTLS-PSK client session on its own socket: handshake and one answered RETRIEVE. NULL on failure. */
@@ -235,6 +308,71 @@ static int run_mem(const dtls_opts *o)
     return open_n == o->sessions ? 0 : 1;
 }
 
+/* Full attachments: for each Registree of the --creds file (lines "ID KEYID HEXKEY"), a handshake with its key and
+ * the registration of its <AE>, answered 2.01; then close. */
+static int run_register(const dtls_opts *o)
+{
+    SSL_CTX *ctx = client_ctx();
+    FILE *f = fopen(o->creds, "r");
+    char id[128], kid[128], hex[129];
+    double t0 = dtls_now(), c0 = o->pid > 0 ? cpu_s(o->pid) : 0, dt, dc;
+    int ok = 0, tried = 0;
+    dtls_opts *mo = (dtls_opts *)o; /* the PSK callback reads g_opts: this Registree's identity and key */
+
+    if (ctx == NULL || f == NULL) {
+        fprintf(stderr, "dtls_bench register: %s: %s\n", o->creds, f == NULL ? "cannot open" : "no context");
+        return 2;
+    }
+    while (tried < o->count && fscanf(f, "%127s %127s %128s", id, kid, hex) == 3) {
+        unsigned char m[512];
+        size_t n;
+        uint16_t mid = (uint16_t)rand();
+        SSL *ssl;
+        int fd = udp_to(o->port), code = -1;
+        BIO *b = fd >= 0 ? BIO_new_dgram(fd, BIO_NOCLOSE) : NULL;
+        struct timeval tv = {3, 0};
+
+        tried++;
+        snprintf(mo->identity, sizeof mo->identity, "%s", kid);
+        mo->key_len = 0;
+        for (size_t i = 0; hex[2 * i] && hex[2 * i + 1] && i < sizeof mo->key; i++) {
+            unsigned v;
+            if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+                break;
+            mo->key[mo->key_len++] = (unsigned char)v;
+        }
+        ssl = b ? SSL_new(ctx) : NULL;
+        if (ssl != NULL) {
+            BIO_ctrl(b, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &server_addr);
+            BIO_ctrl(b, BIO_CTRL_DGRAM_SET_RECV_TIMEOUT, 0, &tv);
+            SSL_set_bio(ssl, b, b);
+            b = NULL;
+            if (SSL_connect(ssl) == 1 && (n = coap_create_ae(m, sizeof m, mid, id)) > 0 &&
+                SSL_write(ssl, m, (int)n) == (int)n)
+                code = coap_answer(ssl, mid);
+            if (code == 0x41)
+                ok++;
+            else if (getenv("DTLS_BENCH_DEBUG"))
+                fprintf(stderr, "dtls_bench register: %s: answer code 0x%02x\n", id, code);
+            SSL_shutdown(ssl);
+        }
+        BIO_free(b);
+        SSL_free(ssl);
+        if (fd >= 0)
+            close(fd);
+        ERR_clear_error();
+    }
+    fclose(f);
+    dt = dtls_now() - t0;
+    dc = o->pid > 0 ? cpu_s(o->pid) - c0 : 0;
+    printf("registrations %d of %d in %.2f s: %.1f/s", ok, tried, dt, ok / dt);
+    if (o->pid > 0 && ok > 0)
+        printf(", server CPU %.1f us each", dc * 1e6 / ok);
+    printf("\n");
+    SSL_CTX_free(ctx);
+    return ok == tried && ok > 0 ? 0 : 1;
+}
+
 static int run_attach(const dtls_opts *o)
 {
     SSL_CTX *ctx = client_ctx();
@@ -304,7 +442,9 @@ static int run_ceiling(const dtls_opts *o)
     SSL_CTX_set_psk_server_callback(ctx, server_psk);
     SSL_CTX_set_cookie_generate_cb(ctx, cookie_of);
     SSL_CTX_set_cookie_verify_cb(ctx, cookie_verify);
-    SSL_CTX_set_options(ctx, SSL_OP_COOKIE_EXCHANGE | SSL_OP_NO_TICKET);
+    /* the Registrar's handshake: it sends a NewSessionTicket in every full handshake (x.y.4), so does the ceiling
+     * (OpenSSL's own ticket keys) */
+    SSL_CTX_set_options(ctx, SSL_OP_COOKIE_EXCHANGE);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -394,6 +534,8 @@ int m2m_dtls_bench(int argc, char **argv)
             o.count = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--pid") == 0)
             o.pid = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--creds") == 0)
+            snprintf(o.creds, sizeof o.creds, "%s", argv[i + 1]);
         else if (strcmp(argv[i], "--hold") == 0)
             snprintf(o.hold, sizeof o.hold, "%s", argv[i + 1]);
         else if (strcmp(argv[i], "--identity") == 0)
@@ -406,9 +548,12 @@ int m2m_dtls_bench(int argc, char **argv)
         }
     }
     g_opts = &o;
+    if (strcmp(mode, "register") == 0 && o.creds[0] != '\0' && o.count >= 1)
+        return run_register(&o);
     if (o.identity[0] == '\0' || o.key_len == 0 || o.sessions < 1 || o.count < 1) {
         fprintf(stderr, "usage: dtls_bench mem|attach|ceiling --port P --identity ID --key-file F [--pid PID] "
-                        "[--sessions N] [--count N] [--hold FILE]\n");
+                        "[--sessions N] [--count N] [--hold FILE]\n"
+                        "       dtls_bench register --port P --creds FILE [--count N] [--pid PID]\n");
         return 2;
     }
     if (strcmp(mode, "mem") == 0)

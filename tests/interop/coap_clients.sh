@@ -135,4 +135,9 @@ else fail "replays: $out"; fi
 [ "$(metric 'm2m_handshakes_total{mechanism="psk",kind="full",binding="coap"}')" -ge 8 ] &&
   [ "$(metric 'm2m_dtls_hello_verify_total')" -ge 8 ] && pass "/metrics: DTLS handshakes and cookies counted" ||
   fail "metrics: $(curl -s "http://127.0.0.1:$ADMIN/metrics" | grep coap)"
+# libcoap's walk over every session runs paced, not at every datagram (registrar/coap_sweep.c): the override is the
+# one libcoap calls, and walks ran (at least the ones that freed the closed sessions)
+[ "$(metric 'm2m_coap_sweep_paced')" = 1 ] && [ "$(metric 'm2m_coap_sweeps_total{kind="ran"}')" -ge 1 ] &&
+  pass "/metrics: libcoap's session walk is paced" ||
+  fail "sweep: $(curl -s "http://127.0.0.1:$ADMIN/metrics" | grep sweep)"
 finish
