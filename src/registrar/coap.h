@@ -75,6 +75,8 @@ struct m2m_coap {
     unsigned char dgram[2048];     /* the datagram the gate looks at */
     struct epoll_event ep_event;   /* libcoap's event for its endpoint socket (data.ptr is libcoap's socket) */
     int have_ep;
+    int timerfd;                   /* libcoap's timer, when watched directly (else -1: epfd is watched) */
+    struct event *timer_ev;
     coap_sweep sweep;
 };
 
@@ -98,6 +100,9 @@ void m2m_coap_bound(coap_conn *c);
  * the DTLS endpoint on host:port, its UDP socket in srv->fd and its port in srv->port. */
 int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err);
 int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err);
+/* The members of libcoap's epoll descriptor: its socket's event into srv->ep_event, its timer into srv->timerfd;
+ * -1 if they are not the socket and one timer. */
+int m2m_coap_epoll_members(struct m2m_coap *srv);
 
 /* coap_sweep.c. The walk's pacing for srv's context (after srv->ctx exists, on w's loop) and its end. */
 int m2m_coap_sweep_attach(struct m2m_coap *srv, m2m_err *err);

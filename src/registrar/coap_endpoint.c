@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What libcoap 4.3.1 does not hand out, taken with public means only: its DTLS SSL_CTX (while it is made) and its
- * endpoint's UDP socket (after it is opened). coap_server.c says why each is needed. */
+/* What libcoap 4.3.1 does not hand out, taken with public means only: its DTLS SSL_CTX (while it is made), its
+ * endpoint's UDP socket (after it is opened) and what its epoll descriptor watches. coap_server.c says why each is
+ * needed. */
 #include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
@@ -158,3 +159,42 @@ done:
     return rc;
 }
 
+
+/* ---- what libcoap's epoll descriptor watches ---- */
+
+/* The kernel lists an epoll descriptor's members in /proc/self/fdinfo ("tfd: FD events: HEX data: HEX ...", the
+ * same since Linux 3.8). libcoap's has its endpoint's socket (data: libcoap's coap_socket_t) and its timerfd
+ * (data 0). With both known, the worker watches them itself: no epoll_wait on libcoap's descriptor per wake-up. */
+int m2m_coap_epoll_members(struct m2m_coap *srv)
+{
+    char path[64], line[256];
+    FILE *f;
+    int members = 0, timer = -1, have_ep = 0;
+    struct epoll_event ep = {0};
+
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", srv->epfd);
+    if (srv->epfd < 0 || (f = fopen(path, "re")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        int fd;
+        unsigned events;
+        unsigned long long data;
+        if (sscanf(line, "tfd: %d events: %x data: %llx", &fd, &events, &data) != 3)
+            continue;
+        members++;
+        if (fd == srv->fd && data != 0) {
+            ep.events = EPOLLIN;
+            ep.data.u64 = data;
+            have_ep = 1;
+        } else if (fd != srv->fd && data == 0) {
+            timer = fd;
+        }
+    }
+    fclose(f);
+    if (members != 2 || !have_ep || timer < 0)
+        return -1; /* not the two we know: watch libcoap's descriptor as a whole */
+    srv->ep_event = ep;
+    srv->have_ep = 1;
+    srv->timerfd = timer;
+    return 0;
+}

@@ -351,8 +351,10 @@ static int fresh_hello(const unsigned char *d, size_t len)
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct m2m_coap *srv = arg;
-    int fired = timer_fired(srv);
-    (void)fd, (void)what;
+    /* watching libcoap's descriptor as a whole: ask it what woke us (watching its members, the timer has its own
+     * callback) */
+    int fired = srv->timerfd < 0 && fd >= 0 ? timer_fired(srv) : 0;
+    (void)what;
 
     for (int i = 0; i < PUMP_BATCH; i++) {
         struct sockaddr_storage from = {0};
@@ -397,6 +399,14 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
     if (fired)
         m2m_coap_sweep(srv); /* clears the timer, and does what it fired for */
     m2m_coap_close_marked(srv);
+    ERR_clear_error();
+}
+
+/* libcoap's timer fired (watched on its own): what it fired for, and the timer cleared (the walk reads it). */
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    m2m_coap_sweep(arg);
     ERR_clear_error();
 }
 
@@ -446,7 +456,7 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
         return NULL;
     }
     srv->w = w;
-    srv->fd = srv->epfd = -1;
+    srv->fd = srv->epfd = srv->timerfd = -1;
     if ((srv->gate = m2m_dtls_gate_new(COOKIE_PERIOD, err)) == NULL || m2m_coap_context_new(srv, err) != 0 ||
         setup_dtls(srv, err) != 0)
         goto fail;
@@ -475,7 +485,18 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
     if (m2m_coap_endpoint_open(srv, host, port, err) != 0 || m2m_coap_sweep_attach(srv, err) != 0)
         goto fail;
     srv->epfd = coap_context_get_coap_fd(srv->ctx);
-    srv->ev = srv->epfd >= 0 ? event_new(w->base, srv->epfd, EV_READ | EV_PERSIST, pump_cb, srv) : NULL;
+    if (srv->epfd >= 0 && m2m_coap_epoll_members(srv) == 0) {
+        /* its socket and its timer, each watched by the worker's loop */
+        srv->ev = event_new(w->base, srv->fd, EV_READ | EV_PERSIST, pump_cb, srv);
+        srv->timer_ev = event_new(w->base, srv->timerfd, EV_READ | EV_PERSIST, timer_cb, srv);
+        if (srv->timer_ev == NULL || event_add(srv->timer_ev, NULL) != 0) {
+            m2m_fail(err, M2M_E_IO, "cannot watch libcoap's timer");
+            goto fail;
+        }
+    } else {
+        srv->timerfd = -1;
+        srv->ev = srv->epfd >= 0 ? event_new(w->base, srv->epfd, EV_READ | EV_PERSIST, pump_cb, srv) : NULL;
+    }
     if (srv->ev == NULL || event_add(srv->ev, NULL) != 0) {
         m2m_fail(err, M2M_E_IO, "cannot watch libcoap's descriptor (libcoap without epoll?)");
         goto fail;
@@ -497,6 +518,8 @@ void m2m_coap_free(struct m2m_coap *srv)
         return;
     if (srv->ev != NULL)
         event_free(srv->ev);
+    if (srv->timer_ev != NULL)
+        event_free(srv->timer_ev);
     m2m_coap_sweep_detach(srv); /* libcoap's last walks (freeing the context) are its own */
     /* closes every session (their SSLs, and with them the coap_conns) and libcoap's socket */
     if (srv->ctx != NULL)
