@@ -53,7 +53,7 @@ typedef struct coap_sweep {
     int force;                     /* the next call walks */
     int put_off;                   /* a walk was put off since the last one: the timer runs it */
     struct event *ev;              /* that timer */
-    coap_address_t closed[32];     /* sessions closed since the last walk (libcoap frees them in the walk) */
+    coap_address_t closed[128];    /* sessions closed since the last walk (libcoap frees them in the walk) */
     int nclosed, closed_overflow;
 } coap_sweep;
 

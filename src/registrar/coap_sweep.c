@@ -165,6 +165,8 @@ void m2m_coap_sweep(struct m2m_coap *srv)
     m2m_coap_close_marked(srv); /* a delayed answer sent in the walk may close its session */
 }
 
+/* Past 128 closes since the last walk, the next new handshake walks whatever its address (and the list starts
+ * again): a peer that gets sessions closed (the unauthenticated budget's evictions, say) buys one walk per 128. */
 void m2m_coap_sweep_closed(struct m2m_coap *srv, const coap_address_t *remote)
 {
     coap_sweep *sw = &srv->sweep;

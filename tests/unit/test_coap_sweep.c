@@ -72,7 +72,7 @@ static void closed_addresses_remembered_until_the_walk(void **state)
     m2m_coap_sweep_closed(srv, &ca);
     assert_true(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&a, sizeof a));
     assert_false(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&b, sizeof b)); /* another port */
-    for (int i = 0; i < 40; i++) /* more than it keeps: then any new handshake waits for a walk */
+    for (int i = 0; i < 200; i++) /* more than it keeps: then any new handshake waits for a walk */
         m2m_coap_sweep_closed(srv, &ca);
     assert_true(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&b, sizeof b));
     m2m_coap_sweep_ran(&srv->sweep, 0.1);
