@@ -8,7 +8,9 @@
 #      attachment (the median over the rounds);
 #   2. DTLS-PSK full attachment -- the same handshake with a fresh Registree's key, then the registration of its
 #      <AE> answered 2.01 once durable -- against the same ceiling, FULL fresh Registrees per round;
-#   3. the Registrar's resident memory per idle attached DTLS session (SESSIONS sessions, each after one answered
+#   3. DTLS resumption (x.y.4) -- each attachment offers the session ticket of a first full handshake -- against the
+#      ceiling resuming its own tickets: what a device pays to come back after its idle session was closed;
+#   4. the Registrar's resident memory per idle attached DTLS session (SESSIONS sessions, each after one answered
 #      GET), and the re-attachment rate while SESSIONS and then HELD idle sessions stay open (a server must not
 #      slow down as devices attach).
 # Usage: bash bench/dtls.sh [BUILD_DIR]
@@ -62,10 +64,10 @@ PIDS+=($CEIL)
 for _ in $(seq 1 100); do CPORT=$(sed -n 's/^ceiling port \([0-9]*\)$/\1/p' "$WORK/ceiling.out"); [ -n "$CPORT" ] && break; sleep 0.05; done
 [ -n "$CPORT" ] || { echo "dtls.sh: the ceiling did not start" >&2; exit 1; }
 
-attach() { # port pid label -> "rate cpu_us"
+attach() { # port pid label [--resume] -> "rate cpu_us"
   local line
   line=$(pin 1 "$BENCH" dtls attach --port "$1" --identity "$ident" --key-file "$WORK/dtls.key" --count "$count" \
-           --pid "$2")
+           --pid "$2" "${@:4}")
   echo "$3 $line" >&2
   sed -n 's/.*: \([0-9.]*\)\/s, server CPU \([0-9.]*\) us each.*/\1 \2/p' <<<"$line"
 }
@@ -80,9 +82,14 @@ attach "$COAPS_PORT" "$REG_PID" warm-up >/dev/null
 attach "$CPORT" "$CEIL" warm-up >/dev/null
 register 0 warm-up >/dev/null
 reg_rates=() reg_cpu=() ceil_rates=() ceil_cpu=() full_rates=() full_cpu=()
+res_rates=() res_cpu=() cres_rates=() cres_cpu=()
 for r in $(seq 1 "$rounds"); do
   read -r a b < <(attach "$COAPS_PORT" "$REG_PID" "round $r registrar")
   reg_rates+=("$a"); reg_cpu+=("$b")
+  read -r a b < <(attach "$COAPS_PORT" "$REG_PID" "round $r registrar resumption" --resume)
+  res_rates+=("$a"); res_cpu+=("$b")
+  read -r a b < <(attach "$CPORT" "$CEIL" "round $r ceiling resumption" --resume)
+  cres_rates+=("$a"); cres_cpu+=("$b")
   read -r a b < <(register "$r" "round $r registrar full attachment")
   full_rates+=("$a"); full_cpu+=("$b")
   read -r a b < <(attach "$CPORT" "$CEIL" "round $r ceiling")
@@ -101,6 +108,8 @@ read -r rate_ratio cpu_ratio reg_rate ceil_rate reg_us ceil_us \
   <<<"$(ratios "${reg_rates[*]}" "${ceil_rates[*]}" "${reg_cpu[*]}" "${ceil_cpu[*]}")"
 read -r full_rate_ratio full_cpu_ratio full_rate _ full_us _ \
   <<<"$(ratios "${full_rates[*]}" "${ceil_rates[*]}" "${full_cpu[*]}" "${ceil_cpu[*]}")"
+read -r res_rate_ratio res_cpu_ratio res_rate cres_rate res_us cres_us \
+  <<<"$(ratios "${res_rates[*]}" "${cres_rates[*]}" "${res_cpu[*]}" "${cres_cpu[*]}")"
 kill "$CEIL" 2>/dev/null || true
 
 # idle sessions held open (mem --hold) while re-attachments run: memory per session, and whether the rate holds
@@ -140,6 +149,8 @@ wait "${PIDS[@]:1}" 2>/dev/null || true
   echo "| server CPU per re-attachment (µs) | $reg_us | $ceil_us | $cpu_ratio |"
   echo "| DTLS-PSK full attachment (+ CREATE \`<AE>\`), attachments/s | $full_rate | $ceil_rate | $full_rate_ratio |"
   echo "| server CPU per full attachment (µs) | $full_us | $ceil_us | $full_cpu_ratio |"
+  echo "| DTLS resumption (x.y.4: the session ticket, abbreviated handshake + GET), attachments/s | $res_rate | $cres_rate | $res_rate_ratio |"
+  echo "| server CPU per resumption (µs) | $res_us | $cres_us | $res_cpu_ratio |"
   echo "| Registrar RSS per idle attached DTLS session ($sessions sessions) | ${per:-?} KiB | | |"
   echo
   echo "Re-attachment while idle attached sessions stay open (the Registrar alone; one run of $count each):"

@@ -8,7 +8,8 @@
  *       (bench/dtls.sh measures re-attachment with them held).
  *   dtls_bench attach  --port P --identity ID --key-file F [--count N] [--pid PID]
  *       N sequential full attachments (cookie exchange, handshake, one RETRIEVE, close); prints the rate and, with
- *       --pid, the server's CPU per attachment (utime + stime from /proc).
+ *       --pid, the server's CPU per attachment (utime + stime from /proc). With --resume, each attachment offers
+ *       the session ticket of a first full handshake (x.y.4: an abbreviated handshake) and must be resumed.
  *   dtls_bench register --port P --creds FILE [--count N] [--pid PID]
  *       full attachments: for each Registree of FILE ("ID KEYID HEXKEY" lines, each enrolled), the handshake with
  *       its key and the registration of its <AE> (CoAP POST, answered 2.01 once durable); rate and server CPU.
@@ -40,6 +41,7 @@ int m2m_dtls_bench(int argc, char **argv);
 
 typedef struct dtls_opts {
     int port, sessions, count, pid;
+    int resume; /* attach: every attachment resumes the first one's session (its ticket) */
     char identity[128];
     char hold[256]; /* mem: keep the sessions open until this file exists */
     char creds[256]; /* register: "ID KEYID HEXKEY" lines */
@@ -174,6 +176,9 @@ static int coap_answer(SSL *ssl, uint16_t mid)
     return -1;
 }
 
+/* attach --resume: the session (its ticket) every attachment offers */
+static SSL_SESSION *g_resume;
+
 /* A DTLS-PSK client session on its own socket: handshake and one answered RETRIEVE. NULL on failure. */
 static SSL *attach_one(SSL_CTX *ctx, int port, int *fd_out)
 {
@@ -184,7 +189,7 @@ static SSL *attach_one(SSL_CTX *ctx, int port, int *fd_out)
     struct timeval tv = {3, 0};
     size_t n;
 
-    if (ssl == NULL)
+    if (ssl == NULL || (g_resume != NULL && SSL_set_session(ssl, g_resume) != 1))
         goto fail;
     BIO_ctrl(b, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &server_addr);
     BIO_ctrl(b, BIO_CTRL_DGRAM_SET_RECV_TIMEOUT, 0, &tv);
@@ -377,15 +382,29 @@ static int run_attach(const dtls_opts *o)
 {
     SSL_CTX *ctx = client_ctx();
     double t0 = dtls_now(), c0 = o->pid > 0 ? cpu_s(o->pid) : 0, dt, dc;
-    int ok = 0;
+    int ok = 0, resumed = 0;
     if (ctx == NULL)
         return 2;
+    if (o->resume) {
+        /* one full handshake first (not counted): its ticket is what every attachment below offers */
+        int f;
+        SSL *s = attach_one(ctx, o->port, &f);
+        if (s == NULL || (g_resume = SSL_get1_session(s)) == NULL || !SSL_SESSION_is_resumable(g_resume)) {
+            fprintf(stderr, "dtls_bench attach --resume: no resumable session from the first handshake\n");
+            return 1;
+        }
+        SSL_shutdown(s);
+        SSL_free(s);
+        close(f);
+        t0 = dtls_now(), c0 = o->pid > 0 ? cpu_s(o->pid) : 0;
+    }
     for (int i = 0; i < o->count; i++) {
         int f;
         SSL *s = attach_one(ctx, o->port, &f);
         if (s == NULL)
             continue;
         ok++;
+        resumed += SSL_session_reused(s);
         SSL_shutdown(s);
         SSL_free(s);
         close(f);
@@ -395,9 +414,13 @@ static int run_attach(const dtls_opts *o)
     printf("attachments %d of %d in %.2f s: %.1f/s", ok, o->count, dt, ok / dt);
     if (o->pid > 0 && ok > 0)
         printf(", server CPU %.1f us each", dc * 1e6 / ok);
+    if (o->resume)
+        printf(", resumed %d", resumed);
     printf("\n");
+    SSL_SESSION_free(g_resume);
+    g_resume = NULL;
     SSL_CTX_free(ctx);
-    return ok == o->count ? 0 : 1;
+    return ok == o->count && (!o->resume || resumed == ok) ? 0 : 1;
 }
 
 /* ---- the ceiling: what raw OpenSSL costs for the same exchange ---- */
@@ -525,7 +548,14 @@ int m2m_dtls_bench(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.sessions = 1000;
     o.count = 1000;
-    for (int i = 2; i + 1 < argc; i += 2) {
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc && strcmp(argv[i], "--resume") != 0)
+            break; /* an option without its value */
+        if (strcmp(argv[i], "--resume") == 0) { /* a flag: no value */
+            o.resume = 1;
+            i--;
+            continue;
+        }
         if (strcmp(argv[i], "--port") == 0)
             o.port = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--sessions") == 0)
@@ -552,7 +582,7 @@ int m2m_dtls_bench(int argc, char **argv)
         return run_register(&o);
     if (o.identity[0] == '\0' || o.key_len == 0 || o.sessions < 1 || o.count < 1) {
         fprintf(stderr, "usage: dtls_bench mem|attach|ceiling --port P --identity ID --key-file F [--pid PID] "
-                        "[--sessions N] [--count N] [--hold FILE]\n"
+                        "[--sessions N] [--count N] [--hold FILE] [--resume]\n"
                         "       dtls_bench register --port P --creds FILE [--count N] [--pid PID]\n");
         return 2;
     }
