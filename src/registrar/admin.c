@@ -37,7 +37,7 @@ static int store_metrics(const struct m2m_registrar *reg, struct evbuffer *out)
     int up = reg->notifier == NULL || m2m_store_notifier_up(reg->notifier);
 #define EMIT(...) (bad |= evbuffer_add_printf(out, __VA_ARGS__) < 0)
     memset(by, 0, sizeof by);
-    for (int i = 0; i < reg->nworkers + (reg->coap_worker != NULL); i++) {
+    for (int i = 0; i < reg->nworkers + reg->ncoap; i++) {
         m2m_store_stats s;
         if (reg->workers[i].st == NULL)
             continue;
@@ -178,7 +178,14 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
         m2m_gate_stats gs;
         EMIT("m2m_open_connections{binding=\"coap\"} %lld\n",
              (long long)__atomic_load_n(&cm->open_sessions, __ATOMIC_RELAXED));
-        m2m_coap_gate_stats(reg->coap_worker->coap, &gs);
+        memset(&gs, 0, sizeof gs);
+        for (int i = 0; i < reg->ncoap; i++) { /* each CoAPS worker has its gate */
+            m2m_gate_stats one;
+            m2m_coap_gate_stats(reg->workers[reg->nworkers + i].coap, &one);
+            gs.hello_verify += one.hello_verify;
+            gs.passed += one.passed;
+            gs.dropped += one.dropped;
+        }
         EMIT("# HELP m2m_dtls_hello_verify_total HelloVerifyRequests sent: ClientHellos without a valid cookie, "
              "answered without keeping anything.\n# TYPE m2m_dtls_hello_verify_total counter\n"
              "m2m_dtls_hello_verify_total %llu\n", gs.hello_verify);

@@ -62,8 +62,8 @@ struct m2m_coap {
     coap_context_t *ctx;
     SSL_CTX *ssl_ctx;              /* made by libcoap, set up by us (coap_server.c) */
     m2m_dtls_gate *gate;
-    int fd;                        /* the endpoint's UDP socket (libcoap's; we peek before it reads) */
-    int epfd;                      /* libcoap's epoll descriptor: the socket and its timer */
+    int fd;                        /* the endpoint's UDP socket (ours under libcoap's number; we peek before it reads) */
+    int epfd;                      /* libcoap's epoll descriptor (its timer; the socket was, before ours replaced it) */
     int port;
     struct event *ev;
     coap_conn *conns;
@@ -74,8 +74,7 @@ struct m2m_coap {
     coap_pending *all;             /* every pending request, so that shutdown frees them */
     unsigned char dgram[2048];     /* the datagram the gate looks at */
     struct epoll_event ep_event;   /* libcoap's event for its endpoint socket (data.ptr is libcoap's socket) */
-    int have_ep;
-    int timerfd;                   /* libcoap's timer, when watched directly (else -1: epfd is watched) */
+    int timerfd;                   /* libcoap's timer, watched by the worker */
     struct event *timer_ev;
     coap_sweep sweep;
 };

@@ -3,6 +3,7 @@
  * endpoint's UDP socket (after it is opened) and what its epoll descriptor watches. coap_server.c says why each is
  * needed. */
 #include <dirent.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -114,6 +115,36 @@ static int endpoint_fd(const fd_list *before, const struct sockaddr *want)
     return found;
 }
 
+/* A UDP socket on addr that other workers' sockets share (SO_REUSEPORT: the kernel gives each peer address and
+ * port to one of them, always the same), with the options libcoap 4.3.1 sets on its own (coap_socket_bind_udp:
+ * SO_REUSEADDR, IP_PKTINFO; IPv6: dual-stack and IPV6_RECVPKTINFO), non-blocking. -1 with errno on failure. */
+static int shared_udp_socket(const struct sockaddr *addr, socklen_t len)
+{
+    int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1, off = 0, e;
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+        (addr->sa_family == AF_INET && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on) != 0) ||
+        (addr->sa_family == AF_INET6 && (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0 ||
+                                         setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) != 0)) ||
+        bind(fd, addr, len) != 0) {
+        e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (addr->sa_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on); /* for IPv4-mapped peers, as libcoap does */
+    return fd;
+}
+
+/* libcoap's endpoint, on HOST:PORT shared by every CoAPS worker. libcoap 4.3.1 binds its endpoint's socket itself,
+ * without SO_REUSEPORT, so it could not share a port with another loop. So libcoap's endpoint is opened on an
+ * ephemeral port of the same address, its socket and timer are found (its epoll descriptor's members), and then
+ * our shared socket takes the place of its socket under the same descriptor number (dup2): libcoap reads and sends
+ * on that number and never learns. The worker watches the socket and the timer itself (coap_server.c), so the
+ * socket need not be in libcoap's epoll set (dup2 took the old one out of it). */
 int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err)
 {
     struct addrinfo hints = {0}, *ai = NULL;
@@ -121,7 +152,7 @@ int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *p
     fd_list before;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int gai, rc = -1;
+    int gai, rc = -1, fd = -1;
 
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
@@ -129,36 +160,60 @@ int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *p
     if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
         return m2m_fail(err, M2M_E_ARG, "cannot resolve CoAPS address %s: %s", host, gai_strerror(gai));
     coap_address_init(&addr);
-    if (ai->ai_addrlen > sizeof addr.addr) {
+    if (ai->ai_addrlen > sizeof addr.addr || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)) {
         m2m_fail(err, M2M_E_ARG, "CoAPS address %s: unsupported address family", host);
+        goto done;
+    }
+    if ((fd = shared_udp_socket(ai->ai_addr, ai->ai_addrlen)) < 0) {
+        m2m_fail(err, M2M_E_IO, "cannot listen on coaps://%s:%s (UDP): %s", host, port, strerror(errno));
         goto done;
     }
     memcpy(&addr.addr, ai->ai_addr, ai->ai_addrlen);
     addr.size = ai->ai_addrlen;
-    udp_sockets(ai->ai_addr, &before);
+    if (addr.addr.sa.sa_family == AF_INET)
+        addr.addr.sin.sin_port = 0;
+    else
+        addr.addr.sin6.sin6_port = 0;
+    udp_sockets(&addr.addr.sa, &before);
     if (coap_new_endpoint(srv->ctx, &addr, COAP_PROTO_DTLS) == NULL) {
-        m2m_fail(err, M2M_E_IO, "cannot listen on coaps://%s:%s (UDP): %s", host, port, strerror(errno));
+        m2m_fail(err, M2M_E_IO, "libcoap cannot open its CoAPS endpoint on %s: %s", host, strerror(errno));
         goto done;
     }
-    srv->fd = endpoint_fd(&before, ai->ai_addr);
-    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
-    if (srv->fd < 0 || getsockname(srv->fd, (struct sockaddr *)&ss, &len) != 0) {
+    srv->fd = endpoint_fd(&before, &addr.addr.sa);
+    srv->epfd = coap_context_get_coap_fd(srv->ctx);
+    if (srv->fd < 0) {
         m2m_fail(err, M2M_E_IO, "cannot find the UDP socket libcoap opened for coaps://%s:%s", host, port);
+        goto done;
+    }
+    if (m2m_coap_epoll_members(srv) != 0) {
+        m2m_fail(err, M2M_E_IO, "libcoap's epoll descriptor holds something other than its socket and its timer "
+                                "(a libcoap other than 4.3.1?): cannot serve coaps://%s:%s", host, port);
+        goto done;
+    }
+    if (dup2(fd, srv->fd) < 0) {
+        m2m_fail(err, M2M_E_IO, "cannot put the CoAPS socket in libcoap's place: %s", strerror(errno));
+        goto done;
+    }
+    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
+    if (getsockname(srv->fd, (struct sockaddr *)&ss, &len) != 0) {
+        m2m_fail(err, M2M_E_IO, "coaps://%s:%s: getsockname: %s", host, port, strerror(errno));
         goto done;
     }
     srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                                : ((struct sockaddr_in6 *)&ss)->sin6_port);
     {
-        /* One socket takes every device's datagrams: room for bursts (the kernel caps it at net.core.rmem_max) */
+        /* One socket per worker takes its share of every device's datagrams: room for bursts (the kernel caps it
+         * at net.core.rmem_max) */
         int size = 4 << 20;
         (void)setsockopt(srv->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     }
     rc = 0;
 done:
+    if (fd >= 0)
+        close(fd); /* the descriptor libcoap holds (dup2) stays */
     freeaddrinfo(ai);
     return rc;
 }
-
 
 /* ---- what libcoap's epoll descriptor watches ---- */
 
@@ -194,7 +249,6 @@ int m2m_coap_epoll_members(struct m2m_coap *srv)
     if (members != 2 || !have_ep || timer < 0)
         return -1; /* not the two we know: watch libcoap's descriptor as a whole */
     srv->ep_event = ep;
-    srv->have_ep = 1;
     srv->timerfd = timer;
     return 0;
 }

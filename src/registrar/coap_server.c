@@ -266,7 +266,8 @@ static int admit(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
     if (len <= (socklen_t)sizeof a.addr)
         memcpy(&a.addr, sa, len);
     format_addr(&a, addr, sizeof addr);
-    if (srv->nconns >= cfg->coaps_max_sessions) {
+    /* the counts are every CoAPS worker's: each worker's socket takes its share of the devices */
+    if (__atomic_load_n(&srv->w->reg->metrics.coap.open_sessions, __ATOMIC_RELAXED) >= cfg->coaps_max_sessions) {
         refuse(srv, M2M_LIMIT_TOTAL, "DTLS ClientHello refused: --coaps-max-sessions reached", addr);
         return 0;
     }
@@ -276,9 +277,10 @@ static int admit(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
         refuse(srv, M2M_LIMIT_ADDRESS, "DTLS ClientHello refused: --max-per-address reached", addr);
         return 0;
     }
-    if (srv->npreauth >= cfg->preauth_max) {
-        /* like the HTTPS side: the newest gets its chance, the unauthenticated session waiting longest goes (a
-         * closing one has left the list: leave_preauth runs when its SSL goes, before m2m_coap_close returns) */
+    if (__atomic_load_n(&srv->w->reg->metrics.coap.preauth_sessions, __ATOMIC_RELAXED) >= cfg->preauth_max) {
+        /* like the HTTPS side: the newest gets its chance, the unauthenticated session waiting longest on this
+         * worker goes (a closing one has left the list: leave_preauth runs when its SSL goes, before m2m_coap_close
+         * returns); a worker with none of its own refuses */
         coap_conn *old = srv->preauth_head;
         while (old != NULL && old->closing)
             old = old->pnext;
@@ -299,34 +301,13 @@ static int admit(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
 /* ---- the loop ---- */
 
 /* libcoap reads the datagram at the head of its socket -- the one just peeked -- with the gate naming its sender
- * for the cookie callbacks, and answers it. Handed libcoap's own event for its socket, it reads without first
- * asking epoll; without that event yet, coap_io_process does the same with one epoll_wait more. */
+ * for the cookie callbacks, and answers it. Handed libcoap's own event for its socket (coap_endpoint.c found it),
+ * coap_io_do_epoll reads without asking any epoll descriptor. */
 static void process_one(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
 {
     m2m_dtls_gate_enter(srv->gate, sa, len);
-    if (srv->have_ep)
-        coap_io_do_epoll(srv->ctx, &srv->ep_event, 1);
-    else
-        coap_io_process(srv->ctx, COAP_IO_NO_WAIT);
+    coap_io_do_epoll(srv->ctx, &srv->ep_event, 1);
     m2m_dtls_gate_leave();
-}
-
-/* What libcoap's descriptor says: its socket's event (kept: its data.ptr is libcoap's socket, for process_one) and
- * whether its timer fired. */
-static int timer_fired(struct m2m_coap *srv)
-{
-    struct epoll_event ev[4];
-    int n = epoll_wait(srv->epfd, ev, 4, 0), fired = 0;
-    for (int i = 0; i < n; i++) {
-        if (ev[i].data.ptr == NULL) {
-            fired = 1;
-        } else if (ev[i].events & EPOLLIN) {
-            srv->ep_event = ev[i];
-            srv->ep_event.events = EPOLLIN;
-            srv->have_ep = 1;
-        }
-    }
-    return fired;
 }
 
 void m2m_coap_close_marked(struct m2m_coap *srv)
@@ -351,10 +332,7 @@ static int fresh_hello(const unsigned char *d, size_t len)
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct m2m_coap *srv = arg;
-    /* watching libcoap's descriptor as a whole: ask it what woke us (watching its members, the timer has its own
-     * callback) */
-    int fired = srv->timerfd < 0 && fd >= 0 ? timer_fired(srv) : 0;
-    (void)what;
+    (void)fd, (void)what;
 
     for (int i = 0; i < PUMP_BATCH; i++) {
         struct sockaddr_storage from = {0};
@@ -396,8 +374,6 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
         if (v == M2M_GATE_REPLY)
             (void)sendto(srv->fd, reply, rlen, MSG_DONTWAIT, sa, flen);
     }
-    if (fired)
-        m2m_coap_sweep(srv); /* clears the timer, and does what it fired for */
     m2m_coap_close_marked(srv);
     ERR_clear_error();
 }
@@ -484,21 +460,12 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
     }
     if (m2m_coap_endpoint_open(srv, host, port, err) != 0 || m2m_coap_sweep_attach(srv, err) != 0)
         goto fail;
-    srv->epfd = coap_context_get_coap_fd(srv->ctx);
-    if (srv->epfd >= 0 && m2m_coap_epoll_members(srv) == 0) {
-        /* its socket and its timer, each watched by the worker's loop */
-        srv->ev = event_new(w->base, srv->fd, EV_READ | EV_PERSIST, pump_cb, srv);
-        srv->timer_ev = event_new(w->base, srv->timerfd, EV_READ | EV_PERSIST, timer_cb, srv);
-        if (srv->timer_ev == NULL || event_add(srv->timer_ev, NULL) != 0) {
-            m2m_fail(err, M2M_E_IO, "cannot watch libcoap's timer");
-            goto fail;
-        }
-    } else {
-        srv->timerfd = -1;
-        srv->ev = srv->epfd >= 0 ? event_new(w->base, srv->epfd, EV_READ | EV_PERSIST, pump_cb, srv) : NULL;
-    }
-    if (srv->ev == NULL || event_add(srv->ev, NULL) != 0) {
-        m2m_fail(err, M2M_E_IO, "cannot watch libcoap's descriptor (libcoap without epoll?)");
+    /* libcoap's socket and timer, each watched by the worker's loop (coap_endpoint.c found them) */
+    srv->ev = event_new(w->base, srv->fd, EV_READ | EV_PERSIST, pump_cb, srv);
+    srv->timer_ev = event_new(w->base, srv->timerfd, EV_READ | EV_PERSIST, timer_cb, srv);
+    if (srv->ev == NULL || srv->timer_ev == NULL || event_add(srv->ev, NULL) != 0 ||
+        event_add(srv->timer_ev, NULL) != 0) {
+        m2m_fail(err, M2M_E_IO, "cannot watch the CoAPS socket and libcoap's timer");
         goto fail;
     }
     return srv;

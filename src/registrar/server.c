@@ -63,10 +63,10 @@ int m2m_registrar_init_store(const char *db_path, const char *cse_id, const char
     return rc;
 }
 
-/* HTTPS workers and the CoAPS one (when configured: it exists from the start, before it is set up). */
+/* HTTPS workers and the CoAPS ones (when configured: they exist from the start, before they are set up). */
 static int nthreads(const struct m2m_registrar *reg)
 {
-    return reg->nworkers + (reg->cfg.coaps_port[0] != '\0' ? 1 : 0);
+    return reg->nworkers + reg->ncoap;
 }
 
 static void *worker_main(void *arg)
@@ -244,7 +244,7 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m
     w->tls.writer = w->cse.writer = reg->writer;
     w->tls.queue = w->cse.queue = w->done;
     w->cse.log = reg->cfg.log;
-    /* every worker takes a reloaded certificate on its own loop; the CoAPS worker's DTLS context is libcoap's and
+    /* every worker takes a reloaded certificate on its own loop; a CoAPS worker's DTLS context is libcoap's and
      * keeps the certificate it started with (coap_server.c) */
     if ((w->reload_ev = event_new(w->base, -1, 0, reload_cb, w)) == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's certificate reload");
@@ -288,20 +288,29 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
     return 0;
 }
 
-/* The CoAPS worker: one loop for the one UDP socket (libcoap 4.3.1 cannot share a port between loops; DTLS
- * sessions need no descriptor of their own, so one socket serves every device). No GBA: a Zn request would block
- * this one loop for every device (the asynchronous gate, secctx/gate.c, sits under a TCP socket's SSL). */
+/* A CoAPS worker: a loop of its own beside the HTTPS ones, with a UDP socket of its own on the shared port
+ * (SO_REUSEPORT: the kernel keeps each device's address and port on one socket, so each DTLS session and its
+ * cookie stay with one worker; coap_endpoint.c). No GBA: a Zn request would block the loop for every device on it
+ * (the asynchronous gate, secctx/gate.c, sits under a TCP socket's SSL). The first worker's port (for :0, the one
+ * the kernel picked) is the one the others join. */
 static int coap_worker_setup(struct m2m_registrar *reg, struct worker *w, m2m_err *err)
 {
+    char port[16];
     if (worker_core(reg, w, 0, err) != 0)
         return -1;
     w->tls.binding = "coap";
     w->tls.counters = &reg->metrics.coap.tls;
-    w->coap = m2m_coap_start(w, reg->cfg.coaps_host, reg->cfg.coaps_port, err);
+    if (reg->coap_worker == NULL)
+        snprintf(port, sizeof port, "%s", reg->cfg.coaps_port);
+    else
+        snprintf(port, sizeof port, "%d", reg->coaps_port);
+    w->coap = m2m_coap_start(w, reg->cfg.coaps_host, port, err);
     if (w->coap == NULL)
         return -1;
-    reg->coap_worker = w;
-    reg->coaps_port = m2m_coap_port(w->coap);
+    if (reg->coap_worker == NULL) {
+        reg->coap_worker = w;
+        reg->coaps_port = m2m_coap_port(w->coap);
+    }
     return 0;
 }
 
@@ -464,6 +473,7 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
     reg->nworkers = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (reg->nworkers < 1)
         reg->nworkers = 1;
+    reg->ncoap = cfg->coaps_port[0] != '\0' ? reg->nworkers : 0; /* as many CoAPS workers as HTTPS ones */
     /* the HTTPS workers, then the CoAPS one */
     reg->workers = calloc((size_t)nthreads(reg), sizeof *reg->workers);
     if (reg->workers == NULL || load_recorded_cert(&reg->cfg, err) != 0 || m2m_limits_init(reg, err) != 0)
@@ -498,8 +508,9 @@ m2m_registrar *m2m_registrar_start(const m2m_registrar_config *cfg, m2m_err *err
         if (i == 0)
             reg->port = bound_port(reg->workers[0].listener); /* the others join the same port, even for :0 */
     }
-    if (cfg->coaps_port[0] != '\0' && coap_worker_setup(reg, &reg->workers[reg->nworkers], err) != 0)
-        goto fail;
+    for (int i = 0; i < reg->ncoap; i++)
+        if (coap_worker_setup(reg, &reg->workers[reg->nworkers + i], err) != 0)
+            goto fail;
     /* the CSEBase's pointOfAccess: what the operator said, or these listeners */
     if (reg->cfg.poa[0] == '\0') {
         char url[300];

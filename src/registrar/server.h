@@ -154,7 +154,8 @@ struct m2m_registrar {
     int port;
     int nworkers;             /* HTTPS workers */
     struct worker *workers;   /* nworkers, then the CoAPS worker if any */
-    struct worker *coap_worker;
+    struct worker *coap_worker;  /* the first CoAPS worker; ncoap of them follow the HTTPS ones in workers[] */
+    int ncoap;
     int coaps_port;
     struct m2m_stapler *stapler;
     m2m_metrics metrics;

@@ -30,6 +30,18 @@ COAPS_PORT=${COAPS_PORT:-$(sed -n 's/^listening coaps port \([0-9]*\)$/\1/p' "$W
 
 has() { case "$2" in *"$1"*) return 0 ;; *) return 1 ;; esac; }
 
+# --threads 2 (start_registrar): two CoAPS workers, each with its own UDP socket on the one port, both the
+# Registrar's (its /proc/PID/fd sockets, by inode, against /proc/net/udp's local port)
+udp_on_port() { # port pid: how many of pid's UDP sockets are bound to port
+  local hex inodes
+  hex=$(printf '%04X' "$1")
+  inodes=$(find "/proc/$2/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | sed 's/socket:\[\(.*\)\]/\1/')
+  awk -v p=":$hex" -v ins=" $(echo $inodes) " 'NR > 1 && substr($2, length($2) - 4) == p && index(ins, " " $10 " ")' \
+    /proc/net/udp /proc/net/udp6 | wc -l
+}
+[ "$(udp_on_port "$COAPS_PORT" "$REG_PID")" = 2 ] && pass "two CoAPS workers share the port (SO_REUSEPORT)" ||
+  fail "UDP sockets of the Registrar on $COAPS_PORT: $(udp_on_port "$COAPS_PORT" "$REG_PID")"
+
 # details NAME ID MECHANISM-LINES [EXTRA-SECTIONS] [PORT]: NAME.ini for Registree ID
 details() {
   cat >"$1.ini" <<EOF
