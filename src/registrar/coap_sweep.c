@@ -32,7 +32,7 @@
 #define SWEEP_MIN_MS 10.0
 #define SWEEP_MAX_MS 1000.0
 #define SWEEP_COST_FACTOR 20.0
-#define SWEEP_CONTEXTS 16 /* CoAPS listeners in one process */
+#define SWEEP_CONTEXTS 256 /* CoAPS listeners (workers) in one process */
 
 typedef unsigned int (*prepare_fn)(coap_context_t *ctx, coap_tick_t now);
 
@@ -50,11 +50,22 @@ static void find_libcoap(void)
     libcoap_prepare = (prepare_fn)dlsym(RTLD_NEXT, "coap_io_prepare_epoll");
 }
 
+/* the slot this thread found last: a worker runs one listener, so after its first call the slot is checked first.
+ * Only the slot's index is remembered, and the slot itself is checked: a detached listener's slot no longer names
+ * its context, so nothing stale is ever followed. */
+static _Thread_local int last_slot;
+
 static struct m2m_coap *owner_of(const coap_context_t *ctx)
 {
+    if (ctx == NULL)
+        return NULL;
+    if (__atomic_load_n(&owners[last_slot].ctx, __ATOMIC_ACQUIRE) == ctx)
+        return __atomic_load_n(&owners[last_slot].srv, __ATOMIC_ACQUIRE);
     for (int i = 0; i < SWEEP_CONTEXTS; i++)
-        if (__atomic_load_n(&owners[i].ctx, __ATOMIC_ACQUIRE) == ctx && ctx != NULL)
+        if (__atomic_load_n(&owners[i].ctx, __ATOMIC_ACQUIRE) == ctx) {
+            last_slot = i;
             return __atomic_load_n(&owners[i].srv, __ATOMIC_ACQUIRE);
+        }
     return NULL;
 }
 
