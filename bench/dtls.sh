@@ -15,7 +15,7 @@
 #      GET), and the re-attachment rate while SESSIONS and then HELD idle sessions stay open (a server must not
 #      slow down as devices attach).
 # Usage: bash bench/dtls.sh [BUILD_DIR]
-#   (knobs: ROUNDS (3), COUNT (attachments per round, 1000), FULL (300), FULL_CLIENTS (8), SESSIONS (1000),
+#   (knobs: ROUNDS (3), COUNT (attachments per round, 2000), FULL (300), FULL_CLIENTS (8), SESSIONS (1000),
 #    HELD (5000))
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +28,7 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; cleanup' EXIT
 pin() { if command -v taskset >/dev/null; then exec_pin=(taskset -c "$1"); else exec_pin=(); fi; "${exec_pin[@]}" "${@:2}"; }
 rounds=${ROUNDS:-3}
-count=${COUNT:-1000}
+count=${COUNT:-2000}
 sessions=${SESSIONS:-1000}
 full=${FULL:-300}
 full_clients=${FULL_CLIENTS:-8}
