@@ -89,7 +89,7 @@ static void registrar_usage(FILE *out)
             "       sessions hold no descriptor: --coaps-max-sessions (default 65536) bounds them; --max-per-address,\n"
             "       --preauth-max, --handshake-timeout and --idle-timeout apply to them as to TLS connections.\n"
             "       As many CoAPS workers as --threads, each with its own UDP socket on the port (SO_REUSEPORT).\n"
-            "       GBA is served over HTTPS only (a Zn request would hold up a CoAPS loop).\n"
+            "       GBA too (with --bsf): Zn runs on the worker's loop while the device's DTLS timer resends.\n"
             "       Several nodes on one PostgreSQL store share enrolments, registrations, resources, token use and\n"
             "       ticket keys (any node resumes any node's ticket); a revoke or re-key on any node, or by 'enrol',\n"
             "       closes that Registree's connections on every node at once (LISTEN/NOTIFY). A node that loses its\n"

@@ -34,6 +34,8 @@
 
 #include "registrar/coap.h"
 #include "registrar/limits.h"
+#include "secctx/gate.h"
+#include "secctx/gba.h"
 #include "secctx/psk.h"
 
 #define PUMP_BATCH 64         /* datagrams per loop callback: the worker's other events get their turn */
@@ -200,6 +202,7 @@ static coap_conn *conn_new(struct m2m_coap *srv, SSL *ssl, coap_session_t *s)
     __atomic_add_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&srv->w->reg->metrics.coap.preauth_sessions, 1, __ATOMIC_RELAXED);
     c->tls.on_established = conn_established;
+    c->tls.gated = srv->w->tls.gba != NULL; /* x.y.5: Zn only ahead of OpenSSL (gba_hold), never in its callback */
     return c;
 }
 
@@ -329,6 +332,29 @@ static int fresh_hello(const unsigned char *d, size_t len)
     return len > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
 }
 
+/* x.y.5 over DTLS. A ClientKeyExchange naming a B-TID whose Ks_NAF this worker has not cached: OpenSSL would ask
+ * for the key in its PSK callback, which must answer at once, while Zn is a round trip to the BSF. So the flight
+ * is dropped unread and Zn runs on the loop (secctx/gate.c); the client's DTLS retransmission timer (RFC 6347
+ * 4.2.4: 1 s at first) sends the flight again, and by then the key -- or that there is none -- is in the cache, so
+ * the PSK callback answers from it. A first attachment of a B-TID on a worker costs one retransmission; every
+ * other one none. 1: drop this datagram. */
+static int gba_hold(struct m2m_coap *srv, coap_conn *c, size_t len)
+{
+    m2m_gba_naf *naf = srv->w->tls.gba;
+    const unsigned char *id;
+    size_t n;
+    char btid[M2M_BTID_MAX];
+    uint8_t ua[M2M_GBA_UA_ID_LEN];
+
+    if (!m2m_dtls_cke_identity(srv->dgram, len, &id, &n) || !m2m_gba_identity_btid(id, n, btid))
+        return 0;
+    m2m_gba_ua_of(c->tls.ssl, ua);
+    if (m2m_gba_cache_get(naf, btid, ua, m2m_clock_now()) != NULL)
+        return 0;
+    /* no request possible (too many under way): OpenSSL gets it, and the PSK callback refuses */
+    return m2m_gate_prefetch(naf, btid, ua) == 0;
+}
+
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct m2m_coap *srv = arg;
@@ -350,6 +376,10 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
         len = (size_t)n < sizeof srv->dgram ? (size_t)n : sizeof srv->dgram;
         c = lookup(srv, sa, flen);
         if (c != NULL && !(c->tls.established && fresh_hello(srv->dgram, len))) {
+            if (!c->tls.established && srv->w->tls.gba != NULL && gba_hold(srv, c, len)) {
+                (void)recv(srv->fd, srv->dgram, 1, MSG_DONTWAIT); /* dropped unread: the client sends it again */
+                continue;
+            }
             process_one(srv, sa, flen);
             continue;
         }
@@ -406,6 +436,7 @@ static int setup_dtls(struct m2m_coap *srv, m2m_err *err)
     tls.chain = reg->cfg.chain;
     tls.ticket_period = reg->cfg.ticket_period;
     tls.dtls = 1;
+    tls.gba = srv->w->tls.gba != NULL; /* a NAF: the GBA identity hint, as over TLS */
     if (m2m_tls_server_setup(srv->ssl_ctx, &tls, err) != 0)
         return -1;
     m2m_dtls_gate_install(srv->gate, srv->ssl_ctx);
@@ -417,7 +448,7 @@ static int setup_dtls(struct m2m_coap *srv, m2m_err *err)
     spsk.validate_id_call_back = no_psk;
     if (coap_context_set_psk2(srv->ctx, &spsk) != 1)
         return m2m_fail(err, M2M_E_TLS, "libcoap refused the DTLS set-up");
-    m2m_psk_install(srv->ssl_ctx, 0);
+    m2m_psk_install(srv->ssl_ctx, tls.gba);
     return 0;
 }
 

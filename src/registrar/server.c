@@ -290,13 +290,13 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
 
 /* A CoAPS worker: a loop of its own beside the HTTPS ones, with a UDP socket of its own on the shared port
  * (SO_REUSEPORT: the kernel keeps each device's address and port on one socket, so each DTLS session and its
- * cookie stay with one worker; coap_endpoint.c). No GBA: a Zn request would block the loop for every device on it
- * (the asynchronous gate, secctx/gate.c, sits under a TCP socket's SSL). The first worker's port (for :0, the one
- * the kernel picked) is the one the others join. */
+ * cookie stay with one worker; coap_endpoint.c). A NAF like the HTTPS ones (its own Ks_NAF cache and Zn client;
+ * Zn runs on its loop, coap_server.c). The first worker's port (for :0, the one the kernel picked) is the one the
+ * others join. */
 static int coap_worker_setup(struct m2m_registrar *reg, struct worker *w, m2m_err *err)
 {
     char port[16];
-    if (worker_core(reg, w, 0, err) != 0)
+    if (worker_core(reg, w, 1, err) != 0)
         return -1;
     w->tls.binding = "coap";
     w->tls.counters = &reg->metrics.coap.tls;

@@ -218,3 +218,34 @@ void m2m_dtls_gate_stats_read(const m2m_dtls_gate *g, m2m_gate_stats *out)
     out->passed = __atomic_load_n(&g->stats.passed, __ATOMIC_RELAXED);
     out->dropped = __atomic_load_n(&g->stats.dropped, __ATOMIC_RELAXED);
 }
+
+/* ---- the psk_identity of a ClientKeyExchange (x.y.5 over DTLS: registrar/coap_server.c) ---- */
+
+#define DTLS_RECORD_HEADER 13
+#define DTLS_HS_HEADER 12
+
+int m2m_dtls_cke_identity(const unsigned char *d, size_t len, const unsigned char **id, size_t *id_len)
+{
+    size_t off = 0;
+    while (len - off >= DTLS_RECORD_HEADER) {
+        const unsigned char *r = d + off + DTLS_RECORD_HEADER;
+        size_t rlen = (size_t)d[off + 11] << 8 | d[off + 12];
+        if (rlen > len - off - DTLS_RECORD_HEADER)
+            return 0; /* a record cut short: nothing after it can be trusted either */
+        /* handshake (22), epoch 0, a ClientKeyExchange (16) */
+        if (d[off] == 22 && d[off + 3] == 0 && d[off + 4] == 0 && rlen >= DTLS_HS_HEADER + 2 && r[0] == 16) {
+            size_t msg_len = (size_t)r[1] << 16 | (size_t)r[2] << 8 | r[3];
+            size_t frag_off = (size_t)r[6] << 16 | (size_t)r[7] << 8 | r[8];
+            size_t frag_len = (size_t)r[9] << 16 | (size_t)r[10] << 8 | r[11];
+            size_t n = (size_t)r[12] << 8 | r[13];
+            if (frag_off == 0 && frag_len <= msg_len && frag_len <= rlen - DTLS_HS_HEADER && frag_len >= 2 &&
+                n <= frag_len - 2) {
+                *id = r + DTLS_HS_HEADER + 2;
+                *id_len = n;
+                return 1;
+            }
+        }
+        off += DTLS_RECORD_HEADER + rlen;
+    }
+    return 0;
+}

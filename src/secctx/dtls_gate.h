@@ -55,4 +55,9 @@ void m2m_dtls_gate_leave(void);
 
 void m2m_dtls_gate_stats_read(const m2m_dtls_gate *g, m2m_gate_stats *out);
 
+/* The psk_identity of a ClientKeyExchange in a plaintext (epoch 0) handshake record of datagram d (RFC 4279 2,
+ * RFC 5489 2: the identity comes first, for PSK and ECDHE-PSK alike), with the identity wholly in the message's
+ * first fragment. 1 and *id, *id_len pointing into d; 0 when d holds none. Every length is checked against d. */
+int m2m_dtls_cke_identity(const unsigned char *d, size_t len, const unsigned char **id, size_t *id_len);
+
 #endif

@@ -130,11 +130,9 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
     finish(p, -1, NULL, err.msg);
 }
 
-/* Starts a request for (btid, ua), or joins the one under way; g waits for it. 0, or -1 (no request possible:
- * g does not wait, and the PSK callback will refuse). */
-static int wait_for(gate *g, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN])
+/* The request for (btid, ua) under way on naf's loop, or a new one; NULL when none is possible. */
+static struct m2m_gate_pending *request_for(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN])
 {
-    m2m_gba_naf *naf = g->naf;
     struct m2m_gate_pending *p;
     uint8_t naf_id[M2M_GBA_NAF_ID_MAX];
     size_t len = 0;
@@ -147,10 +145,10 @@ static int wait_for(gate *g, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LE
         if (naf->npending >= M2M_GATE_MAX_PENDING || naf->zn == NULL) {
             m2m_logf(naf->log, "zn btid=%s result=not asked reason=%d requests under way on this worker already",
                      btid, naf->npending);
-            return -1;
+            return NULL;
         }
         if ((p = OPENSSL_zalloc(sizeof *p)) == NULL)
-            return -1;
+            return NULL;
         p->naf = naf;
         snprintf(p->btid, sizeof p->btid, "%s", btid);
         memcpy(p->ua, ua, M2M_GBA_UA_ID_LEN);
@@ -164,7 +162,7 @@ static int wait_for(gate *g, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LE
         if ((p->op = m2m_zn_op_start(naf->zn, btid, naf_id, len, &err)) == NULL ||
             (p->ev = event_new(naf->base, m2m_zn_op_fd(p->op), EV_WRITE, step_cb, p)) == NULL) {
             finish(p, -1, NULL, p->op == NULL ? err.msg : "out of memory");
-            return -1;
+            return NULL;
         }
         {
             struct timeval tv = {m2m_zn_client_timeout_ms(naf->zn) / 1000,
@@ -172,6 +170,21 @@ static int wait_for(gate *g, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LE
             event_add(p->ev, &tv);
         }
     }
+    return p;
+}
+
+int m2m_gate_prefetch(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN])
+{
+    return naf != NULL && naf->base != NULL && request_for(naf, btid, ua) != NULL ? 0 : -1;
+}
+
+/* Starts a request for (btid, ua), or joins the one under way; g waits for it. 0, or -1 (no request possible:
+ * g does not wait, and the PSK callback will refuse). */
+static int wait_for(gate *g, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN])
+{
+    struct m2m_gate_pending *p = request_for(g->naf, btid, ua);
+    if (p == NULL)
+        return -1;
     g->p = p;
     g->next_waiter = p->waiters;
     p->waiters = g;

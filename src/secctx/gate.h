@@ -38,6 +38,11 @@
  * starts. */
 void m2m_gate_attach(m2m_tls_conn *tc);
 
+/* Asks Zn for (btid, ua) on naf's loop without anyone waiting (or joins the request under way): the answer, or
+ * that there is none, goes into naf's cache. The DTLS path (registrar/coap_server.c) drops the flight that needed
+ * it, and the client's retransmission finds the cache filled. 0, or -1 when no request is possible. */
+int m2m_gate_prefetch(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN]);
+
 /* Cancels the requests under way on naf's loop (the worker stops). */
 void m2m_gate_cancel_all(m2m_gba_naf *naf);
 

@@ -6,7 +6,7 @@
 source "$M2M_SOURCE/tests/lib.sh"
 start_bsf
 # shellcheck disable=SC2046
-start_registrar $(gba_serve_args)
+start_registrar $(gba_serve_args) --coaps 127.0.0.1:0
 "$M2M_BIN" enrol gba --db "$DB" --registree-id Cue --impi "$GBA_IMPI" >/dev/null
 "$M2M_BIN" enrol gba --db "$DB" --registree-id Cneighbour --impi "$GBA_IMPI2" >/dev/null
 
@@ -58,6 +58,25 @@ for cipher in PSK-AES128-CBC-SHA256 PSK-AES128-GCM-SHA256 ECDHE-PSK-AES128-CBC-S
     pass "TLS 1.2 $cipher" || fail "TLS 1.2 $cipher: $out"
 done
 
+# x.y.5 over CoAP/DTLS: the same UE and B-TID (the state file is shared), DTLS-PSK with Ks_NAF for the DTLS suite.
+# The CoAPS worker has no Ks_NAF cached: the ClientKeyExchange is dropped while Zn runs on its loop, and the UE's
+# DTLS timer sends it again (0.2 s here); then the key is in the cache.
+coap_details() { # FILE FROM-INI
+  sed "s|^poa = .*|poa = coaps://127.0.0.1:$COAPS_PORT|" "$2" >"$1"
+  printf '[coap]\nhandshake-timer = 0.2\n[state]\nfile = %s.state\n' "$2" >>"$1"
+}
+coap_details "$WORK/ue-coap.ini" "$WORK/ue.ini"
+out=$("$M2M_BIN" attach --details "$WORK/ue-coap.ini" --no-resume 2>&1) && grep -q 'DTLS' <<<"$out" &&
+  grep -q 'attach mechanism=gba registree=Cue .*binding=coap' "$LOG" &&
+  pass "GBA over CoAP/DTLS, Zn on the CoAPS worker's loop: $(tail -1 <<<"$out")" || fail "gba over coaps: $out"
+out=$("$M2M_BIN" request --details "$WORK/ue-coap.ini" -X GET /~/in-cse/Cue 2>&1) && grep -q 'RSC 2000' <<<"$out" &&
+  pass "a request over the GBA DTLS context" || fail "coaps request: $out"
+# the neighbour's IMPI cannot register as Cue over DTLS either
+details "$WORK/n.ini" Cue "$GBA_IMPI2"
+coap_details "$WORK/n-coap.ini" "$WORK/n.ini"
+if out=$("$M2M_BIN" attach --details "$WORK/n-coap.ini" 2>&1); then fail "IMPI of Cneighbour registered as Cue over DTLS"
+else grep -q 4106 <<<"$out" && pass "over DTLS too, Cneighbour's IMPI refused as Cue: 4106" || fail "n-coap: $out"; fi
+
 # the BSF forgets the bootstrapping (a restart with another store would): the Registrar refuses the B-TID, the UE
 # bootstraps again, once, and gets in; the Registrar's cache is per worker, so a new Registrar is started
 stop_registrar
@@ -68,6 +87,18 @@ sed -i 's|poa = https://127.0.0.1:[0-9]*|poa = https://127.0.0.1:'"$PORT"'|' "$W
 out=$("$M2M_BIN" attach --details "$WORK/ue.ini" --no-resume 2>&1) || fail "re-bootstrap: $out"
 grep -q '^bootstrapped with the BSF' <<<"$out" && [ "$(sed -n 's/^gba-btid = //p' "$WORK/ue.ini.state")" != "$btid" ] &&
   pass "a refused B-TID is bootstrapped again: $(head -1 <<<"$out")" || fail "re-bootstrap said: $out"
+# ... and over DTLS: Zn says the B-TID is unknown, the retransmitted flight is refused, the UE bootstraps again
+stop_registrar
+sqlite3 "$BSF_DB" "DELETE FROM gba_bootstrap"
+btid=$(sed -n 's/^gba-btid = //p' "$WORK/ue.ini.state")
+# shellcheck disable=SC2046
+start_registrar $(gba_serve_args) --coaps 127.0.0.1:0
+coap_details "$WORK/ue-coap.ini" "$WORK/ue.ini"
+out=$("$M2M_BIN" attach --details "$WORK/ue-coap.ini" --no-resume 2>&1) || fail "re-bootstrap over DTLS: $out"
+grep -q '^bootstrapped with the BSF' <<<"$out" && [ "$(sed -n 's/^gba-btid = //p' "$WORK/ue.ini.state")" != "$btid" ] &&
+  grep -q 'binding=coap' <<<"$(grep 'reason=unknown or expired B-TID' "$LOG")" &&
+  pass "over DTLS, an unknown B-TID is refused and bootstrapped again" || fail "re-bootstrap over DTLS said: $out"
+sed -i 's|poa = https://127.0.0.1:[0-9]*|poa = https://127.0.0.1:'"$PORT"'|' "$WORK/ue.ini"
 
 # the neighbour's USIM (same keys, another IMPI) cannot register as Cue
 details "$WORK/n.ini" Cue "$GBA_IMPI2"

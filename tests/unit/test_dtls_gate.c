@@ -244,6 +244,55 @@ static void test_installed_context(void **state)
     m2m_dtls_gate_free(g);
 }
 
+/* The psk_identity of a ClientKeyExchange, as the CoAPS listener reads it for x.y.5: found in a flight after other
+ * records, not in epoch 1, not in a later fragment, never past the datagram. */
+static size_t record(unsigned char *out, int type, int epoch, const unsigned char *body, size_t n)
+{
+    out[0] = (unsigned char)type, out[1] = 0xfe, out[2] = 0xfd, out[3] = 0, out[4] = (unsigned char)epoch;
+    memset(out + 5, 0, 6);
+    out[11] = (unsigned char)(n >> 8), out[12] = (unsigned char)n;
+    memcpy(out + 13, body, n);
+    return 13 + n;
+}
+
+static size_t cke(unsigned char *out, const char *identity, unsigned frag_off, int id_len_delta)
+{
+    size_t n = strlen(identity), body = 2 + n;
+    out[0] = 16;
+    out[1] = 0, out[2] = (unsigned char)(body >> 8), out[3] = (unsigned char)body;
+    out[4] = 0, out[5] = 2;
+    out[6] = 0, out[7] = 0, out[8] = (unsigned char)frag_off;
+    out[9] = 0, out[10] = (unsigned char)(body >> 8), out[11] = (unsigned char)body;
+    out[12] = (unsigned char)((n + (size_t)id_len_delta) >> 8), out[13] = (unsigned char)(n + (size_t)id_len_delta);
+    memcpy(out + 14, identity, n);
+    return 12 + body;
+}
+
+static void test_cke_identity(void **state)
+{
+    const char *btid = "R2wPBNuL4OsZ7nHD6aXwQg==@bsf.m2m.localhost";
+    unsigned char hs[128], d[512], ccs = 1;
+    const unsigned char *id = NULL;
+    size_t n = 0, h, len;
+    (void)state;
+
+    h = cke(hs, btid, 0, 0);
+    len = record(d, 20, 0, &ccs, 1);           /* a ChangeCipherSpec first: the walk goes on */
+    len += record(d + len, 22, 0, hs, h);
+    assert_int_equal(m2m_dtls_cke_identity(d, len, &id, &n), 1);
+    assert_int_equal(n, strlen(btid));
+    assert_memory_equal(id, btid, n);
+    assert_int_equal(m2m_dtls_cke_identity(d, len - 1, &id, &n), 0); /* the record cut short */
+    len = record(d, 22, 1, hs, h);                                   /* encrypted (epoch 1): not read */
+    assert_int_equal(m2m_dtls_cke_identity(d, len, &id, &n), 0);
+    h = cke(hs, btid, 7, 0);                                         /* not the first fragment */
+    len = record(d, 22, 0, hs, h);
+    assert_int_equal(m2m_dtls_cke_identity(d, len, &id, &n), 0);
+    h = cke(hs, btid, 0, 1);                                         /* an identity longer than its message */
+    len = record(d, 22, 0, hs, h);
+    assert_int_equal(m2m_dtls_cke_identity(d, len, &id, &n), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_cookie_ipv6_and_unknown_peers),
         cmocka_unit_test(test_drops),
         cmocka_unit_test(test_installed_context),
+        cmocka_unit_test(test_cke_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
