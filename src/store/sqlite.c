@@ -110,6 +110,11 @@ struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     char path[512];
+    /* sq_enrol_generation's shortcut: the WAL-index header as it was before the generation was last read */
+    int shm_fd;                 /* PATH-shm, read-only; -1 = not open (yet, or not usable) */
+    int gen_valid;
+    int64_t gen;
+    unsigned char wal_hdr[48];
 };
 #define SQ(st) ((struct sq_store *)(st))
 static const struct m2m_store_ops SQLITE_OPS;
@@ -233,6 +238,8 @@ static void sq_close(m2m_store *st)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(SQ(st)->q[i]);
     sqlite3_close(SQ(st)->db);
+    if (SQ(st)->shm_fd >= 0)
+        close(SQ(st)->shm_fd);
     free(SQ(st));
 }
 
@@ -247,6 +254,7 @@ m2m_store *m2m_sqlite_open(const char *path, int create, m2m_err *err)
         m2m_fail(err, M2M_E_NOMEM, "out of memory");
         return NULL;
     }
+    sq->shm_fd = -1;
     st->ops = &SQLITE_OPS;
     snprintf(SQ(st)->path, sizeof SQ(st)->path, "%s", path);
     if (create && exists) {
@@ -312,17 +320,55 @@ int m2m_sqlite_bump_enrol_gen(m2m_store *st, m2m_err *err)
                     "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err);
 }
 
+/* The WAL-index header (https://www.sqlite.org/walformat.html, 2.1: the first 96 octets of the -shm file, two
+ * copies of a 48-octet header that every commit rewrites -- mxFrame, the frame checksum, the salts after a WAL
+ * restart -- second copy first). 1 and hdr when both copies agree (no commit half-written). */
+static int wal_header(struct sq_store *sq, unsigned char hdr[48])
+{
+    unsigned char two[96];
+    if (sq->shm_fd < 0) {
+        char shm[sizeof sq->path + 8];
+        snprintf(shm, sizeof shm, "%s-shm", sq->path);
+        sq->shm_fd = open(shm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (sq->shm_fd < 0)
+            return 0;
+    }
+    if (pread(sq->shm_fd, two, sizeof two, 0) != (ssize_t)sizeof two || memcmp(two, two + 48, 48) != 0)
+        return 0;
+    memcpy(hdr, two, 48);
+    return 1;
+}
+
+/* Asked before every handshake that a cached enrolment would serve (secctx/psk.c), so that a revoke by any process
+ * applies to the very next handshake. The answer is the meta row -- a read transaction -- unless nothing was
+ * committed to the store since it was last read: then the WAL-index header is octet for octet what it was before
+ * that read, and one pread says so. */
 static int sq_enrol_generation(m2m_store *st, int64_t *gen, m2m_err *err)
 {
+    struct sq_store *sq = SQ(st);
+    unsigned char hdr[48];
+    int have_hdr = wal_header(sq, hdr);
     char v[M2M_ID_MAX];
     m2m_err e;
+
+    if (have_hdr && sq->gen_valid && memcmp(hdr, sq->wal_hdr, sizeof hdr) == 0) {
+        *gen = sq->gen;
+        return 0;
+    }
+    sq->gen_valid = 0;
     if (meta_get(st, "enrol_gen", v, &e) != 0) {
         if (e.code != M2M_E_NOTFOUND)
             return m2m_fail(err, e.code, "%s", e.msg);
         *gen = 0;
-        return 0;
+    } else {
+        *gen = strtoll(v, NULL, 10);
     }
-    *gen = strtoll(v, NULL, 10);
+    /* the header read before the row: a commit in between makes the next call read the row again */
+    if (have_hdr) {
+        memcpy(sq->wal_hdr, hdr, sizeof hdr);
+        sq->gen = *gen;
+        sq->gen_valid = 1;
+    }
     return 0;
 }
 
