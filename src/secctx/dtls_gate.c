@@ -3,8 +3,11 @@
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "secctx/dtls_gate.h"
@@ -16,6 +19,7 @@
 
 struct m2m_dtls_gate {
     unsigned char secret[2][32]; /* [0] issues and verifies, [1] (the previous one) only verifies */
+    EVP_MAC_CTX *mac[2];         /* HMAC-SHA256 keyed with each secret: a cookie copies one (no fetch, no key set-up) */
     int have_prev;
     int64_t period, rotated_at;
     SSL_CTX *ctx;                /* the gate's own, used only to parse ClientHellos and build HelloVerifyRequests */
@@ -29,6 +33,36 @@ struct m2m_dtls_gate {
 static _Thread_local const m2m_dtls_gate *cur_gate;
 static _Thread_local struct sockaddr_storage cur_peer;
 static _Thread_local socklen_t cur_peer_len;
+/* The cookie m2m_dtls_gate_check has just verified for that peer: libcoap's own DTLSv1_listen verifies the same
+ * ClientHello again before m2m_dtls_gate_leave, and gets its answer without a second HMAC. */
+static _Thread_local int in_check, memo_valid;
+static _Thread_local unsigned char memo_cookie[32], memo_peer[19];
+static _Thread_local size_t memo_peer_len;
+
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *hmac_sha256; /* fetched once: every gate's keyed contexts come from it */
+
+static void fetch_mac(void)
+{
+    hmac_sha256 = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* *ctx := HMAC-SHA256 keyed with key (the old one freed); -1 leaves *ctx as it was. */
+static int mac_keyed(EVP_MAC_CTX **ctx, const unsigned char key[32])
+{
+    OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_END};
+    EVP_MAC_CTX *c;
+    pthread_once(&mac_once, fetch_mac);
+    if (hmac_sha256 == NULL || (c = EVP_MAC_CTX_new(hmac_sha256)) == NULL)
+        return -1;
+    if (EVP_MAC_init(c, key, 32, params) != 1) {
+        EVP_MAC_CTX_free(c);
+        return -1;
+    }
+    EVP_MAC_CTX_free(*ctx);
+    *ctx = c;
+    return 0;
+}
 
 /* The bytes a cookie binds: family, address and port of the peer (not the whole sockaddr: padding would count). */
 static size_t peer_bytes(const struct sockaddr_storage *ss, socklen_t len, unsigned char out[19])
@@ -54,11 +88,12 @@ static int cookie_for(const m2m_dtls_gate *g, int which, unsigned char out[COOKI
 {
     unsigned char peer[19];
     unsigned int len = COOKIE_LEN;
-    size_t n = peer_bytes(&cur_peer, cur_peer_len, peer);
-    if (n == 0 || HMAC(EVP_sha256(), g->secret[which], sizeof g->secret[which], peer, n, out, &len) == NULL ||
-        len != COOKIE_LEN)
-        return -1;
-    return 0;
+    size_t n = peer_bytes(&cur_peer, cur_peer_len, peer), outl = 0;
+    EVP_MAC_CTX *c = n > 0 && g->mac[which] != NULL ? EVP_MAC_CTX_dup(g->mac[which]) : NULL;
+    int ok = c != NULL && EVP_MAC_update(c, peer, n) == 1 && EVP_MAC_final(c, out, &outl, len) == 1 &&
+             outl == COOKIE_LEN;
+    EVP_MAC_CTX_free(c);
+    return ok ? 0 : -1;
 }
 
 static int generate_cb(SSL *ssl, unsigned char *cookie, unsigned int *len)
@@ -77,9 +112,20 @@ static int verify_cb(SSL *ssl, const unsigned char *cookie, unsigned int len)
     (void)ssl;
     if (cur_gate == NULL || len != COOKIE_LEN)
         return 0;
+    if (!in_check && memo_valid) { /* the ClientHello the gate let through, for the same peer (not left since) */
+        unsigned char peer[19];
+        size_t n = peer_bytes(&cur_peer, cur_peer_len, peer);
+        return n > 0 && n == memo_peer_len && memcmp(peer, memo_peer, n) == 0 &&
+               CRYPTO_memcmp(memo_cookie, cookie, COOKIE_LEN) == 0;
+    }
     for (int i = 0; i < 1 + cur_gate->have_prev && !ok; i++)
         ok = cookie_for(cur_gate, i, want) == 0 && CRYPTO_memcmp(want, cookie, COOKIE_LEN) == 0;
     OPENSSL_cleanse(want, sizeof want);
+    if (ok && in_check) {
+        memcpy(memo_cookie, cookie, COOKIE_LEN);
+        memo_peer_len = peer_bytes(&cur_peer, cur_peer_len, memo_peer);
+        memo_valid = memo_peer_len > 0;
+    }
     return ok;
 }
 
@@ -97,7 +143,8 @@ m2m_dtls_gate *m2m_dtls_gate_new(int64_t period, m2m_err *err)
     g->out = BIO_new(BIO_s_mem());
     g->addr = BIO_ADDR_new();
     if (g->ctx == NULL || g->in == NULL || g->out == NULL || g->addr == NULL ||
-        RAND_bytes(g->secret[0], sizeof g->secret[0]) != 1 || (g->ssl = SSL_new(g->ctx)) == NULL) {
+        RAND_bytes(g->secret[0], sizeof g->secret[0]) != 1 || mac_keyed(&g->mac[0], g->secret[0]) != 0 ||
+        (g->ssl = SSL_new(g->ctx)) == NULL) {
         m2m_fail(err, M2M_E_TLS, "cannot set up the DTLS cookie gate");
         goto fail;
     }
@@ -121,6 +168,8 @@ void m2m_dtls_gate_free(m2m_dtls_gate *g)
     SSL_free(g->ssl);
     SSL_CTX_free(g->ctx);
     BIO_ADDR_free(g->addr);
+    EVP_MAC_CTX_free(g->mac[0]);
+    EVP_MAC_CTX_free(g->mac[1]);
     OPENSSL_clear_free(g, sizeof *g);
 }
 
@@ -136,12 +185,19 @@ void m2m_dtls_gate_tick(m2m_dtls_gate *g)
     int64_t now = m2m_clock_now();
     if (now - g->rotated_at < g->period && now >= g->rotated_at)
         return;
-    memcpy(g->secret[1], g->secret[0], sizeof g->secret[0]);
-    if (RAND_bytes(g->secret[0], sizeof g->secret[0]) != 1) {
-        /* keep the old secret rather than issue cookies nobody can check */
-        memcpy(g->secret[0], g->secret[1], sizeof g->secret[0]);
+    unsigned char fresh[32];
+    EVP_MAC_CTX *keyed = NULL;
+    /* keep the old secret rather than issue cookies nobody can check */
+    if (RAND_bytes(fresh, sizeof fresh) != 1 || mac_keyed(&keyed, fresh) != 0) {
+        OPENSSL_cleanse(fresh, sizeof fresh);
         return;
     }
+    memcpy(g->secret[1], g->secret[0], sizeof g->secret[0]);
+    memcpy(g->secret[0], fresh, sizeof fresh);
+    OPENSSL_cleanse(fresh, sizeof fresh);
+    EVP_MAC_CTX_free(g->mac[1]);
+    g->mac[1] = g->mac[0];
+    g->mac[0] = keyed;
     g->have_prev = 1;
     g->rotated_at = now;
 }
@@ -160,6 +216,8 @@ void m2m_dtls_gate_leave(void)
 {
     cur_gate = NULL;
     cur_peer_len = 0;
+    memo_valid = 0;
+    OPENSSL_cleanse(memo_cookie, sizeof memo_cookie);
 }
 
 static void count(unsigned long long *c)
@@ -191,8 +249,14 @@ m2m_gate_verdict m2m_dtls_gate_check(m2m_dtls_gate *g, const struct sockaddr *pe
         return M2M_GATE_DROP;
     }
     m2m_dtls_gate_enter(g, peer, peer_len);
+    memo_valid = 0;
+    in_check = 1;
     rc = DTLSv1_listen(g->ssl, g->addr);
-    m2m_dtls_gate_leave();
+    in_check = 0;
+    /* not m2m_dtls_gate_leave: the cookie verified stays for this peer until the caller's own enter/leave */
+    cur_gate = NULL;
+    if (rc != 1)
+        memo_valid = 0;
     ERR_clear_error();
     reply_len = BIO_get_mem_data(wr, &reply);
     if (rc == 1) {

@@ -238,6 +238,29 @@ static void test_installed_context(void **state)
         ERR_clear_error();
         SSL_free(s);
     }
+    /* the gate's own check remembers the cookie it verified for libcoap's second look at the same ClientHello:
+     * for that peer only, and only until leave */
+    for (int i = 0; i < 2; i++) {
+        int rc;
+        struct sockaddr_in *who = i == 0 ? &b : &a;
+        assert_int_equal(check(g, 6000, hello, n, reply, &rlen), M2M_GATE_PASS);
+        s = SSL_new(sctx);
+        in = BIO_new(BIO_s_mem());
+        out = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(in, -1);
+        SSL_set_bio(s, in, out);
+        SSL_set_options(s, SSL_OP_COOKIE_EXCHANGE);
+        BIO_write(in, hello, (int)n);
+        m2m_dtls_gate_enter(g, (struct sockaddr *)who, sizeof *who);
+        rc = DTLSv1_listen(s, addr);
+        m2m_dtls_gate_leave();
+        if (i == 0)
+            assert_int_not_equal(rc, 1); /* another peer does not inherit the remembered cookie */
+        else
+            assert_int_equal(rc, 1);
+        ERR_clear_error();
+        SSL_free(s);
+    }
     client_free(&c);
     BIO_ADDR_free(addr);
     SSL_CTX_free(sctx);
