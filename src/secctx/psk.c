@@ -33,9 +33,9 @@ static void cache_flush(m2m_psk_cache *pc)
 
 /* 1 when the cached entries may be used: the store's enrolment generation (bumped in the same transaction as every
  * enrol, re-key and revoke, by any process) is still the one they were read under. Empties the cache otherwise,
- * and whenever it cannot tell. One indexed read per cache hit: a few microseconds, a fraction of the handshake it
- * serves; it replaced a check of the SQLite log file's times, whose coarse clock could hide a revoke committed
- * within the same tick. */
+ * and whenever it cannot tell. Asked at every cache hit: SQLite answers from the WAL-index header while nothing
+ * was committed (one pread), else with an indexed read; it replaced a check of the SQLite log file's times, whose
+ * coarse clock could hide a revoke committed within the same tick. */
 static int cache_fresh(m2m_tls_env *env)
 {
     m2m_psk_cache *pc = &env->psk_cache;

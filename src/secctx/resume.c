@@ -242,6 +242,47 @@ int m2m_resume_parse_appdata(const char *data, size_t len, m2m_candidate *c, cha
     return 0;
 }
 
+/* Whether registree_id's enrolment enrol_id is active: the store's answer, or (exact stores) what it answered
+ * under the enrolment generation still current -- one cheap check instead of a read (SQLite: a pread of the
+ * WAL-index header while nothing was committed). Only "active" is remembered; anything else asks the store. */
+static unsigned active_slot(const char *registree_id, const char *enrol_id)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = registree_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = enrol_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % M2M_ACTIVE_CACHE_SLOTS;
+}
+
+static int enrolment_active(m2m_tls_env *env, const char *registree_id, const char *enrol_id, m2m_err *err)
+{
+    m2m_active_cache *ac = &env->active_cache;
+    m2m_active_entry *e = &ac->slot[active_slot(registree_id, enrol_id)];
+    int exact = m2m_store_generation_exact(env->st), rc;
+    int64_t gen = 0;
+
+    if (exact && m2m_store_enrol_generation(env->st, &gen, err) == 0) {
+        if (!ac->have_gen || gen != ac->gen)
+            memset(ac->slot, 0, sizeof ac->slot); /* a change somewhere: everything is asked again */
+        ac->gen = gen;
+        ac->have_gen = 1;
+        if (e->registree_id[0] != '\0' && strcmp(e->registree_id, registree_id) == 0 &&
+            strcmp(e->enrol_id, enrol_id) == 0)
+            return 1;
+    } else {
+        exact = 0;
+        ac->have_gen = 0;
+    }
+    rc = m2m_store_enrolment_active(env->st, registree_id, enrol_id, err);
+    /* remembered under the generation read before the store's answer: a change in between shows next time */
+    if (rc == 1 && exact && strlen(registree_id) < sizeof e->registree_id && strlen(enrol_id) < sizeof e->enrol_id) {
+        snprintf(e->registree_id, sizeof e->registree_id, "%s", registree_id);
+        snprintf(e->enrol_id, sizeof e->enrol_id, "%s", enrol_id);
+    }
+    return rc == 1;
+}
+
 static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *keyname, size_t keyname_len,
                                 SSL_TICKET_STATUS status, void *arg)
 {
@@ -285,8 +326,7 @@ static SSL_TICKET_RETURN dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *
         return SSL_TICKET_RETURN_IGNORE;
     }
     /* The enrolment is checked on every resumption, exactly as on a full handshake. */
-    if (m2m_store_enrolment_active(tc->env->st, parsed.peer.registree_id, m2m_peer_enrol_id(&parsed.peer), &err) !=
-        1) {
+    if (!enrolment_active(tc->env, parsed.peer.registree_id, m2m_peer_enrol_id(&parsed.peer), &err)) {
         m2m_logf(tc->env->log, "resume registree=%s mechanism=%s peer=%s result=refused reason=enrolment revoked or "
                                "replaced; full handshake required", parsed.peer.registree_id, parsed.peer.mechanism,
                  tc->addr);

@@ -72,6 +72,20 @@ typedef struct m2m_psk_cache {
     m2m_psk_entry slot[M2M_PSK_CACHE_SLOTS];
 } m2m_psk_cache;
 
+/* Each loop's memory of the enrolments its resumptions found active (resume.c), under the same rule as the PSK
+ * cache: an entry counts only while the store's enrolment generation is the one it was found under (exact stores
+ * only), so a revoke by anyone applies to the very next resumption. Direct-mapped. */
+#define M2M_ACTIVE_CACHE_SLOTS 512
+typedef struct m2m_active_entry {
+    char registree_id[M2M_ID_MAX]; /* "" = free */
+    char enrol_id[M2M_CRED_ID_MAX];
+} m2m_active_entry;
+typedef struct m2m_active_cache {
+    int have_gen;
+    int64_t gen;
+    m2m_active_entry slot[M2M_ACTIVE_CACHE_SLOTS];
+} m2m_active_cache;
+
 #define M2M_TICKET_KEYS 4
 
 struct m2m_gba_naf; /* secctx/gba.h */
@@ -94,6 +108,7 @@ typedef struct m2m_tls_env {
     m2m_store_writer *writer;       /* where this loop's writes go; NULL = at once (tests) */
     m2m_store_done_queue *queue;    /* this loop's completions */
     m2m_psk_cache psk_cache;
+    m2m_active_cache active_cache;  /* resume.c */
     struct m2m_gba_naf *gba;        /* x.y.5: this loop's NAF (Ks_NAF cache, Zn client); NULL = no GBA */
     m2m_store_reader *reader;       /* reads without waiting (PostgreSQL); NULL = synchronous reads (SQLite) */
     const m2m_local_ae *local_aes;  /* --local-ae: who may speak on the Unix socket, and as whom */
