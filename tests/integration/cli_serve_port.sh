@@ -75,4 +75,15 @@ ok_if "a second Registrar on port 0 starts beside the first (and runs until stop
   eval '[ $rc = 124 ] && grep -q "^listening https port [0-9]*$" <<<"$out" && ! grep -q "^listening https port $P$" <<<"$out"'
 
 stop_registrar
+
+# CoAPS: its workers share the UDP port with SO_REUSEPORT, so a second Registrar on the same port must be refused
+# too (it would take part of the devices' datagrams, and their DTLS sessions would break)
+start_registrar --coaps 127.0.0.1:0
+CP=$COAPS_PORT
+rc=0; out=$(timeout 10 "$M2M_BIN" registrar serve --db other.db --https 127.0.0.1:0 --coaps "127.0.0.1:$CP" \
+  --threads 2 2>&1) || rc=$?
+ok_if "a second Registrar on coaps://127.0.0.1:$CP is refused at once, saying the port is in use" \
+  eval '[ $rc = 1 ] && ! grep -q "^listening" <<<"$out" && grep -qF "127.0.0.1:$CP (UDP) is already in use" <<<"$out"'
+ok_if "the first Registrar is still running" kill -0 "$REG_PID"
+stop_registrar
 finish
