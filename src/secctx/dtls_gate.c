@@ -115,8 +115,10 @@ static int verify_cb(SSL *ssl, const unsigned char *cookie, unsigned int len)
     if (!in_check && memo_valid) { /* the ClientHello the gate let through, for the same peer (not left since) */
         unsigned char peer[19];
         size_t n = peer_bytes(&cur_peer, cur_peer_len, peer);
-        return n > 0 && n == memo_peer_len && memcmp(peer, memo_peer, n) == 0 &&
-               CRYPTO_memcmp(memo_cookie, cookie, COOKIE_LEN) == 0;
+        if (n > 0 && n == memo_peer_len && memcmp(peer, memo_peer, n) == 0 &&
+            CRYPTO_memcmp(memo_cookie, cookie, COOKIE_LEN) == 0)
+            return 1;
+        /* anything else is verified in full */
     }
     for (int i = 0; i < 1 + cur_gate->have_prev && !ok; i++)
         ok = cookie_for(cur_gate, i, want) == 0 && CRYPTO_memcmp(want, cookie, COOKIE_LEN) == 0;
