@@ -534,11 +534,29 @@ void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out)
         m2m_dtls_gate_stats_read(srv->gate, out);
 }
 
-void m2m_coap_tick(struct m2m_coap *srv, int recheck)
+int m2m_coap_recheck(struct m2m_coap *srv, int64_t since)
+{
+    int failed = 0;
+    m2m_err err;
+    for (coap_conn *c = srv->conns, *next; c != NULL; c = next) {
+        int active;
+        next = c->next;
+        if (c->closing || !c->tls.established || c->tls.peer.registree_id[0] == '\0' ||
+            !m2m_store_enrol_changed(srv->w->st, since, c->tls.peer.registree_id))
+            continue;
+        active = m2m_store_enrolment_active(srv->w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer),
+                                            &err);
+        if (active == 0)
+            m2m_coap_close(c, "enrolment revoked or replaced");
+        failed |= active < 0; /* asked again at the next tick: the worker keeps the generation it had */
+    }
+    return failed ? -1 : 0;
+}
+
+void m2m_coap_tick(struct m2m_coap *srv)
 {
     const m2m_registrar_config *cfg = &srv->w->reg->cfg;
     coap_conn *c, *next;
-    m2m_err err;
 
     m2m_dtls_gate_tick(srv->gate);
     for (c = srv->conns; c != NULL; c = next) {
@@ -555,10 +573,7 @@ void m2m_coap_tick(struct m2m_coap *srv, int recheck)
             }
             continue;
         }
-        if (recheck && m2m_store_enrolment_active(srv->w->st, c->tls.peer.registree_id,
-                                                  m2m_peer_enrol_id(&c->tls.peer), &err) == 0)
-            m2m_coap_close(c, "enrolment revoked or replaced");
-        else if (c->tls.peer.not_after != 0 && m2m_clock_now() >= c->tls.peer.not_after)
+        if (c->tls.peer.not_after != 0 && m2m_clock_now() >= c->tls.peer.not_after)
             m2m_coap_close(c, "the key's lifetime is over");
         else if (c->npending == 0 && m2m_ms_since(&c->last) > 1000.0 * cfg->idle_timeout)
             m2m_coap_close(c, "idle");

@@ -157,9 +157,9 @@ void m2m_worker_recheck(struct worker *w)
             m2m_conn_close(c, "enrolment revoked or replaced");
         failed |= active < 0;
     }
-    /* the CoAPS worker's DTLS sessions (registrar/coap_server.c): each re-checked */
-    if (w->coap != NULL)
-        m2m_coap_tick(w->coap, 1);
+    /* a CoAPS worker's DTLS sessions (registrar/coap_server.c): the same rule */
+    if (w->coap != NULL && m2m_coap_recheck(w->coap, since) != 0)
+        failed = 1;
     if (!failed)
         w->enrol_gen = gen;
 }
@@ -241,5 +241,5 @@ void m2m_worker_tick(evutil_socket_t fd, short what, void *arg)
     /* the CoAPS worker's DTLS sessions: the same checks (their enrolments in m2m_worker_recheck), and libcoap's
      * housekeeping */
     if (w->coap != NULL)
-        m2m_coap_tick(w->coap, 0);
+        m2m_coap_tick(w->coap);
 }
