@@ -16,7 +16,7 @@
 
 /* The schema is versioned: SCHEMA creates version 1, MIGRATIONS[i] takes version i+1 to i+2. A store is
  * migrated forward in one transaction when opened; a store newer than this build is refused. */
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 
 static const char *const SQL[Q_COUNT] = {
@@ -102,7 +102,13 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE gba_bootstrap (btid TEXT PRIMARY KEY, impi TEXT NOT NULL, rand BLOB NOT NULL, ks BLOB NOT NULL,"
     "  created INTEGER NOT NULL, expires INTEGER NOT NULL);"
     "CREATE INDEX gba_bootstrap_expires ON gba_bootstrap(expires);",
+    /* 6 -> 7: whose enrolment each generation bump was (the last CHANGES_KEPT), so that a Registrar re-checks the
+     * open connections of the Registrees that changed, not all of them (sq_enrol_changed). */
+    "CREATE TABLE enrol_change (gen INTEGER PRIMARY KEY, registree_id TEXT NOT NULL);",
 };
+#define CHANGES_KEPT 100000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* The SQLite store: the interface's handle first, so a m2m_store * is a sq_store *. */
 struct sq_store {
@@ -115,6 +121,11 @@ struct sq_store {
     int gen_valid;
     int64_t gen;
     unsigned char wal_hdr[48];
+    /* sq_enrol_changed: whose enrolments changed in (chg_since, chg_upto], sorted */
+    int chg_valid, chg_complete;
+    int64_t chg_since, chg_upto;
+    char **chg_ids;
+    size_t chg_n;
 };
 #define SQ(st) ((struct sq_store *)(st))
 static const struct m2m_store_ops SQLITE_OPS;
@@ -231,6 +242,8 @@ done:
     return rc;
 }
 
+static void changes_forget(struct sq_store *sq);
+
 static void sq_close(m2m_store *st)
 {
     if (st == NULL)
@@ -240,6 +253,7 @@ static void sq_close(m2m_store *st)
     sqlite3_close(SQ(st)->db);
     if (SQ(st)->shm_fd >= 0)
         close(SQ(st)->shm_fd);
+    changes_forget(SQ(st));
     free(SQ(st));
 }
 
@@ -313,11 +327,30 @@ static int meta_set(m2m_store *st, const char *k, const char *v, m2m_err *err)
 static int meta_get(m2m_store *st, const char *k, char out[M2M_ID_MAX], m2m_err *err);
 
 /* Every change to enrolments bumps a generation, so Registrar workers can tell cheaply when to re-check the
- * enrolments of their open connections. Runs inside the caller's transaction. */
-int m2m_sqlite_bump_enrol_gen(m2m_store *st, m2m_err *err)
+ * enrolments of their open connections, and records whose it was, so that they re-check only those. Runs inside
+ * the caller's transaction. */
+int m2m_sqlite_bump_enrol_gen(m2m_store *st, const char *registree_id, m2m_err *err)
 {
-    return exec(st, "INSERT INTO meta(k, v) VALUES ('enrol_gen', '1') ON CONFLICT(k) DO UPDATE SET "
-                    "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err);
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (exec(st, "INSERT INTO meta(k, v) VALUES ('enrol_gen', '1') ON CONFLICT(k) DO UPDATE SET "
+                 "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err) != 0)
+        return -1;
+    if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO enrol_change(gen, registree_id) SELECT CAST(v AS INTEGER), ?1 "
+                                       "FROM meta WHERE k = 'enrol_gen'", -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "record an enrolment change");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_fail(st, err, "record an enrolment change");
+        goto done;
+    }
+    rc = exec(st, "DELETE FROM enrol_change WHERE gen < (SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'enrol_gen') "
+                  "- " STR(CHANGES_KEPT), err);
+done:
+    sqlite3_finalize(s);
+    return rc;
 }
 
 /* The WAL-index header (https://www.sqlite.org/walformat.html, 2.1: the first 96 octets of the -shm file, two
@@ -479,11 +512,79 @@ static void sq_use_notifier(m2m_store *st, m2m_store_notifier *n)
     (void)st, (void)n;
 }
 
-/* The generation says that something changed, not what: every open connection is re-checked. */
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void changes_forget(struct sq_store *sq)
+{
+    for (size_t i = 0; i < sq->chg_n; i++)
+        free(sq->chg_ids[i]);
+    free(sq->chg_ids);
+    sq->chg_ids = NULL;
+    sq->chg_n = 0;
+    sq->chg_valid = 0;
+}
+
+/* Whose enrolments changed in (since, now]: sorted into sq->chg_ids, complete only when every generation in
+ * between has its row (a bump by an older build, or one trimmed away, leaves a gap: then nobody is known). */
+static void changes_load(struct sq_store *sq, int64_t since, int64_t now)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t expect = since + 1;
+    size_t cap = 0;
+    changes_forget(sq);
+    sq->chg_since = since;
+    sq->chg_upto = now;
+    sq->chg_valid = 1;
+    sq->chg_complete = 0;
+    if (now - since > CHANGES_KEPT || sqlite3_prepare_v2(sq->db, "SELECT gen, registree_id FROM enrol_change WHERE "
+                                                             "gen > ?1 AND gen <= ?2 ORDER BY gen", -1, &s,
+                                                             NULL) != SQLITE_OK)
+        goto done;
+    sqlite3_bind_int64(s, 1, since);
+    sqlite3_bind_int64(s, 2, now);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 1);
+        char **grown;
+        if (sqlite3_column_int64(s, 0) != expect++ || id == NULL)
+            goto done;
+        if (sq->chg_n == cap) {
+            cap = cap ? 2 * cap : 16;
+            if ((grown = realloc(sq->chg_ids, cap * sizeof *grown)) == NULL)
+                goto done;
+            sq->chg_ids = grown;
+        }
+        if ((sq->chg_ids[sq->chg_n] = strdup(id)) == NULL)
+            goto done;
+        sq->chg_n++;
+    }
+    if (expect == now + 1) {
+        qsort(sq->chg_ids, sq->chg_n, sizeof *sq->chg_ids, cmp_id);
+        sq->chg_complete = 1;
+    }
+done:
+    sqlite3_finalize(s);
+}
+
+/* Whether registree_id's enrolment may have changed since generation `since`: 0 only when the store's record of
+ * every change since then is complete and names others only. Anything it cannot tell is a change (the caller
+ * re-reads the enrolment). One query per (since, now) pair: a worker's re-check of all its connections asks once. */
 static int sq_enrol_changed(m2m_store *st, int64_t since, const char *registree_id)
 {
-    (void)st, (void)since, (void)registree_id;
-    return 1;
+    struct sq_store *sq = SQ(st);
+    int64_t now;
+    m2m_err err;
+    if (sq_enrol_generation(st, &now, &err) != 0)
+        return 1;
+    if (now <= since)
+        return 0;
+    if (!sq->chg_valid || sq->chg_since != since || sq->chg_upto != now)
+        changes_load(sq, since, now);
+    if (!sq->chg_complete)
+        return 1;
+    return bsearch(&registree_id, sq->chg_ids, sq->chg_n, sizeof *sq->chg_ids, cmp_id) != NULL;
 }
 
 /* Every handle reads the file: a commit by anyone shows in the next read. */

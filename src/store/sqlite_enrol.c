@@ -92,7 +92,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     }
     sqlite3_finalize(s);
     s = NULL;
-    if (m2m_sqlite_bump_enrol_gen(st, err) != 0)
+    if (m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
         goto done;
     rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
@@ -286,7 +286,7 @@ int m2m_sqlite_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
         m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for Registree %s", registree_id);
         goto done;
     }
-    if (m2m_sqlite_bump_enrol_gen(st, err) != 0)
+    if (m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
         goto done;
     rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
@@ -387,7 +387,7 @@ int m2m_sqlite_enrol_generated_psk(m2m_store *st, const char *registree_id, cons
             m2m_sqlite_fail(st, err, "store generated key");
         goto done;
     }
-    if (m2m_sqlite_bump_enrol_gen(st, err) != 0)
+    if (m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
         goto done;
     rc = m2m_sqlite_tx_commit(st, sp, err);
 done:
@@ -411,7 +411,7 @@ int m2m_sqlite_promote_psk(m2m_store *st, const char *registree_id, const char *
         run(st, "UPDATE enrolment SET pending = 0 WHERE registree_id = ?1 AND key_id = ?2 AND pending = 1 AND "
                 "revoked = 0", registree_id, key_id, 0, err) != 0)
         goto done;
-    if (sqlite3_changes(DB(st)) > 0 && m2m_sqlite_bump_enrol_gen(st, err) != 0)
+    if (sqlite3_changes(DB(st)) > 0 && m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
         goto done;
     rc = m2m_sqlite_tx_commit(st, sp, err);
 done:

@@ -12,8 +12,9 @@
 sqlite3 *m2m_sqlite_db(m2m_store *st);
 /* The store's file, for messages. */
 const char *m2m_sqlite_path(m2m_store *st);
-/* Every enrolment change bumps the generation, in the change's own transaction. */
-int m2m_sqlite_bump_enrol_gen(m2m_store *st, m2m_err *err);
+/* Every enrolment change bumps the generation and records whose enrolment it was, in the change's own
+ * transaction. */
+int m2m_sqlite_bump_enrol_gen(m2m_store *st, const char *registree_id, m2m_err *err);
 /* err = "store PATH: what: SQLite's message"; returns -1. */
 int m2m_sqlite_fail(m2m_store *st, m2m_err *err, const char *what);
 /* Runs sql (no parameters); -1 with err. */

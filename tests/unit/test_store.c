@@ -286,6 +286,41 @@ static void test_submit_without_writer(void **state)
 
 #include "store_contract.h"
 
+/* A store from the build before the record of enrolment changes (schema 6): opened, it is migrated, its past
+ * changes (no record) leave every connection to be re-checked, and its new ones are recorded. SQLite only. */
+static void test_changes_record_after_migration(void **state)
+{
+    char dir[64], loc[512];
+    m2m_err err;
+    m2m_secret k;
+    sqlite3 *db = NULL;
+    int64_t old;
+    m2m_store *st;
+    (void)state;
+    if (fixture_pg() != NULL)
+        return;
+    st = fresh(dir, sizeof dir, loc, sizeof loc);
+    old = generation(st);
+    m2m_store_close(st);
+    /* what a schema-6 build leaves: no enrol_change table, and a bump of its own */
+    assert_int_equal(sqlite3_open(loc, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE enrol_change; UPDATE meta SET v = '6' WHERE k = 'schema_version'; "
+                                      "INSERT INTO meta(k, v) VALUES ('enrol_gen', '1') ON CONFLICT(k) DO UPDATE SET "
+                                      "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    st = m2m_store_open(loc, 0, &err);
+    assert_non_null(st);
+    assert_true(generation(st) > old);
+    assert_int_equal(m2m_store_enrol_changed(st, old, "Canyone"), 1); /* the old build's change: unknown whose */
+    old = generation(st);
+    key_of(&k, 9);
+    assert_int_equal(m2m_store_enrol_psk(st, "Cnew", &k, KID1, &err), 0);
+    assert_int_equal(m2m_store_enrol_changed(st, old, "Cnew"), 1);
+    assert_int_equal(m2m_store_enrol_changed(st, old, "Canyone"), 0);
+    m2m_store_close(st);
+    fixture_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_writer_group_commit),
         cmocka_unit_test(test_submit_without_writer),
         cmocka_unit_test(test_meta),
+        cmocka_unit_test(test_changes_record_after_migration),
         cmocka_unit_test(test_enrol_psk),
         cmocka_unit_test(test_other_mechanisms),
         cmocka_unit_test(test_token_once),
