@@ -136,8 +136,8 @@ static void grace_done(m2m_store_job *job, int rc, const m2m_err *err)
 /* Live enrolment: closes the open connections whose enrolment was revoked or replaced since the worker last
  * looked. Runs at once when the store's notifier reports a change (PostgreSQL: made on any node, or by `enrol`
  * anywhere), and from the once-a-second tick in any case. Only the connections of the Registrees that changed are
- * read again when the store can tell which (PostgreSQL's notifications name them; SQLite records them with each bump). A store
- * that cannot answer leaves the generation where it was, so the next tick tries again. */
+ * read again when the store can tell which (PostgreSQL's notifications name them; SQLite records them with each
+ * bump). A store that cannot answer leaves the generation where it was, so the next tick tries again. */
 void m2m_worker_recheck(struct worker *w)
 {
     int64_t since = w->enrol_gen, gen;
