@@ -561,7 +561,8 @@ static void changes_load(struct sq_store *sq, int64_t since, int64_t now)
         sq->chg_n++;
     }
     if (expect == now + 1) {
-        qsort(sq->chg_ids, sq->chg_n, sizeof *sq->chg_ids, cmp_id);
+        if (sq->chg_n > 1)
+            qsort(sq->chg_ids, sq->chg_n, sizeof *sq->chg_ids, cmp_id);
         sq->chg_complete = 1;
     }
 done:
@@ -584,7 +585,7 @@ static int sq_enrol_changed(m2m_store *st, int64_t since, const char *registree_
         changes_load(sq, since, now);
     if (!sq->chg_complete)
         return 1;
-    return bsearch(&registree_id, sq->chg_ids, sq->chg_n, sizeof *sq->chg_ids, cmp_id) != NULL;
+    return sq->chg_n > 0 && bsearch(&registree_id, sq->chg_ids, sq->chg_n, sizeof *sq->chg_ids, cmp_id) != NULL;
 }
 
 /* Every handle reads the file: a commit by anyone shows in the next read. */
