@@ -158,4 +158,20 @@ else
 fi
 
 grep -q 'binding=coap' "$LOG" && pass "the Registrar logged the attachments with binding=coap" || fail "no binding=coap"
+
+# IPv6: the workers' shared sockets take libcoap's place on ::1 too (dual-stack options as libcoap sets them)
+if python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null; then
+  stop_registrar
+  start_registrar --coaps ::1:0
+  (umask 077; openssl rand -hex 16 >v6.key)
+  enrol_file Csix v6.key
+  details v6 Csix "mechanism = psk
+key-file = v6.key"
+  sed -i "s|^poa = .*|poa = coaps://[::1]:$COAPS_PORT|" v6.ini
+  out=$("$RTEE" attach --details v6.ini 2>&1) && has "registered as Csix (DTLSv1.2" "$out" &&
+    [ "$(udp_on_port "$COAPS_PORT" "$REG_PID")" = 2 ] && pass "over IPv6 ([::1]), two workers on the port" ||
+    fail "IPv6: $out (sockets: $(udp_on_port "$COAPS_PORT" "$REG_PID"))"
+else
+  echo "no IPv6 loopback here: the IPv6 case is not run"
+fi
 finish
