@@ -20,6 +20,13 @@ static int find_enrolment(m2m_store *st, const char *mechanism, const char *cred
 
 /* One enrolment, in one transaction: refuse a credential ID already used by another Registree, retire the
  * Registree's active enrolment of the same mechanism (wiping its key), insert the new one. */
+/* The end of a unit that changed registree_id's enrolments: the generation bumped with whose change it was, then
+ * the commit. */
+static int commit_change(m2m_store *st, const char *registree_id, int sp, m2m_err *err)
+{
+    return m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0 ? -1 : m2m_sqlite_tx_commit(st, sp, err);
+}
+
 static int enrol(m2m_store *st, const char *registree_id, const char *mechanism, const char *cred_id,
                  const m2m_secret *key, const char *root_pem, int64_t expires, const char *impi, m2m_err *err)
 {
@@ -92,9 +99,7 @@ static int enrol(m2m_store *st, const char *registree_id, const char *mechanism,
     }
     sqlite3_finalize(s);
     s = NULL;
-    if (m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
-        goto done;
-    rc = m2m_sqlite_tx_commit(st, sp, err);
+    rc = commit_change(st, registree_id, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
@@ -264,33 +269,40 @@ int m2m_sqlite_enrolment_active(m2m_store *st, const char *registree_id, const c
     return m2m_sqlite_fail(st, err, "check enrolment");
 }
 
-int m2m_sqlite_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
+static int run(m2m_store *st, const char *sql, const char *a, const char *b, int64_t n, m2m_err *err)
 {
     sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK)
+        return m2m_sqlite_fail(st, err, "update enrolment");
+    if (a != NULL)
+        sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+    if (b != NULL)
+        sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, n);
+    if (sqlite3_step(s) == SQLITE_DONE)
+        rc = 0;
+    else
+        m2m_sqlite_fail(st, err, "update enrolment");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int m2m_sqlite_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
+{
     int rc = -1;
     int sp = 0;
     if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
-    if (sqlite3_prepare_v2(DB(st), "UPDATE enrolment SET revoked = ?2, key = NULL WHERE registree_id = ?1 AND "
-                                   "revoked = 0", -1, &s, NULL) != SQLITE_OK) {
-        m2m_sqlite_fail(st, err, "revoke");
+    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND revoked = 0", registree_id,
+            NULL, m2m_clock_now(), err) != 0)
         goto done;
-    }
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, m2m_clock_now());
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        m2m_sqlite_fail(st, err, "revoke");
-        goto done;
-    }
     if (sqlite3_changes(DB(st)) == 0) {
         m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for Registree %s", registree_id);
         goto done;
     }
-    if (m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
-        goto done;
-    rc = m2m_sqlite_tx_commit(st, sp, err);
+    rc = commit_change(st, registree_id, sp, err);
 done:
-    sqlite3_finalize(s);
     if (rc != 0)
         m2m_sqlite_tx_rollback(st, sp);
     return rc;
@@ -338,24 +350,6 @@ done:
 
 /* ---- x.y.8: generated keys ---- */
 
-static int run(m2m_store *st, const char *sql, const char *a, const char *b, int64_t n, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK)
-        return m2m_sqlite_fail(st, err, "update enrolment");
-    if (a != NULL)
-        sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
-    if (b != NULL)
-        sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, n);
-    if (sqlite3_step(s) == SQLITE_DONE)
-        rc = 0;
-    else
-        m2m_sqlite_fail(st, err, "update enrolment");
-    sqlite3_finalize(s);
-    return rc;
-}
 
 int m2m_sqlite_enrol_generated_psk(m2m_store *st, const char *registree_id, const m2m_secret *key,
                                   const char *key_id, m2m_err *err)
@@ -387,9 +381,7 @@ int m2m_sqlite_enrol_generated_psk(m2m_store *st, const char *registree_id, cons
             m2m_sqlite_fail(st, err, "store generated key");
         goto done;
     }
-    if (m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
-        goto done;
-    rc = m2m_sqlite_tx_commit(st, sp, err);
+    rc = commit_change(st, registree_id, sp, err);
 done:
     sqlite3_finalize(s);
     if (rc != 0)
