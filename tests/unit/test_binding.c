@@ -619,6 +619,20 @@ static void test_resumption(void **state)
     }
 }
 
+/* A fresh random 16-octet PSK enrolled for id in store s (a generated key, pending until used, when generated): its
+ * key and key ID out. */
+static void enrol_random(m2m_store *s, const char *id, int generated, unsigned char key[16], char kid[33])
+{
+    m2m_secret k = {0};
+    m2m_err err;
+    RAND_bytes(key, 16);
+    assert_int_equal(m2m_keyid(M2M_KEY_KCA, key, 16, kid, &err), 0);
+    assert_int_equal(m2m_secret_set(&k, key, 16, &err), 0);
+    assert_int_equal(generated ? m2m_store_enrol_generated_psk(s, id, &k, kid, &err)
+                               : m2m_store_enrol_psk(s, id, &k, kid, &err), 0);
+    m2m_secret_clear(&k);
+}
+
 /* The store fails during the handshake: a credential that could not be looked up binds nobody -- not a PSK, not a
  * certificate, not a ticket whose enrolment cannot be checked -- and the refusal says the store failed, not that
  * the credential is unknown. Once the store is back, the same credentials bind. */
@@ -626,17 +640,11 @@ static void test_store_failure_binds_nobody(void **state)
 {
     unsigned char k3[16];
     char kid3[33];
-    m2m_secret k = {0};
-    m2m_err err;
     client_opts c = {.min_version = TLS1_3_VERSION, .max_version = TLS1_3_VERSION, .cert = 1};
     outcome r;
     (void)state;
     /* a key no handshake has used yet: not in the worker's PSK cache, so the lookup goes to the store */
-    RAND_bytes(k3, sizeof k3);
-    assert_int_equal(m2m_keyid(M2M_KEY_KCA, k3, sizeof k3, kid3, &err), 0);
-    assert_int_equal(m2m_secret_set(&k, k3, sizeof k3, &err), 0);
-    assert_int_equal(m2m_store_enrol_psk(st, "Cpsk3", &k, kid3, &err), 0);
-    m2m_secret_clear(&k);
+    enrol_random(st, "Cpsk3", 0, k3, kid3);
     c.session = ticket_from(srv_default, &c, "Ccert");
     c.cert = 0;
 
@@ -698,11 +706,7 @@ static void test_promotion_store_failure(void **state)
     m2m_tls_conn tc;
     m2m_enrolment e;
     (void)state;
-    RAND_bytes(kg, sizeof kg);
-    assert_int_equal(m2m_keyid(M2M_KEY_KCA, kg, sizeof kg, kidg, &err), 0);
-    assert_int_equal(m2m_secret_set(&k, kg, sizeof kg, &err), 0);
-    assert_int_equal(m2m_store_enrol_generated_psk(st, "Cpsk2", &k, kidg, &err), 0);
-    m2m_secret_clear(&k);
+    enrol_random(st, "Cpsk2", 1, kg, kidg);
     memset(&tc, 0, sizeof tc);
     tc.env = &env;
     snprintf(tc.addr, sizeof tc.addr, "?");
@@ -803,17 +807,11 @@ static void test_resumption_after_revoke(void **state)
 {
     unsigned char k3[16];
     char kid3[33];
-    m2m_secret k = {0};
     m2m_err err;
-    client_opts o;
+    client_opts o, first;
     outcome r;
     (void)state;
-    RAND_bytes(k3, sizeof k3);
-    assert_int_equal(m2m_secret_set(&k, k3, sizeof k3, &err), 0);
-    assert_int_equal(m2m_keyid(M2M_KEY_KCA, k3, sizeof k3, kid3, &err), 0);
-    assert_int_equal(m2m_store_enrol_psk(st, "Crev", &k, kid3, &err), 0);
-    m2m_secret_clear(&k);
-    client_opts first;
+    enrol_random(st, "Crev", 0, k3, kid3);
     o = psk(TLS1_3_VERSION, kid3, k3);
     first = o;
     first.session = ticket_from(srv_default, &first, "Crev");
