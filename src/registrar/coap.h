@@ -86,10 +86,10 @@ int m2m_coap_port(const struct m2m_coap *srv);
 void m2m_coap_free(struct m2m_coap *srv);
 /* Once a second: cookie secrets, handshake, idle and key-lifetime timeouts, libcoap's housekeeping. */
 void m2m_coap_tick(struct m2m_coap *srv);
-/* Closes the sessions whose enrolment was revoked or replaced since enrolment generation `since` (only those of
- * Registrees that changed, when the store can tell). -1 when the store could not answer for one of them: the
+/* Closes the sessions whose enrolment was revoked or replaced in enrolment generations (since, upto] (only those
+ * of Registrees that changed, when the store can tell). -1 when the store could not answer for one of them: the
  * caller keeps its generation, so they are asked again. */
-int m2m_coap_recheck(struct m2m_coap *srv, int64_t since);
+int m2m_coap_recheck(struct m2m_coap *srv, int64_t since, int64_t upto);
 /* The gate's counters for /metrics (any thread). */
 void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out);
 /* Closes the session (its SSL and this struct go at once; the log says why unless why is NULL). */

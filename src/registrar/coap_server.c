@@ -534,7 +534,7 @@ void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out)
         m2m_dtls_gate_stats_read(srv->gate, out);
 }
 
-int m2m_coap_recheck(struct m2m_coap *srv, int64_t since)
+int m2m_coap_recheck(struct m2m_coap *srv, int64_t since, int64_t upto)
 {
     int failed = 0;
     m2m_err err;
@@ -542,7 +542,7 @@ int m2m_coap_recheck(struct m2m_coap *srv, int64_t since)
         int active;
         next = c->next;
         if (c->closing || !c->tls.established || c->tls.peer.registree_id[0] == '\0' ||
-            !m2m_store_enrol_changed(srv->w->st, since, c->tls.peer.registree_id))
+            !m2m_store_enrol_changed(srv->w->st, since, upto, c->tls.peer.registree_id))
             continue;
         active = m2m_store_enrolment_active(srv->w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer),
                                             &err);

@@ -150,7 +150,7 @@ void m2m_worker_recheck(struct worker *w)
     for (conn *c = w->conns; c != NULL; c = c->next) {
         int active;
         if (c->closing || c->tls.peer.registree_id[0] == '\0' || !c->tls.established ||
-            !m2m_store_enrol_changed(w->st, since, c->tls.peer.registree_id))
+            !m2m_store_enrol_changed(w->st, since, gen, c->tls.peer.registree_id))
             continue;
         active = m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer), &err);
         if (active == 0)
@@ -158,7 +158,7 @@ void m2m_worker_recheck(struct worker *w)
         failed |= active < 0;
     }
     /* a CoAPS worker's DTLS sessions (registrar/coap_server.c): the same rule */
-    if (w->coap != NULL && m2m_coap_recheck(w->coap, since) != 0)
+    if (w->coap != NULL && m2m_coap_recheck(w->coap, since, gen) != 0)
         failed = 1;
     if (!failed)
         w->enrol_gen = gen;

@@ -67,7 +67,7 @@ struct m2m_store_ops {
     int (*available)(m2m_store *st);
     void (*poll)(m2m_store *st);
     void (*use_notifier)(m2m_store *st, m2m_store_notifier *n);
-    int (*enrol_changed)(m2m_store *st, int64_t since, const char *registree_id);
+    int (*enrol_changed)(m2m_store *st, int64_t since, int64_t upto, const char *registree_id);
     int (*generation_exact)(m2m_store *st);
 };
 

@@ -598,8 +598,10 @@ static int pg_generation_exact(m2m_store *st)
     return PG(st)->notifier == NULL;
 }
 
-static int pg_changed_since(m2m_store *st, int64_t since, const char *registree_id)
+/* The notifier knows every Registree named since `since`, later ones too: a superset of (since, upto]. */
+static int pg_changed_since(m2m_store *st, int64_t since, int64_t upto, const char *registree_id)
 {
+    (void)upto;
     return PG(st)->notifier != NULL ? pg_notifier_changed(PG(st)->notifier, since, registree_id) : 1;
 }
 

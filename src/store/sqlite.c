@@ -569,20 +569,16 @@ done:
     sqlite3_finalize(s);
 }
 
-/* Whether registree_id's enrolment may have changed since generation `since`: 0 only when the store's record of
- * every change since then is complete and names others only. Anything it cannot tell is a change (the caller
- * re-reads the enrolment). One query per (since, now) pair: a worker's re-check of all its connections asks once. */
-static int sq_enrol_changed(m2m_store *st, int64_t since, const char *registree_id)
+/* Whether registree_id's enrolment may have changed in (since, upto]: 0 only when the store's record of every
+ * change in between is complete and names others only. Anything it cannot tell is a change (the caller re-reads
+ * the enrolment). One query per window: a worker's re-check of all its connections asks once. */
+static int sq_enrol_changed(m2m_store *st, int64_t since, int64_t upto, const char *registree_id)
 {
     struct sq_store *sq = SQ(st);
-    int64_t now;
-    m2m_err err;
-    if (sq_enrol_generation(st, &now, &err) != 0)
-        return 1;
-    if (now <= since)
+    if (upto <= since)
         return 0;
-    if (!sq->chg_valid || sq->chg_since != since || sq->chg_upto != now)
-        changes_load(sq, since, now);
+    if (!sq->chg_valid || sq->chg_since != since || sq->chg_upto != upto)
+        changes_load(sq, since, upto);
     if (!sq->chg_complete)
         return 1;
     return sq->chg_n > 0 && bsearch(&registree_id, sq->chg_ids, sq->chg_n, sizeof *sq->chg_ids, cmp_id) != NULL;

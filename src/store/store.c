@@ -158,9 +158,9 @@ int m2m_store_generation_exact(m2m_store *st)
     return st->ops->generation_exact(st);
 }
 
-int m2m_store_enrol_changed(m2m_store *st, int64_t since, const char *registree_id)
+int m2m_store_enrol_changed(m2m_store *st, int64_t since, int64_t upto, const char *registree_id)
 {
-    return st->ops->enrol_changed(st, since, registree_id);
+    return st->ops->enrol_changed(st, since, upto, registree_id);
 }
 
 void m2m_enrolment_clear(m2m_enrolment *e)

@@ -147,9 +147,10 @@ void m2m_store_use_notifier(m2m_store *st, m2m_store_notifier *n);
  * to the next lookup. 0 with a notifier, whose generation arrives with the notification (normally well under a
  * millisecond later): good for finding what to re-check, not for trusting a cached key. */
 int m2m_store_generation_exact(m2m_store *st);
-/* 1 when registree_id's enrolments may have changed after generation since (or it cannot tell), 0 when they
- * certainly did not: the open connections to re-check after the generation moved. */
-int m2m_store_enrol_changed(m2m_store *st, int64_t since, const char *registree_id);
+/* 1 when registree_id's enrolments may have changed in generations (since, upto] (or it cannot tell), 0 when they
+ * certainly did not: the open connections to re-check after the generation moved from since to upto (the caller
+ * read upto before asking: a later change is the next re-check's). */
+int m2m_store_enrol_changed(m2m_store *st, int64_t since, int64_t upto, const char *registree_id);
 /* x.y.8: stores a key generated over a session as the Registree's pending PSK (replacing an older pending one).
  * The current key stays valid until m2m_store_promote_psk (first successful handshake with the new key) or
  * m2m_store_expire_pending (grace period over). */

@@ -590,9 +590,9 @@ static void test_notifier(void **state)
     if (fixture_pg() == NULL) {
         /* SQLite: a commit by anyone shows in the generation, and the store records whose enrolment it was */
         assert_int_equal(generation(st), direct);
-        assert_int_equal(m2m_store_enrol_changed(st, before, "Cwatched"), 1);
-        assert_int_equal(m2m_store_enrol_changed(st, before, "Cother"), 0);
-        assert_int_equal(m2m_store_enrol_changed(st, direct, "Cwatched"), 0);
+        assert_int_equal(m2m_store_enrol_changed(st, before, direct, "Cwatched"), 1);
+        assert_int_equal(m2m_store_enrol_changed(st, before, direct, "Cother"), 0);
+        assert_int_equal(m2m_store_enrol_changed(st, direct, direct, "Cwatched"), 0);
         assert_int_equal(notified, 0);
         {
             /* a generation bumped without its record (an older build, a hand edit): nobody can be ruled out */
@@ -601,9 +601,10 @@ static void test_notifier(void **state)
             assert_int_equal(sqlite3_exec(db, "UPDATE meta SET v = CAST(CAST(v AS INTEGER) + 1 AS TEXT) WHERE k = "
                                               "'enrol_gen'", NULL, NULL, NULL), SQLITE_OK);
             sqlite3_close(db);
-            assert_int_equal(m2m_store_enrol_changed(st, direct, "Cother"), 1);
-            assert_int_equal(m2m_store_enrol_changed(st, before, "Cother"), 1);
-            direct = generation(st);
+            int64_t bumped = generation(st);
+            assert_int_equal(m2m_store_enrol_changed(st, direct, bumped, "Cother"), 1);
+            assert_int_equal(m2m_store_enrol_changed(st, before, bumped, "Cother"), 1);
+            direct = bumped;
         }
         /* however soon after the last read, a commit by another handle shows at once, and without one the same
          * generation comes back (sqlite.c answers that from the WAL-index header) */
@@ -630,9 +631,9 @@ static void test_notifier(void **state)
                  now.tv_sec - t0.tv_sec < 10);
         assert_int_equal(after, direct);
         assert_true(__atomic_load_n(&notified, __ATOMIC_SEQ_CST) >= 1);
-        assert_int_equal(m2m_store_enrol_changed(st, before, "Cwatched"), 1);
-        assert_int_equal(m2m_store_enrol_changed(st, before, "Cother"), 0);
-        assert_int_equal(m2m_store_enrol_changed(st, after, "Cwatched"), 0);
+        assert_int_equal(m2m_store_enrol_changed(st, before, after, "Cwatched"), 1);
+        assert_int_equal(m2m_store_enrol_changed(st, before, after, "Cother"), 0);
+        assert_int_equal(m2m_store_enrol_changed(st, after, after, "Cwatched"), 0);
     }
     m2m_store_close(tool);
     m2m_store_close(st);

@@ -311,12 +311,12 @@ static void test_changes_record_after_migration(void **state)
     st = m2m_store_open(loc, 0, &err);
     assert_non_null(st);
     assert_true(generation(st) > old);
-    assert_int_equal(m2m_store_enrol_changed(st, old, "Canyone"), 1); /* the old build's change: unknown whose */
+    assert_int_equal(m2m_store_enrol_changed(st, old, generation(st), "Canyone"), 1); /* the old build's: whose? */
     old = generation(st);
     key_of(&k, 9);
     assert_int_equal(m2m_store_enrol_psk(st, "Cnew", &k, KID1, &err), 0);
-    assert_int_equal(m2m_store_enrol_changed(st, old, "Cnew"), 1);
-    assert_int_equal(m2m_store_enrol_changed(st, old, "Canyone"), 0);
+    assert_int_equal(m2m_store_enrol_changed(st, old, generation(st), "Cnew"), 1);
+    assert_int_equal(m2m_store_enrol_changed(st, old, generation(st), "Canyone"), 0);
     m2m_store_close(st);
     fixture_rmdir(dir);
 }
