@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/rfc3339.h"
 #include "util/clock.h"
+#include "util/hash.h"
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *type, const char *body)
 {
@@ -52,10 +53,8 @@ static void plain(struct evhttp_request *req, int code, const char *reason, cons
 
 static ub_peer *peer_of(m2m_bsf *b, const char *impi, int create)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = m2m_fnv1a_str(M2M_FNV1A_INIT, impi);
     ub_peer *oldest = NULL;
-    for (const unsigned char *p = (const unsigned char *)impi; *p; p++)
-        h = (h ^ *p) * 16777619u;
     /* a short probe from the hash; the least recently seen of the probed slots makes room */
     for (int i = 0; i < 8; i++) {
         ub_peer *e = &b->peers[(h + (uint32_t)i) % M2M_UB_PEERS];

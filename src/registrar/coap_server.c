@@ -37,6 +37,7 @@
 #include "secctx/gate.h"
 #include "secctx/gba.h"
 #include "secctx/psk.h"
+#include "util/hash.h"
 
 #define PUMP_BATCH 64         /* datagrams per loop callback: the worker's other events get their turn */
 #define COOKIE_PERIOD 60      /* seconds between cookie-secret rotations */
@@ -45,21 +46,14 @@
 
 static unsigned peer_hash(const struct sockaddr *sa, socklen_t len)
 {
-    uint32_t h = 2166136261u;
-    const unsigned char *p = NULL;
-    size_t n = 0;
+    uint32_t h = M2M_FNV1A_INIT;
     if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_port;
-        n = 2 + 4; /* sin_port, sin_addr are adjacent */
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        h = m2m_fnv1a(m2m_fnv1a(h, &in->sin_port, 2), &in->sin_addr, 4);
     } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        for (int i = 0; i < 16; i++)
-            h = (h ^ in6->sin6_addr.s6_addr[i]) * 16777619u;
-        p = (const unsigned char *)&in6->sin6_port;
-        n = 2;
+        h = m2m_fnv1a(m2m_fnv1a(h, &in6->sin6_addr, 16), &in6->sin6_port, 2);
     }
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
     return h % M2M_COAP_TABLE;
 }
 

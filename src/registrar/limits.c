@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "registrar/limits.h"
+#include "util/hash.h"
 
 /* Descriptors kept out of the connection budget: the store, log, admin listener, OCSP fetches, per worker a few. */
 #define RESERVED_FDS 64
@@ -48,10 +49,7 @@ struct m2m_addr_table {
 
 static unsigned addr_hash(const unsigned char key[17])
 {
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 17; i++)
-        h = (h ^ key[i]) * 16777619u;
-    return h % ADDR_BUCKETS;
+    return m2m_fnv1a(M2M_FNV1A_INIT, key, 17) % ADDR_BUCKETS;
 }
 
 /* Adds delta to the address's count; returns the new count (-1 when out of memory). */

@@ -7,6 +7,7 @@
 
 #include "registrar/quota.h"
 #include "store/store.h"
+#include "util/hash.h"
 
 #define BUCKETS 4096
 /* Above this many tracked Registrees, full buckets (idle ones: the same as untracked) are dropped. */
@@ -62,10 +63,7 @@ void m2m_rate_free(m2m_rate_table *t)
 
 static unsigned hash(const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % BUCKETS;
+    return m2m_fnv1a_str(M2M_FNV1A_INIT, id) % BUCKETS;
 }
 
 static void refill(const m2m_rate_table *t, entry *e, int64_t now)

@@ -9,6 +9,7 @@
 #include "secctx/gba.h"
 #include "util/log.h"
 #include "util/clock.h"
+#include "util/hash.h"
 
 m2m_gba_naf *m2m_gba_naf_new(const char *fqdn, m2m_zn_client *zn, m2m_err *err)
 {
@@ -39,11 +40,7 @@ void m2m_gba_naf_free(m2m_gba_naf *naf)
 
 static m2m_gba_entry *slot_of(m2m_gba_naf *naf, const char *btid, const uint8_t ua[M2M_GBA_UA_ID_LEN])
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)btid; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    for (int i = 0; i < M2M_GBA_UA_ID_LEN; i++)
-        h = (h ^ ua[i]) * 16777619u;
+    uint32_t h = m2m_fnv1a(m2m_fnv1a_str(M2M_FNV1A_INIT, btid), ua, M2M_GBA_UA_ID_LEN);
     return &naf->slot[h % M2M_GBA_CACHE_SLOTS];
 }
 

@@ -11,15 +11,14 @@
 #include "secctx/gba.h"
 #include "secctx/psk.h"
 #include "util/log.h"
+#include "util/hash.h"
 
 /* ---- the loop's enrolment cache (tls_conn.h) ---- */
 
 static m2m_psk_entry *cache_slot(m2m_psk_cache *pc, const char *key_id)
 {
-    uint32_t h = 2166136261u; /* FNV-1a: key IDs are hash output, but an explicit KpsaID need not be */
-    for (const unsigned char *p = (const unsigned char *)key_id; *p != '\0'; p++)
-        h = (h ^ *p) * 16777619u;
-    return &pc->slot[h % M2M_PSK_CACHE_SLOTS];
+    /* key IDs are hash output, but an explicit KpsaID need not be */
+    return &pc->slot[m2m_fnv1a_str(M2M_FNV1A_INIT, key_id) % M2M_PSK_CACHE_SLOTS];
 }
 
 static void cache_flush(m2m_psk_cache *pc)

@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/hash.h"
 
 /* v3 added the version and suite, v4 the enrolment behind the binding and the key's end of life (x.y.5: a GBA
  * binding lives no longer than its bootstrapping); tickets of earlier versions are not resumed (a full handshake
@@ -247,12 +248,7 @@ int m2m_resume_parse_appdata(const char *data, size_t len, m2m_candidate *c, cha
  * WAL-index header while nothing was committed). Only "active" is remembered; anything else asks the store. */
 static unsigned active_slot(const char *registree_id, const char *enrol_id)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = registree_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    for (const char *p = enrol_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % M2M_ACTIVE_CACHE_SLOTS;
+    return m2m_fnv1a_str(m2m_fnv1a_str(M2M_FNV1A_INIT, registree_id), enrol_id) % M2M_ACTIVE_CACHE_SLOTS;
 }
 
 static int enrolment_active(m2m_tls_env *env, const char *registree_id, const char *enrol_id, m2m_err *err)
