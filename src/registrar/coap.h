@@ -68,7 +68,6 @@ struct m2m_coap {
     struct event *ev;
     coap_conn *conns;
     coap_conn *table[M2M_COAP_TABLE];
-    int nconns, npreauth;
     coap_conn *preauth_head, *preauth_tail; /* the unauthenticated sessions, oldest first */
     int close_marked;              /* some session has close_now set */
     coap_pending *all;             /* every pending request, so that shutdown frees them */

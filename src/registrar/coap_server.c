@@ -106,7 +106,6 @@ static void leave_preauth(coap_conn *c)
     else
         srv->preauth_tail = c->pprev;
     c->pprev = c->pnext = NULL;
-    c->srv->npreauth--;
     __atomic_sub_fetch(&c->srv->w->reg->metrics.coap.preauth_sessions, 1, __ATOMIC_RELAXED);
 }
 
@@ -137,7 +136,6 @@ static void conn_unlink(m2m_tls_conn *tc)
         srv->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    srv->nconns--;
     m2m_limits_addr_add(srv->w->reg, c->addr_key, -1);
     __atomic_sub_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
     m2m_coap_sweep_closed(srv, &c->remote);
@@ -183,7 +181,6 @@ static coap_conn *conn_new(struct m2m_coap *srv, SSL *ssl, coap_session_t *s)
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
-    srv->nconns++;
     c->preauth = 1;
     c->pprev = srv->preauth_tail;
     if (srv->preauth_tail)
@@ -191,7 +188,6 @@ static coap_conn *conn_new(struct m2m_coap *srv, SSL *ssl, coap_session_t *s)
     else
         srv->preauth_head = c;
     srv->preauth_tail = c;
-    srv->npreauth++;
     m2m_limits_addr_add(srv->w->reg, c->addr_key, 1);
     __atomic_add_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&srv->w->reg->metrics.coap.preauth_sessions, 1, __ATOMIC_RELAXED);
