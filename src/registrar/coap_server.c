@@ -527,15 +527,9 @@ void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out)
 int m2m_coap_recheck(struct m2m_coap *srv, int64_t since, int64_t upto)
 {
     int failed = 0;
-    m2m_err err;
     for (coap_conn *c = srv->conns, *next; c != NULL; c = next) {
-        int active;
+        int active = c->closing ? 1 : m2m_still_enrolled(srv->w->st, since, upto, &c->tls);
         next = c->next;
-        if (c->closing || !c->tls.established || c->tls.peer.registree_id[0] == '\0' ||
-            !m2m_store_enrol_changed(srv->w->st, since, upto, c->tls.peer.registree_id))
-            continue;
-        active = m2m_store_enrolment_active(srv->w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer),
-                                            &err);
         if (active == 0)
             m2m_coap_close(c, "enrolment revoked or replaced");
         failed |= active < 0; /* asked again at the next tick: the worker keeps the generation it had */

@@ -133,6 +133,15 @@ static void grace_done(m2m_store_job *job, int rc, const m2m_err *err)
     free(g);
 }
 
+int m2m_still_enrolled(m2m_store *st, int64_t since, int64_t upto, const m2m_tls_conn *tc)
+{
+    m2m_err err;
+    if (!tc->established || tc->peer.registree_id[0] == '\0' ||
+        !m2m_store_enrol_changed(st, since, upto, tc->peer.registree_id))
+        return 1;
+    return m2m_store_enrolment_active(st, tc->peer.registree_id, m2m_peer_enrol_id(&tc->peer), &err);
+}
+
 /* Live enrolment: closes the open connections whose enrolment was revoked or replaced since the worker last
  * looked. Runs at once when the store's notifier reports a change (PostgreSQL: made on any node, or by `enrol`
  * anywhere), and from the once-a-second tick in any case. Only the connections of the Registrees that changed are
@@ -148,11 +157,7 @@ void m2m_worker_recheck(struct worker *w)
         return;
     m2m_psk_cache_check(&w->tls);
     for (conn *c = w->conns; c != NULL; c = c->next) {
-        int active;
-        if (c->closing || c->tls.peer.registree_id[0] == '\0' || !c->tls.established ||
-            !m2m_store_enrol_changed(w->st, since, gen, c->tls.peer.registree_id))
-            continue;
-        active = m2m_store_enrolment_active(w->st, c->tls.peer.registree_id, m2m_peer_enrol_id(&c->tls.peer), &err);
+        int active = c->closing ? 1 : m2m_still_enrolled(w->st, since, gen, &c->tls);
         if (active == 0)
             m2m_conn_close(c, "enrolment revoked or replaced");
         failed |= active < 0;

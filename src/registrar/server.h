@@ -187,6 +187,10 @@ struct bufferevent *m2m_conn_new(struct event_base *base, void *worker);
 void m2m_conn_close(conn *c, const char *why);
 void m2m_worker_tick(evutil_socket_t fd, short what, void *arg);
 void m2m_worker_recheck(struct worker *w);
+/* The one rule of live enrolment, for TLS connections and DTLS sessions alike: 1 when tc's binding stands after the
+ * enrolment changes in generations (since, upto] (or tc is bound to nobody yet), 0 when its enrolment was revoked
+ * or replaced, -1 when the store could not say (the caller keeps its generation and asks again). */
+int m2m_still_enrolled(m2m_store *st, int64_t since, int64_t upto, const m2m_tls_conn *tc);
 
 /* registrar/http_adapter.c */
 void m2m_http_handle(struct evhttp_request *req, void *worker);
