@@ -125,9 +125,9 @@ read -r res_rate_ratio res_cpu_ratio res_rate cres_rate res_us cres_us \
 kill "$CEIL" 2>/dev/null || true
 
 # idle sessions held open (mem --hold) while re-attachments run: memory per session, and whether the rate holds
-hold() { # n -> the mem lines; the sessions stay until $WORK/release.$1 exists
+hold() { # n [settle seconds] -> the mem lines; the sessions stay until $WORK/release.$1 exists
   pin 1 "$BENCH" dtls mem --port "$COAPS_PORT" --identity "$ident" --key-file "$WORK/dtls.key" \
-    --sessions "$1" --pid "$REG_PID" --hold "$WORK/release.$1" >"$WORK/mem.$1" &
+    --sessions "$1" --pid "$REG_PID" --settle "${2:-0}" --hold "$WORK/release.$1" >"$WORK/mem.$1" &
   PIDS+=($!)
   until grep -q '^per idle' "$WORK/mem.$1" 2>/dev/null; do
     kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "dtls.sh: holding $1 sessions failed" >&2; exit 1; }
@@ -137,8 +137,9 @@ hold() { # n -> the mem lines; the sessions stay until $WORK/release.$1 exists
 }
 read -r a b < <(attach "$COAPS_PORT" "$REG_PID" "held 0")
 held_rate0=$a held_us0=$b
-hold "$sessions"
+hold "$sessions" 4 # idle 4 s: the sessions' OpenSSL buffers' pages go back after 2 (secctx/buffer_pages.h)
 per=$(sed -n 's/^per idle attached DTLS session: \([0-9.]*\) KiB$/\1/p' "$WORK/mem.$sessions")
+per_now=$(sed -n 's/^per attached DTLS session right after its request: \([0-9.]*\) KiB$/\1/p' "$WORK/mem.$sessions")
 read -r held_rate1 held_us1 < <(attach "$COAPS_PORT" "$REG_PID" "held $sessions")
 hold "$held"
 read -r held_rate2 held_us2 < <(attach "$COAPS_PORT" "$REG_PID" "held $((sessions + held))")
@@ -164,7 +165,8 @@ wait "${PIDS[@]:1}" 2>/dev/null || true
   echo "| server CPU per full attachment (µs) | $full_us | $ceil_us | $full_cpu_ratio |"
   echo "| DTLS resumption (x.y.4: the session ticket, abbreviated handshake + GET), attachments/s | $res_rate | $cres_rate | $res_rate_ratio |"
   echo "| server CPU per resumption (µs) | $res_us | $cres_us | $res_cpu_ratio |"
-  echo "| Registrar RSS per idle attached DTLS session ($sessions sessions) | ${per:-?} KiB | | |"
+  echo "| Registrar RSS per attached DTLS session right after its request ($sessions sessions) | ${per_now:-?} KiB | | |"
+  echo "| Registrar RSS per idle attached DTLS session (the same, idle 4 s) | ${per:-?} KiB | | |"
   echo
   echo "Re-attachment while idle attached sessions stay open (the Registrar alone; one run of $count each):"
   echo

@@ -10,6 +10,8 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "m2mattach/registrar.h"
+#include "registrar/server.h"
+#include "secctx/buffer_pages.h"
 #include "store/store.h"
 
 static void registrar_usage(FILE *out)
@@ -280,6 +282,12 @@ static int registrar_serve(int argc, char **argv)
         fprintf(stderr, "m2mattach registrar serve: %s\n", err.msg);
         goto done;
     }
+    /* With CoAPS, OpenSSL's big buffers live in slots of their own, so that idle DTLS sessions give theirs back
+     * (secctx/buffer_pages.h): two per session, and some for TLS connections (beyond, they are malloc'd as usual).
+     * Nothing has used OpenSSL yet in this process; if something had, it all stays on malloc. */
+    if (cfg->coaps_host[0] != '\0' && m2m_pages_install_openssl((size_t)cfg->coaps_max_sessions * 2 + 4096) != 0)
+        fprintf(stderr, "m2mattach registrar serve: note: idle DTLS sessions keep their OpenSSL buffers (the "
+                        "page arena could not be set up)\n");
     /* Block the stop and reload signals in every thread; this one waits for them. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -11,6 +11,7 @@
 #include "registrar/coap.h"
 #include "registrar/limits.h"
 #include "registrar/server.h"
+#include "secctx/buffer_pages.h"
 
 struct m2m_admin {
     struct m2m_registrar *reg;
@@ -201,6 +202,20 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
         EMIT("# HELP m2m_coap_sweep_paced 1 when libcoap's walk over every session is paced, 0 when it runs at "
              "every datagram (libcoap does not call our coap_io_prepare_epoll).\n# TYPE m2m_coap_sweep_paced gauge\n"
              "m2m_coap_sweep_paced %d\n", m2m_coap_sweep_paced());
+        EMIT("# HELP m2m_coap_idle_buffers_released_total Idle DTLS sessions whose OpenSSL read and handshake "
+             "buffers went back to the kernel (they come back zeroed with the next datagram).\n"
+             "# TYPE m2m_coap_idle_buffers_released_total counter\nm2m_coap_idle_buffers_released_total %llu\n",
+             load(&cm->buffers_released));
+    }
+    {
+        m2m_pages_stats ps;
+        m2m_pages_stats_read(m2m_pages_openssl(), &ps);
+        EMIT("# HELP m2m_tls_buffer_slots OpenSSL's 12..24 KiB buffers in page-aligned slots of their own, by "
+             "state (none: the slots are not in use, all is on malloc).\n# TYPE m2m_tls_buffer_slots gauge\n"
+             "m2m_tls_buffer_slots{state=\"in_use\"} %llu\nm2m_tls_buffer_slots{state=\"free\"} %llu\n"
+             "# HELP m2m_tls_buffer_slots_full_total Big OpenSSL buffers that went to malloc: every slot was in use.\n"
+             "# TYPE m2m_tls_buffer_slots_full_total counter\nm2m_tls_buffer_slots_full_total %llu\n",
+             ps.in_use, ps.slots - ps.in_use, ps.fallbacks);
     }
 #undef EMIT
     return bad ? -1 : 0;

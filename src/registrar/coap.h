@@ -44,6 +44,8 @@ typedef struct coap_conn {
     int npending;
     coap_pending *pending;         /* requests of this session waiting for their writes */
     coap_body body;
+    int rbuf_slot, hbuf_slot;      /* OpenSSL's read and handshake buffers' slots (secctx/buffer_pages.h); -1 */
+    int released;                  /* their pages went back since the last record came in */
 } coap_conn;
 
 /* libcoap's walk over every session, paced (coap_sweep.c says why). */
@@ -83,7 +85,8 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
 int m2m_coap_port(const struct m2m_coap *srv);
 /* After the loop has stopped and the store's answers have been drained. */
 void m2m_coap_free(struct m2m_coap *srv);
-/* Once a second: cookie secrets, handshake, idle and key-lifetime timeouts, libcoap's housekeeping. */
+/* Once a second: cookie secrets, handshake, idle and key-lifetime timeouts, idle sessions' OpenSSL buffers given
+ * back (secctx/buffer_pages.h), libcoap's housekeeping. */
 void m2m_coap_tick(struct m2m_coap *srv);
 /* Closes the sessions whose enrolment was revoked or replaced in enrolment generations (since, upto] (only those
  * of Registrees that changed, when the store can tell). -1 when the store could not answer for one of them: the

@@ -24,7 +24,10 @@
  * unauthenticated sessions (--preauth-max: the one waiting longest is closed to admit a new one), a handshake or
  * an unbound context closed after --handshake-timeout, an idle session after --idle-timeout (our clock, so tests
  * move it), bodies of 4 KiB until bound (coap_adapter.c). A session whose enrolment is revoked or replaced is
- * closed within a second. */
+ * closed within a second.
+ *
+ * Memory. An attached session idle for 2 s gives the pages of OpenSSL's read and handshake buffers back to the
+ * kernel (secctx/buffer_pages.h: ~37 of its ~43 KiB; the next datagram costs a page fault or two). */
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@
 
 #include "registrar/coap.h"
 #include "registrar/limits.h"
+#include "secctx/buffer_pages.h"
 #include "secctx/gate.h"
 #include "secctx/gba.h"
 #include "secctx/psk.h"
@@ -41,6 +45,9 @@
 
 #define PUMP_BATCH 64         /* datagrams per loop callback: the worker's other events get their turn */
 #define COOKIE_PERIOD 60      /* seconds between cookie-secret rotations */
+/* An attached session without a request for this long gives its OpenSSL buffers' pages back (buffer_pages.h). The
+ * next datagram costs a page fault or two; a device that talks more often keeps them. */
+#define RELEASE_AFTER_MS 2000.0
 
 /* ---- sessions ---- */
 
@@ -125,6 +132,8 @@ static void conn_unlink(m2m_tls_conn *tc)
         return;
     m2m_coap_forget(c);
     leave_preauth(c);
+    m2m_pages_unclaim(m2m_pages_openssl(), c->rbuf_slot, tc->ssl);
+    m2m_pages_unclaim(m2m_pages_openssl(), c->hbuf_slot, tc->ssl);
     for (pp = &srv->table[peer_hash(&c->remote.addr.sa, c->remote.size)]; *pp != NULL; pp = &(*pp)->hnext)
         if (*pp == c) {
             *pp = c->hnext;
@@ -170,6 +179,7 @@ static coap_conn *conn_new(struct m2m_coap *srv, SSL *ssl, coap_session_t *s)
         return NULL; /* a conn made without a remote is freed with the SSL; unlink sees srv NULL */
     c->srv = srv;
     c->session = s;
+    c->rbuf_slot = c->hbuf_slot = -1;
     c->remote = *remote;
     addr_key_of(&remote->addr.sa, c->addr_key);
     format_addr(remote, c->tls.addr, sizeof c->tls.addr);
@@ -205,6 +215,43 @@ static void info_cb(const SSL *ssl, int where, int ret)
         coap_cb(ssl, where, ret);
 }
 
+/* OpenSSL shows each record it reads (SSL3_RT_HEADER: the header, in its read buffer) and each handshake message
+ * (in its handshake buffer): the session claims the slots those buffers lie in, so that it can give their pages back
+ * when idle, and only its own (a buffer OpenSSL swapped for another -- DTLS keeps records of the next epoch in theirs
+ * -- loses the claim). A record in means the session is not idle any more. */
+static void msg_cb(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+    m2m_pages *pages = m2m_pages_openssl();
+    coap_conn *c;
+    int *slot;
+    int now;
+    (void)version, (void)len, (void)arg;
+    if (write_p || pages == NULL || (type != SSL3_RT_HEADER && type != SSL3_RT_HANDSHAKE) ||
+        (c = (coap_conn *)m2m_tls_conn_of(ssl)) == NULL)
+        return;
+    c->released = 0;
+    slot = type == SSL3_RT_HEADER ? &c->rbuf_slot : &c->hbuf_slot;
+    now = m2m_pages_claim(pages, buf, ssl);
+    if (now != *slot) {
+        m2m_pages_unclaim(pages, *slot, ssl);
+        *slot = now;
+    }
+}
+
+/* An idle attached session's read and handshake buffers hold nothing any more -- the handshake is over
+ * (SSL_in_init), every record read has been consumed (SSL_has_pending, which also looks at records DTLS put aside)
+ * -- and the next datagram is written into them before anything is read: their pages go back to the kernel. */
+static void release_buffers(coap_conn *c)
+{
+    m2m_pages *pages = m2m_pages_openssl();
+    SSL *ssl = c->tls.ssl;
+    c->released = 1; /* tried; again only after the next record */
+    if (pages == NULL || ssl == NULL || SSL_in_init(ssl) || SSL_has_pending(ssl))
+        return;
+    if (m2m_pages_release(pages, c->rbuf_slot, ssl) + m2m_pages_release(pages, c->hbuf_slot, ssl) > 0)
+        __atomic_add_fetch(&c->srv->w->reg->metrics.coap.buffers_released, 1, __ATOMIC_RELAXED);
+}
+
 /* In place of libcoap's ClientHello callback: runs once the cookie is verified, before cipher selection and before
  * any session or ticket is looked at, on the SSL libcoap made for the session. */
 static int client_hello_cb(SSL *ssl, int *al, void *arg)
@@ -221,6 +268,7 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
      * back (see m2m_coap_start): ours, on every SSL */
     m2m_psk_install_ssl(ssl);
     SSL_set_info_callback(ssl, info_cb);
+    SSL_set_msg_callback(ssl, msg_cb);
     return SSL_CLIENT_HELLO_SUCCESS;
 }
 
@@ -561,6 +609,8 @@ void m2m_coap_tick(struct m2m_coap *srv)
             m2m_coap_close(c, "the key's lifetime is over");
         else if (c->npending == 0 && m2m_ms_since(&c->last) > 1000.0 * cfg->idle_timeout)
             m2m_coap_close(c, "idle");
+        else if (!c->released && c->npending == 0 && m2m_ms_since(&c->last) >= RELEASE_AFTER_MS)
+            release_buffers(c);
     }
     /* what closing left for libcoap to clean up (its walk frees closed sessions), and its timers */
     if (srv->sweep.nclosed > 0 || srv->sweep.closed_overflow)

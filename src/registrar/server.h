@@ -77,6 +77,7 @@ typedef struct m2m_coap_metrics {
     unsigned long long refused[4];        /* ClientHellos refused or sessions dropped, by M2M_LIMIT_* reason */
     unsigned long long sweeps;            /* libcoap's walks over every session (registrar/coap_sweep.c) */
     unsigned long long sweeps_put_off;    /* walks put off to the end of their period */
+    unsigned long long buffers_released;  /* idle sessions whose OpenSSL buffers went back to the kernel */
 } m2m_coap_metrics;
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */

@@ -76,6 +76,20 @@ static int wait_metric(const char *name, long long want, int ms)
     return 0;
 }
 
+/* until the metric is above was */
+static int wait_metric_above(const char *name, long long was, int ms)
+{
+    long end = ms_now() + ms;
+    do {
+        if (h_metric(&r, name) > was)
+            return 1;
+        usleep(50000);
+    } while (ms_now() < end);
+    fprintf(stderr, "metric %s stayed %lld\n", name, h_metric(&r, name));
+    return 0;
+}
+
+static const char RELEASED[] = "m2m_coap_idle_buffers_released_total";
 static const char COAP_OPEN[] = "m2m_open_connections{binding=\"coap\"}";
 static const char COAP_PREAUTH[] = "m2m_preauth_connections{binding=\"coap\"}";
 static const char COAP_REQUESTS[] = "m2m_requests_total{binding=\"coap\"}";
@@ -220,6 +234,18 @@ static void revoked_mid_session(void)
     CHECK(h_enrol(&r, "Crev", KR) == 0);
     CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Crev", KR) == 0);
     CHECK_EQ_INT(h_coap_register_ae(&t, "Crev", "Rrev", &resp), 2001);
+    /* idle for 2 s, the session gives its OpenSSL buffers' pages back (secctx/buffer_pages.h); it goes on working
+     * with them, and is revoked with them released */
+    CHECK(h_metric(&r, "m2m_tls_buffer_slots{state=\"in_use\"}") >= 2);
+    for (int round = 0; round < 2; round++) {
+        long long released = h_metric(&r, RELEASED);
+        CHECK(h_clock_advance(&r, 3) == 0);
+        CHECK(wait_metric_above(RELEASED, released, 3000));
+        if (round == 0) {
+            CHECK(h_coap_request(&t, "GET", "~/in-cse/Crev", "Crev", 0, NULL, NULL, &resp) == 0);
+            CHECK_EQ_INT(resp.rsc, 2000);
+        }
+    }
     CHECK(h_revoke(&r, "Crev") == 0);
     /* the worker sees the enrolment change within a second and closes the session (close_notify) */
     CHECK(h_dtls_wait_closed(&t, 3000));
