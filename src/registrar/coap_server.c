@@ -217,8 +217,9 @@ static void info_cb(const SSL *ssl, int where, int ret)
 
 /* OpenSSL shows each record it reads (SSL3_RT_HEADER: the header, in its read buffer) and each handshake message
  * (in its handshake buffer): the session claims the slots those buffers lie in, so that it can give their pages back
- * when idle, and only its own (a buffer OpenSSL swapped for another -- DTLS keeps records of the next epoch in theirs
- * -- loses the claim). A record in means the session is not idle any more. */
+ * when idle. A read buffer OpenSSL swaps in (DTLS puts a record of the next epoch aside in the buffer it came in,
+ * during a handshake) is claimed with the first record read into it, and the one before loses the claim; a buffer
+ * freed loses it too (buffer_pages.c). A record in means the session is not idle any more. */
 static void msg_cb(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl, void *arg)
 {
     m2m_pages *pages = m2m_pages_openssl();

@@ -227,6 +227,38 @@ static void count(unsigned long long *c)
     __atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
+/* The cookie of the ClientHello in the datagram's first record, checked as DTLSv1_listen checks everything up to it
+ * (d1_lib.c, OpenSSL 3.0: a handshake record of major version 0xfe in epoch 0, one unfragmented-at-0 ClientHello
+ * filling it, message sequence 0 or 1, then version, random, session_id and cookie): 1 with the cookie, 0 when
+ * there is none or anything is off -- DTLSv1_listen then decides, as before. A cookie found here verifies (or not)
+ * exactly as in DTLSv1_listen, so this spares the valid ones a pass through OpenSSL's listener and changes no
+ * verdict. */
+static int hello_cookie(const unsigned char *d, size_t len, const unsigned char **cookie, size_t *n)
+{
+    const unsigned char *m = d + 13, *b;
+    size_t reclen, msglen, fragoff, fraglen, off;
+    if (len < 13 || d[0] != 22 || d[1] != 0xfe || d[3] != 0 || d[4] != 0)
+        return 0;
+    reclen = (size_t)d[11] << 8 | d[12];
+    if (reclen > len - 13 || reclen < 12)
+        return 0;
+    msglen = (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+    fragoff = (size_t)m[6] << 16 | (size_t)m[7] << 8 | m[8];
+    fraglen = (size_t)m[9] << 16 | (size_t)m[10] << 8 | m[11];
+    if (m[0] != 1 || (m[4] << 8 | m[5]) > 1 || fragoff != 0 || fraglen > msglen || fraglen != reclen - 12)
+        return 0;
+    b = m + 12;
+    off = 2 + 32; /* client_version, random */
+    if (fraglen < off + 1 || b[off] > fraglen - off - 1)
+        return 0;
+    off += 1 + b[off]; /* session_id */
+    if (fraglen < off + 1 || b[off] > fraglen - off - 1 || b[off] == 0)
+        return 0;
+    *n = b[off];
+    *cookie = b + off + 1;
+    return 1;
+}
+
 m2m_gate_verdict m2m_dtls_gate_check(m2m_dtls_gate *g, const struct sockaddr *peer, socklen_t peer_len,
                                      const unsigned char *dgram, size_t len, unsigned char *out, size_t cap,
                                      size_t *out_len)
@@ -234,6 +266,8 @@ m2m_gate_verdict m2m_dtls_gate_check(m2m_dtls_gate *g, const struct sockaddr *pe
     BIO *in = SSL_get_rbio(g->ssl), *wr = SSL_get_wbio(g->ssl);
     m2m_gate_verdict v = M2M_GATE_DROP;
     char *reply = NULL;
+    const unsigned char *cookie;
+    size_t cookie_len;
     long reply_len;
     int rc;
 
@@ -243,6 +277,21 @@ m2m_gate_verdict m2m_dtls_gate_check(m2m_dtls_gate *g, const struct sockaddr *pe
     if (len < MIN_HELLO || len > 16384 || dgram[0] != 22 || dgram[13] != 1) {
         count(&g->stats.dropped);
         return M2M_GATE_DROP;
+    }
+    if (hello_cookie(dgram, len, &cookie, &cookie_len)) {
+        /* the usual second ClientHello: its cookie checked here, as DTLSv1_listen would (the callback, which
+         * remembers it for libcoap's own check of this ClientHello) */
+        m2m_dtls_gate_enter(g, peer, peer_len);
+        memo_valid = 0;
+        in_check = 1;
+        rc = verify_cb(g->ssl, cookie, (unsigned int)cookie_len);
+        in_check = 0;
+        cur_gate = NULL; /* as below: the memo stays for this peer until the caller's own enter/leave */
+        if (rc == 1) {
+            count(&g->stats.passed);
+            return M2M_GATE_PASS;
+        }
+        memo_valid = 0; /* not valid: DTLSv1_listen answers with a HelloVerifyRequest */
     }
     (void)BIO_reset(in);
     (void)BIO_reset(wr);

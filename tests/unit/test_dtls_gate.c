@@ -250,6 +250,61 @@ static void test_installed_context(void **state)
     m2m_dtls_gate_free(g);
 }
 
+/* The gate reads the cookie of a ClientHello itself (sparing valid ones a pass through DTLSv1_listen): it must
+ * never let through what DTLSv1_listen would not. Every byte of a valid second ClientHello changed in four ways,
+ * and every truncation: the gate passes exactly when DTLSv1_listen (the reference, on the installed context)
+ * accepts. */
+static void test_cookie_read_agrees_with_openssl(void **state)
+{
+    m2m_dtls_gate *g = m2m_dtls_gate_new(60, NULL);
+    SSL_CTX *sctx = SSL_CTX_new(DTLS_server_method());
+    client c;
+    unsigned char hello[2048], m[2048], reply[512];
+    size_t n, rlen;
+    struct sockaddr_in a = peer(6100);
+    int passed = 0, refused = 0;
+    (void)state;
+
+    m2m_dtls_gate_install(g, sctx);
+    client_new(&c);
+    n = client_step(&c, hello, sizeof hello);
+    assert_int_equal(check(g, 6100, hello, n, reply, &rlen), M2M_GATE_REPLY);
+    BIO_write(c.in, reply, (int)rlen);
+    n = client_step(&c, hello, sizeof hello);
+    assert_int_equal(check(g, 6100, hello, n, reply, &rlen), M2M_GATE_PASS);
+    m2m_dtls_gate_leave();
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char how[4] = {(unsigned char)(hello[i] ^ 1), (unsigned char)(hello[i] ^ 0x80), 0, 0xff};
+        for (int k = 0; k < 4; k++) {
+            int gate, ref;
+            if (how[k] == hello[i])
+                continue;
+            memcpy(m, hello, n);
+            m[i] = how[k];
+            gate = check(g, 6100, m, n, reply, &rlen) == M2M_GATE_PASS;
+            m2m_dtls_gate_leave(); /* no memo: the reference verifies in full */
+            ref = listen_as(g, sctx, m, n, &a) == 1;
+            if (gate != ref)
+                fail_msg("byte %zu set to 0x%02x: the gate %s, DTLSv1_listen %s", i, how[k], gate ? "passes" : "does not",
+                         ref ? "accepts" : "does not");
+            passed += gate;
+            refused += !gate;
+        }
+    }
+    for (size_t len = 0; len < n; len++) {
+        int gate = check(g, 6100, hello, len, reply, &rlen) == M2M_GATE_PASS;
+        m2m_dtls_gate_leave();
+        assert_int_equal(gate, listen_as(g, sctx, hello, len, &a) == 1);
+        assert_false(gate);
+    }
+    /* both kinds occurred: bytes the cookie does not cover (the random, the suites) and ones that break it */
+    assert_true(passed > 0);
+    assert_true(refused > 0);
+    client_free(&c);
+    SSL_CTX_free(sctx);
+    m2m_dtls_gate_free(g);
+}
+
 /* The psk_identity of a ClientKeyExchange, as the CoAPS listener reads it for x.y.5: found in a flight after other
  * records, not in epoch 1, not in a later fragment, never past the datagram. */
 static size_t record(unsigned char *out, int type, int epoch, const unsigned char *body, size_t n)
@@ -306,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_cookie_ipv6_and_unknown_peers),
         cmocka_unit_test(test_drops),
         cmocka_unit_test(test_installed_context),
+        cmocka_unit_test(test_cookie_read_agrees_with_openssl),
         cmocka_unit_test(test_cke_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
