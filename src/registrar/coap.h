@@ -59,22 +59,35 @@ typedef struct coap_sweep {
     int nclosed, closed_overflow;
 } coap_sweep;
 
+/* libcoap 4.3.1 walks all of an endpoint's sessions at every new handshake (coap_endpoint_get_session counts those
+ * in handshake), ~50 ns each: a worker spreads its sessions over several endpoints -- one socket each, all in the
+ * port's SO_REUSEPORT group, which gives a peer always the same one -- about this many per endpoint. */
+#define M2M_COAP_SESSIONS_PER_SOCKET 2048
+#define M2M_COAP_MAX_SOCKETS 64
+
+/* One libcoap endpoint of a worker: its UDP socket, ours under libcoap's number (we peek before it reads). */
+typedef struct coap_sock {
+    struct m2m_coap *srv;
+    int fd;
+    struct epoll_event ep_event;   /* libcoap's event for the socket (data.ptr is libcoap's coap_socket_t) */
+    struct event *ev;
+} coap_sock;
+
 struct m2m_coap {
     struct worker *w;              /* the worker whose loop runs it: its store, CSE, tls env and writer */
     coap_context_t *ctx;
     SSL_CTX *ssl_ctx;              /* made by libcoap, set up by us (coap_server.c) */
     m2m_dtls_gate *gate;
-    int fd;                        /* the endpoint's UDP socket (ours under libcoap's number; we peek before it reads) */
-    int epfd;                      /* libcoap's epoll descriptor (its timer; the socket was, before ours replaced it) */
+    coap_sock socks[M2M_COAP_MAX_SOCKETS];
+    int nsocks;
+    int epfd;                      /* libcoap's epoll descriptor (its timer; the sockets were, before ours replaced them) */
     int port;
-    struct event *ev;
     coap_conn *conns;
     coap_conn *table[M2M_COAP_TABLE];
     coap_conn *preauth_head, *preauth_tail; /* the unauthenticated sessions, oldest first */
     int close_marked;              /* some session has close_now set */
     coap_pending *all;             /* every pending request, so that shutdown frees them */
     unsigned char dgram[2048];     /* the datagram the gate looks at */
-    struct epoll_event ep_event;   /* libcoap's event for its endpoint socket (data.ptr is libcoap's socket) */
     int timerfd;                   /* libcoap's timer, watched by the worker */
     struct event *timer_ev;
     coap_sweep sweep;
@@ -102,12 +115,12 @@ void m2m_coap_close_marked(struct m2m_coap *srv);
 void m2m_coap_bound(coap_conn *c);
 
 /* coap_endpoint.c: libcoap's context with its DTLS SSL_CTX in srv->ssl_ctx (before libcoap makes an SSL from it);
- * the DTLS endpoint on host:port, its UDP socket in srv->fd and its port in srv->port. */
+ * nsocks DTLS endpoints on host:port, their UDP sockets in srv->socks and the port in srv->port. */
 int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err);
-int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err);
-/* The members of libcoap's epoll descriptor: its socket's event into srv->ep_event, its timer into srv->timerfd;
- * -1 if they are not the socket and one timer. */
-int m2m_coap_epoll_members(struct m2m_coap *srv);
+int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, int nsocks, m2m_err *err);
+/* The members of libcoap's epoll descriptor: the socket's event into sock->ep_event, its timer into srv->timerfd;
+ * -1 if they are not that socket and one timer. */
+int m2m_coap_epoll_members(struct m2m_coap *srv, coap_sock *sock);
 
 /* coap_sweep.c. The walk's pacing for srv's context (after srv->ctx exists, on w's loop) and its end. */
 int m2m_coap_sweep_attach(struct m2m_coap *srv, m2m_err *err);

@@ -139,35 +139,29 @@ static int shared_udp_socket(const struct sockaddr *addr, socklen_t len)
     return fd;
 }
 
-/* libcoap's endpoint, on HOST:PORT shared by every CoAPS worker. libcoap 4.3.1 binds its endpoint's socket itself,
- * without SO_REUSEPORT, so it could not share a port with another loop. So libcoap's endpoint is opened on an
- * ephemeral port of the same address, its socket and timer are found (its epoll descriptor's members), and then
- * our shared socket takes the place of its socket under the same descriptor number (dup2): libcoap reads and sends
- * on that number and never learns. The worker watches the socket and the timer itself (coap_server.c), so the
- * socket need not be in libcoap's epoll set (dup2 took the old one out of it). */
-int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, m2m_err *err)
+/* One of libcoap's endpoints, on the address ai names with the given port, shared by every CoAPS worker. libcoap
+ * 4.3.1 binds its endpoint's socket itself, without SO_REUSEPORT, so it could not share a port with another loop.
+ * So libcoap's endpoint is opened on an ephemeral port of the same address, its socket and timer are found (its
+ * epoll descriptor's members), and then our shared socket takes the place of its socket under the same descriptor
+ * number (dup2): libcoap reads and sends on that number and never learns. The worker watches the socket and the
+ * timer itself (coap_server.c), so the socket need not be in libcoap's epoll set (dup2 took the old one out of it,
+ * which is also why each endpoint's socket is the only one there when the next is opened). */
+static int open_one(struct m2m_coap *srv, coap_sock *sock, const struct addrinfo *ai, int port, const char *host,
+                    m2m_err *err)
 {
-    struct addrinfo hints = {0}, *ai = NULL;
     coap_address_t addr;
+    struct sockaddr_storage want;
     fd_list before;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int gai, rc = -1, fd = -1;
+    int fd, rc = -1;
 
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
-        return m2m_fail(err, M2M_E_ARG, "cannot resolve CoAPS address %s: %s", host, gai_strerror(gai));
+    memcpy(&want, ai->ai_addr, ai->ai_addrlen);
+    if (want.ss_family == AF_INET)
+        ((struct sockaddr_in *)&want)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)&want)->sin6_port = htons((uint16_t)port);
+    if ((fd = shared_udp_socket((struct sockaddr *)&want, ai->ai_addrlen)) < 0)
+        return m2m_fail(err, M2M_E_IO, "cannot listen on coaps://%s:%d (UDP): %s", host, port, strerror(errno));
     coap_address_init(&addr);
-    if (ai->ai_addrlen > sizeof addr.addr || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)) {
-        m2m_fail(err, M2M_E_ARG, "CoAPS address %s: unsupported address family", host);
-        goto done;
-    }
-    if ((fd = shared_udp_socket(ai->ai_addr, ai->ai_addrlen)) < 0) {
-        m2m_fail(err, M2M_E_IO, "cannot listen on coaps://%s:%s (UDP): %s", host, port, strerror(errno));
-        goto done;
-    }
     memcpy(&addr.addr, ai->ai_addr, ai->ai_addrlen);
     addr.size = ai->ai_addrlen;
     if (addr.addr.sa.sa_family == AF_INET)
@@ -179,38 +173,75 @@ int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *p
         m2m_fail(err, M2M_E_IO, "libcoap cannot open its CoAPS endpoint on %s: %s", host, strerror(errno));
         goto done;
     }
-    srv->fd = endpoint_fd(&before, &addr.addr.sa);
-    srv->epfd = coap_context_get_coap_fd(srv->ctx);
-    if (srv->fd < 0) {
-        m2m_fail(err, M2M_E_IO, "cannot find the UDP socket libcoap opened for coaps://%s:%s", host, port);
+    sock->srv = srv;
+    sock->fd = endpoint_fd(&before, &addr.addr.sa);
+    if (sock->fd < 0) {
+        m2m_fail(err, M2M_E_IO, "cannot find the UDP socket libcoap opened for coaps://%s:%d", host, port);
         goto done;
     }
-    if (m2m_coap_epoll_members(srv) != 0) {
+    if (m2m_coap_epoll_members(srv, sock) != 0) {
         m2m_fail(err, M2M_E_IO, "libcoap's epoll descriptor holds something other than its socket and its timer "
-                                "(a libcoap other than 4.3.1?): cannot serve coaps://%s:%s", host, port);
+                                "(a libcoap other than 4.3.1?): cannot serve coaps://%s:%d", host, port);
         goto done;
     }
-    if (dup2(fd, srv->fd) < 0) {
+    if (dup2(fd, sock->fd) < 0) {
         m2m_fail(err, M2M_E_IO, "cannot put the CoAPS socket in libcoap's place: %s", strerror(errno));
         goto done;
     }
-    memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
-    if (getsockname(srv->fd, (struct sockaddr *)&ss, &len) != 0) {
-        m2m_fail(err, M2M_E_IO, "coaps://%s:%s: getsockname: %s", host, port, strerror(errno));
-        goto done;
-    }
-    srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                               : ((struct sockaddr_in6 *)&ss)->sin6_port);
     {
-        /* One socket per worker takes its share of every device's datagrams: room for bursts (the kernel caps it
-         * at net.core.rmem_max) */
+        /* Each socket takes its share of every device's datagrams: room for bursts (the kernel caps it at
+         * net.core.rmem_max) */
         int size = 4 << 20;
-        (void)setsockopt(srv->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        (void)setsockopt(sock->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     }
     rc = 0;
 done:
-    if (fd >= 0)
-        close(fd); /* the descriptor libcoap holds (dup2) stays */
+    close(fd); /* the descriptor libcoap holds (dup2) stays */
+    return rc;
+}
+
+/* libcoap's endpoints on HOST:PORT: nsocks of them (M2M_COAP_SESSIONS_PER_SOCKET says why), the first on PORT (0:
+ * the kernel picks one), the others on the port the first got. */
+int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, int nsocks, m2m_err *err)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int gai, rc = -1;
+    char *end;
+    long p = strtol(port, &end, 10);
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (*end != '\0' || p < 0 || p > 65535)
+        return m2m_fail(err, M2M_E_ARG, "CoAPS port %s: not a port number", port);
+    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
+        return m2m_fail(err, M2M_E_ARG, "cannot resolve CoAPS address %s: %s", host, gai_strerror(gai));
+    if (ai->ai_addrlen > sizeof ss || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)) {
+        m2m_fail(err, M2M_E_ARG, "CoAPS address %s: unsupported address family", host);
+        goto done;
+    }
+    srv->epfd = coap_context_get_coap_fd(srv->ctx);
+    if (nsocks < 1)
+        nsocks = 1;
+    if (nsocks > M2M_COAP_MAX_SOCKETS)
+        nsocks = M2M_COAP_MAX_SOCKETS;
+    for (srv->nsocks = 0; srv->nsocks < nsocks; srv->nsocks++) {
+        if (open_one(srv, &srv->socks[srv->nsocks], ai, srv->nsocks == 0 ? (int)p : srv->port, host, err) != 0)
+            goto done;
+        if (srv->nsocks == 0) {
+            memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
+            if (getsockname(srv->socks[0].fd, (struct sockaddr *)&ss, &len) != 0) {
+                m2m_fail(err, M2M_E_IO, "coaps://%s:%s: getsockname: %s", host, port, strerror(errno));
+                goto done;
+            }
+            srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    rc = 0;
+done:
     freeaddrinfo(ai);
     return rc;
 }
@@ -220,7 +251,7 @@ done:
 /* The kernel lists an epoll descriptor's members in /proc/self/fdinfo ("tfd: FD events: HEX data: HEX ...", the
  * same since Linux 3.8). libcoap's has its endpoint's socket (data: libcoap's coap_socket_t) and its timerfd
  * (data 0). With both known, the worker watches them itself: no epoll_wait on libcoap's descriptor per wake-up. */
-int m2m_coap_epoll_members(struct m2m_coap *srv)
+int m2m_coap_epoll_members(struct m2m_coap *srv, coap_sock *sock)
 {
     char path[64], line[256];
     FILE *f;
@@ -237,18 +268,18 @@ int m2m_coap_epoll_members(struct m2m_coap *srv)
         if (sscanf(line, "tfd: %d events: %x data: %llx", &fd, &events, &data) != 3)
             continue;
         members++;
-        if (fd == srv->fd && data != 0) {
+        if (fd == sock->fd && data != 0) {
             ep.events = EPOLLIN;
             ep.data.u64 = data;
             have_ep = 1;
-        } else if (fd != srv->fd && data == 0) {
+        } else if (fd != sock->fd && data == 0) {
             timer = fd;
         }
     }
     fclose(f);
     if (members != 2 || !have_ep || timer < 0)
         return -1; /* not the two we know: watch libcoap's descriptor as a whole */
-    srv->ep_event = ep;
+    sock->ep_event = ep;
     srv->timerfd = timer;
     return 0;
 }

@@ -12,7 +12,7 @@
  * finished handshake used; libcoap's PSK callback and its view of the peer are never used.
  *
  * The cookie gate. libcoap 4.3.1 allocates a session for every ClientHello from a new address before any cookie
- * is checked. So datagrams do not reach libcoap unfiltered: we peek at each one on libcoap's socket first. From a
+ * is checked. So datagrams do not reach libcoap unfiltered: we peek at each one on libcoap's sockets first. From a
  * peer with a session it goes to libcoap; from anyone else only a ClientHello with a cookie the gate issued for
  * that address does (and only within the limits below); a ClientHello without one gets a HelloVerifyRequest no
  * larger than itself, and everything else is dropped unread by libcoap (secctx/dtls_gate.h). libcoap reads one
@@ -345,10 +345,11 @@ static int admit(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
 /* libcoap reads the datagram at the head of its socket -- the one just peeked -- with the gate naming its sender
  * for the cookie callbacks, and answers it. Handed libcoap's own event for its socket (coap_endpoint.c found it),
  * coap_io_do_epoll reads without asking any epoll descriptor. */
-static void process_one(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
+static void process_one(coap_sock *sock, const struct sockaddr *sa, socklen_t len)
 {
+    struct m2m_coap *srv = sock->srv;
     m2m_dtls_gate_enter(srv->gate, sa, len);
-    coap_io_do_epoll(srv->ctx, &srv->ep_event, 1);
+    coap_io_do_epoll(srv->ctx, &sock->ep_event, 1);
     m2m_dtls_gate_leave();
 }
 
@@ -394,17 +395,17 @@ static int gba_hold(struct m2m_coap *srv, coap_conn *c, size_t len)
     return m2m_gate_prefetch(naf, btid, ua) == 0;
 }
 
-static void pump_cb(evutil_socket_t fd, short what, void *arg)
+/* Up to PUMP_BATCH datagrams of one socket, each through the gate and, if it lets it, to libcoap. */
+static void pump(coap_sock *sock)
 {
-    struct m2m_coap *srv = arg;
-    (void)fd, (void)what;
+    struct m2m_coap *srv = sock->srv;
 
     for (int i = 0; i < PUMP_BATCH; i++) {
         struct sockaddr_storage from = {0};
         socklen_t flen = sizeof from;
         unsigned char reply[256];
         size_t rlen = 0, len;
-        ssize_t n = recvfrom(srv->fd, srv->dgram, sizeof srv->dgram, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
+        ssize_t n = recvfrom(sock->fd, srv->dgram, sizeof srv->dgram, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
                              (struct sockaddr *)&from, &flen);
         struct sockaddr *sa = (struct sockaddr *)&from;
         m2m_gate_verdict v;
@@ -416,10 +417,10 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
         c = lookup(srv, sa, flen);
         if (c != NULL && !(c->tls.established && fresh_hello(srv->dgram, len))) {
             if (!c->tls.established && srv->w->tls.gba != NULL && gba_hold(srv, c, len)) {
-                (void)recv(srv->fd, srv->dgram, 1, MSG_DONTWAIT); /* dropped unread: the client sends it again */
+                (void)recv(sock->fd, srv->dgram, 1, MSG_DONTWAIT); /* dropped unread: the client sends it again */
                 continue;
             }
-            process_one(srv, sa, flen);
+            process_one(sock, sa, flen);
             continue;
         }
         /* A peer without a session -- or with an established one that starts a new handshake from the same address
@@ -435,15 +436,22 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
         if (v == M2M_GATE_PASS && m2m_coap_sweep_closed_since(srv, sa, flen))
             m2m_coap_sweep(srv);
         if (v == M2M_GATE_PASS && admit(srv, sa, flen)) {
-            process_one(srv, sa, flen);
+            process_one(sock, sa, flen);
             continue;
         }
         /* libcoap never sees it: consumed here (a 1-byte read discards the rest of a datagram) */
-        (void)recv(srv->fd, srv->dgram, 1, MSG_DONTWAIT);
+        (void)recv(sock->fd, srv->dgram, 1, MSG_DONTWAIT);
         if (v == M2M_GATE_REPLY)
-            (void)sendto(srv->fd, reply, rlen, MSG_DONTWAIT, sa, flen);
+            (void)sendto(sock->fd, reply, rlen, MSG_DONTWAIT, sa, flen);
     }
-    m2m_coap_close_marked(srv);
+}
+
+static void pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+    coap_sock *sock = arg;
+    (void)fd, (void)what;
+    pump(sock);
+    m2m_coap_close_marked(sock->srv);
     ERR_clear_error();
 }
 
@@ -491,6 +499,14 @@ static int setup_dtls(struct m2m_coap *srv, m2m_err *err)
     return 0;
 }
 
+/* Endpoints per worker: this worker's share of --coaps-max-sessions, M2M_COAP_SESSIONS_PER_SOCKET to each. */
+static int sockets_for(const struct m2m_registrar *reg)
+{
+    long share = reg->cfg.coaps_max_sessions / (reg->ncoap > 0 ? reg->ncoap : 1);
+    long n = (share + M2M_COAP_SESSIONS_PER_SOCKET - 1) / M2M_COAP_SESSIONS_PER_SOCKET;
+    return n < 1 ? 1 : n > M2M_COAP_MAX_SOCKETS ? M2M_COAP_MAX_SOCKETS : (int)n;
+}
+
 struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *port, m2m_err *err)
 {
     struct m2m_coap *srv = calloc(1, sizeof *srv);
@@ -502,7 +518,9 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
         return NULL;
     }
     srv->w = w;
-    srv->fd = srv->epfd = srv->timerfd = -1;
+    srv->epfd = srv->timerfd = -1;
+    for (int i = 0; i < M2M_COAP_MAX_SOCKETS; i++)
+        srv->socks[i].fd = -1;
     if ((srv->gate = m2m_dtls_gate_new(COOKIE_PERIOD, err)) == NULL || m2m_coap_context_new(srv, err) != 0 ||
         setup_dtls(srv, err) != 0)
         goto fail;
@@ -528,14 +546,20 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
         coap_resource_set_userdata(r, srv);
         coap_add_resource(srv->ctx, r);
     }
-    if (m2m_coap_endpoint_open(srv, host, port, err) != 0 || m2m_coap_sweep_attach(srv, err) != 0)
+    if (m2m_coap_endpoint_open(srv, host, port, sockets_for(w->reg), err) != 0 || m2m_coap_sweep_attach(srv, err) != 0)
         goto fail;
-    /* libcoap's socket and timer, each watched by the worker's loop (coap_endpoint.c found them) */
-    srv->ev = event_new(w->base, srv->fd, EV_READ | EV_PERSIST, pump_cb, srv);
+    /* libcoap's sockets and timer, each watched by the worker's loop (coap_endpoint.c found them) */
+    for (int i = 0; i < srv->nsocks; i++) {
+        coap_sock *sock = &srv->socks[i];
+        if ((sock->ev = event_new(w->base, sock->fd, EV_READ | EV_PERSIST, pump_cb, sock)) == NULL ||
+            event_add(sock->ev, NULL) != 0) {
+            m2m_fail(err, M2M_E_IO, "cannot watch the CoAPS sockets");
+            goto fail;
+        }
+    }
     srv->timer_ev = event_new(w->base, srv->timerfd, EV_READ | EV_PERSIST, timer_cb, srv);
-    if (srv->ev == NULL || srv->timer_ev == NULL || event_add(srv->ev, NULL) != 0 ||
-        event_add(srv->timer_ev, NULL) != 0) {
-        m2m_fail(err, M2M_E_IO, "cannot watch the CoAPS socket and libcoap's timer");
+    if (srv->timer_ev == NULL || event_add(srv->timer_ev, NULL) != 0) {
+        m2m_fail(err, M2M_E_IO, "cannot watch libcoap's timer");
         goto fail;
     }
     return srv;
@@ -553,8 +577,9 @@ void m2m_coap_free(struct m2m_coap *srv)
 {
     if (srv == NULL)
         return;
-    if (srv->ev != NULL)
-        event_free(srv->ev);
+    for (int i = 0; i < srv->nsocks; i++)
+        if (srv->socks[i].ev != NULL)
+            event_free(srv->socks[i].ev);
     if (srv->timer_ev != NULL)
         event_free(srv->timer_ev);
     m2m_coap_sweep_detach(srv); /* libcoap's last walks (freeing the context) are its own */
@@ -616,5 +641,8 @@ void m2m_coap_tick(struct m2m_coap *srv)
     /* what closing left for libcoap to clean up (its walk frees closed sessions), and its timers */
     if (srv->sweep.nclosed > 0 || srv->sweep.closed_overflow)
         m2m_coap_sweep(srv);
-    pump_cb(-1, 0, srv);
+    for (int i = 0; i < srv->nsocks; i++)
+        pump(&srv->socks[i]);
+    m2m_coap_close_marked(srv);
+    ERR_clear_error();
 }
