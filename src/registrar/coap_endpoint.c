@@ -5,7 +5,9 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +29,17 @@ static void capture_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
         *capture = ctx;
 }
 
+/* libcoap's random numbers (a session's first message ID and request tag, jitter) from OpenSSL's DRBG: by default
+ * each is a getrandom system call, two per DTLS session. */
+static int openssl_prng(void *out, size_t len)
+{
+    return len <= INT_MAX && RAND_bytes(out, (int)len) == 1;
+}
+
 static void coap_init_once(void)
 {
     coap_startup();
+    coap_set_prng(openssl_prng);
     /* libcoap's own log lines are not ours (format, and request contents a peer chose, tokens among them) */
     coap_set_log_level(LOG_EMERG);
     coap_dtls_set_log_level(LOG_EMERG);
