@@ -190,18 +190,20 @@ void m2m_pages_unclaim(m2m_pages *a, int slot, const void *owner)
 
 int m2m_pages_release(m2m_pages *a, int slot, const void *owner)
 {
-    int done = 0;
+    int mine;
     if (a == NULL || slot < 0 || (uint32_t)slot >= a->nslots || owner == NULL)
         return 0;
     pthread_mutex_lock(&a->lock);
-    /* under the lock: the slot cannot be freed and handed to someone else meanwhile */
-    if (a->slots[slot].size != 0 && a->slots[slot].owner == owner &&
-        madvise(a->base + (size_t)slot * a->stride, a->stride, MADV_DONTNEED) == 0) {
-        a->released++;
-        done = 1;
-    }
+    mine = a->slots[slot].size != 0 && a->slots[slot].owner == owner;
     pthread_mutex_unlock(&a->lock);
-    return done;
+    /* Outside the lock (other threads allocate meanwhile): the slot is the owner's buffer, and only the owner frees
+     * it -- on the caller's thread, which is here (buffer_pages.h) -- so it cannot change hands before this. */
+    if (!mine || madvise(a->base + (size_t)slot * a->stride, a->stride, MADV_DONTNEED) != 0)
+        return 0;
+    pthread_mutex_lock(&a->lock);
+    a->released++;
+    pthread_mutex_unlock(&a->lock);
+    return 1;
 }
 
 void m2m_pages_stats_read(m2m_pages *a, m2m_pages_stats *out)

@@ -47,7 +47,8 @@ void m2m_pages_unclaim(m2m_pages *a, int slot, const void *owner);
 /* 1 if p lies inside slot. */
 int m2m_pages_holds(const m2m_pages *a, int slot, const void *p);
 /* Gives the slot's pages back to the kernel (its contents read as zeros afterwards) if it is allocated and claimed
- * by owner: 1 released, 0 not. The caller knows nothing in it will be read before it is written again. */
+ * by owner: 1 released, 0 not. The caller knows nothing in it will be read before it is written again, and runs on
+ * the one thread that can free the owner's buffers (an SSL's, on its worker's loop). */
 int m2m_pages_release(m2m_pages *a, int slot, const void *owner);
 void m2m_pages_stats_read(m2m_pages *a, m2m_pages_stats *out);
 
