@@ -224,11 +224,12 @@ int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *p
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if (*end != '\0' || p < 0 || p > 65535)
+    if (end == port || *end != '\0' || p < 0 || p > 65535)
         return m2m_fail(err, M2M_E_ARG, "CoAPS port %s: not a port number", port);
     if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
         return m2m_fail(err, M2M_E_ARG, "cannot resolve CoAPS address %s: %s", host, gai_strerror(gai));
-    if (ai->ai_addrlen > sizeof ss || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)) {
+    if (ai->ai_addrlen > sizeof(((coap_address_t *)NULL)->addr) ||
+        (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)) {
         m2m_fail(err, M2M_E_ARG, "CoAPS address %s: unsupported address family", host);
         goto done;
     }
