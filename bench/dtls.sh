@@ -16,7 +16,7 @@
 #      slow down as devices attach).
 # Usage: bash bench/dtls.sh [BUILD_DIR]
 #   (knobs: ROUNDS (3), COUNT (attachments per round, 2000), FULL (300), FULL_CLIENTS (8), SESSIONS (1000),
-#    HELD (5000))
+#    HELD (19000))
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd)
@@ -32,7 +32,7 @@ count=${COUNT:-2000}
 sessions=${SESSIONS:-1000}
 full=${FULL:-300}
 full_clients=${FULL_CLIENTS:-8}
-held=${HELD:-5000}
+held=${HELD:-19000}
 export M2M_NO_TEST_CLOCK=1 # the production clock (tests/lib.sh would give the Registrar the test clock's file)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 

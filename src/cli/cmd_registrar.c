@@ -91,7 +91,7 @@ static void registrar_usage(FILE *out)
             "       sessions hold no descriptor: --coaps-max-sessions (default 65536) bounds them; --max-per-address,\n"
             "       --preauth-max, --handshake-timeout and --idle-timeout apply to them as to TLS connections.\n"
             "       As many CoAPS workers as --threads, each with its own UDP sockets on the port (SO_REUSEPORT;\n"
-            "       one per 2048 sessions of its share of --coaps-max-sessions, at most 64).\n"
+            "       one per 512 sessions of its share of --coaps-max-sessions, at most 128).\n"
             "       GBA too (with --bsf): Zn runs on the worker's loop while the device's DTLS timer resends.\n"
             "       An attached session idle for 2 s gives OpenSSL's read and handshake buffers' memory back to the\n"
             "       kernel (about 16 KiB stay per idle session; /metrics: m2m_coap_idle_buffers_released_total).\n"

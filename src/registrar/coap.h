@@ -60,10 +60,11 @@ typedef struct coap_sweep {
 } coap_sweep;
 
 /* libcoap 4.3.1 walks all of an endpoint's sessions at every new handshake (coap_endpoint_get_session counts those
- * in handshake), ~50 ns each: a worker spreads its sessions over several endpoints -- one socket each, all in the
- * port's SO_REUSEPORT group, which gives a peer always the same one -- about this many per endpoint. */
-#define M2M_COAP_SESSIONS_PER_SOCKET 2048
-#define M2M_COAP_MAX_SOCKETS 64
+ * in handshake), 50-170 ns each (cache-cold with many): a worker spreads its sessions over several endpoints -- one
+ * socket each, all in the port's SO_REUSEPORT group, which gives a peer always the same one -- about this many per
+ * endpoint. */
+#define M2M_COAP_SESSIONS_PER_SOCKET 512
+#define M2M_COAP_MAX_SOCKETS 128
 
 /* One libcoap endpoint of a worker: its UDP socket, ours under libcoap's number (we peek before it reads). */
 typedef struct coap_sock {
@@ -93,7 +94,10 @@ struct m2m_coap {
     coap_sweep sweep;
 };
 
-/* coap_server.c. Starts the listener on w's loop (before w's thread runs). */
+/* coap_server.c. Endpoints (UDP sockets) per CoAPS worker: its share of --coaps-max-sessions,
+ * M2M_COAP_SESSIONS_PER_SOCKET to each, at most M2M_COAP_MAX_SOCKETS (descriptors the limits keep aside). */
+int m2m_coap_sockets_per_worker(const struct m2m_registrar *reg);
+/* Starts the listener on w's loop (before w's thread runs). */
 struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *port, m2m_err *err);
 int m2m_coap_port(const struct m2m_coap *srv);
 /* After the loop has stopped and the store's answers have been drained. */
@@ -118,8 +122,8 @@ void m2m_coap_bound(coap_conn *c);
  * nsocks DTLS endpoints on host:port, their UDP sockets in srv->socks and the port in srv->port. */
 int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err);
 int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *port, int nsocks, m2m_err *err);
-/* The members of libcoap's epoll descriptor: the socket's event into sock->ep_event, its timer into srv->timerfd;
- * -1 if they are not that socket and one timer. */
+/* The members of libcoap's epoll descriptor right after coap_new_endpoint: the new socket into sock->fd and its
+ * event into sock->ep_event, the timer into srv->timerfd; -1 if they are not one socket and one timer. */
 int m2m_coap_epoll_members(struct m2m_coap *srv, coap_sock *sock);
 
 /* coap_sweep.c. The walk's pacing for srv's context (after srv->ctx exists, on w's loop) and its end. */

@@ -2,7 +2,6 @@
 /* What libcoap 4.3.1 does not hand out, taken with public means only: its DTLS SSL_CTX (while it is made), its
  * endpoint's UDP socket (after it is opened) and what its epoll descriptor watches. coap_server.c says why each is
  * needed. */
-#include <dirent.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <limits.h>
@@ -63,13 +62,8 @@ int m2m_coap_context_new(struct m2m_coap *srv, m2m_err *err)
 
 /* ---- the endpoint ---- */
 
-/* libcoap 4.3.1 does not say which socket its endpoint has. The new unconnected UDP socket bound to our address,
- * which was not open before coap_new_endpoint, is it. */
-typedef struct fd_list {
-    int fd[64];
-    int n;
-} fd_list;
-
+/* libcoap 4.3.1 does not say which socket its endpoint has; its epoll descriptor does (m2m_coap_epoll_members).
+ * That one must be an unconnected UDP socket bound to our address, or it is not libcoap's endpoint socket. */
 static int udp_candidate(int fd, const struct sockaddr *want)
 {
     struct sockaddr_storage ss, peer;
@@ -83,46 +77,13 @@ static int udp_candidate(int fd, const struct sockaddr *want)
         return 0;
     if (want->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss, *b = (const struct sockaddr_in *)want;
-        return a->sin_addr.s_addr == b->sin_addr.s_addr && (b->sin_port == 0 || a->sin_port == b->sin_port);
+        return a->sin_addr.s_addr == b->sin_addr.s_addr;
     }
     if (want->sa_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss, *b = (const struct sockaddr_in6 *)want;
-        return memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0 && (b->sin6_port == 0 || a->sin6_port == b->sin6_port);
+        return memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0;
     }
     return 0;
-}
-
-static void udp_sockets(const struct sockaddr *want, fd_list *out)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    out->n = 0;
-    while (d != NULL && (e = readdir(d)) != NULL && out->n < (int)(sizeof out->fd / sizeof out->fd[0])) {
-        char *end;
-        long fd = strtol(e->d_name, &end, 10);
-        if (*end == '\0' && fd >= 0 && fd != dirfd(d) && udp_candidate((int)fd, want))
-            out->fd[out->n++] = (int)fd;
-    }
-    if (d != NULL)
-        closedir(d);
-}
-
-static int endpoint_fd(const fd_list *before, const struct sockaddr *want)
-{
-    fd_list after;
-    int found = -1;
-    udp_sockets(want, &after);
-    for (int i = 0; i < after.n; i++) {
-        int old = 0;
-        for (int j = 0; j < before->n; j++)
-            old |= before->fd[j] == after.fd[i];
-        if (old)
-            continue;
-        if (found >= 0)
-            return -1; /* two new ones: cannot tell */
-        found = after.fd[i];
-    }
-    return found;
 }
 
 /* A UDP socket on addr that other workers' sockets share (SO_REUSEPORT: the kernel gives each peer address and
@@ -161,7 +122,6 @@ static int open_one(struct m2m_coap *srv, coap_sock *sock, const struct addrinfo
 {
     coap_address_t addr;
     struct sockaddr_storage want;
-    fd_list before;
     int fd, rc = -1;
 
     memcpy(&want, ai->ai_addr, ai->ai_addrlen);
@@ -178,20 +138,15 @@ static int open_one(struct m2m_coap *srv, coap_sock *sock, const struct addrinfo
         addr.addr.sin.sin_port = 0;
     else
         addr.addr.sin6.sin6_port = 0;
-    udp_sockets(&addr.addr.sa, &before);
     if (coap_new_endpoint(srv->ctx, &addr, COAP_PROTO_DTLS) == NULL) {
         m2m_fail(err, M2M_E_IO, "libcoap cannot open its CoAPS endpoint on %s: %s", host, strerror(errno));
         goto done;
     }
     sock->srv = srv;
-    sock->fd = endpoint_fd(&before, &addr.addr.sa);
-    if (sock->fd < 0) {
-        m2m_fail(err, M2M_E_IO, "cannot find the UDP socket libcoap opened for coaps://%s:%d", host, port);
-        goto done;
-    }
-    if (m2m_coap_epoll_members(srv, sock) != 0) {
-        m2m_fail(err, M2M_E_IO, "libcoap's epoll descriptor holds something other than its socket and its timer "
-                                "(a libcoap other than 4.3.1?): cannot serve coaps://%s:%d", host, port);
+    if (m2m_coap_epoll_members(srv, sock) != 0 || !udp_candidate(sock->fd, &addr.addr.sa)) {
+        m2m_fail(err, M2M_E_IO, "libcoap's epoll descriptor holds something other than its new socket and its "
+                                "timer (a libcoap other than 4.3.1?): cannot serve coaps://%s:%d", host, port);
+        sock->fd = -1;
         goto done;
     }
     if (dup2(fd, sock->fd) < 0) {
@@ -260,13 +215,14 @@ done:
 /* ---- what libcoap's epoll descriptor watches ---- */
 
 /* The kernel lists an epoll descriptor's members in /proc/self/fdinfo ("tfd: FD events: HEX data: HEX ...", the
- * same since Linux 3.8). libcoap's has its endpoint's socket (data: libcoap's coap_socket_t) and its timerfd
- * (data 0). With both known, the worker watches them itself: no epoll_wait on libcoap's descriptor per wake-up. */
+ * same since Linux 3.8). Right after coap_new_endpoint, libcoap's has the new endpoint's socket (data: libcoap's
+ * coap_socket_t) and its timerfd (data 0): the endpoints opened before are not there any more (dup2 closed their
+ * sockets). With both known, the worker watches them itself: no epoll_wait on libcoap's descriptor per wake-up. */
 int m2m_coap_epoll_members(struct m2m_coap *srv, coap_sock *sock)
 {
     char path[64], line[256];
     FILE *f;
-    int members = 0, timer = -1, have_ep = 0;
+    int members = 0, timer = -1, sockets = 0, sock_fd = -1;
     struct epoll_event ep = {0};
 
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", srv->epfd);
@@ -279,17 +235,19 @@ int m2m_coap_epoll_members(struct m2m_coap *srv, coap_sock *sock)
         if (sscanf(line, "tfd: %d events: %x data: %llx", &fd, &events, &data) != 3)
             continue;
         members++;
-        if (fd == sock->fd && data != 0) {
+        if (data != 0) {
             ep.events = EPOLLIN;
             ep.data.u64 = data;
-            have_ep = 1;
-        } else if (fd != sock->fd && data == 0) {
+            sock_fd = fd;
+            sockets++;
+        } else {
             timer = fd;
         }
     }
     fclose(f);
-    if (members != 2 || !have_ep || timer < 0)
-        return -1; /* not the two we know: watch libcoap's descriptor as a whole */
+    if (members != 2 || sockets != 1 || timer < 0)
+        return -1; /* not the two we know */
+    sock->fd = sock_fd;
     sock->ep_event = ep;
     srv->timerfd = timer;
     return 0;

@@ -499,8 +499,7 @@ static int setup_dtls(struct m2m_coap *srv, m2m_err *err)
     return 0;
 }
 
-/* Endpoints per worker: this worker's share of --coaps-max-sessions, M2M_COAP_SESSIONS_PER_SOCKET to each. */
-static int sockets_for(const struct m2m_registrar *reg)
+int m2m_coap_sockets_per_worker(const struct m2m_registrar *reg)
 {
     long share = reg->cfg.coaps_max_sessions / (reg->ncoap > 0 ? reg->ncoap : 1);
     long n = (share + M2M_COAP_SESSIONS_PER_SOCKET - 1) / M2M_COAP_SESSIONS_PER_SOCKET;
@@ -546,7 +545,7 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
         coap_resource_set_userdata(r, srv);
         coap_add_resource(srv->ctx, r);
     }
-    if (m2m_coap_endpoint_open(srv, host, port, sockets_for(w->reg), err) != 0 || m2m_coap_sweep_attach(srv, err) != 0)
+    if (m2m_coap_endpoint_open(srv, host, port, m2m_coap_sockets_per_worker(w->reg), err) != 0 || m2m_coap_sweep_attach(srv, err) != 0)
         goto fail;
     /* libcoap's sockets and timer, each watched by the worker's loop (coap_endpoint.c found them) */
     for (int i = 0; i < srv->nsocks; i++) {

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "registrar/coap.h"
 #include "registrar/limits.h"
 #include "util/hash.h"
 
@@ -83,7 +84,9 @@ int m2m_limits_init(struct m2m_registrar *reg, m2m_err *err)
 {
     m2m_registrar_config *cfg = &reg->cfg;
     struct rlimit rl;
-    int reserve = RESERVED_FDS + RESERVED_FDS_PER_WORKER * reg->nworkers;
+    /* and the CoAPS workers' sockets: descriptors that are no connection */
+    int reserve = RESERVED_FDS + RESERVED_FDS_PER_WORKER * reg->nworkers +
+                  (reg->ncoap > 0 ? reg->ncoap * m2m_coap_sockets_per_worker(reg) : 0);
 
     /* systemd and most shells start services at 1024 descriptors, far below what the hard limit allows. */
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)

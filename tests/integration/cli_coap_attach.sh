@@ -24,16 +24,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout oth
   -days 2 -subj "/CN=Another Root" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
 "$M2M_BIN" registrar init --db "$DB" --cse-id /in-cse --cse-name cse-base --cert registrar.crt --key registrar.key \
   >/dev/null
-# --coaps-max-sessions 8192 over two workers: 4096 sessions each, two libcoap endpoints (sockets) each
-start_registrar --coaps 127.0.0.1:0 --coaps-max-sessions 8192
+# --coaps-max-sessions 1000000 over two workers: as many libcoap endpoints (sockets) as a worker may have, 128 each
+start_registrar --coaps 127.0.0.1:0 --coaps-max-sessions 1000000
 COAPS_PORT=${COAPS_PORT:-$(sed -n 's/^listening coaps port \([0-9]*\)$/\1/p' "$WORK/serve.out")}
 [ -n "$COAPS_PORT" ] || { echo "no coaps port" >&2; exit 1; }
 
 has() { case "$2" in *"$1"*) return 0 ;; *) return 1 ;; esac; }
 
-# --threads 2 (start_registrar): two CoAPS workers, each with two UDP sockets on the one port (one per 2,048 of its
-# sessions: libcoap walks an endpoint's sessions at every new handshake), all the Registrar's (its /proc/PID/fd
-# sockets, by inode, against /proc/net/udp's local port). The devices below spread over them (SO_REUSEPORT).
+# --threads 2 (start_registrar): two CoAPS workers, each with UDP sockets on the one port (one per 512 of its share
+# of the sessions, at most 128: libcoap walks an endpoint's sessions at every new handshake), all the Registrar's
+# (its /proc/PID/fd sockets, by inode, against /proc/net/udp's local port). The devices below spread over them.
 udp_on_port() { # port pid: how many of pid's UDP sockets are bound to port
   local hex inodes
   hex=$(printf '%04X' "$1")
@@ -41,7 +41,7 @@ udp_on_port() { # port pid: how many of pid's UDP sockets are bound to port
   awk -v p=":$hex" -v ins=" $(echo $inodes) " 'NR > 1 && substr($2, length($2) - 4) == p && index(ins, " " $10 " ")' \
     /proc/net/udp /proc/net/udp6 | wc -l
 }
-[ "$(udp_on_port "$COAPS_PORT" "$REG_PID")" = 4 ] && pass "two CoAPS workers, two sockets each, share the port (SO_REUSEPORT)" ||
+[ "$(udp_on_port "$COAPS_PORT" "$REG_PID")" = 256 ] && pass "two CoAPS workers, 128 sockets each, share the port (SO_REUSEPORT)" ||
   fail "UDP sockets of the Registrar on $COAPS_PORT: $(udp_on_port "$COAPS_PORT" "$REG_PID")"
 
 # details NAME ID MECHANISM-LINES [EXTRA-SECTIONS] [PORT]: NAME.ini for Registree ID
@@ -171,7 +171,7 @@ if python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).
 key-file = v6.key"
   sed -i "s|^poa = .*|poa = coaps://[::1]:$COAPS_PORT|" v6.ini
   out=$("$RTEE" attach --details v6.ini 2>&1) && has "registered as Csix (DTLSv1.2" "$out" &&
-    [ "$(udp_on_port "$COAPS_PORT" "$REG_PID")" = 4 ] && pass "over IPv6 ([::1]), two workers, four sockets on the port" ||
+    [ "$(udp_on_port "$COAPS_PORT" "$REG_PID")" = 16 ] && pass "over IPv6 ([::1]), two workers, 4096 sessions each: eight sockets each" ||
     fail "IPv6: $out (sockets: $(udp_on_port "$COAPS_PORT" "$REG_PID"))"
 else
   echo "no IPv6 loopback here: the IPv6 case is not run"

@@ -86,4 +86,15 @@ ok_if "a second Registrar on coaps://127.0.0.1:$CP is refused at once, saying th
   eval '[ $rc = 1 ] && ! grep -q "^listening" <<<"$out" && grep -qF "127.0.0.1:$CP (UDP) is already in use" <<<"$out"'
 ok_if "the first Registrar is still running" kill -0 "$REG_PID"
 stop_registrar
+
+# The CoAPS workers' sockets (up to 128 each) are descriptors the limits keep aside: two workers' 256 do not fit
+# under a descriptor limit of 300, which is said at start, instead of connections failing later for descriptors.
+rc=0; out=$( (ulimit -n 300; timeout 10 "$M2M_BIN" registrar serve --db other.db --https 127.0.0.1:0 \
+  --coaps 127.0.0.1:0 --threads 2 --coaps-max-sessions 1000000) 2>&1) || rc=$?
+ok_if "CoAPS sockets beyond the descriptor limit are refused at start, naming the limit" \
+  eval '[ $rc = 1 ] && ! grep -q "^listening" <<<"$out" && grep -qF "descriptor limit (300)" <<<"$out"'
+rc=0; out=$( (ulimit -n 300; timeout 2 "$M2M_BIN" registrar serve --db other.db --https 127.0.0.1:0 \
+  --coaps 127.0.0.1:0 --threads 2 --coaps-max-sessions 4096) 2>&1) || rc=$?
+ok_if "with fewer sessions (four sockets per worker) the same limit is enough" \
+  eval '[ $rc = 124 ] && grep -q "^listening coaps port" <<<"$out"'
 finish
