@@ -48,6 +48,9 @@ typedef struct coap_conn {
     int released;                  /* their pages went back since the last record came in */
 } coap_conn;
 
+/* Closes remembered between two walks of libcoap's: at 3/4 of the slots the next new handshake walks anyway. */
+#define M2M_COAP_CLOSED_SLOTS 4096
+
 /* libcoap's walk over every session, paced (coap_sweep.c says why). */
 typedef struct coap_sweep {
     struct timespec last;          /* when the last walk ran (m2m_clock_mark) */
@@ -55,7 +58,9 @@ typedef struct coap_sweep {
     int force;                     /* the next call walks */
     int put_off;                   /* a walk was put off since the last one: the timer runs it */
     struct event *ev;              /* that timer */
-    coap_address_t closed[128];    /* sessions closed since the last walk (libcoap frees them in the walk) */
+    /* the addresses of sessions closed since the last walk (libcoap frees them in the walk): a set of their hashes,
+     * open addressing, 0 = empty (a collision only costs a walk nobody needed) */
+    uint32_t closed[M2M_COAP_CLOSED_SLOTS];
     int nclosed, closed_overflow;
 } coap_sweep;
 

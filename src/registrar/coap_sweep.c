@@ -28,6 +28,7 @@
 #include <sys/epoll.h>
 
 #include "registrar/coap.h"
+#include "util/hash.h"
 
 #define SWEEP_MIN_MS 10.0
 #define SWEEP_MAX_MS 1000.0
@@ -82,6 +83,8 @@ void m2m_coap_sweep_ran(coap_sweep *sw, double cost_ms)
     sw->period_ms = p < SWEEP_MIN_MS ? SWEEP_MIN_MS : p > SWEEP_MAX_MS ? SWEEP_MAX_MS : p;
     sw->force = 0;
     sw->put_off = 0;
+    if (sw->nclosed > 0)
+        memset(sw->closed, 0, sizeof sw->closed);
     sw->nclosed = 0;
     sw->closed_overflow = 0;
 }
@@ -176,30 +179,48 @@ void m2m_coap_sweep(struct m2m_coap *srv)
     m2m_coap_close_marked(srv); /* a delayed answer sent in the walk may close its session */
 }
 
-/* Past 128 closes since the last walk, the next new handshake walks whatever its address (and the list starts
- * again): a peer that gets sessions closed (the unauthenticated budget's evictions, say) buys one walk per 128. */
+/* The set's key for a peer: family, address and port (never 0, the empty slot). */
+static uint32_t closed_key(const struct sockaddr *sa, socklen_t len)
+{
+    uint32_t h = m2m_fnv1a(M2M_FNV1A_INIT, &sa->sa_family, sizeof sa->sa_family);
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        h = m2m_fnv1a(m2m_fnv1a(h, &in->sin_addr, 4), &in->sin_port, 2);
+    } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        h = m2m_fnv1a(m2m_fnv1a(h, &in6->sin6_addr, 16), &in6->sin6_port, 2);
+    }
+    return h != 0 ? h : 1;
+}
+
+/* Past 3/4 of the slots since the last walk, the next new handshake walks whatever its address (and the set starts
+ * again): a peer that gets sessions closed (the unauthenticated budget's evictions, say) buys one walk per ~3,000
+ * closes. */
 void m2m_coap_sweep_closed(struct m2m_coap *srv, const coap_address_t *remote)
 {
     coap_sweep *sw = &srv->sweep;
-    if (sw->nclosed < (int)(sizeof sw->closed / sizeof sw->closed[0]))
-        sw->closed[sw->nclosed++] = *remote;
-    else
+    uint32_t k = closed_key(&remote->addr.sa, remote->size), i;
+    if (sw->nclosed >= M2M_COAP_CLOSED_SLOTS / 4 * 3) {
         sw->closed_overflow = 1;
+        return;
+    }
+    for (i = k % M2M_COAP_CLOSED_SLOTS; sw->closed[i] != 0; i = (i + 1) % M2M_COAP_CLOSED_SLOTS)
+        if (sw->closed[i] == k)
+            return; /* that address is in already */
+    sw->closed[i] = k;
+    sw->nclosed++;
 }
 
 int m2m_coap_sweep_closed_since(const struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len)
 {
     const coap_sweep *sw = &srv->sweep;
-    coap_address_t a;
+    uint32_t k = closed_key(sa, len);
     if (sw->closed_overflow)
         return 1;
-    coap_address_init(&a);
-    if (len > (socklen_t)sizeof a.addr)
-        return 1;
-    memcpy(&a.addr, sa, len);
-    a.size = len;
-    for (int i = 0; i < sw->nclosed; i++)
-        if (coap_address_equals(&sw->closed[i], &a))
+    if (sw->nclosed == 0)
+        return 0;
+    for (uint32_t i = k % M2M_COAP_CLOSED_SLOTS; sw->closed[i] != 0; i = (i + 1) % M2M_COAP_CLOSED_SLOTS)
+        if (sw->closed[i] == k)
             return 1;
     return 0;
 }

@@ -40,19 +40,18 @@ static void period_follows_the_walks_cost(void **state)
 
 static void a_walk_clears_what_it_answers(void **state)
 {
-    coap_sweep sw;
-    coap_address_t a;
+    static coap_sweep sw;
     (void)state;
     memset(&sw, 0, sizeof sw);
-    coap_address_init(&a);
     sw.force = sw.put_off = 1;
-    sw.closed[0] = a;
+    sw.closed[7] = 12345;
     sw.nclosed = 1;
     sw.closed_overflow = 1;
     m2m_coap_sweep_ran(&sw, 0.5);
     assert_int_equal(sw.force, 0);
     assert_int_equal(sw.put_off, 0);
     assert_int_equal(sw.nclosed, 0);
+    assert_int_equal(sw.closed[7], 0);
     assert_int_equal(sw.closed_overflow, 0);
 }
 
@@ -69,14 +68,32 @@ static void closed_addresses_remembered_until_the_walk(void **state)
     coap_address_init(&ca);
     memcpy(&ca.addr, &a, sizeof a);
     ca.size = sizeof a;
+    assert_false(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&a, sizeof a));
     m2m_coap_sweep_closed(srv, &ca);
+    m2m_coap_sweep_closed(srv, &ca); /* the same address twice: one entry */
+    assert_int_equal(srv->sweep.nclosed, 1);
     assert_true(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&a, sizeof a));
     assert_false(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&b, sizeof b)); /* another port */
-    for (int i = 0; i < 200; i++) /* more than it keeps: then any new handshake waits for a walk */
-        m2m_coap_sweep_closed(srv, &ca);
+    /* thousands of other closed addresses: each one is found, the open one still not, until the set is 3/4 full;
+     * past that any new handshake waits for a walk */
+    for (int port = 10000; port < 10000 + M2M_COAP_CLOSED_SLOTS; port++) {
+        struct sockaddr_in c = a;
+        coap_address_t cc;
+        c.sin_port = htons((uint16_t)port);
+        coap_address_init(&cc);
+        memcpy(&cc.addr, &c, sizeof c);
+        cc.size = sizeof c;
+        m2m_coap_sweep_closed(srv, &cc);
+        if (!srv->sweep.closed_overflow) {
+            assert_true(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&c, sizeof c));
+            assert_false(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&b, sizeof b));
+        }
+    }
+    assert_true(srv->sweep.closed_overflow);
     assert_true(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&b, sizeof b));
     m2m_coap_sweep_ran(&srv->sweep, 0.1);
     assert_false(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&a, sizeof a));
+    assert_false(m2m_coap_sweep_closed_since(srv, (struct sockaddr *)&b, sizeof b));
     free(srv);
 }
 
