@@ -117,8 +117,8 @@ static int shared_udp_socket(const struct sockaddr *addr, socklen_t len)
  * number (dup2): libcoap reads and sends on that number and never learns. The worker watches the socket and the
  * timer itself (coap_server.c), so the socket need not be in libcoap's epoll set (dup2 took the old one out of it,
  * which is also why each endpoint's socket is the only one there when the next is opened). */
-static int open_one(struct m2m_coap *srv, coap_sock *sock, const struct addrinfo *ai, int port, const char *host,
-                    m2m_err *err)
+static int open_one(struct m2m_coap *srv, coap_sock *sock, const struct addrinfo *ai, int port, int rcvbuf,
+                    const char *host, m2m_err *err)
 {
     coap_address_t addr;
     struct sockaddr_storage want;
@@ -153,12 +153,8 @@ static int open_one(struct m2m_coap *srv, coap_sock *sock, const struct addrinfo
         m2m_fail(err, M2M_E_IO, "cannot put the CoAPS socket in libcoap's place: %s", strerror(errno));
         goto done;
     }
-    {
-        /* Each socket takes its share of every device's datagrams: room for bursts (the kernel caps it at
-         * net.core.rmem_max) */
-        int size = 4 << 20;
-        (void)setsockopt(sock->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    }
+    /* room for bursts (the kernel caps it at net.core.rmem_max) */
+    (void)setsockopt(sock->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     rc = 0;
 done:
     close(fd); /* the descriptor libcoap holds (dup2) stays */
@@ -172,7 +168,7 @@ int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *p
     struct addrinfo hints = {0}, *ai = NULL;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int gai, rc = -1;
+    int gai, rc = -1, rcvbuf;
     char *end;
     long p = strtol(port, &end, 10);
 
@@ -193,8 +189,12 @@ int m2m_coap_endpoint_open(struct m2m_coap *srv, const char *host, const char *p
         nsocks = 1;
     if (nsocks > M2M_COAP_MAX_SOCKETS)
         nsocks = M2M_COAP_MAX_SOCKETS;
+    /* A worker's sockets queue at most 4 MiB of datagrams between them (at least 256 KiB each): what a flood can
+     * make the kernel hold does not grow with the number of endpoints. */
+    rcvbuf = (4 << 20) / nsocks < 256 << 10 ? 256 << 10 : (4 << 20) / nsocks;
     for (srv->nsocks = 0; srv->nsocks < nsocks; srv->nsocks++) {
-        if (open_one(srv, &srv->socks[srv->nsocks], ai, srv->nsocks == 0 ? (int)p : srv->port, host, err) != 0)
+        if (open_one(srv, &srv->socks[srv->nsocks], ai, srv->nsocks == 0 ? (int)p : srv->port, rcvbuf, host,
+                     err) != 0)
             goto done;
         if (srv->nsocks == 0) {
             memset(&ss, 0, sizeof ss); /* what getsockname leaves unfilled reads as 0, never as garbage */
