@@ -118,6 +118,8 @@ int m2m_coap_recheck(struct m2m_coap *srv, int64_t since, int64_t upto);
 void m2m_coap_gate_stats(const struct m2m_coap *srv, m2m_gate_stats *out);
 /* Closes the session (its SSL and this struct go at once; the log says why unless why is NULL). */
 void m2m_coap_close(coap_conn *c, const char *why);
+/* A peer's family, address and port hashed (FNV-1a): the session table's buckets, the closed-address set's keys. */
+uint32_t m2m_coap_peer_hash(const struct sockaddr *sa, socklen_t len);
 /* Closes the sessions whose last answer said so (close_now). */
 void m2m_coap_close_marked(struct m2m_coap *srv);
 /* The session is bound to a Registree now: it leaves the unauthenticated budget. */

@@ -51,17 +51,22 @@
 
 /* ---- sessions ---- */
 
-static unsigned peer_hash(const struct sockaddr *sa, socklen_t len)
+uint32_t m2m_coap_peer_hash(const struct sockaddr *sa, socklen_t len)
 {
-    uint32_t h = M2M_FNV1A_INIT;
+    uint32_t h = m2m_fnv1a(M2M_FNV1A_INIT, &sa->sa_family, sizeof sa->sa_family);
     if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        h = m2m_fnv1a(m2m_fnv1a(h, &in->sin_port, 2), &in->sin_addr, 4);
+        h = m2m_fnv1a(m2m_fnv1a(h, &in->sin_addr, 4), &in->sin_port, 2);
     } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         h = m2m_fnv1a(m2m_fnv1a(h, &in6->sin6_addr, 16), &in6->sin6_port, 2);
     }
-    return h % M2M_COAP_TABLE;
+    return h;
+}
+
+static unsigned peer_hash(const struct sockaddr *sa, socklen_t len)
+{
+    return m2m_coap_peer_hash(sa, len) % M2M_COAP_TABLE;
 }
 
 static int same_peer(const coap_address_t *a, const struct sockaddr *sa, socklen_t len)

@@ -28,7 +28,6 @@
 #include <sys/epoll.h>
 
 #include "registrar/coap.h"
-#include "util/hash.h"
 
 #define SWEEP_MIN_MS 10.0
 #define SWEEP_MAX_MS 1000.0
@@ -179,17 +178,10 @@ void m2m_coap_sweep(struct m2m_coap *srv)
     m2m_coap_close_marked(srv); /* a delayed answer sent in the walk may close its session */
 }
 
-/* The set's key for a peer: family, address and port (never 0, the empty slot). */
+/* The set's key for a peer (never 0, the empty slot). */
 static uint32_t closed_key(const struct sockaddr *sa, socklen_t len)
 {
-    uint32_t h = m2m_fnv1a(M2M_FNV1A_INIT, &sa->sa_family, sizeof sa->sa_family);
-    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        h = m2m_fnv1a(m2m_fnv1a(h, &in->sin_addr, 4), &in->sin_port, 2);
-    } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        h = m2m_fnv1a(m2m_fnv1a(h, &in6->sin6_addr, 16), &in6->sin6_port, 2);
-    }
+    uint32_t h = m2m_coap_peer_hash(sa, len);
     return h != 0 ? h : 1;
 }
 
