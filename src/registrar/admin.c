@@ -210,8 +210,8 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
     {
         m2m_pages_stats ps;
         m2m_pages_stats_read(m2m_pages_openssl(), &ps);
-        EMIT("# HELP m2m_tls_buffer_slots OpenSSL's 12..24 KiB buffers in page-aligned slots of their own, by "
-             "state (none: the slots are not in use, all is on malloc).\n# TYPE m2m_tls_buffer_slots gauge\n"
+        EMIT("# HELP m2m_tls_buffer_slots Page-aligned slots for OpenSSL's 12..24 KiB buffers, by state (0 and 0: no "
+             "slots, without --coaps; the buffers are malloc'd).\n# TYPE m2m_tls_buffer_slots gauge\n"
              "m2m_tls_buffer_slots{state=\"in_use\"} %llu\nm2m_tls_buffer_slots{state=\"free\"} %llu\n"
              "# HELP m2m_tls_buffer_slots_full_total Big OpenSSL buffers that went to malloc: every slot was in use.\n"
              "# TYPE m2m_tls_buffer_slots_full_total counter\nm2m_tls_buffer_slots_full_total %llu\n",
