@@ -150,6 +150,28 @@ int m2m_sqlite_fail(m2m_store *st, m2m_err *err, const char *what)
     return db_fail(st, err, what);
 }
 
+int m2m_sqlite_run(m2m_store *st, const char *sql, const char *a, const char *b, int64_t n, const char *what,
+                   m2m_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1, params;
+    if (sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, err, what);
+    params = sqlite3_bind_parameter_count(s);
+    if (a != NULL && params >= 1)
+        sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+    if (b != NULL && params >= 2)
+        sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+    if (params >= 3)
+        sqlite3_bind_int64(s, 3, n);
+    if (sqlite3_step(s) == SQLITE_DONE)
+        rc = 0;
+    else
+        db_fail(st, err, what);
+    sqlite3_finalize(s);
+    return rc;
+}
+
 static int exec(m2m_store *st, const char *sql, m2m_err *err)
 {
     char *msg = NULL;
@@ -331,26 +353,13 @@ static int meta_get(m2m_store *st, const char *k, char out[M2M_ID_MAX], m2m_err 
  * the caller's transaction. */
 int m2m_sqlite_bump_enrol_gen(m2m_store *st, const char *registree_id, m2m_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
     if (exec(st, "INSERT INTO meta(k, v) VALUES ('enrol_gen', '1') ON CONFLICT(k) DO UPDATE SET "
-                 "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err) != 0)
+                 "v = CAST(CAST(v AS INTEGER) + 1 AS TEXT)", err) != 0 ||
+        m2m_sqlite_run(st, "INSERT INTO enrol_change(gen, registree_id) SELECT CAST(v AS INTEGER), ?1 FROM meta "
+                           "WHERE k = 'enrol_gen'", registree_id, NULL, 0, "record an enrolment change", err) != 0)
         return -1;
-    if (sqlite3_prepare_v2(SQ(st)->db, "INSERT INTO enrol_change(gen, registree_id) SELECT CAST(v AS INTEGER), ?1 "
-                                       "FROM meta WHERE k = 'enrol_gen'", -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "record an enrolment change");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, registree_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        db_fail(st, err, "record an enrolment change");
-        goto done;
-    }
-    rc = exec(st, "DELETE FROM enrol_change WHERE gen < (SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'enrol_gen') "
-                  "- " STR(CHANGES_KEPT), err);
-done:
-    sqlite3_finalize(s);
-    return rc;
+    return exec(st, "DELETE FROM enrol_change WHERE gen < (SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'enrol_gen') "
+                    "- " STR(CHANGES_KEPT), err);
 }
 
 /* The WAL-index header (https://www.sqlite.org/walformat.html, 2.1: the first 96 octets of the -shm file, two

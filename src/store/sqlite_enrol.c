@@ -269,33 +269,14 @@ int m2m_sqlite_enrolment_active(m2m_store *st, const char *registree_id, const c
     return m2m_sqlite_fail(st, err, "check enrolment");
 }
 
-static int run(m2m_store *st, const char *sql, const char *a, const char *b, int64_t n, m2m_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK)
-        return m2m_sqlite_fail(st, err, "update enrolment");
-    if (a != NULL)
-        sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
-    if (b != NULL)
-        sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, n);
-    if (sqlite3_step(s) == SQLITE_DONE)
-        rc = 0;
-    else
-        m2m_sqlite_fail(st, err, "update enrolment");
-    sqlite3_finalize(s);
-    return rc;
-}
-
 int m2m_sqlite_revoke(m2m_store *st, const char *registree_id, m2m_err *err)
 {
     int rc = -1;
     int sp = 0;
     if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
-    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND revoked = 0", registree_id,
-            NULL, m2m_clock_now(), err) != 0)
+    if (m2m_sqlite_run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND revoked = 0",
+                       registree_id, NULL, m2m_clock_now(), "update enrolment", err) != 0)
         goto done;
     if (sqlite3_changes(DB(st)) == 0) {
         m2m_fail(err, M2M_E_NOTFOUND, "no active enrolment for Registree %s", registree_id);
@@ -362,8 +343,9 @@ int m2m_sqlite_enrol_generated_psk(m2m_store *st, const char *registree_id, cons
     if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     /* A key generated again before the last one was used replaces that pending one (its response was lost). */
-    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
-                "pending = 1 AND revoked = 0", registree_id, NULL, now, err) != 0)
+    if (m2m_sqlite_run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND "
+                           "mechanism = 'psk' AND pending = 1 AND revoked = 0", registree_id, NULL, now,
+                       "update enrolment", err) != 0)
         goto done;
     if (sqlite3_prepare_v2(DB(st), "INSERT INTO enrolment(registree_id, mechanism, key_id, key, created, pending) "
                                    "VALUES (?1, 'psk', ?2, ?3, ?4, 1)", -1, &s, NULL) != SQLITE_OK) {
@@ -397,11 +379,12 @@ int m2m_sqlite_promote_psk(m2m_store *st, const char *registree_id, const char *
     if (m2m_sqlite_tx_begin(st, &sp, err) != 0)
         return -1;
     /* Only if it is still pending: two workers may race here, the second finds nothing to do. */
-    if (run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND mechanism = 'psk' AND "
-                "pending = 0 AND revoked = 0 AND EXISTS (SELECT 1 FROM enrolment WHERE registree_id = ?1 AND "
-                "key_id = ?2 AND pending = 1 AND revoked = 0)", registree_id, key_id, now, err) != 0 ||
-        run(st, "UPDATE enrolment SET pending = 0 WHERE registree_id = ?1 AND key_id = ?2 AND pending = 1 AND "
-                "revoked = 0", registree_id, key_id, 0, err) != 0)
+    if (m2m_sqlite_run(st, "UPDATE enrolment SET revoked = ?3, key = NULL WHERE registree_id = ?1 AND "
+                           "mechanism = 'psk' AND pending = 0 AND revoked = 0 AND EXISTS (SELECT 1 FROM enrolment "
+                           "WHERE registree_id = ?1 AND key_id = ?2 AND pending = 1 AND revoked = 0)",
+                       registree_id, key_id, now, "update enrolment", err) != 0 ||
+        m2m_sqlite_run(st, "UPDATE enrolment SET pending = 0 WHERE registree_id = ?1 AND key_id = ?2 AND "
+                           "pending = 1 AND revoked = 0", registree_id, key_id, 0, "update enrolment", err) != 0)
         goto done;
     if (sqlite3_changes(DB(st)) > 0 && m2m_sqlite_bump_enrol_gen(st, registree_id, err) != 0)
         goto done;
@@ -516,7 +499,8 @@ int m2m_sqlite_ticket_keys(m2m_store *st, int64_t now, int64_t period, int rotat
         }
         sqlite3_finalize(s);
         m2m_wipe(k, sizeof k);
-        if (run(st, "DELETE FROM ticket_key WHERE created <= ?3", NULL, NULL, now - 2 * period, err) != 0 ||
+        if (m2m_sqlite_run(st, "DELETE FROM ticket_key WHERE created <= ?3", NULL, NULL, now - 2 * period,
+                           "forget old ticket keys", err) != 0 ||
             load_ticket_keys(st, now - 2 * period, out, max, n, err) != 0)
             goto done;
     }

@@ -17,6 +17,10 @@ const char *m2m_sqlite_path(m2m_store *st);
 int m2m_sqlite_bump_enrol_gen(m2m_store *st, const char *registree_id, m2m_err *err);
 /* err = "store PATH: what: SQLite's message"; returns -1. */
 int m2m_sqlite_fail(m2m_store *st, m2m_err *err, const char *what);
+/* Runs sql once to its end, with ?1 = a and ?2 = b (texts, when not NULL) and ?3 = n where sql has them; -1 with
+ * err naming what failed. */
+int m2m_sqlite_run(m2m_store *st, const char *sql, const char *a, const char *b, int64_t n, const char *what,
+                   m2m_err *err);
 /* Runs sql (no parameters); -1 with err. */
 int m2m_sqlite_exec(m2m_store *st, const char *sql, m2m_err *err);
 

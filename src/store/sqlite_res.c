@@ -117,25 +117,11 @@ int m2m_sqlite_res_delete(m2m_store *st, const char *ri, m2m_err *err)
     static const char sql[] = "WITH RECURSIVE sub(ri) AS (SELECT ?1 UNION ALL "
                               "SELECT resource.ri FROM resource JOIN sub ON resource.pi = sub.ri) "
                               "DELETE FROM resource WHERE ri IN (SELECT ri FROM sub)";
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK) {
-        m2m_sqlite_fail(st, err, "delete resource");
-        goto done;
-    }
-    sqlite3_bind_text(s, 1, ri, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        m2m_sqlite_fail(st, err, "delete resource");
-        goto done;
-    }
-    if (sqlite3_changes(DB(st)) == 0) {
-        m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(s);
-    return rc;
+    if (m2m_sqlite_run(st, sql, ri, NULL, 0, "delete resource", err) != 0)
+        return -1;
+    if (sqlite3_changes(DB(st)) == 0)
+        return m2m_fail(err, M2M_E_NOTFOUND, "resource %s not found", ri);
+    return 0;
 }
 
 int m2m_sqlite_res_count_children(m2m_store *st, const char *pi, int ty, int64_t *count, m2m_err *err)
