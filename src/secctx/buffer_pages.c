@@ -159,11 +159,6 @@ void *m2m_pages_realloc(m2m_pages *a, void *p, size_t n)
     return q;
 }
 
-int m2m_pages_holds(const m2m_pages *a, int slot, const void *p)
-{
-    return a != NULL && slot >= 0 && slot_of(a, p) == slot;
-}
-
 int m2m_pages_claim(m2m_pages *a, const void *p, const void *owner)
 {
     long i = a != NULL ? slot_of(a, p) : -1;

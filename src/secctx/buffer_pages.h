@@ -44,8 +44,6 @@ void m2m_pages_release_ptr(m2m_pages *a, void *p); /* free */
 int m2m_pages_claim(m2m_pages *a, const void *p, const void *owner);
 /* Drops owner's claim on slot (if it still holds it). */
 void m2m_pages_unclaim(m2m_pages *a, int slot, const void *owner);
-/* 1 if p lies inside slot. */
-int m2m_pages_holds(const m2m_pages *a, int slot, const void *p);
 /* Gives the slot's pages back to the kernel (its contents read as zeros afterwards) if it is allocated and claimed
  * by owner: 1 released, 0 not. The caller knows nothing in it will be read before it is written again, and runs on
  * the one thread that can free the owner's buffers (an SSL's, on its worker's loop). */

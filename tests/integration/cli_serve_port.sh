@@ -93,8 +93,10 @@ rc=0; out=$( (ulimit -n 300; timeout 10 "$M2M_BIN" registrar serve --db other.db
   --coaps 127.0.0.1:0 --threads 2 --coaps-max-sessions 1000000) 2>&1) || rc=$?
 ok_if "CoAPS sockets beyond the descriptor limit are refused at start, naming the limit" \
   eval '[ $rc = 1 ] && ! grep -q "^listening" <<<"$out" && grep -qF "descriptor limit (300)" <<<"$out"'
-rc=0; out=$( (ulimit -n 300; timeout 2 "$M2M_BIN" registrar serve --db other.db --https 127.0.0.1:0 \
-  --coaps 127.0.0.1:0 --threads 2 --coaps-max-sessions 4096) 2>&1) || rc=$?
-ok_if "with fewer sessions (four sockets per worker) the same limit is enough" \
-  eval '[ $rc = 124 ] && grep -q "^listening coaps port" <<<"$out"'
+(ulimit -n 300; exec "$M2M_BIN" registrar serve --db other.db --https 127.0.0.1:0 --coaps 127.0.0.1:0 --threads 2 \
+  --coaps-max-sessions 4096) >small.out 2>&1 &
+SMALL=$!
+for _ in $(seq 1 200); do grep -q "^listening coaps port" small.out && break; kill -0 "$SMALL" 2>/dev/null || break; sleep 0.05; done
+ok_if "with fewer sessions (four sockets per worker) the same limit is enough" grep -q "^listening coaps port" small.out
+kill "$SMALL" 2>/dev/null; wait "$SMALL" 2>/dev/null || true
 finish

@@ -83,8 +83,8 @@ static void release_only_for_the_owner_while_allocated(void **state)
     assert_true(resident_pages(p, 20000) >= 4);
     s = m2m_pages_claim(a, p + 13, &me);
     assert_true(s >= 0);
-    assert_true(m2m_pages_holds(a, s, p + 19999));
-    assert_false(m2m_pages_holds(a, s, p + M2M_PAGES_SLOT + 4096));
+    assert_int_equal(m2m_pages_claim(a, p + 19999, &me), s);                  /* its last byte: the same slot */
+    assert_int_equal(m2m_pages_claim(a, p + M2M_PAGES_SLOT + 4096, &me), -1); /* the next slot, free */
 
     /* somebody else's claim, or none: nothing happens to the contents */
     assert_int_equal(m2m_pages_release(a, s, &other), 0);
