@@ -206,6 +206,15 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
              "buffers went back to the kernel (they come back zeroed with the next datagram).\n"
              "# TYPE m2m_coap_idle_buffers_released_total counter\nm2m_coap_idle_buffers_released_total %llu\n",
              load(&cm->buffers_released));
+        EMIT("# HELP m2m_coap_write_answers_total Answers that waited for a durable write, by whether they went on "
+             "the request's ACK or, after a retransmission of the request or when too long to keep, as a separate "
+             "response.\n# TYPE m2m_coap_write_answers_total counter\n"
+             "m2m_coap_write_answers_total{kind=\"piggybacked\"} %llu\n"
+             "m2m_coap_write_answers_total{kind=\"separate\"} %llu\n",
+             load(&cm->write_answers[0]), load(&cm->write_answers[1]));
+        EMIT("# HELP m2m_coap_duplicates_total Duplicates of an answered Confirmable write (its ACK was lost), "
+             "answered again without running the write twice.\n# TYPE m2m_coap_duplicates_total counter\n"
+             "m2m_coap_duplicates_total %llu\n", load(&cm->duplicates));
     }
     {
         m2m_pages_stats ps;

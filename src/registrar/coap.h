@@ -18,6 +18,16 @@
 #define M2M_COAP_MAX_PENDING 4    /* requests of one session waiting for their writes at once */
 
 typedef struct coap_pending coap_pending;
+typedef struct coap_replay coap_replay;
+
+/* The Block1 option a write's answer echoes (RFC 7959 2.3): on, block number, size exponent. */
+typedef struct m2m_coap_block1 {
+    int on, num, szx;
+} m2m_coap_block1;
+
+/* The longest payload of a write's answer kept for a duplicate of its request (coap_replay.c); a longer answer
+ * goes out as a separate response. */
+#define M2M_COAP_REPLAY_MAX 1024
 
 /* A body arriving in Block1 blocks (RFC 7959), joined here under the context's limit: libcoap 4.3.1 would join it
  * itself (COAP_BLOCK_SINGLE_BODY) but allocates whatever total size the client's Size1 option declares. */
@@ -46,6 +56,8 @@ typedef struct coap_conn {
     coap_body body;
     int rbuf_slot, hbuf_slot;      /* OpenSSL's read and handshake buffers' slots (secctx/buffer_pages.h); -1 */
     int released;                  /* their pages went back since the last record came in */
+    unsigned records_in;           /* DTLS records read (msg_cb): a retransmitted request shows here too */
+    coap_replay *replay;           /* the answer to the last write, for a duplicate of its request */
 } coap_conn;
 
 /* Closes remembered between two walks of libcoap's: at 3/4 of the slots the next new handshake walks anyway. */
@@ -158,5 +170,16 @@ void m2m_coap_handle(coap_resource_t *resource, coap_session_t *session, const c
 void m2m_coap_forget(coap_conn *c);
 /* Frees every pending request (shutdown, after libcoap's context is gone). */
 void m2m_coap_pending_free_all(struct m2m_coap *srv);
+
+/* coap_replay.c: a Confirmable write is processed once (RFC 7252 4.5). Keeps o (copied) as the answer to the
+ * request (mid, token): -1 when it is not kept (too long: M2M_COAP_REPLAY_MAX). */
+int m2m_coap_replay_keep(coap_conn *c, coap_mid_t mid, coap_bin_const_t token, const m2m_coap_out *o,
+                         const m2m_coap_block1 *b1);
+/* 1 when req duplicates the kept request: *o (its payload malloc'd) and *b1 are the answer to send again. 0 when
+ * not (a request of another exchange also drops what was kept); -1 out of memory. */
+int m2m_coap_replay_find(coap_conn *c, const coap_pdu_t *req, m2m_coap_out *o, m2m_coap_block1 *b1);
+/* After EXCHANGE_LIFETIME no duplicate can come (the worker's tick). */
+void m2m_coap_replay_expire(coap_conn *c);
+void m2m_coap_replay_drop(coap_conn *c);
 
 #endif

@@ -5,9 +5,11 @@
  *
  * The CSE answers at once or once the request's write is durable (group commit, store/writer.c). An answer at once
  * goes into the response libcoap is building. A later one waits with libcoap's coap_async: the request is kept by
- * libcoap (a Confirmable one gets its empty ACK now), the CSE's answer is rendered when it comes and triggers it,
- * and libcoap calls the handler again with the kept request, which sends the rendered answer (a separate response,
- * RFC 7252 5.2.2). Retransmissions of the request meanwhile are only acknowledged. */
+ * libcoap, the CSE's answer is rendered when it comes and triggers it, and libcoap calls the handler again with the
+ * kept request, which sends the rendered answer -- piggybacked on the request's ACK when the device has not
+ * retransmitted the request meanwhile, else as a separate response (RFC 7252 5.2; later() says when). A
+ * retransmission of a kept request gets an empty ACK from libcoap; a duplicate of an answered write gets its answer
+ * again (coap_replay.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +28,10 @@ struct coap_pending {
     m2m_coap_out out;              /* the answer, rendered */
     int format;                    /* Content-Format the answer is rendered in */
     int close_after;               /* the security context closes after this answer (a refused token) */
-    int block1, block1_num, block1_szx; /* the request's last Block1, echoed in the answer (RFC 7959 2.3) */
+    m2m_coap_block1 b1;            /* the request's last Block1, echoed in the answer (RFC 7959 2.3) */
+    int con;                       /* a Confirmable request: its Message ID and the session's records at the time */
+    coap_mid_t mid;
+    unsigned records;
     char method[8], to[200], from[160];
     int has_from, kgn;
     coap_pending *next;            /* c->pending */
@@ -100,9 +105,8 @@ static void release_payload(coap_session_t *session, void *app_ptr)
 /* The rendered answer into libcoap's response PDU. Options first (libcoap keeps them in order), then the payload,
  * which libcoap sends block-wise (Block2) when it does not fit. */
 static void put(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req, const coap_string_t *query,
-                coap_pdu_t *resp, coap_pending *p)
+                coap_pdu_t *resp, m2m_coap_out *o, const m2m_coap_block1 *b1)
 {
-    m2m_coap_out *o = &p->out;
     uint8_t buf[4];
     char *payload;
 
@@ -112,10 +116,9 @@ static void put(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req, co
         coap_add_option(resp, M2M_COAP_OPT_RQI, strlen(o->rqi), (const uint8_t *)o->rqi);
     for (int i = 0; i < o->nloc; i++)
         coap_add_option(resp, M2M_COAP_OPT_LOCATION_PATH, o->loc_len[i], (const uint8_t *)o->loc[i]);
-    if (p->block1 && o->code < 300)
+    if (b1->on && o->code < 300)
         coap_add_option(resp, COAP_OPTION_BLOCK1,
-                        coap_encode_var_safe(buf, sizeof buf, (unsigned)p->block1_num << 4 | (unsigned)p->block1_szx),
-                        buf);
+                        coap_encode_var_safe(buf, sizeof buf, (unsigned)b1->num << 4 | (unsigned)b1->szx), buf);
     if (o->payload_len == 0)
         return;
     payload = o->payload;
@@ -248,9 +251,9 @@ static int collect(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(204));
         return 0;
     }
-    p->block1 = 1;
-    p->block1_num = (int)b.num;
-    p->block1_szx = (int)b.szx;
+    p->b1.on = 1;
+    p->b1.num = (int)b.num;
+    p->b1.szx = (int)b.szx;
     *body = c->body.buf;
     *len = c->body.len;
     return 1;
@@ -272,6 +275,48 @@ static int options(const coap_pdu_t *req, m2m_coap_opt *opts, size_t *n)
         ++*n;
     }
     return 0;
+}
+
+/* The answer to a kept request, now durable. libcoap builds it as a separate response (a Confirmable message of its
+ * own, retransmitted until acknowledged). It goes piggybacked on the ACK of the request instead (RFC 7252 5.2.1:
+ * two datagrams fewer for the device) when nothing came in on the session since the request -- so libcoap has
+ * sent no empty ACK for a retransmission of it (it does, for a kept request) -- and its answer is kept for a
+ * duplicate of the request (the ACK is not retransmitted: a device that lost it retransmits the request). */
+static void later(coap_pending *p, const coap_pdu_t *req, coap_pdu_t *resp)
+{
+    coap_conn *c = p->c;
+    struct m2m_registrar *reg = p->srv->w->reg;
+    int piggyback = 0;
+
+    if (c != NULL && p->con) {
+        int kept = m2m_coap_replay_keep(c, p->mid, coap_pdu_get_token(req), &p->out, &p->b1) == 0;
+        piggyback = kept && c->records_in == p->records;
+    }
+    if (piggyback) {
+        coap_pdu_set_type(resp, COAP_MESSAGE_ACK);
+        coap_pdu_set_mid(resp, p->mid);
+    }
+    __atomic_add_fetch(&reg->metrics.coap.write_answers[piggyback ? 0 : 1], 1, __ATOMIC_RELAXED);
+}
+
+/* A duplicate of the request whose answer the session keeps (coap_replay.c) gets that answer again, piggybacked
+ * on its ACK, and is not processed a second time. 1 when req was one. */
+static int duplicate(coap_conn *c, coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
+                     const coap_string_t *query, coap_pdu_t *resp)
+{
+    m2m_coap_out o;
+    m2m_coap_block1 b1;
+    int found = m2m_coap_replay_find(c, req, &o, &b1);
+
+    if (found == 0)
+        return 0;
+    __atomic_add_fetch(&c->srv->w->reg->metrics.coap.duplicates, 1, __ATOMIC_RELAXED);
+    if (found < 0)
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
+    else
+        put(r, s, req, query, resp, &o, &b1);
+    m2m_coap_out_clear(&o);
+    return 1;
 }
 
 void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req, const coap_string_t *query,
@@ -296,12 +341,15 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
         /* the delayed answer of a request this handler kept: libcoap frees the async after this call */
         p = coap_async_get_app_data(async);
         coap_async_set_app_data(async, NULL);
-        if (p != NULL) {
-            put(r, s, req, query, resp, p);
-            if (p->close_after && p->c != NULL)
-                p->c->close_now = p->c->srv->close_marked = 1;
-            pending_free(p);
+        if (p == NULL) {
+            coap_pdu_set_type(resp, COAP_MESSAGE_NON); /* nothing to say: dropped, not sent as an empty CON */
+            return;
         }
+        later(p, req, resp);
+        put(r, s, req, query, resp, &p->out, &p->b1);
+        if (p->close_after && p->c != NULL)
+            p->c->close_now = p->c->srv->close_marked = 1;
+        pending_free(p);
         return;
     }
     if (c == NULL || srv == NULL || !c->tls.established || c->closing || lib != COAP_TLS_LIBRARY_OPENSSL) {
@@ -310,6 +358,8 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
         return;
     }
     m2m_clock_mark(&c->last);
+    if (duplicate(c, r, s, req, query, resp))
+        return;
     __atomic_add_fetch(&srv->w->reg->metrics.coap.requests, 1, __ATOMIC_RELAXED);
     if (c->npending >= M2M_COAP_MAX_PENDING || (p = pending_new(srv, c)) == NULL) {
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
@@ -349,12 +399,20 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
     p->in_handler = 0;
     c->body.len = 0;
     if (p->answered) {
-        put(r, s, req, query, resp, p);
+        put(r, s, req, query, resp, &p->out, &p->b1);
         if (p->close_after)
             c->close_now = c->srv->close_marked = 1;
         pending_free(p);
     } else if ((p->async = coap_register_async(s, req, 0)) != NULL) {
-        coap_async_set_app_data(p->async, p); /* an empty ACK goes out now; the answer later */
+        coap_async_set_app_data(p->async, p);
+        if (coap_pdu_get_type(req) == COAP_MESSAGE_CON) {
+            /* no empty ACK now: the answer goes on the ACK if it comes before a retransmission (later()); an empty
+             * response of type NON is dropped by libcoap */
+            p->con = 1;
+            p->mid = coap_pdu_get_mid(req);
+            p->records = c->records_in;
+            coap_pdu_set_type(resp, COAP_MESSAGE_NON);
+        }
     } else {
         /* libcoap cannot keep the request: answer() will find no async and free p */
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(500));

@@ -136,6 +136,7 @@ static void conn_unlink(m2m_tls_conn *tc)
     if (srv == NULL)
         return;
     m2m_coap_forget(c);
+    m2m_coap_replay_drop(c);
     leave_preauth(c);
     m2m_pages_unclaim(m2m_pages_openssl(), c->rbuf_slot, tc->ssl);
     m2m_pages_unclaim(m2m_pages_openssl(), c->hbuf_slot, tc->ssl);
@@ -224,7 +225,8 @@ static void info_cb(const SSL *ssl, int where, int ret)
  * (in its handshake buffer): the session claims the slots those buffers lie in, so that it can give their pages back
  * when idle. A read buffer OpenSSL swaps in (DTLS puts a record of the next epoch aside in the buffer it came in,
  * during a handshake) is claimed with the first record read into it, and the one before loses the claim; a buffer
- * freed loses it too (buffer_pages.c). A record in means the session is not idle any more. */
+ * freed loses it too (buffer_pages.c). A record in means the session is not idle any more; records are counted
+ * (a kept request's answer is piggybacked only if none came in since: coap_adapter.c). */
 static void msg_cb(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl, void *arg)
 {
     m2m_pages *pages = m2m_pages_openssl();
@@ -232,8 +234,12 @@ static void msg_cb(int write_p, int version, int type, const void *buf, size_t l
     int *slot;
     int now;
     (void)version, (void)len, (void)arg;
-    if (write_p || pages == NULL || (type != SSL3_RT_HEADER && type != SSL3_RT_HANDSHAKE) ||
+    if (write_p || (type != SSL3_RT_HEADER && type != SSL3_RT_HANDSHAKE) ||
         (c = (coap_conn *)m2m_tls_conn_of(ssl)) == NULL)
+        return;
+    if (type == SSL3_RT_HEADER)
+        c->records_in++;
+    if (pages == NULL)
         return;
     c->released = 0;
     slot = type == SSL3_RT_HEADER ? &c->rbuf_slot : &c->hbuf_slot;
@@ -635,6 +641,7 @@ void m2m_coap_tick(struct m2m_coap *srv)
             }
             continue;
         }
+        m2m_coap_replay_expire(c);
         if (c->tls.peer.not_after != 0 && m2m_clock_now() >= c->tls.peer.not_after)
             m2m_coap_close(c, "the key's lifetime is over");
         else if (c->npending == 0 && m2m_ms_since(&c->last) > 1000.0 * cfg->idle_timeout)

@@ -78,6 +78,8 @@ typedef struct m2m_coap_metrics {
     unsigned long long sweeps;            /* libcoap's walks over every session (registrar/coap_sweep.c) */
     unsigned long long sweeps_put_off;    /* walks put off to the end of their period */
     unsigned long long buffers_released;  /* idle sessions whose OpenSSL buffers went back to the kernel */
+    unsigned long long write_answers[2];  /* answers that waited for the store: piggybacked, separate */
+    unsigned long long duplicates;        /* duplicates of an answered write, answered again (coap_replay.c) */
 } m2m_coap_metrics;
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */

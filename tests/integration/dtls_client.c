@@ -448,39 +448,33 @@ static int read_dgram(h_dtls *t, unsigned char *buf, size_t cap, size_t *len, in
     }
 }
 
-/* One Confirmable message and its answer (piggybacked, or separate after an empty ACK). */
-static int exchange(h_dtls *t, int code, const h_coap_opt *in, int k, const char *body, size_t body_len,
-                    h_coap_resp *out)
-{
-    h_coap_opt opts[96]; /* encode() sorts them: a copy, so the caller's stay where it put them */
-    unsigned char msg[4096], rx[4096];
-    int type, rcode, token;
-    uint16_t mid, rmid;
-    size_t len, rlen;
-    long end;
+int h_coap_send_only;
 
-    if (k > 96)
-        return -1;
-    memcpy(opts, in, (size_t)k * sizeof *opts);
-    mid = ++t->mid;
-    t->token++;
-    len = encode(msg, sizeof msg, 0 /* CON */, code, mid, t->token, opts, k, body, body_len);
-    if (len == 0 || t->closed || SSL_write(t->ssl, msg, (int)len) != (int)len)
-        return -1;
-    memcpy(t->request, t->last, t->last_len);
-    t->request_len = t->last_len;
-    end = ms_now() + 5000;
+/* Waits for the answer to the last message sent (t->msg_mid, t->token): piggybacked on its ACK, or separate after
+ * an empty ACK (out->separate, also when the answer has not come yet). */
+static int await(h_dtls *t, int ms, h_coap_resp *out, int until_empty_ack)
+{
+    unsigned char rx[4096];
+    int type, rcode, token, separate = out->separate;
+    uint16_t rmid;
+    size_t rlen;
+    long end = ms_now() + ms;
+
     while (ms_now() < end) {
         int r = read_dgram(t, rx, sizeof rx, &rlen, (int)(end - ms_now()));
         if (r <= 0)
-            return -1;
+            break;
         if (decode(rx, rlen, &type, &rcode, &rmid, &token, NULL) != 0)
             continue;
-        if (type == 2 && rmid == mid && rcode == 0) {
-            out->separate = 1; /* an empty ACK: the answer comes on its own */
+        if (type == 2 && rmid == t->msg_mid && rcode == 0) {
+            separate = 1; /* an empty ACK: the answer comes on its own */
+            if (until_empty_ack) {
+                out->separate = 1;
+                return 1;
+            }
             continue;
         }
-        if ((type == 2 && rmid == mid) || ((type == 0 || type == 1) && token == t->token)) {
+        if ((type == 2 && rmid == t->msg_mid) || ((type == 0 || type == 1) && token == t->token)) {
             if (type == 0) {
                 /* a separate Confirmable answer is acknowledged */
                 unsigned char ack[4] = {0x60, 0, (unsigned char)(rmid >> 8), (unsigned char)rmid};
@@ -491,7 +485,46 @@ static int exchange(h_dtls *t, int code, const h_coap_opt *in, int k, const char
             return 0;
         }
     }
+    out->separate = separate;
     return -1;
+}
+
+int h_coap_await(h_dtls *t, int ms, h_coap_resp *out)
+{
+    return await(t, ms, out, 0);
+}
+
+int h_coap_await_empty_ack(h_dtls *t, int ms)
+{
+    h_coap_resp *out = calloc(1, sizeof *out);
+    int rc = out != NULL && await(t, ms, out, 1) == 1;
+    free(out);
+    return rc;
+}
+
+int h_coap_resend(h_dtls *t)
+{
+    return t->msg_len > 0 && !t->closed && SSL_write(t->ssl, t->msg, (int)t->msg_len) == (int)t->msg_len ? 0 : -1;
+}
+
+/* One Confirmable message and its answer (h_coap_await), or only the message (h_coap_send_only). */
+static int exchange(h_dtls *t, int code, const h_coap_opt *in, int k, const char *body, size_t body_len,
+                    h_coap_resp *out)
+{
+    h_coap_opt opts[96]; /* encode() sorts them: a copy, so the caller's stay where it put them */
+
+    if (k > 96)
+        return -1;
+    memcpy(opts, in, (size_t)k * sizeof *opts);
+    t->msg_mid = ++t->mid;
+    t->token++;
+    t->msg_len = encode(t->msg, sizeof t->msg, 0 /* CON */, code, t->msg_mid, t->token, opts, k, body, body_len);
+    if (t->msg_len == 0 || t->closed || SSL_write(t->ssl, t->msg, (int)t->msg_len) != (int)t->msg_len)
+        return -1;
+    memcpy(t->request, t->last, t->last_len);
+    t->request_len = t->last_len;
+    out->separate = 0;
+    return h_coap_send_only ? 0 : h_coap_await(t, 5000, out);
 }
 
 static size_t block_opt(unsigned char b[3], unsigned num, int more, int szx)

@@ -22,6 +22,9 @@ typedef struct h_dtls {
     size_t last_len;
     unsigned char request[2048]; /* the datagram of the last request (for replays) */
     size_t request_len;
+    unsigned char msg[4096];  /* the last CoAP request, its Message ID (for retransmissions) */
+    size_t msg_len;
+    uint16_t msg_mid;
     int closed;               /* the Registrar closed the session (close_notify or a fatal alert) */
 } h_dtls;
 
@@ -78,6 +81,17 @@ int h_coap_request(h_dtls *t, const char *method, const char *path, const char *
 int h_coap_request_opts(h_dtls *t, int code, const char *path, const char *query, const h_coap_opt *opts, int n,
                         const char *body, h_coap_resp *out);
 int h_coap_register_ae(h_dtls *t, const char *from, const char *api, h_coap_resp *out);
+/* Set: the request functions send their (last) message and return without waiting; h_coap_await waits for the
+ * answer. For a test that retransmits a request while its answer is pending. */
+extern int h_coap_send_only;
+/* Waits up to ms for the answer to the last request: 0 when it came. out->separate: it came (or, when -1, only an
+ * empty ACK came so far) after an empty ACK. */
+int h_coap_await(h_dtls *t, int ms, h_coap_resp *out);
+/* 1 when an empty ACK of the last request came within ms (anything else that came is read and dropped). */
+int h_coap_await_empty_ack(h_dtls *t, int ms);
+/* The last request again, as the device's retransmission of it: the same CoAP message (Message ID, token) in a new
+ * DTLS record. */
+int h_coap_resend(h_dtls *t);
 /* Sends the last request's datagram again, as an eavesdropper could. */
 int h_dtls_replay(h_dtls *t);
 /* Waits up to ms for the Registrar to close the session (reads and discards anything else). 1 when it did. */

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static const char KR[] = "0102030405060708090a0b0c0d0e0f10"; /* Crev */
 static const char KT[] = "1112131415161718191a1b1c1d1e1f20"; /* Cres */
 static const char KG[] = "2122232425262728292a2b2c2d2e2f30"; /* Cgen */
 static const char KF[] = "3132333435363738393a3b3c3d3e3f40"; /* Cflaky */
+static const char KX[] = "4142434445464748494a4b4c4d4e4f50"; /* Cretx */
 
 static const char *path(const char *name)
 {
@@ -116,7 +118,7 @@ static void psk_registration(void)
     CHECK(strcmp(resp.location, "~/in-cse/Ccoap1") == 0);
     CHECK(strncmp(resp.rqi, "rqi-", 4) == 0);
     CHECK_EQ_INT(resp.format, 50);
-    CHECK(resp.separate); /* a write: an empty ACK first, the answer once it is durable */
+    CHECK(!resp.separate); /* a write: its answer on the ACK, once durable (write_answers) */
     CHECK(strstr(resp.body, "\"aei\":\"Ccoap1\"") != NULL);
     /* a read: piggybacked on the ACK */
     CHECK(h_coap_request(&t, "GET", "~/in-cse/Ccoap1", "Ccoap1", 0, NULL, NULL, &resp) == 0);
@@ -205,6 +207,77 @@ static void psk_registration(void)
     CHECK(h_metric(&r, "m2m_handshakes_total{mechanism=\"psk\",kind=\"full\"}") >= 1);
     CHECK(h_metric(&r, COAP_REQUESTS) >= 15);
     CHECK(wait_metric(COAP_OPEN, 0, 2000));
+}
+
+static const char PIGGYBACKED[] = "m2m_coap_write_answers_total{kind=\"piggybacked\"}";
+static const char SEPARATE[] = "m2m_coap_write_answers_total{kind=\"separate\"}";
+static const char DUPLICATES[] = "m2m_coap_duplicates_total";
+
+/* A write's answer goes on the request's ACK once durable -- no empty ACK first, no separate response: two
+ * datagrams fewer for the device -- unless the device retransmitted the request meanwhile (libcoap acknowledged
+ * that with an empty ACK: the answer then comes on its own). A duplicate of an answered write (the device lost our
+ * ACK) gets the same answer again and is not run twice (RFC 7252 4.5). The store's write lock, taken by the test,
+ * keeps a write pending as long as the test needs. */
+static void write_answers(void)
+{
+    h_dtls t;
+    h_coap_resp resp;
+    sqlite3 *db = NULL;
+    long long piggybacked = h_metric(&r, PIGGYBACKED), separate = h_metric(&r, SEPARATE);
+    long long duplicates = h_metric(&r, DUPLICATES);
+
+    CHECK(h_enrol(&r, "Cretx", KX) == 0);
+    CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Cretx", KX) == 0);
+    /* on the ACK; its duplicate answered the same (run again, the CREATE would say 4105: the <AE> exists) */
+    CHECK_EQ_INT(h_coap_register_ae(&t, "Cretx", "Rretx", &resp), 2001);
+    CHECK(!resp.separate);
+    CHECK_EQ_INT(h_metric(&r, PIGGYBACKED), piggybacked + 1);
+    CHECK(h_coap_resend(&t) == 0);
+    CHECK(h_coap_await(&t, 5000, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    CHECK(!resp.separate);
+    CHECK(strcmp(resp.location, "~/in-cse/Cretx") == 0);
+    CHECK(strstr(resp.body, "\"aei\":\"Cretx\"") != NULL);
+    CHECK_EQ_INT(h_metric(&r, DUPLICATES), duplicates + 1);
+    /* a new exchange is processed (and ends the last one's: its duplicate is a new request now) */
+    CHECK(h_coap_request(&t, "POST", "~/in-cse/Cretx", "Cretx", 3, NULL, "{\"m2m:cnt\":{\"rn\":\"a\"}}", &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    CHECK(h_coap_request(&t, "POST", "~/in-cse/Cretx", "Cretx", 3, NULL, "{\"m2m:cnt\":{\"rn\":\"a\"}}", &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 4105);
+
+    /* the write waits for the store: nothing goes out meanwhile, not even an empty ACK; then the answer on the ACK */
+    CHECK(sqlite3_open(r.db, &db) == SQLITE_OK && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    h_coap_send_only = 1;
+    CHECK(h_coap_request(&t, "POST", "~/in-cse/Cretx", "Cretx", 3, NULL, "{\"m2m:cnt\":{\"rn\":\"b\"}}", &resp) == 0);
+    h_coap_send_only = 0;
+    piggybacked = h_metric(&r, PIGGYBACKED);
+    CHECK(h_coap_await(&t, 300, &resp) == -1);
+    CHECK(!resp.separate);
+    CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(h_coap_await(&t, 5000, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    CHECK(!resp.separate);
+    CHECK_EQ_INT(h_metric(&r, PIGGYBACKED), piggybacked + 1);
+
+    /* retransmitted while it waits: libcoap's empty ACK, then the answer as a separate response, acknowledged */
+    CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    h_coap_send_only = 1;
+    CHECK(h_coap_request(&t, "POST", "~/in-cse/Cretx", "Cretx", 3, NULL, "{\"m2m:cnt\":{\"rn\":\"c\"}}", &resp) == 0);
+    h_coap_send_only = 0;
+    CHECK(h_coap_resend(&t) == 0);
+    CHECK(h_coap_await_empty_ack(&t, 5000));
+    CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(h_coap_await(&t, 5000, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    CHECK(resp.separate);
+    CHECK_EQ_INT(h_metric(&r, SEPARATE), separate + 1);
+    /* a late duplicate of it: the same answer (on an ACK now), not a second CREATE */
+    CHECK(h_coap_resend(&t) == 0);
+    CHECK(h_coap_await(&t, 5000, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    CHECK_EQ_INT(h_metric(&r, DUPLICATES), duplicates + 2);
+    sqlite3_close(db);
+    h_dtls_close(&t);
 }
 
 static void refused_handshakes(void)
@@ -585,6 +658,7 @@ int main(void)
         return 1;
     }
     psk_registration();
+    write_answers();
     replayed_datagrams();
     hello_flood();
     certificates_and_tokens();
