@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "binding/coap_map.h"
+#include "onem2m/cbor.h"
 #include "crypto/secret.h"
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
@@ -70,9 +71,20 @@ static const m2m_coap_opt *single(const m2m_coap_in *in, uint16_t num, int *dup)
     return found;
 }
 
+/* The Content-Formats served (TS-0008 6.2.2.4): JSON and oneM2M's JSON, CBOR and oneM2M's CBOR (onem2m/cbor.h: the
+ * same tree either way). */
+#define FORMATS_SERVED "50 (application/json), 10001 (vnd.onem2m-res+json), 60 (application/cbor) or 10010 " \
+                       "(vnd.onem2m-res+cbor)"
+
 static int supported_format(unsigned long f)
 {
-    return f == M2M_COAP_FMT_JSON || f == M2M_COAP_FMT_RES_JSON;
+    return f == M2M_COAP_FMT_JSON || f == M2M_COAP_FMT_RES_JSON || f == M2M_COAP_FMT_CBOR ||
+           f == M2M_COAP_FMT_RES_CBOR;
+}
+
+static int cbor_format(unsigned long f)
+{
+    return f == M2M_COAP_FMT_CBOR || f == M2M_COAP_FMT_RES_CBOR;
 }
 
 /* Uri-Path segments to the To parameter (TS-0008 6.2.2.3): first segment "~" SP-relative, "_" absolute. */
@@ -161,24 +173,27 @@ static int parse_body(const m2m_coap_in *in, m2m_prim_req *req, const m2m_coap_o
 {
     unsigned long f;
     m2m_err why = {0};
+    const char *what;
 
     if (cf == NULL)
-        return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "missing Content-Format (50 application/json or "
-                                                                  "10001 vnd.onem2m-res+json)"), -1;
+        return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "missing Content-Format (" FORMATS_SERVED ")"), -1;
     if (opt_uint(cf, &f) != 0 || !supported_format(f))
-        return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "Content-Format %lu is not served; use 50 "
-                              "(application/json) or 10001 (vnd.onem2m-res+json)", opt_uint(cf, &f) ? 0 : f), -1;
+        return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "Content-Format %lu is not served; use "
+                              FORMATS_SERVED, opt_uint(cf, &f) ? 0 : f), -1;
+    what = cbor_format(f) ? "CBOR" : "JSON";
     if (in->payload == NULL || in->payload_len == 0)
-        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a JSON payload", m2m_op_name(req->op)), -1;
+        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a %s payload", m2m_op_name(req->op), what), -1;
     /* strict, as for HTTP: a duplicate member or a NUL in a string would let the checks read one value and the
-     * store keep another (json_strict.h) */
-    req->pc = m2m_json_parse_strict((const char *)in->payload, in->payload_len, &why);
+     * store keep another (json_strict.h, cbor.h) */
+    req->pc = cbor_format(f) ? m2m_cbor_decode_strict(in->payload, in->payload_len, &why)
+                             : m2m_json_parse_strict((const char *)in->payload, in->payload_len, &why);
     if (req->pc == NULL)
         return m2m_prim_error(rsp, why.code == M2M_E_NOMEM ? M2M_RSC_INTERNAL_SERVER_ERROR : M2M_RSC_BAD_REQUEST,
-                              "JSON payload: %s", why.msg), -1;
+                              "%s payload: %s", what, why.msg), -1;
     if (!cJSON_IsObject(req->pc)) {
         m2m_prim_req_clear(req);
-        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "JSON payload must be an object"), -1;
+        return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s payload must be %s", what,
+                              cbor_format(f) ? "a map" : "an object"), -1;
     }
     return 0;
 }
@@ -210,8 +225,8 @@ int m2m_coap_parse_request(const m2m_coap_in *in, m2m_prim_req *req, int *format
         *format = (int)v;
     if (accept != NULL) {
         if (opt_uint(accept, &v) != 0 || !supported_format(v))
-            return m2m_prim_error(rsp, M2M_RSC_NOT_ACCEPTABLE, "Accept: this Registrar answers in 50 "
-                                  "(application/json) or 10001 (vnd.onem2m-res+json)"), -1;
+            return m2m_prim_error(rsp, M2M_RSC_NOT_ACCEPTABLE, "Accept: this Registrar answers in " FORMATS_SERVED),
+                   -1;
         *format = (int)v;
     }
     if (dup != 0)
@@ -295,12 +310,28 @@ int m2m_coap_render_response(const m2m_prim_rsp *rsp, int format, m2m_coap_out *
         m2m_coap_path_segments(rsp->location, out->loc_buf, sizeof out->loc_buf, out->loc, out->loc_len,
                                M2M_COAP_MAX_SEGMENTS, &out->nloc) != 0)
         out->nloc = 0;
-    out->payload = m2m_prim_body_json(rsp);
-    if (out->payload == NULL)
-        return -1;
-    out->payload_len = strlen(out->payload);
+    if (!supported_format((unsigned long)format))
+        format = M2M_COAP_FMT_JSON;
+    if (cbor_format((unsigned long)format)) {
+        cJSON *dbg = rsp->pc == NULL ? m2m_prim_dbg(rsp) : NULL;
+        const cJSON *body = rsp->pc != NULL ? rsp->pc : dbg;
+        m2m_err why = {0};
+        int rc = 0;
+        if (body != NULL)
+            rc = m2m_cbor_encode(body, (uint8_t **)&out->payload, &out->payload_len, &why);
+        else if (rsp->rsc >= 4000 || (out->payload = calloc(1, 1)) == NULL)
+            rc = -1; /* an error's m2m:dbg could not be made: out of memory */
+        cJSON_Delete(dbg);
+        if (rc != 0)
+            return -1;
+    } else {
+        out->payload = m2m_prim_body_json(rsp);
+        if (out->payload == NULL)
+            return -1;
+        out->payload_len = strlen(out->payload);
+    }
     if (out->payload_len > 0)
-        out->format = supported_format((unsigned long)format) ? format : M2M_COAP_FMT_JSON;
+        out->format = format;
     return 0;
 }
 

@@ -42,7 +42,7 @@ enum {
 };
 
 /* Content-Formats (TS-0008 6.2.2.2). */
-enum { M2M_COAP_FMT_JSON = 50, M2M_COAP_FMT_CBOR = 60, M2M_COAP_FMT_RES_JSON = 10001 };
+enum { M2M_COAP_FMT_JSON = 50, M2M_COAP_FMT_CBOR = 60, M2M_COAP_FMT_RES_JSON = 10001, M2M_COAP_FMT_RES_CBOR = 10010 };
 /* Request method codes (RFC 7252 12.1.1). */
 enum { M2M_COAP_GET = 1, M2M_COAP_POST = 2, M2M_COAP_PUT = 3, M2M_COAP_DELETE = 4 };
 

@@ -178,6 +178,12 @@ static int walk(struct walk *w, const cJSON *node)
     return 0;
 }
 
+int m2m_json_check_members(const cJSON *doc, m2m_err *err)
+{
+    struct walk w = {.err = err, .nul_string = NO_STRING};
+    return walk(&w, doc);
+}
+
 static int json_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';

@@ -32,4 +32,8 @@
  * Member paths join names with '.' and array positions as [i]; characters outside printable ASCII show as '?'. */
 cJSON *m2m_json_parse_strict(const char *text, size_t len, m2m_err *err);
 
+/* The duplicate check alone, for a tree built from another encoding (onem2m/cbor.c): 0, or -1 with err set
+ * (M2M_E_PARSE "duplicate member \"csi\" in m2m:csr", or M2M_E_NOMEM). */
+int m2m_json_check_members(const cJSON *doc, m2m_err *err);
+
 #endif

@@ -58,14 +58,26 @@ int m2m_release_supported(const char *rvi)
     return 0;
 }
 
+cJSON *m2m_prim_dbg(const m2m_prim_rsp *rsp)
+{
+    cJSON *dbg;
+    if (rsp->rsc < 4000 || (dbg = cJSON_CreateObject()) == NULL)
+        return NULL;
+    if (cJSON_AddStringToObject(dbg, "m2m:dbg", rsp->dbg[0] ? rsp->dbg : m2m_rsc_name(rsp->rsc)) == NULL) {
+        cJSON_Delete(dbg);
+        return NULL;
+    }
+    return dbg;
+}
+
 char *m2m_prim_body_json(const m2m_prim_rsp *rsp)
 {
     char *body = NULL;
     if (rsp->pc != NULL) {
         body = cJSON_PrintUnformatted(rsp->pc);
     } else if (rsp->rsc >= 4000) {
-        cJSON *dbg = cJSON_CreateObject();
-        if (dbg != NULL && cJSON_AddStringToObject(dbg, "m2m:dbg", rsp->dbg[0] ? rsp->dbg : m2m_rsc_name(rsp->rsc)))
+        cJSON *dbg = m2m_prim_dbg(rsp);
+        if (dbg != NULL)
             body = cJSON_PrintUnformatted(dbg);
         cJSON_Delete(dbg);
     } else {

@@ -53,5 +53,7 @@ int m2m_release_supported(const char *rvi);
 /* The body every binding sends for rsp: its content, {"m2m:dbg": reason} for an error, or "" (malloc'd JSON text;
  * NULL when out of memory). */
 char *m2m_prim_body_json(const m2m_prim_rsp *rsp);
+/* An error's {"m2m:dbg": reason} as a tree (the caller cJSON_Delete()s it); NULL for a success or out of memory. */
+cJSON *m2m_prim_dbg(const m2m_prim_rsp *rsp);
 
 #endif

@@ -104,11 +104,16 @@ static void psk_registration(void)
     h_coap_resp resp;
     h_tls tls;
     h_resp hresp;
-    unsigned char cbor = 60;
+    unsigned char xml = 41, cbor = 60, ty_cnt = 3, res_cbor[2] = {0x27, 0x1a}; /* 10010 */
     h_coap_opt good[] = {{283, "r-ok", 4}, {279, "Ccoap1", 6}};
     h_coap_opt no_rqi[] = {{279, "Ccoap1", 6}};
     h_coap_opt unknown[] = {{283, "r-unk", 5}, {279, "Ccoap1", 6}, {65001, "x", 1}};
-    h_coap_opt accept_cbor[] = {{283, "r-acc", 5}, {279, "Ccoap1", 6}, {17, &cbor, 1}};
+    h_coap_opt accept_xml[] = {{283, "r-acc", 5}, {279, "Ccoap1", 6}, {17, &xml, 1}};
+    h_coap_opt cbor_create[] = {{283, "r-cb", 4}, {279, "Ccoap1", 6}, {267, &ty_cnt, 1}, {12, &cbor, 1}};
+    h_coap_opt accept_res_cbor[] = {{283, "r-cb2", 5}, {279, "Ccoap1", 6}, {17, res_cbor, 2}};
+    /* {"m2m:cnt": {"rn": "cb"}} in CBOR, and the start of the answer's: {"m2m:cnt": {... */
+    static const char cnt_cbor[] = "\xa1\x67m2m:cnt\xa1\x62rn\x62" "cb";
+    static const char cnt_answer[] = "\xa1\x67m2m:cnt";
 
     /* the oneM2M mandatory DTLS suite */
     CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Ccoap1", K1) == 0);
@@ -157,13 +162,26 @@ static void psk_registration(void)
         CHECK(strstr(resp.body, big + n) != NULL || strstr(resp.body, "xxxxxxxxxx\"") != NULL);
         CHECK(resp.body_len > 3000);
     }
+    /* CBOR (Content-Format 60 in, the answer in 60; Accept 10010 on a read) */
+    CHECK(h_coap_request_opts(&t, 2, "~/in-cse/Ccoap1", NULL, cbor_create, 4, cnt_cbor, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    CHECK_EQ_INT(resp.format, 60);
+    CHECK(resp.body_len > sizeof cnt_answer && memcmp(resp.body, cnt_answer, sizeof cnt_answer - 1) == 0);
+    CHECK(h_coap_request_opts(&t, 1, "~/in-cse/Ccoap1/cb", NULL, accept_res_cbor, 3, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2000);
+    CHECK_EQ_INT(resp.format, 10010);
+    CHECK(resp.body_len > sizeof cnt_answer && memcmp(resp.body, cnt_answer, sizeof cnt_answer - 1) == 0);
+    /* ... the same container through JSON: one tree behind both */
+    CHECK(h_coap_request(&t, "GET", "~/in-cse/Ccoap1/cb", "Ccoap1", 0, NULL, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.format, 50);
+    CHECK(strstr(resp.body, "\"rn\":\"cb\"") != NULL);
     /* TS-0008 refusals by the binding: no RQI, an Accept it cannot answer in, a critical option nobody knows */
     CHECK(h_coap_request_opts(&t, 1, "~/in-cse/Ccoap1", NULL, good, 2, NULL, &resp) == 0);
     CHECK_EQ_INT(resp.code, 205); /* no RVI: Release 1, fine */
     CHECK(h_coap_request_opts(&t, 1, "~/in-cse/Ccoap1", NULL, no_rqi, 1, NULL, &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 4000);
     CHECK_EQ_INT(resp.code, 400);
-    CHECK(h_coap_request_opts(&t, 1, "~/in-cse/Ccoap1", NULL, accept_cbor, 3, NULL, &resp) == 0);
+    CHECK(h_coap_request_opts(&t, 1, "~/in-cse/Ccoap1", NULL, accept_xml, 3, NULL, &resp) == 0);
     CHECK_EQ_INT(resp.rsc, 5207);
     CHECK_EQ_INT(resp.code, 406);
     CHECK(h_coap_request_opts(&t, 1, "~/in-cse/Ccoap1", NULL, unknown, 3, NULL, &resp) == 0);

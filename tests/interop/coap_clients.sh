@@ -109,6 +109,13 @@ blocks=$(grep -c 'c:2.31' <<<"$out" || true)
 [ "$blocks" -ge 40 ] && grep -q 'c:2.01' <<<"$out" && grep -q '307:\\x07\\xD1' <<<"$out" &&
   pass "coap-client -b 64: $blocks blocks acknowledged 2.31, then 2.01 (RSC 2001)" || fail "block1: $(head -c 600 <<<"$out")"
 
+# 6b. CBOR (Content-Format 60): coap-client sends a container in CBOR and asks for the answer in CBOR
+printf '\xa1\x67m2m:cnt\xa1\x62rn\x62cb' >"$WORK/cnt.cbor"
+out=$(client coap-client-openssl 1 "$COAPS_PORT" -m post -t 60 -A 60 -O 279,Ccoap1 -O 283,cbor -O 267,0x03 \
+      -f "$WORK/cnt.cbor" "coaps://127.0.0.1:$COAPS_PORT/~/in-cse/Ccoap1")
+grep -q 'c:2.01' <<<"$out" && grep -q '307:\\x07\\xD1' <<<"$out" && grep -q 'Content-Format:application/cbor' <<<"$out" &&
+  pass "coap-client: a CBOR body registered a container, answered in CBOR" || fail "cbor: $(head -c 600 <<<"$out")"
+
 # 7. a lossy path: every 4th datagram each way lost, every 5th held back behind the next (DTLS and CoAP
 # retransmissions take seconds)
 relay() { : >"$WORK/relay.out"; RELAY= # emptied first: the job's own redirection happens after the fork

@@ -21,12 +21,24 @@ static const uint8_t RES_JSON[] = {0x27, 0x11}; /* 10001 */
 static const uint8_t CBOR[] = {60};
 static const char AE_BODY[] = "{\"m2m:ae\":{\"api\":\"Rx\",\"rr\":false,\"srv\":[\"3\"]}}";
 
+static const uint8_t RES_CBOR[] = {0x27, 0x1a}; /* 10010 */
+static const uint8_t XML[] = {41};
+/* AE_BODY in CBOR: {"m2m:ae": {"api": "Rx", "rr": false, "srv": ["3"]}} */
+static const uint8_t AE_CBOR[] = {0xa1, 0x66, 'm', '2', 'm', ':', 'a', 'e', 0xa3, 0x63, 'a', 'p', 'i', 0x62, 'R',
+                                  'x', 0x62, 'r', 'r', 0xf4, 0x63, 's', 'r', 'v', 0x81, 0x61, '3'};
+
+static int parse_bytes(const m2m_coap_opt *opts, size_t n, int method, const uint8_t *body, size_t len,
+                       m2m_prim_req *req, int *fmt, m2m_prim_rsp *rsp)
+{
+    m2m_coap_in in = {method, opts, n, body, len};
+    memset(rsp, 0, sizeof *rsp);
+    return m2m_coap_parse_request(&in, req, fmt, rsp);
+}
+
 static int parse(const m2m_coap_opt *opts, size_t n, int method, const char *body, m2m_prim_req *req, int *fmt,
                  m2m_prim_rsp *rsp)
 {
-    m2m_coap_in in = {method, opts, n, (const uint8_t *)body, body ? strlen(body) : 0};
-    memset(rsp, 0, sizeof *rsp);
-    return m2m_coap_parse_request(&in, req, fmt, rsp);
+    return parse_bytes(opts, n, method, (const uint8_t *)body, body ? strlen(body) : 0, req, fmt, rsp);
 }
 
 static void test_create_maps(void **state)
@@ -130,7 +142,32 @@ static void test_formats(void **state)
     m2m_prim_rsp rsp;
     int fmt;
     (void)state;
-    /* CBOR is not served (the CSE core serialises JSON) */
+    /* CBOR in: the same tree as the JSON body, and the answer in CBOR */
+    assert_int_equal(parse_bytes(o, 4, M2M_COAP_POST, AE_CBOR, sizeof AE_CBOR, &req, &fmt, &rsp), 0);
+    assert_int_equal(fmt, M2M_COAP_FMT_CBOR);
+    {
+        cJSON *json = cJSON_Parse(AE_BODY);
+        assert_true(cJSON_Compare(req.pc, json, 1));
+        cJSON_Delete(json);
+    }
+    m2m_prim_req_clear(&req);
+    o[3] = (m2m_coap_opt){M2M_COAP_OPT_CONTENT_FORMAT, RES_CBOR, 2};
+    assert_int_equal(parse_bytes(o, 4, M2M_COAP_POST, AE_CBOR, sizeof AE_CBOR, &req, &fmt, &rsp), 0);
+    assert_int_equal(fmt, M2M_COAP_FMT_RES_CBOR);
+    m2m_prim_req_clear(&req);
+    /* JSON text said to be CBOR, and a CBOR map with a key twice: 4000, saying why */
+    assert_int_equal(parse(o, 4, M2M_COAP_POST, AE_BODY, &req, &fmt, &rsp), -1);
+    assert_int_equal(rsp.rsc, M2M_RSC_BAD_REQUEST);
+    assert_non_null(strstr(rsp.dbg, "CBOR payload: "));
+    {
+        static const uint8_t twice[] = {0xa1, 0x66, 'm', '2', 'm', ':', 'a', 'e', 0xa2, 0x63, 'a', 'p', 'i', 0x62,
+                                        'R', 'a', 0x63, 'a', 'p', 'i', 0x62, 'R', 'b'};
+        assert_int_equal(parse_bytes(o, 4, M2M_COAP_POST, twice, sizeof twice, &req, &fmt, &rsp), -1);
+        assert_int_equal(rsp.rsc, M2M_RSC_BAD_REQUEST);
+        assert_non_null(strstr(rsp.dbg, "duplicate member \"api\" in m2m:ae"));
+    }
+    /* a format not served: 4015 */
+    o[3] = (m2m_coap_opt){M2M_COAP_OPT_CONTENT_FORMAT, XML, 1};
     assert_int_equal(parse(o, 4, M2M_COAP_POST, AE_BODY, &req, &fmt, &rsp), -1);
     assert_int_equal(rsp.rsc, M2M_RSC_UNSUPPORTED_MEDIA_TYPE);
     /* no Content-Format on a CREATE */
@@ -141,8 +178,13 @@ static void test_formats(void **state)
     assert_int_equal(parse(o, 5, M2M_COAP_POST, AE_BODY, &req, &fmt, &rsp), 0);
     assert_int_equal(fmt, M2M_COAP_FMT_RES_JSON);
     m2m_prim_req_clear(&req);
-    /* an Accept this Registrar cannot answer in: 4.06 */
+    /* JSON in, CBOR out */
     o[4] = (m2m_coap_opt){M2M_COAP_OPT_ACCEPT, CBOR, 1};
+    assert_int_equal(parse(o, 5, M2M_COAP_POST, AE_BODY, &req, &fmt, &rsp), 0);
+    assert_int_equal(fmt, M2M_COAP_FMT_CBOR);
+    m2m_prim_req_clear(&req);
+    /* an Accept this Registrar cannot answer in: 4.06 */
+    o[4] = (m2m_coap_opt){M2M_COAP_OPT_ACCEPT, XML, 1};
     assert_int_equal(parse(o, 5, M2M_COAP_POST, AE_BODY, &req, &fmt, &rsp), -1);
     assert_int_equal(rsp.rsc, M2M_RSC_NOT_ACCEPTABLE);
     assert_int_equal(m2m_rsc_coap_code(rsp.rsc), 406);
@@ -201,6 +243,30 @@ static void test_render(void **state)
     assert_memory_equal(out.loc[2], "Cdev", 4);
     assert_int_equal(out.format, M2M_COAP_FMT_RES_JSON);
     assert_string_equal(out.payload, "{\"m2m:ae\":{\"ri\":\"Cdev\"}}");
+    m2m_coap_out_clear(&out);
+    m2m_prim_rsp_clear(&rsp);
+    /* the same answer in CBOR: the same tree */
+    rsp.pc = cJSON_Parse("{\"m2m:ae\":{\"ri\":\"Cdev\",\"ty\":2,\"rr\":false}}");
+    assert_int_equal(m2m_coap_render_response(&rsp, M2M_COAP_FMT_RES_CBOR, &out), 0);
+    assert_int_equal(out.format, M2M_COAP_FMT_RES_CBOR);
+    {
+        static const uint8_t want[] = {0xa1, 0x66, 'm', '2', 'm', ':', 'a', 'e', 0xa3, 0x62, 'r', 'i', 0x64, 'C',
+                                       'd', 'e', 'v', 0x62, 't', 'y', 0x02, 0x62, 'r', 'r', 0xf4};
+        assert_int_equal(out.payload_len, sizeof want);
+        assert_memory_equal(out.payload, want, sizeof want);
+    }
+    m2m_coap_out_clear(&out);
+    m2m_prim_rsp_clear(&rsp);
+    /* an error in CBOR: {"m2m:dbg": ...} */
+    m2m_prim_error(&rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "spoofed");
+    assert_int_equal(m2m_coap_render_response(&rsp, M2M_COAP_FMT_CBOR, &out), 0);
+    assert_int_equal(out.format, M2M_COAP_FMT_CBOR);
+    {
+        static const uint8_t want[] = {0xa1, 0x67, 'm', '2', 'm', ':', 'd', 'b', 'g', 0x67, 's', 'p', 'o', 'o', 'f',
+                                       'e', 'd'};
+        assert_int_equal(out.payload_len, sizeof want);
+        assert_memory_equal(out.payload, want, sizeof want);
+    }
     m2m_coap_out_clear(&out);
     m2m_prim_rsp_clear(&rsp);
     /* an error: m2m:dbg, and the RSC -> CoAP code table of TS-0008 6.2.4 */
