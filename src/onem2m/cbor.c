@@ -178,10 +178,12 @@ static cJSON *container(struct dec *d, int major, uint64_t count, size_t start, 
             free(key);
             goto fail;
         }
-        if (major == MT_ARRAY)
-            cJSON_AddItemToArray(c, v);
-        else
-            cJSON_AddItemToObject(c, key, v);
+        if (!(major == MT_ARRAY ? cJSON_AddItemToArray(c, v) : cJSON_AddItemToObject(c, key, v))) {
+            cJSON_Delete(v);
+            free(key);
+            m2m_fail(d->err, M2M_E_NOMEM, "out of memory");
+            goto fail;
+        }
         free(key);
     }
     return c;

@@ -288,7 +288,9 @@ static void later(coap_pending *p, const coap_pdu_t *req, coap_pdu_t *resp)
     struct m2m_registrar *reg = p->srv->w->reg;
     int piggyback = 0;
 
-    if (c != NULL && p->con) {
+    if (c == NULL)
+        return; /* the session's DTLS state is gone: no answer reaches the device, none is counted */
+    if (p->con) {
         int kept = m2m_coap_replay_keep(c, p->mid, coap_pdu_get_token(req), &p->out, &p->b1) == 0;
         piggyback = kept && c->records_in == p->records;
     }
