@@ -302,10 +302,13 @@ static void later(coap_pending *p, const coap_pdu_t *req, coap_pdu_t *resp)
 }
 
 /* A duplicate of the request whose answer the session keeps (coap_replay.c) gets that answer again, piggybacked
- * on its ACK, and is not processed a second time. 1 when req was one. */
+ * on its ACK, and is not processed a second time. It counts against the Registree's request rate like any request
+ * (--max-request-rate): beyond it, it is dropped unanswered (a device retransmits a few times, a flood is not
+ * answered). 1 when req was one. */
 static int duplicate(coap_conn *c, coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
                      const coap_string_t *query, coap_pdu_t *resp)
 {
+    m2m_quota *quota = c->srv->w->cse.quota;
     m2m_coap_out o;
     m2m_coap_block1 b1;
     int found = m2m_coap_replay_find(c, req, &o, &b1);
@@ -313,7 +316,10 @@ static int duplicate(coap_conn *c, coap_resource_t *r, coap_session_t *s, const 
     if (found == 0)
         return 0;
     __atomic_add_fetch(&c->srv->w->reg->metrics.coap.duplicates, 1, __ATOMIC_RELAXED);
-    if (found < 0)
+    if (quota != NULL && quota->rate != NULL && !m2m_rate_take(quota->rate, c->tls.peer.registree_id)) {
+        __atomic_add_fetch(&quota->refused, 1, __ATOMIC_RELAXED);
+        coap_pdu_set_type(resp, COAP_MESSAGE_NON); /* an empty NON: libcoap sends nothing */
+    } else if (found < 0)
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
     else
         put(r, s, req, query, resp, &o, &b1);

@@ -627,7 +627,7 @@ static void limits(void)
     h_dtls t[4];
     char kid[33];
     h_registrar_stop(&r, SIGTERM);
-    if (start("--max-per-address 3 --preauth-max 2") != 0) {
+    if (start("--max-per-address 3 --preauth-max 2 --max-request-rate 1") != 0) {
         CHECK(0);
         return;
     }
@@ -654,6 +654,27 @@ static void limits(void)
     CHECK(wait_metric(COAP_OPEN, 0, 3000));
     CHECK(h_dtls_connect_psk(&t[3], r.coaps_port, "Ccoap1", K1) == 0);
     h_dtls_close(&t[3]);
+
+    /* --max-request-rate 1 (a burst of 2): duplicates of a write count against it like requests; beyond it they
+     * are dropped unanswered */
+    {
+        h_coap_resp resp;
+        long long refused = h_metric(&r, "m2m_quota_refused_total");
+        int answers = 0;
+        CHECK(h_dtls_connect_psk(&t[0], r.coaps_port, "Cretx", KX) == 0);
+        CHECK(h_coap_request(&t[0], "POST", "~/in-cse/Cretx", "Cretx", 3, NULL, "{\"m2m:cnt\":{\"rn\":\"lim\"}}",
+                             &resp) == 0);
+        CHECK_EQ_INT(resp.rsc, 2001);
+        for (int i = 0; i < 6; i++)
+            CHECK(h_coap_resend(&t[0]) == 0);
+        while (h_coap_await(&t[0], 500, &resp) == 0) {
+            CHECK_EQ_INT(resp.rsc, 2001);
+            answers++;
+        }
+        CHECK(answers >= 1 && answers <= 3); /* the burst's second token, and what refilled meanwhile */
+        CHECK(h_metric(&r, "m2m_quota_refused_total") >= refused + 3);
+        h_dtls_close(&t[0]);
+    }
 }
 
 int main(void)
