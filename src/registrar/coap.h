@@ -119,6 +119,9 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
 int m2m_coap_port(const struct m2m_coap *srv);
 /* After the loop has stopped and the store's answers have been drained. */
 void m2m_coap_free(struct m2m_coap *srv);
+/* A reloaded Registrar certificate (m2m_registrar_reload; on w's loop): handshakes from now on present from's
+ * certificate, key and chain (built and checked there); sessions open keep theirs. -1 when OpenSSL refused. */
+int m2m_coap_reload(struct m2m_coap *srv, SSL_CTX *from);
 /* Once a second: cookie secrets, handshake, idle and key-lifetime timeouts, idle sessions' OpenSSL buffers given
  * back (secctx/buffer_pages.h), libcoap's housekeeping. */
 void m2m_coap_tick(struct m2m_coap *srv);

@@ -109,6 +109,14 @@ static void reload_cb(evutil_socket_t fd, short what, void *arg)
         return;
     SSL_CTX_free(w->ctx);
     w->ctx = next;
+    if (w->coap != NULL) {
+        if (m2m_coap_reload(w->coap, next) == 0)
+            m2m_log(w->reg, "reload: CoAPS worker %d presents sha256=%s to new DTLS sessions", w->index,
+                    w->tls.cert_fp);
+        else
+            m2m_log(w->reg, "reload: CoAPS worker %d could not take the new certificate: its new DTLS sessions still "
+                    "get the previous one", w->index);
+    }
 }
 
 /* From the store's notifier thread: an enrolment changed (on any node). */
@@ -244,8 +252,7 @@ static int worker_core(struct m2m_registrar *reg, struct worker *w, int gba, m2m
     w->tls.writer = w->cse.writer = reg->writer;
     w->tls.queue = w->cse.queue = w->done;
     w->cse.log = reg->cfg.log;
-    /* every worker takes a reloaded certificate on its own loop; a CoAPS worker's DTLS context is libcoap's and
-     * keeps the certificate it started with (coap_server.c) */
+    /* every worker takes a reloaded certificate on its own loop, a CoAPS worker into libcoap's DTLS context too */
     if ((w->reload_ev = event_new(w->base, -1, 0, reload_cb, w)) == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "cannot set up the worker's certificate reload");
     w->tick = event_new(w->base, -1, EV_PERSIST, m2m_worker_tick, w);
@@ -652,7 +659,7 @@ int m2m_registrar_reload(m2m_registrar *reg, m2m_err *err)
         goto refused;
     m2m_tls_cert_fingerprint(ctx, fp);
     pthread_mutex_lock(&reg->reload_mu);
-    for (int i = 0; i < reg->nworkers; i++) {
+    for (int i = 0; i < nthreads(reg); i++) { /* the CoAPS workers too: their DTLS context, their tickets' fp */
         struct worker *w = &reg->workers[i];
         SSL_CTX_free(w->next_ctx); /* a reload the worker has not taken yet: this one supersedes it */
         SSL_CTX_up_ref(ctx);
@@ -661,8 +668,9 @@ int m2m_registrar_reload(m2m_registrar *reg, m2m_err *err)
     }
     pthread_mutex_unlock(&reg->reload_mu);
     /* Each worker switches on its own loop, between two accepts: no lock on the accept path. */
-    for (int i = 0; i < reg->nworkers; i++)
-        event_active(reg->workers[i].reload_ev, EV_READ, 1);
+    for (int i = 0; i < nthreads(reg); i++)
+        if (reg->workers[i].reload_ev != NULL)
+            event_active(reg->workers[i].reload_ev, EV_READ, 1);
     SSL_CTX_free(reg->ctx);
     reg->ctx = ctx;
     if (reg->stapler != NULL) {

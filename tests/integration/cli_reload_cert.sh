@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 # SIGHUP reloads the Registrar certificate (issue 15): after the files are replaced, new connections are
-# presented the new certificate on every worker, a connection opened before keeps working, TLS-PSK still works,
+# presented the new certificate on every worker (the CoAPS listener's DTLS handshakes too), a connection opened before keeps working, TLS-PSK still works,
 # and files that cannot be used (a key that does not match) leave the previous certificate in place, with the
 # reason in the log.
 source "$M2M_SOURCE/tests/lib.sh"
 cd "$WORK"
 openssl_pki
-start_registrar --cert "$WORK/registrar.crt" --key "$WORK/registrar.key" --chain "$WORK/root.crt"
+start_registrar --cert "$WORK/registrar.crt" --key "$WORK/registrar.key" --chain "$WORK/root.crt" --coaps 127.0.0.1:0 \
+  --threads 2
 
 fingerprint() { openssl x509 -noout -fingerprint -sha256 -in "$1" | cut -d= -f2; }
 # presented: the SHA-256 fingerprint of the certificate a fresh connection is shown
@@ -14,10 +15,16 @@ presented() {
   timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername in-cse.m2m.localhost </dev/null 2>/dev/null |
     openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2
 }
+# presented over DTLS (the CoAPS listener): the certificate a fresh DTLS 1.2 handshake is shown
+presented_dtls() {
+  timeout 10 openssl s_client -dtls1_2 -connect "127.0.0.1:$COAPS_PORT" -cipher ECDHE-ECDSA-AES128-CCM8 </dev/null \
+    2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2
+}
 # all_present FP: 8 fresh connections (spread over both workers by SO_REUSEPORT) are all shown FP
 all_present() {
   local i
   for i in 1 2 3 4 5 6 7 8; do [ "$(presented)" = "$1" ] || return 1; done
+  [ "$(presented_dtls)" = "$1" ]
 }
 # eventually_present FP: the workers switch on their own loops, a moment after the signal
 eventually_present() {
@@ -49,6 +56,12 @@ B=$(fingerprint b.crt)
 mv b.key registrar.key
 mv b.crt registrar.crt
 kill -HUP "$REG_PID"
+# both CoAPS workers say when they took it: the very next DTLS handshake is shown B (libcoap made the SSL it will
+# use before the reload: it takes the context's certificate when the ClientHello comes)
+for _ in $(seq 1 100); do [ "$(grep -c "reload: CoAPS worker .* presents sha256=" "$LOG")" -ge 2 ] && break; sleep 0.05; done
+first_dtls=$(presented_dtls)
+if [ "$first_dtls" = "$B" ]; then pass "after SIGHUP: the first DTLS handshake is shown certificate B"; else
+  fail "the first DTLS handshake after SIGHUP was shown $first_dtls, not B"; fi
 if eventually_present "$B"; then pass "after SIGHUP: certificate B on every new connection"; else
   fail "certificate B not presented after SIGHUP (saw $(presented))"; fi
 if grep -q "reload: new connections get certificate $WORK/registrar.crt sha256=" "$LOG"; then
