@@ -78,7 +78,7 @@ attach() { # port pid label [--resume] -> "rate cpu_us"
 # round's 300 full attachments), or utime + stime where schedstat is missing
 cpu_ns() {
   local f
-  if [ -r "/proc/$1/schedstat" ]; then cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d\n", s}'; return; fi
+  if [ -r "/proc/$1/schedstat" ]; then cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; return; fi
   read -r -a f <"/proc/$1/stat"; echo $(((f[13] + f[14]) * 1000000000 / $(getconf CLK_TCK)))
 }
 register() { # round label -> "rate cpu_us": the round's FULL fresh Registrees, FULL_CLIENTS at a time

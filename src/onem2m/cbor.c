@@ -266,6 +266,9 @@ cJSON *m2m_cbor_decode_strict(const uint8_t *data, size_t len, m2m_err *err)
         m2m_fail(err, M2M_E_PARSE, "empty CBOR body");
         return NULL;
     }
+    /* the self-described CBOR mark (tag 55799, RFC 8949 3.4.6) some encoders put first says nothing: skipped */
+    if (len >= 3 && data[0] == 0xd9 && data[1] == 0xd9 && data[2] == 0xf7)
+        d.at = 3;
     if ((doc = item(&d, 0)) == NULL)
         return NULL;
     if (d.at != len) {

@@ -66,6 +66,7 @@ static const vector DECODES[] = {
     {"a56161614161626142616361436164614461656145", "{\"a\":\"A\",\"b\":\"B\",\"c\":\"C\",\"d\":\"D\",\"e\":\"E\"}"},
     {"1b0020000000000000", "9007199254740992"},   /* 2^53: the largest exact */
     {"3b001fffffffffffff", "-9007199254740992"},  /* -2^53 */
+    {"d9d9f7a0", "{}"},                           /* the self-described CBOR mark first */
 };
 
 /* refusals, each with words its message must hold */
@@ -82,6 +83,8 @@ static const vector REFUSALS[] = {
     {"f8ff", "simple value 255"},
     {"4401020304", "byte string (major type 2) at offset 0 has no JSON form"},
     {"c074323031332d30332d32315432303a30343a30305a", "a tag (major type 6)"},
+    {"81d9d9f7a0", "a tag (major type 6) at offset 1"}, /* the mark only counts first */
+    {"d9d9f7", "truncated CBOR item at offset 3"},
     {"5f42010243030405ff", "indefinite-length item (major type 2)"},
     {"7f657374726561646d696e67ff", "indefinite-length item (major type 3)"},
     {"9fff", "indefinite-length item (major type 4)"},
