@@ -313,16 +313,7 @@ int m2m_coap_render_response(const m2m_prim_rsp *rsp, int format, m2m_coap_out *
     if (!supported_format((unsigned long)format))
         format = M2M_COAP_FMT_JSON;
     if (cbor_format((unsigned long)format)) {
-        cJSON *dbg = rsp->pc == NULL ? m2m_prim_dbg(rsp) : NULL;
-        const cJSON *body = rsp->pc != NULL ? rsp->pc : dbg;
-        m2m_err why = {0};
-        int rc = 0;
-        if (body != NULL)
-            rc = m2m_cbor_encode(body, (uint8_t **)&out->payload, &out->payload_len, &why);
-        else if (rsp->rsc >= 4000 || (out->payload = calloc(1, 1)) == NULL)
-            rc = -1; /* an error's m2m:dbg could not be made: out of memory */
-        cJSON_Delete(dbg);
-        if (rc != 0)
+        if (m2m_prim_body_cbor(rsp, (uint8_t **)&out->payload, &out->payload_len) != 0)
             return -1;
     } else {
         out->payload = m2m_prim_body_json(rsp);

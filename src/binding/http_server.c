@@ -7,6 +7,7 @@
 
 #include "binding/http_server.h"
 #include "crypto/secret.h"
+#include "onem2m/cbor.h"
 #include "onem2m/json_strict.h"
 #include "onem2m/status.h"
 #include "util/hex.h"
@@ -57,20 +58,71 @@ static int map_path(const char *uri, char *to, size_t cap, m2m_prim_rsp *rsp)
     return 0;
 }
 
-/* "application/json; ty=2" -> media type check and ty. */
-static int parse_content_type(const char *ct, int *ty, m2m_prim_rsp *rsp)
+static const char *const MEDIA[] = {"application/json", "application/vnd.onem2m-res+json", "application/cbor",
+                                     "application/vnd.onem2m-res+cbor"};
+#define MEDIA_SERVED "application/json, application/vnd.onem2m-res+json, application/cbor or " \
+                     "application/vnd.onem2m-res+cbor"
+
+static int is_cbor(m2m_http_format f)
+{
+    return f == M2M_HTTP_CBOR || f == M2M_HTTP_RES_CBOR;
+}
+
+/* The media type at p (up to ';', ',' or a space), lower-cased into media; p past it. */
+static const char *media_type(const char *p, char *media, size_t cap)
+{
+    size_t n = 0;
+    while (*p == ' ')
+        p++;
+    while (*p != '\0' && *p != ';' && *p != ',' && *p != ' ') {
+        if (n + 1 < cap)
+            media[n++] = (char)tolower((unsigned char)*p);
+        p++;
+    }
+    media[n] = '\0';
+    return p;
+}
+
+static int served(const char *media, m2m_http_format *f)
+{
+    for (size_t i = 0; i < sizeof MEDIA / sizeof MEDIA[0]; i++)
+        if (strcmp(media, MEDIA[i]) == 0) {
+            *f = (m2m_http_format)i;
+            return 1;
+        }
+    return 0;
+}
+
+/* Accept: the first media type served, in the order given (a wildcard: *fallback). 0 when none is served. */
+static int accepted(const char *accept, m2m_http_format fallback, m2m_http_format *f)
 {
     char media[128];
-    size_t n = 0;
-    const char *p = ct;
+    const char *p = accept;
+    while (*p != '\0') {
+        p = media_type(p, media, sizeof media);
+        if (served(media, f))
+            return 1;
+        if (strcmp(media, "*/*") == 0 || strcmp(media, "application/*") == 0) {
+            *f = fallback;
+            return 1;
+        }
+        p = strchr(p, ','); /* parameters (q=...) are not weighed: the order decides */
+        if (p == NULL)
+            break;
+        p++;
+    }
+    return 0;
+}
 
-    while (*p == ' ') p++;
-    while (*p != '\0' && *p != ';' && *p != ' ' && n + 1 < sizeof media)
-        media[n++] = (char)tolower((unsigned char)*p++);
-    media[n] = '\0';
-    if (strcmp(media, "application/json") != 0 && strcmp(media, "application/vnd.onem2m-res+json") != 0)
-        return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE,
-                              "Content-Type '%s' is not supported; use application/json", media), -1;
+/* "application/json; ty=2" -> media type check, format and ty. */
+static int parse_content_type(const char *ct, m2m_http_format *f, int *ty, m2m_prim_rsp *rsp)
+{
+    char media[128];
+    const char *p = media_type(ct, media, sizeof media);
+
+    if (!served(media, f))
+        return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "Content-Type '%s' is not supported; use "
+                              MEDIA_SERVED, media), -1;
     *ty = 0;
     while ((p = strchr(p, ';')) != NULL) {
         p++;
@@ -95,13 +147,21 @@ static int copy_header(char *dst, size_t cap, const char *v, const char *name, m
     return 0;
 }
 
-int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rsp *rsp)
+int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_http_format *format, m2m_prim_rsp *rsp)
 {
+    m2m_http_format body = M2M_HTTP_JSON;
+    char media[128];
     int ty = 0;
 
     memset(req, 0, sizeof *req);
+    *format = M2M_HTTP_JSON;
     if (in->ri != NULL)
         snprintf(rsp->rqi, sizeof rsp->rqi, "%s", in->ri);
+    /* the answer's format first, so that every answer, even a refusal, is in it */
+    if (in->content_type != NULL && served((media_type(in->content_type, media, sizeof media), media), &body))
+        *format = body;
+    if (in->accept != NULL && !accepted(in->accept, *format, format))
+        return m2m_prim_error(rsp, M2M_RSC_NOT_ACCEPTABLE, "Accept: this Registrar answers in " MEDIA_SERVED), -1;
     if (map_method(in->method, &req->op) != 0)
         return m2m_prim_error(rsp, M2M_RSC_OPERATION_NOT_ALLOWED, "HTTP method %s is not a oneM2M operation",
                               in->method), -1;
@@ -132,33 +192,41 @@ int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rs
         m2m_err why = {0};
         if (in->content_type == NULL)
             return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "missing Content-Type header"), -1;
-        if (parse_content_type(in->content_type, &ty, rsp) != 0)
+        if (parse_content_type(in->content_type, &body, &ty, rsp) != 0)
             return -1;
         if (req->op == M2M_OP_CREATE && ty == 0)
             return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "CREATE needs the resource type as ';ty=N' in "
                                                             "Content-Type"), -1;
         req->ty = ty;
+        const char *what = is_cbor(body) ? "CBOR" : "JSON";
         if (in->body == NULL || in->body_len == 0)
-            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a JSON body", m2m_op_name(req->op)), -1;
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a %s body", m2m_op_name(req->op), what), -1;
         /* strict: a duplicate member or a NUL inside a string would let the checks read one value and the store
-         * keep another (json_strict.h) */
-        req->pc = m2m_json_parse_strict(in->body, in->body_len, &why);
+         * keep another (json_strict.h, cbor.h) */
+        req->pc = is_cbor(body) ? m2m_cbor_decode_strict((const uint8_t *)in->body, in->body_len, &why)
+                                : m2m_json_parse_strict(in->body, in->body_len, &why);
         if (req->pc == NULL)
             return m2m_prim_error(rsp, why.code == M2M_E_NOMEM ? M2M_RSC_INTERNAL_SERVER_ERROR : M2M_RSC_BAD_REQUEST,
-                                  "JSON body: %s", why.msg), -1;
+                                  "%s body: %s", what, why.msg), -1;
         if (!cJSON_IsObject(req->pc)) {
             m2m_prim_req_clear(req);
-            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "JSON body must be an object"), -1;
+            return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s body must be %s", what,
+                                  is_cbor(body) ? "a map" : "an object"), -1;
         }
     }
     return 0;
 }
 
-int m2m_http_render_response(const m2m_prim_rsp *rsp, m2m_http_out *out)
+int m2m_http_render_response(const m2m_prim_rsp *rsp, m2m_http_format format, m2m_http_out *out)
 {
     memset(out, 0, sizeof *out);
     out->status = m2m_rsc_http_status(rsp->rsc);
     snprintf(out->rsc, sizeof out->rsc, "%d", rsp->rsc);
+    if ((unsigned)format >= sizeof MEDIA / sizeof MEDIA[0])
+        format = M2M_HTTP_JSON;
+    out->content_type = MEDIA[format];
+    if (is_cbor(format))
+        return m2m_prim_body_cbor(rsp, (uint8_t **)&out->body, &out->body_len);
     out->body = m2m_prim_body_json(rsp);
     if (out->body == NULL)
         return -1;

@@ -60,38 +60,44 @@ static int head(struct dec *d, int *major, int *info, uint64_t *arg)
     return 0;
 }
 
-/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) and no NUL. */
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF), n bytes left; 0 when it is not one. */
+static size_t utf8_seq(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    size_t k;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        k = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        k = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        k = 3, cp = c & 0x07;
+    else
+        return 0;
+    if (n <= k)
+        return 0;
+    for (size_t j = 1; j <= k; j++) {
+        if ((s[j] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[j] & 0x3f);
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k + 1;
+}
+
+/* Well-formed UTF-8 and no NUL (*nul says which). */
 static int text_ok(const uint8_t *s, size_t n, int *nul)
 {
     *nul = 0;
-    for (size_t i = 0; i < n;) {
-        uint8_t c = s[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c == 0)
-                *nul = 1;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3, cp = c & 0x07;
-        else
+    for (size_t i = 0, k; i < n; i += k) {
+        if ((k = utf8_seq(s + i, n - i)) == 0)
             return 0;
-        if (n - i <= k)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += k + 1;
+        if (s[i] == 0)
+            *nul = 1;
     }
     return 1;
 }
@@ -328,11 +334,26 @@ static void put_head(struct enc *e, int major, uint64_t arg)
     put(e, b, n);
 }
 
+/* A text string. A CBOR text string must be UTF-8 (RFC 8949 3.1), and a string of ours may quote a peer's bytes (an
+ * error's reason): a byte that starts no well-formed sequence goes out as U+FFFD. */
 static void put_text(struct enc *e, const char *s)
 {
-    size_t n = strlen(s);
-    put_head(e, MT_TEXT, n);
-    put(e, s, n);
+    static const uint8_t REPLACEMENT[3] = {0xef, 0xbf, 0xbd};
+    const uint8_t *u = (const uint8_t *)s;
+    size_t n = strlen(s), len = 0, k;
+    for (size_t i = 0; i < n; i += k ? k : 1)
+        len += (k = utf8_seq(u + i, n - i)) ? k : sizeof REPLACEMENT;
+    put_head(e, MT_TEXT, len);
+    if (len == n) {
+        put(e, s, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i += k ? k : 1) {
+        if ((k = utf8_seq(u + i, n - i)) != 0)
+            put(e, u + i, k);
+        else
+            put(e, REPLACEMENT, sizeof REPLACEMENT);
+    }
 }
 
 static void put_number(struct enc *e, double v)

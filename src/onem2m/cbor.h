@@ -32,7 +32,8 @@
 cJSON *m2m_cbor_decode_strict(const uint8_t *data, size_t len, m2m_err *err);
 
 /* Encodes v: integers (a number with no fraction, |n| <= 2^53) in their shortest form, other numbers as single
- * precision when that is exact, else double; NaN and the infinities as null, as cJSON prints them. *out is
+ * precision when that is exact, else double; NaN and the infinities as null, as cJSON prints them; in a string, a
+ * byte that is not part of well-formed UTF-8 as U+FFFD (a reason may quote a peer's bytes). *out is
  * malloc'd (the caller frees it). -1 with err set: M2M_E_NOMEM, or M2M_E_ARG for a node JSON has no form for
  * (cJSON_Raw). */
 int m2m_cbor_encode(const cJSON *v, uint8_t **out, size_t *len, m2m_err *err);

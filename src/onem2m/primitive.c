@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onem2m/cbor.h"
 #include "onem2m/primitive.h"
 #include "onem2m/status.h"
 
@@ -68,6 +69,25 @@ cJSON *m2m_prim_dbg(const m2m_prim_rsp *rsp)
         return NULL;
     }
     return dbg;
+}
+
+int m2m_prim_body_cbor(const m2m_prim_rsp *rsp, uint8_t **body, size_t *len)
+{
+    cJSON *dbg = rsp->pc == NULL ? m2m_prim_dbg(rsp) : NULL;
+    const cJSON *tree = rsp->pc != NULL ? rsp->pc : dbg;
+    m2m_err why = {0};
+    int rc;
+
+    *body = NULL;
+    *len = 0;
+    if (tree != NULL)
+        rc = m2m_cbor_encode(tree, body, len, &why);
+    else if (rsp->rsc >= 4000) /* the error's m2m:dbg could not be made */
+        rc = -1;
+    else
+        rc = (*body = calloc(1, 1)) != NULL ? 0 : -1;
+    cJSON_Delete(dbg);
+    return rc;
 }
 
 char *m2m_prim_body_json(const m2m_prim_rsp *rsp)

@@ -4,6 +4,8 @@
 #define M2M_ONEM2M_PRIMITIVE_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum m2m_op {
     M2M_OP_CREATE = 1,
@@ -53,6 +55,8 @@ int m2m_release_supported(const char *rvi);
 /* The body every binding sends for rsp: its content, {"m2m:dbg": reason} for an error, or "" (malloc'd JSON text;
  * NULL when out of memory). */
 char *m2m_prim_body_json(const m2m_prim_rsp *rsp);
+/* The same body in CBOR (onem2m/cbor.h): *body malloc'd (an empty one for no content), *len. -1 out of memory. */
+int m2m_prim_body_cbor(const m2m_prim_rsp *rsp, uint8_t **body, size_t *len);
 /* An error's {"m2m:dbg": reason} as a tree (the caller cJSON_Delete()s it); NULL for a success or out of memory. */
 cJSON *m2m_prim_dbg(const m2m_prim_rsp *rsp);
 

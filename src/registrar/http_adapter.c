@@ -32,7 +32,7 @@ static const char *method_name(enum evhttp_cmd_type t)
  * epoll_ctl and an epoll_wait more per response). evhttp_send_reply only queues: the output is linearised, and the
  * bufferevent's write event (struct bufferevent is public in event2/bufferevent_struct.h) is made active, so the
  * write runs in this loop iteration; a socket that is not writable just leaves the event pending as before. */
-static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, int close_after)
+static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, m2m_http_format format, int close_after)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -43,7 +43,7 @@ static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, int close
     time_t now = time(NULL);
     m2m_http_out h;
 
-    if (m2m_http_render_response(rsp, &h) != 0) {
+    if (m2m_http_render_response(rsp, format, &h) != 0) {
         evhttp_send_error(req, 500, "Internal Server Error");
         return;
     }
@@ -66,7 +66,7 @@ static void reply(struct evhttp_request *req, const m2m_prim_rsp *rsp, int close
         evhttp_add_header(out, "X-M2M-RI", rsp->rqi);
     if (rsp->location[0] != '\0')
         evhttp_add_header(out, "Content-Location", rsp->location);
-    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Content-Type", h.content_type);
     if (close_after)
         evhttp_add_header(out, "Connection", "close");
     evbuffer_add(evhttp_request_get_output_buffer(req), h.body, h.body_len);
@@ -89,6 +89,7 @@ struct m2m_http_pending {
     char from[160];
     int has_from;
     int kgn;
+    m2m_http_format format; /* the answer's body */
 };
 
 void m2m_http_forget(conn *c)
@@ -107,6 +108,7 @@ static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
     struct worker *w = p->w;
     conn *c = p->c;
     struct evhttp_request *req = p->req;
+    m2m_http_format format;
 
     if (c == NULL) {
         /* the connection went away first: the write stands (it was committed), the answer has nowhere to go */
@@ -148,9 +150,10 @@ static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
                 m2m_log_quote(p->to, to, sizeof to), p->has_from ? m2m_log_quote(p->from, from, sizeof from) : "-",
                 rsp->rsc, m2m_log_quote(rsp->dbg, why, sizeof why));
     }
+    format = p->format;
     free(p);
     /* last: a failed write may free the connection (and c) under us */
-    reply(req, rsp, rsp->close_connection);
+    reply(req, rsp, format, rsp->close_connection);
 }
 
 void m2m_http_handle(struct evhttp_request *req, void *arg)
@@ -177,20 +180,21 @@ void m2m_http_serve(struct worker *w, conn *c, struct evhttp_request *req)
         (p = calloc(1, sizeof *p)) == NULL) {
         /* evhttp reads requests only after the handshake, and one at a time; kept as the fail-closed default. */
         m2m_prim_error(&rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "connection is not authenticated");
-        reply(req, &rsp, 1);
+        reply(req, &rsp, M2M_HTTP_JSON, 1);
         goto done;
     }
     if (c->tls.ssl == NULL && c->tls.peer.registree_id[0] == '\0') {
         /* same equipment, and this uid is not a --local-ae: nothing it sends is read */
         free(p);
         m2m_prim_error(&rsp, M2M_RSC_SECURITY_ASSOCIATION_REQUIRED, "this local user is not a same-equipment AE");
-        reply(req, &rsp, 1);
+        reply(req, &rsp, M2M_HTTP_JSON, 1);
         goto done;
     }
     memset(&hin, 0, sizeof hin);
     hin.method = method_name(evhttp_request_get_command(req));
     hin.uri = evhttp_request_get_uri(req);
     hin.content_type = evhttp_find_header(in, "Content-Type");
+    hin.accept = evhttp_find_header(in, "Accept");
     hin.origin = evhttp_find_header(in, "X-M2M-Origin");
     hin.ri = evhttp_find_header(in, "X-M2M-RI");
     hin.rvi = evhttp_find_header(in, "X-M2M-RVI");
@@ -202,7 +206,7 @@ void m2m_http_serve(struct worker *w, conn *c, struct evhttp_request *req)
     p->req = req;
     snprintf(p->method, sizeof p->method, "%s", hin.method);
     __atomic_add_fetch(&w->reg->metrics.requests, 1, __ATOMIC_RELAXED);
-    if (m2m_http_parse_request(&hin, &preq, &rsp) != 0) {
+    if (m2m_http_parse_request(&hin, &preq, &p->format, &rsp) != 0) {
         snprintf(p->to, sizeof p->to, "%.199s", hin.uri ? hin.uri : "");
         c->pending = p;
         answer(p, &rsp, NULL);

@@ -9,9 +9,11 @@
 #include <strings.h>
 
 #include "binding/http_server.h"
+#include "onem2m/cbor.h"
 #include "fuzz_util.h"
 
-static const char *const NAMES[] = {"Content-Type", "X-M2M-Origin", "X-M2M-RI", "X-M2M-RVI", "Authorization"};
+static const char *const NAMES[] = {"Content-Type", "X-M2M-Origin", "X-M2M-RI", "X-M2M-RVI", "Authorization",
+                                     "Accept"};
 
 static char *trim(char *s)
 {
@@ -49,7 +51,7 @@ static void split(char *text, size_t size, m2m_http_in *in, const char *hdr[5], 
             break;
         } else if ((colon = strchr(line, ':')) != NULL) {
             *colon = '\0';
-            for (size_t i = 0; i < 5; i++)
+            for (size_t i = 0; i < 6; i++)
                 if (hdr[i] == NULL && strcasecmp(trim(line), NAMES[i]) == 0)
                     hdr[i] = trim(colon + 1);
         }
@@ -59,16 +61,18 @@ static void split(char *text, size_t size, m2m_http_in *in, const char *hdr[5], 
     in->ri = hdr[2];
     in->rvi = hdr[3];
     in->authorization = hdr[4];
+    in->accept = hdr[5];
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1), *body = NULL;
-    const char *hdr[5] = {NULL};
+    const char *hdr[6] = {NULL};
     m2m_http_in in;
     m2m_prim_req req;
     m2m_prim_rsp rsp;
     m2m_http_out out;
+    m2m_http_format format;
 
     FUZZ_CHECK(text != NULL);
     memcpy(text, data, size);
@@ -78,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.method = in.uri = ""; /* evhttp always has both */
     split(text, size, &in, hdr, &body);
 
-    if (m2m_http_parse_request(&in, &req, &rsp) == 0) {
+    if (m2m_http_parse_request(&in, &req, &format, &rsp) == 0) {
         FUZZ_CHECK(req.to[0] != '\0' && memchr(req.to, '\0', sizeof req.to) != NULL);
         FUZZ_CHECK(req.rqi[0] != '\0' && memchr(req.rqi, '\0', sizeof req.rqi) != NULL);
         FUZZ_CHECK((req.op == M2M_OP_CREATE || req.op == M2M_OP_UPDATE) == (req.pc != NULL));
@@ -87,11 +91,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(rsp.rsc >= 4000 && req.pc == NULL && memchr(rsp.dbg, '\0', sizeof rsp.dbg) != NULL);
     }
-    /* What the adapter sends back: an error must render as {"m2m:dbg": reason}, readable JSON. */
-    FUZZ_CHECK(m2m_http_render_response(&rsp, &out) == 0 && out.body != NULL && out.body_len == strlen(out.body));
+    /* What the adapter sends back: an error must render as {"m2m:dbg": reason}, readable JSON (or CBOR). */
+    FUZZ_CHECK(format >= M2M_HTTP_JSON && format <= M2M_HTTP_RES_CBOR);
+    FUZZ_CHECK(m2m_http_render_response(&rsp, M2M_HTTP_JSON, &out) == 0 && out.body != NULL &&
+               out.body_len == strlen(out.body));
     if (rsp.rsc >= 4000) {
-        cJSON *j = cJSON_Parse(out.body);
+        cJSON *j = cJSON_Parse(out.body), *c;
+        m2m_err err = {0};
         FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "m2m:dbg")));
+        m2m_http_out_clear(&out);
+        FUZZ_CHECK(m2m_http_render_response(&rsp, M2M_HTTP_CBOR, &out) == 0);
+        c = m2m_cbor_decode_strict((const uint8_t *)out.body, out.body_len, &err);
+        FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "m2m:dbg"))); /* well-formed CBOR, UTF-8 */
+        cJSON_Delete(c);
         cJSON_Delete(j);
     }
     m2m_http_out_clear(&out);

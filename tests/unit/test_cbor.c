@@ -214,6 +214,27 @@ static void encodes_shortest(void **state)
     }
 }
 
+static void text_goes_out_as_utf8(void **state)
+{
+    /* "a", a lone 0xff, "b", a cut-off two-byte sequence: each bad byte as U+FFFD, the rest as it was */
+    cJSON *v = cJSON_CreateString("a\xff" "b\xc3");
+    static const uint8_t want[] = {0x68, 'a', 0xef, 0xbf, 0xbd, 'b', 0xef, 0xbf, 0xbd};
+    uint8_t *b = NULL;
+    size_t len = 0;
+    m2m_err err = {0};
+    cJSON *back;
+    (void)state;
+    assert_int_equal(m2m_cbor_encode(v, &b, &len, &err), 0);
+    assert_int_equal(len, sizeof want);
+    assert_memory_equal(b, want, sizeof want);
+    back = m2m_cbor_decode_strict(b, len, &err);
+    assert_non_null(back);
+    assert_string_equal(back->valuestring, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+    free(b);
+    cJSON_Delete(v);
+    cJSON_Delete(back);
+}
+
 static void a_representation_round_trips(void **state)
 {
     const char *json = "{\"m2m:ae\":{\"rn\":\"Cdev\",\"ty\":2,\"ri\":\"Cdev\",\"pi\":\"cse-base\",\"ct\":"
@@ -238,7 +259,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(appendix_a_decodes),     cmocka_unit_test(refusals_say_why),
         cmocka_unit_test(nesting_is_bounded),     cmocka_unit_test(encodes_shortest),
-        cmocka_unit_test(a_representation_round_trips),
+        cmocka_unit_test(a_representation_round_trips), cmocka_unit_test(text_goes_out_as_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,13 +30,14 @@
 static int run_wire(fixture *f, const char *as, const char *method, const char *path, const char *from,
                     const char *ctype, const char *body, char *dbg, char *loc)
 {
-    m2m_http_in in = {method, path, ctype, from, "t", "3", NULL, body, body ? strlen(body) : 0};
+    m2m_http_in in = {method, path, ctype, from, "t", "3", NULL, body, body ? strlen(body) : 0, NULL};
+    m2m_http_format format;
     m2m_peer p = peer(as);
     m2m_prim_req req;
     m2m_prim_rsp rsp;
     int rsc;
     memset(&rsp, 0, sizeof rsp);
-    if (m2m_http_parse_request(&in, &req, &rsp) == 0)
+    if (m2m_http_parse_request(&in, &req, &format, &rsp) == 0)
         m2m_cse_handle(&f->cse, &p, NULL, &req, keep_answer, &rsp);
     rsc = rsp.rsc;
     snprintf(dbg, 256, "%s", rsp.dbg);

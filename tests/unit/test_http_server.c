@@ -13,14 +13,17 @@
 static m2m_http_in base_create(void)
 {
     static const char body[] = "{\"m2m:ae\":{\"api\":\"Rx\",\"rr\":false,\"srv\":[\"3\"]}}";
-    m2m_http_in in = {"POST", "/~/in-cse", "application/json;ty=2", "Cdev", "r1", "3", NULL, body, sizeof body - 1};
+    m2m_http_in in = {"POST", "/~/in-cse", "application/json;ty=2", "Cdev", "r1", "3", NULL, body, sizeof body - 1,
+                      NULL};
     return in;
 }
+
+static m2m_http_format format; /* the last parse's answer format */
 
 static int parse(const m2m_http_in *in, m2m_prim_req *req, m2m_prim_rsp *rsp)
 {
     memset(rsp, 0, sizeof *rsp);
-    return m2m_http_parse_request(in, req, rsp);
+    return m2m_http_parse_request(in, req, &format, rsp);
 }
 
 static void test_create_maps(void **state)
@@ -42,7 +45,7 @@ static void test_create_maps(void **state)
 
 static void test_paths(void **state)
 {
-    m2m_http_in in = {"GET", "/cse-base/ae1?rcn=1", NULL, "Cdev", "r1", NULL, NULL, NULL, 0};
+    m2m_http_in in = {"GET", "/cse-base/ae1?rcn=1", NULL, "Cdev", "r1", NULL, NULL, NULL, 0, NULL};
     m2m_prim_req req;
     m2m_prim_rsp rsp;
     (void)state;
@@ -190,12 +193,74 @@ static void test_render(void **state)
     (void)state;
     memset(&rsp, 0, sizeof rsp);
     m2m_prim_error(&rsp, M2M_RSC_ORIGINATOR_NOT_AUTHENTICATED, "who are you");
-    assert_int_equal(m2m_http_render_response(&rsp, &out), 0);
+    assert_int_equal(m2m_http_render_response(&rsp, M2M_HTTP_JSON, &out), 0);
     assert_int_equal(out.status, 403);
     assert_string_equal(out.rsc, "4106");
     assert_string_equal(out.body, "{\"m2m:dbg\":\"who are you\"}");
     m2m_http_out_clear(&out);
     m2m_prim_rsp_clear(&rsp);
+}
+
+/* TS-0009's CBOR media types: a CBOR body becomes the tree its JSON would, the answer's format follows Accept (the
+ * first type served, in order; a wildcard keeps the request's), else the Content-Type; nothing served: 5207. */
+static void test_cbor(void **state)
+{
+    static const char ae_cbor[] = "\xa1\x66m2m:ae\xa3\x63" "api\x62Rx\x62rr\xf4\x63srv\x81\x61" "3";
+    m2m_http_in in = base_create();
+    m2m_prim_req req;
+    m2m_prim_rsp rsp;
+    m2m_http_out out;
+    cJSON *json;
+    (void)state;
+    in.content_type = "application/cbor; ty=2";
+    in.body = ae_cbor;
+    in.body_len = sizeof ae_cbor - 1;
+    assert_int_equal(parse(&in, &req, &rsp), 0);
+    assert_int_equal(format, M2M_HTTP_CBOR);
+    assert_int_equal(req.ty, 2);
+    json = cJSON_Parse("{\"m2m:ae\":{\"api\":\"Rx\",\"rr\":false,\"srv\":[\"3\"]}}");
+    assert_true(cJSON_Compare(req.pc, json, 1));
+    cJSON_Delete(json);
+    m2m_prim_req_clear(&req);
+    in.accept = "text/html, application/vnd.onem2m-res+json;q=0.5, application/cbor";
+    assert_int_equal(parse(&in, &req, &rsp), 0);
+    assert_int_equal(format, M2M_HTTP_RES_JSON);
+    m2m_prim_req_clear(&req);
+    in.accept = "*/*";
+    assert_int_equal(parse(&in, &req, &rsp), 0);
+    assert_int_equal(format, M2M_HTTP_CBOR);
+    m2m_prim_req_clear(&req);
+    /* JSON text said to be CBOR; an Accept nothing served matches (the refusal itself in the request's format) */
+    in.accept = NULL;
+    in.content_type = "application/vnd.onem2m-res+cbor;ty=2";
+    in.body = "{\"m2m:ae\":{}}";
+    in.body_len = strlen(in.body);
+    assert_int_equal(parse(&in, &req, &rsp), -1);
+    assert_int_equal(rsp.rsc, M2M_RSC_BAD_REQUEST);
+    assert_non_null(strstr(rsp.dbg, "CBOR body: "));
+    in.accept = "application/xml";
+    assert_int_equal(parse(&in, &req, &rsp), -1);
+    assert_int_equal(rsp.rsc, M2M_RSC_NOT_ACCEPTABLE);
+    assert_int_equal(format, M2M_HTTP_RES_CBOR);
+    /* rendered: the media type, and the body in CBOR */
+    assert_int_equal(m2m_http_render_response(&rsp, format, &out), 0);
+    assert_string_equal(out.content_type, "application/vnd.onem2m-res+cbor");
+    assert_true(out.body_len > 9 && memcmp(out.body, "\xa1\x67m2m:dbg", 9) == 0);
+    m2m_http_out_clear(&out);
+    m2m_prim_rsp_clear(&rsp);
+    in.content_type = "application/json;ty=2";
+    in.accept = NULL;
+    in.body = "{\"m2m:ae\":{\"api\":\"Rx\"}}";
+    in.body_len = strlen(in.body);
+    assert_int_equal(parse(&in, &req, &rsp), 0);
+    assert_int_equal(format, M2M_HTTP_JSON);
+    m2m_prim_req_clear(&req);
+    memset(&rsp, 0, sizeof rsp);
+    rsp.rsc = M2M_RSC_DELETED; /* no content: an empty body in either format */
+    assert_int_equal(m2m_http_render_response(&rsp, M2M_HTTP_CBOR, &out), 0);
+    assert_int_equal(out.body_len, 0);
+    assert_string_equal(out.content_type, "application/cbor");
+    m2m_http_out_clear(&out);
 }
 
 static void test_status_mapping(void **state)
@@ -219,7 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_maps), cmocka_unit_test(test_paths),  cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_token_and_rel1), cmocka_unit_test(test_render), cmocka_unit_test(test_status_mapping),
-        cmocka_unit_test(test_ambiguous_json_refused),
+        cmocka_unit_test(test_ambiguous_json_refused), cmocka_unit_test(test_cbor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
