@@ -315,23 +315,21 @@ static void put(struct enc *e, const void *p, size_t n)
     e->len += n;
 }
 
+/* An initial byte and the k low bytes of v, most significant first (a head's argument, a float's bits). */
+static void put_be(struct enc *e, uint8_t first, uint64_t v, size_t k)
+{
+    uint8_t b[9];
+    b[0] = first;
+    for (size_t i = 0; i < k; i++)
+        b[1 + i] = (uint8_t)(v >> (8 * (k - 1 - i)));
+    put(e, b, 1 + k);
+}
+
 /* A head in its shortest form (RFC 8949 4.2.1). */
 static void put_head(struct enc *e, int major, uint64_t arg)
 {
-    uint8_t b[9];
-    size_t n;
-    if (arg < 24) {
-        b[0] = (uint8_t)(major << 5 | (int)arg);
-        n = 1;
-    } else {
-        int info = arg <= 0xff ? 24 : arg <= 0xffff ? 25 : arg <= 0xffffffffu ? 26 : 27;
-        size_t k = (size_t)1 << (info - 24);
-        b[0] = (uint8_t)(major << 5 | info);
-        for (size_t i = 0; i < k; i++)
-            b[1 + i] = (uint8_t)(arg >> (8 * (k - 1 - i)));
-        n = 1 + k;
-    }
-    put(e, b, n);
+    int info = arg < 24 ? (int)arg : arg <= 0xff ? 24 : arg <= 0xffff ? 25 : arg <= 0xffffffffu ? 26 : 27;
+    put_be(e, (uint8_t)(major << 5 | info), arg, info < 24 ? 0 : (size_t)1 << (info - 24));
 }
 
 /* A text string. A CBOR text string must be UTF-8 (RFC 8949 3.1), and a string of ours may quote a peer's bytes (an
@@ -358,10 +356,8 @@ static void put_text(struct enc *e, const char *s)
 
 static void put_number(struct enc *e, double v)
 {
-    uint8_t b[9];
     if (!isfinite(v)) {
-        b[0] = 0xf6; /* null, as cJSON prints it */
-        put(e, b, 1);
+        put_be(e, 0xf6, 0, 0); /* null, as cJSON prints it */
     } else if (v >= -EXACT_INT && v <= EXACT_INT && v == (double)(int64_t)v) {
         int64_t i = (int64_t)v;
         if (i >= 0)
@@ -372,17 +368,11 @@ static void put_number(struct enc *e, double v)
         float f = (float)v;
         uint32_t u;
         memcpy(&u, &f, sizeof u);
-        b[0] = 0xfa;
-        for (int i = 0; i < 4; i++)
-            b[1 + i] = (uint8_t)(u >> (8 * (3 - i)));
-        put(e, b, 5);
+        put_be(e, 0xfa, u, 4);
     } else {
         uint64_t u;
         memcpy(&u, &v, sizeof u);
-        b[0] = 0xfb;
-        for (int i = 0; i < 8; i++)
-            b[1 + i] = (uint8_t)(u >> (8 * (7 - i)));
-        put(e, b, 9);
+        put_be(e, 0xfb, u, 8);
     }
 }
 
