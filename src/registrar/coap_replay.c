@@ -28,14 +28,14 @@ struct coap_replay {
     unsigned rsc;
     m2m_coap_block1 b1;
     uint16_t loc_len[M2M_COAP_MAX_SEGMENTS];
-    size_t rqi_len, payload_len;
+    size_t rqi_len, payload_len, size;  /* size: the whole allocation */
     unsigned char data[];               /* rqi, the Location-Path segments, the payload */
 };
 
 static void replay_free(coap_replay *k)
 {
     if (k != NULL) {
-        m2m_wipe(k, sizeof *k + k->rqi_len + k->payload_len);
+        m2m_wipe(k, k->size);
         free(k);
     }
 }
@@ -63,6 +63,7 @@ int m2m_coap_replay_keep(coap_conn *c, coap_mid_t mid, coap_bin_const_t token, c
     }
     if ((k = calloc(1, sizeof *k + rqi_len + locs + o->payload_len)) == NULL)
         return -1;
+    k->size = sizeof *k + rqi_len + locs + o->payload_len;
     k->mid = mid;
     memcpy(k->token, token.s, token.length);
     k->token_len = token.length;
