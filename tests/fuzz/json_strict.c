@@ -6,32 +6,9 @@
  * brackets in all, must be accepted: strict is not allowed to refuse a plain document. */
 #include <string.h>
 
+#include "fuzz_json.h"
 #include "fuzz_util.h"
 #include "onem2m/json_strict.h"
-
-static int has_duplicates(const cJSON *node)
-{
-    const cJSON *a, *b;
-    cJSON_ArrayForEach(a, node) {
-        if (cJSON_IsObject(node))
-            for (b = node->child; b != a; b = b->next)
-                if (strcmp(a->string, b->string) == 0)
-                    return 1;
-        if (has_duplicates(a))
-            return 1;
-    }
-    return 0;
-}
-
-/* Both trees printed the same (cJSON_Compare would call two infinities different). */
-static int same(const cJSON *a, const cJSON *b)
-{
-    char *pa = cJSON_PrintUnformatted(a), *pb = cJSON_PrintUnformatted(b);
-    int eq = pa != NULL && pb != NULL && strcmp(pa, pb) == 0;
-    cJSON_free(pa);
-    cJSON_free(pb);
-    return eq;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         brackets += text[i] == '{' || text[i] == '[';
 
     if (strict != NULL) {
-        FUZZ_CHECK(whole && same(strict, plain) && !has_duplicates(strict));
+        FUZZ_CHECK(whole && fuzz_same_tree(strict, plain) && !fuzz_has_duplicates(strict));
     } else {
         FUZZ_CHECK((err.code == M2M_E_PARSE || err.code == M2M_E_NOMEM) && err.msg[0] != '\0');
-        FUZZ_CHECK(!(whole && !has_duplicates(plain) && brackets < M2M_JSON_MAX_DEPTH &&
+        FUZZ_CHECK(!(whole && !fuzz_has_duplicates(plain) && brackets < M2M_JSON_MAX_DEPTH &&
                      memchr(text, '\0', size) == NULL && memmem(text, size, "\\u0000", 6) == NULL));
     }
     cJSON_Delete(strict);
