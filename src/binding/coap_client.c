@@ -8,6 +8,9 @@
 
 #include "binding/coap_client.h"
 #include "binding/http_client.h"
+#include "crypto/secret.h"
+#include "onem2m/cbor.h"
+#include "onem2m/json_strict.h"
 #include "util/hex.h"
 
 #define SEGMENT_MAX 255 /* what one Uri-Path or Location-Path option may hold in practice (RFC 7252 5.10) */
@@ -177,6 +180,46 @@ int m2m_coap_build_request(const m2m_request *req, const char *rqi, const char *
     return 0;
 }
 
+int m2m_coap_request_cbor(m2m_coap_request *out, m2m_err *err)
+{
+    cJSON *tree;
+    m2m_err why = {0};
+    size_t len = 0;
+    int rc;
+
+    for (size_t i = 0; i < out->nopts && out->payload != NULL; i++) {
+        m2m_coap_opt *o = &out->opts[i];
+        if (o->num != M2M_COAP_OPT_CONTENT_FORMAT)
+            continue;
+        /* 50 -> 60 (one byte), 10001 -> 10010 (two): the value is rewritten where it lies, in out->buf */
+        if (o->len == 1)
+            ((uint8_t *)o->val)[0] = M2M_COAP_FMT_CBOR;
+        else
+            ((uint8_t *)o->val)[0] = M2M_COAP_FMT_RES_CBOR >> 8, ((uint8_t *)o->val)[1] = M2M_COAP_FMT_RES_CBOR & 0xff;
+    }
+    if (out->payload != NULL) {
+        if ((tree = m2m_json_parse_strict((const char *)out->payload, out->payload_len, &why)) == NULL)
+            return m2m_fail(err, why.code == M2M_E_NOMEM ? M2M_E_NOMEM : M2M_E_ARG,
+                            "CoAP request: the body is not JSON, so it has no CBOR form (%s)", why.msg);
+        rc = m2m_cbor_encode(tree, &out->cbor, &len, err);
+        cJSON_Delete(tree);
+        if (rc != 0)
+            return -1;
+        out->payload = out->cbor;
+        out->payload_len = len;
+    }
+    if (add_uint(out, M2M_COAP_OPT_ACCEPT, M2M_COAP_FMT_CBOR, err) != 0)
+        return -1;
+    sort_opts(out);
+    return 0;
+}
+
+void m2m_coap_request_clear(m2m_coap_request *out)
+{
+    free(out->cbor);
+    out->cbor = NULL;
+}
+
 void m2m_coap_code_text(int code, char out[8])
 {
     snprintf(out, 8, "%d.%02d", (code / 100) % 10, code % 100);
@@ -216,10 +259,33 @@ static int location(const m2m_coap_response *in, char *out, size_t cap)
     return 0;
 }
 
+/* A CBOR answer as the JSON text of the same tree: what the caller reads is JSON whatever travelled. */
+static int cbor_body(const m2m_coap_response *in, const char *peer, m2m_reply *reply, m2m_err *err)
+{
+    m2m_err why = {0};
+    cJSON *tree = m2m_cbor_decode_strict(in->payload, in->payload_len, &why);
+    char *text;
+
+    if (tree == NULL)
+        return why.code == M2M_E_NOMEM ? m2m_fail(err, M2M_E_NOMEM, "out of memory")
+                                       : m2m_fail(err, M2M_E_PROTO, "%s: the CBOR body does not decode: %s", peer,
+                                                  why.msg);
+    text = cJSON_PrintUnformatted(tree);
+    cJSON_Delete(tree);
+    if (text == NULL || (reply->body = strdup(text)) == NULL) {
+        cJSON_free(text);
+        return m2m_fail(err, M2M_E_NOMEM, "out of memory");
+    }
+    m2m_wipe(text, strlen(text)); /* a <briefing>'s answer holds a one-time credential */
+    cJSON_free(text);
+    reply->body_len = strlen(reply->body);
+    return 0;
+}
+
 int m2m_coap_parse_response(const m2m_coap_response *in, const char *rqi, const char *peer, m2m_reply *reply,
                             m2m_err *err)
 {
-    const m2m_coap_opt *rsc = NULL, *ri = NULL;
+    const m2m_coap_opt *rsc = NULL, *ri = NULL, *cf = NULL;
 
     memset(reply, 0, sizeof *reply);
     for (size_t i = 0; i < in->nopts; i++) {
@@ -247,6 +313,16 @@ int m2m_coap_parse_response(const m2m_coap_response *in, const char *rqi, const 
         return m2m_fail(err, M2M_E_PROTO, "%s: the Location-Path does not fit %zu characters or holds '/' or a "
                         "control character", peer, sizeof reply->location - 1);
     reply->http_status = in->code;
+    for (size_t i = 0; i < in->nopts; i++)
+        if (in->opts[i].num == M2M_COAP_OPT_CONTENT_FORMAT)
+            cf = &in->opts[i];
+    if (cf != NULL && cf->len > 0 && in->payload_len > 0) {
+        unsigned long f = 0;
+        for (size_t i = 0; i < cf->len && i < 4; i++)
+            f = f << 8 | cf->val[i];
+        if (f == M2M_COAP_FMT_CBOR || f == M2M_COAP_FMT_RES_CBOR)
+            return cbor_body(in, peer, reply, err);
+    }
     reply->body = malloc(in->payload_len + 1);
     if (reply->body == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "out of memory");

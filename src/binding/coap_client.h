@@ -32,6 +32,7 @@ typedef struct m2m_coap_request {
     size_t payload_len;
     uint8_t buf[M2M_COAP_CLIENT_OPT_BYTES];     /* the option values */
     size_t used;
+    uint8_t *cbor;                              /* the payload when in CBOR (m2m_coap_request_cbor), malloc'd */
 } m2m_coap_request;
 
 /* Builds out from req (from: NULL or "" omits oneM2M-FR, as the HTTP binding omits X-M2M-Origin), rqi, and token
@@ -40,6 +41,13 @@ typedef struct m2m_coap_request {
  * character, or too many options is M2M_E_ARG. The payload points into req. */
 int m2m_coap_build_request(const m2m_request *req, const char *rqi, const char *token, m2m_coap_request *out,
                            m2m_err *err);
+
+/* The body of out (JSON text) on the wire in CBOR instead: Content-Format 60 (10010 for 10001), the CBOR of the
+ * same tree as payload, and Accept 60 so that the answer comes in CBOR too (m2m_coap_parse_response gives it back
+ * as JSON text). A request without a body only gets the Accept. A body that is not JSON is M2M_E_ARG. */
+int m2m_coap_request_cbor(m2m_coap_request *out, m2m_err *err);
+/* Frees what m2m_coap_request_cbor made (out is built again from scratch for the next request). */
+void m2m_coap_request_clear(m2m_coap_request *out);
 
 typedef struct m2m_coap_response {
     int code;                  /* class * 100 + detail, e.g. 201 for 2.01 */
@@ -50,7 +58,8 @@ typedef struct m2m_coap_response {
 } m2m_coap_response;
 
 /* Fills reply: http_status = the CoAP code as class * 100 + detail (2.01 -> 201), rsc = oneM2M-RSC (0 when
- * absent), location = the Location-Path mapped back, body = the payload (malloc'd, NUL-terminated). A response
+ * absent), location = the Location-Path mapped back, body = the payload (malloc'd, NUL-terminated; a CBOR payload,
+ * Content-Format 60 or 10010, as the JSON text of the same tree: one that does not decode is M2M_E_PROTO). A response
  * whose oneM2M-RQI is not rqi, that carries an option twice that may be there once, or a Location that does not
  * fit is M2M_E_PROTO; peer names the Registrar in messages. */
 int m2m_coap_parse_response(const m2m_coap_response *in, const char *rqi, const char *peer, m2m_reply *reply,

@@ -31,7 +31,7 @@ const m2m_field_name m2m_details_fields[F_COUNT] = {
     [F_DEADLINE] = {"tls", "deadline"},     [F_RESUMPTION] = {"tls", "resumption"},
     [F_STATE_FILE] = {"state", "file"},     [F_GEN_KEY_FILE] = {"state", "generated-key-file"},
     [F_COAP_ACK_TIMEOUT] = {"coap", "ack-timeout"}, [F_COAP_MAX_RETRANSMIT] = {"coap", "max-retransmit"},
-    [F_COAP_DTLS_TIMER] = {"coap", "handshake-timer"},
+    [F_COAP_DTLS_TIMER] = {"coap", "handshake-timer"}, [F_COAP_CONTENT_FORMAT] = {"coap", "content-format"},
     [F_GBA_BSF] = {"gba", "bsf"},           [F_GBA_BSF_ROOT] = {"gba", "bsf-root"},
     [F_GBA_IMPI] = {"gba", "impi"},         [F_GBA_K_FILE] = {"gba", "k-file"},
     [F_GBA_OPC] = {"gba", "opc"},           [F_GBA_OP] = {"gba", "op"},

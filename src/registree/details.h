@@ -94,6 +94,7 @@ struct m2m_registree_config {
     int coap_ack_timeout_ms; /* CoAP ACK_TIMEOUT: a confirmable request is sent again after this, doubling */
     int coap_max_retransmit; /* CoAP MAX_RETRANSMIT, also the DTLS handshake's retransmissions */
     int coap_dtls_timer_ms;  /* the DTLS handshake's first retransmission timer, doubling up to 60 s */
+    int coap_cbor;           /* content-format = cbor: bodies travel in CBOR (the API still speaks JSON) */
 
     /* [state] */
     char *state_path;

@@ -204,7 +204,8 @@ static int parse_seconds_ms(const char *v, int min_ms, int max_ms)
  * that is ignored is an error here). */
 int m2m_details_check_coap(struct parse_ctx *c, m2m_err *err)
 {
-    static const enum field KEYS[] = {F_COAP_ACK_TIMEOUT, F_COAP_MAX_RETRANSMIT, F_COAP_DTLS_TIMER};
+    static const enum field KEYS[] = {F_COAP_ACK_TIMEOUT, F_COAP_MAX_RETRANSMIT, F_COAP_DTLS_TIMER,
+                                      F_COAP_CONTENT_FORMAT};
     m2m_registree_config *cfg = c->cfg;
     char loc[600];
     int v;
@@ -241,6 +242,14 @@ int m2m_details_check_coap(struct parse_ctx *c, m2m_err *err)
                             c->value[F_COAP_MAX_RETRANSMIT]);
         }
         cfg->coap_max_retransmit = (int)n;
+    }
+    if (c->value[F_COAP_CONTENT_FORMAT] != NULL) {
+        const char *f = c->value[F_COAP_CONTENT_FORMAT];
+        if (strcmp(f, "json") != 0 && strcmp(f, "cbor") != 0) {
+            m2m_details_where(c, F_COAP_CONTENT_FORMAT, loc, sizeof loc);
+            return m2m_fail(err, M2M_E_PARSE, "%s: '%s' is not json or cbor", loc, f);
+        }
+        cfg->coap_cbor = strcmp(f, "cbor") == 0;
     }
     return 0;
 }

@@ -31,6 +31,7 @@ static int connect_cred(m2m_registree *r, int i, SSL_SESSION *sess, int rekey)
         .dtls_timer_ms = cfg->coap_dtls_timer_ms,
         .coap_ack_timeout_ms = cfg->coap_ack_timeout_ms,
         .coap_max_retransmit = cfg->coap_max_retransmit,
+        .coap_cbor = cfg->coap_cbor,
     };
     int coap = cfg->binding == M2M_BINDING_COAP;
     const char *rekey_psk = coap ? M2M_REKEY_DTLS_PSK_CIPHERS : M2M_REKEY_TLS12_PSK_CIPHERS;

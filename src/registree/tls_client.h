@@ -110,6 +110,7 @@ typedef struct m2m_tls_client_config {
     int dtls_timer_ms;         /* first handshake retransmission; doubles up to 60 s */
     int coap_ack_timeout_ms;   /* CoAP ACK_TIMEOUT of a confirmable request */
     int coap_max_retransmit;   /* CoAP MAX_RETRANSMIT (also bounds the handshake's retransmissions) */
+    int coap_cbor;             /* bodies in CBOR on the wire (binding/coap_client.h), JSON to the caller */
 } m2m_tls_client_config;
 
 typedef struct m2m_tls_client m2m_tls_client;

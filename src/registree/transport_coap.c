@@ -16,6 +16,7 @@
 typedef struct coap_transport {
     m2m_transport base;
     m2m_dtls_client *dtls;
+    int cbor;             /* [coap] content-format = cbor: bodies in CBOR on the wire */
     m2m_coap_request req; /* large (its option bytes): not on the stack */
 } coap_transport;
 
@@ -33,7 +34,8 @@ static int coap_exchange(m2m_transport *t, const m2m_request *req, const char *t
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         return m2m_fail(err, M2M_E_TLS, "the random generator failed");
     m2m_hex_encode(rnd, sizeof rnd, rqi);
-    if (m2m_coap_build_request(req, rqi, token, &k->req, err) != 0)
+    if (m2m_coap_build_request(req, rqi, token, &k->req, err) != 0 ||
+        (k->cbor && m2m_coap_request_cbor(&k->req, err) != 0))
         goto done;
     if (m2m_dtls_client_request(k->dtls, &k->req, &resp, why, err) != 0)
         goto done;
@@ -46,6 +48,7 @@ static int coap_exchange(m2m_transport *t, const m2m_request *req, const char *t
 done:
     /* the token was in the option bytes */
     OPENSSL_cleanse(k->req.buf, sizeof k->req.buf);
+    m2m_coap_request_clear(&k->req);
     return rc;
 }
 
@@ -123,6 +126,7 @@ m2m_transport *m2m_transport_coap_open(const m2m_tls_client_config *cfg, m2m_out
         return NULL;
     }
     k->base.ops = &COAP_OPS;
+    k->cbor = cfg->coap_cbor;
     k->dtls = m2m_dtls_client_open(cfg, why, err);
     if (k->dtls == NULL) {
         free(k);

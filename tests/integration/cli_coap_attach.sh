@@ -89,6 +89,18 @@ key-file = wrong.key"
 rc=0; out=$("$RTEE" attach --details wrong.ini 2>&1) || rc=$?
 [ $rc = 1 ] && has "unknown psk identity" "$out" && pass "a wrong key is refused" || fail "wrong key ($rc): $out"
 
+# ---- [coap] content-format = cbor: bodies in CBOR both ways; the CLI still takes and prints JSON ----
+(umask 077; openssl rand -hex 16 >cb.key)
+enrol_file Ccbor1 cb.key
+details cb Ccbor1 "mechanism = psk
+key-file = cb.key" "[coap]
+content-format = cbor"
+out=$("$RTEE" attach --details cb.ini 2>&1) && has "registered as Ccbor1 (DTLSv1.2" "$out" \
+  && pass "cbor: registration with a CBOR body, the CBOR answer read" || fail "cbor attach: $out"
+out=$("$RTEE" request --details cb.ini -X POST /~/in-cse/Ccbor1 --ty 3 --data '{"m2m:cnt":{"rn":"c","mni":3}}' 2>&1) \
+  && has "RSC 2001 CREATED (CoAP 2.01)" "$out" && has '"mni":	3' "$out" \
+  && pass "cbor: CREATE <container>, its representation printed as JSON" || fail "cbor request: $out"
+
 # ---- cert (x.y.6) ----
 "$M2M_BIN" enrol cert --db "$DB" --registree-id Ccam1 --pubkey-hash "$("$M2M_BIN" pki pubkey-hash cam.crt)" >/dev/null
 details cam Ccam1 "mechanism = cert

@@ -258,7 +258,8 @@ static void test_coap_timers(void **state)
     (void)state;
     cfg = load_ok("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
                   "[credentials]\nkey = " KEY16 "\n[coap]\nack-timeout = 0.25\nmax-retransmit = 6\n"
-                  "handshake-timer = 3\n");
+                  "handshake-timer = 3\ncontent-format = cbor\n");
+    assert_int_equal(cfg->coap_cbor, 1);
     assert_int_equal(cfg->coap_ack_timeout_ms, 250);
     assert_int_equal(cfg->coap_max_retransmit, 6);
     assert_int_equal(cfg->coap_dtls_timer_ms, 3000);
@@ -272,6 +273,9 @@ static void test_coap_timers(void **state)
     expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
                  "[credentials]\nkey = " KEY16 "\n[coap]\nmax-retransmit = 0\n",
                  "'0' is not a number from 1 to 20");
+    expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
+                 "[credentials]\nkey = " KEY16 "\n[coap]\ncontent-format = xml\n",
+                 "device.ini:10: [coap] content-format: 'xml' is not json or cbor");
     expect_error("[registrar]\npoa = coaps://127.0.0.1\ncse-id = /in-cse\n[registree]\nid = Cdev\napp-id = Napp\n"
                  "[credentials]\nkey = " KEY16 "\n[tls]\nversion = 1.3\n",
                  "a coaps:// Registrar speaks DTLS 1.2");

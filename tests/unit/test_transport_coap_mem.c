@@ -28,6 +28,8 @@
 #include "crypto/gba_kdf.h"
 #include "registree/registree_internal.h"
 #include "registree/state.h"
+#include "onem2m/cbor.h"
+#include "onem2m/json_strict.h"
 #include "util/clock.h"
 
 #define KGN_LABEL "EXPORTER-oneM2M-Connection"
@@ -49,8 +51,10 @@ struct t {
     /* the last request as the server saw it */
     int method;
     char path[256], from[128], query[256], rvi[8];
-    unsigned long ty, format;
+    unsigned long ty, format, accept;
     size_t body_len;
+    cJSON *body;          /* the last request's body, decoded (JSON or CBOR) */
+    int bad_cbor;         /* answer a CBOR that does not decode */
     char *big;            /* a large answer to give, or NULL */
     char dir[64], ini[128], state[160];
 };
@@ -129,7 +133,36 @@ static void handler(struct coap_peer *p, coap_session_t *s, const coap_pdu_t *re
     opt_text(req, M2M_COAP_OPT_RVI, t->rvi, sizeof t->rvi);
     t->ty = opt_uint(req, M2M_COAP_OPT_TY);
     t->format = opt_uint(req, COAP_OPTION_CONTENT_FORMAT);
+    t->accept = opt_uint(req, COAP_OPTION_ACCEPT);
     t->body_len = coap_get_data_large(req, &len, &data, &off, &total) ? len : 0;
+    cJSON_Delete(t->body);
+    t->body = NULL;
+    if (t->body_len > 0) {
+        m2m_err err = {0};
+        t->body = t->format == 60 ? m2m_cbor_decode_strict(data, len, &err)
+                                  : m2m_json_parse_strict((const char *)data, len, &err);
+    }
+    if (t->accept == 60 && t->ty != 10100) {
+        /* an answer in CBOR, as the Registrar gives it when asked */
+        static const uint8_t garbage[] = {0x9f, 0x01};
+        cJSON *v = cJSON_Parse(t->ty == 2 ? "{\"m2m:ae\":{\"rn\":\"device01\",\"aei\":\"Cdevice01\",\"api\":\"Rdemo\"}}"
+                                          : "{\"m2m:ae\":{\"aei\":\"Cdevice01\"}}");
+        uint8_t *cbor = NULL;
+        size_t n = 0;
+        m2m_err err = {0};
+        if (v == NULL || m2m_cbor_encode(v, &cbor, &n, &err) != 0)
+            abort();
+        cJSON_Delete(v);
+        if (t->bad_cbor) {
+            memcpy(cbor, garbage, sizeof garbage);
+            n = sizeof garbage;
+        }
+        coap_reply(s, req, resp, t->ty == 2 ? 201 : 205, t->ty == 2 ? 2001 : 2000,
+                   t->ty == 2 ? "~/in-cse/device01" : NULL, NULL);
+        coap_add_data_large_response(p->resource, s, req, resp, NULL, COAP_MEDIATYPE_APPLICATION_CBOR, -1, 0, n,
+                                     cbor, coap_peer_release, cbor);
+        return;
+    }
     if (t->ty == 10100) {
         /* x.y.8 as the Registrar does it: the exporter of this DTLS session */
         coap_tls_library_t lib;
@@ -181,6 +214,7 @@ static int teardown(void **state)
     struct t *t = *state;
     int rc = fixture_rmdir(t->dir);
     coap_peer_close(&t->peer);
+    cJSON_Delete(t->body);
     free(t->big);
     free(t);
     return rc;
@@ -265,6 +299,40 @@ static void test_register_reattach_request(void **state)
     m2m_reply_free(&reply);
     close_session(&s);
     assert_int_equal(t->peer.requests, 2);
+}
+
+/* [coap] content-format = cbor: the bodies travel in CBOR both ways (Content-Format 60, Accept 60), and the
+ * attachment logic and the caller still read JSON: the <AE> the Registrar created is found in its CBOR answer. An
+ * answer that does not decode is the Registrar's fault, said so. */
+static void test_cbor_on_the_wire(void **state)
+{
+    struct t *t = *state;
+    struct session s;
+    m2m_attach_info info;
+    m2m_request req = {.method = "GET", .path = "/~/in-cse/device01"};
+    m2m_reply reply;
+
+    write_ini(t, "[coap]\ncontent-format = cbor\n");
+    s = open_session(t);
+    if (m2m_registree_attach(s.r, &info) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(info.created, 1);
+    assert_string_equal(info.assigned_id, "Cdevice01");
+    assert_int_equal(t->format, 60);
+    assert_int_equal(t->accept, 60);
+    assert_non_null(t->body);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(t->body, "m2m:ae"), "api")->valuestring, "Rdemo");
+    if (m2m_registree_send(s.r, &req, &reply) != 0)
+        fail_msg("%s", m2m_registree_error(s.r));
+    assert_int_equal(t->accept, 60);
+    assert_int_equal(reply.rsc, 2000);
+    assert_string_equal(reply.body, "{\"m2m:ae\":{\"aei\":\"Cdevice01\"}}");
+    m2m_reply_free(&reply);
+    t->bad_cbor = 1;
+    assert_int_equal(m2m_registree_send(s.r, &req, &reply), -1);
+    assert_non_null(strstr(m2m_registree_error(s.r), "the CBOR body does not decode"));
+    t->bad_cbor = 0;
+    close_session(&s);
 }
 
 /* RFC 7959: a request body and an answer of several datagrams each */
@@ -412,6 +480,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_register_reattach_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cbor_on_the_wire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blockwise_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekey_over_dtls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_identity_and_silence, setup, teardown),
