@@ -158,8 +158,11 @@ int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_http_fo
     if (in->ri != NULL)
         snprintf(rsp->rqi, sizeof rsp->rqi, "%s", in->ri);
     /* the answer's format first, so that every answer, even a refusal, is in it */
-    if (in->content_type != NULL && served((media_type(in->content_type, media, sizeof media), media), &body))
-        *format = body;
+    if (in->content_type != NULL) {
+        (void)media_type(in->content_type, media, sizeof media);
+        if (served(media, &body))
+            *format = body;
+    }
     if (in->accept != NULL && !accepted(in->accept, *format, format))
         return m2m_prim_error(rsp, M2M_RSC_NOT_ACCEPTABLE, "Accept: this Registrar answers in " MEDIA_SERVED), -1;
     if (map_method(in->method, &req->op) != 0)
@@ -190,6 +193,7 @@ int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_http_fo
     }
     if (req->op == M2M_OP_CREATE || req->op == M2M_OP_UPDATE) {
         m2m_err why = {0};
+        const char *what;
         if (in->content_type == NULL)
             return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "missing Content-Type header"), -1;
         if (parse_content_type(in->content_type, &body, &ty, rsp) != 0)
@@ -198,7 +202,7 @@ int m2m_http_parse_request(const m2m_http_in *in, m2m_prim_req *req, m2m_http_fo
             return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "CREATE needs the resource type as ';ty=N' in "
                                                             "Content-Type"), -1;
         req->ty = ty;
-        const char *what = is_cbor(body) ? "CBOR" : "JSON";
+        what = is_cbor(body) ? "CBOR" : "JSON";
         if (in->body == NULL || in->body_len == 0)
             return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a %s body", m2m_op_name(req->op), what), -1;
         /* strict: a duplicate member or a NUL inside a string would let the checks read one value and the store
