@@ -6,8 +6,9 @@
  *
  * The decoder is the CBOR twin of json_strict.h, refusing (with the offset, or for a duplicate the member):
  *   - what would let one peer say two things: a map key twice, a NUL in a text string, text that is not UTF-8;
- *   - what JSON cannot say: byte strings, tags (but the self-described CBOR mark first), undefined and the other simple values, NaN and the infinities, map
- *     keys that are not text, integers a JSON number (a double) does not hold exactly (beyond 2^53);
+ *   - what JSON cannot say: byte strings, tags (but the self-described CBOR mark first), undefined and the other
+ *     simple values, NaN and the infinities, map keys that are not text, integers a JSON number (a double) does
+ *     not hold exactly (beyond 2^53);
  *   - indefinite lengths (a device's encoder writes definite ones; one form per value keeps the decoder small);
  *   - nesting deeper than M2M_JSON_MAX_DEPTH, a length or count beyond the bytes left, anything after the item.
  * Nothing is allocated for a length before the bytes are known to be there. */
