@@ -358,7 +358,7 @@ static void put_number(struct enc *e, double v)
 {
     if (!isfinite(v)) {
         put_be(e, 0xf6, 0, 0); /* null, as cJSON prints it */
-    } else if (v >= -EXACT_INT && v <= EXACT_INT && v == (double)(int64_t)v) {
+    } else if (v >= -EXACT_INT && v <= EXACT_INT && v == (double)(int64_t)v && !(v == 0 && signbit(v))) {
         int64_t i = (int64_t)v;
         if (i >= 0)
             put_head(e, MT_UINT, (uint64_t)i);

@@ -32,7 +32,7 @@
  *   duplicate member "csi" in m2m:csr          (the member path as json_strict.h writes it) */
 cJSON *m2m_cbor_decode_strict(const uint8_t *data, size_t len, m2m_err *err);
 
-/* Encodes v: integers (a number with no fraction, |n| <= 2^53) in their shortest form, other numbers as single
+/* Encodes v: integers (a number with no fraction, |n| <= 2^53, not -0) in their shortest form, other numbers as single
  * precision when that is exact, else double; NaN and the infinities as null, as cJSON prints them; in a string, a
  * byte that is not part of well-formed UTF-8 as U+FFFD (a reason may quote a peer's bytes). *out is
  * malloc'd (the caller frees it). -1 with err set: M2M_E_NOMEM, or M2M_E_ARG for a node JSON has no form for

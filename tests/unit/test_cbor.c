@@ -188,6 +188,7 @@ static void encodes_shortest(void **state)
         {"3903e7", "-1000"},
         {"1b0020000000000000", "9007199254740992"},
         {"fa3fc00000", "1.5"},                        /* exact in single precision */
+        {"fa80000000", "-0.0"},                       /* -0 keeps its sign: not the integer 0 */
         {"fb3ff199999999999a", "1.1"},                /* not */
         {"fb7e37e43c8800759c", "1e300"},
         {"fbc010666666666666", "-4.1"},
