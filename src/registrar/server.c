@@ -114,8 +114,8 @@ static void reload_cb(evutil_socket_t fd, short what, void *arg)
             m2m_log(w->reg, "reload: CoAPS worker %d presents sha256=%s to new DTLS sessions", w->index,
                     w->tls.cert_fp);
         else
-            m2m_log(w->reg, "reload: CoAPS worker %d could not take the new certificate: its new DTLS sessions still "
-                    "get the previous one", w->index);
+            m2m_log(w->reg, "reload: CoAPS worker %d could not take the new certificate (OpenSSL refused a "
+                    "certificate, key and chain the reload had checked: out of memory?); reload again", w->index);
     }
 }
 
