@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar's CoAPS listener (TS-0008 over DTLS 1.2), shared by its files: coap_server.c (our DTLS context
  * inside libcoap's, the cookie gate in front of it, sessions and their limits, the event loop), coap_endpoint.c
- * (libcoap's context and endpoint), coap_options.c (the oneM2M options) and coap_adapter.c (a CoAP request ->
- * binding/coap_map.c -> the CSE core -> the CoAP response). */
+ * (libcoap's context and endpoint), coap_options.c (the oneM2M options), coap_adapter.c (a CoAP request ->
+ * binding/coap_map.c -> the CSE core -> the CoAP response), coap_replay.c (a write processed once), coap_sweep.c
+ * (libcoap's walk, paced) and coap_reload.c (a reloaded certificate). */
 #ifndef M2M_REGISTRAR_COAP_H
 #define M2M_REGISTRAR_COAP_H
 
@@ -119,9 +120,12 @@ struct m2m_coap *m2m_coap_start(struct worker *w, const char *host, const char *
 int m2m_coap_port(const struct m2m_coap *srv);
 /* After the loop has stopped and the store's answers have been drained. */
 void m2m_coap_free(struct m2m_coap *srv);
-/* A reloaded Registrar certificate (m2m_registrar_reload; on w's loop): handshakes from now on present from's
- * certificate, key and chain (built and checked there); sessions open keep theirs. -1 when OpenSSL refused. */
+/* coap_reload.c. A reloaded Registrar certificate (m2m_registrar_reload; on w's loop): handshakes from now on
+ * present from's certificate, key and chain (built and checked there); sessions open keep theirs. -1 when OpenSSL
+ * refused. */
 int m2m_coap_reload(struct m2m_coap *srv, SSL_CTX *from);
+/* In the ClientHello callback: an SSL libcoap made before a reload takes the context's current certificate. */
+int m2m_coap_take_certificate(struct m2m_coap *srv, SSL *ssl);
 /* Once a second: cookie secrets, handshake, idle and key-lifetime timeouts, idle sessions' OpenSSL buffers given
  * back (secctx/buffer_pages.h), libcoap's housekeeping. */
 void m2m_coap_tick(struct m2m_coap *srv);

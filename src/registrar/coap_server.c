@@ -264,30 +264,6 @@ static void release_buffers(coap_conn *c)
         __atomic_add_fetch(&c->srv->w->reg->metrics.coap.buffers_released, 1, __ATOMIC_RELAXED);
 }
 
-/* The context's certificate, key and chain onto an SSL made before a reload (m2m_coap_reload). */
-static int take_ctx_certificate(SSL *ssl, SSL_CTX *ctx)
-{
-    X509 *cert = SSL_CTX_get0_certificate(ctx);
-    EVP_PKEY *key = SSL_CTX_get0_privatekey(ctx);
-    STACK_OF(X509) *chain = NULL;
-    if (cert == NULL || key == NULL || SSL_CTX_get0_chain_certs(ctx, &chain) != 1)
-        return -1;
-    return SSL_use_certificate(ssl, cert) == 1 && SSL_use_PrivateKey(ssl, key) == 1 && SSL_set1_chain(ssl, chain) == 1
-               ? 0 : -1;
-}
-
-int m2m_coap_reload(struct m2m_coap *srv, SSL_CTX *from)
-{
-    X509 *cert = SSL_CTX_get0_certificate(from);
-    EVP_PKEY *key = SSL_CTX_get0_privatekey(from);
-    STACK_OF(X509) *chain = NULL;
-    int ok = cert != NULL && key != NULL && SSL_CTX_get0_chain_certs(from, &chain) == 1 &&
-             SSL_CTX_use_certificate(srv->ssl_ctx, cert) == 1 && SSL_CTX_use_PrivateKey(srv->ssl_ctx, key) == 1 &&
-             SSL_CTX_set1_chain(srv->ssl_ctx, chain) == 1;
-    ERR_clear_error();
-    return ok ? 0 : -1;
-}
-
 /* In place of libcoap's ClientHello callback: runs once the cookie is verified, before cipher selection and before
  * any session or ticket is looked at, on the SSL libcoap made for the session. */
 static int client_hello_cb(SSL *ssl, int *al, void *arg)
@@ -304,8 +280,7 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
      * back (see m2m_coap_start): ours, on every SSL */
     m2m_psk_install_ssl(ssl);
     /* libcoap made this SSL from the context when the last session started: before a reload, perhaps */
-    if (SSL_get_certificate(ssl) != SSL_CTX_get0_certificate(srv->ssl_ctx) &&
-        take_ctx_certificate(ssl, srv->ssl_ctx) != 0) {
+    if (m2m_coap_take_certificate(srv, ssl) != 0) {
         *al = SSL_AD_INTERNAL_ERROR;
         return SSL_CLIENT_HELLO_ERROR;
     }
