@@ -358,7 +358,6 @@ static void revoke_through_a_store_failure(void)
     h_dtls t;
     h_coap_resp resp;
     long long errors;
-    long end;
     if (h_pg())
         return;
     CHECK(h_enrol(&r, "Cflaky", KF) == 0);
@@ -368,10 +367,7 @@ static void revoke_through_a_store_failure(void)
     CHECK(h_sh("sqlite3 '%s' \"ALTER TABLE enrolment RENAME TO enrolment_away; UPDATE meta SET v = "
                "CAST(CAST(v AS INTEGER) + 1 AS TEXT) WHERE k = 'enrol_gen'\"", r.db) == 0);
     /* the worker's next look fails */
-    end = ms_now() + 5000;
-    while (h_metric(&r, "m2m_store_errors_total{role=\"worker\"}") <= errors && ms_now() < end)
-        usleep(50000);
-    CHECK(h_metric(&r, "m2m_store_errors_total{role=\"worker\"}") > errors);
+    CHECK(wait_metric_above("m2m_store_errors_total{role=\"worker\"}", errors, 5000));
     CHECK(h_sh("sqlite3 '%s' \"ALTER TABLE enrolment_away RENAME TO enrolment; UPDATE enrolment SET revoked = 1 "
                "WHERE registree_id = 'Cflaky'\"", r.db) == 0);
     CHECK(h_dtls_wait_closed(&t, 3000));
