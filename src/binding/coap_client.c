@@ -291,6 +291,8 @@ int m2m_coap_parse_response(const m2m_coap_response *in, const char *rqi, const 
     for (size_t i = 0; i < in->nopts; i++) {
         const m2m_coap_opt *o = &in->opts[i];
         const m2m_coap_opt **slot = o->num == M2M_COAP_OPT_RSC ? &rsc : o->num == M2M_COAP_OPT_RQI ? &ri : NULL;
+        if (o->num == M2M_COAP_OPT_CONTENT_FORMAT)
+            cf = o;
         if (slot == NULL)
             continue;
         if (*slot != NULL)
@@ -303,24 +305,17 @@ int m2m_coap_parse_response(const m2m_coap_response *in, const char *rqi, const 
                         (int)(ri->len > 40 ? 40 : ri->len), (const char *)ri->val, rqi);
     if (rsc != NULL) {
         unsigned long v = 0;
-        if (rsc->len > 4)
+        if (m2m_coap_opt_uint(rsc, &v) != 0)
             return m2m_fail(err, M2M_E_PROTO, "%s: oneM2M-RSC is longer than 4 bytes", peer);
-        for (size_t i = 0; i < rsc->len; i++)
-            v = v << 8 | rsc->val[i];
         reply->rsc = (int)v;
     }
     if (location(in, reply->location, sizeof reply->location) != 0)
         return m2m_fail(err, M2M_E_PROTO, "%s: the Location-Path does not fit %zu characters or holds '/' or a "
                         "control character", peer, sizeof reply->location - 1);
     reply->http_status = in->code;
-    for (size_t i = 0; i < in->nopts; i++)
-        if (in->opts[i].num == M2M_COAP_OPT_CONTENT_FORMAT)
-            cf = &in->opts[i];
-    if (cf != NULL && cf->len > 0 && in->payload_len > 0) {
+    if (cf != NULL && in->payload_len > 0) {
         unsigned long f = 0;
-        for (size_t i = 0; i < cf->len && i < 4; i++)
-            f = f << 8 | cf->val[i];
-        if (f == M2M_COAP_FMT_CBOR || f == M2M_COAP_FMT_RES_CBOR)
+        if (m2m_coap_opt_uint(cf, &f) == 0 && (f == M2M_COAP_FMT_CBOR || f == M2M_COAP_FMT_RES_CBOR))
             return cbor_body(in, peer, reply, err);
     }
     reply->body = malloc(in->payload_len + 1);

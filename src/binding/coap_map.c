@@ -19,17 +19,6 @@ const uint16_t m2m_coap_onem2m_options[] = {
 const size_t m2m_coap_onem2m_noptions = sizeof m2m_coap_onem2m_options / sizeof m2m_coap_onem2m_options[0];
 
 /* A CoAP uint (RFC 7252 3.2): big-endian, at most 4 bytes here. */
-static int opt_uint(const m2m_coap_opt *o, unsigned long *out)
-{
-    unsigned long v = 0;
-    if (o->len > 4)
-        return -1;
-    for (size_t i = 0; i < o->len; i++)
-        v = v << 8 | o->val[i];
-    *out = v;
-    return 0;
-}
-
 /* A string option copied into dst (cap includes the NUL). Refuses a NUL or control character inside: the value
  * becomes a C string the CSE compares and logs, and must not be cut short or forge anything. */
 static int opt_string(const m2m_coap_opt *o, char *dst, size_t cap, const char *name, m2m_prim_rsp *rsp)
@@ -177,9 +166,9 @@ static int parse_body(const m2m_coap_in *in, m2m_prim_req *req, const m2m_coap_o
 
     if (cf == NULL)
         return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "missing Content-Format (" FORMATS_SERVED ")"), -1;
-    if (opt_uint(cf, &f) != 0 || !supported_format(f))
+    if (m2m_coap_opt_uint(cf, &f) != 0 || !supported_format(f))
         return m2m_prim_error(rsp, M2M_RSC_UNSUPPORTED_MEDIA_TYPE, "Content-Format %lu is not served; use "
-                              FORMATS_SERVED, opt_uint(cf, &f) ? 0 : f), -1;
+                              FORMATS_SERVED, m2m_coap_opt_uint(cf, &f) ? 0 : f), -1;
     what = cbor_format(f) ? "CBOR" : "JSON";
     if (in->payload == NULL || in->payload_len == 0)
         return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "%s needs a %s payload", m2m_op_name(req->op), what), -1;
@@ -221,10 +210,10 @@ int m2m_coap_parse_request(const m2m_coap_in *in, m2m_prim_req *req, int *format
     if (req->rqi[0] == '\0')
         return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "empty oneM2M-RQI option"), -1;
     /* the response's format: what the client accepts, else what it sent */
-    if (cf != NULL && opt_uint(cf, &v) == 0 && supported_format(v))
+    if (cf != NULL && m2m_coap_opt_uint(cf, &v) == 0 && supported_format(v))
         *format = (int)v;
     if (accept != NULL) {
-        if (opt_uint(accept, &v) != 0 || !supported_format(v))
+        if (m2m_coap_opt_uint(accept, &v) != 0 || !supported_format(v))
             return m2m_prim_error(rsp, M2M_RSC_NOT_ACCEPTABLE, "Accept: this Registrar answers in " FORMATS_SERVED),
                    -1;
         *format = (int)v;
@@ -249,7 +238,7 @@ int m2m_coap_parse_request(const m2m_coap_in *in, m2m_prim_req *req, int *format
         snprintf(req->rvi, sizeof req->rvi, "%s", r);
     }
     if (ty != NULL) {
-        if (opt_uint(ty, &v) != 0 || v == 0 || v > 65535)
+        if (m2m_coap_opt_uint(ty, &v) != 0 || v == 0 || v > 65535)
             return m2m_prim_error(rsp, M2M_RSC_BAD_REQUEST, "oneM2M-TY is not a resource type"), -1;
         req->ty = (int)v;
     }

@@ -53,4 +53,16 @@ typedef struct m2m_coap_opt {
     size_t len;
 } m2m_coap_opt;
 
+/* A uint option's value (RFC 7252 3.2: big-endian, leading zeros dropped): 0, or -1 when longer than 4 bytes. */
+static inline int m2m_coap_opt_uint(const m2m_coap_opt *o, unsigned long *out)
+{
+    unsigned long v = 0;
+    if (o->len > 4)
+        return -1;
+    for (size_t i = 0; i < o->len; i++)
+        v = v << 8 | o->val[i];
+    *out = v;
+    return 0;
+}
+
 #endif
