@@ -60,6 +60,7 @@ static int map_path(const char *uri, char *to, size_t cap, m2m_prim_rsp *rsp)
 
 static const char *const MEDIA[] = {"application/json", "application/vnd.onem2m-res+json", "application/cbor",
                                      "application/vnd.onem2m-res+cbor"};
+_Static_assert(sizeof MEDIA / sizeof MEDIA[0] == M2M_HTTP_RES_CBOR + 1, "one media type per m2m_http_format");
 #define MEDIA_SERVED "application/json, application/vnd.onem2m-res+json, application/cbor or " \
                      "application/vnd.onem2m-res+cbor"
 
