@@ -18,6 +18,7 @@ const char *h_dtls_ciphers = NULL;
 SSL_SESSION *h_dtls_next_session = NULL;
 int h_dtls_handshake_ms = 3000;
 int h_dtls_local_port = 0;
+uint64_t h_dtls_ssl_options = 0;
 
 /* ---- the datagram BIO: one write is one datagram on the connected socket, and the last is kept ---- */
 
@@ -157,7 +158,7 @@ static int connect_common(h_dtls *t, int port)
     BIO_set_init(b, 1);
     SSL_set_bio(t->ssl, b, b);
     SSL_set_app_data(t->ssl, t);
-    SSL_set_options(t->ssl, SSL_OP_NO_QUERY_MTU);
+    SSL_set_options(t->ssl, SSL_OP_NO_QUERY_MTU | h_dtls_ssl_options);
     SSL_set_mtu(t->ssl, 1200);
     if (h_dtls_next_session != NULL) {
         SSL_set_session(t->ssl, h_dtls_next_session);

@@ -36,6 +36,9 @@ extern SSL_SESSION *h_dtls_next_session;
 extern int h_dtls_handshake_ms;
 /* The client's UDP port for the next connections (0: any), as a device with a fixed port has. */
 extern int h_dtls_local_port;
+/* More SSL options for the next connections (e.g. SSL_OP_NO_EXTENDED_MASTER_SECRET, as a device stack without
+ * RFC 7627 has). */
+extern uint64_t h_dtls_ssl_options;
 
 /* DTLS-PSK with the key ID of key_hex for id. 0 when the handshake completed in time. */
 int h_dtls_connect_psk(h_dtls *t, int port, const char *id, const char *key_hex);
