@@ -36,6 +36,9 @@ typedef struct coap_body {
     unsigned char *buf;
     size_t len, cap;
 } coap_body;
+/* Wipes and frees it: a body is not kept once used or refused (a session that uploaded 1 MiB once would hold that
+ * much for as long as it stays attached), nor with its session. */
+void m2m_coap_body_drop(coap_body *b);
 
 /* One DTLS session. Starts with the security context's state and lives exactly as long as the SSL libcoap made
  * for the session (freed with it: secctx/tls_conn.h); the coap_session_t outlives it. */

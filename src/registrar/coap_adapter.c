@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/secret.h"
 #include "onem2m/status.h"
 #include "registrar/coap.h"
 #include "registrar/limits.h"
@@ -190,6 +191,14 @@ static void answer(void *arg, m2m_prim_rsp *rsp, const m2m_peer *bind)
         pending_free(p);              /* nobody to answer: the request could not be kept */
 }
 
+void m2m_coap_body_drop(coap_body *b)
+{
+    if (b->buf != NULL)
+        m2m_wipe(b->buf, b->cap); /* a request body may carry a credential (an identity token) */
+    free(b->buf);
+    memset(b, 0, sizeof *b);
+}
+
 /* A Block1 block (RFC 7959 2.5) joined into c->body. 1: the body is complete (*body, *len; no Block1: this PDU's
  * payload); 0: more blocks to come, or a refusal, in resp. */
 static int collect(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp, coap_pending *p,
@@ -215,17 +224,17 @@ static int collect(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_
     }
     off = (size_t)b.num << (b.szx + 4);
     if (b.num == 0)
-        c->body.len = 0;
+        c->body.len = 0; /* a new body: the buffer of a transfer left unfinished is reused */
     if (off + n > limit) {
         /* 4.13 with the size this context may send (RFC 7959 2.9.3) */
-        c->body.len = 0;
+        m2m_coap_body_drop(&c->body);
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(413));
         coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf, sizeof buf, (unsigned)limit), buf);
         return 0;
     }
     if (off != c->body.len && off + n > c->body.len) {
         /* a block out of order: start again (4.08 Request Entity Incomplete) */
-        c->body.len = 0;
+        m2m_coap_body_drop(&c->body);
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(408));
         return 0;
     }
@@ -405,7 +414,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
         }
     }
     p->in_handler = 0;
-    c->body.len = 0;
+    m2m_coap_body_drop(&c->body); /* parsed into preq; nothing refers to it any more */
     if (p->answered) {
         put(r, s, req, query, resp, &p->out, &p->b1);
         if (p->close_after)

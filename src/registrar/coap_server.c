@@ -154,7 +154,7 @@ static void conn_unlink(m2m_tls_conn *tc)
     m2m_limits_addr_add(srv->w->reg, c->addr_key, -1);
     __atomic_sub_fetch(&srv->w->reg->metrics.coap.open_sessions, 1, __ATOMIC_RELAXED);
     m2m_coap_sweep_closed(srv, &c->remote);
-    free(c->body.buf);
+    m2m_coap_body_drop(&c->body);
 }
 
 static void conn_established(m2m_tls_conn *tc)
