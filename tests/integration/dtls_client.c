@@ -226,6 +226,16 @@ done:
     return rc;
 }
 
+int h_dtls_renegotiate(h_dtls *t)
+{
+    int rc = SSL_renegotiate(t->ssl) == 1 && handshake(t, h_dtls_handshake_ms) == 0 &&
+                     SSL_renegotiate_pending(t->ssl) == 0
+                 ? 0
+                 : -1;
+    ERR_clear_error();
+    return rc;
+}
+
 void h_dtls_close(h_dtls *t)
 {
     if (t->ssl != NULL) {

@@ -46,6 +46,9 @@ int h_dtls_connect_psk_identity(h_dtls *t, int port, const char *identity, const
 /* Certificates: ca verifies the Registrar (NULL: no check), cert/key the client's (NULL: none). */
 int h_dtls_connect_cert(h_dtls *t, int port, const char *ca, const char *cert, const char *key);
 void h_dtls_close(h_dtls *t);
+/* A second handshake on the established session (DTLS 1.2 renegotiation), with the connection's credentials.
+ * 0 when it completed. */
+int h_dtls_renegotiate(h_dtls *t);
 /* Goes away without a word (no close_notify), as a device that loses power does. */
 void h_dtls_abandon(h_dtls *t);
 SSL_SESSION *h_dtls_session(h_dtls *t);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The session-ticket attacks of tests/interop/ticket_attacks.sh (issue 7: a ticket OpenSSL decrypted but did not
+/* Attacks on what a DTLS handshake proved. First the session-ticket attacks of tests/interop/ticket_attacks.sh (issue 7: a ticket OpenSSL decrypted but did not
  * resume once bound the connection to the ticket's Registree), now over DTLS 1.2 on the CoAPS listener: the
  * attacker saw a victim's ticket in clear (DTLS tickets travel in clear too), does not know its secret, and
  * offers it with the secret zeroed, on another suite, with a suite claimed otherwise, with its own key, and as a
  * TLS ticket re-offered over DTLS (HTTPS and CoAPS tickets are sealed with the same store keys) and back. Every
  * attack must end in a refused handshake or a context not bound to the victim: a request as the victim answered
  * 4107 (unbound) or 4106 (bound to the attacker), never 2xxx; a <keyGeneration> on such a context refused; no
- * attachment of the victim logged or counted while the attacks run. The victims still get in afterwards. */
+ * attachment of the victim logged or counted while the attacks run. The victims still get in afterwards. Then a
+ * second handshake on a bound session (renegotiation), which would change what the session proved after the
+ * binding was decided: refused. */
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,7 +159,7 @@ int main(void)
         !SSL_SESSION_has_ticket(victim_dtls) || !SSL_SESSION_has_ticket(cert_dtls) ||
         !SSL_SESSION_has_ticket(victim_tls)) {
         fprintf(stderr, "FAIL: the victims' sessions carry no ticket: nothing would be attacked\n");
-        return h_done("it_dtls_ticket_attacks");
+        return h_done("it_dtls_attacks");
     }
     /* the legitimate resumption works (so a refused attack below is the check's doing, not a broken ticket) */
     h_dtls_next_session = SSL_SESSION_dup(victim_dtls);
@@ -258,6 +260,15 @@ int main(void)
     h_sh_out(log_after, sizeof log_after, "grep -c 'attach .*registree=C\\(victim\\|cert\\) .*result=ok' '%s'", r.log);
     CHECK(log_before[0] != '\0' && strcmp(log_before, log_after) == 0);
     CHECK(h_sh("grep -q 'keygen registree=Cvictim' '%s'", r.log) != 0);
+    /* 10. renegotiation of a bound session: refused (the binding is decided once, from the finished handshake),
+     * and the session goes on bound as before */
+    CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Cother", KO) == 0);
+    CHECK(h_coap_request(&t, "GET", "~/in-cse", "Cother", 0, NULL, NULL, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2000);
+    CHECK(h_dtls_renegotiate(&t) != 0);
+    CHECK(h_coap_request(&t, "GET", "~/in-cse/Cvictim", "Cvictim", 0, NULL, NULL, &resp) != 0 || resp.rsc == 4106);
+    h_dtls_close(&t);
+
     /* the victims still get in; a TLS ticket does not resume a DTLS session even for its owner (with its secret) */
     h_dtls_next_session = SSL_SESSION_dup(victim_tls);
     if (h_dtls_next_session != NULL)
@@ -280,5 +291,5 @@ int main(void)
     SSL_SESSION_free(victim_tls);
     SSL_SESSION_free(victim_noems);
     h_registrar_cleanup(&r);
-    return h_done("it_dtls_ticket_attacks");
+    return h_done("it_dtls_attacks");
 }
