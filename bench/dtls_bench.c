@@ -17,8 +17,9 @@
  *       its key and the registration of its <AE> (CoAP POST, answered 2.01 once durable); rate and server CPU.
  *   dtls_bench ceiling --port P --identity ID --key-file F
  *       the raw-OpenSSL ceiling: DTLS 1.2 PSK-AES128-CCM8 with HelloVerifyRequest cookies and a session ticket
- *       (as the Registrar), one session at a time on its own connected socket, answering each datagram with a
- *       fixed 2.05 so that `attach` and `register` work against it.
+ *       (as the Registrar), one session at a time on its own connected socket, answering the first request with a
+ *       fixed 2.05 so that `attach` and `register` work against it, then, like the Registrar, keeping the session
+ *       until the client's close_notify, answered with one.
  *
  * Built into m2m-bench as the function m2m_dtls_bench (bench/CMakeLists.txt compiles every .c file of bench); on its own:
  *   cc -O2 -DM2M_DTLS_BENCH_MAIN -o dtls_bench bench/dtls_bench.c -lssl -lcrypto
@@ -513,7 +514,12 @@ static int run_ceiling(const dtls_opts *o)
                 if (SSL_accept(ssl) == 1 && (n = SSL_read(ssl, rx, sizeof rx)) >= 4) {
                     tx[2] = rx[2], tx[3] = rx[3]; /* ACK 2.05 with the request's message ID and token */
                     SSL_write(ssl, tx, 5);
-                    SSL_shutdown(ssl);
+                    /* the session stays until the client ends it, as on the Registrar (a device decides when it
+                     * is done); its close_notify is answered with one (RFC 5246 7.2.1), as libcoap does */
+                    while ((n = SSL_read(ssl, rx, sizeof rx)) > 0)
+                        ;
+                    if (SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN)
+                        SSL_shutdown(ssl);
                 }
             }
         }

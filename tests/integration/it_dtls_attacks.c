@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Attacks on what a DTLS handshake proved. First the session-ticket attacks of tests/interop/ticket_attacks.sh (issue 7: a ticket OpenSSL decrypted but did not
- * resume once bound the connection to the ticket's Registree), now over DTLS 1.2 on the CoAPS listener: the
+/* Attacks on what a DTLS handshake proved. First the session-ticket attacks of tests/interop/ticket_attacks.sh
+ * (issue 7: a ticket OpenSSL decrypted but did not resume once bound the connection to the ticket's Registree),
+ * now over DTLS 1.2 on the CoAPS listener: the
  * attacker saw a victim's ticket in clear (DTLS tickets travel in clear too), does not know its secret, and
  * offers it with the secret zeroed, on another suite, with a suite claimed otherwise, with its own key, and as a
  * TLS ticket re-offered over DTLS (HTTPS and CoAPS tickets are sealed with the same store keys) and back. Every
@@ -159,6 +160,8 @@ int main(void)
         !SSL_SESSION_has_ticket(victim_dtls) || !SSL_SESSION_has_ticket(cert_dtls) ||
         !SSL_SESSION_has_ticket(victim_tls)) {
         fprintf(stderr, "FAIL: the victims' sessions carry no ticket: nothing would be attacked\n");
+        h_failures++;
+        h_registrar_cleanup(&r);
         return h_done("it_dtls_attacks");
     }
     /* the legitimate resumption works (so a refused attack below is the check's doing, not a broken ticket) */
