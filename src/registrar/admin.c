@@ -215,6 +215,20 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
         EMIT("# HELP m2m_coap_duplicates_total Duplicates of an answered Confirmable write (its ACK was lost), "
              "answered again without running the write twice.\n# TYPE m2m_coap_duplicates_total counter\n"
              "m2m_coap_duplicates_total %llu\n", load(&cm->duplicates));
+        EMIT("# HELP m2m_coap_block2_kept_bytes Answers sent block-wise (RFC 7959 Block2) kept for the requests of "
+             "their next blocks: at most one a session, at most %u MiB a CoAPS worker.\n"
+             "# TYPE m2m_coap_block2_kept_bytes gauge\nm2m_coap_block2_kept_bytes %lld\n",
+             M2M_COAP_BLOCK2_BUDGET >> 20, (long long)__atomic_load_n(&cm->block2_kept_bytes, __ATOMIC_RELAXED));
+        EMIT("# HELP m2m_coap_block2_requests_total Requests for a later block of an answer, by how they were "
+             "answered: from the kept answer, a read made again (not kept), a write's answer not kept (4.08: the "
+             "write is not run twice).\n# TYPE m2m_coap_block2_requests_total counter\n"
+             "m2m_coap_block2_requests_total{answer=\"kept\"} %llu\n"
+             "m2m_coap_block2_requests_total{answer=\"again\"} %llu\n"
+             "m2m_coap_block2_requests_total{answer=\"refused\"} %llu\n"
+             "# HELP m2m_coap_block2_not_kept_total Block-wise answers not kept: the worker's budget was used up.\n"
+             "# TYPE m2m_coap_block2_not_kept_total counter\nm2m_coap_block2_not_kept_total %llu\n",
+             load(&cm->block2[M2M_COAP_BLOCK2_KEPT]), load(&cm->block2[M2M_COAP_BLOCK2_AGAIN]),
+             load(&cm->block2[M2M_COAP_BLOCK2_REFUSED]), load(&cm->block2[M2M_COAP_BLOCK2_NOT_KEPT]));
     }
     {
         m2m_pages_stats ps;

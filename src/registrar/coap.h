@@ -20,6 +20,7 @@
 
 typedef struct coap_pending coap_pending;
 typedef struct coap_replay coap_replay;
+typedef struct coap_large coap_large;
 
 /* The Block1 option a write's answer echoes (RFC 7959 2.3): on, block number, size exponent. */
 typedef struct m2m_coap_block1 {
@@ -29,6 +30,11 @@ typedef struct m2m_coap_block1 {
 /* The longest payload of a write's answer kept for a duplicate of its request (coap_replay.c); a longer answer
  * goes out as a separate response. */
 #define M2M_COAP_REPLAY_MAX 1024
+
+/* Block-wise answers kept for the requests of their next blocks (coap_block2.c): a session's, a CoAPS worker's
+ * bytes. */
+#define M2M_COAP_BLOCK2_PER_SESSION 4
+#define M2M_COAP_BLOCK2_BUDGET (64u << 20)
 
 /* A body arriving in Block1 blocks (RFC 7959), joined here under the context's limit: libcoap 4.3.1 would join it
  * itself (COAP_BLOCK_SINGLE_BODY) but allocates whatever total size the client's Size1 option declares. */
@@ -62,6 +68,7 @@ typedef struct coap_conn {
     int released;                  /* their pages went back since the last record came in */
     unsigned records_in;           /* DTLS records read (msg_cb): a retransmitted request shows here too */
     coap_replay *replay;           /* the answer to the last write, for a duplicate of its request */
+    coap_large *large;             /* answers sent block-wise, for the requests of their next blocks; newest first */
 } coap_conn;
 
 /* Closes remembered between two walks of libcoap's: at 3/4 of the slots the next new handshake walks anyway. */
@@ -113,6 +120,7 @@ struct m2m_coap {
     int timerfd;                   /* libcoap's timer, watched by the worker */
     struct event *timer_ev;
     coap_sweep sweep;
+    size_t block2_bytes;           /* of the sessions' kept block-wise answers (coap_block2.c) */
 };
 
 /* coap_server.c. Endpoints (UDP sockets) per CoAPS worker: its share of --coaps-max-sessions,
@@ -182,14 +190,32 @@ void m2m_coap_forget(coap_conn *c);
 void m2m_coap_pending_free_all(struct m2m_coap *srv);
 
 /* coap_replay.c: a Confirmable write is processed once (RFC 7252 4.5). Keeps o (copied) as the answer to the
- * request (mid, token): -1 when it is not kept (too long: M2M_COAP_REPLAY_MAX). */
+ * request (mid, token); one longer than M2M_COAP_REPLAY_MAX goes block-wise, and only what says so is kept (the
+ * answer is coap_block2.c's). -1 when it could not be kept. */
 int m2m_coap_replay_keep(coap_conn *c, coap_mid_t mid, coap_bin_const_t token, const m2m_coap_out *o,
                          const m2m_coap_block1 *b1);
-/* 1 when req duplicates the kept request: *o (its payload malloc'd) and *b1 are the answer to send again. 0 when
+/* 1 when req duplicates the kept request: *o (its payload malloc'd) and *b1 are the answer to send again; 2 the
+ * same, but the payload is that of the block-wise answer the session keeps for req (m2m_coap_block2_of). 0 when
  * not (a request of another exchange also drops what was kept); -1 out of memory. */
 int m2m_coap_replay_find(coap_conn *c, const coap_pdu_t *req, m2m_coap_out *o, m2m_coap_block1 *b1);
 /* After EXCHANGE_LIFETIME no duplicate can come (the worker's tick). */
 void m2m_coap_replay_expire(coap_conn *c);
 void m2m_coap_replay_drop(coap_conn *c);
+
+/* coap_block2.c: answers longer than one datagram, block by block (RFC 7959 Block2). Adds the Content-Format,
+ * Max-Age and the payload of o to resp (options: the octets of the options the caller added): whole when it fits
+ * one datagram, else the block req asks for (block 0 when none) with ETag, Block2 and Size2, and then o is kept by
+ * the session (its payload taken) for the requests of the next blocks (o may be one it keeps: a later block).
+ * -1 when resp could not take it. */
+int m2m_coap_block2_put(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp, m2m_coap_out *o,
+                        size_t options);
+/* A request for a later block: the kept answer it continues (NULL: none; *refuse when it is a write's, no longer
+ * kept: answer 4.08 rather than run the write again). */
+const m2m_coap_out *m2m_coap_block2_follow(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, int *refuse);
+/* The block-wise answer the session keeps for a request like req (its duplicate), or NULL. */
+const m2m_coap_out *m2m_coap_block2_of(coap_conn *c, const coap_pdu_t *req);
+/* After MAX_TRANSMIT_WAIT without a request for it (the worker's tick), and with the session. */
+void m2m_coap_block2_expire(coap_conn *c);
+void m2m_coap_block2_drop(coap_conn *c);
 
 #endif

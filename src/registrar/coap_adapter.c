@@ -97,36 +97,32 @@ void m2m_coap_pending_free_all(struct m2m_coap *srv)
     }
 }
 
-static void release_payload(coap_session_t *session, void *app_ptr)
-{
-    (void)session;
-    free(app_ptr);
-}
-
-/* The rendered answer into libcoap's response PDU. Options first (libcoap keeps them in order), then the payload,
- * which libcoap sends block-wise (Block2) when it does not fit. */
-static void put(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req, const coap_string_t *query,
-                coap_pdu_t *resp, m2m_coap_out *o, const m2m_coap_block1 *b1)
+/* The rendered answer into libcoap's response PDU: options, then the payload -- block-wise (Block2) when it does
+ * not fit one datagram (coap_block2.c). c: the session's state, NULL once its SSL is gone. */
+static void put(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp, m2m_coap_out *o,
+                const m2m_coap_block1 *b1)
 {
     uint8_t buf[4];
-    char *payload;
+    size_t used = 0, n;
 
     coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(o->code));
-    coap_add_option(resp, M2M_COAP_OPT_RSC, coap_encode_var_safe(buf, sizeof buf, o->rsc), buf);
-    if (o->rqi[0] != '\0')
+    n = coap_encode_var_safe(buf, sizeof buf, o->rsc);
+    coap_add_option(resp, M2M_COAP_OPT_RSC, n, buf);
+    used += 5 + n;
+    if (o->rqi[0] != '\0') {
         coap_add_option(resp, M2M_COAP_OPT_RQI, strlen(o->rqi), (const uint8_t *)o->rqi);
-    for (int i = 0; i < o->nloc; i++)
+        used += 5 + strlen(o->rqi);
+    }
+    for (int i = 0; i < o->nloc; i++) {
         coap_add_option(resp, M2M_COAP_OPT_LOCATION_PATH, o->loc_len[i], (const uint8_t *)o->loc[i]);
-    if (b1->on && o->code < 300)
-        coap_add_option(resp, COAP_OPTION_BLOCK1,
-                        coap_encode_var_safe(buf, sizeof buf, (unsigned)b1->num << 4 | (unsigned)b1->szx), buf);
-    if (o->payload_len == 0)
-        return;
-    payload = o->payload;
-    o->payload = NULL; /* libcoap holds it until its last block went out */
-    /* Max-Age 0: a oneM2M answer is never served from a CoAP cache (TS-0008 6.4) */
-    if (coap_add_data_large_response(r, s, req, resp, query, (uint16_t)o->format, 0, 0, o->payload_len,
-                                     (const uint8_t *)payload, release_payload, payload) == 0)
+        used += 5 + o->loc_len[i];
+    }
+    if (b1->on && o->code < 300) {
+        n = coap_encode_var_safe(buf, sizeof buf, (unsigned)b1->num << 4 | (unsigned)b1->szx);
+        coap_add_option(resp, COAP_OPTION_BLOCK1, n, buf);
+        used += 5 + n;
+    }
+    if (o->payload_len > 0 && m2m_coap_block2_put(c, s, req, resp, o, used) != 0)
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(500));
 }
 
@@ -310,14 +306,23 @@ static void later(coap_pending *p, const coap_pdu_t *req, coap_pdu_t *resp)
     __atomic_add_fetch(&reg->metrics.coap.write_answers[piggyback ? 0 : 1], 1, __ATOMIC_RELAXED);
 }
 
-/* A duplicate of the request whose answer the session keeps (coap_replay.c) gets that answer again, piggybacked
- * on its ACK, and is not processed a second time. It counts against the Registree's request rate like any request
- * (--max-request-rate): beyond it, it is dropped unanswered (a device retransmits a few times, a flood is not
- * answered). 1 when req was one. */
-static int duplicate(coap_conn *c, coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
-                     const coap_string_t *query, coap_pdu_t *resp)
+/* Requests answered without the CSE (a duplicate, a later block of a kept answer) count against the Registree's
+ * request rate like any request (--max-request-rate). 1 when this one is beyond it: dropped unanswered (a device
+ * retransmits a few times, a flood is not answered). */
+static int over_rate(coap_conn *c, coap_pdu_t *resp)
 {
     m2m_quota *quota = c->srv->w->cse.quota;
+    if (quota == NULL || quota->rate == NULL || m2m_rate_take(quota->rate, c->tls.peer.registree_id))
+        return 0;
+    __atomic_add_fetch(&quota->refused, 1, __ATOMIC_RELAXED);
+    coap_pdu_set_type(resp, COAP_MESSAGE_NON); /* an empty NON: libcoap sends nothing */
+    return 1;
+}
+
+/* A duplicate of the request whose answer the session keeps (coap_replay.c) gets that answer again, piggybacked
+ * on its ACK, and is not processed a second time. 1 when req was one. */
+static int duplicate(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp)
+{
     m2m_coap_out o;
     m2m_coap_block1 b1;
     int found = m2m_coap_replay_find(c, req, &o, &b1);
@@ -325,14 +330,42 @@ static int duplicate(coap_conn *c, coap_resource_t *r, coap_session_t *s, const 
     if (found == 0)
         return 0;
     __atomic_add_fetch(&c->srv->w->reg->metrics.coap.duplicates, 1, __ATOMIC_RELAXED);
-    if (quota != NULL && quota->rate != NULL && !m2m_rate_take(quota->rate, c->tls.peer.registree_id)) {
-        __atomic_add_fetch(&quota->refused, 1, __ATOMIC_RELAXED);
-        coap_pdu_set_type(resp, COAP_MESSAGE_NON); /* an empty NON: libcoap sends nothing */
-    } else if (found < 0)
+    if (over_rate(c, resp)) {
+        ;
+    } else if (found == 2) {
+        /* a block-wise answer: its first block again, from the answer kept for the next blocks; when that one is
+         * gone (pushed out, or never kept for the worker's budget), 5.03 -- not the write run again */
+        const m2m_coap_out *kept = m2m_coap_block2_of(c, req);
+        if (kept != NULL)
+            put(c, s, req, resp, (m2m_coap_out *)kept, &b1);
+        else
+            coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
+    } else if (found < 0) {
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
-    else
-        put(r, s, req, query, resp, &o, &b1);
+    } else {
+        put(c, s, req, resp, &o, &b1);
+    }
     m2m_coap_out_clear(&o);
+    return 1;
+}
+
+/* A request for a later block of an answer sent block-wise: from the answer the session kept, or, for a write's
+ * answer no longer kept, 4.08 (Request Entity Incomplete: the device starts over) rather than the write run again.
+ * 1 when req was one of those; a read whose answer is not kept is made again (0). */
+static int later_block(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp)
+{
+    static const m2m_coap_block1 no_block1;
+    int refuse;
+    const m2m_coap_out *kept = m2m_coap_block2_follow(c, s, req, &refuse);
+
+    if (kept == NULL && !refuse)
+        return 0;
+    if (over_rate(c, resp))
+        return 1;
+    if (refuse)
+        coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(408));
+    else
+        put(c, s, req, resp, (m2m_coap_out *)kept, &no_block1);
     return 1;
 }
 
@@ -352,6 +385,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
     const uint8_t *body = NULL;
     size_t body_len = 0, nopts = 0;
 
+    (void)query; /* read from the options (coap_map.c) */
     memset(&preq, 0, sizeof preq);
     memset(&rsp, 0, sizeof rsp);
     if (async != NULL) {
@@ -363,7 +397,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
             return;
         }
         later(p, req, resp);
-        put(r, s, req, query, resp, &p->out, &p->b1);
+        put(p->c, s, req, resp, &p->out, &p->b1);
         if (p->close_after && p->c != NULL)
             p->c->close_now = p->c->srv->close_marked = 1;
         pending_free(p);
@@ -375,7 +409,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
         return;
     }
     m2m_clock_mark(&c->last);
-    if (duplicate(c, r, s, req, query, resp))
+    if (duplicate(c, s, req, resp) || later_block(c, s, req, resp))
         return;
     __atomic_add_fetch(&srv->w->reg->metrics.coap.requests, 1, __ATOMIC_RELAXED);
     if (c->npending >= M2M_COAP_MAX_PENDING || (p = pending_new(srv, c)) == NULL) {
@@ -416,7 +450,7 @@ void m2m_coap_handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
     p->in_handler = 0;
     m2m_coap_body_drop(&c->body); /* parsed into preq; nothing refers to it any more */
     if (p->answered) {
-        put(r, s, req, query, resp, &p->out, &p->b1);
+        put(c, s, req, resp, &p->out, &p->b1);
         if (p->close_after)
             c->close_now = c->srv->close_marked = 1;
         pending_free(p);

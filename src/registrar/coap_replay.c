@@ -7,8 +7,9 @@
  * One answer per session: a device keeps one Confirmable request outstanding (NSTART 1, RFC 7252 4.7), so a
  * request with another Message ID means the last exchange is over and its answer is dropped; otherwise it goes
  * after EXCHANGE_LIFETIME (247 s, 4.8.2), the longest a duplicate can arrive, or with the session. What is kept is
- * the rendered answer's fields and its payload (at most M2M_COAP_REPLAY_MAX bytes; a longer answer is not kept, and
- * adapter.c sends it as a separate response, which libcoap retransmits itself). A payload may hold a one-time
+ * the rendered answer's fields and its payload (at most M2M_COAP_REPLAY_MAX bytes). A longer answer goes
+ * block-wise and the session keeps it for the requests of its next blocks (coap_block2.c): only the mark that it
+ * was answered is kept here, and a duplicate gets that answer's first block again. A payload may hold a one-time
  * credential (a <briefing>'s key): wiped when the copy goes. */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct coap_replay {
     int code, format, nloc;
     unsigned rsc;
     m2m_coap_block1 b1;
+    int block_wise;                     /* the payload is the one coap_block2.c keeps */
     uint16_t loc_len[M2M_COAP_MAX_SEGMENTS];
     size_t rqi_len, payload_len, size;  /* size: the whole allocation */
     unsigned char data[];               /* rqi, the Location-Path segments, the payload */
@@ -50,20 +52,23 @@ int m2m_coap_replay_keep(coap_conn *c, coap_mid_t mid, coap_bin_const_t token, c
                          const m2m_coap_block1 *b1)
 {
     size_t locs = 0, rqi_len = strlen(o->rqi);
+    int block_wise = o->payload_len > M2M_COAP_REPLAY_MAX;
+    size_t payload_len = block_wise ? 0 : o->payload_len;
     unsigned char *d;
     coap_replay *k;
 
     m2m_coap_replay_drop(c);
-    if (o->payload_len > M2M_COAP_REPLAY_MAX || token.length > sizeof k->token || o->nloc > M2M_COAP_MAX_SEGMENTS)
+    if (token.length > sizeof k->token || o->nloc > M2M_COAP_MAX_SEGMENTS)
         return -1;
     for (int i = 0; i < o->nloc; i++) {
         if (o->loc_len[i] > UINT16_MAX)
             return -1;
         locs += o->loc_len[i];
     }
-    if ((k = calloc(1, sizeof *k + rqi_len + locs + o->payload_len)) == NULL)
+    if ((k = calloc(1, sizeof *k + rqi_len + locs + payload_len)) == NULL)
         return -1;
-    k->size = sizeof *k + rqi_len + locs + o->payload_len;
+    k->size = sizeof *k + rqi_len + locs + payload_len;
+    k->block_wise = block_wise;
     k->mid = mid;
     memcpy(k->token, token.s, token.length);
     k->token_len = token.length;
@@ -74,7 +79,7 @@ int m2m_coap_replay_keep(coap_conn *c, coap_mid_t mid, coap_bin_const_t token, c
     k->nloc = o->nloc;
     k->b1 = *b1;
     k->rqi_len = rqi_len;
-    k->payload_len = o->payload_len;
+    k->payload_len = payload_len;
     d = k->data;
     memcpy(d, o->rqi, rqi_len);
     d += rqi_len;
@@ -83,8 +88,8 @@ int m2m_coap_replay_keep(coap_conn *c, coap_mid_t mid, coap_bin_const_t token, c
         memcpy(d, o->loc[i], o->loc_len[i]);
         d += o->loc_len[i];
     }
-    if (o->payload_len > 0)
-        memcpy(d, o->payload, o->payload_len);
+    if (payload_len > 0)
+        memcpy(d, o->payload, payload_len);
     c->replay = k;
     return 0;
 }
@@ -127,7 +132,7 @@ int m2m_coap_replay_find(coap_conn *c, const coap_pdu_t *req, m2m_coap_out *o, m
     if (k->payload_len > 0)
         memcpy(o->payload, d, k->payload_len);
     *b1 = k->b1;
-    return 1;
+    return k->block_wise ? 2 : 1;
 }
 
 void m2m_coap_replay_expire(coap_conn *c)

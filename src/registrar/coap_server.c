@@ -137,6 +137,7 @@ static void conn_unlink(m2m_tls_conn *tc)
         return;
     m2m_coap_forget(c);
     m2m_coap_replay_drop(c);
+    m2m_coap_block2_drop(c);
     leave_preauth(c);
     m2m_pages_unclaim(m2m_pages_openssl(), c->rbuf_slot, tc->ssl);
     m2m_pages_unclaim(m2m_pages_openssl(), c->hbuf_slot, tc->ssl);
@@ -647,6 +648,7 @@ void m2m_coap_tick(struct m2m_coap *srv)
             continue;
         }
         m2m_coap_replay_expire(c);
+        m2m_coap_block2_expire(c);
         if (c->tls.peer.not_after != 0 && m2m_clock_now() >= c->tls.peer.not_after)
             m2m_coap_close(c, "the key's lifetime is over");
         else if (c->npending == 0 && m2m_ms_since(&c->last) > 1000.0 * cfg->idle_timeout)

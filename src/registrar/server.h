@@ -80,7 +80,16 @@ typedef struct m2m_coap_metrics {
     unsigned long long buffers_released;  /* idle sessions whose OpenSSL buffers went back to the kernel */
     unsigned long long write_answers[2];  /* answers that waited for the store: piggybacked, separate */
     unsigned long long duplicates;        /* duplicates of an answered write, answered again (coap_replay.c) */
+    long long block2_kept_bytes;          /* block-wise answers kept for their next blocks (coap_block2.c) */
+    unsigned long long block2[4];         /* requests for a later block, by M2M_COAP_BLOCK2_* */
 } m2m_coap_metrics;
+
+enum {
+    M2M_COAP_BLOCK2_KEPT,     /* served from the kept answer */
+    M2M_COAP_BLOCK2_AGAIN,    /* a read made again: the answer was not kept (any more) */
+    M2M_COAP_BLOCK2_REFUSED,  /* a write's answer no longer kept: 4.08, the write is not run twice */
+    M2M_COAP_BLOCK2_NOT_KEPT  /* (not a request) an answer not kept: the worker's budget was used up */
+};
 
 /* Counters for /metrics and the log; updated with atomic builtins from every worker. */
 typedef struct m2m_metrics {

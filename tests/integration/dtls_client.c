@@ -19,6 +19,7 @@ SSL_SESSION *h_dtls_next_session = NULL;
 int h_dtls_handshake_ms = 3000;
 int h_dtls_local_port = 0;
 uint64_t h_dtls_ssl_options = 0;
+int h_coap_no_follow = 0;
 
 /* ---- the datagram BIO: one write is one datagram on the connected socket, and the last is kept ---- */
 
@@ -598,18 +599,20 @@ int h_coap_request_opts(h_dtls *t, int code, const char *path, const char *query
         }
     }
     /* Block2: fetch the rest of a body the Registrar sent in blocks */
-    while (rc == 0 && (out->blocks & 0x80000000) && (out->blocks & 8)) {
+    while (rc == 0 && !h_coap_no_follow && (out->blocks & 0x80000000) && (out->blocks & 8)) {
         h_coap_resp next;
         unsigned v = (unsigned)out->blocks & 0x7fffffff;
         unsigned num = (v >> 4) + 1;
         int szx = (int)(v & 7), blocks = out->blocks, kk = 0;
         h_coap_opt o2[96];
-        /* a GET for the next block: Uri-Path, Uri-Query and Block2 (RFC 7959 2.4) */
+        /* the request again for the next block, without its payload: Uri-Path, Uri-Query, Accept, From, RQI and
+         * Block2 (RFC 7959 2.4; a POST's answer is asked for with a POST, as libcoap's client does) */
         for (int i = 0; i < k; i++)
-            if (opts[i].num == 11 || opts[i].num == 15 || opts[i].num == 279 || opts[i].num == 283)
+            if (opts[i].num == 11 || opts[i].num == 15 || opts[i].num == 17 || opts[i].num == 279 ||
+                opts[i].num == 283)
                 o2[kk++] = opts[i];
         o2[kk++] = (h_coap_opt){23, b2, block_opt(b2, num, 0, szx)};
-        if ((rc = exchange(t, 1, o2, kk, NULL, 0, &next)) != 0)
+        if ((rc = exchange(t, code, o2, kk, NULL, 0, &next)) != 0)
             break;
         if (out->body_len + next.body_len < sizeof out->body) {
             memcpy(out->body + out->body_len, next.body, next.body_len);
@@ -619,7 +622,7 @@ int h_coap_request_opts(h_dtls *t, int code, const char *path, const char *query
         out->blocks = next.blocks;
         (void)blocks;
     }
-    if (rc == 0 && (out->blocks & 0x80000000))
+    if (rc == 0 && !h_coap_no_follow && (out->blocks & 0x80000000))
         out->blocks = (int)(((unsigned)out->blocks & 0x7fffffff) >> 4) + 1;
     return rc;
 }

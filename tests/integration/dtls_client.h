@@ -90,6 +90,9 @@ int h_coap_register_ae(h_dtls *t, const char *from, const char *api, h_coap_resp
 /* Set: the request functions send their (last) message and return without waiting; h_coap_await waits for the
  * answer. For a test that retransmits a request while its answer is pending. */
 extern int h_coap_send_only;
+/* Set: a body sent block-wise (Block2) is not fetched further: out has its first block, out->blocks the raw Block2
+ * option value with bit 31 set. */
+extern int h_coap_no_follow;
 /* Waits up to ms for the answer to the last request: 0 when it came. out->separate: it came (or, when -1, only an
  * empty ACK came so far) after an empty ACK. */
 int h_coap_await(h_dtls *t, int ms, h_coap_resp *out);

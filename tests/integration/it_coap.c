@@ -301,6 +301,155 @@ static void write_answers(void)
     h_dtls_close(&t);
 }
 
+static const char KEPT[] = "m2m_coap_block2_kept_bytes";
+
+/* A big <contentInstance> of c's under ~/in-cse/Cblk/blk; its location into loc. */
+static void big_cin(h_dtls *t, char c, char loc[512])
+{
+    static char body[3200];
+    h_coap_resp resp;
+    int n = snprintf(body, sizeof body, "{\"m2m:cin\":{\"con\":\"");
+    memset(body + n, c, 3000);
+    snprintf(body + n + 3000, sizeof body - (size_t)n - 3000, "\"}}");
+    CHECK(h_coap_request(t, "POST", "~/in-cse/Cblk/blk", "Cblk", 4, NULL, body, &resp) == 0);
+    CHECK_EQ_INT(resp.rsc, 2001);
+    /* the CREATE's answer (the representation, block-wise) fetched whole, by the POST asked again */
+    CHECK(resp.body_len > 3000 && resp.body[resp.body_len - 1] == '}');
+    snprintf(loc, 512, "%s", resp.location);
+}
+
+/* One block of an answer: the request with Block2 (num, szx) and nothing fetched further. */
+static int block(h_dtls *t, int code, const char *path, const char *query, unsigned num, unsigned szx,
+                 h_coap_resp *resp)
+{
+    unsigned char b2[3];
+    unsigned v = num << 4 | szx;
+    size_t n = v < 256 ? 1 : 2;
+    h_coap_opt o[] = {{283, "r-blk", 5}, {279, "Cblk", 4}, {23, b2, n}};
+    int rc;
+    if (n == 1)
+        b2[0] = (unsigned char)v;
+    else
+        b2[0] = (unsigned char)(v >> 8), b2[1] = (unsigned char)v;
+    h_coap_no_follow = 1;
+    rc = h_coap_request_opts(t, code, path, query, o, num == 0 && szx == 7 ? 2 : 3, NULL, resp);
+    h_coap_no_follow = 0;
+    return rc;
+}
+
+/* resp is block num (of size 2^(szx+4)) of the body whole */
+static int is_block(const h_coap_resp *resp, const h_coap_resp *whole, unsigned num, unsigned szx)
+{
+    size_t off = (size_t)num << (szx + 4);
+    return resp->body_len > 0 && off + resp->body_len <= whole->body_len &&
+           memcmp(resp->body, whole->body + off, resp->body_len) == 0;
+}
+
+/* Answers longer than a datagram (RFC 7959 Block2), kept by the Registrar for the requests of their next blocks:
+ * found by path (libcoap's own kept them by resource and query, and ours is one resource for every path: a
+ * device that read /a and then /b got /b's blocks for /a), one a session (a new query each time kept another
+ * copy, up to 93 s each), and a write is never run again for a block of its answer. */
+static void block_wise_answers(void)
+{
+    static const char KEY[] = "5152535455565758595a5b5c5d5e5f60";
+    char a[512], b[512];
+    h_dtls t;
+    static h_coap_resp ra, rb, r2, whole_a;
+    unsigned szx;
+    long long kept, again;
+
+    CHECK(h_enrol(&r, "Cblk", KEY) == 0);
+    CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Cblk", KEY) == 0);
+    CHECK_EQ_INT(h_coap_register_ae(&t, "Cblk", "Rblk", &ra), 2001);
+    CHECK(h_coap_request(&t, "POST", "~/in-cse/Cblk", "Cblk", 3, NULL, "{\"m2m:cnt\":{\"rn\":\"blk\"}}", &ra) == 0);
+    CHECK_EQ_INT(ra.rsc, 2001);
+    big_cin(&t, 'a', a);
+    big_cin(&t, 'b', b);
+    CHECK(h_coap_request(&t, "GET", a, "Cblk", 0, NULL, NULL, &whole_a) == 0);
+    CHECK(whole_a.body_len > 3000 && whole_a.blocks >= 3);
+    /* /a's first block, then /b's, then /a's second: /a's */
+    h_coap_no_follow = 1;
+    CHECK(h_coap_request(&t, "GET", a, "Cblk", 0, NULL, NULL, &ra) == 0);
+    CHECK(h_coap_request(&t, "GET", b, "Cblk", 0, NULL, NULL, &rb) == 0);
+    h_coap_no_follow = 0;
+    CHECK_EQ_INT(ra.rsc, 2000);
+    CHECK((ra.blocks & 0x80000000) && (ra.blocks & 8)); /* block 0, more to come */
+    szx = (unsigned)ra.blocks & 7;
+    CHECK(is_block(&ra, &whole_a, 0, szx) && strstr(rb.body, "bbbb") != NULL);
+    kept = h_metric(&r, "m2m_coap_block2_requests_total{answer=\"kept\"}");
+    CHECK(block(&t, 1, a, NULL, 1, szx, &r2) == 0);
+    CHECK_EQ_INT(r2.code, 205);
+    CHECK(is_block(&r2, &whole_a, 1, szx));
+    CHECK(block(&t, 1, a, NULL, 2, szx, &r2) == 0);
+    CHECK(is_block(&r2, &whole_a, 2, szx));
+    CHECK_EQ_INT(h_metric(&r, "m2m_coap_block2_requests_total{answer=\"kept\"}"), kept + 2);
+    /* smaller blocks than the first ones: the same bytes */
+    CHECK(block(&t, 1, a, NULL, 5, szx - 1, &r2) == 0);
+    CHECK(is_block(&r2, &whole_a, 5, szx - 1));
+    /* past the end: 4.02 */
+    CHECK(block(&t, 1, a, NULL, 40, szx, &r2) == 0);
+    CHECK_EQ_INT(r2.code, 402);
+
+    /* a new query each time: still no more than four answers kept by the session */
+    for (int i = 0; i < 30; i++) {
+        char q[16];
+        snprintf(q, sizeof q, "x=%d", i);
+        CHECK(block(&t, 1, a, q, 0, szx, &r2) == 0);
+        CHECK_EQ_INT(r2.code, 205);
+    }
+    kept = h_metric(&r, KEPT);
+    CHECK(kept > 4 * 3000 && kept < 5 * 3000);
+    /* /a's answer was pushed out: its next block is the read made again, the same bytes */
+    again = h_metric(&r, "m2m_coap_block2_requests_total{answer=\"again\"}");
+    CHECK(block(&t, 1, a, NULL, 2, szx, &r2) == 0);
+    CHECK(is_block(&r2, &whole_a, 2, szx));
+    CHECK_EQ_INT(h_metric(&r, "m2m_coap_block2_requests_total{answer=\"again\"}"), again + 1);
+
+    /* a later block of a CREATE's answer no longer kept: 4.08, and no second <contentInstance> */
+    {
+        static char body[3200];
+        long long refused = h_metric(&r, "m2m_coap_block2_requests_total{answer=\"refused\"}");
+        int n = snprintf(body, sizeof body, "{\"m2m:cin\":{\"rn\":\"once\",\"con\":\"");
+        memset(body + n, 'c', 3000);
+        snprintf(body + n + 3000, sizeof body - (size_t)n - 3000, "\"}}");
+        h_coap_no_follow = 1;
+        CHECK(h_coap_request(&t, "POST", "~/in-cse/Cblk/blk", "Cblk", 4, NULL, body, &r2) == 0);
+        h_coap_no_follow = 0;
+        CHECK_EQ_INT(r2.rsc, 2001);
+        CHECK(!r2.separate); /* its first block on the ACK, like any write's answer */
+        szx = (unsigned)r2.blocks & 7;
+        /* a duplicate of the CREATE (its ACK lost): the same first block, not a second <contentInstance> */
+        {
+            static h_coap_resp r3;
+            long long dups = h_metric(&r, DUPLICATES);
+            CHECK(h_coap_resend(&t) == 0);
+            CHECK(h_coap_await(&t, 3000, &r3) == 0);
+            CHECK_EQ_INT(r3.code, 201);
+            CHECK(r3.body_len == r2.body_len && memcmp(r3.body, r2.body, r2.body_len) == 0);
+            CHECK_EQ_INT(h_metric(&r, DUPLICATES), dups + 1);
+        }
+        /* another transfer in between: the CREATE's answer is still there for its next block */
+        CHECK(block(&t, 1, b, NULL, 0, szx, &rb) == 0);
+        CHECK(block(&t, 2, "~/in-cse/Cblk/blk", NULL, 1, szx, &r2) == 0);
+        CHECK_EQ_INT(r2.code, 201);
+        CHECK(strstr(r2.body, "cccc") != NULL);
+        /* four more push it out */
+        for (int i = 0; i < 4; i++) {
+            char q[16];
+            snprintf(q, sizeof q, "y=%d", i);
+            CHECK(block(&t, 1, b, q, 0, szx, &rb) == 0);
+        }
+        CHECK(block(&t, 2, "~/in-cse/Cblk/blk", NULL, 2, szx, &r2) == 0);
+        CHECK_EQ_INT(r2.code, 408);
+        CHECK_EQ_INT(h_metric(&r, "m2m_coap_block2_requests_total{answer=\"refused\"}"), refused + 1);
+        CHECK(h_coap_request(&t, "GET", "~/in-cse/Cblk/blk/once", "Cblk", 0, NULL, NULL, &r2) == 0);
+        CHECK_EQ_INT(r2.rsc, 2000);
+    }
+    /* with the session, what it kept goes */
+    h_dtls_close(&t);
+    CHECK(wait_metric(KEPT, 0, 3000));
+}
+
 static void refused_handshakes(void)
 {
     h_dtls t;
@@ -701,6 +850,7 @@ int main(void)
     }
     psk_registration();
     write_answers();
+    block_wise_answers();
     replayed_datagrams();
     hello_flood();
     certificates_and_tokens();

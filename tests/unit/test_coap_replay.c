@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The answer a CoAPS session keeps for a duplicate of its last write (registrar/coap_replay.c): found only for the
  * same Confirmable message (Message ID and token), given back whole, dropped by another exchange and after
- * EXCHANGE_LIFETIME (the clock moved, no waiting), and not kept when too long. The Registrar end to end:
- * it_coap write_answers. */
+ * EXCHANGE_LIFETIME (the clock moved, no waiting), and only marked when long enough to go block-wise. The
+ * Registrar end to end: it_coap write_answers and block_wise_answers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,21 +106,31 @@ static void not_for_another_message(void **state)
     m2m_coap_out_clear(&o);
 }
 
-static void too_long_is_not_kept(void **state)
+static void a_long_one_is_marked_block_wise(void **state)
 {
     coap_conn c;
-    m2m_coap_out o;
-    m2m_coap_block1 b1 = {0, 0, 0};
+    m2m_coap_out o, got;
+    m2m_coap_block1 b1 = {0, 0, 0}, gb1;
     coap_bin_const_t token = {sizeof TOKEN, TOKEN};
     (void)state;
     memset(&c, 0, sizeof c);
     answer(&o, M2M_COAP_REPLAY_MAX);
     assert_int_equal(m2m_coap_replay_keep(&c, 1, token, &o, &b1), 0);
     m2m_coap_out_clear(&o);
+    assert_int_equal(find(&c, COAP_MESSAGE_CON, 1, TOKEN, sizeof TOKEN, &got, &gb1), 1);
+    assert_int_equal(got.payload_len, M2M_COAP_REPLAY_MAX);
+    m2m_coap_out_clear(&got);
+    /* longer: sent block-wise and kept by coap_block2.c; here only the fields and that mark */
     answer(&o, M2M_COAP_REPLAY_MAX + 1);
-    assert_int_equal(m2m_coap_replay_keep(&c, 2, token, &o, &b1), -1);
-    assert_null(c.replay); /* and the one before is gone: it answered another exchange */
+    assert_int_equal(m2m_coap_replay_keep(&c, 2, token, &o, &b1), 0);
     m2m_coap_out_clear(&o);
+    assert_int_equal(find(&c, COAP_MESSAGE_CON, 2, TOKEN, sizeof TOKEN, &got, &gb1), 2);
+    assert_int_equal(got.code, 201);
+    assert_string_equal(got.rqi, "rqi-7");
+    assert_int_equal(got.payload_len, 0);
+    assert_null(got.payload);
+    m2m_coap_out_clear(&got);
+    m2m_coap_replay_drop(&c);
 }
 
 static void gone_after_the_exchange_lifetime(void **state)
@@ -151,7 +161,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_same_answer_for_a_duplicate),
         cmocka_unit_test(not_for_another_message),
-        cmocka_unit_test(too_long_is_not_kept),
+        cmocka_unit_test(a_long_one_is_marked_block_wise),
         cmocka_unit_test(gone_after_the_exchange_lifetime),
     };
     coap_startup();
