@@ -119,7 +119,7 @@ static int set_value(m2m_reg_state *st, enum state_key k, const char *v, const c
 {
     char *dst = NULL;
     size_t cap = 0;
-    int64_t n;
+    int64_t n = 0; /* set_number sets it on success; -O3 cannot tell (-Werror=maybe-uninitialized) */
 
     switch (k) {
     case K_GBA_SQN:
