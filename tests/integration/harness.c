@@ -32,6 +32,15 @@ const char *h_psk_ciphers = NULL;
 const char *h_psk_ciphersuites = NULL;
 int h_psk_allow_cert = 0;
 
+const char *h_path(const char *dir, const char *name)
+{
+    static char bufs[8][512];
+    static int i;
+    i = (i + 1) % 8;
+    snprintf(bufs[i], sizeof bufs[i], "%s/%s", dir, name);
+    return bufs[i];
+}
+
 const char *h_bin(void)
 {
     const char *b = getenv("M2M_BIN");

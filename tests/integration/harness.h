@@ -38,6 +38,8 @@ typedef struct h_registrar {
     long clock_offset;        /* seconds the Registrar's clock is ahead (h_clock_advance) */
 } h_registrar;
 
+/* dir/name, in one of 8 buffers used in turn (so a call can take several). */
+const char *h_path(const char *dir, const char *name);
 /* The m2mattach binary under test ($M2M_BIN). */
 const char *h_bin(void);
 /* Runs a shell command (printf-style); returns its exit status, or -1. */

@@ -29,14 +29,7 @@ static const char KG[] = "2122232425262728292a2b2c2d2e2f30"; /* Cgen */
 static const char KF[] = "3132333435363738393a3b3c3d3e3f40"; /* Cflaky */
 static const char KX[] = "4142434445464748494a4b4c4d4e4f50"; /* Cretx */
 
-static const char *path(const char *name)
-{
-    static char bufs[4][400];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(bufs[i], sizeof bufs[i], "%s/%s", r.dir, name);
-    return bufs[i];
-}
+static const char *path(const char *name) { return h_path(r.dir, name); }
 
 static int start(const char *extra)
 {

@@ -30,14 +30,7 @@ static char dir[256];
 static pid_t server = -1;
 static int server_port;
 
-static const char *path(const char *name)
-{
-    static char bufs[8][400];
-    static int i;
-    i = (i + 1) % 8;
-    snprintf(bufs[i], sizeof bufs[i], "%s/%s", dir, name);
-    return bufs[i];
-}
+static const char *path(const char *name) { return h_path(dir, name); }
 
 /* 1 when something listens on UDP port (any address), from /proc/net/udp. */
 static int udp_listening(int port)

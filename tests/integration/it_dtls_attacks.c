@@ -25,14 +25,7 @@ static const char KO[] = "b1b2b3b4b5b6b7b8b9babbbcbdbebfc0"; /* Cother, the atta
 static const char RESUMED[] = "m2m_handshakes_total{mechanism=\"psk\",kind=\"resumed\",binding=\"coap\"}";
 static const char CERT_RESUMED[] = "m2m_handshakes_total{mechanism=\"cert\",kind=\"resumed\",binding=\"coap\"}";
 
-static const char *path(const char *name)
-{
-    static char bufs[4][400];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(bufs[i], sizeof bufs[i], "%s/%s", r.dir, name);
-    return bufs[i];
-}
+static const char *path(const char *name) { return h_path(r.dir, name); }
 
 /* What an eavesdropper can make of a ticket: the same sealed bytes, the secret it does not know zeroed, and
  * optionally another suite (IANA number, 0: keep) or protocol version (0: keep) claimed for it. */

@@ -13,14 +13,7 @@
 static h_registrar r;
 static char root_crt[400], reg_crt[400], reg_key[400], mfr_crt[400], mfr_key[400];
 
-static const char *path(const char *name)
-{
-    static char bufs[8][400];
-    static int i;
-    i = (i + 1) % 8;
-    snprintf(bufs[i], sizeof bufs[i], "%s/%s", r.dir, name);
-    return bufs[i];
-}
+static const char *path(const char *name) { return h_path(r.dir, name); }
 
 static int enrol_cert(const char *id, const char *crt, const char *chain_root)
 {

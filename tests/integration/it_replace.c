@@ -16,14 +16,7 @@ static const char K2[] = "ffeeddccbbaa99887766554433221100";
 
 static h_registrar r;
 
-static const char *path(const char *name)
-{
-    static char bufs[4][400];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(bufs[i], sizeof bufs[i], "%s/%s", r.dir, name);
-    return bufs[i];
-}
+static const char *path(const char *name) { return h_path(r.dir, name); }
 
 static double now_s(void)
 {

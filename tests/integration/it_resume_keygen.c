@@ -19,14 +19,7 @@ static const char KG[] = "202122232425262728292a2b2c2d2e2f";   /* Cgen */
 static char all_keys[8][65];
 static int nkeys;
 
-static const char *path(const char *name)
-{
-    static char bufs[4][400];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(bufs[i], sizeof bufs[i], "%s/%s", r.dir, name);
-    return bufs[i];
-}
+static const char *path(const char *name) { return h_path(r.dir, name); }
 
 static int start(const char *extra)
 {
