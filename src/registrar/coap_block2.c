@@ -267,9 +267,11 @@ int m2m_coap_block2_put(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, 
                     coap_encode_var_safe(buf, sizeof buf, num << 4 | (off + len < o->payload_len) << 3 |
                                                               (unsigned)szx),
                     buf);
-    if (num == 0)
-        coap_add_option(resp, COAP_OPTION_SIZE2, coap_encode_var_safe(buf, sizeof buf, (unsigned)o->payload_len),
-                        buf);
+    /* in every block, as libcoap's server does: libcoap 4.3.1's client, joining the blocks, removes Block2 from the
+     * last one, and when the next option's delta becomes exactly 269 (Max-Age 14, then oneM2M-RQI 283) its
+     * coap_remove_option writes it as 13 -- an off-by-one: one-octet extended deltas end at 268 -- and the options
+     * after it (oneM2M-RSC) are lost; with Size2 28 right after Block2 that never happens */
+    coap_add_option(resp, COAP_OPTION_SIZE2, coap_encode_var_safe(buf, sizeof buf, (unsigned)o->payload_len), buf);
     if (!coap_add_data(resp, len, (const uint8_t *)o->payload + off))
         return -1;
     /* kept for the next blocks (the caller's copy is taken) */

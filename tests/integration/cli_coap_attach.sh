@@ -78,6 +78,14 @@ out=$("$RTEE" request --details s1.ini -X GET /cse-base/Csensor1/temp 2>&1) && h
 out=$("$RTEE" request --details s1.ini -X GET /cse-base/Csensor1/temp --from Cmallory 2>&1 || true) \
   && has "RSC 4106" "$out" && has "(CoAP 4.03)" "$out" && pass "a spoofed From: 4106 in oneM2M-RSC, CoAP 4.03" \
   || fail "spoofed from: $out"
+# block-wise both ways: a 3000-octet <contentInstance> goes up in Block1 blocks (libcoap's client), and both the
+# CREATE's answer and a RETRIEVE come back in Block2 blocks the Registrar keeps by path (coap_block2.c)
+big=$(head -c 3000 /dev/zero | tr '\0' 'x')
+out=$("$RTEE" request --details s1.ini -X POST /~/in-cse/Csensor1/temp --ty 4 --data "{\"m2m:cin\":{\"rn\":\"big\",\"con\":\"$big\"}}" 2>&1) \
+  && has "RSC 2001 CREATED" "$out" && has "$big\"" "$out" \
+  && pass "block-wise: a 3000-octet CREATE, its whole answer fetched in Block2 blocks" || fail "big create: $out"
+out=$("$RTEE" request --details s1.ini -X GET /~/in-cse/Csensor1/temp/big 2>&1) && has "RSC 2000 OK" "$out" \
+  && has "\"$big\"" "$out" && pass "block-wise: its RETRIEVE whole" || fail "big retrieve: $out"
 out=$("$RTEE" attach --details s1.ini --rekey 2>&1) && has "key generated: Kca_ID" "$out" \
   && pass "x.y.8 over DTLS (same exporter label)" || fail "rekey: $out"
 out=$("$RTEE" attach --details s1.ini --no-resume 2>&1) && has "psk with generated key" "$out" \
