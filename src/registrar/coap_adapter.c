@@ -306,9 +306,9 @@ static void later(coap_pending *p, const coap_pdu_t *req, coap_pdu_t *resp)
     __atomic_add_fetch(&reg->metrics.coap.write_answers[piggyback ? 0 : 1], 1, __ATOMIC_RELAXED);
 }
 
-/* Requests answered without the CSE (a duplicate, a later block of a kept answer) count against the Registree's
- * request rate like any request (--max-request-rate). 1 when this one is beyond it: dropped unanswered (a device
- * retransmits a few times, a flood is not answered). */
+/* A duplicate, answered without the CSE, counts against the Registree's request rate like any request
+ * (--max-request-rate). 1 when this one is beyond it: dropped unanswered (a device retransmits a few times, a
+ * flood is not answered). */
 static int over_rate(coap_conn *c, coap_pdu_t *resp)
 {
     m2m_quota *quota = c->srv->w->cse.quota;
@@ -351,7 +351,9 @@ static int duplicate(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coa
 
 /* A request for a later block of an answer sent block-wise: from the answer the session kept, or, for a write's
  * answer no longer kept, 4.08 (Request Entity Incomplete: the device starts over) rather than the write run again.
- * 1 when req was one of those; a read whose answer is not kept is made again (0). */
+ * 1 when req was one of those; a read whose answer is not kept is made again (0), through the CSE and its rate.
+ * A block of a kept answer is not a request of its own for --max-request-rate: the request it continues was
+ * counted, and a 1 MiB answer in 1 KiB blocks would otherwise take ten seconds at the default rate. */
 static int later_block(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp)
 {
     static const m2m_coap_block1 no_block1;
@@ -360,8 +362,6 @@ static int later_block(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, c
 
     if (kept == NULL && !refuse)
         return 0;
-    if (over_rate(c, resp))
-        return 1;
     if (refuse)
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(408));
     else
