@@ -69,7 +69,11 @@ static void on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_r
     }
 }
 
-/* Copies the response to the request in flight: its code, options and whole body. */
+/* Copies the response to the request in flight: its code, options and whole body. A body in Block2 blocks (RFC
+ * 7959) comes block by block -- libcoap asks for the next one itself -- and is joined here, not by libcoap's
+ * single-body mode: that one removes Block2 from the last block before handing it over, and libcoap 4.3.1's
+ * coap_remove_option writes a following delta of exactly 269 as 13 (one-octet extended deltas end at 268), so with
+ * Max-Age, Block2 and oneM2M-RQI in a row (a server's own blocks; ours before) the oneM2M-RQI and -RSC were lost. */
 static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *received,
                                    const coap_mid_t mid)
 {
@@ -86,6 +90,31 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent, co
     if (c == NULL || !c->waiting || c->done || tok.length != c->token_len ||
         memcmp(tok.s, c->token, c->token_len) != 0)
         return COAP_RESPONSE_OK; /* not the answer to the request in flight */
+    if (!coap_get_data_large(received, &len, &data, &offset, &total))
+        len = offset = total = 0;
+    if (offset == 0) {
+        free(c->body);
+        c->body = NULL;
+        c->body_len = 0;
+    }
+    if (offset > 0 && offset + len <= c->body_len)
+        return COAP_RESPONSE_OK; /* a block joined already (a late copy) */
+    if (len > 0) {
+        unsigned char *b;
+        /* blocks come in order (libcoap asks for each after the one before); the whole under the limit */
+        if (offset != c->body_len || offset + len > M2M_COAP_BODY_MAX ||
+            (b = realloc(c->body, offset + len)) == NULL) {
+            c->too_large = 1;
+            c->done = 1;
+            return COAP_RESPONSE_OK;
+        }
+        memcpy(b + offset, data, len);
+        c->body = b;
+        c->body_len = offset + len;
+    }
+    if (offset + len < total)
+        return COAP_RESPONSE_OK; /* more blocks to come */
+    /* the last block: its code and options are the answer's */
     c->code = (int)(code >> 5) * 100 + (int)(code & 0x1f);
     c->nopts = 0;
     coap_option_iterator_init(received, &it, COAP_OPT_ALL);
@@ -101,17 +130,6 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent, co
         c->opts[c->nopts].len = n;
         c->nopts++;
         used += n;
-    }
-    free(c->body);
-    c->body = NULL;
-    c->body_len = 0;
-    if (coap_get_data_large(received, &len, &data, &offset, &total) && len > 0) {
-        if (len > M2M_COAP_BODY_MAX || (c->body = malloc(len)) == NULL) {
-            c->too_large = 1;
-        } else {
-            memcpy(c->body, data, len);
-            c->body_len = len;
-        }
     }
     c->done = 1;
     return COAP_RESPONSE_OK;
@@ -240,7 +258,7 @@ static int make_context(m2m_dtls_client *c, const m2m_tls_client_config *cfg, m2
     if (c->ctx == NULL)
         return m2m_fail(err, M2M_E_NOMEM, "libcoap: cannot create a context");
     coap_set_app_data(c->ctx, c);
-    coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP); /* blocks joined by on_response */
     coap_register_response_handler(c->ctx, on_response);
     coap_register_nack_handler(c->ctx, on_nack);
     coap_register_event_handler(c->ctx, on_event);
