@@ -41,6 +41,18 @@ const char *h_path(const char *dir, const char *name)
     return bufs[i];
 }
 
+int h_registrar_pki(const h_registrar *r, char root_crt[400], char reg_crt[400], char reg_key[400])
+{
+    snprintf(root_crt, 400, "%s/root.crt", r->dir);
+    snprintf(reg_crt, 400, "%s/registrar.crt", r->dir);
+    snprintf(reg_key, 400, "%s/registrar.key", r->dir);
+    return h_make_cert(root_crt, h_path(r->dir, "root.key"), "Registrar Root", NULL, NULL, NULL, 1, -60, 86400) != 0 ||
+                   h_make_cert(reg_crt, reg_key, "in-cse.m2m.localhost", "DNS:in-cse.m2m.localhost,URI:/in-cse",
+                               root_crt, h_path(r->dir, "root.key"), 0, -60, 86400) != 0
+               ? -1
+               : 0;
+}
+
 const char *h_bin(void)
 {
     const char *b = getenv("M2M_BIN");

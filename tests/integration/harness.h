@@ -93,6 +93,10 @@ int h_connect_cert(h_tls *t, int port, const char *ca, const char *cert, const c
  * secret): what an attacker who copied a device certificate would try. */
 int h_connect_cert_wrong_key(h_tls *t, int port, const char *cert, int version);
 
+/* The Registrar's PKI in r->dir: root.crt and root.key (a CA), and registrar.crt and registrar.key it issued for
+ * in-cse.m2m.localhost (DNS:in-cse.m2m.localhost, URI:/in-cse). Their paths into the three buffers (400 octets
+ * each). 0 when all were made. */
+int h_registrar_pki(const h_registrar *r, char root_crt[400], char reg_crt[400], char reg_key[400]);
 /* Makes a P-256 key and certificate (PEM files). issuer_crt/issuer_key NULL = self-signed. san e.g.
  * "URI:Cdev" or "DNS:x,URI:/in-cse" (or NULL); is_ca adds CA:TRUE; valid from now+from_s to now+until_s. */
 int h_make_cert(const char *crt, const char *key, const char *cn, const char *san, const char *issuer_crt,

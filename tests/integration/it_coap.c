@@ -828,12 +828,7 @@ int main(void)
         fprintf(stderr, "setup failed\n");
         return 1;
     }
-    snprintf(root_crt, sizeof root_crt, "%s/root.crt", r.dir);
-    snprintf(reg_crt, sizeof reg_crt, "%s/registrar.crt", r.dir);
-    snprintf(reg_key, sizeof reg_key, "%s/registrar.key", r.dir);
-    if (h_make_cert(root_crt, path("root.key"), "Registrar Root", NULL, NULL, NULL, 1, -60, 86400) != 0 ||
-        h_make_cert(reg_crt, reg_key, "in-cse.m2m.localhost", "DNS:in-cse.m2m.localhost,URI:/in-cse", root_crt,
-                    path("root.key"), 0, -60, 86400) != 0 ||
+    if (h_registrar_pki(&r, root_crt, reg_crt, reg_key) != 0 ||
         h_make_cert(path("d1.crt"), path("d1.key"), "Ccert1", "URI:Ccert1", NULL, NULL, 0, -60, 86400) != 0 ||
         h_make_cert(path("d2.crt"), path("d2.key"), "Cstranger", NULL, NULL, NULL, 0, -60, 86400) != 0 ||
         h_enrol(&r, "Ccoap1", K1) != 0 || h_enrol(&r, "Ccoap2", K2) != 0 || start(NULL) != 0 || r.coaps_port <= 0) {

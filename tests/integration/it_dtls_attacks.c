@@ -102,15 +102,9 @@ int main(void)
         fprintf(stderr, "setup failed\n");
         return 1;
     }
-    snprintf(root_crt, sizeof root_crt, "%s/root.crt", r.dir);
-    snprintf(reg_crt, sizeof reg_crt, "%s/registrar.crt", r.dir);
-    snprintf(reg_key, sizeof reg_key, "%s/registrar.key", r.dir);
     snprintf(dev_crt, sizeof dev_crt, "%s/dev.crt", r.dir);
     snprintf(dev_key, sizeof dev_key, "%s/dev.key", r.dir);
-    snprintf(args, sizeof args, "--cert '%s' --key '%s' --coaps 127.0.0.1:0 --handshake-timeout 5", reg_crt, reg_key);
-    if (h_make_cert(root_crt, path("root.key"), "Registrar Root", NULL, NULL, NULL, 1, -60, 86400) != 0 ||
-        h_make_cert(reg_crt, reg_key, "in-cse.m2m.localhost", "DNS:in-cse.m2m.localhost,URI:/in-cse", root_crt,
-                    path("root.key"), 0, -60, 86400) != 0 ||
+    if (h_registrar_pki(&r, root_crt, reg_crt, reg_key) != 0 ||
         h_make_cert(dev_crt, dev_key, "Ccert", "URI:Ccert", NULL, NULL, 0, -60, 86400) != 0 ||
         h_enrol(&r, "Cvictim", KV) != 0 || h_enrol(&r, "Cother", KO) != 0) {
         fprintf(stderr, "setup failed\n");
@@ -118,6 +112,7 @@ int main(void)
         return 1;
     }
     h_pubkey_hash(dev_crt, hash);
+    snprintf(args, sizeof args, "--cert '%s' --key '%s' --coaps 127.0.0.1:0 --handshake-timeout 5", reg_crt, reg_key);
     if (h_sh("'%s' enrol cert --db '%s' --registree-id Ccert --pubkey-hash %s >/dev/null", h_bin(), r.db, hash) != 0 ||
         h_registrar_start(&r, 1, args) != 0 || r.coaps_port <= 0) {
         fprintf(stderr, "setup failed\n");

@@ -21,7 +21,7 @@
 #include "harness.h"
 
 static h_registrar A, B;
-static char root_crt[400], root_key[400], reg_crt[400], reg_key[400];
+static char root_crt[400], reg_crt[400], reg_key[400];
 static const char K1[] = "000102030405060708090a0b0c0d0e0f";
 static const char K2[] = "101112131415161718191a1b1c1d1e1f";
 static const char K2NEW[] = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
@@ -419,13 +419,7 @@ int main(void)
         fprintf(stderr, "setup failed\n");
         return 1;
     }
-    snprintf(root_crt, sizeof root_crt, "%s/root.crt", A.dir);
-    snprintf(root_key, sizeof root_key, "%s/root.key", A.dir);
-    snprintf(reg_crt, sizeof reg_crt, "%s/registrar.crt", A.dir);
-    snprintf(reg_key, sizeof reg_key, "%s/registrar.key", A.dir);
-    if (h_make_cert(root_crt, root_key, "Registrar Root", NULL, NULL, NULL, 1, -60, 86400) != 0 ||
-        h_make_cert(reg_crt, reg_key, "in-cse.m2m.localhost", "DNS:in-cse.m2m.localhost,URI:/in-cse", root_crt,
-                    root_key, 0, -60, 86400) != 0 ||
+    if (h_registrar_pki(&A, root_crt, reg_crt, reg_key) != 0 ||
         h_enrol(&A, "Cn1", K1) != 0 || h_enrol(&A, "Cn2", K2) != 0 || h_enrol(&A, "Cburst", K3) != 0 ||
         h_enrol(&A, "Cdb", K4) != 0 || start(&A) != 0 || start(&B) != 0) {
         fprintf(stderr, "setup failed\n");
