@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/secret.h"
 #include "registrar/coap.h"
 #include "util/clock.h"
 
