@@ -100,6 +100,7 @@ typedef struct coap_sock {
     int fd;
     struct epoll_event ep_event;   /* libcoap's event for the socket (data.ptr is libcoap's coap_socket_t) */
     struct event *ev;
+    struct timespec idle_from;     /* when the last pump ended (CLOCK_MONOTONIC; coap_server.c pump) */
 } coap_sock;
 
 struct m2m_coap {
