@@ -135,7 +135,7 @@ int main(void)
     CHECK_EQ_INT(hresp.rsc, 2000);
     victim_tls = h_session(&tls);
     h_close(&tls);
-    /* ... and once from a stack without the extended master secret (RFC 7627), as tinydtls is */
+    /* ... and once from a stack without the extended master secret (RFC 7627), as some device stacks are */
     h_dtls_ssl_options = SSL_OP_NO_EXTENDED_MASTER_SECRET;
     CHECK(h_dtls_connect_psk(&t, r.coaps_port, "Cvictim", KV) == 0);
     CHECK(h_coap_request(&t, "GET", "~/in-cse/Cvictim", "Cvictim", 0, NULL, NULL, &resp) == 0);
@@ -225,9 +225,9 @@ int main(void)
         fprintf(stderr, "ok   7. DTLS ticket re-offered over TLS 1.2: %d\n", hresp.rsc);
         h_close(&tls);
     }
-    /* 9. a ticket issued without the extended master secret (RFC 7627; a device stack without it, such as
-     * tinydtls) offered in a ClientHello with it: OpenSSL decrypts it, the callback vouches for it, and the
-     * handshake goes on in full (RFC 7627 5.3) -- with the attacker's own key it binds the attacker, as itself */
+    /* 9. a ticket issued without the extended master secret (RFC 7627; a device stack without it) offered in a
+     * ClientHello with it: OpenSSL decrypts it, the callback vouches for it, and the handshake goes on in full
+     * (RFC 7627 5.3) -- with the attacker's own key it binds the attacker, as itself */
     h_dtls_next_session = forged(victim_noems, 0, 0);
     verdict("9. ticket without EMS offered with EMS, then the attacker's own PSK",
             h_dtls_connect_psk(&t, r.coaps_port, "Cother", KO), &t, "Cvictim");
