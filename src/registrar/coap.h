@@ -204,12 +204,13 @@ void m2m_coap_replay_expire(coap_conn *c);
 void m2m_coap_replay_drop(coap_conn *c);
 
 /* coap_block2.c: answers longer than one datagram, block by block (RFC 7959 Block2). Adds the Content-Format,
- * Max-Age and the payload of o to resp (options: the octets of the options the caller added): whole when it fits
- * one datagram, else the block req asks for (block 0 when none) with ETag, Block2 and Size2, and then o is kept by
- * the session (its payload taken) for the requests of the next blocks (o may be one it keeps: a later block).
+ * Max-Age and the payload of o to resp (options: the octets of the options the caller added; max: the session's
+ * largest PDU, coap_session_max_pdu_size): whole when it fits one datagram, else the block req asks for (block 0
+ * when none) with ETag, Block2 and Size2, and then o is kept by the session (its payload taken) for the requests
+ * of the next blocks (o may be one it keeps: a later block). s: for libcoap's reading of Block2 (NULL: no BERT).
  * -1 when resp could not take it. */
-int m2m_coap_block2_put(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp, m2m_coap_out *o,
-                        size_t options);
+int m2m_coap_block2_put(coap_conn *c, coap_session_t *s, size_t max, const coap_pdu_t *req, coap_pdu_t *resp,
+                        m2m_coap_out *o, size_t options);
 /* A request for a later block: the kept answer it continues (NULL: none; *refuse when it is a write's, no longer
  * kept: answer 4.08 rather than run the write again). */
 const m2m_coap_out *m2m_coap_block2_follow(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, int *refuse);

@@ -122,7 +122,8 @@ static void put(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu
         coap_add_option(resp, COAP_OPTION_BLOCK1, n, buf);
         used += 5 + n;
     }
-    if (o->payload_len > 0 && m2m_coap_block2_put(c, s, req, resp, o, used) != 0)
+    if (o->payload_len > 0 &&
+        m2m_coap_block2_put(c, s, coap_session_max_pdu_size(s), req, resp, o, used) != 0)
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(500));
 }
 

@@ -213,12 +213,12 @@ static size_t opt_size(size_t len)
     return 5 + len;
 }
 
-int m2m_coap_block2_put(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coap_pdu_t *resp, m2m_coap_out *o,
-                        size_t options)
+int m2m_coap_block2_put(coap_conn *c, coap_session_t *s, size_t max, const coap_pdu_t *req, coap_pdu_t *resp,
+                        m2m_coap_out *o, size_t options)
 {
     coap_block_b_t want;
     int asked = coap_get_block_b(s, req, COAP_OPTION_BLOCK2, &want) != 0, szx;
-    size_t max = coap_session_max_pdu_size(s), fixed, room, chunk, off, len;
+    size_t fixed, room, chunk, off, len;
     unsigned num;
     uint8_t buf[4], etag[8], md[32];
     unsigned int mdlen = 0;
