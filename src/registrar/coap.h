@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Registrar's CoAPS listener (TS-0008 over DTLS 1.2), shared by its files: coap_server.c (our DTLS context
- * inside libcoap's, the cookie gate in front of it, sessions and their limits, the event loop), coap_endpoint.c
- * (libcoap's context and endpoint), coap_options.c (the oneM2M options), coap_adapter.c (a CoAP request ->
- * binding/coap_map.c -> the CSE core -> the CoAP response), coap_replay.c (a write processed once), coap_sweep.c
+ * inside libcoap's, sessions and their limits, start, stop and the tick), coap_intake.c (every datagram through
+ * the cookie gate before libcoap reads it, admission), coap_endpoint.c (libcoap's context and endpoint),
+ * coap_options.c (the oneM2M options), coap_adapter.c (a CoAP request -> binding/coap_map.c -> the CSE core -> the
+ * CoAP response), coap_replay.c (a write processed once), coap_block2.c (answers block by block), coap_sweep.c
  * (libcoap's walk, paced) and coap_reload.c (a reloaded certificate). */
 #ifndef M2M_REGISTRAR_COAP_H
 #define M2M_REGISTRAR_COAP_H
@@ -100,7 +101,7 @@ typedef struct coap_sock {
     int fd;
     struct epoll_event ep_event;   /* libcoap's event for the socket (data.ptr is libcoap's coap_socket_t) */
     struct event *ev;
-    struct timespec idle_from;     /* when the last pump ended (CLOCK_MONOTONIC; coap_server.c pump) */
+    struct timespec idle_from;     /* when the last pump ended (CLOCK_MONOTONIC; coap_intake.c) */
 } coap_sock;
 
 struct m2m_coap {
@@ -155,6 +156,17 @@ uint32_t m2m_coap_peer_hash(const struct sockaddr *sa, socklen_t len);
 void m2m_coap_close_marked(struct m2m_coap *srv);
 /* The session is bound to a Registree now: it leaves the unauthenticated budget. */
 void m2m_coap_bound(coap_conn *c);
+
+/* coap_server.c, for coap_intake.c: the session of a peer address (NULL: none); its family and address as the
+ * per-address count's key; "host:port" for the log. */
+coap_conn *m2m_coap_lookup(struct m2m_coap *srv, const struct sockaddr *sa, socklen_t len);
+void m2m_coap_addr_key(const struct sockaddr *sa, unsigned char key[17]);
+void m2m_coap_format_addr(const coap_address_t *a, char *out, size_t cap);
+
+/* coap_intake.c: the datagrams waiting on one of the listener's sockets, each through the cookie gate and, if it
+ * lets it, to libcoap (the socket's event callback, and the tick's look). */
+void m2m_coap_pump(coap_sock *sock);
+void m2m_coap_pump_cb(evutil_socket_t fd, short what, void *arg);
 
 /* coap_endpoint.c: libcoap's context with its DTLS SSL_CTX in srv->ssl_ctx (before libcoap makes an SSL from it);
  * nsocks DTLS endpoints on host:port, their UDP sockets in srv->socks and the port in srv->port. */

@@ -115,7 +115,7 @@ static int shared_udp_socket(const struct sockaddr *addr, socklen_t len)
  * So libcoap's endpoint is opened on an ephemeral port of the same address, its socket and timer are found (its
  * epoll descriptor's members), and then our shared socket takes the place of its socket under the same descriptor
  * number (dup2): libcoap reads and sends on that number and never learns. The worker watches the socket and the
- * timer itself (coap_server.c), so the socket need not be in libcoap's epoll set (dup2 took the old one out of it,
+ * timer itself (coap_intake.c, coap_server.c), so the socket need not be in libcoap's epoll set (dup2 took the old one out of it,
  * which is also why each endpoint's socket is the only one there when the next is opened). */
 static int open_one(struct m2m_coap *srv, coap_sock *sock, const struct addrinfo *ai, int port, int rcvbuf,
                     const char *host, m2m_err *err)

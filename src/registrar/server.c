@@ -298,7 +298,7 @@ static int worker_setup(struct m2m_registrar *reg, struct worker *w, const struc
 /* A CoAPS worker: a loop of its own beside the HTTPS ones, with a UDP socket of its own on the shared port
  * (SO_REUSEPORT: the kernel keeps each device's address and port on one socket, so each DTLS session and its
  * cookie stay with one worker; coap_endpoint.c). A NAF like the HTTPS ones (its own Ks_NAF cache and Zn client;
- * Zn runs on its loop, coap_server.c). The first worker's port (for :0, the one the kernel picked) is the one the
+ * Zn runs on its loop, coap_intake.c). The first worker's port (for :0, the one the kernel picked) is the one the
  * others join. */
 static int coap_worker_setup(struct m2m_registrar *reg, struct worker *w, m2m_err *err)
 {
