@@ -69,6 +69,31 @@ static void on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_r
     }
 }
 
+/* An answer's body may hold a one-time credential (a <briefing>'s key): wiped whenever it is let go, on growth too. */
+static void body_free(m2m_dtls_client *c)
+{
+    if (c->body != NULL)
+        m2m_wipe(c->body, c->body_len);
+    free(c->body);
+    c->body = NULL;
+    c->body_len = 0;
+}
+
+static int body_append(m2m_dtls_client *c, const uint8_t *data, size_t len)
+{
+    unsigned char *b = malloc(c->body_len + len);
+    if (b == NULL)
+        return -1;
+    if (c->body_len > 0)
+        memcpy(b, c->body, c->body_len);
+    memcpy(b + c->body_len, data, len);
+    len += c->body_len;
+    body_free(c);
+    c->body = b;
+    c->body_len = len;
+    return 0;
+}
+
 /* Copies the response to the request in flight: its code, options and whole body. A body in Block2 blocks (RFC
  * 7959) comes block by block -- libcoap asks for the next one itself -- and is joined here, not by libcoap's
  * single-body mode: that one removes Block2 from the last block before handing it over, and libcoap 4.3.1's
@@ -92,25 +117,15 @@ static coap_response_t on_response(coap_session_t *s, const coap_pdu_t *sent, co
         return COAP_RESPONSE_OK; /* not the answer to the request in flight */
     if (!coap_get_data_large(received, &len, &data, &offset, &total))
         len = offset = total = 0;
-    if (offset == 0) {
-        free(c->body);
-        c->body = NULL;
-        c->body_len = 0;
-    }
+    if (offset == 0)
+        body_free(c);
     if (offset > 0 && offset + len <= c->body_len)
         return COAP_RESPONSE_OK; /* a block joined already (a late copy) */
-    if (len > 0) {
-        unsigned char *b;
-        /* blocks come in order (libcoap asks for each after the one before); the whole under the limit */
-        if (offset != c->body_len || offset + len > M2M_COAP_BODY_MAX ||
-            (b = realloc(c->body, offset + len)) == NULL) {
-            c->too_large = 1;
-            c->done = 1;
-            return COAP_RESPONSE_OK;
-        }
-        memcpy(b + offset, data, len);
-        c->body = b;
-        c->body_len = offset + len;
+    /* blocks come in order (libcoap asks for each after the one before); the whole under the limit */
+    if (len > 0 && (offset != c->body_len || offset + len > M2M_COAP_BODY_MAX || body_append(c, data, len) != 0)) {
+        c->too_large = 1;
+        c->done = 1;
+        return COAP_RESPONSE_OK;
     }
     if (offset + len < total)
         return COAP_RESPONSE_OK; /* more blocks to come */
@@ -638,6 +653,6 @@ void m2m_dtls_client_close(m2m_dtls_client *c)
     m2m_registrar_check_clear(&c->check);
     SSL_SESSION_free(c->offered);
     SSL_SESSION_free(c->newest);
-    free(c->body);
+    body_free(c);
     free(c);
 }
