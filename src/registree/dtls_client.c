@@ -73,24 +73,31 @@ static void on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_r
 static void body_free(m2m_dtls_client *c)
 {
     if (c->body != NULL)
-        m2m_wipe(c->body, c->body_len);
+        m2m_wipe(c->body, c->body_cap);
     free(c->body);
     c->body = NULL;
-    c->body_len = 0;
+    c->body_len = c->body_cap = 0;
 }
 
+/* data after the body, in a buffer that doubles (a 1 MiB answer in 1 KiB blocks is not copied a thousand times);
+ * the old one wiped */
 static int body_append(m2m_dtls_client *c, const uint8_t *data, size_t len)
 {
-    unsigned char *b = malloc(c->body_len + len);
-    if (b == NULL)
-        return -1;
-    if (c->body_len > 0)
-        memcpy(b, c->body, c->body_len);
-    memcpy(b + c->body_len, data, len);
-    len += c->body_len;
-    body_free(c);
-    c->body = b;
-    c->body_len = len;
+    size_t need = c->body_len + len, cap = c->body_cap > 0 ? c->body_cap : 1024, had = c->body_len;
+    if (need > c->body_cap) {
+        unsigned char *b;
+        while (cap < need)
+            cap *= 2;
+        if ((b = malloc(cap)) == NULL)
+            return -1;
+        if (had > 0)
+            memcpy(b, c->body, had);
+        body_free(c);
+        c->body = b;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + had, data, len);
+    c->body_len = need;
     return 0;
 }
 

@@ -65,6 +65,7 @@ struct m2m_dtls_client {
     uint8_t opt_bytes[RESPONSE_OPT_BYTES];
     uint8_t *body;
     size_t body_len;
+    size_t body_cap;           /* allocated for body (it doubles as blocks come) */
 };
 
 /* The hooks on libcoap's SSL_CTX, installed once the probe session is gone (dtls_hooks.c): this connection's
