@@ -207,7 +207,7 @@ int m2m_metrics_text(const struct m2m_registrar *reg, struct evbuffer *out)
              "# TYPE m2m_coap_idle_buffers_released_total counter\nm2m_coap_idle_buffers_released_total %llu\n",
              load(&cm->buffers_released));
         EMIT("# HELP m2m_coap_write_answers_total Answers that waited for a durable write, by whether they went on "
-             "the request's ACK or, after a retransmission of the request or when too long to keep, as a separate "
+             "the request's ACK or, after a retransmission of the request, as a separate "
              "response.\n# TYPE m2m_coap_write_answers_total counter\n"
              "m2m_coap_write_answers_total{kind=\"piggybacked\"} %llu\n"
              "m2m_coap_write_answers_total{kind=\"separate\"} %llu\n",

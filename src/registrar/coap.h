@@ -28,8 +28,8 @@ typedef struct m2m_coap_block1 {
     int on, num, szx;
 } m2m_coap_block1;
 
-/* The longest payload of a write's answer kept for a duplicate of its request (coap_replay.c); a longer answer
- * goes out as a separate response. */
+/* The longest payload of a write's answer the replay keeps itself (coap_replay.c); a longer one goes block-wise
+ * and is kept once, by coap_block2.c. */
 #define M2M_COAP_REPLAY_MAX 1024
 
 /* Block-wise answers kept for the requests of their next blocks (coap_block2.c): a session's, a CoAPS worker's

@@ -327,25 +327,21 @@ static int duplicate(coap_conn *c, coap_session_t *s, const coap_pdu_t *req, coa
     m2m_coap_out o;
     m2m_coap_block1 b1;
     int found = m2m_coap_replay_find(c, req, &o, &b1);
+    const m2m_coap_out *kept;
 
     if (found == 0)
         return 0;
     __atomic_add_fetch(&c->srv->w->reg->metrics.coap.duplicates, 1, __ATOMIC_RELAXED);
-    if (over_rate(c, resp)) {
-        ;
-    } else if (found == 2) {
-        /* a block-wise answer: its first block again, from the answer kept for the next blocks; when that one is
-         * gone (pushed out, or never kept for the worker's budget), 5.03 -- not the write run again */
-        const m2m_coap_out *kept = m2m_coap_block2_of(c, req);
-        if (kept != NULL)
-            put(c, s, req, resp, (m2m_coap_out *)kept, &b1);
-        else
-            coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
-    } else if (found < 0) {
+    if (over_rate(c, resp))
+        goto done;
+    /* a block-wise answer: its first block again, from the answer kept for the next blocks; when that one is gone
+     * (pushed out, or never kept for the worker's budget), 5.03 -- not the write run again */
+    kept = found == 2 ? m2m_coap_block2_of(c, req) : found == 1 ? &o : NULL;
+    if (kept != NULL)
+        put(c, s, req, resp, (m2m_coap_out *)kept, &b1);
+    else
         coap_pdu_set_code(resp, (coap_pdu_code_t)COAP_RESPONSE_CODE(503));
-    } else {
-        put(c, s, req, resp, &o, &b1);
-    }
+done:
     m2m_coap_out_clear(&o);
     return 1;
 }
